@@ -1,0 +1,113 @@
+//! Errors: traps (spec *Execution › Results*), and the ways a module can be rejected before
+//! or during instantiation.
+
+use std::fmt;
+
+/// A trap: the abrupt end of a computation (spec `trap`). Traps are values, never panics.
+/// [`Trap::message`] gives the wording the official test suite expects, which the harness
+/// matches against `assert_trap` and `assert_exhaustion`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trap {
+    Unreachable,
+    IntegerDivideByZero,
+    IntegerOverflow,
+    InvalidConversionToInteger,
+    OutOfBoundsMemoryAccess,
+    OutOfBoundsTableAccess,
+    UndefinedElement,
+    UninitializedElement,
+    IndirectCallTypeMismatch,
+    /// The call depth limit was reached (spec: "call stack exhausted", resource exhaustion).
+    CallStackExhausted,
+    /// An atomic access, wait or notify whose effective address is not a multiple of its width.
+    UnalignedAtomic,
+    /// `memory.atomic.wait32/64` on an unshared memory.
+    ExpectedSharedMemory,
+    /// The configured step limit ran out (resource exhaustion; not a spec trap).
+    FuelExhausted,
+    /// Every remaining thread is blocked in `wait` with no timeout that can fire.
+    Deadlock(String),
+    /// A host function failed, or an invocation was malformed (wrong argument types).
+    Host(String),
+}
+
+impl Trap {
+    /// The message, in the official test suite's wording where the spec defines one.
+    pub fn message(&self) -> String {
+        match self {
+            Trap::Unreachable => "unreachable".into(),
+            Trap::IntegerDivideByZero => "integer divide by zero".into(),
+            Trap::IntegerOverflow => "integer overflow".into(),
+            Trap::InvalidConversionToInteger => "invalid conversion to integer".into(),
+            Trap::OutOfBoundsMemoryAccess => "out of bounds memory access".into(),
+            Trap::OutOfBoundsTableAccess => "out of bounds table access".into(),
+            Trap::UndefinedElement => "undefined element".into(),
+            Trap::UninitializedElement => "uninitialized element".into(),
+            Trap::IndirectCallTypeMismatch => "indirect call type mismatch".into(),
+            Trap::CallStackExhausted => "call stack exhausted".into(),
+            Trap::UnalignedAtomic => "unaligned atomic".into(),
+            Trap::ExpectedSharedMemory => "expected shared memory".into(),
+            Trap::FuelExhausted => "fuel exhausted (step limit reached)".into(),
+            Trap::Deadlock(d) => format!("deadlock: {d}"),
+            Trap::Host(m) => m.clone(),
+        }
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for Trap {}
+
+/// Why a binary was rejected by [`crate::Module::decode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModuleErrorKind {
+    /// The binary does not decode, or does not validate (wasmparser does both in one pass;
+    /// the harness treats `assert_malformed` and `assert_invalid` alike, see README).
+    Invalid,
+    /// The module is valid but uses a feature Heddle does not implement (for now: SIMD).
+    Unsupported,
+}
+
+/// A module that could not be decoded, validated or lowered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleError {
+    pub kind: ModuleErrorKind,
+    pub message: String,
+}
+
+impl fmt::Display for ModuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            ModuleErrorKind::Invalid => write!(f, "{}", self.message),
+            ModuleErrorKind::Unsupported => write!(f, "unsupported: {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for ModuleError {}
+
+/// Why instantiation failed (spec *Modules › Instantiation*).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InstantiationError {
+    /// The imports do not match (wrong count, unknown import, incompatible import type):
+    /// `assert_unlinkable` in the test suite. The message uses the suite's wording
+    /// ("unknown import", "incompatible import type").
+    Link(String),
+    /// A segment was out of bounds or the start function trapped: `assert_uninstantiable`.
+    Trap(Trap),
+}
+
+impl fmt::Display for InstantiationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstantiationError::Link(m) => write!(f, "{m}"),
+            InstantiationError::Trap(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+impl std::error::Error for InstantiationError {}

@@ -1,0 +1,278 @@
+//! Allocation and instantiation (spec *Execution › Modules*: `allocmodule`, *Instantiation*).
+
+use crate::error::InstantiationError;
+use crate::exec::{Configuration, ThreadId};
+use crate::memory::{MemInst, Ordering};
+use crate::store::{
+    DataAddr, DataInst, ElemAddr, ElemInst, ExternVal, FuncAddr, FuncInst, GlobalAddr, GlobalInst,
+    HostFunc, InstanceAddr, MemAddr, ModuleInst, Store, TableAddr, TableInst,
+};
+use crate::syntax::{ConstExpr, DataMode, ElemMode, Instr, Module};
+use crate::types::{FuncType, GlobalType, MemType, TableType};
+use crate::values::Value;
+use crate::Trap;
+use std::sync::Arc;
+
+/// The thread id used for store accesses made by instantiation itself (segment
+/// initialisation), which the spec performs on behalf of the instantiating thread.
+const INSTANTIATING_THREAD: ThreadId = ThreadId(u32::MAX);
+
+impl Configuration {
+    /// Allocate a host function (spec `allochostfunc`).
+    pub fn alloc_host_func(&mut self, ty: FuncType, code: HostFunc) -> FuncAddr {
+        self.store.funcs.push(FuncInst::Host { ty, code });
+        FuncAddr(self.store.funcs.len() as u32 - 1)
+    }
+
+    /// Allocate a table of `ty.limits.min` elements, each `init` (spec `alloctable`).
+    pub fn alloc_table(&mut self, ty: TableType, init: Value) -> TableAddr {
+        self.store.tables.push(TableInst {
+            ty,
+            elems: vec![init; ty.limits.min as usize],
+        });
+        TableAddr(self.store.tables.len() as u32 - 1)
+    }
+
+    /// Allocate a memory (spec `allocmem`); shared memories get the default
+    /// (sequentially consistent) backend.
+    pub fn alloc_memory(&mut self, ty: MemType) -> MemAddr {
+        self.store.mems.push(MemInst::new(ty));
+        MemAddr(self.store.mems.len() as u32 - 1)
+    }
+
+    /// Allocate a global (spec `allocglobal`).
+    pub fn alloc_global(&mut self, ty: GlobalType, value: Value) -> GlobalAddr {
+        self.store.globals.push(GlobalInst { ty, value });
+        GlobalAddr(self.store.globals.len() as u32 - 1)
+    }
+
+    /// Look up an export of an instance by name.
+    pub fn export(&self, instance: InstanceAddr, name: &str) -> Option<ExternVal> {
+        self.store.export(instance, name)
+    }
+
+    /// The current value of a global.
+    pub fn global_value(&self, global: GlobalAddr) -> Value {
+        self.store.globals[global.0 as usize].value
+    }
+
+    /// Instantiate `module` with `imports`, given in the order of the module's imports
+    /// (spec *Instantiation*):
+    /// 1. each import must match its declared type ([`ExternType::matches`], including
+    ///    memory sharedness), else `Link("incompatible import type")`;
+    /// 2. allocate functions, tables, memories, globals (initialisers evaluated), segments;
+    /// 3. run active element and data segments in order, then drop them (and declarative
+    ///    element segments); an out-of-bounds segment is `Trap(..)`, and the writes made
+    ///    before it stay (spec, since bulk memory);
+    /// 4. invoke the start function on a new thread, run alone to completion.
+    pub fn instantiate(
+        &mut self,
+        module: Arc<Module>,
+        imports: &[ExternVal],
+    ) -> Result<InstanceAddr, InstantiationError> {
+        if imports.len() != module.imports.len() {
+            return Err(InstantiationError::Link(format!(
+                "wrong number of imports: expected {}, got {}",
+                module.imports.len(),
+                imports.len()
+            )));
+        }
+        let mut inst = ModuleInst {
+            types: module.types.clone(),
+            ..Default::default()
+        };
+        for (import, ev) in module.imports.iter().zip(imports) {
+            let actual = self.store.extern_type(*ev);
+            if !actual.matches(&import.ty) {
+                return Err(InstantiationError::Link(format!(
+                    "incompatible import type for {:?} {:?}: expected {:?}, got {:?}",
+                    import.module, import.name, import.ty, actual
+                )));
+            }
+            match *ev {
+                ExternVal::Func(a) => inst.funcs.push(a),
+                ExternVal::Table(a) => inst.tables.push(a),
+                ExternVal::Memory(a) => inst.mems.push(a),
+                ExternVal::Global(a) => inst.globals.push(a),
+            }
+        }
+
+        let addr = InstanceAddr(self.store.instances.len() as u32);
+        for (i, f) in module.funcs.iter().enumerate() {
+            self.store.funcs.push(FuncInst::Wasm {
+                ty: module.types[f.type_idx as usize].clone(),
+                instance: addr,
+                module: module.clone(),
+                defined_index: i as u32,
+            });
+            inst.funcs.push(FuncAddr(self.store.funcs.len() as u32 - 1));
+        }
+        for ty in &module.tables {
+            let a = self.alloc_table(*ty, Value::default_of(ty.elem.into()));
+            inst.tables.push(a);
+        }
+        for ty in &module.mems {
+            let a = self.alloc_memory(*ty);
+            inst.mems.push(a);
+        }
+        for g in &module.globals {
+            let v = eval_const(&self.store, &inst, &g.init);
+            let a = self.alloc_global(g.ty, v);
+            inst.globals.push(a);
+        }
+        for seg in &module.elems {
+            let elems = seg
+                .items
+                .iter()
+                .map(|e| eval_const(&self.store, &inst, e))
+                .collect();
+            self.store.elems.push(ElemInst { elems });
+            inst.elems.push(ElemAddr(self.store.elems.len() as u32 - 1));
+        }
+        for seg in &module.datas {
+            self.store.datas.push(DataInst {
+                bytes: seg.bytes.clone(),
+            });
+            inst.datas.push(DataAddr(self.store.datas.len() as u32 - 1));
+        }
+        self.store.instances.push(inst);
+        let exports = module
+            .exports
+            .iter()
+            .map(|e| (e.name.clone(), self.store.resolve(addr, e.desc)))
+            .collect();
+        self.store.instances[addr.0 as usize].exports = exports;
+
+        self.initialise_segments(&module, addr)
+            .map_err(InstantiationError::Trap)?;
+
+        if let Some(start) = module.start {
+            let f = self.store.instances[addr.0 as usize].funcs[start as usize];
+            self.invoke(f, &[]).map_err(InstantiationError::Trap)?;
+        }
+        Ok(addr)
+    }
+
+    /// Spec *Instantiation* steps 12–15: active element segments (`table.init` then
+    /// `elem.drop`), declarative ones (`elem.drop`), then active data segments
+    /// (`memory.init` then `data.drop`).
+    fn initialise_segments(&mut self, module: &Module, addr: InstanceAddr) -> Result<(), Trap> {
+        for (i, seg) in module.elems.iter().enumerate() {
+            let ea = self.store.instances[addr.0 as usize].elems[i];
+            match &seg.mode {
+                ElemMode::Active { table, offset } => {
+                    let inst = &self.store.instances[addr.0 as usize];
+                    let ta = inst.tables[*table as usize];
+                    let d = const_u32(eval_const(&self.store, inst, offset));
+                    let n = seg.items.len();
+                    table_init(&mut self.store, ta, ea, d as usize, 0, n)?;
+                    self.store.elems[ea.0 as usize].elems = Vec::new();
+                }
+                ElemMode::Declarative => self.store.elems[ea.0 as usize].elems = Vec::new(),
+                ElemMode::Passive => {}
+            }
+        }
+        for (i, seg) in module.datas.iter().enumerate() {
+            if let DataMode::Active { memory, offset } = &seg.mode {
+                let inst = &self.store.instances[addr.0 as usize];
+                let (ma, da) = (inst.mems[*memory as usize], inst.datas[i]);
+                let d = const_u32(eval_const(&self.store, inst, offset));
+                let n = seg.bytes.len();
+                memory_init(&mut self.store, INSTANTIATING_THREAD, ma, da, d as u64, 0, n)?;
+                self.store.datas[da.0 as usize].bytes = Vec::new();
+            }
+        }
+        Ok(())
+    }
+}
+
+fn const_u32(v: Value) -> u32 {
+    match v {
+        Value::I32(x) => x as u32,
+        Value::I64(x) => x as u32,
+        _ => 0,
+    }
+}
+
+/// Evaluate a constant expression (spec *Constant Expressions*) in the context of a
+/// (partially built) instance. Validation guarantees the expression is well-typed.
+pub(crate) fn eval_const(store: &Store, inst: &ModuleInst, expr: &ConstExpr) -> Value {
+    let mut stack: Vec<Value> = Vec::new();
+    for instr in &expr.0 {
+        let v = match *instr {
+            Instr::I32Const(c) => Value::I32(c),
+            Instr::I64Const(c) => Value::I64(c),
+            Instr::F32Const(b) => Value::F32(b),
+            Instr::F64Const(b) => Value::F64(b),
+            Instr::RefNull(t) => Value::default_of(t.into()),
+            Instr::RefFunc(i) => Value::FuncRef(Some(inst.funcs[i as usize])),
+            Instr::GlobalGet(i) => store.globals[inst.globals[i as usize].0 as usize].value,
+            Instr::I32Add | Instr::I32Sub | Instr::I32Mul => {
+                let (Some(Value::I32(b)), Some(Value::I32(a))) = (stack.pop(), stack.pop()) else {
+                    unreachable!("validated constant expression")
+                };
+                Value::I32(match instr {
+                    Instr::I32Add => a.wrapping_add(b),
+                    Instr::I32Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                })
+            }
+            Instr::I64Add | Instr::I64Sub | Instr::I64Mul => {
+                let (Some(Value::I64(b)), Some(Value::I64(a))) = (stack.pop(), stack.pop()) else {
+                    unreachable!("validated constant expression")
+                };
+                Value::I64(match instr {
+                    Instr::I64Add => a.wrapping_add(b),
+                    Instr::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                })
+            }
+            other => unreachable!("not a constant instruction: {other:?}"),
+        };
+        stack.push(v);
+    }
+    stack.pop().expect("validated constant expression has a value")
+}
+
+/// Spec *table.init*: copy `n` references from element instance `elem` at `s` to table
+/// `table` at `d`; out of bounds on either side traps before anything is written.
+pub(crate) fn table_init(
+    store: &mut Store,
+    table: TableAddr,
+    elem: ElemAddr,
+    d: usize,
+    s: usize,
+    n: usize,
+) -> Result<(), Trap> {
+    let src = &store.elems[elem.0 as usize].elems;
+    let dst_len = store.tables[table.0 as usize].elems.len();
+    if s.checked_add(n).is_none_or(|e| e > src.len()) || d.checked_add(n).is_none_or(|e| e > dst_len)
+    {
+        return Err(Trap::OutOfBoundsTableAccess);
+    }
+    let items: Vec<Value> = src[s..s + n].to_vec();
+    store.tables[table.0 as usize].elems[d..d + n].copy_from_slice(&items);
+    Ok(())
+}
+
+/// Spec *memory.init*: copy `n` bytes of data instance `data` from `s` to memory `mem` at
+/// `d`; out of bounds on either side traps before anything is written.
+pub(crate) fn memory_init(
+    store: &mut Store,
+    thread: ThreadId,
+    mem: MemAddr,
+    data: DataAddr,
+    d: u64,
+    s: usize,
+    n: usize,
+) -> Result<(), Trap> {
+    let src = &store.datas[data.0 as usize].bytes;
+    if s.checked_add(n).is_none_or(|e| e > src.len()) {
+        return Err(Trap::OutOfBoundsMemoryAccess);
+    }
+    let bytes = src[s..s + n].to_vec();
+    let m = &mut store.mems[mem.0 as usize];
+    crate::memory::bounds(m.len_bytes(thread) as usize, d, n)?;
+    m.write(thread, Ordering::Unord, d, &bytes)
+}
+

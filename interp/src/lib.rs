@@ -1,0 +1,56 @@
+#![forbid(unsafe_code)]
+//! # heddle-interp
+//!
+//! Heddle's interpreter for WebAssembly with the threads proposal: decode and validate
+//! binaries ([`Module::decode`], via `wasmparser`), instantiate them into a [`Store`]
+//! ([`Configuration::instantiate`]), and execute threads one small step at a time
+//! ([`Configuration::step`], driven by a [`Scheduler`]).
+//!
+//! The modules follow the spec's structure (WebAssembly threads proposal, `document/core`):
+//!
+//! | module | spec |
+//! | --- | --- |
+//! | [`types`] | *Structure › Types*, *Validation › Import Subtyping* |
+//! | [`values`] | *Runtime Structure › Values* |
+//! | [`syntax`] | *Structure › Modules / Instructions* (lowered form) |
+//! | [`decode`] | *Binary Format* and *Validation* (through `wasmparser`) |
+//! | [`store`] | *Runtime Structure › Store, Addresses, Instances* |
+//! | [`memory`] | *Memory Instances*, shared memory and the memory-model interface |
+//! | [`instantiate`] | *Modules › Allocation, Instantiation* |
+//! | [`exec`] | *Instructions*, *Configurations* (threads), wait/notify |
+//! | [`numerics`] | *Numerics* |
+//! | [`scheduler`] | who steps next (the spec's nondeterministic choice of thread) |
+//!
+//! Example: run an exported function.
+//!
+//! ```
+//! use heddle_interp::{Configuration, Module, Value, ExternVal};
+//! use std::sync::Arc;
+//! let wasm = [0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 127, 1, 127, 3, 2, 1, 0, 7, 7, 1,
+//!     3, 105, 110, 99, 0, 0, 10, 9, 1, 7, 0, 32, 0, 65, 1, 106, 11];
+//! let module = Arc::new(Module::decode(&wasm).unwrap());
+//! let mut config = Configuration::new();
+//! let inst = config.instantiate(module, &[]).unwrap();
+//! let Some(ExternVal::Func(inc)) = config.export(inst, "inc") else { panic!() };
+//! assert_eq!(config.invoke(inc, &[Value::I32(41)]), Ok(vec![Value::I32(42)]));
+//! ```
+
+pub mod decode;
+pub mod error;
+pub mod exec;
+pub mod instantiate;
+pub mod memory;
+pub mod numerics;
+pub mod scheduler;
+pub mod store;
+pub mod syntax;
+pub mod types;
+pub mod values;
+
+pub use error::{InstantiationError, ModuleError, ModuleErrorKind, Trap};
+pub use exec::{Configuration, ExecLimits, ThreadId, ThreadStatus};
+pub use scheduler::{Choice, RoundRobin, Scheduler, SeededRandom};
+pub use store::{ExternVal, FuncAddr, GlobalAddr, HostFunc, InstanceAddr, MemAddr, Store, TableAddr};
+pub use syntax::Module;
+pub use types::{ExternType, FuncType, GlobalType, Limits, MemType, RefType, TableType, ValType};
+pub use values::Value;

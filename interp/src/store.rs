@@ -1,0 +1,193 @@
+//! The store and its instances (spec *Runtime Structure › Store*, *Addresses*, *Module
+//! Instances*). Addresses are typed indices into the store's vectors.
+
+use crate::memory::MemInst;
+use crate::syntax::{ExportDesc, Module};
+use crate::types::{ExternType, FuncType, GlobalType, TableType};
+use crate::values::Value;
+use crate::Trap;
+use std::fmt;
+use std::sync::Arc;
+
+macro_rules! address {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub u32);
+    };
+}
+
+address!(
+    /// Spec `funcaddr`: index into [`Store::funcs`].
+    FuncAddr
+);
+address!(
+    /// Spec `tableaddr`: index into [`Store::tables`].
+    TableAddr
+);
+address!(
+    /// Spec `memaddr`: index into [`Store::mems`].
+    MemAddr
+);
+address!(
+    /// Spec `globaladdr`: index into [`Store::globals`].
+    GlobalAddr
+);
+address!(
+    /// Spec `elemaddr`: index into [`Store::elems`].
+    ElemAddr
+);
+address!(
+    /// Spec `dataaddr`: index into [`Store::datas`].
+    DataAddr
+);
+address!(
+    /// Index into [`Store::instances`] (spec `moduleinst`).
+    InstanceAddr
+);
+
+/// An external value (spec `externval`): what imports are given and exports resolve to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExternVal {
+    Func(FuncAddr),
+    Table(TableAddr),
+    Memory(MemAddr),
+    Global(GlobalAddr),
+}
+
+impl fmt::Display for ExternVal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExternVal::Func(a) => write!(f, "func {}", a.0),
+            ExternVal::Table(a) => write!(f, "table {}", a.0),
+            ExternVal::Memory(a) => write!(f, "memory {}", a.0),
+            ExternVal::Global(a) => write!(f, "global {}", a.0),
+        }
+    }
+}
+
+/// A host function: receives the arguments (already checked against its type) and returns
+/// the results, or a trap.
+pub type HostFunc = Arc<dyn Fn(&[Value]) -> Result<Vec<Value>, Trap> + Send + Sync>;
+
+/// A function instance (spec `funcinst`).
+#[derive(Clone)]
+pub enum FuncInst {
+    /// A function defined by a module: its type, its instance and its index among the
+    /// module's defined functions.
+    Wasm {
+        ty: FuncType,
+        instance: InstanceAddr,
+        module: Arc<Module>,
+        defined_index: u32,
+    },
+    /// A host function.
+    Host { ty: FuncType, code: HostFunc },
+}
+
+impl FuncInst {
+    /// The function's type.
+    pub fn ty(&self) -> &FuncType {
+        match self {
+            FuncInst::Wasm { ty, .. } | FuncInst::Host { ty, .. } => ty,
+        }
+    }
+}
+
+impl fmt::Debug for FuncInst {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FuncInst::Wasm {
+                ty, defined_index, ..
+            } => write!(f, "wasm func {defined_index} : {ty}"),
+            FuncInst::Host { ty, .. } => write!(f, "host func : {ty}"),
+        }
+    }
+}
+
+/// A table instance (spec `tableinst`): its type (with the current size as `min`) and its
+/// elements. Elements are `FuncRef`/`ExternRef` values.
+#[derive(Clone, Debug)]
+pub struct TableInst {
+    pub ty: TableType,
+    pub elems: Vec<Value>,
+}
+
+/// A global instance (spec `globalinst`).
+#[derive(Clone, Debug)]
+pub struct GlobalInst {
+    pub ty: GlobalType,
+    pub value: Value,
+}
+
+/// An element instance (spec `eleminst`): the references of a segment, emptied by
+/// `elem.drop`.
+#[derive(Clone, Debug, Default)]
+pub struct ElemInst {
+    pub elems: Vec<Value>,
+}
+
+/// A data instance (spec `datainst`): the bytes of a segment, emptied by `data.drop`.
+#[derive(Clone, Debug, Default)]
+pub struct DataInst {
+    pub bytes: Vec<u8>,
+}
+
+/// A module instance (spec `moduleinst`): the addresses its index spaces resolve to.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleInst {
+    pub types: Vec<FuncType>,
+    pub funcs: Vec<FuncAddr>,
+    pub tables: Vec<TableAddr>,
+    pub mems: Vec<MemAddr>,
+    pub globals: Vec<GlobalAddr>,
+    pub elems: Vec<ElemAddr>,
+    pub datas: Vec<DataAddr>,
+    pub exports: Vec<(String, ExternVal)>,
+}
+
+/// The store (spec `store`): every instance ever allocated. Shared memory instances hold
+/// their contents behind the memory-model interface (see [`crate::memory`]).
+#[derive(Debug, Default)]
+pub struct Store {
+    pub funcs: Vec<FuncInst>,
+    pub tables: Vec<TableInst>,
+    pub mems: Vec<MemInst>,
+    pub globals: Vec<GlobalInst>,
+    pub elems: Vec<ElemInst>,
+    pub datas: Vec<DataInst>,
+    pub instances: Vec<ModuleInst>,
+}
+
+impl Store {
+    /// The type of an external value (spec *External Typing*, `externtype`). For memories
+    /// and tables the current size is the `min`.
+    pub fn extern_type(&self, ev: ExternVal) -> ExternType {
+        match ev {
+            ExternVal::Func(a) => ExternType::Func(self.funcs[a.0 as usize].ty().clone()),
+            ExternVal::Table(a) => ExternType::Table(self.tables[a.0 as usize].ty),
+            ExternVal::Memory(a) => ExternType::Memory(self.mems[a.0 as usize].current_type()),
+            ExternVal::Global(a) => ExternType::Global(self.globals[a.0 as usize].ty),
+        }
+    }
+
+    /// Look up an export of an instance by name.
+    pub fn export(&self, instance: InstanceAddr, name: &str) -> Option<ExternVal> {
+        self.instances[instance.0 as usize]
+            .exports
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+    }
+
+    /// Resolve an export descriptor of `instance`'s module to an external value.
+    pub(crate) fn resolve(&self, instance: InstanceAddr, desc: ExportDesc) -> ExternVal {
+        let inst = &self.instances[instance.0 as usize];
+        match desc {
+            ExportDesc::Func(i) => ExternVal::Func(inst.funcs[i as usize]),
+            ExportDesc::Table(i) => ExternVal::Table(inst.tables[i as usize]),
+            ExportDesc::Memory(i) => ExternVal::Memory(inst.mems[i as usize]),
+            ExportDesc::Global(i) => ExternVal::Global(inst.globals[i as usize]),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Values, as in spec *Runtime Structure › Values* (`exec/runtime.rst`).
+
+use crate::store::FuncAddr;
+use crate::types::ValType;
+use std::fmt;
+
+/// A WebAssembly value. Floats are kept as their bit patterns so that NaN payloads survive
+/// unchanged (spec *Numerics* distinguishes canonical and arithmetic NaNs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Value {
+    I32(i32),
+    I64(i64),
+    /// Bit pattern of an `f32`.
+    F32(u32),
+    /// Bit pattern of an `f64`.
+    F64(u64),
+    /// A 128-bit vector, little-endian lanes.
+    V128(u128),
+    /// `ref.null func` (`None`) or `ref.func a`.
+    FuncRef(Option<FuncAddr>),
+    /// `ref.null extern` (`None`) or `ref.extern n`, an opaque host reference.
+    ExternRef(Option<u32>),
+}
+
+impl Value {
+    /// The type of this value.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Value::I32(_) => ValType::I32,
+            Value::I64(_) => ValType::I64,
+            Value::F32(_) => ValType::F32,
+            Value::F64(_) => ValType::F64,
+            Value::V128(_) => ValType::V128,
+            Value::FuncRef(_) => ValType::FuncRef,
+            Value::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+
+    /// The default value of a type (spec `default_t`): zero, or a null reference.
+    pub fn default_of(ty: ValType) -> Value {
+        match ty {
+            ValType::I32 => Value::I32(0),
+            ValType::I64 => Value::I64(0),
+            ValType::F32 => Value::F32(0),
+            ValType::F64 => Value::F64(0),
+            ValType::V128 => Value::V128(0),
+            ValType::FuncRef => Value::FuncRef(None),
+            ValType::ExternRef => Value::ExternRef(None),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::I32(v) => write!(f, "i32:{}", *v as u32),
+            Value::I64(v) => write!(f, "i64:{}", *v as u64),
+            Value::F32(b) => write!(f, "f32:{} (0x{b:08x})", f32::from_bits(*b)),
+            Value::F64(b) => write!(f, "f64:{} (0x{b:016x})", f64::from_bits(*b)),
+            Value::V128(v) => write!(f, "v128:0x{v:032x}"),
+            Value::FuncRef(None) => write!(f, "ref.null func"),
+            Value::FuncRef(Some(a)) => write!(f, "ref.func {}", a.0),
+            Value::ExternRef(None) => write!(f, "ref.null extern"),
+            Value::ExternRef(Some(n)) => write!(f, "ref.extern {n}"),
+        }
+    }
+}
