@@ -1,1 +1,20 @@
-fn main() {}
+//! `heddle`: the command line of the Heddle reference interpreter for the WebAssembly
+//! threads proposal. Each subcommand lives in its own module.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "heddle", version, about = "Reference interpreter for the WebAssembly threads proposal")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {}
+}
