@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "heddle", version, about = "Reference interpreter for the WebAssembly threads proposal")]
+#[command(
+    name = "heddle",
+    version,
+    about = "Reference interpreter for the WebAssembly threads proposal"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
