@@ -1,20 +1,850 @@
-//! Decoding, validation and lowering (spec *Binary Format*, *Validation*), through
-//! `wasmparser` with the threads proposal's features.
+//! Decoding, validation and lowering (spec *Binary Format* and *Validation*), through
+//! `wasmparser` with the feature set of the threads proposal's suite: Wasm 2.0 (mutable
+//! globals, sign extension, saturating float-to-int, multi-value, reference types, bulk
+//! memory) plus threads. `wasmparser` decodes and validates in one pass; each function body
+//! is lowered while it is validated, so the validator's operand and control stacks give the
+//! stack heights that resolve every branch once, here, at load time.
 
 use crate::error::{ModuleError, ModuleErrorKind};
-use crate::syntax::Module;
+use crate::syntax::*;
+use crate::types::{self, ExternType, FuncType, GlobalType, Limits, MemType, TableType, ValType};
+use wasmparser::{
+    BlockType, FrameKind, FuncValidator, FunctionBody, Operator, Parser, Payload, TypeRef,
+    ValidPayload, Validator, ValidatorResources, WasmFeatures,
+};
+
+/// The features Heddle accepts: Wasm 2.0 (including SIMD, which is then rejected as
+/// unsupported after validation, so invalid SIMD modules are still reported invalid) and
+/// the threads proposal.
+pub fn features() -> WasmFeatures {
+    WasmFeatures::WASM2 | WasmFeatures::THREADS
+}
+
+fn invalid(e: wasmparser::BinaryReaderError) -> ModuleError {
+    ModuleError {
+        kind: ModuleErrorKind::Invalid,
+        message: e.message().to_string(),
+    }
+}
+
+fn unsupported(what: impl Into<String>) -> ModuleError {
+    ModuleError {
+        kind: ModuleErrorKind::Unsupported,
+        message: what.into(),
+    }
+}
 
 impl Module {
     /// Decode, validate and lower a binary module.
     ///
     /// Errors: [`ModuleErrorKind::Invalid`] with wasmparser's message when the binary is
-    /// malformed or invalid; [`ModuleErrorKind::Unsupported`] ("simd") when it is valid but
-    /// uses v128.
+    /// malformed or invalid; [`ModuleErrorKind::Unsupported`] (`"simd"`) when it is valid
+    /// but uses v128 values or instructions.
     pub fn decode(bytes: &[u8]) -> Result<Module, ModuleError> {
-        let _ = bytes;
-        Err(ModuleError {
-            kind: ModuleErrorKind::Unsupported,
-            message: "decoder not written yet".into(),
-        })
+        let mut validator = Validator::new_with_features(features());
+        let mut m = Module::default();
+        let mut pending_funcs = 0usize;
+        for payload in Parser::new(0).parse_all(bytes) {
+            let payload = payload.map_err(invalid)?;
+            if let ValidPayload::Func(func, body) = validator.payload(&payload).map_err(invalid)? {
+                let fv = func.into_validator(Default::default());
+                let type_idx = m.func_types[m.imported_funcs() + pending_funcs];
+                pending_funcs += 1;
+                let f = lower_func(fv, &body, type_idx, &m)?;
+                m.funcs.push(f);
+                continue;
+            }
+            decode_section(&mut m, payload)?;
+        }
+        Ok(m)
     }
+}
+
+fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleError> {
+    match payload {
+        Payload::TypeSection(r) => {
+            for ty in r.into_iter_err_on_gc_types() {
+                let ty = ty.map_err(invalid)?;
+                m.types.push(FuncType {
+                    params: ty
+                        .params()
+                        .iter()
+                        .map(|t| val_type(*t))
+                        .collect::<Result<_, _>>()?,
+                    results: ty
+                        .results()
+                        .iter()
+                        .map(|t| val_type(*t))
+                        .collect::<Result<_, _>>()?,
+                });
+            }
+        }
+        Payload::ImportSection(r) => {
+            for import in r.into_imports() {
+                let import = import.map_err(invalid)?;
+                let ty = match import.ty {
+                    TypeRef::Func(i) | TypeRef::FuncExact(i) => {
+                        m.func_types.push(i);
+                        ExternType::Func(m.types[i as usize].clone())
+                    }
+                    TypeRef::Table(t) => ExternType::Table(table_type(t)?),
+                    TypeRef::Memory(t) => ExternType::Memory(mem_type(t)),
+                    TypeRef::Global(g) => ExternType::Global(global_type(g)?),
+                    TypeRef::Tag(_) => return Err(unsupported("exception tags")),
+                };
+                m.imports.push(Import {
+                    module: import.module.to_string(),
+                    name: import.name.to_string(),
+                    ty,
+                });
+            }
+        }
+        Payload::FunctionSection(r) => {
+            for t in r {
+                m.func_types.push(t.map_err(invalid)?);
+            }
+        }
+        Payload::TableSection(r) => {
+            for t in r {
+                let t = t.map_err(invalid)?;
+                if !matches!(t.init, wasmparser::TableInit::RefNull) {
+                    return Err(unsupported("table initialiser expressions"));
+                }
+                m.tables.push(table_type(t.ty)?);
+            }
+        }
+        Payload::MemorySection(r) => {
+            for t in r {
+                m.mems.push(mem_type(t.map_err(invalid)?));
+            }
+        }
+        Payload::GlobalSection(r) => {
+            for g in r {
+                let g = g.map_err(invalid)?;
+                m.globals.push(Global {
+                    ty: global_type(g.ty)?,
+                    init: const_expr(&g.init_expr)?,
+                });
+            }
+        }
+        Payload::ExportSection(r) => {
+            for e in r {
+                let e = e.map_err(invalid)?;
+                let desc = match e.kind {
+                    wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => {
+                        ExportDesc::Func(e.index)
+                    }
+                    wasmparser::ExternalKind::Table => ExportDesc::Table(e.index),
+                    wasmparser::ExternalKind::Memory => ExportDesc::Memory(e.index),
+                    wasmparser::ExternalKind::Global => ExportDesc::Global(e.index),
+                    wasmparser::ExternalKind::Tag => return Err(unsupported("exception tags")),
+                };
+                m.exports.push(Export {
+                    name: e.name.to_string(),
+                    desc,
+                });
+            }
+        }
+        Payload::StartSection { func, .. } => m.start = Some(func),
+        Payload::ElementSection(r) => {
+            for e in r {
+                let e = e.map_err(invalid)?;
+                let (ty, items) = match e.items {
+                    wasmparser::ElementItems::Functions(fs) => (
+                        types::RefType::FuncRef,
+                        fs.into_iter()
+                            .map(|f| Ok(ConstExpr(vec![Instr::RefFunc(f.map_err(invalid)?)])))
+                            .collect::<Result<Vec<_>, ModuleError>>()?,
+                    ),
+                    wasmparser::ElementItems::Expressions(rt, es) => (
+                        ref_type(rt)?,
+                        es.into_iter()
+                            .map(|c| const_expr(&c.map_err(invalid)?))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ),
+                };
+                let mode = match e.kind {
+                    wasmparser::ElementKind::Passive => ElemMode::Passive,
+                    wasmparser::ElementKind::Declared => ElemMode::Declarative,
+                    wasmparser::ElementKind::Active {
+                        table_index,
+                        offset_expr,
+                    } => ElemMode::Active {
+                        table: table_index.unwrap_or(0),
+                        offset: const_expr(&offset_expr)?,
+                    },
+                };
+                m.elems.push(ElemSegment { ty, mode, items });
+            }
+        }
+        Payload::DataSection(r) => {
+            for d in r {
+                let d = d.map_err(invalid)?;
+                let mode = match d.kind {
+                    wasmparser::DataKind::Passive => DataMode::Passive,
+                    wasmparser::DataKind::Active {
+                        memory_index,
+                        offset_expr,
+                    } => DataMode::Active {
+                        memory: memory_index,
+                        offset: const_expr(&offset_expr)?,
+                    },
+                };
+                m.datas.push(DataSegment {
+                    mode,
+                    bytes: d.data.to_vec(),
+                });
+            }
+        }
+        Payload::TagSection(_) => return Err(unsupported("exception tags")),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn val_type(t: wasmparser::ValType) -> Result<ValType, ModuleError> {
+    Ok(match t {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => return Err(unsupported("simd")),
+        wasmparser::ValType::Ref(r) => ref_type(r)?.into(),
+    })
+}
+
+fn ref_type(r: wasmparser::RefType) -> Result<types::RefType, ModuleError> {
+    if r.is_func_ref() {
+        Ok(types::RefType::FuncRef)
+    } else if r.is_extern_ref() {
+        Ok(types::RefType::ExternRef)
+    } else {
+        Err(unsupported(format!("reference type {r:?}")))
+    }
+}
+
+fn table_type(t: wasmparser::TableType) -> Result<TableType, ModuleError> {
+    Ok(TableType {
+        limits: Limits {
+            min: t.initial,
+            max: t.maximum,
+        },
+        elem: ref_type(t.element_type)?,
+    })
+}
+
+fn mem_type(t: wasmparser::MemoryType) -> MemType {
+    MemType {
+        limits: Limits {
+            min: t.initial,
+            max: t.maximum,
+        },
+        shared: t.shared,
+    }
+}
+
+fn global_type(g: wasmparser::GlobalType) -> Result<GlobalType, ModuleError> {
+    Ok(GlobalType {
+        content: val_type(g.content_type)?,
+        mutable: g.mutable,
+    })
+}
+
+/// Lower a (validated) constant expression.
+fn const_expr(c: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, ModuleError> {
+    let mut out = Vec::new();
+    let mut r = c.get_operators_reader();
+    while !r.eof() {
+        let op = r.read().map_err(invalid)?;
+        out.push(match op {
+            Operator::End => break,
+            Operator::I32Const { value } => Instr::I32Const(value),
+            Operator::I64Const { value } => Instr::I64Const(value),
+            Operator::F32Const { value } => Instr::F32Const(value.bits()),
+            Operator::F64Const { value } => Instr::F64Const(value.bits()),
+            Operator::RefNull { hty } => Instr::RefNull(heap_type(hty)?),
+            Operator::RefFunc { function_index } => Instr::RefFunc(function_index),
+            Operator::GlobalGet { global_index } => Instr::GlobalGet(global_index),
+            Operator::I32Add => Instr::I32Add,
+            Operator::I32Sub => Instr::I32Sub,
+            Operator::I32Mul => Instr::I32Mul,
+            Operator::I64Add => Instr::I64Add,
+            Operator::I64Sub => Instr::I64Sub,
+            Operator::I64Mul => Instr::I64Mul,
+            Operator::V128Const { .. } => return Err(unsupported("simd")),
+            other => return Err(unsupported(format!("constant instruction {other:?}"))),
+        });
+    }
+    Ok(ConstExpr(out))
+}
+
+fn heap_type(h: wasmparser::HeapType) -> Result<types::RefType, ModuleError> {
+    use wasmparser::{AbstractHeapType, HeapType};
+    match h {
+        HeapType::Abstract {
+            ty: AbstractHeapType::Func,
+            ..
+        } => Ok(types::RefType::FuncRef),
+        HeapType::Abstract {
+            ty: AbstractHeapType::Extern,
+            ..
+        } => Ok(types::RefType::ExternRef),
+        other => Err(unsupported(format!("heap type {other:?}"))),
+    }
+}
+
+/// A structured-control construct being lowered.
+struct Control {
+    kind: FrameKind,
+    /// For `loop`: the pc of its first instruction (the branch target).
+    start: u32,
+    /// Branches (and the `if`'s conditional jump) waiting for this construct's `end` pc.
+    pending: Vec<Patch>,
+    /// For `if`: the index of its `BrUnless`, to patch to the `else` (or `end`).
+    else_jump: Option<usize>,
+}
+
+/// A forward jump to fill in: a plain instruction, or entry `entry` of a `br_table`.
+#[derive(Clone, Copy)]
+enum Patch {
+    Instr(usize),
+    Table(u32, usize),
+}
+
+/// Spec *Validation › Instructions* and *Binary Format › Instructions*: validate one
+/// function body with `wasmparser` and lower it to Heddle's flat form.
+fn lower_func(
+    mut fv: FuncValidator<ValidatorResources>,
+    body: &FunctionBody<'_>,
+    type_idx: u32,
+    m: &Module,
+) -> Result<Func, ModuleError> {
+    let mut locals = Vec::new();
+    let mut lr = body.get_locals_reader().map_err(invalid)?;
+    for _ in 0..lr.get_count() {
+        let offset = lr.original_position();
+        let (count, ty) = lr.read().map_err(invalid)?;
+        fv.define_locals(offset, count, ty).map_err(invalid)?;
+        let ty = val_type(ty)?;
+        locals.extend(std::iter::repeat_n(ty, count as usize));
+    }
+
+    let mut code: Vec<Instr> = Vec::new();
+    let mut br_tables: Vec<Vec<BrTarget>> = Vec::new();
+    let mut ctl: Vec<Control> = vec![Control {
+        kind: FrameKind::Block,
+        start: 0,
+        pending: Vec::new(),
+        else_jump: None,
+    }];
+    let mut ops = body.get_operators_reader().map_err(invalid)?;
+    while !ops.eof() {
+        let (op, offset) = ops.read_with_offset().map_err(invalid)?;
+        // Branches are resolved with the stack heights *before* the operator; a depth the
+        // validator does not know is left as a placeholder for `fv.op` to reject.
+        let target = |ctl: &mut [Control], depth: u32, popped: u32, patch: Patch| -> BrTarget {
+            let Some(frame) = fv.get_control_frame(depth as usize) else {
+                return BrTarget {
+                    pc: 0,
+                    drop: 0,
+                    keep: 0,
+                };
+            };
+            let (params, results) = block_arity(m, frame.block_type);
+            let keep = if frame.kind == FrameKind::Loop {
+                params
+            } else {
+                results
+            };
+            let height = fv.operand_stack_height().saturating_sub(popped);
+            let drop = height.saturating_sub(frame.height as u32 + keep);
+            let c = &mut ctl[ctl.len() - 1 - depth as usize];
+            if c.kind == FrameKind::Loop {
+                BrTarget {
+                    pc: c.start,
+                    drop,
+                    keep,
+                }
+            } else {
+                c.pending.push(patch);
+                BrTarget {
+                    pc: u32::MAX,
+                    drop,
+                    keep,
+                }
+            }
+        };
+        let branch: Option<Instr> = match &op {
+            Operator::Br { relative_depth } => Some(Instr::Br(target(
+                &mut ctl,
+                *relative_depth,
+                0,
+                Patch::Instr(code.len()),
+            ))),
+            Operator::BrIf { relative_depth } => Some(Instr::BrIf(target(
+                &mut ctl,
+                *relative_depth,
+                1,
+                Patch::Instr(code.len()),
+            ))),
+            Operator::BrTable { targets } => {
+                let idx = br_tables.len() as u32;
+                let depths: Vec<u32> = targets
+                    .targets()
+                    .chain(std::iter::once(Ok(targets.default())))
+                    .collect::<Result<_, _>>()
+                    .map_err(invalid)?;
+                let list = depths
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| target(&mut ctl, *d, 1, Patch::Table(idx, i)))
+                    .collect();
+                br_tables.push(list);
+                Some(Instr::BrTable(idx))
+            }
+            _ => None,
+        };
+        let pc = code.len() as u32;
+        fv.op(offset, &op).map_err(invalid)?;
+        // Structure, after validation of the operator.
+        match &op {
+            Operator::Block { .. } => ctl.push(Control {
+                kind: FrameKind::Block,
+                start: pc,
+                pending: Vec::new(),
+                else_jump: None,
+            }),
+            Operator::Loop { .. } => ctl.push(Control {
+                kind: FrameKind::Loop,
+                start: pc,
+                pending: Vec::new(),
+                else_jump: None,
+            }),
+            Operator::If { .. } => {
+                ctl.push(Control {
+                    kind: FrameKind::If,
+                    start: pc,
+                    pending: Vec::new(),
+                    else_jump: Some(code.len()),
+                });
+                code.push(Instr::BrUnless(BrTarget {
+                    pc: u32::MAX,
+                    drop: 0,
+                    keep: 0,
+                }));
+            }
+            Operator::Else => {
+                let c = ctl.last_mut().expect("validated");
+                c.pending.push(Patch::Instr(code.len()));
+                code.push(Instr::Br(BrTarget {
+                    pc: u32::MAX,
+                    drop: 0,
+                    keep: 0,
+                }));
+                if let Some(j) = c.else_jump.take() {
+                    let else_pc = code.len() as u32;
+                    set_target(&mut code, &mut br_tables, Patch::Instr(j), else_pc);
+                }
+                c.kind = FrameKind::Else;
+            }
+            Operator::End => {
+                let c = ctl.pop().expect("validated");
+                let end = code.len() as u32;
+                if let Some(j) = c.else_jump {
+                    set_target(&mut code, &mut br_tables, Patch::Instr(j), end);
+                }
+                for p in c.pending {
+                    set_target(&mut code, &mut br_tables, p, end);
+                }
+                if ctl.is_empty() {
+                    code.push(Instr::Return);
+                }
+            }
+            _ => {}
+        }
+        match branch {
+            Some(b) => code.push(b),
+            None => code.extend(lower_simple(&op)?),
+        }
+    }
+    ops.finish().map_err(invalid)?;
+    Ok(Func {
+        type_idx,
+        locals,
+        body: code,
+        br_tables,
+    })
+}
+
+fn set_target(code: &mut [Instr], tables: &mut [Vec<BrTarget>], p: Patch, pc: u32) {
+    match p {
+        Patch::Instr(i) => match &mut code[i] {
+            Instr::Br(t) | Instr::BrIf(t) | Instr::BrUnless(t) => t.pc = pc,
+            other => unreachable!("not a branch: {other:?}"),
+        },
+        Patch::Table(t, e) => tables[t as usize][e].pc = pc,
+    }
+}
+
+/// `(params, results)` of a block type.
+fn block_arity(m: &Module, bt: BlockType) -> (u32, u32) {
+    match bt {
+        BlockType::Empty => (0, 0),
+        BlockType::Type(_) => (0, 1),
+        BlockType::FuncType(i) => m
+            .types
+            .get(i as usize)
+            .map_or((0, 0), |t| (t.params.len() as u32, t.results.len() as u32)),
+    }
+}
+
+fn memarg(m: &wasmparser::MemArg) -> Result<MemArg, ModuleError> {
+    if m.target != wasmparser::MemArgTarget::Memory(0) || m.ordering.is_some() {
+        return Err(unsupported("memory immediates beyond memory 0"));
+    }
+    u32::try_from(m.offset)
+        .map(|offset| MemArg { offset })
+        .map_err(|_| unsupported("64-bit memory offsets"))
+}
+
+/// Lower an operator that maps to one instruction (everything but structured control).
+/// `Ok(None)` for operators that emit nothing (`end`, `else` are handled by the caller).
+fn lower_simple(op: &Operator<'_>) -> Result<Option<Instr>, ModuleError> {
+    use AtomicType::{I32 as A32, I64 as A64};
+    use Operator as O;
+    let atomic_load = |ty, width, m| -> Result<_, ModuleError> {
+        Ok(Instr::AtomicLoad {
+            ty,
+            width,
+            memarg: memarg(m)?,
+        })
+    };
+    let atomic_store = |ty, width, m| -> Result<_, ModuleError> {
+        Ok(Instr::AtomicStore {
+            ty,
+            width,
+            memarg: memarg(m)?,
+        })
+    };
+    let rmw = |op, ty, width, m| -> Result<_, ModuleError> {
+        Ok(Instr::AtomicRmw {
+            op,
+            ty,
+            width,
+            memarg: memarg(m)?,
+        })
+    };
+    let cmpxchg = |ty, width, m| -> Result<_, ModuleError> {
+        Ok(Instr::AtomicCmpxchg {
+            ty,
+            width,
+            memarg: memarg(m)?,
+        })
+    };
+    Ok(Some(match op {
+        O::End | O::Else | O::Block { .. } | O::Loop { .. } | O::If { .. } => return Ok(None),
+        O::Unreachable => Instr::Unreachable,
+        O::Nop => return Ok(None),
+        O::Return => Instr::Return,
+        O::Call { function_index } => Instr::Call(*function_index),
+        O::CallIndirect {
+            type_index,
+            table_index,
+        } => Instr::CallIndirect {
+            type_idx: *type_index,
+            table: *table_index,
+        },
+        O::Drop => Instr::Drop,
+        O::Select => Instr::Select,
+        O::TypedSelect { ty } => {
+            val_type(*ty)?;
+            Instr::Select
+        }
+        O::LocalGet { local_index } => Instr::LocalGet(*local_index),
+        O::LocalSet { local_index } => Instr::LocalSet(*local_index),
+        O::LocalTee { local_index } => Instr::LocalTee(*local_index),
+        O::GlobalGet { global_index } => Instr::GlobalGet(*global_index),
+        O::GlobalSet { global_index } => Instr::GlobalSet(*global_index),
+        O::TableGet { table } => Instr::TableGet(*table),
+        O::TableSet { table } => Instr::TableSet(*table),
+        O::TableSize { table } => Instr::TableSize(*table),
+        O::TableGrow { table } => Instr::TableGrow(*table),
+        O::TableFill { table } => Instr::TableFill(*table),
+        O::TableCopy {
+            dst_table,
+            src_table,
+        } => Instr::TableCopy {
+            dst: *dst_table,
+            src: *src_table,
+        },
+        O::TableInit { elem_index, table } => Instr::TableInit {
+            table: *table,
+            elem: *elem_index,
+        },
+        O::ElemDrop { elem_index } => Instr::ElemDrop(*elem_index),
+        O::RefNull { hty } => Instr::RefNull(heap_type(*hty)?),
+        O::RefIsNull => Instr::RefIsNull,
+        O::RefFunc { function_index } => Instr::RefFunc(*function_index),
+
+        O::I32Load { memarg: m } => Instr::I32Load(memarg(m)?),
+        O::I64Load { memarg: m } => Instr::I64Load(memarg(m)?),
+        O::F32Load { memarg: m } => Instr::F32Load(memarg(m)?),
+        O::F64Load { memarg: m } => Instr::F64Load(memarg(m)?),
+        O::I32Load8S { memarg: m } => Instr::I32Load8S(memarg(m)?),
+        O::I32Load8U { memarg: m } => Instr::I32Load8U(memarg(m)?),
+        O::I32Load16S { memarg: m } => Instr::I32Load16S(memarg(m)?),
+        O::I32Load16U { memarg: m } => Instr::I32Load16U(memarg(m)?),
+        O::I64Load8S { memarg: m } => Instr::I64Load8S(memarg(m)?),
+        O::I64Load8U { memarg: m } => Instr::I64Load8U(memarg(m)?),
+        O::I64Load16S { memarg: m } => Instr::I64Load16S(memarg(m)?),
+        O::I64Load16U { memarg: m } => Instr::I64Load16U(memarg(m)?),
+        O::I64Load32S { memarg: m } => Instr::I64Load32S(memarg(m)?),
+        O::I64Load32U { memarg: m } => Instr::I64Load32U(memarg(m)?),
+        O::I32Store { memarg: m } => Instr::I32Store(memarg(m)?),
+        O::I64Store { memarg: m } => Instr::I64Store(memarg(m)?),
+        O::F32Store { memarg: m } => Instr::F32Store(memarg(m)?),
+        O::F64Store { memarg: m } => Instr::F64Store(memarg(m)?),
+        O::I32Store8 { memarg: m } => Instr::I32Store8(memarg(m)?),
+        O::I32Store16 { memarg: m } => Instr::I32Store16(memarg(m)?),
+        O::I64Store8 { memarg: m } => Instr::I64Store8(memarg(m)?),
+        O::I64Store16 { memarg: m } => Instr::I64Store16(memarg(m)?),
+        O::I64Store32 { memarg: m } => Instr::I64Store32(memarg(m)?),
+        O::MemorySize { .. } => Instr::MemorySize,
+        O::MemoryGrow { .. } => Instr::MemoryGrow,
+        O::MemoryFill { .. } => Instr::MemoryFill,
+        O::MemoryCopy { .. } => Instr::MemoryCopy,
+        O::MemoryInit { data_index, .. } => Instr::MemoryInit(*data_index),
+        O::DataDrop { data_index } => Instr::DataDrop(*data_index),
+
+        O::MemoryAtomicNotify { memarg: m } => Instr::AtomicNotify(memarg(m)?),
+        O::MemoryAtomicWait32 { memarg: m } => Instr::AtomicWait {
+            ty: A32,
+            memarg: memarg(m)?,
+        },
+        O::MemoryAtomicWait64 { memarg: m } => Instr::AtomicWait {
+            ty: A64,
+            memarg: memarg(m)?,
+        },
+        O::AtomicFence { .. } => Instr::AtomicFence,
+        O::I32AtomicLoad { memarg: m } => atomic_load(A32, 4, m)?,
+        O::I64AtomicLoad { memarg: m } => atomic_load(A64, 8, m)?,
+        O::I32AtomicLoad8U { memarg: m } => atomic_load(A32, 1, m)?,
+        O::I32AtomicLoad16U { memarg: m } => atomic_load(A32, 2, m)?,
+        O::I64AtomicLoad8U { memarg: m } => atomic_load(A64, 1, m)?,
+        O::I64AtomicLoad16U { memarg: m } => atomic_load(A64, 2, m)?,
+        O::I64AtomicLoad32U { memarg: m } => atomic_load(A64, 4, m)?,
+        O::I32AtomicStore { memarg: m } => atomic_store(A32, 4, m)?,
+        O::I64AtomicStore { memarg: m } => atomic_store(A64, 8, m)?,
+        O::I32AtomicStore8 { memarg: m } => atomic_store(A32, 1, m)?,
+        O::I32AtomicStore16 { memarg: m } => atomic_store(A32, 2, m)?,
+        O::I64AtomicStore8 { memarg: m } => atomic_store(A64, 1, m)?,
+        O::I64AtomicStore16 { memarg: m } => atomic_store(A64, 2, m)?,
+        O::I64AtomicStore32 { memarg: m } => atomic_store(A64, 4, m)?,
+
+        O::I32AtomicRmwAdd { memarg: m } => rmw(RmwOp::Add, A32, 4, m)?,
+        O::I64AtomicRmwAdd { memarg: m } => rmw(RmwOp::Add, A64, 8, m)?,
+        O::I32AtomicRmw8AddU { memarg: m } => rmw(RmwOp::Add, A32, 1, m)?,
+        O::I32AtomicRmw16AddU { memarg: m } => rmw(RmwOp::Add, A32, 2, m)?,
+        O::I64AtomicRmw8AddU { memarg: m } => rmw(RmwOp::Add, A64, 1, m)?,
+        O::I64AtomicRmw16AddU { memarg: m } => rmw(RmwOp::Add, A64, 2, m)?,
+        O::I64AtomicRmw32AddU { memarg: m } => rmw(RmwOp::Add, A64, 4, m)?,
+        O::I32AtomicRmwSub { memarg: m } => rmw(RmwOp::Sub, A32, 4, m)?,
+        O::I64AtomicRmwSub { memarg: m } => rmw(RmwOp::Sub, A64, 8, m)?,
+        O::I32AtomicRmw8SubU { memarg: m } => rmw(RmwOp::Sub, A32, 1, m)?,
+        O::I32AtomicRmw16SubU { memarg: m } => rmw(RmwOp::Sub, A32, 2, m)?,
+        O::I64AtomicRmw8SubU { memarg: m } => rmw(RmwOp::Sub, A64, 1, m)?,
+        O::I64AtomicRmw16SubU { memarg: m } => rmw(RmwOp::Sub, A64, 2, m)?,
+        O::I64AtomicRmw32SubU { memarg: m } => rmw(RmwOp::Sub, A64, 4, m)?,
+        O::I32AtomicRmwAnd { memarg: m } => rmw(RmwOp::And, A32, 4, m)?,
+        O::I64AtomicRmwAnd { memarg: m } => rmw(RmwOp::And, A64, 8, m)?,
+        O::I32AtomicRmw8AndU { memarg: m } => rmw(RmwOp::And, A32, 1, m)?,
+        O::I32AtomicRmw16AndU { memarg: m } => rmw(RmwOp::And, A32, 2, m)?,
+        O::I64AtomicRmw8AndU { memarg: m } => rmw(RmwOp::And, A64, 1, m)?,
+        O::I64AtomicRmw16AndU { memarg: m } => rmw(RmwOp::And, A64, 2, m)?,
+        O::I64AtomicRmw32AndU { memarg: m } => rmw(RmwOp::And, A64, 4, m)?,
+        O::I32AtomicRmwOr { memarg: m } => rmw(RmwOp::Or, A32, 4, m)?,
+        O::I64AtomicRmwOr { memarg: m } => rmw(RmwOp::Or, A64, 8, m)?,
+        O::I32AtomicRmw8OrU { memarg: m } => rmw(RmwOp::Or, A32, 1, m)?,
+        O::I32AtomicRmw16OrU { memarg: m } => rmw(RmwOp::Or, A32, 2, m)?,
+        O::I64AtomicRmw8OrU { memarg: m } => rmw(RmwOp::Or, A64, 1, m)?,
+        O::I64AtomicRmw16OrU { memarg: m } => rmw(RmwOp::Or, A64, 2, m)?,
+        O::I64AtomicRmw32OrU { memarg: m } => rmw(RmwOp::Or, A64, 4, m)?,
+        O::I32AtomicRmwXor { memarg: m } => rmw(RmwOp::Xor, A32, 4, m)?,
+        O::I64AtomicRmwXor { memarg: m } => rmw(RmwOp::Xor, A64, 8, m)?,
+        O::I32AtomicRmw8XorU { memarg: m } => rmw(RmwOp::Xor, A32, 1, m)?,
+        O::I32AtomicRmw16XorU { memarg: m } => rmw(RmwOp::Xor, A32, 2, m)?,
+        O::I64AtomicRmw8XorU { memarg: m } => rmw(RmwOp::Xor, A64, 1, m)?,
+        O::I64AtomicRmw16XorU { memarg: m } => rmw(RmwOp::Xor, A64, 2, m)?,
+        O::I64AtomicRmw32XorU { memarg: m } => rmw(RmwOp::Xor, A64, 4, m)?,
+        O::I32AtomicRmwXchg { memarg: m } => rmw(RmwOp::Xchg, A32, 4, m)?,
+        O::I64AtomicRmwXchg { memarg: m } => rmw(RmwOp::Xchg, A64, 8, m)?,
+        O::I32AtomicRmw8XchgU { memarg: m } => rmw(RmwOp::Xchg, A32, 1, m)?,
+        O::I32AtomicRmw16XchgU { memarg: m } => rmw(RmwOp::Xchg, A32, 2, m)?,
+        O::I64AtomicRmw8XchgU { memarg: m } => rmw(RmwOp::Xchg, A64, 1, m)?,
+        O::I64AtomicRmw16XchgU { memarg: m } => rmw(RmwOp::Xchg, A64, 2, m)?,
+        O::I64AtomicRmw32XchgU { memarg: m } => rmw(RmwOp::Xchg, A64, 4, m)?,
+        O::I32AtomicRmwCmpxchg { memarg: m } => cmpxchg(A32, 4, m)?,
+        O::I64AtomicRmwCmpxchg { memarg: m } => cmpxchg(A64, 8, m)?,
+        O::I32AtomicRmw8CmpxchgU { memarg: m } => cmpxchg(A32, 1, m)?,
+        O::I32AtomicRmw16CmpxchgU { memarg: m } => cmpxchg(A32, 2, m)?,
+        O::I64AtomicRmw8CmpxchgU { memarg: m } => cmpxchg(A64, 1, m)?,
+        O::I64AtomicRmw16CmpxchgU { memarg: m } => cmpxchg(A64, 2, m)?,
+        O::I64AtomicRmw32CmpxchgU { memarg: m } => cmpxchg(A64, 4, m)?,
+
+        O::I32Const { value } => Instr::I32Const(*value),
+        O::I64Const { value } => Instr::I64Const(*value),
+        O::F32Const { value } => Instr::F32Const(value.bits()),
+        O::F64Const { value } => Instr::F64Const(value.bits()),
+
+        O::I32Eqz => Instr::I32Eqz,
+        O::I32Eq => Instr::I32Eq,
+        O::I32Ne => Instr::I32Ne,
+        O::I32LtS => Instr::I32LtS,
+        O::I32LtU => Instr::I32LtU,
+        O::I32GtS => Instr::I32GtS,
+        O::I32GtU => Instr::I32GtU,
+        O::I32LeS => Instr::I32LeS,
+        O::I32LeU => Instr::I32LeU,
+        O::I32GeS => Instr::I32GeS,
+        O::I32GeU => Instr::I32GeU,
+        O::I32Clz => Instr::I32Clz,
+        O::I32Ctz => Instr::I32Ctz,
+        O::I32Popcnt => Instr::I32Popcnt,
+        O::I32Add => Instr::I32Add,
+        O::I32Sub => Instr::I32Sub,
+        O::I32Mul => Instr::I32Mul,
+        O::I32DivS => Instr::I32DivS,
+        O::I32DivU => Instr::I32DivU,
+        O::I32RemS => Instr::I32RemS,
+        O::I32RemU => Instr::I32RemU,
+        O::I32And => Instr::I32And,
+        O::I32Or => Instr::I32Or,
+        O::I32Xor => Instr::I32Xor,
+        O::I32Shl => Instr::I32Shl,
+        O::I32ShrS => Instr::I32ShrS,
+        O::I32ShrU => Instr::I32ShrU,
+        O::I32Rotl => Instr::I32Rotl,
+        O::I32Rotr => Instr::I32Rotr,
+        O::I64Eqz => Instr::I64Eqz,
+        O::I64Eq => Instr::I64Eq,
+        O::I64Ne => Instr::I64Ne,
+        O::I64LtS => Instr::I64LtS,
+        O::I64LtU => Instr::I64LtU,
+        O::I64GtS => Instr::I64GtS,
+        O::I64GtU => Instr::I64GtU,
+        O::I64LeS => Instr::I64LeS,
+        O::I64LeU => Instr::I64LeU,
+        O::I64GeS => Instr::I64GeS,
+        O::I64GeU => Instr::I64GeU,
+        O::I64Clz => Instr::I64Clz,
+        O::I64Ctz => Instr::I64Ctz,
+        O::I64Popcnt => Instr::I64Popcnt,
+        O::I64Add => Instr::I64Add,
+        O::I64Sub => Instr::I64Sub,
+        O::I64Mul => Instr::I64Mul,
+        O::I64DivS => Instr::I64DivS,
+        O::I64DivU => Instr::I64DivU,
+        O::I64RemS => Instr::I64RemS,
+        O::I64RemU => Instr::I64RemU,
+        O::I64And => Instr::I64And,
+        O::I64Or => Instr::I64Or,
+        O::I64Xor => Instr::I64Xor,
+        O::I64Shl => Instr::I64Shl,
+        O::I64ShrS => Instr::I64ShrS,
+        O::I64ShrU => Instr::I64ShrU,
+        O::I64Rotl => Instr::I64Rotl,
+        O::I64Rotr => Instr::I64Rotr,
+        O::F32Eq => Instr::F32Eq,
+        O::F32Ne => Instr::F32Ne,
+        O::F32Lt => Instr::F32Lt,
+        O::F32Gt => Instr::F32Gt,
+        O::F32Le => Instr::F32Le,
+        O::F32Ge => Instr::F32Ge,
+        O::F32Abs => Instr::F32Abs,
+        O::F32Neg => Instr::F32Neg,
+        O::F32Ceil => Instr::F32Ceil,
+        O::F32Floor => Instr::F32Floor,
+        O::F32Trunc => Instr::F32Trunc,
+        O::F32Nearest => Instr::F32Nearest,
+        O::F32Sqrt => Instr::F32Sqrt,
+        O::F32Add => Instr::F32Add,
+        O::F32Sub => Instr::F32Sub,
+        O::F32Mul => Instr::F32Mul,
+        O::F32Div => Instr::F32Div,
+        O::F32Min => Instr::F32Min,
+        O::F32Max => Instr::F32Max,
+        O::F32Copysign => Instr::F32Copysign,
+        O::F64Eq => Instr::F64Eq,
+        O::F64Ne => Instr::F64Ne,
+        O::F64Lt => Instr::F64Lt,
+        O::F64Gt => Instr::F64Gt,
+        O::F64Le => Instr::F64Le,
+        O::F64Ge => Instr::F64Ge,
+        O::F64Abs => Instr::F64Abs,
+        O::F64Neg => Instr::F64Neg,
+        O::F64Ceil => Instr::F64Ceil,
+        O::F64Floor => Instr::F64Floor,
+        O::F64Trunc => Instr::F64Trunc,
+        O::F64Nearest => Instr::F64Nearest,
+        O::F64Sqrt => Instr::F64Sqrt,
+        O::F64Add => Instr::F64Add,
+        O::F64Sub => Instr::F64Sub,
+        O::F64Mul => Instr::F64Mul,
+        O::F64Div => Instr::F64Div,
+        O::F64Min => Instr::F64Min,
+        O::F64Max => Instr::F64Max,
+        O::F64Copysign => Instr::F64Copysign,
+        O::I32WrapI64 => Instr::I32WrapI64,
+        O::I32TruncF32S => Instr::I32TruncF32S,
+        O::I32TruncF32U => Instr::I32TruncF32U,
+        O::I32TruncF64S => Instr::I32TruncF64S,
+        O::I32TruncF64U => Instr::I32TruncF64U,
+        O::I64ExtendI32S => Instr::I64ExtendI32S,
+        O::I64ExtendI32U => Instr::I64ExtendI32U,
+        O::I64TruncF32S => Instr::I64TruncF32S,
+        O::I64TruncF32U => Instr::I64TruncF32U,
+        O::I64TruncF64S => Instr::I64TruncF64S,
+        O::I64TruncF64U => Instr::I64TruncF64U,
+        O::F32ConvertI32S => Instr::F32ConvertI32S,
+        O::F32ConvertI32U => Instr::F32ConvertI32U,
+        O::F32ConvertI64S => Instr::F32ConvertI64S,
+        O::F32ConvertI64U => Instr::F32ConvertI64U,
+        O::F32DemoteF64 => Instr::F32DemoteF64,
+        O::F64ConvertI32S => Instr::F64ConvertI32S,
+        O::F64ConvertI32U => Instr::F64ConvertI32U,
+        O::F64ConvertI64S => Instr::F64ConvertI64S,
+        O::F64ConvertI64U => Instr::F64ConvertI64U,
+        O::F64PromoteF32 => Instr::F64PromoteF32,
+        O::I32ReinterpretF32 => Instr::I32ReinterpretF32,
+        O::I64ReinterpretF64 => Instr::I64ReinterpretF64,
+        O::F32ReinterpretI32 => Instr::F32ReinterpretI32,
+        O::F64ReinterpretI64 => Instr::F64ReinterpretI64,
+        O::I32Extend8S => Instr::I32Extend8S,
+        O::I32Extend16S => Instr::I32Extend16S,
+        O::I64Extend8S => Instr::I64Extend8S,
+        O::I64Extend16S => Instr::I64Extend16S,
+        O::I64Extend32S => Instr::I64Extend32S,
+        O::I32TruncSatF32S => Instr::I32TruncSatF32S,
+        O::I32TruncSatF32U => Instr::I32TruncSatF32U,
+        O::I32TruncSatF64S => Instr::I32TruncSatF64S,
+        O::I32TruncSatF64U => Instr::I32TruncSatF64U,
+        O::I64TruncSatF32S => Instr::I64TruncSatF32S,
+        O::I64TruncSatF32U => Instr::I64TruncSatF32U,
+        O::I64TruncSatF64S => Instr::I64TruncSatF64S,
+        O::I64TruncSatF64U => Instr::I64TruncSatF64U,
+        other => {
+            let name = format!("{other:?}");
+            let simd = ["V128", "I8x16", "I16x8", "I32x4", "I64x2", "F32x4", "F64x2"]
+                .iter()
+                .any(|p| name.starts_with(p));
+            return Err(unsupported(if simd {
+                "simd".to_string()
+            } else {
+                format!(
+                    "instruction {}",
+                    name.split([' ', '{']).next().unwrap_or(&name)
+                )
+            }));
+        }
+    }))
 }

@@ -162,11 +162,13 @@ impl Configuration {
             .get(func.0 as usize)
             .ok_or_else(|| Trap::Host(format!("no function at address {}", func.0)))?;
         let ty = fi.ty().clone();
-        if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| a.ty() != *t)
-        {
+        if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| a.ty() != *t) {
             return Err(Trap::Host(format!(
                 "invocation: arguments {} do not match {ty}",
-                args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" ")
+                args.iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             )));
         }
         let mut thread = Thread {
@@ -193,8 +195,7 @@ impl Configuration {
                     module,
                     defined_index,
                     instance,
-                )
-                {
+                ) {
                     thread.state = ThreadState::Finished(Err(t));
                 }
             }
@@ -273,8 +274,7 @@ impl Configuration {
                 deadline: Some(d),
             } if d <= self.clock => {
                 // Spec instr *WAITX*, the TIMEOUT case: leave the queue, return 2.
-                if let crate::memory::MemInst::Shared(m) = &mut self.store.mems[memory.0 as usize]
-                {
+                if let crate::memory::MemInst::Shared(m) = &mut self.store.mems[memory.0 as usize] {
                     m.cancel_wait(tid, address);
                 }
                 let t = &mut self.threads[idx];
@@ -449,12 +449,17 @@ fn push_frame(
 ) -> Result<(), Trap> {
     let f: &Func = &module.funcs[func as usize];
     let nparams = module.types[f.type_idx as usize].params.len();
-    if frames.len() >= limits.max_call_depth || stack.len() + f.locals.len() > limits.max_stack_slots
+    if frames.len() >= limits.max_call_depth
+        || stack.len() + f.locals.len() > limits.max_stack_slots
     {
         return Err(Trap::CallStackExhausted);
     }
     let fp = stack.len() - nparams;
-    stack.extend(f.locals.iter().map(|ty| value_to_slot(&Value::default_of(*ty))));
+    stack.extend(
+        f.locals
+            .iter()
+            .map(|ty| value_to_slot(&Value::default_of(*ty))),
+    );
     frames.push(Frame {
         module,
         func,
@@ -623,12 +628,16 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
     }
     macro_rules! pop {
         () => {
-            stack.pop().expect("validated code never underflows the stack")
+            stack
+                .pop()
+                .expect("validated code never underflows the stack")
         };
     }
     macro_rules! top {
         () => {
-            stack.last_mut().expect("validated code never underflows the stack")
+            stack
+                .last_mut()
+                .expect("validated code never underflows the stack")
         };
     }
     macro_rules! unop {
@@ -967,8 +976,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 let d = u32_of(pop!()) as u64;
                 let inst = &ctx.store.instances[instance.0 as usize];
                 let (mem, da) = (inst.mems[0], inst.datas[seg as usize]);
-                if let Err(t) = crate::instantiate::memory_init(ctx.store, tid, mem, da, d, s, n)
-                {
+                if let Err(t) = crate::instantiate::memory_init(ctx.store, tid, mem, da, d, s, n) {
                     break Err(t);
                 }
             }

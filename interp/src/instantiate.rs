@@ -178,7 +178,15 @@ impl Configuration {
                 let (ma, da) = (inst.mems[*memory as usize], inst.datas[i]);
                 let d = const_u32(eval_const(&self.store, inst, offset));
                 let n = seg.bytes.len();
-                memory_init(&mut self.store, INSTANTIATING_THREAD, ma, da, d as u64, 0, n)?;
+                memory_init(
+                    &mut self.store,
+                    INSTANTIATING_THREAD,
+                    ma,
+                    da,
+                    d as u64,
+                    0,
+                    n,
+                )?;
                 self.store.datas[da.0 as usize].bytes = Vec::new();
             }
         }
@@ -231,7 +239,9 @@ pub(crate) fn eval_const(store: &Store, inst: &ModuleInst, expr: &ConstExpr) -> 
         };
         stack.push(v);
     }
-    stack.pop().expect("validated constant expression has a value")
+    stack
+        .pop()
+        .expect("validated constant expression has a value")
 }
 
 /// Spec *table.init*: copy `n` references from element instance `elem` at `s` to table
@@ -246,7 +256,8 @@ pub(crate) fn table_init(
 ) -> Result<(), Trap> {
     let src = &store.elems[elem.0 as usize].elems;
     let dst_len = store.tables[table.0 as usize].elems.len();
-    if s.checked_add(n).is_none_or(|e| e > src.len()) || d.checked_add(n).is_none_or(|e| e > dst_len)
+    if s.checked_add(n).is_none_or(|e| e > src.len())
+        || d.checked_add(n).is_none_or(|e| e > dst_len)
     {
         return Err(Trap::OutOfBoundsTableAccess);
     }
@@ -275,4 +286,3 @@ pub(crate) fn memory_init(
     crate::memory::bounds(m.len_bytes(thread) as usize, d, n)?;
     m.write(thread, Ordering::Unord, d, &bytes)
 }
-

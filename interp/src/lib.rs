@@ -50,7 +50,9 @@ pub mod values;
 pub use error::{InstantiationError, ModuleError, ModuleErrorKind, Trap};
 pub use exec::{Configuration, ExecLimits, ThreadId, ThreadStatus};
 pub use scheduler::{Choice, RoundRobin, Scheduler, SeededRandom};
-pub use store::{ExternVal, FuncAddr, GlobalAddr, HostFunc, InstanceAddr, MemAddr, Store, TableAddr};
+pub use store::{
+    ExternVal, FuncAddr, GlobalAddr, HostFunc, InstanceAddr, MemAddr, Store, TableAddr,
+};
 pub use syntax::Module;
 pub use types::{ExternType, FuncType, GlobalType, Limits, MemType, RefType, TableType, ValType};
 pub use values::Value;

@@ -51,9 +51,16 @@ pub trait SharedMemory: Send + fmt::Debug {
     /// Current length in bytes (spec: the `len` location, read seq-cst).
     fn len_bytes(&self, thread: ThreadId) -> u64;
     /// `RD_ord data[ea] out` (after `RD len`): fill `out` with the bytes read.
-    fn read(&mut self, thread: ThreadId, ord: Ordering, ea: u64, out: &mut [u8]) -> Result<(), Trap>;
+    fn read(
+        &mut self,
+        thread: ThreadId,
+        ord: Ordering,
+        ea: u64,
+        out: &mut [u8],
+    ) -> Result<(), Trap>;
     /// `WR_ord data[ea] bytes` (after `RD len`).
-    fn write(&mut self, thread: ThreadId, ord: Ordering, ea: u64, bytes: &[u8]) -> Result<(), Trap>;
+    fn write(&mut self, thread: ThreadId, ord: Ordering, ea: u64, bytes: &[u8])
+        -> Result<(), Trap>;
     /// `RMW data[ea] old new`: read `width` bytes as a little-endian unsigned integer `old`,
     /// and if `modify(old)` is `Some(new)` write `new`'s low `width` bytes in the same
     /// indivisible step; if it is `None` the action is a seq-cst read only (a failed
@@ -70,7 +77,13 @@ pub trait SharedMemory: Send + fmt::Debug {
     /// The read-and-enqueue step of `memory.atomic.wait{32,64}`: compare the `width`-byte
     /// value at `ea` with `expected` and, if equal, append `thread` to the FIFO wait queue
     /// of `ea`.
-    fn wait(&mut self, thread: ThreadId, ea: u64, width: usize, expected: u64) -> Result<WaitOutcome, Trap>;
+    fn wait(
+        &mut self,
+        thread: ThreadId,
+        ea: u64,
+        width: usize,
+        expected: u64,
+    ) -> Result<WaitOutcome, Trap>;
     /// `memory.atomic.notify`: dequeue up to `count` waiters of `ea`, oldest first, and
     /// return them (the caller resumes them with result 0).
     fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Vec<ThreadId>, Trap>;
@@ -133,13 +146,25 @@ impl SharedMemory for ScMemory {
         self.bytes.len() as u64
     }
 
-    fn read(&mut self, _thread: ThreadId, _ord: Ordering, ea: u64, out: &mut [u8]) -> Result<(), Trap> {
+    fn read(
+        &mut self,
+        _thread: ThreadId,
+        _ord: Ordering,
+        ea: u64,
+        out: &mut [u8],
+    ) -> Result<(), Trap> {
         let r = self.range(ea, out.len())?;
         out.copy_from_slice(&self.bytes[r]);
         Ok(())
     }
 
-    fn write(&mut self, _thread: ThreadId, _ord: Ordering, ea: u64, bytes: &[u8]) -> Result<(), Trap> {
+    fn write(
+        &mut self,
+        _thread: ThreadId,
+        _ord: Ordering,
+        ea: u64,
+        bytes: &[u8],
+    ) -> Result<(), Trap> {
         let r = self.range(ea, bytes.len())?;
         self.bytes[r].copy_from_slice(bytes);
         Ok(())
@@ -172,7 +197,13 @@ impl SharedMemory for ScMemory {
         Some(old)
     }
 
-    fn wait(&mut self, thread: ThreadId, ea: u64, width: usize, expected: u64) -> Result<WaitOutcome, Trap> {
+    fn wait(
+        &mut self,
+        thread: ThreadId,
+        ea: u64,
+        width: usize,
+        expected: u64,
+    ) -> Result<WaitOutcome, Trap> {
         let r = self.range(ea, width)?;
         if le_to_u64(&self.bytes[r]) != expected {
             return Ok(WaitOutcome::NotEqual);
@@ -243,7 +274,13 @@ impl MemInst {
     }
 
     /// Read `out.len()` bytes at effective address `ea` (spec *load*, the data action).
-    pub fn read(&mut self, thread: ThreadId, ord: Ordering, ea: u64, out: &mut [u8]) -> Result<(), Trap> {
+    pub fn read(
+        &mut self,
+        thread: ThreadId,
+        ord: Ordering,
+        ea: u64,
+        out: &mut [u8],
+    ) -> Result<(), Trap> {
         match self {
             MemInst::Unshared { bytes, .. } => {
                 let r = bounds(bytes.len(), ea, out.len())?;
@@ -255,7 +292,13 @@ impl MemInst {
     }
 
     /// Write `data` at effective address `ea` (spec *store*, the data action).
-    pub fn write(&mut self, thread: ThreadId, ord: Ordering, ea: u64, data: &[u8]) -> Result<(), Trap> {
+    pub fn write(
+        &mut self,
+        thread: ThreadId,
+        ord: Ordering,
+        ea: u64,
+        data: &[u8],
+    ) -> Result<(), Trap> {
         match self {
             MemInst::Unshared { bytes, .. } => {
                 let r = bounds(bytes.len(), ea, data.len())?;

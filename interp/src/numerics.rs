@@ -136,8 +136,14 @@ mod tests {
         assert_eq!(trunc_f64_i32(-2147483649.0), Err(Trap::IntegerOverflow));
         assert_eq!(trunc_f64_u32(-0.9), Ok(0));
         assert_eq!(trunc_f64_u32(-1.0), Err(Trap::IntegerOverflow));
-        assert_eq!(trunc_f32_u64(f32::NAN), Err(Trap::InvalidConversionToInteger));
+        assert_eq!(
+            trunc_f32_u64(f32::NAN),
+            Err(Trap::InvalidConversionToInteger)
+        );
         assert_eq!(trunc_f64_i64(-9223372036854775808.0), Ok(i64::MIN));
-        assert_eq!(trunc_f64_u64(18446744073709549568.0), Ok(18446744073709549568));
+        assert_eq!(
+            trunc_f64_u64(18446744073709549568.0),
+            Ok(18446744073709549568)
+        );
     }
 }

@@ -101,6 +101,8 @@ mod tests {
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
-        assert!(run(7).iter().all(|c| c.index < 4 && (1..=100).contains(&c.quantum)));
+        assert!(run(7)
+            .iter()
+            .all(|c| c.index < 4 && (1..=100).contains(&c.quantum)));
     }
 }

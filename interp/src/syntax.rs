@@ -172,7 +172,10 @@ pub enum Instr {
     BrTable(u32),
     Return,
     Call(u32),
-    CallIndirect { type_idx: u32, table: u32 },
+    CallIndirect {
+        type_idx: u32,
+        table: u32,
+    },
 
     // ---- Parametric ----
     Drop,
@@ -191,8 +194,14 @@ pub enum Instr {
     TableSize(u32),
     TableGrow(u32),
     TableFill(u32),
-    TableCopy { dst: u32, src: u32 },
-    TableInit { table: u32, elem: u32 },
+    TableCopy {
+        dst: u32,
+        src: u32,
+    },
+    TableInit {
+        table: u32,
+        elem: u32,
+    },
     ElemDrop(u32),
 
     // ---- Reference ----
@@ -233,15 +242,35 @@ pub enum Instr {
 
     // ---- Atomic memory (threads proposal, spec *Atomic Memory Instructions*) ----
     /// `t.atomic.load{N}_u`: `width` in bytes (1, 2, 4 or 8), zero-extended to `ty`.
-    AtomicLoad { ty: AtomicType, width: u8, memarg: MemArg },
+    AtomicLoad {
+        ty: AtomicType,
+        width: u8,
+        memarg: MemArg,
+    },
     /// `t.atomic.store{N}`.
-    AtomicStore { ty: AtomicType, width: u8, memarg: MemArg },
+    AtomicStore {
+        ty: AtomicType,
+        width: u8,
+        memarg: MemArg,
+    },
     /// `t.atomic.rmw{N}.op_u`.
-    AtomicRmw { op: RmwOp, ty: AtomicType, width: u8, memarg: MemArg },
+    AtomicRmw {
+        op: RmwOp,
+        ty: AtomicType,
+        width: u8,
+        memarg: MemArg,
+    },
     /// `t.atomic.rmw{N}.cmpxchg_u`.
-    AtomicCmpxchg { ty: AtomicType, width: u8, memarg: MemArg },
+    AtomicCmpxchg {
+        ty: AtomicType,
+        width: u8,
+        memarg: MemArg,
+    },
     /// `memory.atomic.wait32` / `memory.atomic.wait64` (`ty` is the expected value's type).
-    AtomicWait { ty: AtomicType, memarg: MemArg },
+    AtomicWait {
+        ty: AtomicType,
+        memarg: MemArg,
+    },
     /// `memory.atomic.notify`.
     AtomicNotify(MemArg),
     /// `atomic.fence`.
