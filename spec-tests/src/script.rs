@@ -105,8 +105,36 @@ pub fn id_name(id: &Id<'_>) -> String {
     format!("${}", id.name())
 }
 
-fn location(text: &str, span: Span, kind: &'static str) -> Location {
-    let (line, col) = span.linecol_in(text);
+/// Line starts of a script, so that a span's line and column cost a binary search rather
+/// than a scan of the text (`Span::linecol_in` scans from the start: quadratic over a file).
+pub struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    /// Index the lines of `text`.
+    pub fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { text, starts }
+    }
+
+    /// Zero-based line and column (in characters) of a byte offset.
+    pub fn linecol(&self, offset: usize) -> (usize, usize) {
+        let line = self.starts.partition_point(|s| *s <= offset) - 1;
+        let start = self.starts[line];
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(0, |s| s.chars().count());
+        (line, col)
+    }
+}
+
+fn location(lines: &LineIndex<'_>, span: Span, kind: &'static str) -> Location {
+    let (line, col) = lines.linecol(span.offset());
     Location {
         line: line as u32 + 1,
         column: col as u32 + 1,
@@ -148,6 +176,8 @@ fn lower_invoke(inv: &WastInvoke<'_>) -> Action {
 
 /// Lower a parsed script. `text` is the source, for line and column numbers.
 pub fn lower(text: &str, script: Wast<'_>) -> Vec<Directive> {
+    let lines = LineIndex::new(text);
+    let text = &lines;
     script
         .directives
         .into_iter()
@@ -155,7 +185,7 @@ pub fn lower(text: &str, script: Wast<'_>) -> Vec<Directive> {
         .collect()
 }
 
-fn lower_directive(text: &str, d: WastDirective<'_>) -> Directive {
+fn lower_directive(text: &LineIndex<'_>, d: WastDirective<'_>) -> Directive {
     let span = d.span();
     let (kind, cmd): (&'static str, Cmd) = match d {
         WastDirective::Module(mut m) => {
