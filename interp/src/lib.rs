@@ -44,6 +44,7 @@ pub mod numerics;
 pub mod scheduler;
 pub mod store;
 pub mod syntax;
+pub mod trace;
 pub mod types;
 pub mod values;
 
