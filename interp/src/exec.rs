@@ -49,6 +49,10 @@ pub struct ExecLimits {
     /// Total small steps the configuration may take, over all threads; `None` for no limit.
     /// When it runs out, the running thread traps with [`Trap::FuelExhausted`].
     pub fuel: Option<u64>,
+    /// Whether finite `wait` timeouts expire on the virtual clock (the default). An
+    /// explorer turns this off and lets timeouts fire only through
+    /// [`Configuration::time_out`], as a choice available at any moment.
+    pub clock_timeouts: bool,
 }
 
 impl Default for ExecLimits {
@@ -57,6 +61,7 @@ impl Default for ExecLimits {
             max_call_depth: 20_000,
             max_stack_slots: 1 << 20,
             fuel: None,
+            clock_timeouts: true,
         }
     }
 }
@@ -214,7 +219,7 @@ impl Configuration {
             ThreadState::Runnable => ThreadStatus::Runnable,
             ThreadState::Blocked {
                 deadline: Some(d), ..
-            } if *d <= self.clock => ThreadStatus::Runnable,
+            } if self.limits.clock_timeouts && *d <= self.clock => ThreadStatus::Runnable,
             ThreadState::Blocked {
                 memory,
                 address,
@@ -245,8 +250,12 @@ impl Configuration {
         }
     }
 
-    /// The earliest deadline of any blocked thread, if one has a finite timeout.
+    /// The earliest deadline of any blocked thread, if one has a finite timeout (and
+    /// timeouts run on the clock, see [`ExecLimits::clock_timeouts`]).
     pub fn next_deadline(&self) -> Option<u64> {
+        if !self.limits.clock_timeouts {
+            return None;
+        }
         self.threads
             .iter()
             .filter_map(|t| match t.state {
@@ -274,7 +283,7 @@ impl Configuration {
                 memory,
                 address,
                 deadline: Some(d),
-            } if d <= self.clock => {
+            } if self.limits.clock_timeouts && d <= self.clock => {
                 // Spec instr *WAITX*, the TIMEOUT case: leave the queue, return 2.
                 if let crate::memory::MemInst::Shared(m) = &mut self.store.mems[memory.0 as usize] {
                     m.cancel_wait(tid, address);

@@ -50,7 +50,7 @@ pub mod values;
 
 pub use error::{InstantiationError, ModuleError, ModuleErrorKind, Trap};
 pub use exec::{Configuration, ExecLimits, ThreadId, ThreadStatus};
-pub use scheduler::{Choice, RoundRobin, Scheduler, SeededRandom};
+pub use scheduler::{Choice, ChoiceLog, RoundRobin, Scheduler, SeededRandom};
 pub use store::{
     ExternVal, FuncAddr, GlobalAddr, HostFunc, InstanceAddr, MemAddr, Store, TableAddr,
 };
