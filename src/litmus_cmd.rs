@@ -91,71 +91,115 @@ fn analyse(path: &PathBuf, cfg: &Config) -> Result<Enumeration, String> {
     enumerate(&program, cfg).map_err(|e| e.to_string())
 }
 
-/// The JSON object of one file: `{"file", "allowed", "forbidden"}` (or `{"file", "error"}`).
-pub fn json_line(file: &str, result: &Result<Enumeration, String>) -> serde_json::Value {
-    match result {
-        Ok(en) => serde_json::json!({
-            "file": file,
-            "allowed": en.allowed.keys().collect::<Vec<_>>(),
-            "forbidden": en.forbidden.iter().map(|(o, v)| serde_json::json!({"outcome": o, "rule": v.rule.name()})).collect::<Vec<_>>(),
-        }),
-        Err(e) => serde_json::json!({"file": file, "error": e}),
-    }
+#[derive(serde::Serialize)]
+struct Forbidden<'a> {
+    outcome: &'a heddle_model::Outcome,
+    rule: &'static str,
 }
 
-fn print_witness(ex: &Execution) {
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Report<'a> {
+    Ok {
+        file: &'a str,
+        allowed: Vec<&'a heddle_model::Outcome>,
+        forbidden: Vec<Forbidden<'a>>,
+    },
+    Err {
+        file: &'a str,
+        error: &'a str,
+    },
+}
+
+/// The JSON line of one file, keys in this order:
+/// `{"file": F, "allowed": [OUTCOME…], "forbidden": [{"outcome": OUTCOME, "rule": R}…]}`,
+/// or `{"file": F, "error": MESSAGE}` if the file could not be analysed.
+pub fn json_line(file: &str, result: &Result<Enumeration, String>) -> String {
+    let report = match result {
+        Ok(en) => Report::Ok {
+            file,
+            allowed: en.allowed.keys().collect(),
+            forbidden: en
+                .forbidden
+                .iter()
+                .map(|(outcome, v)| Forbidden {
+                    outcome,
+                    rule: v.rule.name(),
+                })
+                .collect(),
+        },
+        Err(error) => Report::Err { file, error },
+    };
+    serde_json::to_string(&report)
+        .unwrap_or_else(|e| format!("{{\"file\": {file:?}, \"error\": \"{e}\"}}"))
+}
+
+fn write_witness(out: &mut String, ex: &Execution) {
+    use std::fmt::Write;
     let mut order: Vec<usize> = (0..ex.events.len()).collect();
     order.sort_by_key(|&e| ex.tot[e]);
     for e in order {
         let ev = &ex.events[e];
-        let mut line = format!("      e{e}: {}", ev.label);
+        let _ = write!(out, "      e{e}: {}", ev.label);
         for a in &ev.actions {
-            line.push_str(&format!("  {a:?}"));
+            let _ = write!(out, "  {a:?}");
         }
         if !ex.rf[e].is_empty() {
             let srcs: Vec<String> = ex.rf[e].iter().map(|w| format!("e{w}")).collect();
-            line.push_str(&format!("  rf=[{}]", srcs.join(",")));
+            let _ = write!(out, "  rf=[{}]", srcs.join(","));
         }
-        println!("{line}");
+        out.push('\n');
     }
+}
+
+fn human(file: &str, en: &Enumeration, witnesses: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{file}: {} allowed, {} forbidden",
+        en.allowed.len(),
+        en.forbidden.len()
+    );
+    let _ = writeln!(out, "  allowed:");
+    for (o, ex) in &en.allowed {
+        let _ = writeln!(out, "    {o}");
+        if witnesses {
+            write_witness(&mut out, ex);
+        }
+    }
+    if !en.forbidden.is_empty() {
+        let _ = writeln!(out, "  forbidden:");
+        for (o, v) in &en.forbidden {
+            let _ = writeln!(out, "    {o}\n      by {}: {}", v.rule, v.detail);
+        }
+    }
+    if en.stats.domain_truncated {
+        let _ = writeln!(out, "  note: the value domain was cut off before its fixpoint (RMW arithmetic); outcomes needing later values are not listed");
+    }
+    out
 }
 
 /// Runs `heddle litmus`. Exit status 1 if any file could not be analysed.
 pub fn run(args: Args) -> ExitCode {
+    use std::io::Write;
     let cfg = args.config();
     let mut ok = true;
+    let mut stdout = std::io::stdout().lock();
     for path in &args.files {
         let file = path.display().to_string();
         let result = analyse(path, &cfg);
         ok &= result.is_ok();
-        match args.format {
-            Format::Json => println!("{}", json_line(&file, &result)),
-            Format::Human => match &result {
-                Err(e) => eprintln!("{file}: error: {e}"),
-                Ok(en) => {
-                    println!(
-                        "{file}: {} allowed, {} forbidden",
-                        en.allowed.len(),
-                        en.forbidden.len()
-                    );
-                    println!("  allowed:");
-                    for (o, ex) in &en.allowed {
-                        println!("    {o}");
-                        if args.witnesses {
-                            print_witness(ex);
-                        }
-                    }
-                    if !en.forbidden.is_empty() {
-                        println!("  forbidden:");
-                        for (o, v) in &en.forbidden {
-                            println!("    {o}\n      by {}: {}", v.rule, v.detail);
-                        }
-                    }
-                    if en.stats.domain_truncated {
-                        println!("  note: the value domain was cut off before its fixpoint; outcomes may be missing");
-                    }
-                }
-            },
+        let text = match (args.format, &result) {
+            (Format::Json, _) => json_line(&file, &result) + "\n",
+            (Format::Human, Ok(en)) => human(&file, en, args.witnesses),
+            (Format::Human, Err(e)) => {
+                eprintln!("{file}: error: {e}");
+                continue;
+            }
+        };
+        if stdout.write_all(text.as_bytes()).is_err() {
+            break; // e.g. a closed pipe
         }
     }
     if ok {
