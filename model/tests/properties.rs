@@ -183,8 +183,8 @@ fn sc_outcomes(prog: &Program) -> BTreeSet<Outcome> {
             results: Vec::new(),
         })
         .collect();
-    for t in 0..n {
-        advance(prog, t, &mut ths[t]);
+    for (t, th) in ths.iter_mut().enumerate() {
+        advance(prog, t, th);
     }
     let mut out = BTreeSet::new();
     dfs(prog, &ths, &HashMap::new(), &mut out);
