@@ -160,6 +160,21 @@ impl Configuration {
         self.clock
     }
 
+    /// Start a new invocation on thread `tid`, which must have finished and had its result
+    /// taken ([`Configuration::take_result`]): the same thread, continuing in program
+    /// order (a script thread that invokes several functions one after the other).
+    /// Errors as [`Configuration::spawn`], and `Trap::Host` if `tid` is still busy.
+    pub fn invoke_on(&mut self, tid: ThreadId, func: FuncAddr, args: &[Value]) -> Result<(), Trap> {
+        if !matches!(self.threads[tid.0 as usize].state, ThreadState::Collected) {
+            return Err(Trap::Host(format!("{tid} is still running")));
+        }
+        let new = self.spawn(func, args)?;
+        let t = self.threads.pop().expect("just spawned");
+        debug_assert_eq!(new.0 as usize, self.threads.len());
+        self.threads[tid.0 as usize] = t;
+        Ok(())
+    }
+
     /// Start a new thread that invokes `func` with `args` (spec *Invocation*). The
     /// arguments must match the function's parameter types, else `Trap::Host`.
     pub fn spawn(&mut self, func: FuncAddr, args: &[Value]) -> Result<ThreadId, Trap> {

@@ -113,6 +113,11 @@ pub trait SharedMemory: Send + fmt::Debug {
     fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Vec<ThreadId>, Trap>;
     /// Remove `thread` from the wait queue of `ea`: its timeout expired (`TIMEOUT`).
     fn cancel_wait(&mut self, thread: ThreadId, ea: u64);
+    /// Everything `from` has done so far happens before everything `to` does from now on
+    /// (spec runtime.rst: thread spawning; and the embedding's join of a finished thread).
+    /// Backends that keep happens-before views join `from`'s view into `to`'s; the
+    /// sequentially consistent backend has nothing to do.
+    fn join_view(&mut self, _to: ThreadId, _from: ThreadId) {}
 }
 
 /// Sequentially consistent shared memory (MODEL.md §9.1): one byte vector, every action
