@@ -362,6 +362,29 @@ impl RelaxedMemory {
             .collect()
     }
 
+    /// The allowed sources of byte `k` of read `r` with hb-predecessors `view`, latest
+    /// first, one per (value, C8 identity): sources that agree on the byte are
+    /// interchangeable unless they are same-range tear-free writes of a tear-free read.
+    fn byte_candidates(&self, r: &ReadReq, view: &Clock, k: u64) -> Vec<usize> {
+        let mut cands: Vec<usize> = Vec::new();
+        let mut keys: Vec<(u8, Option<usize>)> = Vec::new();
+        for wi in (0..self.writes.len()).rev() {
+            let w = &self.writes[wi];
+            if !w.covers(k) || !self.allowed_source(r, view, k, wi) {
+                continue;
+            }
+            let key = (
+                w.byte(k),
+                (r.tearfree && r.same(w) && w.tearfree).then_some(wi),
+            );
+            if !keys.contains(&key) {
+                keys.push(key);
+                cands.push(wi);
+            }
+        }
+        cands
+    }
+
     /// Every allowed way to perform read `r` by a thread whose hb-predecessors are `base`,
     /// distinct by (bytes, resulting view), the sequentially consistent one first.
     ///
@@ -382,26 +405,9 @@ impl RelaxedMemory {
         }
         let mut options = Vec::new();
         for (view, required) in variants {
-            // Per byte: the allowed sources, latest first, one per (value, C8 identity):
-            // sources that agree on the byte and are not same-range tear-free writes are
-            // interchangeable.
-            let mut per_byte: Vec<Vec<usize>> = Vec::with_capacity(r.n);
-            for k in r.ea..r.ea + r.n as u64 {
-                let mut cands: Vec<usize> = Vec::new();
-                let mut keys: Vec<(u8, Option<usize>)> = Vec::new();
-                for wi in (0..self.writes.len()).rev() {
-                    let w = &self.writes[wi];
-                    if !w.covers(k) || !self.allowed_source(r, &view, k, wi) {
-                        continue;
-                    }
-                    let key = (w.byte(k), (r.same(w) && w.tearfree).then_some(wi));
-                    if !keys.contains(&key) {
-                        keys.push(key);
-                        cands.push(wi);
-                    }
-                }
-                per_byte.push(cands);
-            }
+            let per_byte: Vec<Vec<usize>> = (r.ea..r.ea + r.n as u64)
+                .map(|k| self.byte_candidates(r, &view, k))
+                .collect();
             if per_byte.iter().any(Vec::is_empty) {
                 continue;
             }
@@ -485,10 +491,32 @@ impl RelaxedMemory {
     }
 
     /// Perform the read part of an access: choose among the allowed options.
+    ///
+    /// A tear-free read makes one choice among [`RelaxedMemory::read_options`]. A read that
+    /// is not tear-free (a plain access without `noTear`: 64-bit, float, unaligned, or a
+    /// bulk `memory.copy`) is unord, so it neither synchronises nor is constrained by C8:
+    /// its bytes are independent, and it makes one choice per byte that has more than one
+    /// allowed value (the same runs as one choice over the product, without building the
+    /// product, which is exponential in the width).
     fn choose_read(&self, r: &ReadReq, base: &Clock) -> ReadOption {
-        let mut options = self.read_options(r, base);
-        let i = self.choose(options.len());
-        options.swap_remove(i)
+        if r.tearfree {
+            let mut options = self.read_options(r, base);
+            let i = self.choose(options.len());
+            return options.swap_remove(i);
+        }
+        let mut sources = Vec::with_capacity(r.n);
+        let mut bytes = Vec::with_capacity(r.n);
+        for k in r.ea..r.ea + r.n as u64 {
+            let cands = self.byte_candidates(r, base, k);
+            let w = cands[self.choose(cands.len())];
+            sources.push(w);
+            bytes.push(self.writes[w].byte(k));
+        }
+        ReadOption {
+            bytes,
+            sources,
+            view: base.clone(),
+        }
     }
 
     /// A seq-cst read request for `width` bytes at `ea` (RMW, failed cmpxchg, wait).
@@ -804,5 +832,148 @@ impl SharedMemory for RelaxedMemory {
         let mut v = self.view(to);
         v.join(&f);
         self.set_view(to, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::hash_map::DefaultHasher;
+
+    const T0: ThreadId = ThreadId(0);
+    const T1: ThreadId = ThreadId(1);
+
+    fn memory(choices: &Arc<Mutex<ChoiceLog>>) -> RelaxedMemory {
+        let ty = MemType {
+            limits: Limits {
+                min: 1,
+                max: Some(2),
+            },
+            shared: true,
+        };
+        RelaxedMemory::new(ty, vec![0; PAGE_SIZE as usize], choices.clone())
+    }
+
+    fn hash(m: &RelaxedMemory) -> u64 {
+        let mut h = DefaultHasher::new();
+        m.hash_state(&mut h);
+        h.finish()
+    }
+
+    /// All values a read of `n` bytes at `ea` by `t` can return, option 0 first.
+    fn values(m: &RelaxedMemory, t: ThreadId, ord: Ordering, ea: u64, n: usize) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut prefix = Some(Vec::new());
+        while let Some(p) = prefix {
+            *m.choices.lock().unwrap() = ChoiceLog::replaying(p);
+            let mut c = m.clone();
+            let mut b = vec![0; n];
+            c.read(t, ord, ea, &mut b, ord == Ordering::SeqCst || n <= 4)
+                .unwrap();
+            out.push(le_to_u64(&b));
+            prefix = m.choices.lock().unwrap().next_prefix();
+        }
+        out
+    }
+
+    #[test]
+    fn option_zero_is_the_latest_write() {
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let mut m = memory(&choices);
+        m.write(T0, Ordering::Unord, 0, &[1, 0, 0, 0], true)
+            .unwrap();
+        // A racing plain read: the write or the init value, the write first.
+        assert_eq!(values(&m, T1, Ordering::Unord, 0, 4), vec![1, 0]);
+        // The writer itself cannot read the init value (C6(3)).
+        assert_eq!(values(&m, T0, Ordering::Unord, 0, 4), vec![1]);
+        // A seq-cst read of a plain write: no synchronisation, both values.
+        assert_eq!(values(&m, T1, Ordering::SeqCst, 0, 4), vec![1, 0]);
+        // After a seq-cst write of the same range, a seq-cst read can no longer read init
+        // (†: the write is hb-after init), but still the racing plain write (not hb-before
+        // the read, so C7 does not apply).
+        m.write(T0, Ordering::SeqCst, 0, &[2, 0, 0, 0], true)
+            .unwrap();
+        assert_eq!(values(&m, T1, Ordering::SeqCst, 0, 4), vec![2, 1]);
+        // A plain aligned read: either write but not a mix of them (C8), or init.
+        let v = values(&m, T1, Ordering::Unord, 0, 4);
+        assert_eq!((v[0], v.len()), (2, 3));
+        assert!(v.contains(&1) && v.contains(&0));
+    }
+
+    #[test]
+    fn a_synchronising_read_joins_the_writer_s_view() {
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let mut m = memory(&choices);
+        m.write(T0, Ordering::Unord, 0, &[42, 0, 0, 0], true)
+            .unwrap();
+        m.write(T0, Ordering::SeqCst, 4, &[1, 0, 0, 0], true)
+            .unwrap();
+        let mut flag = [0u8; 4];
+        m.read(T1, Ordering::SeqCst, 4, &mut flag, true).unwrap();
+        assert_eq!(flag, [1, 0, 0, 0]);
+        assert_eq!(values(&m, T1, Ordering::Unord, 0, 4), vec![42]);
+    }
+
+    #[test]
+    fn hash_covers_the_future_and_clone_is_independent() {
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let mut a = memory(&choices);
+        let b = a.clone();
+        assert_eq!(hash(&a), hash(&b));
+        a.write(T0, Ordering::Unord, 0, &[1], false).unwrap();
+        assert_ne!(hash(&a), hash(&b));
+        let mut c = b.clone();
+        c.write(T0, Ordering::Unord, 0, &[1], false).unwrap();
+        assert_eq!(hash(&a), hash(&c));
+        // The same write by another thread, or with another view, is another state.
+        let mut d = b.clone();
+        d.write(T1, Ordering::Unord, 0, &[1], false).unwrap();
+        assert_ne!(hash(&a), hash(&d));
+        let mut e = b.box_clone();
+        e.join_view(T0, T1);
+        assert_eq!(hash(&b), {
+            let mut h = DefaultHasher::new();
+            e.hash_state(&mut h);
+            h.finish()
+        });
+    }
+
+    #[test]
+    fn wait_notify_and_timeout() {
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let mut m = memory(&choices);
+        m.enable_trace();
+        m.write(T1, Ordering::Unord, 8, &[5], false).unwrap();
+        assert_eq!(m.wait(T0, 0, 4, 1, -1).unwrap(), WaitOutcome::NotEqual);
+        assert_eq!(m.wait(T0, 0, 4, 0, -1).unwrap(), WaitOutcome::Suspended);
+        assert_eq!(m.notify(T1, 0, 1).unwrap(), vec![T0]);
+        // The woken thread sees what the notifier did before notifying.
+        assert_eq!(values(&m, T0, Ordering::Unord, 8, 1), vec![5]);
+        assert_eq!(m.wait(T0, 0, 4, 0, 10).unwrap(), WaitOutcome::Suspended);
+        m.cancel_wait(T0, 0);
+        assert_eq!(m.notify(T1, 0, 1).unwrap(), vec![]);
+        let kinds: Vec<_> = m.trace().unwrap().events[1..]
+            .iter()
+            .map(|e| e.actions.last().unwrap().clone())
+            .collect();
+        assert!(matches!(kinds[3], TraceAction::Notify { woken: 1, .. }));
+        assert!(matches!(kinds[4], TraceAction::Woken { .. }));
+        assert!(matches!(kinds[6], TraceAction::Timeout { .. }));
+    }
+
+    #[test]
+    fn grow_writes_zeros_and_respects_the_maximum() {
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let mut m = memory(&choices);
+        let mut b = [9u8; 4];
+        assert_eq!(
+            m.read(T0, Ordering::Unord, PAGE_SIZE, &mut b, true),
+            Err(Trap::OutOfBoundsMemoryAccess)
+        );
+        assert_eq!(m.grow(T0, 1), Some(1));
+        assert_eq!(m.grow(T0, 1), None);
+        assert_eq!(m.len_bytes(T0), 2 * PAGE_SIZE);
+        assert_eq!(m.ty().limits.min, 2);
+        assert_eq!(values(&m, T1, Ordering::Unord, PAGE_SIZE, 4), vec![0]);
     }
 }
