@@ -1,6 +1,7 @@
 //! `heddle`: the command line of the Heddle reference interpreter for the WebAssembly
 //! threads proposal. Each subcommand lives in its own module.
 
+mod explore_cmd;
 mod litmus_cmd;
 mod run_cmd;
 mod wast_cmd;
@@ -27,6 +28,8 @@ enum Command {
     Run(run_cmd::RunArgs),
     /// Allowed and forbidden outcomes of litmus .wast files under the memory model.
     Litmus(litmus_cmd::Args),
+    /// Explore every schedule (and allowed read) of litmus .wast files.
+    Explore(explore_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,5 +38,6 @@ fn main() -> ExitCode {
         Command::Wast(args) => wast_cmd::run(args),
         Command::Run(args) => run_cmd::run(args),
         Command::Litmus(args) => litmus_cmd::run(args),
+        Command::Explore(args) => explore_cmd::run(args),
     }
 }

@@ -155,9 +155,25 @@ impl Configuration {
         }
     }
 
+    /// Replace the resource limits (e.g. for a snapshot that is explored under other
+    /// bounds).
+    pub fn set_limits(&mut self, limits: ExecLimits) {
+        self.limits = limits;
+        self.steps = 0;
+    }
+
     /// Current virtual time, in nanoseconds (small steps taken).
     pub fn now(&self) -> u64 {
         self.clock
+    }
+
+    /// A new thread with nothing to do yet (no frames, finished and collected): give it
+    /// work with [`Configuration::invoke_on`]. An explorer creates one per script thread
+    /// up front, so the thread exists (and has a happens-before view) before its first
+    /// invocation.
+    pub fn new_thread(&mut self) -> ThreadId {
+        self.threads.push(Thread::empty());
+        ThreadId(self.threads.len() as u32 - 1)
     }
 
     /// Start a new invocation on thread `tid`, which must have finished and had its result
