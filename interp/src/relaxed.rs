@@ -535,26 +535,59 @@ impl SharedMemory for RelaxedMemory {
         Box::new(self.clone())
     }
 
-    /// Everything that determines the future: the length, every write (thread, program
-    /// order index, ordering, range, bytes, tear-freedom, hb-predecessors) in log order,
-    /// the threads' views, the wait queues and the suspension views. Reads are left out:
-    /// they constrain later reads only through the views, which are hashed. The trace and
-    /// the choice log are left out (they do not determine the future).
+    /// Everything that determines the future, up to renaming events: the length, every
+    /// write (thread, ordering, range, bytes, tear-freedom, hb-predecessors) in log order,
+    /// the threads' views, the wait queues and the suspension views.
+    ///
+    /// Clocks are hashed as the sets of *writes* they include (per thread, how many of its
+    /// writes), not as event counts: every rule asks only whether a write happens before
+    /// something, so events that write nothing (reads, fences, notifies, wakes) matter only
+    /// through the views they leave. A spin loop that only reads or notifies therefore
+    /// returns to the same state, and an explorer's state caching ends it, as with the
+    /// sequentially consistent backend. (A loop that writes on every iteration grows the
+    /// log for ever; the explorer's step bound ends it.) The trace and the choice log are
+    /// left out: they do not determine the future.
     fn hash_state(&self, mut h: &mut dyn Hasher) {
+        // Per thread, the program-order indices of its writes, ascending.
+        let mut write_po: BTreeMap<ThreadId, Vec<u32>> = BTreeMap::new();
+        for w in &self.writes {
+            if let Some(t) = w.thread {
+                write_po.entry(t).or_default().push(w.po);
+            }
+        }
+        let canon = |c: &Clock| -> Vec<(u32, usize)> {
+            c.0.iter()
+                .enumerate()
+                .filter_map(|(t, &n)| {
+                    let k = write_po
+                        .get(&ThreadId(t as u32))
+                        .map_or(0, |pos| pos.partition_point(|&p| p < n));
+                    (k > 0).then_some((t as u32, k))
+                })
+                .collect()
+        };
         self.len.hash(&mut h);
         self.writes.len().hash(&mut h);
         for w in &self.writes {
-            (w.thread, w.po, w.ord, w.ea, &w.bytes, w.tearfree, &w.pred).hash(&mut h);
+            (w.thread, w.ord, w.ea, &w.bytes, w.tearfree, canon(&w.pred)).hash(&mut h);
         }
-        let used = self
-            .views
-            .iter()
-            .rposition(|v| *v != Clock::default())
-            .map_or(0, |i| i + 1);
-        self.views[..used].hash(&mut h);
-        let queues: Vec<_> = self.queues.iter().filter(|(_, q)| !q.is_empty()).collect();
-        queues.hash(&mut h);
-        self.susp_views.hash(&mut h);
+        for (t, v) in self.views.iter().enumerate() {
+            let c = canon(v);
+            if !c.is_empty() {
+                (t, c).hash(&mut h);
+            }
+        }
+        for (ea, q) in &self.queues {
+            if !q.is_empty() {
+                (ea, q).hash(&mut h);
+            }
+        }
+        for (ea, v) in &self.susp_views {
+            let c = canon(v);
+            if !c.is_empty() {
+                (ea, c).hash(&mut h);
+            }
+        }
     }
 
     /// The trace is always recorded (it is the log); this only makes
@@ -936,6 +969,16 @@ mod tests {
             e.hash_state(&mut h);
             h.finish()
         });
+        // Events that write nothing do not change the state (a notify loop repeats)...
+        let before = hash(&a);
+        a.fence(T0);
+        assert_eq!(a.notify(T1, 0, 1).unwrap(), vec![]);
+        let mut x = [0u8];
+        a.read(T0, Ordering::Unord, 0, &mut x, true).unwrap();
+        assert_eq!(hash(&a), before);
+        // ... but a view that comes to include a write does.
+        a.join_view(T1, T0);
+        assert_ne!(hash(&a), before);
     }
 
     #[test]
