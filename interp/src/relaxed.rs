@@ -27,12 +27,25 @@
 //!   (‡) and, per read, C8 (no-tear). A read that picks the tot-latest same-range seq-cst
 //!   write, being seq-cst itself, synchronises with it: its view joins the write's (C10).
 //! * **RMW** reads like a seq-cst read of its range, then writes in the same event; a
-//!   failed `cmpxchg` is a seq-cst read (instr l.3313). Their atomicity comes from the
-//!   rules: C7(1) and (†) forbid an RMW to skip a same-range seq-cst write.
+//!   failed `cmpxchg` is a seq-cst read (instr l.3313). Atomicity is what the rules give,
+//!   nothing more: an RMW cannot read past a same-range seq-cst write that is tot-before
+//!   it and hb-after (or, if it synchronises, tot-after) its source (C7(1), (†)), so two
+//!   RMW increments never both read 0 (catalogue `rmw_atomicity`); it may still read a
+//!   racing plain write, and RMWs of different ranges do not order each other at all.
 //! * **wait/notify** keep a FIFO queue and a *suspension view* per effective address: every
 //!   suspension event (WAIT, NOTIFY, WOKEN, TIMEOUT) on one location is hb-after the
 //!   previous ones (C9(a)), which is also how a woken thread comes to see everything the
 //!   notifier did before the notify.
+//!
+//! **Choices.** A tear-free read (seq-cst, RMW, wait, or plain with `noTear`) makes one
+//! choice through the [`ChoiceLog`] among its allowed source combinations, distinct by
+//! (bytes read, resulting view); option 0 is always the sequentially consistent one (the
+//! latest write of every byte), so a log that always takes option 0 behaves like
+//! [`crate::memory::ScMemory`]. A read that is not tear-free is plain and synchronises
+//! with nothing, and C8 does not constrain it: it makes one choice per byte (the same
+//! runs, without building a product that is exponential in the width of, say, a
+//! `memory.copy`). A wait's options are those of its read, suspending (if the value is the
+//! expected one) or not.
 //!
 //! Not modelled: the `len` region. Bounds checks and `memory.size` read the current length
 //! (as the sequentially consistent backend does), and `memory.grow` writes the new pages'
@@ -83,7 +96,8 @@ impl Clock {
         }
     }
 
-    /// Whether the event `po`-th of `thread` (`None`: the init write) is included.
+    /// Whether event number `po` (0-based, program order) of `thread` is included; the init
+    /// write (`thread` = `None`) always is.
     fn includes(&self, thread: Option<ThreadId>, po: u32) -> bool {
         match thread {
             None => true,
