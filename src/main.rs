@@ -1,6 +1,9 @@
 //! `heddle`: the command line of the Heddle reference interpreter for the WebAssembly
 //! threads proposal. Each subcommand lives in its own module.
 
+mod run_cmd;
+mod wast_cmd;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -16,9 +19,17 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Run .wast scripts (files, or directories recursively) and report per directive.
+    Wast(wast_cmd::WastArgs),
+    /// Instantiate a module (.wasm or .wat) and invoke one of its exports.
+    Run(run_cmd::RunArgs),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Wast(args) => wast_cmd::run(args),
+        Command::Run(args) => run_cmd::run(args),
+    }
 }

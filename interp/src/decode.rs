@@ -42,7 +42,11 @@ impl Module {
         let mut validator = Validator::new_with_features(features());
         let mut m = Module::default();
         let mut pending_funcs = 0usize;
-        for payload in Parser::new(0).parse_all(bytes) {
+        // The reader must know the features too: with multi-memory off, the memory index
+        // of `memory.size`/`memory.grow` is a single zero byte, not a LEB128.
+        let mut parser = Parser::new(0);
+        parser.set_features(features());
+        for payload in parser.parse_all(bytes) {
             let payload = payload.map_err(invalid)?;
             if let ValidPayload::Func(func, body) = validator.payload(&payload).map_err(invalid)? {
                 let fv = func.into_validator(Default::default());

@@ -15,7 +15,8 @@ pub enum Trap {
     OutOfBoundsMemoryAccess,
     OutOfBoundsTableAccess,
     UndefinedElement,
-    UninitializedElement,
+    /// `call_indirect` through a null table element, at this table index.
+    UninitializedElement(u32),
     IndirectCallTypeMismatch,
     /// The call depth limit was reached (spec: "call stack exhausted", resource exhaustion).
     CallStackExhausted,
@@ -42,7 +43,7 @@ impl Trap {
             Trap::OutOfBoundsMemoryAccess => "out of bounds memory access".into(),
             Trap::OutOfBoundsTableAccess => "out of bounds table access".into(),
             Trap::UndefinedElement => "undefined element".into(),
-            Trap::UninitializedElement => "uninitialized element".into(),
+            Trap::UninitializedElement(i) => format!("uninitialized element {i}"),
             Trap::IndirectCallTypeMismatch => "indirect call type mismatch".into(),
             Trap::CallStackExhausted => "call stack exhausted".into(),
             Trap::UnalignedAtomic => "unaligned atomic".into(),

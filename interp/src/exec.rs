@@ -764,7 +764,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                     break Err(Trap::UndefinedElement);
                 };
                 let Value::FuncRef(Some(addr)) = *elem else {
-                    break Err(Trap::UninitializedElement);
+                    break Err(Trap::UninitializedElement(i as u32));
                 };
                 if ctx.store.funcs[addr.0 as usize].ty() != &inst.types[type_idx as usize] {
                     break Err(Trap::IndirectCallTypeMismatch);
@@ -1188,10 +1188,10 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             Instr::F32Ge => binop!(f32_of, from_bool, |a, b| a >= b),
             Instr::F32Abs => unop!(u32_of, from_u32, |a| a & 0x7fff_ffff),
             Instr::F32Neg => unop!(u32_of, from_u32, |a| a ^ 0x8000_0000),
-            Instr::F32Ceil => unop!(f32_of, from_f32, |a| a.ceil()),
-            Instr::F32Floor => unop!(f32_of, from_f32, |a| a.floor()),
-            Instr::F32Trunc => unop!(f32_of, from_f32, |a| a.trunc()),
-            Instr::F32Nearest => unop!(f32_of, from_f32, |a| a.round_ties_even()),
+            Instr::F32Ceil => unop!(f32_of, from_f32, |a| quiet_nan32(a.ceil())),
+            Instr::F32Floor => unop!(f32_of, from_f32, |a| quiet_nan32(a.floor())),
+            Instr::F32Trunc => unop!(f32_of, from_f32, |a| quiet_nan32(a.trunc())),
+            Instr::F32Nearest => unop!(f32_of, from_f32, |a| quiet_nan32(a.round_ties_even())),
             Instr::F32Sqrt => unop!(f32_of, from_f32, |a| a.sqrt()),
             Instr::F32Add => binop!(f32_of, from_f32, |a, b| a + b),
             Instr::F32Sub => binop!(f32_of, from_f32, |a, b| a - b),
@@ -1211,10 +1211,10 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             Instr::F64Ge => binop!(f64_of, from_bool, |a, b| a >= b),
             Instr::F64Abs => unop!(u64_of, from_u64, |a| a & 0x7fff_ffff_ffff_ffff),
             Instr::F64Neg => unop!(u64_of, from_u64, |a| a ^ 0x8000_0000_0000_0000),
-            Instr::F64Ceil => unop!(f64_of, from_f64, |a| a.ceil()),
-            Instr::F64Floor => unop!(f64_of, from_f64, |a| a.floor()),
-            Instr::F64Trunc => unop!(f64_of, from_f64, |a| a.trunc()),
-            Instr::F64Nearest => unop!(f64_of, from_f64, |a| a.round_ties_even()),
+            Instr::F64Ceil => unop!(f64_of, from_f64, |a| quiet_nan64(a.ceil())),
+            Instr::F64Floor => unop!(f64_of, from_f64, |a| quiet_nan64(a.floor())),
+            Instr::F64Trunc => unop!(f64_of, from_f64, |a| quiet_nan64(a.trunc())),
+            Instr::F64Nearest => unop!(f64_of, from_f64, |a| quiet_nan64(a.round_ties_even())),
             Instr::F64Sqrt => unop!(f64_of, from_f64, |a| a.sqrt()),
             Instr::F64Add => binop!(f64_of, from_f64, |a, b| a + b),
             Instr::F64Sub => binop!(f64_of, from_f64, |a, b| a - b),

@@ -73,6 +73,26 @@ float_min_max! {
     fmin64, fmax64: f64;
 }
 
+/// Spec `fceil`, `ffloor`, `ftrunc`, `fnearest` on a NaN return an arithmetic NaN (quiet
+/// bit set). Rust's software rounding returns a signalling NaN operand unchanged, so the
+/// rounding instructions pass their result through this.
+pub fn quiet_nan32(x: f32) -> f32 {
+    if x.is_nan() {
+        f32::from_bits(x.to_bits() | 0x0040_0000)
+    } else {
+        x
+    }
+}
+
+/// The `f64` counterpart of [`quiet_nan32`].
+pub fn quiet_nan64(x: f64) -> f64 {
+    if x.is_nan() {
+        f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000)
+    } else {
+        x
+    }
+}
+
 macro_rules! float_truncation {
     ($($name:ident: $f:ty => $i:ty, $lo:expr, $hi:expr;)*) => {$(
         /// Spec `trunc`: the integer part, trapping with "invalid conversion to integer" on
@@ -126,6 +146,17 @@ mod tests {
         assert!(fmax32(1.0, f32::NAN).is_nan());
         assert_eq!(fmin32(1.0, 2.0), 1.0);
         assert_eq!(fmax32(1.0, 2.0), 2.0);
+    }
+
+    #[test]
+    fn rounding_quiets_signalling_nans() {
+        let snan = f32::from_bits(0xffa0_0000);
+        assert_eq!(quiet_nan32(snan.floor()).to_bits(), 0xffe0_0000);
+        assert_eq!(
+            quiet_nan64(f64::from_bits(0x7ff4_0000_0000_0000)).to_bits(),
+            0x7ffc_0000_0000_0000
+        );
+        assert_eq!(quiet_nan32(1.5), 1.5);
     }
 
     #[test]

@@ -1,1 +1,94 @@
+//! # heddle-spec-tests
+//!
+//! Heddle's `.wast` script runner: runs the official WebAssembly test suites (with the
+//! threads proposal's `thread`, `wait` and `either` script extensions) against
+//! `heddle-interp`, and reports per file and per directive in a human, JSON-lines or JUnit
+//! format. See `docs/harness.md` for the message policy and the JSON format.
+//!
+//! ```no_run
+//! use heddle_spec_tests::{collect_files, run_files, RunOptions};
+//! let files = collect_files(&["testsuite/threads".into()], &["simd/*".into()]).unwrap();
+//! let reports = run_files(&files, &RunOptions::default(), None, &|_| {});
+//! assert!(reports.iter().all(|r| r.ok()));
+//! ```
 
+pub mod report;
+pub mod runner;
+pub mod script;
+pub mod spectest;
+pub mod suite;
+pub mod values;
+
+pub use report::{Failure, FileReport, Summary};
+pub use runner::{run_wast_file, run_wast_source, RunOptions, DEFAULT_FUEL};
+pub use suite::{collect_files, run_files, testsuite_dir, Excludes, SuiteError, WastFile};
+pub use values::{format_value, parse_typed_arg};
+
+use heddle_interp::{Configuration, ExecLimits, ExternVal, Module, Trap, Value};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Read a module file: binary (`.wasm`, or anything starting with the `\0asm` magic) or
+/// text (`.wat`), encoded to binary.
+pub fn load_module_file(path: &Path) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{}: neither a binary module nor UTF-8 text", path.display()))?;
+    let mut err = |mut e: wast::Error| {
+        e.set_path(path);
+        e.set_text(&text);
+        e.to_string()
+    };
+    let buf = wast::parser::ParseBuffer::new(&text).map_err(&mut err)?;
+    let mut wat = wast::parser::parse::<wast::Wat>(&buf).map_err(&mut err)?;
+    wat.encode().map_err(&mut err)
+}
+
+/// Why `heddle run` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The module could not be loaded, decoded, linked, or has no such export.
+    #[error("{0}")]
+    Setup(String),
+    /// The invocation trapped.
+    #[error("trap: {0}")]
+    Trap(Trap),
+}
+
+/// Decode and instantiate `wasm` (with `spectest` available for imports), then invoke
+/// `export` with `args` on one thread, to completion or until `fuel` small steps ran out.
+pub fn invoke_module(
+    wasm: &[u8],
+    export: &str,
+    args: &[Value],
+    fuel: Option<u64>,
+) -> Result<Vec<Value>, RunError> {
+    let module = Arc::new(Module::decode(wasm).map_err(|e| RunError::Setup(e.to_string()))?);
+    let mut config = Configuration::with_limits(ExecLimits {
+        fuel,
+        ..ExecLimits::default()
+    });
+    let mut registry = indexmap::IndexMap::new();
+    registry.insert(
+        "spectest".to_string(),
+        Arc::new(spectest::install(&mut config)),
+    );
+    let imports = spectest::resolve_imports(&module, &registry)
+        .map_err(|e| RunError::Setup(format!("link failure: {e}")))?;
+    let inst = config
+        .instantiate(module, &imports)
+        .map_err(|e| RunError::Setup(format!("instantiation failed: {e}")))?;
+    let f = match config.export(inst, export) {
+        Some(ExternVal::Func(f)) => f,
+        Some(_) => {
+            return Err(RunError::Setup(format!(
+                "export {export:?} is not a function"
+            )))
+        }
+        None => return Err(RunError::Setup(format!("no export named {export:?}"))),
+    };
+    config.invoke(f, args).map_err(RunError::Trap)
+}

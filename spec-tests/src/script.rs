@@ -1,0 +1,300 @@
+//! A `.wast` script lowered from the `wast` crate's syntax tree into owned commands.
+//!
+//! Modules are encoded to binary here (text modules, `module quote` and `module binary`
+//! alike); an encoding failure (a text-format error) is kept as the command's `Err` and
+//! reported when the command runs, so `assert_malformed` can count it as a rejection.
+
+use crate::values::{arg_from_wast, expected_from_wast, Expected};
+use heddle_interp::Value;
+use wast::core::WastArgCore;
+use wast::token::{Id, Span};
+use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
+
+/// Where a directive is and what kind it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// The directive's keyword: `assert_return`, `module`, `thread`, ...
+    pub kind: &'static str,
+}
+
+/// One directive of a script.
+#[derive(Debug)]
+pub struct Directive {
+    pub at: Location,
+    pub cmd: Cmd,
+}
+
+/// An action: `invoke` or `get`.
+#[derive(Debug)]
+pub enum Action {
+    Invoke {
+        module: Option<String>,
+        name: String,
+        args: Result<Vec<Value>, String>,
+    },
+    Get {
+        module: Option<String>,
+        name: String,
+    },
+}
+
+/// A module's binary encoding, or the text-format error that prevented it.
+pub type Binary = Result<Vec<u8>, String>;
+
+/// A command, as the runner executes it.
+#[derive(Debug)]
+pub enum Cmd {
+    Module {
+        name: Option<String>,
+        bytes: Binary,
+    },
+    Register {
+        as_name: String,
+        module: Option<String>,
+    },
+    Action(Action),
+    AssertReturn {
+        action: Action,
+        expected: Result<Vec<Expected>, String>,
+    },
+    AssertTrap {
+        action: Action,
+        message: String,
+    },
+    AssertExhaustion {
+        action: Action,
+        message: String,
+    },
+    /// `assert_trap` on a module: instantiation must trap (`assert_uninstantiable`).
+    AssertUninstantiable {
+        bytes: Binary,
+        message: String,
+    },
+    AssertInvalid {
+        bytes: Binary,
+        message: String,
+    },
+    AssertMalformed {
+        bytes: Binary,
+        message: String,
+    },
+    AssertUnlinkable {
+        bytes: Binary,
+        message: String,
+    },
+    /// `(thread $T (shared (module $M)) directives...)`.
+    Thread {
+        name: String,
+        shared: Vec<String>,
+        body: Vec<Directive>,
+    },
+    /// `(wait $T)`.
+    Wait {
+        thread: String,
+    },
+    /// A directive Heddle does not run (e.g. `module definition`); reported as a failure.
+    Unsupported,
+}
+
+/// Display form of an identifier: `$name`.
+pub fn id_name(id: &Id<'_>) -> String {
+    format!("${}", id.name())
+}
+
+fn location(text: &str, span: Span, kind: &'static str) -> Location {
+    let (line, col) = span.linecol_in(text);
+    Location {
+        line: line as u32 + 1,
+        column: col as u32 + 1,
+        kind,
+    }
+}
+
+fn encode_quote(m: &mut QuoteWat<'_>) -> Binary {
+    match m {
+        QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_)) => {
+            Err("components are not supported".into())
+        }
+        m => m.encode().map_err(|e| e.message()),
+    }
+}
+
+fn encode_wat(m: &mut Wat<'_>) -> Binary {
+    match m {
+        Wat::Component(_) => Err("components are not supported".into()),
+        Wat::Module(m) => m.encode().map_err(|e| e.message()),
+    }
+}
+
+fn lower_invoke(inv: &WastInvoke<'_>) -> Action {
+    Action::Invoke {
+        module: inv.module.as_ref().map(id_name),
+        name: inv.name.to_string(),
+        args: inv
+            .args
+            .iter()
+            .map(|a| match a {
+                WastArg::Core(a) => arg_from_wast(a as &WastArgCore<'_>),
+                #[allow(unreachable_patterns)]
+                _ => Err("unsupported argument".into()),
+            })
+            .collect(),
+    }
+}
+
+/// Lower a parsed script. `text` is the source, for line and column numbers.
+pub fn lower(text: &str, script: Wast<'_>) -> Vec<Directive> {
+    script
+        .directives
+        .into_iter()
+        .map(|d| lower_directive(text, d))
+        .collect()
+}
+
+fn lower_directive(text: &str, d: WastDirective<'_>) -> Directive {
+    let span = d.span();
+    let (kind, cmd): (&'static str, Cmd) = match d {
+        WastDirective::Module(mut m) => {
+            let name = m.name().as_ref().map(id_name);
+            (
+                "module",
+                Cmd::Module {
+                    name,
+                    bytes: encode_quote(&mut m),
+                },
+            )
+        }
+        WastDirective::ModuleDefinition(_) => ("module definition", Cmd::Unsupported),
+        WastDirective::ModuleInstance { .. } => ("module instance", Cmd::Unsupported),
+        WastDirective::AssertMalformed {
+            mut module,
+            message,
+            ..
+        } => (
+            "assert_malformed",
+            Cmd::AssertMalformed {
+                bytes: encode_quote(&mut module),
+                message: message.to_string(),
+            },
+        ),
+        WastDirective::AssertInvalid {
+            mut module,
+            message,
+            ..
+        } => (
+            "assert_invalid",
+            Cmd::AssertInvalid {
+                bytes: encode_quote(&mut module),
+                message: message.to_string(),
+            },
+        ),
+        WastDirective::AssertInvalidCustom { .. } => ("assert_invalid_custom", Cmd::Unsupported),
+        WastDirective::AssertMalformedCustom { .. } => {
+            ("assert_malformed_custom", Cmd::Unsupported)
+        }
+        WastDirective::Register { name, module, .. } => (
+            "register",
+            Cmd::Register {
+                as_name: name.to_string(),
+                module: module.as_ref().map(id_name),
+            },
+        ),
+        WastDirective::Invoke(inv) => ("invoke", Cmd::Action(lower_invoke(&inv))),
+        WastDirective::AssertTrap { exec, message, .. } => match exec {
+            WastExecute::Wat(mut w) => (
+                "assert_uninstantiable",
+                Cmd::AssertUninstantiable {
+                    bytes: encode_wat(&mut w),
+                    message: message.to_string(),
+                },
+            ),
+            WastExecute::Invoke(inv) => (
+                "assert_trap",
+                Cmd::AssertTrap {
+                    action: lower_invoke(&inv),
+                    message: message.to_string(),
+                },
+            ),
+            WastExecute::Get { module, global, .. } => (
+                "assert_trap",
+                Cmd::AssertTrap {
+                    action: Action::Get {
+                        module: module.as_ref().map(id_name),
+                        name: global.to_string(),
+                    },
+                    message: message.to_string(),
+                },
+            ),
+        },
+        WastDirective::AssertReturn { exec, results, .. } => {
+            let expected = results
+                .iter()
+                .map(|r| match r {
+                    WastRet::Core(r) => expected_from_wast(r),
+                    #[allow(unreachable_patterns)]
+                    _ => Err("unsupported result pattern".into()),
+                })
+                .collect();
+            let action = match exec {
+                WastExecute::Invoke(inv) => lower_invoke(&inv),
+                WastExecute::Get { module, global, .. } => Action::Get {
+                    module: module.as_ref().map(id_name),
+                    name: global.to_string(),
+                },
+                WastExecute::Wat(_) => {
+                    return Directive {
+                        at: location(text, span, "assert_return"),
+                        cmd: Cmd::Unsupported,
+                    }
+                }
+            };
+            ("assert_return", Cmd::AssertReturn { action, expected })
+        }
+        WastDirective::AssertExhaustion { call, message, .. } => (
+            "assert_exhaustion",
+            Cmd::AssertExhaustion {
+                action: lower_invoke(&call),
+                message: message.to_string(),
+            },
+        ),
+        WastDirective::AssertUnlinkable {
+            mut module,
+            message,
+            ..
+        } => (
+            "assert_unlinkable",
+            Cmd::AssertUnlinkable {
+                bytes: encode_wat(&mut module),
+                message: message.to_string(),
+            },
+        ),
+        WastDirective::AssertException { .. } => ("assert_exception", Cmd::Unsupported),
+        WastDirective::AssertSuspension { .. } => ("assert_suspension", Cmd::Unsupported),
+        WastDirective::Thread(t) => (
+            "thread",
+            Cmd::Thread {
+                name: id_name(&t.name),
+                shared: t.shared_module.as_ref().map(id_name).into_iter().collect(),
+                body: t
+                    .directives
+                    .into_iter()
+                    .map(|d| lower_directive(text, d))
+                    .collect(),
+            },
+        ),
+        WastDirective::Wait { thread, .. } => (
+            "wait",
+            Cmd::Wait {
+                thread: id_name(&thread),
+            },
+        ),
+    };
+    Directive {
+        at: location(text, span, kind),
+        cmd,
+    }
+}

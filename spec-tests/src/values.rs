@@ -1,0 +1,489 @@
+//! Script values: the arguments of `invoke` and the expected results of `assert_return`,
+//! converted from the `wast` crate's syntax into owned data, and matched against
+//! [`heddle_interp::Value`]s.
+//!
+//! Matching follows the reference interpreter (`script/run.ml`, `match_result`):
+//! a literal matches by its bit pattern (so `-0.0` differs from `0.0` and NaN payloads are
+//! exact), `nan:canonical` matches a NaN whose payload is exactly the canonical one (either
+//! sign), `nan:arithmetic` matches a NaN whose payload has its most significant bit set
+//! (either sign), and `(either r1 r2 ...)` matches when any alternative does.
+
+use heddle_interp::Value;
+use std::fmt;
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
+
+/// A float pattern: a literal bit pattern or one of the two NaN classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NanPat<T> {
+    /// `nan:canonical`.
+    Canonical,
+    /// `nan:arithmetic`.
+    Arithmetic,
+    /// A literal, by bit pattern.
+    Bits(T),
+}
+
+/// The kind of a null reference pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefKind {
+    Func,
+    Extern,
+}
+
+/// The expected lanes of a `v128` result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum V128Expected {
+    /// Integer shapes: all 128 bits must be equal.
+    Bits(u128),
+    /// `f32x4`, lane 0 first.
+    F32x4([NanPat<u32>; 4]),
+    /// `f64x2`, lane 0 first.
+    F64x2([NanPat<u64>; 2]),
+}
+
+/// One expected result of `assert_return`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expected {
+    I32(i32),
+    I64(i64),
+    F32(NanPat<u32>),
+    F64(NanPat<u64>),
+    V128(V128Expected),
+    /// `ref.null func` / `ref.null extern`.
+    RefNull(RefKind),
+    /// `ref.func` (with or without an index): any non-null function reference.
+    RefFunc,
+    /// `ref.extern n` (that host reference) or `ref.extern` (any non-null one).
+    RefExtern(Option<u32>),
+    /// `(either r1 r2 ...)`: any of the alternatives (threads proposal script extension).
+    Either(Vec<Expected>),
+}
+
+const F32_CANONICAL: u32 = 0x7fc0_0000;
+const F64_CANONICAL: u64 = 0x7ff8_0000_0000_0000;
+
+/// Does an `f32` bit pattern match the pattern?
+pub fn match_f32(pat: NanPat<u32>, bits: u32) -> bool {
+    match pat {
+        NanPat::Bits(b) => b == bits,
+        NanPat::Canonical => bits & 0x7fff_ffff == F32_CANONICAL,
+        NanPat::Arithmetic => bits & F32_CANONICAL == F32_CANONICAL,
+    }
+}
+
+/// Does an `f64` bit pattern match the pattern?
+pub fn match_f64(pat: NanPat<u64>, bits: u64) -> bool {
+    match pat {
+        NanPat::Bits(b) => b == bits,
+        NanPat::Canonical => bits & 0x7fff_ffff_ffff_ffff == F64_CANONICAL,
+        NanPat::Arithmetic => bits & F64_CANONICAL == F64_CANONICAL,
+    }
+}
+
+impl Expected {
+    /// Does `v` match this expected result?
+    pub fn matches(&self, v: &Value) -> bool {
+        match (self, v) {
+            (Expected::I32(a), Value::I32(b)) => a == b,
+            (Expected::I64(a), Value::I64(b)) => a == b,
+            (Expected::F32(p), Value::F32(b)) => match_f32(*p, *b),
+            (Expected::F64(p), Value::F64(b)) => match_f64(*p, *b),
+            (Expected::V128(p), Value::V128(b)) => match p {
+                V128Expected::Bits(a) => a == b,
+                V128Expected::F32x4(lanes) => lanes
+                    .iter()
+                    .enumerate()
+                    .all(|(i, p)| match_f32(*p, (b >> (32 * i)) as u32)),
+                V128Expected::F64x2(lanes) => lanes
+                    .iter()
+                    .enumerate()
+                    .all(|(i, p)| match_f64(*p, (b >> (64 * i)) as u64)),
+            },
+            (Expected::RefNull(RefKind::Func), Value::FuncRef(None)) => true,
+            (Expected::RefNull(RefKind::Extern), Value::ExternRef(None)) => true,
+            (Expected::RefFunc, Value::FuncRef(Some(_))) => true,
+            (Expected::RefExtern(n), Value::ExternRef(Some(m))) => n.is_none_or(|n| n == *m),
+            (Expected::Either(alts), v) => alts.iter().any(|a| a.matches(v)),
+            _ => false,
+        }
+    }
+}
+
+/// Do the results match the expected results (same number, each matching)?
+pub fn match_results(expected: &[Expected], got: &[Value]) -> bool {
+    expected.len() == got.len() && expected.iter().zip(got).all(|(e, v)| e.matches(v))
+}
+
+fn fmt_nan32(p: &NanPat<u32>) -> String {
+    match p {
+        NanPat::Canonical => "nan:canonical".into(),
+        NanPat::Arithmetic => "nan:arithmetic".into(),
+        NanPat::Bits(b) => format!("{} (0x{b:08x})", f32::from_bits(*b)),
+    }
+}
+
+fn fmt_nan64(p: &NanPat<u64>) -> String {
+    match p {
+        NanPat::Canonical => "nan:canonical".into(),
+        NanPat::Arithmetic => "nan:arithmetic".into(),
+        NanPat::Bits(b) => format!("{} (0x{b:016x})", f64::from_bits(*b)),
+    }
+}
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expected::I32(v) => write!(f, "{}", format_value(&Value::I32(*v))),
+            Expected::I64(v) => write!(f, "{}", format_value(&Value::I64(*v))),
+            Expected::F32(p) => write!(f, "f32:{}", fmt_nan32(p)),
+            Expected::F64(p) => write!(f, "f64:{}", fmt_nan64(p)),
+            Expected::V128(V128Expected::Bits(b)) => write!(f, "v128:0x{b:032x}"),
+            Expected::V128(V128Expected::F32x4(l)) => {
+                let l: Vec<_> = l.iter().map(fmt_nan32).collect();
+                write!(f, "v128:f32x4 {}", l.join(" "))
+            }
+            Expected::V128(V128Expected::F64x2(l)) => {
+                let l: Vec<_> = l.iter().map(fmt_nan64).collect();
+                write!(f, "v128:f64x2 {}", l.join(" "))
+            }
+            Expected::RefNull(RefKind::Func) => write!(f, "ref.null func"),
+            Expected::RefNull(RefKind::Extern) => write!(f, "ref.null extern"),
+            Expected::RefFunc => write!(f, "ref.func"),
+            Expected::RefExtern(None) => write!(f, "ref.extern"),
+            Expected::RefExtern(Some(n)) => write!(f, "ref.extern {n}"),
+            Expected::Either(alts) => {
+                let alts: Vec<_> = alts.iter().map(|a| a.to_string()).collect();
+                write!(f, "(either {})", alts.join(" | "))
+            }
+        }
+    }
+}
+
+/// Format a value for reports and `heddle run`: `i32:-1`, `i64:42`, `f32:1.5`,
+/// `f64:NaN (0x7ff8000000000000)` (floats that do not print exactly also show their bits),
+/// `ref.null func`, ...
+pub fn format_value(v: &Value) -> String {
+    match v {
+        Value::I32(x) => format!("i32:{x}"),
+        Value::I64(x) => format!("i64:{x}"),
+        Value::F32(b) => {
+            let x = f32::from_bits(*b);
+            if x.is_nan() {
+                format!("f32:NaN (0x{b:08x})")
+            } else {
+                format!("f32:{x:?}")
+            }
+        }
+        Value::F64(b) => {
+            let x = f64::from_bits(*b);
+            if x.is_nan() {
+                format!("f64:NaN (0x{b:016x})")
+            } else {
+                format!("f64:{x:?}")
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Format a list of values as `[i32:1 i32:2]`.
+pub fn format_values(vs: &[Value]) -> String {
+    let vs: Vec<_> = vs.iter().map(format_value).collect();
+    format!("[{}]", vs.join(" "))
+}
+
+/// Format a list of expected results as `[i32:1 (either ...)]`.
+pub fn format_expected(es: &[Expected]) -> String {
+    let es: Vec<_> = es.iter().map(|e| e.to_string()).collect();
+    format!("[{}]", es.join(" "))
+}
+
+fn heap_kind(h: &HeapType<'_>) -> Result<RefKind, String> {
+    match h {
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
+        } => Ok(RefKind::Func),
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
+        } => Ok(RefKind::Extern),
+        other => Err(format!("unsupported reference type {other:?}")),
+    }
+}
+
+fn nan32(p: &NanPattern<wast::token::F32>) -> NanPat<u32> {
+    match p {
+        NanPattern::CanonicalNan => NanPat::Canonical,
+        NanPattern::ArithmeticNan => NanPat::Arithmetic,
+        NanPattern::Value(v) => NanPat::Bits(v.bits),
+    }
+}
+
+fn nan64(p: &NanPattern<wast::token::F64>) -> NanPat<u64> {
+    match p {
+        NanPattern::CanonicalNan => NanPat::Canonical,
+        NanPattern::ArithmeticNan => NanPat::Arithmetic,
+        NanPattern::Value(v) => NanPat::Bits(v.bits),
+    }
+}
+
+fn lanes_to_u128<const N: usize>(bytes_of: impl Fn(usize) -> Vec<u8>) -> u128 {
+    let mut bytes = Vec::with_capacity(16);
+    for i in 0..N {
+        bytes.extend(bytes_of(i));
+    }
+    let arr: [u8; 16] = bytes.try_into().expect("16 bytes");
+    u128::from_le_bytes(arr)
+}
+
+/// Convert an `invoke` argument.
+pub fn arg_from_wast(a: &WastArgCore<'_>) -> Result<Value, String> {
+    Ok(match a {
+        WastArgCore::I32(x) => Value::I32(*x),
+        WastArgCore::I64(x) => Value::I64(*x),
+        WastArgCore::F32(x) => Value::F32(x.bits),
+        WastArgCore::F64(x) => Value::F64(x.bits),
+        WastArgCore::V128(c) => Value::V128(u128::from_le_bytes(c.to_le_bytes())),
+        WastArgCore::RefNull(h) => match heap_kind(h)? {
+            RefKind::Func => Value::FuncRef(None),
+            RefKind::Extern => Value::ExternRef(None),
+        },
+        WastArgCore::RefExtern(n) => Value::ExternRef(Some(*n)),
+        WastArgCore::RefHost(_) => return Err("unsupported argument ref.host".into()),
+    })
+}
+
+/// Convert an `assert_return` result pattern.
+pub fn expected_from_wast(r: &WastRetCore<'_>) -> Result<Expected, String> {
+    Ok(match r {
+        WastRetCore::I32(x) => Expected::I32(*x),
+        WastRetCore::I64(x) => Expected::I64(*x),
+        WastRetCore::F32(p) => Expected::F32(nan32(p)),
+        WastRetCore::F64(p) => Expected::F64(nan64(p)),
+        WastRetCore::V128(p) => Expected::V128(match p {
+            V128Pattern::I8x16(l) => {
+                V128Expected::Bits(lanes_to_u128::<16>(|i| l[i].to_le_bytes().to_vec()))
+            }
+            V128Pattern::I16x8(l) => {
+                V128Expected::Bits(lanes_to_u128::<8>(|i| l[i].to_le_bytes().to_vec()))
+            }
+            V128Pattern::I32x4(l) => {
+                V128Expected::Bits(lanes_to_u128::<4>(|i| l[i].to_le_bytes().to_vec()))
+            }
+            V128Pattern::I64x2(l) => {
+                V128Expected::Bits(lanes_to_u128::<2>(|i| l[i].to_le_bytes().to_vec()))
+            }
+            V128Pattern::F32x4(l) => {
+                V128Expected::F32x4([nan32(&l[0]), nan32(&l[1]), nan32(&l[2]), nan32(&l[3])])
+            }
+            V128Pattern::F64x2(l) => V128Expected::F64x2([nan64(&l[0]), nan64(&l[1])]),
+        }),
+        WastRetCore::RefNull(Some(h)) => Expected::RefNull(heap_kind(h)?),
+        WastRetCore::RefNull(None) => {
+            return Err("unsupported result pattern (ref.null) without a type".into())
+        }
+        WastRetCore::RefFunc(_) => Expected::RefFunc,
+        WastRetCore::RefExtern(n) => Expected::RefExtern(*n),
+        WastRetCore::Either(alts) => Expected::Either(
+            alts.iter()
+                .map(expected_from_wast)
+                .collect::<Result<_, _>>()?,
+        ),
+        other => return Err(format!("unsupported result pattern {other:?}")),
+    })
+}
+
+/// Parse a typed command-line argument: `i32:5`, `i64:-1`, `i32:0xff`, `f32:1.5`,
+/// `f64:-inf`, `f64:nan`. Integers may be given signed or unsigned (wrapping to the width);
+/// floats use Rust's float syntax (`inf`, `nan`, exponents).
+pub fn parse_typed_arg(s: &str) -> Result<Value, String> {
+    let (ty, lit) = s
+        .split_once(':')
+        .ok_or_else(|| format!("argument {s:?}: expected TYPE:VALUE, e.g. i32:5"))?;
+    let bad = |e: &dyn fmt::Display| format!("argument {s:?}: {e}");
+    fn int(lit: &str) -> Result<i128, String> {
+        let (neg, digits) = match lit.strip_prefix('-') {
+            Some(d) => (true, d),
+            None => (false, lit.strip_prefix('+').unwrap_or(lit)),
+        };
+        let digits = digits.replace('_', "");
+        let v = match digits
+            .strip_prefix("0x")
+            .or_else(|| digits.strip_prefix("0X"))
+        {
+            Some(hex) => i128::from_str_radix(hex, 16),
+            None => digits.parse::<i128>(),
+        }
+        .map_err(|e| e.to_string())?;
+        Ok(if neg { -v } else { v })
+    }
+    match ty {
+        "i32" => {
+            let v = int(lit).map_err(|e| bad(&e))?;
+            if !(i128::from(i32::MIN)..=i128::from(u32::MAX)).contains(&v) {
+                return Err(bad(&"out of range for i32"));
+            }
+            Ok(Value::I32(v as i64 as i32))
+        }
+        "i64" => {
+            let v = int(lit).map_err(|e| bad(&e))?;
+            if !(i128::from(i64::MIN)..=i128::from(u64::MAX)).contains(&v) {
+                return Err(bad(&"out of range for i64"));
+            }
+            Ok(Value::I64(v as i64))
+        }
+        "f32" => lit
+            .parse::<f32>()
+            .map(|x| Value::F32(x.to_bits()))
+            .map_err(|e| bad(&e)),
+        "f64" => lit
+            .parse::<f64>()
+            .map(|x| Value::F64(x.to_bits()))
+            .map_err(|e| bad(&e)),
+        other => Err(format!(
+            "argument {s:?}: unknown type {other:?} (use i32, i64, f32 or f64)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heddle_interp::FuncAddr;
+
+    #[test]
+    fn f32_nan_patterns() {
+        // Canonical NaN, either sign.
+        assert!(match_f32(NanPat::Canonical, 0x7fc0_0000));
+        assert!(match_f32(NanPat::Canonical, 0xffc0_0000));
+        // A payload bit beyond the quiet bit is arithmetic but not canonical.
+        assert!(!match_f32(NanPat::Canonical, 0x7fc0_0001));
+        assert!(match_f32(NanPat::Arithmetic, 0x7fc0_0001));
+        assert!(match_f32(NanPat::Arithmetic, 0xffc0_0000));
+        // A signalling NaN is neither.
+        assert!(!match_f32(NanPat::Arithmetic, 0x7fa0_0000));
+        assert!(!match_f32(NanPat::Canonical, 0x7fa0_0000));
+        // Infinity and numbers are not NaNs.
+        assert!(!match_f32(NanPat::Arithmetic, 0x7f80_0000));
+        assert!(!match_f32(NanPat::Canonical, 1.0f32.to_bits()));
+        // Literals compare bits: -0 is not 0.
+        assert!(match_f32(NanPat::Bits(0), 0));
+        assert!(!match_f32(NanPat::Bits(0), 0x8000_0000));
+    }
+
+    #[test]
+    fn f64_nan_patterns() {
+        assert!(match_f64(NanPat::Canonical, 0x7ff8_0000_0000_0000));
+        assert!(match_f64(NanPat::Canonical, 0xfff8_0000_0000_0000));
+        assert!(!match_f64(NanPat::Canonical, 0x7ff8_0000_0000_0001));
+        assert!(match_f64(NanPat::Arithmetic, 0x7ff8_0000_0000_0001));
+        assert!(!match_f64(NanPat::Arithmetic, 0x7ff4_0000_0000_0000));
+        assert!(!match_f64(NanPat::Arithmetic, f64::INFINITY.to_bits()));
+        assert!(match_f64(NanPat::Bits(1.5f64.to_bits()), 1.5f64.to_bits()));
+    }
+
+    #[test]
+    fn either_matches_any_alternative() {
+        let e = Expected::Either(vec![Expected::I32(0), Expected::I32(42)]);
+        assert!(e.matches(&Value::I32(0)));
+        assert!(e.matches(&Value::I32(42)));
+        assert!(!e.matches(&Value::I32(1)));
+        assert!(!e.matches(&Value::I64(0)), "type must match too");
+        let nested = Expected::Either(vec![e.clone(), Expected::F32(NanPat::Canonical)]);
+        assert!(nested.matches(&Value::F32(0x7fc0_0000)));
+        assert!(nested.matches(&Value::I32(42)));
+        assert_eq!(e.to_string(), "(either i32:0 | i32:42)");
+    }
+
+    #[test]
+    fn references() {
+        assert!(Expected::RefNull(RefKind::Func).matches(&Value::FuncRef(None)));
+        assert!(!Expected::RefNull(RefKind::Func).matches(&Value::ExternRef(None)));
+        assert!(!Expected::RefNull(RefKind::Func).matches(&Value::FuncRef(Some(FuncAddr(0)))));
+        assert!(Expected::RefFunc.matches(&Value::FuncRef(Some(FuncAddr(3)))));
+        assert!(!Expected::RefFunc.matches(&Value::FuncRef(None)));
+        assert!(Expected::RefExtern(Some(1)).matches(&Value::ExternRef(Some(1))));
+        assert!(!Expected::RefExtern(Some(1)).matches(&Value::ExternRef(Some(2))));
+        assert!(Expected::RefExtern(None).matches(&Value::ExternRef(Some(2))));
+        assert!(!Expected::RefExtern(None).matches(&Value::ExternRef(None)));
+    }
+
+    #[test]
+    fn v128_lanes() {
+        let v = (0x7fc0_0000u128 << 96) | (0x3f80_0000u128 << 64) | 5;
+        let p = V128Expected::F32x4([
+            NanPat::Bits(5),
+            NanPat::Bits(0),
+            NanPat::Bits(0x3f80_0000),
+            NanPat::Canonical,
+        ]);
+        assert!(Expected::V128(p).matches(&Value::V128(v)));
+        assert!(!Expected::V128(V128Expected::Bits(v + 1)).matches(&Value::V128(v)));
+    }
+
+    #[test]
+    fn result_lists_must_have_the_same_length() {
+        assert!(match_results(&[Expected::I32(1)], &[Value::I32(1)]));
+        assert!(!match_results(&[Expected::I32(1)], &[]));
+        assert!(!match_results(&[], &[Value::I32(1)]));
+        assert!(match_results(&[], &[]));
+    }
+
+    #[test]
+    fn converts_wast_results() {
+        let text = "(module) (assert_return (invoke \"f\" (i32.const -1) (f32.const 1.5)) \
+                    (either (i32.const 1) (i32.const 2)) (f64.const nan:arithmetic) (ref.null extern))";
+        let buf = wast::parser::ParseBuffer::new(text).unwrap();
+        let script = wast::parser::parse::<wast::Wast>(&buf).unwrap();
+        let wast::WastDirective::AssertReturn { exec, results, .. } = &script.directives[1] else {
+            panic!("not an assert_return")
+        };
+        let wast::WastExecute::Invoke(inv) = exec else {
+            panic!()
+        };
+        let args: Vec<Value> = inv
+            .args
+            .iter()
+            .map(|a| match a {
+                wast::WastArg::Core(a) => arg_from_wast(a).unwrap(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(args, vec![Value::I32(-1), Value::F32(1.5f32.to_bits())]);
+        let exp: Vec<Expected> = results
+            .iter()
+            .map(|r| match r {
+                wast::WastRet::Core(r) => expected_from_wast(r).unwrap(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            exp,
+            vec![
+                Expected::Either(vec![Expected::I32(1), Expected::I32(2)]),
+                Expected::F64(NanPat::Arithmetic),
+                Expected::RefNull(RefKind::Extern),
+            ]
+        );
+    }
+
+    #[test]
+    fn typed_arguments() {
+        assert_eq!(parse_typed_arg("i32:5"), Ok(Value::I32(5)));
+        assert_eq!(parse_typed_arg("i32:-1"), Ok(Value::I32(-1)));
+        assert_eq!(parse_typed_arg("i32:4294967295"), Ok(Value::I32(-1)));
+        assert_eq!(parse_typed_arg("i32:0xff"), Ok(Value::I32(255)));
+        assert_eq!(parse_typed_arg("i64:-1"), Ok(Value::I64(-1)));
+        assert_eq!(parse_typed_arg("f32:1.5"), Ok(Value::F32(1.5f32.to_bits())));
+        assert_eq!(
+            parse_typed_arg("f64:-inf"),
+            Ok(Value::F64(f64::NEG_INFINITY.to_bits()))
+        );
+        assert!(parse_typed_arg("i32:4294967296").is_err());
+        assert!(parse_typed_arg("5").is_err());
+        assert!(parse_typed_arg("u8:5").is_err());
+        assert_eq!(format_value(&Value::I32(-1)), "i32:-1");
+        assert_eq!(format_value(&Value::F32(1.5f32.to_bits())), "f32:1.5");
+    }
+}
