@@ -111,41 +111,42 @@ impl fmt::Display for Shape {
 }
 
 /// A v128 value written lane by lane in a shape, the way the text format writes
-/// `v128.const`: `i32x4 1 2 3 4294967295`, `f32x4 1.5 -0 inf nan:0x200000`. Integer lanes
-/// are unsigned; NaN lanes show their sign and payload (`nan` alone is the positive
-/// canonical NaN).
+/// `v128.const`: `i32x4 1 2 3 4294967295`, `f32x4 1.5 -0 inf nan:0x200000`. See
+/// [`format_lane`].
 pub fn format_v128(v: u128, shape: Shape) -> String {
     let mut out = shape.to_string();
     for i in 0..shape.lanes() {
-        let bits = shape.extract(v, i);
         out.push(' ');
-        out.push_str(&match shape {
-            Shape::F32x4 => {
-                let x = f32::from_bits(bits as u32);
-                format_float(x.is_nan(), format!("{x:?}"), bits as u64, 23, 32)
-            }
-            Shape::F64x2 => {
-                let x = f64::from_bits(bits as u64);
-                format_float(x.is_nan(), format!("{x:?}"), bits as u64, 52, 64)
-            }
-            _ => bits.to_string(),
-        });
+        out.push_str(&format_lane(shape, shape.extract(v, i)));
     }
     out
 }
 
-/// A float lane for [`format_v128`]: its value, or `nan:0x…` with its sign and payload.
-fn format_float(nan: bool, value: String, bits: u64, mantissa_bits: u32, width: u32) -> String {
+/// One lane, given its bits: integer lanes unsigned, float lanes as their value (shortest
+/// round-trip form) or, for a NaN, `nan` (the canonical NaN) or `nan:0x…` with its payload,
+/// `-` in front when the sign bit is set.
+pub fn format_lane(shape: Shape, bits: u128) -> String {
+    let (value, nan, payload_bits) = match shape {
+        Shape::F32x4 => {
+            let x = f32::from_bits(bits as u32);
+            (format!("{x:?}"), x.is_nan(), 23)
+        }
+        Shape::F64x2 => {
+            let x = f64::from_bits(bits as u64);
+            (format!("{x:?}"), x.is_nan(), 52)
+        }
+        _ => return bits.to_string(),
+    };
     if !nan {
         return value.trim_end_matches(".0").into();
     }
-    let sign = if (bits >> (width - 1)) & 1 == 1 {
+    let sign = if (bits >> (shape.lane_bits() - 1)) & 1 == 1 {
         "-"
     } else {
         ""
     };
-    let payload = bits & ((1u64 << mantissa_bits) - 1);
-    if payload == 1 << (mantissa_bits - 1) {
+    let payload = bits & ((1 << payload_bits) - 1);
+    if payload == 1 << (payload_bits - 1) {
         format!("{sign}nan")
     } else {
         format!("{sign}nan:0x{payload:x}")

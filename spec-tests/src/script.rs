@@ -105,11 +105,24 @@ pub fn id_name(id: &Id<'_>) -> String {
     format!("${}", id.name())
 }
 
-fn location(text: &str, span: Span, kind: &'static str) -> Location {
-    let (line, col) = span.linecol_in(text);
+/// The byte offset at which each line of a script starts, to turn spans into line and
+/// column numbers in O(log n) (`Span::linecol_in` scans from the start of the text, which
+/// is quadratic over the tens of thousands of directives of a large script).
+struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    fn new(text: &str) -> Self {
+        let newlines = text.match_indices('\n').map(|(i, _)| i + 1);
+        LineStarts(std::iter::once(0).chain(newlines).collect())
+    }
+}
+
+fn location(lines: &LineStarts, span: Span, kind: &'static str) -> Location {
+    let offset = span.offset();
+    let line = lines.0.partition_point(|&start| start <= offset).max(1) - 1;
     Location {
         line: line as u32 + 1,
-        column: col as u32 + 1,
+        column: (offset - lines.0[line]) as u32 + 1,
         kind,
     }
 }
@@ -148,14 +161,15 @@ fn lower_invoke(inv: &WastInvoke<'_>) -> Action {
 
 /// Lower a parsed script. `text` is the source, for line and column numbers.
 pub fn lower(text: &str, script: Wast<'_>) -> Vec<Directive> {
+    let lines = LineStarts::new(text);
     script
         .directives
         .into_iter()
-        .map(|d| lower_directive(text, d))
+        .map(|d| lower_directive(&lines, d))
         .collect()
 }
 
-fn lower_directive(text: &str, d: WastDirective<'_>) -> Directive {
+fn lower_directive(lines: &LineStarts, d: WastDirective<'_>) -> Directive {
     let span = d.span();
     let (kind, cmd): (&'static str, Cmd) = match d {
         WastDirective::Module(mut m) => {
@@ -247,7 +261,7 @@ fn lower_directive(text: &str, d: WastDirective<'_>) -> Directive {
                 },
                 WastExecute::Wat(_) => {
                     return Directive {
-                        at: location(text, span, "assert_return"),
+                        at: location(lines, span, "assert_return"),
                         cmd: Cmd::Unsupported,
                     }
                 }
@@ -282,7 +296,7 @@ fn lower_directive(text: &str, d: WastDirective<'_>) -> Directive {
                 body: t
                     .directives
                     .into_iter()
-                    .map(|d| lower_directive(text, d))
+                    .map(|d| lower_directive(lines, d))
                     .collect(),
             },
         ),
@@ -294,7 +308,42 @@ fn lower_directive(text: &str, d: WastDirective<'_>) -> Directive {
         ),
     };
     Directive {
-        at: location(text, span, kind),
+        at: location(lines, span, kind),
         cmd,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_one_based_lines_and_byte_columns() {
+        let text = "(module)\n\n  (assert_return (invoke \"f\"))\n(register \"m\")";
+        let lines = LineStarts::new(text);
+        for (offset, line, column) in [(0, 1, 1), (7, 1, 8), (8, 1, 9), (9, 2, 1), (12, 3, 3)] {
+            let at = location(&lines, Span::from_offset(offset), "x");
+            assert_eq!((at.line, at.column), (line, column), "offset {offset}");
+            let (l, c) = Span::from_offset(offset).linecol_in(text);
+            assert_eq!(
+                (l as u32 + 1, c as u32 + 1),
+                (line, column),
+                "as wast counts"
+            );
+        }
+        let buf = wast::parser::ParseBuffer::new(text).unwrap();
+        let script = wast::parser::parse::<Wast>(&buf).unwrap();
+        let at: Vec<_> = lower(text, script)
+            .into_iter()
+            .map(|d| (d.at.line, d.at.column, d.at.kind))
+            .collect();
+        assert_eq!(
+            at,
+            [
+                (1, 2, "module"),
+                (3, 4, "assert_return"),
+                (4, 2, "register")
+            ]
+        );
     }
 }
