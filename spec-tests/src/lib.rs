@@ -90,5 +90,13 @@ pub fn invoke_module(
         }
         None => return Err(RunError::Setup(format!("no export named {export:?}"))),
     };
+    let ty = config.store.funcs[f.0 as usize].ty().clone();
+    if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| a.ty() != *t) {
+        let given: Vec<String> = args.iter().map(|a| a.ty().to_string()).collect();
+        return Err(RunError::Setup(format!(
+            "{export:?} has type {ty}, but the arguments are [{}]",
+            given.join(" ")
+        )));
+    }
     config.invoke(f, args).map_err(RunError::Trap)
 }

@@ -148,7 +148,11 @@ impl Summary {
 
     /// The summary JSON line: `{"summary":{...}}` (no trailing newline).
     pub fn to_json_line(&self) -> String {
-        serde_json::json!({ "summary": self }).to_string()
+        #[derive(Serialize)]
+        struct Line<'a> {
+            summary: &'a Summary,
+        }
+        serde_json::to_string(&Line { summary: self }).expect("a summary always serializes")
     }
 }
 

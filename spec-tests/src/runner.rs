@@ -137,7 +137,10 @@ fn parse(text: &str) -> Result<Vec<Directive>, (u32, u32, String)> {
             format!("cannot parse script: {}", e.message()),
         )
     };
-    let buf = wast::parser::ParseBuffer::new(text).map_err(err)?;
+    // The suites put "trojan source" characters (U+202E ...) in names on purpose.
+    let mut lexer = wast::lexer::Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let buf = wast::parser::ParseBuffer::new_with_lexer(lexer).map_err(err)?;
     let script = wast::parser::parse::<wast::Wast>(&buf).map_err(err)?;
     Ok(crate::script::lower(text, script))
 }

@@ -1,0 +1,88 @@
+//! The threads proposal's official suite (`$HEDDLE_TESTSUITE/threads`, without `simd/`):
+//! every directive of every file must pass. A missing suite is a failure, never a skip.
+
+use heddle_spec_tests::{
+    collect_files, run_files, testsuite_dir, FileReport, RunOptions, WastFile,
+};
+
+fn suite_files() -> Vec<WastFile> {
+    let dir = testsuite_dir().join("threads");
+    if !dir.is_dir() {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        eprintln!(
+            "\n==========================================================================\n\
+             THE THREADS TEST SUITE WAS NOT FOUND at {}\n\
+             Set HEDDLE_TESTSUITE to a directory holding threads/ and upstream/, or run\n\
+             scripts/fetch-testsuite.sh. This test fails rather than skip, so that a run\n\
+             without the suite never looks green.{}\n\
+             ==========================================================================\n",
+            dir.display(),
+            if ci { " (CI=true)" } else { "" }
+        );
+        panic!(
+            "threads test suite not found at {} (HEDDLE_TESTSUITE)",
+            dir.display()
+        );
+    }
+    collect_files(&[dir], &["simd/*".to_string()]).expect("cannot list the suite")
+}
+
+fn failure_listing(reports: &[FileReport]) -> String {
+    let mut lines = Vec::new();
+    for r in reports {
+        for f in &r.failures {
+            lines.push(format!(
+                "{}:{}:{}: {} [{}]: {}",
+                r.file, f.line, f.column, f.directive, f.thread, f.message
+            ));
+        }
+    }
+    lines.join("\n")
+}
+
+#[test]
+fn threads_suite_without_simd_passes() {
+    let files = suite_files();
+    let top = files.iter().filter(|f| !f.relative.contains('/')).count();
+    let threads = files
+        .iter()
+        .filter(|f| f.relative.starts_with("threads/"))
+        .count();
+    assert_eq!(top, 90, "top-level files of the threads suite");
+    assert_eq!(threads, 13, "files in threads/threads/");
+    assert_eq!(
+        files.len(),
+        103,
+        "no other subdirectory expected besides simd/"
+    );
+
+    let reports = run_files(&files, &RunOptions::default(), None, &|_| {});
+    let failed: u64 = reports.iter().map(|r| r.failed).sum();
+    let passed: u64 = reports.iter().map(|r| r.passed).sum();
+    assert_eq!(
+        failed,
+        0,
+        "{failed} failing directive(s) ({passed} passed):\n{}",
+        failure_listing(&reports)
+    );
+    for r in &reports {
+        assert!(r.passed > 0, "{} ran no directive", r.file);
+    }
+}
+
+#[test]
+fn threaded_scripts_pass_under_other_seeds() {
+    let files: Vec<WastFile> = suite_files()
+        .into_iter()
+        .filter(|f| f.relative.starts_with("threads/"))
+        .collect();
+    for seed in 1..=8 {
+        let opts = RunOptions {
+            seed,
+            ..RunOptions::default()
+        };
+        let reports = run_files(&files, &opts, None, &|_| {});
+        let failed: u64 = reports.iter().map(|r| r.failed).sum();
+        assert_eq!(failed, 0, "seed {seed}:\n{}", failure_listing(&reports));
+    }
+}
