@@ -25,7 +25,7 @@
 use crate::error::{ModuleError, ModuleErrorKind};
 use crate::exec::Slot;
 use crate::memory::{MemInst, Ordering};
-use crate::numerics::{fmax32, fmax64, fmin32, fmin64};
+use crate::numerics::{fmax32, fmax64, fmin32, fmin64, quiet_nan32, quiet_nan64};
 use crate::syntax::MemArg;
 use crate::{ThreadId, Trap};
 use std::fmt;
@@ -513,14 +513,14 @@ simd_ops! {
         F64x2Neg => map::<f64>(|a| -a),
         F32x4Sqrt => map::<f32>(f32::sqrt),
         F64x2Sqrt => map::<f64>(f64::sqrt),
-        F32x4Ceil => map::<f32>(|a| quiet32(a.ceil())),
-        F64x2Ceil => map::<f64>(|a| quiet64(a.ceil())),
-        F32x4Floor => map::<f32>(|a| quiet32(a.floor())),
-        F64x2Floor => map::<f64>(|a| quiet64(a.floor())),
-        F32x4Trunc => map::<f32>(|a| quiet32(a.trunc())),
-        F64x2Trunc => map::<f64>(|a| quiet64(a.trunc())),
-        F32x4Nearest => map::<f32>(|a| quiet32(a.round_ties_even())),
-        F64x2Nearest => map::<f64>(|a| quiet64(a.round_ties_even())),
+        F32x4Ceil => map::<f32>(|a| quiet_nan32(a.ceil())),
+        F64x2Ceil => map::<f64>(|a| quiet_nan64(a.ceil())),
+        F32x4Floor => map::<f32>(|a| quiet_nan32(a.floor())),
+        F64x2Floor => map::<f64>(|a| quiet_nan64(a.floor())),
+        F32x4Trunc => map::<f32>(|a| quiet_nan32(a.trunc())),
+        F64x2Trunc => map::<f64>(|a| quiet_nan64(a.trunc())),
+        F32x4Nearest => map::<f32>(|a| quiet_nan32(a.round_ties_even())),
+        F64x2Nearest => map::<f64>(|a| quiet_nan64(a.round_ties_even())),
 
         // -- conversions (spec `trunc_sat`, `convert`, `demote`, `promote`); Rust's `as`
         //    from float to integer is exactly `trunc_sat` (saturating, NaN to 0), and from
@@ -698,27 +698,6 @@ simd_ops! {
     ternary {
         // -- spec `vvternop`: bits of the first operand where the mask is 1, else of the second --
         V128Bitselect => |a: u128, b: u128, mask: u128| (a & mask) | (b & !mask),
-    }
-}
-
-/// A NaN result made quiet (an arithmetic NaN, as spec `nans_N` requires), for the
-/// rounding functions, which libm may return a signalling NaN operand from unchanged.
-#[inline(always)]
-fn quiet32(x: f32) -> f32 {
-    if x.is_nan() {
-        f32::from_bits(x.to_bits() | 0x0040_0000)
-    } else {
-        x
-    }
-}
-
-/// [`quiet32`] for `f64`.
-#[inline(always)]
-fn quiet64(x: f64) -> f64 {
-    if x.is_nan() {
-        f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000)
-    } else {
-        x
     }
 }
 
