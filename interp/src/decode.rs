@@ -39,6 +39,20 @@ impl Module {
     /// malformed or invalid; [`ModuleErrorKind::Unsupported`] when it is valid but uses a
     /// feature beyond the threads proposal.
     pub fn decode(bytes: &[u8]) -> Result<Module, ModuleError> {
+        match Self::decode_and_lower(bytes) {
+            // Lowering stops at the first unsupported construct; a module that is also
+            // invalid further on must be reported invalid, so validate the whole of it.
+            Err(e) if e.kind == ModuleErrorKind::Unsupported => {
+                Validator::new_with_features(features())
+                    .validate_all(bytes)
+                    .map_err(invalid)?;
+                Err(e)
+            }
+            r => r,
+        }
+    }
+
+    fn decode_and_lower(bytes: &[u8]) -> Result<Module, ModuleError> {
         let mut validator = Validator::new_with_features(features());
         let mut m = Module::default();
         let mut pending_funcs = 0usize;

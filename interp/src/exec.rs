@@ -54,7 +54,7 @@ impl Default for ExecLimits {
     fn default() -> Self {
         ExecLimits {
             max_call_depth: 20_000,
-            max_stack_slots: 4_000_000,
+            max_stack_slots: 1 << 20,
             fuel: None,
         }
     }
@@ -493,7 +493,7 @@ pub fn slot_to_value(s: Slot, ty: ValType) -> Value {
         ValType::F32 => Value::F32(s as u32),
         ValType::F64 => Value::F64(s as u64),
         ValType::V128 => Value::V128(s),
-        ValType::FuncRef => Value::FuncRef((s != NULL_REF).then(|| FuncAddr(s as u32))),
+        ValType::FuncRef => Value::FuncRef((s != NULL_REF).then_some(FuncAddr(s as u32))),
         ValType::ExternRef => Value::ExternRef((s != NULL_REF).then_some(s as u32)),
     }
 }
@@ -582,7 +582,7 @@ pub(crate) fn effective_address(operand: Slot, offset: u32) -> u64 {
 /// access width (spec *Atomic Memory Instructions*; checked before the bounds check).
 #[inline(always)]
 fn check_aligned(ea: u64, width: u64) -> Result<(), Trap> {
-    if ea % width == 0 {
+    if ea.is_multiple_of(width) {
         Ok(())
     } else {
         Err(Trap::UnalignedAtomic)

@@ -105,24 +105,39 @@ pub fn id_name(id: &Id<'_>) -> String {
     format!("${}", id.name())
 }
 
-/// The byte offset at which each line of a script starts, to turn spans into line and
-/// column numbers in O(log n) (`Span::linecol_in` scans from the start of the text, which
-/// is quadratic over the tens of thousands of directives of a large script).
-struct LineStarts(Vec<usize>);
+/// Line starts of a script, so that a span's line and column cost a binary search rather
+/// than a scan of the text (`Span::linecol_in` scans from the start: quadratic over a file).
+pub struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
 
-impl LineStarts {
-    fn new(text: &str) -> Self {
-        let newlines = text.match_indices('\n').map(|(i, _)| i + 1);
-        LineStarts(std::iter::once(0).chain(newlines).collect())
+impl<'a> LineIndex<'a> {
+    /// Index the lines of `text`.
+    pub fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { text, starts }
+    }
+
+    /// Zero-based line and column (in characters) of a byte offset.
+    pub fn linecol(&self, offset: usize) -> (usize, usize) {
+        let line = self.starts.partition_point(|s| *s <= offset) - 1;
+        let start = self.starts[line];
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(0, |s| s.chars().count());
+        (line, col)
     }
 }
 
-fn location(lines: &LineStarts, span: Span, kind: &'static str) -> Location {
-    let offset = span.offset();
-    let line = lines.0.partition_point(|&start| start <= offset).max(1) - 1;
+fn location(lines: &LineIndex<'_>, span: Span, kind: &'static str) -> Location {
+    let (line, col) = lines.linecol(span.offset());
     Location {
         line: line as u32 + 1,
-        column: (offset - lines.0[line]) as u32 + 1,
+        column: col as u32 + 1,
         kind,
     }
 }
@@ -161,15 +176,16 @@ fn lower_invoke(inv: &WastInvoke<'_>) -> Action {
 
 /// Lower a parsed script. `text` is the source, for line and column numbers.
 pub fn lower(text: &str, script: Wast<'_>) -> Vec<Directive> {
-    let lines = LineStarts::new(text);
+    let lines = LineIndex::new(text);
+    let text = &lines;
     script
         .directives
         .into_iter()
-        .map(|d| lower_directive(&lines, d))
+        .map(|d| lower_directive(text, d))
         .collect()
 }
 
-fn lower_directive(lines: &LineStarts, d: WastDirective<'_>) -> Directive {
+fn lower_directive(text: &LineIndex<'_>, d: WastDirective<'_>) -> Directive {
     let span = d.span();
     let (kind, cmd): (&'static str, Cmd) = match d {
         WastDirective::Module(mut m) => {
@@ -261,7 +277,7 @@ fn lower_directive(lines: &LineStarts, d: WastDirective<'_>) -> Directive {
                 },
                 WastExecute::Wat(_) => {
                     return Directive {
-                        at: location(lines, span, "assert_return"),
+                        at: location(text, span, "assert_return"),
                         cmd: Cmd::Unsupported,
                     }
                 }
@@ -296,7 +312,7 @@ fn lower_directive(lines: &LineStarts, d: WastDirective<'_>) -> Directive {
                 body: t
                     .directives
                     .into_iter()
-                    .map(|d| lower_directive(lines, d))
+                    .map(|d| lower_directive(text, d))
                     .collect(),
             },
         ),
@@ -308,7 +324,7 @@ fn lower_directive(lines: &LineStarts, d: WastDirective<'_>) -> Directive {
         ),
     };
     Directive {
-        at: location(lines, span, kind),
+        at: location(text, span, kind),
         cmd,
     }
 }
@@ -318,9 +334,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn locations_are_one_based_lines_and_byte_columns() {
+    fn locations_are_one_based_lines_and_columns() {
         let text = "(module)\n\n  (assert_return (invoke \"f\"))\n(register \"m\")";
-        let lines = LineStarts::new(text);
+        let lines = LineIndex::new(text);
         for (offset, line, column) in [(0, 1, 1), (7, 1, 8), (8, 1, 9), (9, 2, 1), (12, 3, 3)] {
             let at = location(&lines, Span::from_offset(offset), "x");
             assert_eq!((at.line, at.column), (line, column), "offset {offset}");
@@ -331,6 +347,9 @@ mod tests {
                 "as wast counts"
             );
         }
+        // Columns count characters, not bytes.
+        let lines = LineIndex::new("\"é\" (x)");
+        assert_eq!(location(&lines, Span::from_offset(5), "x").column, 5);
         let buf = wast::parser::ParseBuffer::new(text).unwrap();
         let script = wast::parser::parse::<Wast>(&buf).unwrap();
         let at: Vec<_> = lower(text, script)
