@@ -1,5 +1,6 @@
 //! The threads proposal's official suite (`$HEDDLE_TESTSUITE/threads`, all 160 files,
-//! `simd/` included): every directive of every file must pass. A missing suite is a failure, never a skip.
+//! `simd/` included): every directive of every file must pass. A missing suite is a
+//! failure, never a skip.
 
 use heddle_spec_tests::{
     collect_files, run_files, testsuite_dir, FileReport, RunOptions, WastFile,
