@@ -1332,6 +1332,51 @@ mod tests {
     }
 
     #[test]
+    fn mutated_simd_modules_never_panic() {
+        // Every byte mutation of a module using many vector instructions either fails to
+        // decode, fails to instantiate, or runs to a result or a trap (with fuel).
+        let wasm = wat::parse_str(
+            r#"(module (memory 1) (global (mut v128) (v128.const i32x4 1 2 3 4))
+              (func (export "f") (param v128 i32) (result v128)
+                (v128.store8_lane 15 (local.get 1) (local.get 0))
+                (i8x16.shuffle 31 0 30 1 29 2 28 3 27 4 26 5 25 6 24 7
+                  (f32x4.demote_f64x2_zero (v128.load64_splat offset=3 (local.get 1)))
+                  (i16x8.narrow_i32x4_s (global.get 0)
+                    (i32x4.dot_i16x8_s (local.get 0) (i8x16.swizzle (local.get 0)
+                      (i64x2.replace_lane 1 (v128.const i64x2 7 8)
+                        (i64x2.extract_lane 0 (f64x2.nearest (local.get 0))))))))))"#,
+        )
+        .unwrap();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let mut bad = wasm.clone();
+            for _ in 0..1 + next() % 3 {
+                let i = (next() % bad.len() as u64) as usize;
+                bad[i] = next() as u8;
+            }
+            let Ok(module) = Module::decode(&bad) else {
+                continue;
+            };
+            let mut config = Configuration::with_limits(crate::ExecLimits {
+                fuel: Some(10_000),
+                ..Default::default()
+            });
+            let Ok(inst) = config.instantiate(Arc::new(module), &[]) else {
+                continue;
+            };
+            if let Some(ExternVal::Func(f)) = config.export(inst, "f") {
+                let _ = config.invoke(f, &[Value::V128(u128::MAX / 3), Value::I32(100)]);
+            }
+        }
+    }
+
+    #[test]
     fn invalid_simd_is_reported_invalid_not_unsupported() {
         // i8x16.extract_lane_s with lane 16 is invalid.
         let wasm = wat::parse_str(
