@@ -1,6 +1,8 @@
 //! `heddle`: the command line of the Heddle reference interpreter for the WebAssembly
 //! threads proposal. Each subcommand lives in its own module.
 
+mod explore_cmd;
+mod litmus_cmd;
 mod run_cmd;
 mod wast_cmd;
 
@@ -24,6 +26,10 @@ enum Command {
     Wast(wast_cmd::WastArgs),
     /// Instantiate a module (.wasm or .wat) and invoke one of its exports.
     Run(run_cmd::RunArgs),
+    /// Allowed and forbidden outcomes of litmus .wast files under the memory model.
+    Litmus(litmus_cmd::Args),
+    /// Explore every schedule (and allowed read) of litmus .wast files.
+    Explore(explore_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,5 +37,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Wast(args) => wast_cmd::run(args),
         Command::Run(args) => run_cmd::run(args),
+        Command::Litmus(args) => litmus_cmd::run(args),
+        Command::Explore(args) => explore_cmd::run(args),
     }
 }

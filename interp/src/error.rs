@@ -6,7 +6,7 @@ use std::fmt;
 /// A trap: the abrupt end of a computation (spec `trap`). Traps are values, never panics.
 /// [`Trap::message`] gives the wording the official test suite expects, which the harness
 /// matches against `assert_trap` and `assert_exhaustion`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Trap {
     Unreachable,
     IntegerDivideByZero,

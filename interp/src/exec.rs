@@ -18,6 +18,7 @@ use crate::types::{FuncType, RefType, ValType};
 use crate::values::Value;
 use crate::Trap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// One operand-stack or local slot. Every value occupies one slot: integers zero-extended,
@@ -48,6 +49,10 @@ pub struct ExecLimits {
     /// Total small steps the configuration may take, over all threads; `None` for no limit.
     /// When it runs out, the running thread traps with [`Trap::FuelExhausted`].
     pub fuel: Option<u64>,
+    /// Whether finite `wait` timeouts expire on the virtual clock (the default). An
+    /// explorer turns this off and lets timeouts fire only through
+    /// [`Configuration::time_out`], as a choice available at any moment.
+    pub clock_timeouts: bool,
 }
 
 impl Default for ExecLimits {
@@ -56,6 +61,7 @@ impl Default for ExecLimits {
             max_call_depth: 20_000,
             max_stack_slots: 1 << 20,
             fuel: None,
+            clock_timeouts: true,
         }
     }
 }
@@ -110,8 +116,9 @@ struct Thread {
     results: Vec<ValType>,
 }
 
-/// The spec's global configuration: a store and the threads that run over it.
-#[derive(Debug, Default)]
+/// The spec's global configuration: a store and the threads that run over it. Cloning
+/// copies everything (a snapshot); see also [`Configuration::hash_state`].
+#[derive(Clone, Debug, Default)]
 pub struct Configuration {
     /// The store, shared by every thread.
     pub store: Store,
@@ -148,9 +155,40 @@ impl Configuration {
         }
     }
 
+    /// Replace the resource limits (e.g. for a snapshot that is explored under other
+    /// bounds).
+    pub fn set_limits(&mut self, limits: ExecLimits) {
+        self.limits = limits;
+        self.steps = 0;
+    }
+
     /// Current virtual time, in nanoseconds (small steps taken).
     pub fn now(&self) -> u64 {
         self.clock
+    }
+
+    /// A new thread with nothing to do yet (no frames, finished and collected): give it
+    /// work with [`Configuration::invoke_on`]. An explorer creates one per script thread
+    /// up front, so the thread exists (and has a happens-before view) before its first
+    /// invocation.
+    pub fn new_thread(&mut self) -> ThreadId {
+        self.threads.push(Thread::empty());
+        ThreadId(self.threads.len() as u32 - 1)
+    }
+
+    /// Start a new invocation on thread `tid`, which must have finished and had its result
+    /// taken ([`Configuration::take_result`]): the same thread, continuing in program
+    /// order (a script thread that invokes several functions one after the other).
+    /// Errors as [`Configuration::spawn`], and `Trap::Host` if `tid` is still busy.
+    pub fn invoke_on(&mut self, tid: ThreadId, func: FuncAddr, args: &[Value]) -> Result<(), Trap> {
+        if !matches!(self.threads[tid.0 as usize].state, ThreadState::Collected) {
+            return Err(Trap::Host(format!("{tid} is still running")));
+        }
+        let new = self.spawn(func, args)?;
+        let t = self.threads.pop().expect("just spawned");
+        debug_assert_eq!(new.0 as usize, self.threads.len());
+        self.threads[tid.0 as usize] = t;
+        Ok(())
     }
 
     /// Start a new thread that invokes `func` with `args` (spec *Invocation*). The
@@ -212,7 +250,7 @@ impl Configuration {
             ThreadState::Runnable => ThreadStatus::Runnable,
             ThreadState::Blocked {
                 deadline: Some(d), ..
-            } if *d <= self.clock => ThreadStatus::Runnable,
+            } if self.limits.clock_timeouts && *d <= self.clock => ThreadStatus::Runnable,
             ThreadState::Blocked {
                 memory,
                 address,
@@ -243,8 +281,12 @@ impl Configuration {
         }
     }
 
-    /// The earliest deadline of any blocked thread, if one has a finite timeout.
+    /// The earliest deadline of any blocked thread, if one has a finite timeout (and
+    /// timeouts run on the clock, see [`ExecLimits::clock_timeouts`]).
     pub fn next_deadline(&self) -> Option<u64> {
+        if !self.limits.clock_timeouts {
+            return None;
+        }
         self.threads
             .iter()
             .filter_map(|t| match t.state {
@@ -272,7 +314,7 @@ impl Configuration {
                 memory,
                 address,
                 deadline: Some(d),
-            } if d <= self.clock => {
+            } if self.limits.clock_timeouts && d <= self.clock => {
                 // Spec instr *WAITX*, the TIMEOUT case: leave the queue, return 2.
                 if let crate::memory::MemInst::Shared(m) = &mut self.store.mems[memory.0 as usize] {
                     m.cancel_wait(tid, address);
@@ -403,6 +445,92 @@ impl Configuration {
             let choice = scheduler.pick(runnable.len());
             self.step(runnable[choice.index], choice.quantum);
         }
+    }
+
+    /// Feed the state that determines the configuration's future to `h`: every thread's
+    /// frames, slots and status, and the store's mutable parts (globals, tables, memories
+    /// with their wait queues, segments). The clock and step counts are left out, so two
+    /// schedules that reach the same state by commuting independent steps hash equally.
+    pub fn hash_state(&self, mut h: &mut dyn Hasher) {
+        for t in &self.threads {
+            for f in &t.frames {
+                (
+                    Arc::as_ptr(&f.module) as usize,
+                    f.func,
+                    f.instance,
+                    f.pc,
+                    f.fp,
+                )
+                    .hash(&mut h);
+            }
+            t.stack.hash(&mut h);
+            match &t.state {
+                ThreadState::Runnable => 0u8.hash(&mut h),
+                ThreadState::Blocked {
+                    memory, address, ..
+                } => (1u8, memory, address).hash(&mut h),
+                ThreadState::Finished(r) => (2u8, r).hash(&mut h),
+                ThreadState::Collected => 3u8.hash(&mut h),
+            }
+        }
+        for g in &self.store.globals {
+            g.value.hash(&mut h);
+        }
+        for t in &self.store.tables {
+            t.elems.hash(&mut h);
+        }
+        for m in &self.store.mems {
+            m.hash_state(h);
+        }
+        for e in &self.store.elems {
+            e.elems.len().hash(&mut h);
+        }
+        for d in &self.store.datas {
+            d.bytes.len().hash(&mut h);
+        }
+    }
+
+    /// Whether thread `tid` is runnable and its next small step touches a shared memory
+    /// (a load, store, atomic, wait, notify, fence, or `memory.size`/`grow`/bulk operation
+    /// on a shared memory). Only such steps can affect, or be affected by, other threads;
+    /// an explorer interleaves threads only there.
+    pub fn next_is_visible(&self, tid: ThreadId) -> bool {
+        let t = &self.threads[tid.0 as usize];
+        if !matches!(t.state, ThreadState::Runnable) {
+            return false;
+        }
+        let Some(f) = t.frames.last() else {
+            return false;
+        };
+        let instr = &f.module.funcs[f.func as usize].body[f.pc];
+        instr.accesses_memory()
+            && self.store.instances[f.instance.0 as usize]
+                .mems
+                .first()
+                .is_some_and(|m| self.store.mems[m.0 as usize].is_shared())
+    }
+
+    /// Let a thread blocked in `memory.atomic.wait` with a finite timeout time out now,
+    /// whatever the clock says (spec instr *WAITX*: the TIMEOUT step may be taken at any
+    /// time; exploration treats it as a choice). Returns `false`, doing nothing, if the
+    /// thread is not blocked with a timeout.
+    pub fn time_out(&mut self, tid: ThreadId) -> bool {
+        let t = &self.threads[tid.0 as usize];
+        let ThreadState::Blocked {
+            memory,
+            address,
+            deadline: Some(_),
+        } = t.state
+        else {
+            return false;
+        };
+        if let crate::memory::MemInst::Shared(m) = &mut self.store.mems[memory.0 as usize] {
+            m.cancel_wait(tid, address);
+        }
+        let t = &mut self.threads[tid.0 as usize];
+        t.stack.push(2);
+        t.state = ThreadState::Runnable;
+        true
     }
 
     /// Invoke `func` with `args` on a new thread and run that thread alone to completion
@@ -578,6 +706,14 @@ pub(crate) fn effective_address(operand: Slot, offset: u32) -> u64 {
     u64::from(u32_of(operand)) + u64::from(offset)
 }
 
+/// The spec's `noTear` flag of a non-atomic access (runtime.rst, *Events*): set iff the
+/// value type is an integer type, the access is at most 32 bits wide, and the effective
+/// address is aligned to its width. Floats and 64-bit accesses never get it.
+#[inline(always)]
+fn no_tear(integer: bool, width: u64, ea: u64) -> bool {
+    integer && width <= 4 && ea.is_multiple_of(width)
+}
+
 /// Atomic accesses, wait and notify trap unless the effective address is aligned to the
 /// access width (spec *Atomic Memory Instructions*; checked before the bounds check).
 #[inline(always)]
@@ -676,20 +812,23 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
         };
     }
     macro_rules! load {
-        ($m:expr, $n:literal, |$b:ident| $conv:expr) => {{
+        ($m:expr, $n:literal, $int:expr, |$b:ident| $conv:expr) => {{
             let ea = effective_address(*top!(), $m.offset);
             let mut $b = [0u8; $n];
             let mem = mem_addr!();
-            tri!(ctx.store.mems[mem.0 as usize].read(tid, Ordering::Unord, ea, &mut $b));
+            let nt = no_tear($int, $n, ea);
+            tri!(ctx.store.mems[mem.0 as usize].read(tid, Ordering::Unord, ea, &mut $b, nt));
             *top!() = $conv;
         }};
     }
     macro_rules! store {
-        ($m:expr, |$v:ident| $bytes:expr) => {{
+        ($m:expr, $int:expr, |$v:ident| $bytes:expr) => {{
             let $v = pop!();
             let ea = effective_address(pop!(), $m.offset);
             let mem = mem_addr!();
-            tri!(ctx.store.mems[mem.0 as usize].write(tid, Ordering::Unord, ea, &$bytes));
+            let bytes = $bytes;
+            let nt = no_tear($int, bytes.len() as u64, ea);
+            tri!(ctx.store.mems[mem.0 as usize].write(tid, Ordering::Unord, ea, &bytes, nt));
         }};
     }
 
@@ -904,31 +1043,29 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             }
 
             // ---- Memory (spec *Memory Instructions*) ----
-            Instr::I32Load(m) => load!(m, 4, |b| from_u32(u32::from_le_bytes(b))),
-            Instr::I64Load(m) => load!(m, 8, |b| from_u64(u64::from_le_bytes(b))),
-            Instr::F32Load(m) => load!(m, 4, |b| from_u32(u32::from_le_bytes(b))),
-            Instr::F64Load(m) => load!(m, 8, |b| from_u64(u64::from_le_bytes(b))),
-            Instr::I32Load8S(m) => load!(m, 1, |b| from_i32(b[0] as i8 as i32)),
-            Instr::I32Load8U(m) => load!(m, 1, |b| from_u32(b[0] as u32)),
-            Instr::I32Load16S(m) => load!(m, 2, |b| from_i32(i16::from_le_bytes(b) as i32)),
-            Instr::I32Load16U(m) => load!(m, 2, |b| from_u32(u16::from_le_bytes(b) as u32)),
-            Instr::I64Load8S(m) => load!(m, 1, |b| from_i64(b[0] as i8 as i64)),
-            Instr::I64Load8U(m) => load!(m, 1, |b| from_u64(b[0] as u64)),
-            Instr::I64Load16S(m) => load!(m, 2, |b| from_i64(i16::from_le_bytes(b) as i64)),
-            Instr::I64Load16U(m) => load!(m, 2, |b| from_u64(u16::from_le_bytes(b) as u64)),
-            Instr::I64Load32S(m) => load!(m, 4, |b| from_i64(i32::from_le_bytes(b) as i64)),
-            Instr::I64Load32U(m) => load!(m, 4, |b| from_u64(u32::from_le_bytes(b) as u64)),
-            Instr::I32Store(m) | Instr::F32Store(m) => {
-                store!(m, |v| (v as u32).to_le_bytes())
-            }
-            Instr::I64Store(m) | Instr::F64Store(m) => {
-                store!(m, |v| (v as u64).to_le_bytes())
-            }
-            Instr::I32Store8(m) | Instr::I64Store8(m) => store!(m, |v| [v as u8]),
+            Instr::I32Load(m) => load!(m, 4, true, |b| from_u32(u32::from_le_bytes(b))),
+            Instr::I64Load(m) => load!(m, 8, true, |b| from_u64(u64::from_le_bytes(b))),
+            Instr::F32Load(m) => load!(m, 4, false, |b| from_u32(u32::from_le_bytes(b))),
+            Instr::F64Load(m) => load!(m, 8, false, |b| from_u64(u64::from_le_bytes(b))),
+            Instr::I32Load8S(m) => load!(m, 1, true, |b| from_i32(b[0] as i8 as i32)),
+            Instr::I32Load8U(m) => load!(m, 1, true, |b| from_u32(b[0] as u32)),
+            Instr::I32Load16S(m) => load!(m, 2, true, |b| from_i32(i16::from_le_bytes(b) as i32)),
+            Instr::I32Load16U(m) => load!(m, 2, true, |b| from_u32(u16::from_le_bytes(b) as u32)),
+            Instr::I64Load8S(m) => load!(m, 1, true, |b| from_i64(b[0] as i8 as i64)),
+            Instr::I64Load8U(m) => load!(m, 1, true, |b| from_u64(b[0] as u64)),
+            Instr::I64Load16S(m) => load!(m, 2, true, |b| from_i64(i16::from_le_bytes(b) as i64)),
+            Instr::I64Load16U(m) => load!(m, 2, true, |b| from_u64(u16::from_le_bytes(b) as u64)),
+            Instr::I64Load32S(m) => load!(m, 4, true, |b| from_i64(i32::from_le_bytes(b) as i64)),
+            Instr::I64Load32U(m) => load!(m, 4, true, |b| from_u64(u32::from_le_bytes(b) as u64)),
+            Instr::I32Store(m) => store!(m, true, |v| (v as u32).to_le_bytes()),
+            Instr::F32Store(m) => store!(m, false, |v| (v as u32).to_le_bytes()),
+            Instr::I64Store(m) => store!(m, true, |v| (v as u64).to_le_bytes()),
+            Instr::F64Store(m) => store!(m, false, |v| (v as u64).to_le_bytes()),
+            Instr::I32Store8(m) | Instr::I64Store8(m) => store!(m, true, |v| [v as u8]),
             Instr::I32Store16(m) | Instr::I64Store16(m) => {
-                store!(m, |v| (v as u16).to_le_bytes())
+                store!(m, true, |v| (v as u16).to_le_bytes())
             }
-            Instr::I64Store32(m) => store!(m, |v| (v as u32).to_le_bytes()),
+            Instr::I64Store32(m) => store!(m, true, |v| (v as u32).to_le_bytes()),
             Instr::MemorySize => {
                 let mem = mem_addr!();
                 let len = ctx.store.mems[mem.0 as usize].len_bytes(tid);
@@ -947,7 +1084,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 let mem = mem_addr!();
                 let m = &mut ctx.store.mems[mem.0 as usize];
                 if let Err(t) = crate::memory::bounds(m.len_bytes(tid) as usize, d, n as usize)
-                    .and_then(|_| m.write(tid, Ordering::Unord, d, &vec![val; n as usize]))
+                    .and_then(|_| m.write(tid, Ordering::Unord, d, &vec![val; n as usize], false))
                 {
                     break Err(t);
                 }
@@ -963,8 +1100,8 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                     .and_then(|_| crate::memory::bounds(len, d, n))
                     .and_then(|_| {
                         let mut buf = vec![0u8; n];
-                        m.read(tid, Ordering::Unord, s, &mut buf)?;
-                        m.write(tid, Ordering::Unord, d, &buf)
+                        m.read(tid, Ordering::Unord, s, &mut buf, false)?;
+                        m.write(tid, Ordering::Unord, d, &buf, false)
                     });
                 if let Err(t) = r {
                     break Err(t);
@@ -996,6 +1133,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                         Ordering::SeqCst,
                         ea,
                         &mut b[..width as usize],
+                        no_tear(true, width as u64, ea),
                     )?;
                     Ok(u64::from_le_bytes(b))
                 });
@@ -1014,6 +1152,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                         Ordering::SeqCst,
                         ea,
                         &v.to_le_bytes()[..width as usize],
+                        no_tear(true, width as u64, ea),
                     )
                 });
                 if let Err(t) = r {
@@ -1087,7 +1226,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 let r = check_aligned(ea, width).and_then(|_| {
                     match &mut ctx.store.mems[mem.0 as usize] {
                         crate::memory::MemInst::Shared(sm) => {
-                            sm.wait(tid, ea, width as usize, expected)
+                            sm.wait(tid, ea, width as usize, expected, timeout)
                         }
                         _ => Err(Trap::ExpectedSharedMemory),
                     }
@@ -1108,7 +1247,15 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             }
             Instr::AtomicFence => {
                 // Spec: emits FENCE, which has no meaning in the memory model (MODEL.md
-                // §7.3 (9)); in the sequentially consistent backend nothing to do.
+                // §7.3 (9)); the backend records it in its trace, nothing else.
+                if let Some(crate::memory::MemInst::Shared(sm)) = ctx.store.instances
+                    [instance.0 as usize]
+                    .mems
+                    .first()
+                    .map(|m| &mut ctx.store.mems[m.0 as usize])
+                {
+                    sm.fence(tid);
+                }
             }
 
             // ---- Constants ----

@@ -292,5 +292,5 @@ pub(crate) fn memory_init(
     let bytes = src[s..s + n].to_vec();
     let m = &mut store.mems[mem.0 as usize];
     crate::memory::bounds(m.len_bytes(thread) as usize, d, n)?;
-    m.write(thread, Ordering::Unord, d, &bytes)
+    m.write(thread, Ordering::Unord, d, &bytes, false)
 }

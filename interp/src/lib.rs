@@ -46,12 +46,13 @@ pub mod scheduler;
 pub mod simd;
 pub mod store;
 pub mod syntax;
+pub mod trace;
 pub mod types;
 pub mod values;
 
 pub use error::{InstantiationError, ModuleError, ModuleErrorKind, Trap};
 pub use exec::{Configuration, ExecLimits, ThreadId, ThreadStatus};
-pub use scheduler::{Choice, RoundRobin, Scheduler, SeededRandom};
+pub use scheduler::{Choice, ChoiceLog, RoundRobin, Scheduler, SeededRandom};
 pub use store::{
     ExternVal, FuncAddr, GlobalAddr, HostFunc, InstanceAddr, MemAddr, Store, TableAddr,
 };

@@ -9,10 +9,12 @@
 //! rules emit `RD len` and the data action in one event.
 
 use crate::exec::ThreadId;
+use crate::trace::{Trace, TraceAction};
 use crate::types::{Limits, MemType};
 use crate::Trap;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 /// Size of a page, in bytes (spec: 64 KiB).
 pub const PAGE_SIZE: u64 = 65536;
@@ -46,21 +48,42 @@ pub enum WaitOutcome {
 /// All addresses are effective addresses in bytes; `Err(Trap::OutOfBoundsMemoryAccess)`
 /// when `ea + len > current length`.
 pub trait SharedMemory: Send + fmt::Debug {
+    /// A copy of this memory, its contents and its wait queues (for exploration, which
+    /// snapshots whole configurations).
+    fn box_clone(&self) -> Box<dyn SharedMemory>;
+    /// Feed everything that determines this memory's future behaviour (contents, wait
+    /// queues, and for a relaxed backend its event log) to `h`: equal states hash equally.
+    fn hash_state(&self, h: &mut dyn Hasher);
+    /// Start recording a [`Trace`] of every action on this memory (from now on).
+    fn enable_trace(&mut self);
+    /// The trace recorded so far, if tracing is on.
+    fn trace(&self) -> Option<&Trace>;
+    /// `FENCE` (spec instr *atomic.fence*): recorded in the trace; no effect on contents.
+    fn fence(&mut self, thread: ThreadId);
     /// The memory's type, with the current size in pages as `min`.
     fn ty(&self) -> MemType;
     /// Current length in bytes (spec: the `len` location, read seq-cst).
     fn len_bytes(&self, thread: ThreadId) -> u64;
-    /// `RD_ord data[ea] out` (after `RD len`): fill `out` with the bytes read.
+    /// `RD_ord data[ea] out [noTear]` (after `RD len`): fill `out` with the bytes read.
+    /// `no_tear` is the spec's flag (runtime.rst: integer access of at most 32 bits,
+    /// aligned).
     fn read(
         &mut self,
         thread: ThreadId,
         ord: Ordering,
         ea: u64,
         out: &mut [u8],
+        no_tear: bool,
     ) -> Result<(), Trap>;
-    /// `WR_ord data[ea] bytes` (after `RD len`).
-    fn write(&mut self, thread: ThreadId, ord: Ordering, ea: u64, bytes: &[u8])
-        -> Result<(), Trap>;
+    /// `WR_ord data[ea] bytes [noTear]` (after `RD len`).
+    fn write(
+        &mut self,
+        thread: ThreadId,
+        ord: Ordering,
+        ea: u64,
+        bytes: &[u8],
+        no_tear: bool,
+    ) -> Result<(), Trap>;
     /// `RMW data[ea] old new`: read `width` bytes as a little-endian unsigned integer `old`,
     /// and if `modify(old)` is `Some(new)` write `new`'s low `width` bytes in the same
     /// indivisible step; if it is `None` the action is a seq-cst read only (a failed
@@ -76,19 +99,25 @@ pub trait SharedMemory: Send + fmt::Debug {
     fn grow(&mut self, thread: ThreadId, delta: u64) -> Option<u64>;
     /// The read-and-enqueue step of `memory.atomic.wait{32,64}`: compare the `width`-byte
     /// value at `ea` with `expected` and, if equal, append `thread` to the FIFO wait queue
-    /// of `ea`.
+    /// of `ea` (`WAIT data[ea] timeout`, timeout in ns, negative for none).
     fn wait(
         &mut self,
         thread: ThreadId,
         ea: u64,
         width: usize,
         expected: u64,
+        timeout: i64,
     ) -> Result<WaitOutcome, Trap>;
     /// `memory.atomic.notify`: dequeue up to `count` waiters of `ea`, oldest first, and
     /// return them (the caller resumes them with result 0).
     fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Vec<ThreadId>, Trap>;
-    /// Remove `thread` from the wait queue of `ea` (its timeout expired).
+    /// Remove `thread` from the wait queue of `ea`: its timeout expired (`TIMEOUT`).
     fn cancel_wait(&mut self, thread: ThreadId, ea: u64);
+    /// Everything `from` has done so far happens before everything `to` does from now on
+    /// (spec runtime.rst: thread spawning; and the embedding's join of a finished thread).
+    /// Backends that keep happens-before views join `from`'s view into `to`'s; the
+    /// sequentially consistent backend has nothing to do.
+    fn join_view(&mut self, _to: ThreadId, _from: ThreadId) {}
 }
 
 /// Sequentially consistent shared memory (MODEL.md §9.1): one byte vector, every action
@@ -98,6 +127,9 @@ pub struct ScMemory {
     ty: MemType,
     bytes: Vec<u8>,
     waiters: HashMap<u64, VecDeque<ThreadId>>,
+    /// When tracing: the trace, and for every byte the event that last wrote it (the
+    /// write a sequentially consistent read reads from).
+    tracing: Option<(Trace, Vec<usize>)>,
 }
 
 impl ScMemory {
@@ -107,11 +139,32 @@ impl ScMemory {
             ty,
             bytes: vec![0; (ty.limits.min * PAGE_SIZE) as usize],
             waiters: HashMap::new(),
+            tracing: None,
         }
     }
 
     fn range(&self, ea: u64, n: usize) -> Result<std::ops::Range<usize>, Trap> {
         bounds(self.bytes.len(), ea, n)
+    }
+
+    /// Record an event when tracing: `reads` is the byte range read (its sources are the
+    /// last writers of those bytes), `writes` the range written (this event becomes their
+    /// last writer).
+    fn record(
+        &mut self,
+        thread: ThreadId,
+        actions: Vec<TraceAction>,
+        reads: Option<std::ops::Range<usize>>,
+        writes: Option<std::ops::Range<usize>>,
+    ) {
+        if let Some((trace, last)) = &mut self.tracing {
+            let id = trace.events.len();
+            let reads_from = reads.map_or_else(Vec::new, |r| last[r].to_vec());
+            if let Some(w) = writes {
+                last[w].fill(id);
+            }
+            trace.push(Some(thread), actions, reads_from);
+        }
     }
 }
 
@@ -132,6 +185,42 @@ pub(crate) fn le_to_u64(bytes: &[u8]) -> u64 {
 }
 
 impl SharedMemory for ScMemory {
+    fn box_clone(&self) -> Box<dyn SharedMemory> {
+        Box::new(self.clone())
+    }
+
+    fn hash_state(&self, mut h: &mut dyn Hasher) {
+        self.bytes.hash(&mut h);
+        let mut queues: Vec<_> = self.waiters.iter().filter(|(_, q)| !q.is_empty()).collect();
+        queues.sort_by_key(|(ea, _)| **ea);
+        queues.hash(&mut h);
+    }
+
+    fn enable_trace(&mut self) {
+        let mut trace = Trace::default();
+        // The allocation's `WR_init data[0] 0^n` (modules.rst *allocmem*), with the current
+        // contents: event 0, the source of every byte not written since.
+        trace.push(
+            None,
+            vec![TraceAction::Write {
+                ord: Ordering::Init,
+                ea: 0,
+                bytes: self.bytes.clone(),
+                no_tear: false,
+            }],
+            Vec::new(),
+        );
+        self.tracing = Some((trace, vec![0; self.bytes.len()]));
+    }
+
+    fn trace(&self) -> Option<&Trace> {
+        self.tracing.as_ref().map(|(t, _)| t)
+    }
+
+    fn fence(&mut self, thread: ThreadId) {
+        self.record(thread, vec![TraceAction::Fence], None, None);
+    }
+
     fn ty(&self) -> MemType {
         MemType {
             limits: Limits {
@@ -148,39 +237,75 @@ impl SharedMemory for ScMemory {
 
     fn read(
         &mut self,
-        _thread: ThreadId,
-        _ord: Ordering,
+        thread: ThreadId,
+        ord: Ordering,
         ea: u64,
         out: &mut [u8],
+        no_tear: bool,
     ) -> Result<(), Trap> {
         let r = self.range(ea, out.len())?;
-        out.copy_from_slice(&self.bytes[r]);
+        out.copy_from_slice(&self.bytes[r.clone()]);
+        if self.tracing.is_some() {
+            let action = TraceAction::Read {
+                ord,
+                ea,
+                bytes: out.to_vec(),
+                no_tear,
+            };
+            self.record(thread, vec![action], Some(r), None);
+        }
         Ok(())
     }
 
     fn write(
         &mut self,
-        _thread: ThreadId,
-        _ord: Ordering,
+        thread: ThreadId,
+        ord: Ordering,
         ea: u64,
         bytes: &[u8],
+        no_tear: bool,
     ) -> Result<(), Trap> {
         let r = self.range(ea, bytes.len())?;
-        self.bytes[r].copy_from_slice(bytes);
+        self.bytes[r.clone()].copy_from_slice(bytes);
+        if self.tracing.is_some() {
+            let action = TraceAction::Write {
+                ord,
+                ea,
+                bytes: bytes.to_vec(),
+                no_tear,
+            };
+            self.record(thread, vec![action], None, Some(r));
+        }
         Ok(())
     }
 
     fn rmw(
         &mut self,
-        _thread: ThreadId,
+        thread: ThreadId,
         ea: u64,
         width: usize,
         modify: &mut dyn FnMut(u64) -> Option<u64>,
     ) -> Result<u64, Trap> {
         let r = self.range(ea, width)?;
-        let old = le_to_u64(&self.bytes[r.clone()]);
-        if let Some(new) = modify(old) {
-            self.bytes[r].copy_from_slice(&new.to_le_bytes()[..width]);
+        let read = self.bytes[r.clone()].to_vec();
+        let old = le_to_u64(&read);
+        match modify(old) {
+            Some(new) => {
+                let written = new.to_le_bytes()[..width].to_vec();
+                self.bytes[r.clone()].copy_from_slice(&written);
+                let action = TraceAction::Rmw { ea, read, written };
+                self.record(thread, vec![action], Some(r.clone()), Some(r));
+            }
+            None => {
+                // A failed cmpxchg is a seq-cst read (spec instr l.3313).
+                let action = TraceAction::Read {
+                    ord: Ordering::SeqCst,
+                    ea,
+                    bytes: read,
+                    no_tear: false,
+                };
+                self.record(thread, vec![action], Some(r), None);
+            }
         }
         Ok(old)
     }
@@ -194,6 +319,9 @@ impl SharedMemory for ScMemory {
             return None;
         }
         self.bytes.resize((new * PAGE_SIZE) as usize, 0);
+        if let Some((_, last)) = &mut self.tracing {
+            last.resize(self.bytes.len(), 0);
+        }
         Some(old)
     }
 
@@ -203,28 +331,57 @@ impl SharedMemory for ScMemory {
         ea: u64,
         width: usize,
         expected: u64,
+        timeout: i64,
     ) -> Result<WaitOutcome, Trap> {
         let r = self.range(ea, width)?;
-        if le_to_u64(&self.bytes[r]) != expected {
-            return Ok(WaitOutcome::NotEqual);
+        let read = self.bytes[r.clone()].to_vec();
+        let equal = le_to_u64(&read) == expected;
+        let mut actions = vec![TraceAction::Read {
+            ord: Ordering::SeqCst,
+            ea,
+            bytes: read,
+            no_tear: false,
+        }];
+        if equal {
+            actions.push(TraceAction::Wait { ea, timeout });
+            self.waiters.entry(ea).or_default().push_back(thread);
         }
-        self.waiters.entry(ea).or_default().push_back(thread);
-        Ok(WaitOutcome::Suspended)
+        self.record(thread, actions, Some(r), None);
+        Ok(if equal {
+            WaitOutcome::Suspended
+        } else {
+            WaitOutcome::NotEqual
+        })
     }
 
-    fn notify(&mut self, _thread: ThreadId, ea: u64, count: u32) -> Result<Vec<ThreadId>, Trap> {
+    fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Vec<ThreadId>, Trap> {
         self.range(ea, 4)?;
-        let Some(queue) = self.waiters.get_mut(&ea) else {
-            return Ok(Vec::new());
+        let woken: Vec<ThreadId> = match self.waiters.get_mut(&ea) {
+            Some(queue) => {
+                let n = queue.len().min(count as usize);
+                queue.drain(..n).collect()
+            }
+            None => Vec::new(),
         };
-        let n = queue.len().min(count as usize);
-        Ok(queue.drain(..n).collect())
+        let action = TraceAction::Notify {
+            ea,
+            woken: woken.len() as u32,
+            max: count,
+        };
+        self.record(thread, vec![action], None, None);
+        // The woken threads' WOKEN events follow the NOTIFY in the same step (MODEL.md
+        // §9.3), oldest waiter first.
+        for w in &woken {
+            self.record(*w, vec![TraceAction::Woken { ea }], None, None);
+        }
+        Ok(woken)
     }
 
     fn cancel_wait(&mut self, thread: ThreadId, ea: u64) {
         if let Some(queue) = self.waiters.get_mut(&ea) {
             queue.retain(|t| *t != thread);
         }
+        self.record(thread, vec![TraceAction::Timeout { ea }], None, None);
     }
 }
 
@@ -237,7 +394,32 @@ pub enum MemInst {
     Shared(Box<dyn SharedMemory>),
 }
 
+impl Clone for MemInst {
+    fn clone(&self) -> Self {
+        match self {
+            MemInst::Unshared { ty, bytes } => MemInst::Unshared {
+                ty: *ty,
+                bytes: bytes.clone(),
+            },
+            MemInst::Shared(m) => MemInst::Shared(m.box_clone()),
+        }
+    }
+}
+
 impl MemInst {
+    /// Whether this is a shared memory instance.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, MemInst::Shared(_))
+    }
+
+    /// Feed the instance's state to `h` (see [`SharedMemory::hash_state`]).
+    pub fn hash_state(&self, mut h: &mut dyn Hasher) {
+        match self {
+            MemInst::Unshared { bytes, .. } => bytes.hash(&mut h),
+            MemInst::Shared(m) => m.hash_state(h),
+        }
+    }
+
     /// Allocate a memory of type `ty` (spec `allocmem`) with the sequentially consistent
     /// backend for shared memories.
     pub fn new(ty: MemType) -> Self {
@@ -273,13 +455,15 @@ impl MemInst {
         }
     }
 
-    /// Read `out.len()` bytes at effective address `ea` (spec *load*, the data action).
+    /// Read `out.len()` bytes at effective address `ea` (spec *load*, the data action
+    /// `RD_ord data[ea] out [noTear]`).
     pub fn read(
         &mut self,
         thread: ThreadId,
         ord: Ordering,
         ea: u64,
         out: &mut [u8],
+        no_tear: bool,
     ) -> Result<(), Trap> {
         match self {
             MemInst::Unshared { bytes, .. } => {
@@ -287,17 +471,19 @@ impl MemInst {
                 out.copy_from_slice(&bytes[r]);
                 Ok(())
             }
-            MemInst::Shared(m) => m.read(thread, ord, ea, out),
+            MemInst::Shared(m) => m.read(thread, ord, ea, out, no_tear),
         }
     }
 
-    /// Write `data` at effective address `ea` (spec *store*, the data action).
+    /// Write `data` at effective address `ea` (spec *store*, the data action
+    /// `WR_ord data[ea] data [noTear]`).
     pub fn write(
         &mut self,
         thread: ThreadId,
         ord: Ordering,
         ea: u64,
         data: &[u8],
+        no_tear: bool,
     ) -> Result<(), Trap> {
         match self {
             MemInst::Unshared { bytes, .. } => {
@@ -305,7 +491,7 @@ impl MemInst {
                 bytes[r].copy_from_slice(data);
                 Ok(())
             }
-            MemInst::Shared(m) => m.write(thread, ord, ea, data),
+            MemInst::Shared(m) => m.write(thread, ord, ea, data, no_tear),
         }
     }
 

@@ -106,3 +106,122 @@ mod tests {
             .all(|c| c.index < 4 && (1..=100).contains(&c.quantum)));
     }
 }
+
+/// The nondeterministic choices of one exploring run, made through one log so that a run is
+/// reproduced exactly by replaying them: which thread steps next, and (with a relaxed
+/// memory backend) which write each read observes. Replays a forced prefix, then always
+/// takes option 0, and records every choice as `(chosen, number of options)`.
+/// Depth-first search over runs is [`ChoiceLog::next_prefix`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChoiceLog {
+    forced: Vec<u32>,
+    taken: Vec<(u32, u32)>,
+}
+
+impl ChoiceLog {
+    /// A log that replays `prefix` (choice indices), then takes option 0.
+    pub fn replaying(prefix: Vec<u32>) -> Self {
+        ChoiceLog {
+            forced: prefix,
+            taken: Vec::new(),
+        }
+    }
+
+    /// Choose one of `n >= 1` options. A choice with one option is not recorded. A forced
+    /// choice out of range (a schedule that does not fit the program) takes the last option.
+    pub fn choose(&mut self, n: usize) -> usize {
+        if n <= 1 {
+            return 0;
+        }
+        let c = self
+            .forced
+            .get(self.taken.len())
+            .map_or(0, |&c| (c as usize).min(n - 1));
+        self.taken.push((c as u32, n as u32));
+        c
+    }
+
+    /// Whether the next choice is still part of the replayed prefix.
+    pub fn replaying_prefix(&self) -> bool {
+        self.taken.len() < self.forced.len()
+    }
+
+    /// The choices made so far, `(chosen, options)`.
+    pub fn taken(&self) -> &[(u32, u32)] {
+        &self.taken
+    }
+
+    /// The prefix of the next run in depth-first order: the last choice that has an
+    /// untried option, incremented, with everything after it dropped; `None` when every
+    /// option of every choice has been tried.
+    pub fn next_prefix(&self) -> Option<Vec<u32>> {
+        let mut prefix: Vec<u32> = self.taken.iter().map(|(c, _)| *c).collect();
+        while let Some((c, n)) = self.taken.get(prefix.len().wrapping_sub(1)).copied() {
+            prefix.pop();
+            if c + 1 < n {
+                prefix.push(c + 1);
+                return Some(prefix);
+            }
+        }
+        None
+    }
+
+    /// The choices as a schedule string, e.g. `"0.2.1"` (empty for a run with no choice);
+    /// [`ChoiceLog::parse_schedule`] reads it back.
+    pub fn schedule(&self) -> String {
+        self.taken
+            .iter()
+            .map(|(c, _)| c.to_string())
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// Parse a schedule string written by [`ChoiceLog::schedule`].
+    pub fn parse_schedule(s: &str) -> Result<Vec<u32>, String> {
+        if s.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        s.trim()
+            .split('.')
+            .map(|p| {
+                p.parse::<u32>()
+                    .map_err(|_| format!("bad schedule element {p:?}"))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod choice_tests {
+    use super::*;
+
+    #[test]
+    fn depth_first_enumeration_visits_every_combination_once() {
+        // Two binary choices, then a ternary one only on the (1, 1) branch.
+        let mut seen = Vec::new();
+        let mut prefix = Some(Vec::new());
+        while let Some(p) = prefix {
+            let mut log = ChoiceLog::replaying(p);
+            let a = log.choose(2);
+            let b = log.choose(2);
+            let c = if (a, b) == (1, 1) { log.choose(3) } else { 0 };
+            seen.push((a, b, c));
+            assert_eq!(
+                ChoiceLog::parse_schedule(&log.schedule()).unwrap(),
+                log.taken().iter().map(|t| t.0).collect::<Vec<_>>()
+            );
+            prefix = log.next_prefix();
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (0, 0, 0),
+                (0, 1, 0),
+                (1, 0, 0),
+                (1, 1, 0),
+                (1, 1, 1),
+                (1, 1, 2)
+            ]
+        );
+    }
+}

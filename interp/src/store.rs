@@ -148,7 +148,7 @@ pub struct ModuleInst {
 
 /// The store (spec `store`): every instance ever allocated. Shared memory instances hold
 /// their contents behind the memory-model interface (see [`crate::memory`]).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Store {
     pub funcs: Vec<FuncInst>,
     pub tables: Vec<TableInst>,

@@ -160,6 +160,53 @@ pub enum RmwOp {
     Xchg,
 }
 
+impl Instr {
+    /// Whether executing this instruction reads or writes linear memory (or its size), or
+    /// is a fence: the instructions whose steps emit events on a shared memory (spec
+    /// runtime.rst, *Events*).
+    pub fn accesses_memory(&self) -> bool {
+        use Instr::*;
+        matches!(
+            self,
+            I32Load(_)
+                | I64Load(_)
+                | F32Load(_)
+                | F64Load(_)
+                | I32Load8S(_)
+                | I32Load8U(_)
+                | I32Load16S(_)
+                | I32Load16U(_)
+                | I64Load8S(_)
+                | I64Load8U(_)
+                | I64Load16S(_)
+                | I64Load16U(_)
+                | I64Load32S(_)
+                | I64Load32U(_)
+                | I32Store(_)
+                | I64Store(_)
+                | F32Store(_)
+                | F64Store(_)
+                | I32Store8(_)
+                | I32Store16(_)
+                | I64Store8(_)
+                | I64Store16(_)
+                | I64Store32(_)
+                | MemorySize
+                | MemoryGrow
+                | MemoryFill
+                | MemoryCopy
+                | MemoryInit(_)
+                | AtomicLoad { .. }
+                | AtomicStore { .. }
+                | AtomicRmw { .. }
+                | AtomicCmpxchg { .. }
+                | AtomicWait { .. }
+                | AtomicNotify(_)
+                | AtomicFence
+        )
+    }
+}
+
 /// A lowered instruction. Variant names follow the spec's instruction names.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Instr {

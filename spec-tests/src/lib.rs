@@ -12,6 +12,7 @@
 //! assert!(reports.iter().all(|r| r.ok()));
 //! ```
 
+pub mod explore;
 pub mod report;
 pub mod runner;
 pub mod script;

@@ -1,0 +1,76 @@
+//! Traces: the events of a run on one shared memory, in execution order (spec
+//! `exec/runtime.rst`, *Events*; `exec/relaxed.rst`, *Traces*). A trace together with each
+//! read's sources (per byte) is an execution that `heddle-model` can check.
+
+use crate::exec::ThreadId;
+use crate::memory::Ordering;
+
+/// An action of an event (spec runtime.rst `action`), on the `data` region of the memory.
+/// Addresses are effective addresses in bytes; byte strings are little-endian contents.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TraceAction {
+    /// `RD_ord data[ea] bytes [noTear]`.
+    Read {
+        ord: Ordering,
+        ea: u64,
+        bytes: Vec<u8>,
+        no_tear: bool,
+    },
+    /// `WR_ord data[ea] bytes [noTear]`.
+    Write {
+        ord: Ordering,
+        ea: u64,
+        bytes: Vec<u8>,
+        no_tear: bool,
+    },
+    /// `RMW data[ea] read written` (always seq-cst).
+    Rmw {
+        ea: u64,
+        read: Vec<u8>,
+        written: Vec<u8>,
+    },
+    /// `WAIT data[ea] timeout` (nanoseconds, negative for none).
+    Wait { ea: u64, timeout: i64 },
+    /// `WOKEN data[ea]`.
+    Woken { ea: u64 },
+    /// `TIMEOUT data[ea]`.
+    Timeout { ea: u64 },
+    /// `NOTIFY data[ea] woken max`.
+    Notify { ea: u64, woken: u32, max: u32 },
+    /// `FENCE` (no meaning in relaxed.rst; recorded for completeness).
+    Fence,
+}
+
+/// One event: the actions a thread performed in one indivisible step.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TraceEvent {
+    /// The interpreter thread; `None` for the allocation's initialising write.
+    pub thread: Option<ThreadId>,
+    pub actions: Vec<TraceAction>,
+    /// For each byte the event read (in address order), the index in [`Trace::events`] of
+    /// the event whose write it read (spec *reads-each-from*). Empty if it reads nothing.
+    pub reads_from: Vec<usize>,
+}
+
+/// The events of a run on one shared memory, in execution order (which is the spec's total
+/// order `tot` for the backends here). Event 0 is the initialising write.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Trace {
+    pub events: Vec<TraceEvent>,
+}
+
+impl Trace {
+    /// Append an event.
+    pub fn push(
+        &mut self,
+        thread: Option<ThreadId>,
+        actions: Vec<TraceAction>,
+        reads_from: Vec<usize>,
+    ) {
+        self.events.push(TraceEvent {
+            thread,
+            actions,
+            reads_from,
+        });
+    }
+}

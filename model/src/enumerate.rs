@@ -1,0 +1,1283 @@
+//! The enumerator (MODEL.md §5): all allowed outcomes of a litmus program, each with a
+//! witness execution, and for every other candidate outcome the rule that rules it out.
+//!
+//! * Stage A — each thread is unfolded on its own, reads guessing values from a per-byte
+//!   domain (initial bytes ∪ bytes any write can produce, iterated to a fixpoint).
+//! * Stage B — one unfolding per thread is combined with the init write; `hb0` is
+//!   program order, spawn/join order of the script and the init write before everything.
+//! * Suspension — per location, the orders of suspension events that extend `hb0` and
+//!   satisfy the FIFO queue machine (C9); each adds `susp_edges` to hb.
+//! * Stage C — byte-wise reads-from, pruned by C5, C6 and C8, adding `sw` edges as reads
+//!   are resolved (the least-hb lemma, MODEL.md §3.2).
+//! * Stage D — `tot` on the seq-cst and suspension events: (†) and (‡) give forced
+//!   edges, C7(1) gives disjunctions; any acyclic completion is a valid `tot`.
+//! * Stage E — the literal checker ([`crate::check_execution`]) confirms every witness.
+//!
+//! For a forbidden outcome the reported rule is the one that stopped the candidate
+//! execution that got furthest through these stages (ties: the first one found).
+
+use crate::check::{check_execution, queue_machine, Rule, Violation};
+use crate::config::{Config, FenceSemantics};
+use crate::event::{Action, Event, EventId, MemOrder, SuspensionKind, ThreadId};
+use crate::execution::{Execution, Relation, MAX_EVENTS};
+use crate::outcome::{InvokeResult, Outcome};
+use crate::program::{Instr, Machine, MemRequest, Program, ScriptStep, Step, Value};
+use indexmap::IndexMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Limit on the unfoldings of one thread and on candidate combinations, to fail cleanly
+/// instead of running for hours on programs that are too large for exhaustive search.
+pub const MAX_UNFOLDINGS: usize = 1 << 20;
+
+/// Errors of the enumerator.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ModelError {
+    /// A candidate execution has more events than relations can hold.
+    #[error("program too large: a candidate execution has {0} events (at most {max})", max = MAX_EVENTS)]
+    TooManyEvents(usize),
+    /// Too many thread unfoldings or combinations.
+    #[error("program too large: more than {0} candidates")]
+    TooManyCandidates(usize),
+    /// The literal checker rejected a witness of the constraint search (a bug).
+    #[error("internal error: witness for {outcome} rejected by the checker: {violation}")]
+    WitnessRejected {
+        /// The outcome.
+        outcome: String,
+        /// The checker's verdict.
+        violation: String,
+    },
+}
+
+/// Counters describing the work of one enumeration.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Rounds of the value-domain fixpoint (Stage A).
+    pub domain_rounds: usize,
+    /// Whether the fixpoint was cut off before converging (RMW arithmetic can keep
+    /// producing new values); outcomes needing later values are then missing.
+    pub domain_truncated: bool,
+    /// Unfoldings per thread.
+    pub unfoldings: Vec<usize>,
+    /// Combinations of unfoldings examined (skipped ones, whose outcome was already
+    /// known to be allowed, are not counted).
+    pub combinations: usize,
+    /// Complete reads-from assignments whose total order was searched.
+    pub rf_candidates: usize,
+}
+
+/// The result of [`enumerate`].
+#[derive(Clone, Debug)]
+pub struct Enumeration {
+    /// Allowed outcomes, sorted, each with one witness execution.
+    pub allowed: IndexMap<Outcome, Execution>,
+    /// Candidate outcomes that no consistent execution produces, sorted, with the rule
+    /// that ruled out the candidate execution that got furthest.
+    pub forbidden: IndexMap<Outcome, Violation>,
+    /// Work counters.
+    pub stats: Stats,
+}
+
+/// One way a thread can run, with guessed read values (Stage A).
+#[derive(Clone, Debug)]
+struct Unfolding {
+    /// Events with their script step index.
+    events: Vec<(Event, usize)>,
+    /// Results of completed invokes, by script step.
+    results: Vec<(usize, InvokeResult)>,
+    /// The step of an invoke that blocked forever.
+    blocked_at: Option<usize>,
+}
+
+/// Candidate byte values per address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Domain {
+    bytes: BTreeMap<u32, BTreeSet<u8>>,
+    seeds: Vec<u64>,
+}
+
+impl Domain {
+    fn values(&self, prog: &Program, addr: u32, width: u8) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = vec![Vec::new()];
+        for k in addr..addr + width as u32 {
+            let init = prog.init_byte(k);
+            let mut dom: BTreeSet<u8> = self.bytes.get(&k).cloned().unwrap_or_default();
+            dom.insert(init);
+            let mut next = Vec::with_capacity(out.len() * dom.len());
+            for prefix in &out {
+                for &b in &dom {
+                    let mut p = prefix.clone();
+                    p.push(b);
+                    next.push(p);
+                }
+            }
+            out = next;
+        }
+        for &s in &self.seeds {
+            let v = crate::program::to_le(s, width);
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+        out
+    }
+}
+
+struct UnfoldState {
+    step: usize,
+    machine: Option<Machine>,
+    events: Vec<(Event, usize)>,
+    results: Vec<(usize, InvokeResult)>,
+}
+
+fn access_label(req: &MemRequest, func: &str) -> String {
+    let k = match req {
+        MemRequest::Load {
+            ord: MemOrder::SeqCst,
+            ..
+        } => "atomic load",
+        MemRequest::Load { .. } => "load",
+        MemRequest::Store {
+            ord: MemOrder::SeqCst,
+            ..
+        } => "atomic store",
+        MemRequest::Store { .. } => "store",
+        MemRequest::Rmw { op: Some(_), .. } => "atomic rmw",
+        MemRequest::Rmw { op: None, .. } => "atomic cmpxchg",
+        MemRequest::Wait { .. } => "wait",
+        MemRequest::Notify { .. } => "notify",
+        MemRequest::Fence => "fence",
+    };
+    format!("{k} in {func}")
+}
+
+/// Stage A: all unfoldings of thread `t`.
+fn unfold_thread(
+    prog: &Program,
+    t: ThreadId,
+    dom: &Domain,
+    cfg: &Config,
+    notify_bound: u32,
+) -> Result<Vec<Unfolding>, ModelError> {
+    let th = &prog.threads[t];
+    let name = &th.name;
+    let fence_loc = prog.memory_size as u32;
+    let mut leaves = Vec::new();
+    let mut stack = vec![UnfoldState {
+        step: 0,
+        machine: None,
+        events: Vec::new(),
+        results: Vec::new(),
+    }];
+    while let Some(mut st) = stack.pop() {
+        loop {
+            let Some(m) = st.machine.as_mut() else {
+                match th.steps.get(st.step) {
+                    None => {
+                        leaves.push(Unfolding {
+                            events: st.events,
+                            results: st.results,
+                            blocked_at: None,
+                        });
+                        break;
+                    }
+                    Some(ScriptStep::Invoke { func, args, .. }) => {
+                        st.machine = Some(Machine::new(func.clone(), args, prog.memory_size));
+                    }
+                    Some(_) => st.step += 1,
+                }
+                continue;
+            };
+            let fname = m.func_name().to_string();
+            match m.run() {
+                Step::Done(vs) => {
+                    st.results.push((st.step, InvokeResult::Values(vs)));
+                    st.machine = None;
+                    st.step += 1;
+                }
+                Step::Trap(..) => {
+                    st.results.push((st.step, InvokeResult::Trap));
+                    st.machine = None;
+                    st.step += 1;
+                }
+                Step::Mem(req, line) => {
+                    let po = st.events.len();
+                    let label = format!("{name}: {} (line {line})", access_label(&req, &fname));
+                    let mk = |actions: Vec<Action>, po: usize| Event {
+                        thread: Some(t),
+                        po_index: po,
+                        actions,
+                        label: label.clone(),
+                    };
+                    // Children are pushed in reverse so that the DFS visits them in order.
+                    let mut children: Vec<UnfoldState> = Vec::new();
+                    let mut child =
+                        |st: &UnfoldState, evs: Vec<Event>, push: Option<Value>, blocked: bool| {
+                            let mut events = st.events.clone();
+                            events.extend(evs.into_iter().map(|e| (e, st.step)));
+                            let mut m2 = st.machine.clone();
+                            let mut results = st.results.clone();
+                            if blocked {
+                                results.push((st.step, InvokeResult::Blocked));
+                                leaves_push(
+                                    &mut children,
+                                    UnfoldState {
+                                        step: usize::MAX,
+                                        machine: None,
+                                        events,
+                                        results,
+                                    },
+                                );
+                                return;
+                            }
+                            if let Some(m) = m2.as_mut() {
+                                m.resume(push);
+                            }
+                            children.push(UnfoldState {
+                                step: st.step,
+                                machine: m2,
+                                events,
+                                results,
+                            });
+                        };
+                    match &req {
+                        MemRequest::Load {
+                            ord,
+                            addr,
+                            width,
+                            no_tear,
+                            ..
+                        } => {
+                            for bytes in dom.values(prog, *addr, *width) {
+                                let v = req.loaded(&bytes);
+                                let a = Action::Read {
+                                    ord: *ord,
+                                    offset: *addr,
+                                    bytes,
+                                    no_tear: *no_tear,
+                                };
+                                child(&st, vec![mk(vec![a], po)], Some(v), false);
+                            }
+                        }
+                        MemRequest::Store {
+                            ord,
+                            addr,
+                            bytes,
+                            no_tear,
+                        } => {
+                            let a = Action::Write {
+                                ord: *ord,
+                                offset: *addr,
+                                bytes: bytes.clone(),
+                                no_tear: *no_tear,
+                            };
+                            child(&st, vec![mk(vec![a], po)], None, false);
+                        }
+                        MemRequest::Rmw { addr, width, .. } => {
+                            for bytes in dom.values(prog, *addr, *width) {
+                                let (v, written) = req.rmw_outcome(&bytes);
+                                let a = match written {
+                                    Some(w) => Action::Rmw {
+                                        offset: *addr,
+                                        read: bytes,
+                                        written: w,
+                                    },
+                                    None => Action::Read {
+                                        ord: MemOrder::SeqCst,
+                                        offset: *addr,
+                                        bytes,
+                                        no_tear: false,
+                                    },
+                                };
+                                child(&st, vec![mk(vec![a], po)], Some(v), false);
+                            }
+                        }
+                        MemRequest::Wait {
+                            addr,
+                            width,
+                            timeout,
+                            ..
+                        } => {
+                            for bytes in dom.values(prog, *addr, *width) {
+                                let rd = Action::Read {
+                                    ord: MemOrder::SeqCst,
+                                    offset: *addr,
+                                    bytes: bytes.clone(),
+                                    no_tear: false,
+                                };
+                                if !req.wait_equal(&bytes) {
+                                    child(&st, vec![mk(vec![rd], po)], Some(Value::I32(1)), false);
+                                    continue;
+                                }
+                                let w = Action::Wait {
+                                    offset: *addr,
+                                    timeout: *timeout,
+                                };
+                                let wait_ev = mk(vec![rd, w], po);
+                                let woken = mk(vec![Action::Woken { offset: *addr }], po + 1);
+                                child(
+                                    &st,
+                                    vec![wait_ev.clone(), woken],
+                                    Some(Value::I32(0)),
+                                    false,
+                                );
+                                if *timeout >= 0 {
+                                    let to = mk(vec![Action::Timeout { offset: *addr }], po + 1);
+                                    child(
+                                        &st,
+                                        vec![wait_ev.clone(), to],
+                                        Some(Value::I32(2)),
+                                        false,
+                                    );
+                                }
+                                if *timeout < 0 || cfg.finite_timeout_may_block {
+                                    child(&st, vec![wait_ev], None, true);
+                                }
+                            }
+                        }
+                        MemRequest::Notify { addr, count } => {
+                            for j in 0..=(*count).min(notify_bound) {
+                                let a = Action::Notify {
+                                    offset: *addr,
+                                    woken: j,
+                                    max: *count,
+                                };
+                                child(&st, vec![mk(vec![a], po)], Some(Value::I32(j)), false);
+                            }
+                        }
+                        MemRequest::Fence => {
+                            let mut acts = vec![Action::Fence];
+                            if cfg.fence == FenceSemantics::RmwOnHiddenLocation {
+                                acts.push(Action::Rmw {
+                                    offset: fence_loc,
+                                    read: vec![0; 4],
+                                    written: vec![0; 4],
+                                });
+                            }
+                            child(&st, vec![mk(acts, po)], None, false);
+                        }
+                    }
+                    for c in children.into_iter().rev() {
+                        if c.step == usize::MAX {
+                            let blocked_at = c.results.last().map(|r| r.0);
+                            leaves.push(Unfolding {
+                                events: c.events,
+                                results: c.results,
+                                blocked_at,
+                            });
+                        } else {
+                            stack.push(c);
+                        }
+                    }
+                    if leaves.len() + stack.len() > MAX_UNFOLDINGS {
+                        return Err(ModelError::TooManyCandidates(MAX_UNFOLDINGS));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    Ok(leaves)
+}
+
+fn leaves_push(children: &mut Vec<UnfoldState>, st: UnfoldState) {
+    children.push(st);
+}
+
+/// Per-event facts used by the search, computed once per combination.
+struct Info {
+    start: u32,
+    end: u32,
+    read: Vec<u8>,
+    write_ok: bool,
+    sc: bool,
+    tearfree: bool,
+}
+
+struct Combo<'a> {
+    evs: Vec<&'a Event>,
+    info: Vec<Info>,
+    po: Relation,
+    spawn: Relation,
+    hb0: Relation,
+}
+
+impl Combo<'_> {
+    fn same(&self, a: EventId, b: EventId) -> bool {
+        let (x, y) = (&self.info[a], &self.info[b]);
+        x.start < x.end && x.start == y.start && x.end == y.end
+    }
+    fn sync(&self, a: EventId, b: EventId) -> bool {
+        self.info[a].sc && self.info[b].sc && self.same(a, b)
+    }
+    fn covers(&self, w: EventId, k: u32) -> bool {
+        let i = &self.info[w];
+        i.write_ok && i.start <= k && k < i.end
+    }
+}
+
+/// A failed candidate, with how far it got (higher is further).
+#[derive(Clone, Debug)]
+struct Fail {
+    rank: (u8, u8),
+    violation: Violation,
+}
+
+fn fail(rank: (u8, u8), rule: Rule, events: Vec<EventId>, detail: String) -> Fail {
+    Fail {
+        rank,
+        violation: Violation::new(rule, events, detail),
+    }
+}
+
+struct Found {
+    rf: Vec<Vec<EventId>>,
+    hb: Relation,
+    g: Relation,
+}
+
+struct Search<'c, 'a> {
+    c: &'c Combo<'a>,
+    cfg: &'c Config,
+    best: Option<Fail>,
+    rf_candidates: usize,
+}
+
+impl Search<'_, '_> {
+    fn note(&mut self, f: Fail) {
+        if self.best.as_ref().is_none_or(|b| f.rank > b.rank) {
+            self.best = Some(f);
+        }
+    }
+
+    /// Suspension orders per location, then reads-from and tot.
+    fn run(&mut self) -> Option<Found> {
+        let c = self.c;
+        let n = c.evs.len();
+        let mut by_loc: BTreeMap<u32, Vec<EventId>> = BTreeMap::new();
+        for (i, e) in c.evs.iter().enumerate() {
+            if let Some((loc, _)) = e.suspension() {
+                by_loc.entry(loc).or_default().push(i);
+            }
+        }
+        let mut per_loc: Vec<Vec<Vec<EventId>>> = Vec::new();
+        for (&loc, s) in &by_loc {
+            let mut orders = Vec::new();
+            let mut cur = Vec::new();
+            let mut last_err = None;
+            self.linear_extensions(loc, s, &mut cur, &mut orders, &mut last_err);
+            if orders.is_empty() {
+                let v = last_err.unwrap_or_else(|| {
+                    Violation::new(
+                        Rule::SuspensionTotInHb,
+                        s.clone(),
+                        format!("no order of the suspension events on address {loc}"),
+                    )
+                });
+                self.note(Fail {
+                    rank: (1, 0),
+                    violation: v,
+                });
+                return None;
+            }
+            per_loc.push(orders);
+        }
+        // Product over locations.
+        let mut idx = vec![0usize; per_loc.len()];
+        loop {
+            let mut hb = c.hb0.clone();
+            let mut cyclic = None;
+            for (l, orders) in per_loc.iter().enumerate() {
+                for w in orders[idx[l]].windows(2) {
+                    if hb.get(w[1], w[0]) {
+                        cyclic = Some((w[0], w[1]));
+                    }
+                    hb.add_closed(w[0], w[1]);
+                }
+            }
+            match cyclic {
+                Some((a, b)) => self.note(fail(
+                    (1, 1),
+                    Rule::HbAcyclic,
+                    vec![a, b],
+                    format!("ordering suspension events {a} before {b} closes an hb cycle"),
+                )),
+                None => {
+                    debug_assert!(hb.len() == n);
+                    if let Some(f) = self.rf_search(hb) {
+                        return Some(f);
+                    }
+                }
+            }
+            // Next index.
+            let mut l = 0;
+            loop {
+                if l == idx.len() {
+                    return None;
+                }
+                idx[l] += 1;
+                if idx[l] < per_loc[l].len() {
+                    break;
+                }
+                idx[l] = 0;
+                l += 1;
+            }
+        }
+    }
+
+    fn linear_extensions(
+        &self,
+        loc: u32,
+        s: &[EventId],
+        cur: &mut Vec<EventId>,
+        out: &mut Vec<Vec<EventId>>,
+        last_err: &mut Option<Violation>,
+    ) {
+        if cur.len() == s.len() {
+            let seq: Vec<(EventId, ThreadId, SuspensionKind)> = cur
+                .iter()
+                .map(|&e| {
+                    let ev = self.c.evs[e];
+                    (
+                        e,
+                        ev.thread.unwrap_or(usize::MAX),
+                        ev.suspension()
+                            .map(|x| x.1)
+                            .unwrap_or(SuspensionKind::Woken),
+                    )
+                })
+                .collect();
+            match queue_machine(loc, &seq, self.cfg.woken_order) {
+                Ok(()) => out.push(cur.clone()),
+                Err(v) => *last_err = Some(v),
+            }
+            return;
+        }
+        for &e in s {
+            if cur.contains(&e) {
+                continue;
+            }
+            // Every hb0-predecessor of e within s must already be placed.
+            if s.iter()
+                .any(|&p| p != e && !cur.contains(&p) && self.c.hb0.get(p, e))
+            {
+                continue;
+            }
+            cur.push(e);
+            self.linear_extensions(loc, s, cur, out, last_err);
+            cur.pop();
+        }
+    }
+
+    /// Stage C: byte-wise reads-from with incremental sw edges.
+    fn rf_search(&mut self, hb: Relation) -> Option<Found> {
+        let c = self.c;
+        let n = c.evs.len();
+        let reads: Vec<EventId> = (0..n).filter(|&r| !c.info[r].read.is_empty()).collect();
+        // Per read: the options (one source per byte), pruned by C5, C6(1), C6(3), C8.
+        let mut options: Vec<Vec<Vec<EventId>>> = Vec::with_capacity(reads.len());
+        for &r in &reads {
+            let ri = &c.info[r];
+            let mut per_byte: Vec<Vec<EventId>> = Vec::with_capacity(ri.read.len());
+            for (i, &b) in ri.read.iter().enumerate() {
+                let k = ri.start + i as u32;
+                let by_value: Vec<EventId> = (0..n)
+                    .filter(|&w| w != r && c.covers(w, k) && c.evs[w].byte_written_at(k) == Some(b))
+                    .collect();
+                if by_value.is_empty() {
+                    self.note(fail(
+                        (2, 0),
+                        Rule::ValueConsistency,
+                        vec![r],
+                        format!("event {r} reads {b} at address {k}, but no other event writes that byte there"),
+                    ));
+                    return None;
+                }
+                let mut ok = Vec::new();
+                let mut why = None;
+                for &w in &by_value {
+                    match self.c6(&hb, r, w, k) {
+                        Ok(()) => ok.push(w),
+                        Err(f) => why = Some(f),
+                    }
+                }
+                if ok.is_empty() {
+                    if let Some(f) = why {
+                        self.note(f);
+                    }
+                    return None;
+                }
+                per_byte.push(ok);
+            }
+            // Product over bytes, deduplicated, C8-filtered, fewest distinct sources first.
+            let mut opts: Vec<Vec<EventId>> = vec![Vec::new()];
+            for cands in &per_byte {
+                let mut next = Vec::with_capacity(opts.len() * cands.len());
+                for o in &opts {
+                    for &w in cands {
+                        let mut o2 = o.clone();
+                        o2.push(w);
+                        next.push(o2);
+                    }
+                }
+                opts = next;
+                if opts.len() > MAX_UNFOLDINGS {
+                    self.note(fail(
+                        (2, 1),
+                        Rule::ReadsEachFrom,
+                        vec![r],
+                        "too many reads-from choices".into(),
+                    ));
+                    return None;
+                }
+            }
+            let before = opts.len();
+            if ri.tearfree {
+                opts.retain(|o| {
+                    let mut d: Vec<EventId> = o
+                        .iter()
+                        .copied()
+                        .filter(|&w| c.same(w, r) && c.info[w].tearfree)
+                        .collect();
+                    d.sort_unstable();
+                    d.dedup();
+                    d.len() <= 1
+                });
+            }
+            if opts.is_empty() {
+                self.note(fail(
+                    (2, 1),
+                    Rule::NoTear,
+                    vec![r],
+                    format!("tear-free event {r} would have to combine {before} choices of bytes from different same-range tear-free writes"),
+                ));
+                return None;
+            }
+            opts.sort_by_key(|o| {
+                let mut d = o.clone();
+                d.sort_unstable();
+                d.dedup();
+                d.len()
+            });
+            options.push(opts);
+        }
+        let mut rf: Vec<Vec<EventId>> = vec![Vec::new(); n];
+        self.rf_dfs(&reads, &options, 0, hb, &mut rf)
+    }
+
+    /// C6 for one byte: (1) not hb(R, W); (3) no hb-intervening writer of byte k.
+    fn c6(&self, hb: &Relation, r: EventId, w: EventId, k: u32) -> Result<(), Fail> {
+        let c = self.c;
+        if hb.get(r, w) {
+            return Err(fail(
+                (2, 2),
+                Rule::HbFuture,
+                vec![r, w],
+                format!("event {r} would read address {k} from event {w}, which happens after it"),
+            ));
+        }
+        let after_w = hb.row(w);
+        for w2 in 0..c.evs.len() {
+            if after_w >> w2 & 1 == 1 && hb.get(w2, r) && c.covers(w2, k) {
+                return Err(fail(
+                    (2, 2),
+                    Rule::HbInterveningWrite,
+                    vec![r, w, w2],
+                    format!("event {r} would read address {k} from event {w}, but event {w2} writes it in between (hb)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn rf_dfs(
+        &mut self,
+        reads: &[EventId],
+        options: &[Vec<Vec<EventId>>],
+        i: usize,
+        hb: Relation,
+        rf: &mut Vec<Vec<EventId>>,
+    ) -> Option<Found> {
+        let c = self.c;
+        if i == reads.len() {
+            self.rf_candidates += 1;
+            return self.tot_search(hb, rf);
+        }
+        let r = reads[i];
+        'opt: for opt in &options[i] {
+            let mut hb2 = hb.clone();
+            let mut srcs = opt.clone();
+            srcs.sort_unstable();
+            srcs.dedup();
+            for &w in &srcs {
+                if c.sync(w, r) {
+                    if hb2.get(r, w) {
+                        self.note(fail(
+                            (2, 3),
+                            Rule::HbFuture,
+                            vec![r, w],
+                            format!("event {r} would read from event {w}, which happens after it"),
+                        ));
+                        continue 'opt;
+                    }
+                    hb2.add_closed(w, r);
+                }
+            }
+            rf[r] = opt.clone();
+            // Re-check C6 of every resolved read under the grown hb.
+            for &r2 in &reads[..=i] {
+                let start = c.info[r2].start;
+                for (b, &w) in rf[r2].iter().enumerate() {
+                    if let Err(mut f) = self.c6(&hb2, r2, w, start + b as u32) {
+                        f.rank = (2, 3);
+                        self.note(f);
+                        continue 'opt;
+                    }
+                }
+            }
+            if let Some(found) = self.rf_dfs(reads, options, i + 1, hb2, rf) {
+                return Some(found);
+            }
+        }
+        rf[r].clear();
+        None
+    }
+
+    /// Stage D: a total order on REL satisfying C7, extending hb.
+    fn tot_search(&mut self, hb: Relation, rf: &[Vec<EventId>]) -> Option<Found> {
+        let c = self.c;
+        let n = c.evs.len();
+        let sc_writers: Vec<EventId> = (0..n)
+            .filter(|&w| c.info[w].write_ok && c.info[w].sc)
+            .collect();
+        let mut dagger = Vec::new();
+        let mut ddagger = Vec::new();
+        let mut disj = Vec::new();
+        for (r, srcs) in rf.iter().enumerate() {
+            let mut ws = srcs.clone();
+            ws.sort_unstable();
+            ws.dedup();
+            for &w in &ws {
+                if !hb.get(w, r) {
+                    continue;
+                }
+                for &w2 in &sc_writers {
+                    if c.sync(w, r) && w2 != w && w2 != r && c.sync(w2, r) {
+                        disj.push((w2, w, r));
+                    }
+                    if self.cfg.dagger && w2 != r && hb.get(w, w2) && c.sync(w2, r) {
+                        dagger.push((r, w2, w));
+                    }
+                    if self.cfg.ddagger && w2 != w && hb.get(w2, r) && c.sync(w, w2) {
+                        ddagger.push((w2, w, r));
+                    }
+                }
+            }
+        }
+        let mut g = hb.clone();
+        for &(a, b, w) in &dagger {
+            if a == b || g.get(b, a) {
+                self.note(fail(
+                    (3, 1),
+                    Rule::ScLastVisibleDagger,
+                    vec![a, w, b],
+                    format!(
+                        "event {a} reads from event {w}; same-range SC write {b} is hb-after {w}, so (†) needs {a} tot-before {b}, which closes a cycle"
+                    ),
+                ));
+                return None;
+            }
+            g.add_closed(a, b);
+        }
+        for &(a, b, r) in &ddagger {
+            if a == b || g.get(b, a) {
+                self.note(fail(
+                    (3, 2),
+                    Rule::ScLastVisibleDdagger,
+                    vec![r, b, a],
+                    format!(
+                        "event {r} reads from SC write {b}; same-range SC write {a} is hb-before {r}, so (‡) needs {a} tot-before {b}, which closes a cycle"
+                    ),
+                ));
+                return None;
+            }
+            g.add_closed(a, b);
+        }
+        match self.disjunctions(&disj, 0, g) {
+            Some(g) => Some(Found {
+                rf: rf.to_vec(),
+                hb,
+                g,
+            }),
+            None => {
+                let evs = disj
+                    .first()
+                    .map(|d| vec![d.2, d.1, d.0])
+                    .unwrap_or_default();
+                self.note(fail(
+                    (3, 3),
+                    Rule::ScLastVisible,
+                    evs,
+                    "every total order puts a same-range SC write between a synchronising read and its source".into(),
+                ));
+                None
+            }
+        }
+    }
+
+    /// C7(1): for each `(W', W, R)`: `W' → W` or `R → W'` ("W' not tot-between W and R").
+    fn disjunctions(
+        &self,
+        disj: &[(EventId, EventId, EventId)],
+        i: usize,
+        g: Relation,
+    ) -> Option<Relation> {
+        let Some(&(w2, w, r)) = disj.get(i) else {
+            return Some(g);
+        };
+        if g.get(w2, w) || g.get(r, w2) {
+            return self.disjunctions(disj, i + 1, g);
+        }
+        for (a, b) in [(w2, w), (r, w2)] {
+            if !g.get(b, a) {
+                let mut g2 = g.clone();
+                g2.add_closed(a, b);
+                if let Some(done) = self.disjunctions(disj, i + 1, g2) {
+                    return Some(done);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// A topological order of an acyclic, closed relation, smallest index first; returns the
+/// position of each event.
+fn linearise(g: &Relation) -> Vec<usize> {
+    let n = g.len();
+    let mut preds = vec![0u128; n];
+    for a in 0..n {
+        for (b, p) in preds.iter_mut().enumerate() {
+            if g.get(a, b) {
+                *p |= 1u128 << a;
+            }
+        }
+    }
+    let mut placed = 0u128;
+    let mut pos = vec![0usize; n];
+    for p in 0..n {
+        let next = (0..n)
+            .find(|&e| placed >> e & 1 == 0 && preds[e] & !placed == 0)
+            .unwrap_or(0);
+        placed |= 1u128 << next;
+        pos[next] = p;
+    }
+    pos
+}
+
+/// Where a thread stops in a combination: the step of a blocked invoke or of a join on a
+/// thread that never finishes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Cut {
+    None,
+    BlockedInvoke(usize),
+    BlockedJoin(usize),
+}
+
+fn compute_cut(
+    prog: &Program,
+    pick: &[&Unfolding],
+    t: ThreadId,
+    memo: &mut Vec<Option<Cut>>,
+) -> Cut {
+    if let Some(c) = memo[t] {
+        return c;
+    }
+    let mut cut = Cut::None;
+    for (s, step) in prog.threads[t].steps.iter().enumerate() {
+        match step {
+            ScriptStep::Invoke { .. } if pick[t].blocked_at == Some(s) => {
+                cut = Cut::BlockedInvoke(s);
+                break;
+            }
+            ScriptStep::Join(c) if compute_cut(prog, pick, *c, memo) != Cut::None => {
+                cut = Cut::BlockedJoin(s);
+                break;
+            }
+            _ => {}
+        }
+    }
+    memo[t] = Some(cut);
+    cut
+}
+
+fn included(cut: Cut, step: usize) -> bool {
+    match cut {
+        Cut::None => true,
+        Cut::BlockedInvoke(s) => step <= s,
+        Cut::BlockedJoin(s) => step < s,
+    }
+}
+
+/// Enumerates all allowed outcomes of `program` under `cfg` (MODEL.md §5), with a witness
+/// execution each, and the forbidden candidate outcomes with the rule that rules them out.
+///
+/// # Errors
+/// [`ModelError`] if the program is too large for exhaustive search, or (a bug) if the
+/// literal checker rejects a witness.
+#[allow(clippy::map_entry)] // the search runs between the lookup and the insert
+pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelError> {
+    let prog = program;
+    let nthreads = prog.threads.len();
+    // Static bound on how many waiters a notify can wake: waits in other threads.
+    let waits: Vec<u32> = prog
+        .threads
+        .iter()
+        .map(|t| {
+            t.steps
+                .iter()
+                .map(|s| match s {
+                    ScriptStep::Invoke { func, .. } => func
+                        .body
+                        .iter()
+                        .filter(|(i, _)| matches!(i, Instr::Wait { .. }))
+                        .count() as u32,
+                    _ => 0,
+                })
+                .sum()
+        })
+        .collect();
+    let total_waits: u32 = waits.iter().sum();
+    let writes: usize = prog
+        .threads
+        .iter()
+        .flat_map(|t| t.steps.iter())
+        .map(|s| match s {
+            ScriptStep::Invoke { func, .. } => func
+                .body
+                .iter()
+                .filter(|(i, _)| {
+                    matches!(
+                        i,
+                        Instr::Store { .. } | Instr::Rmw { .. } | Instr::Cmpxchg { .. }
+                    )
+                })
+                .count(),
+            _ => 0,
+        })
+        .sum();
+
+    // Stage A with the value-domain fixpoint.
+    let mut stats = Stats::default();
+    let mut dom = Domain {
+        bytes: BTreeMap::new(),
+        seeds: cfg.thin_air_seeds.clone(),
+    };
+    let max_rounds = writes + 2;
+    let unfoldings: Vec<Vec<Unfolding>> = loop {
+        stats.domain_rounds += 1;
+        let mut all = Vec::with_capacity(nthreads);
+        for (t, w) in waits.iter().enumerate() {
+            all.push(unfold_thread(prog, t, &dom, cfg, total_waits - w)?);
+        }
+        let mut next = dom.clone();
+        for u in all.iter().flatten() {
+            for (e, _) in &u.events {
+                let (s, _) = e.range();
+                for (j, &b) in e.write().iter().enumerate() {
+                    next.bytes.entry(s + j as u32).or_default().insert(b);
+                }
+            }
+        }
+        if next == dom {
+            break all;
+        }
+        if stats.domain_rounds >= max_rounds {
+            stats.domain_truncated = true;
+            break all;
+        }
+        dom = next;
+    };
+    stats.unfoldings = unfoldings.iter().map(|u| u.len()).collect();
+    let total: f64 = unfoldings.iter().map(|u| u.len() as f64).product();
+    if total > (MAX_UNFOLDINGS * 16) as f64 {
+        return Err(ModelError::TooManyCandidates(MAX_UNFOLDINGS * 16));
+    }
+
+    // The init write: covers every byte any unfolding accesses.
+    let (mut lo, mut hi) = (u32::MAX, 0u32);
+    for u in unfoldings.iter().flatten() {
+        for (e, _) in &u.events {
+            let (s, x) = e.range();
+            if s < x {
+                lo = lo.min(s);
+                hi = hi.max(x);
+            }
+        }
+    }
+    if lo > hi {
+        lo = 0;
+        hi = 0;
+    }
+    let init_bytes: Vec<u8> = (lo..hi).map(|k| prog.init_byte(k)).collect();
+    let init = Event {
+        thread: None,
+        po_index: 0,
+        actions: vec![Action::Write {
+            ord: MemOrder::Init,
+            offset: lo,
+            bytes: init_bytes,
+            no_tear: false,
+        }],
+        label: "init: allocation of the shared memory".into(),
+    };
+
+    // Outcome threads: those with invokes, in file order, main last.
+    let mut out_threads: Vec<ThreadId> = (1..nthreads).collect();
+    out_threads.push(0);
+    out_threads.retain(|&t| {
+        prog.threads[t]
+            .steps
+            .iter()
+            .any(|s| matches!(s, ScriptStep::Invoke { .. }))
+    });
+
+    let mut allowed: HashMap<Outcome, Execution> = HashMap::new();
+    let mut forbidden: HashMap<Outcome, Fail> = HashMap::new();
+    let mut idx = vec![0usize; nthreads];
+    if unfoldings.iter().any(|u| u.is_empty()) {
+        return Ok(Enumeration {
+            allowed: IndexMap::new(),
+            forbidden: IndexMap::new(),
+            stats,
+        });
+    }
+    loop {
+        let pick: Vec<&Unfolding> = (0..nthreads).map(|t| &unfoldings[t][idx[t]]).collect();
+        let mut memo = vec![None; nthreads];
+        let cuts: Vec<Cut> = (0..nthreads)
+            .map(|t| compute_cut(prog, &pick, t, &mut memo))
+            .collect();
+        // Reached: the parent got past the spawn step.
+        let mut reached = vec![true; nthreads];
+        for t in 1..nthreads {
+            if let Some(p) = prog.threads[t].parent {
+                let s = prog.threads[p]
+                    .steps
+                    .iter()
+                    .position(|x| *x == ScriptStep::Spawn(t))
+                    .unwrap_or(0);
+                reached[t] = reached[p]
+                    && included(cuts[p], s)
+                    && !matches!(cuts[p], Cut::BlockedInvoke(b) if b == s);
+            }
+        }
+        // The outcome.
+        let mut outcome = Outcome::default();
+        for &t in &out_threads {
+            let mut rs = Vec::new();
+            if reached[t] {
+                for (s, r) in &pick[t].results {
+                    if included(cuts[t], *s) {
+                        rs.push(r.clone());
+                    }
+                }
+                if let Cut::BlockedJoin(j) = cuts[t] {
+                    if prog.threads[t].steps[j..]
+                        .iter()
+                        .any(|s| matches!(s, ScriptStep::Invoke { .. }))
+                    {
+                        rs.push(InvokeResult::Blocked);
+                    }
+                }
+            }
+            outcome.threads.push((prog.threads[t].name.clone(), rs));
+        }
+        if !allowed.contains_key(&outcome) {
+            stats.combinations += 1;
+            let combo = build_combo(prog, &pick, &cuts, &reached, &init, cfg)?;
+            let mut search = Search {
+                c: &combo,
+                cfg,
+                best: None,
+                rf_candidates: 0,
+            };
+            let found = search.run();
+            stats.rf_candidates += search.rf_candidates;
+            match found {
+                Some(f) => {
+                    let ex = witness(&combo, f);
+                    if let Err(v) = check_execution(&ex, cfg) {
+                        return Err(ModelError::WitnessRejected {
+                            outcome: outcome.to_string(),
+                            violation: v.to_string(),
+                        });
+                    }
+                    forbidden.remove(&outcome);
+                    allowed.insert(outcome, ex);
+                }
+                None => {
+                    let f = search.best.unwrap_or_else(|| {
+                        fail((0, 0), Rule::ReadsEachFrom, vec![], "no candidate".into())
+                    });
+                    match forbidden.get(&outcome) {
+                        Some(old) if old.rank >= f.rank => {}
+                        _ => {
+                            forbidden.insert(outcome, f);
+                        }
+                    }
+                }
+            }
+        }
+        // Next combination.
+        let mut t = 0;
+        loop {
+            if t == nthreads {
+                let mut a: Vec<(Outcome, Execution)> = allowed.into_iter().collect();
+                a.sort_by(|x, y| x.0.cmp(&y.0));
+                let mut f: Vec<(Outcome, Violation)> = forbidden
+                    .into_iter()
+                    .map(|(o, f)| (o, f.violation))
+                    .collect();
+                f.sort_by(|x, y| x.0.cmp(&y.0));
+                return Ok(Enumeration {
+                    allowed: a.into_iter().collect(),
+                    forbidden: f.into_iter().collect(),
+                    stats,
+                });
+            }
+            idx[t] += 1;
+            if idx[t] < unfoldings[t].len() {
+                break;
+            }
+            idx[t] = 0;
+            t += 1;
+        }
+    }
+}
+
+fn build_combo<'a>(
+    prog: &Program,
+    pick: &[&'a Unfolding],
+    cuts: &[Cut],
+    reached: &[bool],
+    init: &'a Event,
+    cfg: &Config,
+) -> Result<Combo<'a>, ModelError> {
+    let nthreads = prog.threads.len();
+    let mut evs: Vec<&'a Event> = vec![init];
+    let mut steps: Vec<usize> = vec![0];
+    let mut of_thread: Vec<Vec<EventId>> = vec![Vec::new(); nthreads];
+    for t in 0..nthreads {
+        if !reached[t] {
+            continue;
+        }
+        for (e, s) in &pick[t].events {
+            if included(cuts[t], *s) {
+                of_thread[t].push(evs.len());
+                evs.push(e);
+                steps.push(*s);
+            }
+        }
+    }
+    let n = evs.len();
+    if n > MAX_EVENTS {
+        return Err(ModelError::TooManyEvents(n));
+    }
+    let mut po = Relation::new(n);
+    for ids in &of_thread {
+        for (x, &a) in ids.iter().enumerate() {
+            for &b in &ids[x + 1..] {
+                po.set(a, b);
+            }
+        }
+    }
+    // Script order: init before everything; spawn and join edges (MODEL.md §3.1, §5.3).
+    let mut spawn = Relation::new(n);
+    for e in 1..n {
+        spawn.set(0, e);
+    }
+    let bits = |ids: &[EventId]| ids.iter().fold(0u128, |m, &e| m | 1u128 << e);
+    // before_start[t]: events hb-before t's first step; done[t]: t's events and joined ones.
+    let mut before_start = vec![0u128; nthreads];
+    for t in 1..nthreads {
+        // Parents have smaller indices (threads are numbered in file order).
+        if let Some(p) = prog.threads[t].parent {
+            let s = prog.threads[p]
+                .steps
+                .iter()
+                .position(|x| *x == ScriptStep::Spawn(t))
+                .unwrap_or(0);
+            let earlier: Vec<EventId> = of_thread[p]
+                .iter()
+                .copied()
+                .filter(|&e| steps[e] < s)
+                .collect();
+            before_start[t] = before_start[p] | bits(&earlier);
+        }
+    }
+    let mut done = vec![0u128; nthreads];
+    for t in (0..nthreads).rev() {
+        let mut d = bits(&of_thread[t]);
+        for st in &prog.threads[t].steps {
+            if let ScriptStep::Join(c) = st {
+                d |= done[*c];
+            }
+        }
+        done[t] = d;
+    }
+    for t in 0..nthreads {
+        for &e in &of_thread[t] {
+            let mut preds = before_start[t];
+            for (s, st) in prog.threads[t].steps.iter().enumerate() {
+                if let ScriptStep::Join(c) = st {
+                    if s < steps[e] {
+                        preds |= done[*c];
+                    }
+                }
+            }
+            for p in 0..n {
+                if preds >> p & 1 == 1 {
+                    spawn.set(p, e);
+                }
+            }
+        }
+    }
+    spawn.close();
+    let mut hb0 = po.clone();
+    for (a, b) in spawn.pairs() {
+        hb0.set(a, b);
+    }
+    hb0.close();
+    let info = evs
+        .iter()
+        .map(|e| {
+            let (start, end) = e.range();
+            Info {
+                start,
+                end,
+                read: e.read().to_vec(),
+                write_ok: e.writing(),
+                sc: e.ord() == Some(MemOrder::SeqCst),
+                tearfree: e.tearfree(cfg.literal_tearfree),
+            }
+        })
+        .collect();
+    Ok(Combo {
+        evs,
+        info,
+        po,
+        spawn,
+        hb0,
+    })
+}
+
+fn witness(c: &Combo<'_>, f: Found) -> Execution {
+    Execution {
+        events: c.evs.iter().map(|e| (*e).clone()).collect(),
+        po: c.po.clone(),
+        spawn: c.spawn.clone(),
+        rf: f.rf,
+        tot: linearise(&f.g),
+        hb: f.hb,
+    }
+}

@@ -1,0 +1,698 @@
+//! Litmus programs from `.wast` files in the style of the threads suite's `threads/*.wast`.
+//!
+//! Accepted: one shared memory (defined by a module of the top-level script, optionally
+//! with active data segments); modules that import it and export straight-line functions;
+//! `(thread $T (shared (module $M)) …)` blocks, nested to any depth; `(wait $T)`;
+//! `(invoke …)` anywhere, also inside `assert_return` / `assert_trap` / `assert_exhaustion`
+//! (whose expectations are ignored); `register` (ignored); module assertions
+//! (`assert_invalid`, `assert_malformed`, `assert_unlinkable`, ignored: they run nothing).
+//!
+//! Function bodies may contain constants, locals, `drop`, `select`, `nop`, `return`,
+//! `unreachable`, i32/i64 arithmetic and comparisons, wrap/extend/reinterpret
+//! conversions, loads and stores of every width and type, atomic loads, stores, RMWs
+//! and cmpxchg, `memory.atomic.wait32/64`, `memory.atomic.notify` and `atomic.fence`.
+//! Anything else is a [`LitmusError`] naming the construct and its line.
+
+use crate::program::{
+    Convert, Func, Instr, IntBinop, IntUnop, Program, RmwOp, ScriptStep, Thread, ValType, Value,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+use wast::core::{
+    DataKind, DataVal, ExportKind, FuncKind, ImportItems, InnerTypeKind, Instruction as I,
+    ItemKind, MemArg, MemoryKind, Module, ModuleField, ModuleKind, WastArgCore,
+};
+use wast::parser::{self, ParseBuffer};
+use wast::token::{Index, Span};
+use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wat};
+
+/// A litmus file that cannot be used: a syntax error or an unsupported construct.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct LitmusError {
+    /// 1-based line of the construct (0 if unknown).
+    pub line: usize,
+    /// What is wrong, naming the construct.
+    pub message: String,
+}
+
+impl fmt::Display for LitmusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+type Exports = HashMap<String, Arc<Func>>;
+
+#[derive(Default, Clone)]
+struct Scope {
+    modules: HashMap<String, Exports>,
+    last: Option<Exports>,
+    threads: HashMap<String, usize>,
+}
+
+struct Front<'t> {
+    text: &'t str,
+    threads: Vec<Thread>,
+    memory_size: Option<u64>,
+    init: BTreeMap<u32, u8>,
+}
+
+/// Parses a `.wast` litmus file into a [`Program`].
+///
+/// # Errors
+/// A [`LitmusError`] with the line of a syntax error or of the first unsupported construct.
+pub fn parse_litmus(text: &str) -> Result<Program, LitmusError> {
+    let mut buf = ParseBuffer::new(text).map_err(|e| syntax(text, e))?;
+    buf.track_instr_spans(true);
+    let wast: Wast = parser::parse(&buf).map_err(|e| syntax(text, e))?;
+    let mut f = Front {
+        text,
+        threads: vec![Thread {
+            name: "main".into(),
+            parent: None,
+            steps: Vec::new(),
+        }],
+        memory_size: None,
+        init: BTreeMap::new(),
+    };
+    let mut scope = Scope::default();
+    f.directives(wast.directives, 0, &mut scope)?;
+    let memory_size = f.memory_size.ok_or(LitmusError {
+        line: 0,
+        message: "no shared memory is defined".into(),
+    })?;
+    Ok(Program {
+        memory_size,
+        init: f.init.into_iter().filter(|&(_, b)| b != 0).collect(),
+        threads: f.threads,
+    })
+}
+
+fn syntax(text: &str, mut e: wast::Error) -> LitmusError {
+    e.set_text(text);
+    let line = e.span().linecol_in(text).0 + 1;
+    LitmusError {
+        line,
+        message: format!("syntax error: {}", e.message()),
+    }
+}
+
+impl<'t> Front<'t> {
+    fn line(&self, span: Span) -> usize {
+        span.linecol_in(self.text).0 + 1
+    }
+
+    fn err<T>(&self, span: Span, message: impl Into<String>) -> Result<T, LitmusError> {
+        Err(LitmusError {
+            line: self.line(span),
+            message: message.into(),
+        })
+    }
+
+    fn directives(
+        &mut self,
+        ds: Vec<WastDirective<'_>>,
+        t: usize,
+        scope: &mut Scope,
+    ) -> Result<(), LitmusError> {
+        for d in ds {
+            let span = d.span();
+            match d {
+                WastDirective::Module(QuoteWat::Wat(Wat::Module(m))) => {
+                    let is_main = t == 0 && self.threads.len() == 1;
+                    let id = m.id.map(|i| i.name().to_string());
+                    let exports = self.module(m, is_main)?;
+                    scope.last = Some(exports.clone());
+                    if let Some(id) = id {
+                        scope.modules.insert(id, exports);
+                    }
+                }
+                WastDirective::Module(_) => {
+                    return self.err(
+                        span,
+                        "unsupported construct: quoted or binary module or component",
+                    )
+                }
+                WastDirective::ModuleDefinition(_) | WastDirective::ModuleInstance { .. } => {
+                    return self.err(
+                        span,
+                        "unsupported construct: module definition / module instance",
+                    )
+                }
+                WastDirective::Register { .. } => {}
+                WastDirective::Invoke(inv) => self.invoke(inv, t, scope)?,
+                WastDirective::AssertReturn { exec, .. }
+                | WastDirective::AssertTrap { exec, .. } => match exec {
+                    WastExecute::Invoke(inv) => self.invoke(inv, t, scope)?,
+                    WastExecute::Wat(_) => {}
+                    WastExecute::Get { .. } => {
+                        return self.err(span, "unsupported construct: (get …)")
+                    }
+                },
+                WastDirective::AssertExhaustion { call, .. } => self.invoke(call, t, scope)?,
+                WastDirective::AssertMalformed { .. }
+                | WastDirective::AssertInvalid { .. }
+                | WastDirective::AssertInvalidCustom { .. }
+                | WastDirective::AssertMalformedCustom { .. }
+                | WastDirective::AssertUnlinkable { .. } => {}
+                WastDirective::Thread(th) => {
+                    let id = self.threads.len();
+                    let name = th.name.name().to_string();
+                    self.threads.push(Thread {
+                        name: name.clone(),
+                        parent: Some(t),
+                        steps: Vec::new(),
+                    });
+                    self.threads[t].steps.push(ScriptStep::Spawn(id));
+                    scope.threads.insert(name, id);
+                    let mut inner = Scope::default();
+                    if let Some(m) = th.shared_module {
+                        match scope.modules.get(m.name()) {
+                            Some(e) => {
+                                inner.modules.insert(m.name().to_string(), e.clone());
+                            }
+                            None => {
+                                return self.err(
+                                    span,
+                                    format!("unknown module ${} in (shared (module …))", m.name()),
+                                )
+                            }
+                        }
+                    }
+                    self.directives(th.directives, id, &mut inner)?;
+                }
+                WastDirective::Wait { thread, .. } => match scope.threads.get(thread.name()) {
+                    Some(&c) => self.threads[t].steps.push(ScriptStep::Join(c)),
+                    None => {
+                        return self.err(span, format!("(wait ${}): unknown thread", thread.name()))
+                    }
+                },
+                other => {
+                    let name = format!("{other:?}");
+                    let name = name
+                        .split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .next()
+                        .unwrap_or("directive")
+                        .to_string();
+                    return self.err(span, format!("unsupported construct: {name}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn invoke(&mut self, inv: WastInvoke<'_>, t: usize, scope: &Scope) -> Result<(), LitmusError> {
+        let exports = match inv.module {
+            Some(id) => scope.modules.get(id.name()),
+            None => scope.last.as_ref(),
+        };
+        let Some(exports) = exports else {
+            return self.err(
+                inv.span,
+                format!("invoke \"{}\": no such module in this thread", inv.name),
+            );
+        };
+        let Some(func) = exports.get(inv.name).cloned() else {
+            return self.err(
+                inv.span,
+                format!("invoke \"{}\": no such exported function", inv.name),
+            );
+        };
+        let mut args = Vec::new();
+        for a in &inv.args {
+            args.push(match a {
+                WastArg::Core(WastArgCore::I32(v)) => Value::I32(*v as u32),
+                WastArg::Core(WastArgCore::I64(v)) => Value::I64(*v as u64),
+                WastArg::Core(WastArgCore::F32(v)) => Value::F32(v.bits),
+                WastArg::Core(WastArgCore::F64(v)) => Value::F64(v.bits),
+                _ => {
+                    return self.err(
+                        inv.span,
+                        "unsupported construct: non-numeric invoke argument",
+                    )
+                }
+            });
+        }
+        if args.len() != func.params.len()
+            || args.iter().zip(&func.params).any(|(a, p)| a.ty() != *p)
+        {
+            return self.err(
+                inv.span,
+                format!(
+                    "invoke \"{}\": arguments do not match the parameters",
+                    inv.name
+                ),
+            );
+        }
+        let line = self.line(inv.span);
+        self.threads[t]
+            .steps
+            .push(ScriptStep::Invoke { func, args, line });
+        Ok(())
+    }
+
+    /// Processes one module: its memory (defined or imported), data segments, functions
+    /// and function exports.
+    fn module(
+        &mut self,
+        mut m: Module<'_>,
+        may_define_memory: bool,
+    ) -> Result<Exports, LitmusError> {
+        let mspan = m.span;
+        let ModuleKind::Text(fields) = &m.kind else {
+            return self.err(mspan, "unsupported construct: binary module");
+        };
+        let mut defines_memory = false;
+        for f in fields {
+            match f {
+                ModuleField::Memory(mem) => match &mem.kind {
+                    MemoryKind::Normal(ty) => {
+                        if !ty.shared {
+                            return self.err(mem.span, "unsupported construct: unshared memory");
+                        }
+                        if self.memory_size.is_some() || !may_define_memory {
+                            return self.err(mem.span, "unsupported construct: a second memory definition (a litmus test has one shared memory, defined before any thread)");
+                        }
+                        self.memory_size = Some(ty.limits.min.saturating_mul(65536).min(1 << 32));
+                        defines_memory = true;
+                    }
+                    MemoryKind::Import { ty, .. } => {
+                        if !ty.shared {
+                            return self.err(
+                                mem.span,
+                                "unsupported construct: import of an unshared memory",
+                            );
+                        }
+                    }
+                    MemoryKind::Inline { .. } => {
+                        return self.err(mem.span, "unsupported construct: memory with inline data")
+                    }
+                },
+                ModuleField::Import(imp) => match &imp.items {
+                    ImportItems::Single { sig, .. } => match &sig.kind {
+                        ItemKind::Memory(ty) if ty.shared => {}
+                        ItemKind::Memory(_) => {
+                            return self.err(
+                                sig.span,
+                                "unsupported construct: import of an unshared memory",
+                            )
+                        }
+                        _ => {
+                            return self.err(
+                                sig.span,
+                                "unsupported construct: import of a non-memory item",
+                            )
+                        }
+                    },
+                    _ => return self.err(imp.span, "unsupported construct: grouped import"),
+                },
+                ModuleField::Data(d) => {
+                    let DataKind::Active { offset, .. } = &d.kind else {
+                        return self.err(d.span, "unsupported construct: passive data segment");
+                    };
+                    if !defines_memory {
+                        return self.err(d.span, "unsupported construct: data segment of a module that does not define the shared memory");
+                    }
+                    let base =
+                        match &offset.instrs[..] {
+                            [I::i32_const(v)] => *v as u32,
+                            _ => return self.err(
+                                d.span,
+                                "unsupported construct: data segment offset other than i32.const",
+                            ),
+                        };
+                    let mut k = base;
+                    for v in &d.data {
+                        let bytes: &[u8] = match v {
+                            DataVal::String(s) => s,
+                            DataVal::Integral(b) => b,
+                        };
+                        for &b in bytes {
+                            self.init.insert(k, b);
+                            k = k.wrapping_add(1);
+                        }
+                    }
+                }
+                ModuleField::Func(_)
+                | ModuleField::Export(_)
+                | ModuleField::Type(_)
+                | ModuleField::Custom(_) => {}
+                ModuleField::Global(g) => return self.err(g.span, "unsupported construct: global"),
+                ModuleField::Table(tb) => return self.err(tb.span, "unsupported construct: table"),
+                ModuleField::Start(_) => {
+                    return self.err(mspan, "unsupported construct: start function")
+                }
+                ModuleField::Elem(e) => {
+                    return self.err(e.span, "unsupported construct: element segment")
+                }
+                ModuleField::Tag(tg) => return self.err(tg.span, "unsupported construct: tag"),
+                ModuleField::Rec(r) => {
+                    return self.err(r.span, "unsupported construct: rec type group")
+                }
+            }
+        }
+        if let Err(e) = m.resolve() {
+            let mut e = e;
+            e.set_text(self.text);
+            return Err(LitmusError {
+                line: e.span().linecol_in(self.text).0 + 1,
+                message: format!("name resolution: {}", e.message()),
+            });
+        }
+        let ModuleKind::Text(fields) = &m.kind else {
+            return self.err(mspan, "unsupported construct: binary module");
+        };
+        let mut types: Vec<Option<(Vec<ValType>, Vec<ValType>)>> = Vec::new();
+        for f in fields {
+            if let ModuleField::Type(ty) = f {
+                types.push(match &ty.def.kind {
+                    InnerTypeKind::Func(ft) => self.sig(ty.span, ft).ok(),
+                    _ => None,
+                });
+            }
+        }
+        let mut funcs: Vec<Arc<Func>> = Vec::new();
+        let mut inline_exports: Vec<(String, usize)> = Vec::new();
+        for f in fields {
+            let ModuleField::Func(func) = f else { continue };
+            let FuncKind::Inline { locals, expression } = &func.kind else {
+                return self.err(func.span, "unsupported construct: imported function");
+            };
+            let (params, results) = match (&func.ty.inline, &func.ty.index) {
+                (Some(ft), _) => self.sig(func.span, ft)?,
+                (None, Some(Index::Num(i, _))) => match types.get(*i as usize) {
+                    Some(Some(s)) => s.clone(),
+                    _ => return self.err(func.span, "unsupported construct: function type"),
+                },
+                _ => return self.err(func.span, "unsupported construct: function type"),
+            };
+            let mut ltys = Vec::new();
+            for l in locals.iter() {
+                ltys.push(self.valtype(func.span, &l.ty)?);
+            }
+            let spans = expression.instr_spans.as_deref();
+            let mut body = Vec::new();
+            for (i, ins) in expression.instrs.iter().enumerate() {
+                let sp = spans.and_then(|s| s.get(i)).copied().unwrap_or(func.span);
+                let line = self.line(sp);
+                body.push((self.instr(ins, sp)?, line));
+            }
+            for n in &func.exports.names {
+                inline_exports.push((n.to_string(), funcs.len()));
+            }
+            funcs.push(Arc::new(Func {
+                name: String::new(),
+                params,
+                locals: ltys,
+                results,
+                body,
+            }));
+        }
+        let mut exports: Exports = HashMap::new();
+        let mut add = |name: &str, i: usize| {
+            if let Some(f) = funcs.get(i) {
+                let mut g = (**f).clone();
+                g.name = name.to_string();
+                exports.insert(name.to_string(), Arc::new(g));
+            }
+        };
+        for (n, i) in &inline_exports {
+            add(n, *i);
+        }
+        for f in fields {
+            if let ModuleField::Export(e) = f {
+                if let (ExportKind::Func, Index::Num(i, _)) = (&e.kind, &e.item) {
+                    add(e.name, *i as usize);
+                }
+            }
+        }
+        Ok(exports)
+    }
+
+    fn sig(
+        &self,
+        span: Span,
+        ft: &wast::core::FunctionType<'_>,
+    ) -> Result<(Vec<ValType>, Vec<ValType>), LitmusError> {
+        let mut p = Vec::new();
+        for (_, _, t) in ft.params.iter() {
+            p.push(self.valtype(span, t)?);
+        }
+        let mut r = Vec::new();
+        for t in ft.results.iter() {
+            r.push(self.valtype(span, t)?);
+        }
+        Ok((p, r))
+    }
+
+    fn valtype(&self, span: Span, t: &wast::core::ValType<'_>) -> Result<ValType, LitmusError> {
+        Ok(match t {
+            wast::core::ValType::I32 => ValType::I32,
+            wast::core::ValType::I64 => ValType::I64,
+            wast::core::ValType::F32 => ValType::F32,
+            wast::core::ValType::F64 => ValType::F64,
+            _ => return self.err(span, "unsupported construct: vector or reference type"),
+        })
+    }
+
+    fn memarg(&self, m: &MemArg<'_>, span: Span) -> Result<u64, LitmusError> {
+        if m.ordering.is_some() {
+            return self.err(span, "unsupported construct: memory ordering annotation");
+        }
+        Ok(m.offset)
+    }
+
+    fn instr(&self, ins: &I<'_>, span: Span) -> Result<Instr, LitmusError> {
+        use ValType::{F32, F64, I32 as T32, I64 as T64};
+        let ld = |ty, width, signed, m: &MemArg<'_>, atomic| -> Result<Instr, LitmusError> {
+            Ok(Instr::Load {
+                ty,
+                width,
+                signed,
+                offset: self.memarg(m, span)?,
+                atomic,
+            })
+        };
+        let st = |ty, width, m: &MemArg<'_>, atomic| -> Result<Instr, LitmusError> {
+            Ok(Instr::Store {
+                ty,
+                width,
+                offset: self.memarg(m, span)?,
+                atomic,
+            })
+        };
+        let rmw = |ty, width, m: &MemArg<'_>, op| -> Result<Instr, LitmusError> {
+            Ok(Instr::Rmw {
+                ty,
+                width,
+                offset: self.memarg(m, span)?,
+                op,
+            })
+        };
+        let cx = |ty, width, m: &MemArg<'_>| -> Result<Instr, LitmusError> {
+            Ok(Instr::Cmpxchg {
+                ty,
+                width,
+                offset: self.memarg(m, span)?,
+            })
+        };
+        let u = |t, op| Ok(Instr::IntUnop(t, op));
+        let b = |t, op| Ok(Instr::IntBinop(t, op));
+        use IntBinop as B;
+        use IntUnop as U;
+        use RmwOp as R;
+        match ins {
+            I::i32_const(v) => Ok(Instr::Const(Value::I32(*v as u32))),
+            I::i64_const(v) => Ok(Instr::Const(Value::I64(*v as u64))),
+            I::f32_const(v) => Ok(Instr::Const(Value::F32(v.bits))),
+            I::f64_const(v) => Ok(Instr::Const(Value::F64(v.bits))),
+            I::local_get(Index::Num(i, _)) => Ok(Instr::LocalGet(*i)),
+            I::local_set(Index::Num(i, _)) => Ok(Instr::LocalSet(*i)),
+            I::local_tee(Index::Num(i, _)) => Ok(Instr::LocalTee(*i)),
+            I::drop => Ok(Instr::Drop),
+            I::select(s) if s.tys.is_none() => Ok(Instr::Select),
+            I::nop => Ok(Instr::Nop),
+            I::return_ => Ok(Instr::Return),
+            I::unreachable => Ok(Instr::Unreachable),
+            I::i32_clz => u(T32, U::Clz),
+            I::i32_ctz => u(T32, U::Ctz),
+            I::i32_popcnt => u(T32, U::Popcnt),
+            I::i32_eqz => u(T32, U::Eqz),
+            I::i32_extend8_s => u(T32, U::Extend8S),
+            I::i32_extend16_s => u(T32, U::Extend16S),
+            I::i64_clz => u(T64, U::Clz),
+            I::i64_ctz => u(T64, U::Ctz),
+            I::i64_popcnt => u(T64, U::Popcnt),
+            I::i64_eqz => u(T64, U::Eqz),
+            I::i64_extend8_s => u(T64, U::Extend8S),
+            I::i64_extend16_s => u(T64, U::Extend16S),
+            I::i64_extend32_s => u(T64, U::Extend32S),
+            I::i32_add => b(T32, B::Add),
+            I::i32_sub => b(T32, B::Sub),
+            I::i32_mul => b(T32, B::Mul),
+            I::i32_div_s => b(T32, B::DivS),
+            I::i32_div_u => b(T32, B::DivU),
+            I::i32_rem_s => b(T32, B::RemS),
+            I::i32_rem_u => b(T32, B::RemU),
+            I::i32_and => b(T32, B::And),
+            I::i32_or => b(T32, B::Or),
+            I::i32_xor => b(T32, B::Xor),
+            I::i32_shl => b(T32, B::Shl),
+            I::i32_shr_s => b(T32, B::ShrS),
+            I::i32_shr_u => b(T32, B::ShrU),
+            I::i32_rotl => b(T32, B::Rotl),
+            I::i32_rotr => b(T32, B::Rotr),
+            I::i32_eq => b(T32, B::Eq),
+            I::i32_ne => b(T32, B::Ne),
+            I::i32_lt_s => b(T32, B::LtS),
+            I::i32_lt_u => b(T32, B::LtU),
+            I::i32_gt_s => b(T32, B::GtS),
+            I::i32_gt_u => b(T32, B::GtU),
+            I::i32_le_s => b(T32, B::LeS),
+            I::i32_le_u => b(T32, B::LeU),
+            I::i32_ge_s => b(T32, B::GeS),
+            I::i32_ge_u => b(T32, B::GeU),
+            I::i64_add => b(T64, B::Add),
+            I::i64_sub => b(T64, B::Sub),
+            I::i64_mul => b(T64, B::Mul),
+            I::i64_div_s => b(T64, B::DivS),
+            I::i64_div_u => b(T64, B::DivU),
+            I::i64_rem_s => b(T64, B::RemS),
+            I::i64_rem_u => b(T64, B::RemU),
+            I::i64_and => b(T64, B::And),
+            I::i64_or => b(T64, B::Or),
+            I::i64_xor => b(T64, B::Xor),
+            I::i64_shl => b(T64, B::Shl),
+            I::i64_shr_s => b(T64, B::ShrS),
+            I::i64_shr_u => b(T64, B::ShrU),
+            I::i64_rotl => b(T64, B::Rotl),
+            I::i64_rotr => b(T64, B::Rotr),
+            I::i64_eq => b(T64, B::Eq),
+            I::i64_ne => b(T64, B::Ne),
+            I::i64_lt_s => b(T64, B::LtS),
+            I::i64_lt_u => b(T64, B::LtU),
+            I::i64_gt_s => b(T64, B::GtS),
+            I::i64_gt_u => b(T64, B::GtU),
+            I::i64_le_s => b(T64, B::LeS),
+            I::i64_le_u => b(T64, B::LeU),
+            I::i64_ge_s => b(T64, B::GeS),
+            I::i64_ge_u => b(T64, B::GeU),
+            I::i32_wrap_i64 => Ok(Instr::Convert(Convert::I32WrapI64)),
+            I::i64_extend_i32_s => Ok(Instr::Convert(Convert::I64ExtendI32S)),
+            I::i64_extend_i32_u => Ok(Instr::Convert(Convert::I64ExtendI32U)),
+            I::i32_reinterpret_f32 => Ok(Instr::Convert(Convert::I32ReinterpretF32)),
+            I::i64_reinterpret_f64 => Ok(Instr::Convert(Convert::I64ReinterpretF64)),
+            I::f32_reinterpret_i32 => Ok(Instr::Convert(Convert::F32ReinterpretI32)),
+            I::f64_reinterpret_i64 => Ok(Instr::Convert(Convert::F64ReinterpretI64)),
+            I::i32_load(m) => ld(T32, 4, false, m, false),
+            I::i64_load(m) => ld(T64, 8, false, m, false),
+            I::f32_load(m) => ld(F32, 4, false, m, false),
+            I::f64_load(m) => ld(F64, 8, false, m, false),
+            I::i32_load8_s(m) => ld(T32, 1, true, m, false),
+            I::i32_load8_u(m) => ld(T32, 1, false, m, false),
+            I::i32_load16_s(m) => ld(T32, 2, true, m, false),
+            I::i32_load16_u(m) => ld(T32, 2, false, m, false),
+            I::i64_load8_s(m) => ld(T64, 1, true, m, false),
+            I::i64_load8_u(m) => ld(T64, 1, false, m, false),
+            I::i64_load16_s(m) => ld(T64, 2, true, m, false),
+            I::i64_load16_u(m) => ld(T64, 2, false, m, false),
+            I::i64_load32_s(m) => ld(T64, 4, true, m, false),
+            I::i64_load32_u(m) => ld(T64, 4, false, m, false),
+            I::i32_store(m) => st(T32, 4, m, false),
+            I::i64_store(m) => st(T64, 8, m, false),
+            I::f32_store(m) => st(F32, 4, m, false),
+            I::f64_store(m) => st(F64, 8, m, false),
+            I::i32_store8(m) => st(T32, 1, m, false),
+            I::i32_store16(m) => st(T32, 2, m, false),
+            I::i64_store8(m) => st(T64, 1, m, false),
+            I::i64_store16(m) => st(T64, 2, m, false),
+            I::i64_store32(m) => st(T64, 4, m, false),
+            I::i32_atomic_load(m) => ld(T32, 4, false, m, true),
+            I::i64_atomic_load(m) => ld(T64, 8, false, m, true),
+            I::i32_atomic_load8_u(m) => ld(T32, 1, false, m, true),
+            I::i32_atomic_load16_u(m) => ld(T32, 2, false, m, true),
+            I::i64_atomic_load8_u(m) => ld(T64, 1, false, m, true),
+            I::i64_atomic_load16_u(m) => ld(T64, 2, false, m, true),
+            I::i64_atomic_load32_u(m) => ld(T64, 4, false, m, true),
+            I::i32_atomic_store(m) => st(T32, 4, m, true),
+            I::i64_atomic_store(m) => st(T64, 8, m, true),
+            I::i32_atomic_store8(m) => st(T32, 1, m, true),
+            I::i32_atomic_store16(m) => st(T32, 2, m, true),
+            I::i64_atomic_store8(m) => st(T64, 1, m, true),
+            I::i64_atomic_store16(m) => st(T64, 2, m, true),
+            I::i64_atomic_store32(m) => st(T64, 4, m, true),
+            I::i32_atomic_rmw_add(m) => rmw(T32, 4, m, R::Add),
+            I::i64_atomic_rmw_add(m) => rmw(T64, 8, m, R::Add),
+            I::i32_atomic_rmw8_add_u(m) => rmw(T32, 1, m, R::Add),
+            I::i32_atomic_rmw16_add_u(m) => rmw(T32, 2, m, R::Add),
+            I::i64_atomic_rmw8_add_u(m) => rmw(T64, 1, m, R::Add),
+            I::i64_atomic_rmw16_add_u(m) => rmw(T64, 2, m, R::Add),
+            I::i64_atomic_rmw32_add_u(m) => rmw(T64, 4, m, R::Add),
+            I::i32_atomic_rmw_sub(m) => rmw(T32, 4, m, R::Sub),
+            I::i64_atomic_rmw_sub(m) => rmw(T64, 8, m, R::Sub),
+            I::i32_atomic_rmw8_sub_u(m) => rmw(T32, 1, m, R::Sub),
+            I::i32_atomic_rmw16_sub_u(m) => rmw(T32, 2, m, R::Sub),
+            I::i64_atomic_rmw8_sub_u(m) => rmw(T64, 1, m, R::Sub),
+            I::i64_atomic_rmw16_sub_u(m) => rmw(T64, 2, m, R::Sub),
+            I::i64_atomic_rmw32_sub_u(m) => rmw(T64, 4, m, R::Sub),
+            I::i32_atomic_rmw_and(m) => rmw(T32, 4, m, R::And),
+            I::i64_atomic_rmw_and(m) => rmw(T64, 8, m, R::And),
+            I::i32_atomic_rmw8_and_u(m) => rmw(T32, 1, m, R::And),
+            I::i32_atomic_rmw16_and_u(m) => rmw(T32, 2, m, R::And),
+            I::i64_atomic_rmw8_and_u(m) => rmw(T64, 1, m, R::And),
+            I::i64_atomic_rmw16_and_u(m) => rmw(T64, 2, m, R::And),
+            I::i64_atomic_rmw32_and_u(m) => rmw(T64, 4, m, R::And),
+            I::i32_atomic_rmw_or(m) => rmw(T32, 4, m, R::Or),
+            I::i64_atomic_rmw_or(m) => rmw(T64, 8, m, R::Or),
+            I::i32_atomic_rmw8_or_u(m) => rmw(T32, 1, m, R::Or),
+            I::i32_atomic_rmw16_or_u(m) => rmw(T32, 2, m, R::Or),
+            I::i64_atomic_rmw8_or_u(m) => rmw(T64, 1, m, R::Or),
+            I::i64_atomic_rmw16_or_u(m) => rmw(T64, 2, m, R::Or),
+            I::i64_atomic_rmw32_or_u(m) => rmw(T64, 4, m, R::Or),
+            I::i32_atomic_rmw_xor(m) => rmw(T32, 4, m, R::Xor),
+            I::i64_atomic_rmw_xor(m) => rmw(T64, 8, m, R::Xor),
+            I::i32_atomic_rmw8_xor_u(m) => rmw(T32, 1, m, R::Xor),
+            I::i32_atomic_rmw16_xor_u(m) => rmw(T32, 2, m, R::Xor),
+            I::i64_atomic_rmw8_xor_u(m) => rmw(T64, 1, m, R::Xor),
+            I::i64_atomic_rmw16_xor_u(m) => rmw(T64, 2, m, R::Xor),
+            I::i64_atomic_rmw32_xor_u(m) => rmw(T64, 4, m, R::Xor),
+            I::i32_atomic_rmw_xchg(m) => rmw(T32, 4, m, R::Xchg),
+            I::i64_atomic_rmw_xchg(m) => rmw(T64, 8, m, R::Xchg),
+            I::i32_atomic_rmw8_xchg_u(m) => rmw(T32, 1, m, R::Xchg),
+            I::i32_atomic_rmw16_xchg_u(m) => rmw(T32, 2, m, R::Xchg),
+            I::i64_atomic_rmw8_xchg_u(m) => rmw(T64, 1, m, R::Xchg),
+            I::i64_atomic_rmw16_xchg_u(m) => rmw(T64, 2, m, R::Xchg),
+            I::i64_atomic_rmw32_xchg_u(m) => rmw(T64, 4, m, R::Xchg),
+            I::i32_atomic_rmw_cmpxchg(m) => cx(T32, 4, m),
+            I::i64_atomic_rmw_cmpxchg(m) => cx(T64, 8, m),
+            I::i32_atomic_rmw8_cmpxchg_u(m) => cx(T32, 1, m),
+            I::i32_atomic_rmw16_cmpxchg_u(m) => cx(T32, 2, m),
+            I::i64_atomic_rmw8_cmpxchg_u(m) => cx(T64, 1, m),
+            I::i64_atomic_rmw16_cmpxchg_u(m) => cx(T64, 2, m),
+            I::i64_atomic_rmw32_cmpxchg_u(m) => cx(T64, 4, m),
+            I::memory_atomic_wait32(m) => Ok(Instr::Wait {
+                width: 4,
+                offset: self.memarg(m, span)?,
+            }),
+            I::memory_atomic_wait64(m) => Ok(Instr::Wait {
+                width: 8,
+                offset: self.memarg(m, span)?,
+            }),
+            I::memory_atomic_notify(m) => Ok(Instr::Notify {
+                offset: self.memarg(m, span)?,
+            }),
+            I::atomic_fence(None) => Ok(Instr::Fence),
+            other => {
+                let dbg = format!("{other:?}");
+                let name: String = dbg
+                    .split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .next()
+                    .unwrap_or("?")
+                    .trim_end_matches('_')
+                    .to_string();
+                self.err(span, format!("unsupported construct: instruction `{name}`"))
+            }
+        }
+    }
+}

@@ -1,0 +1,850 @@
+//! Litmus programs: script threads that invoke straight-line functions over one shared
+//! memory, and a small thread-local machine that executes a function, stopping at every
+//! shared-memory operation so that a caller decides what reads return (the operational
+//! layer's "guessed" reads, MODEL.md §1, §5.2).
+
+use crate::event::MemOrder;
+use serde::Serialize;
+use std::fmt;
+use std::sync::Arc;
+
+/// A WebAssembly value. Floats are kept as their bit patterns.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Value {
+    /// `i32`, as unsigned bits.
+    I32(u32),
+    /// `i64`, as unsigned bits.
+    I64(u64),
+    /// `f32`, as bits.
+    F32(u32),
+    /// `f64`, as bits.
+    F64(u64),
+}
+
+impl Value {
+    /// The value's bits zero-extended to 64.
+    pub fn bits(self) -> u64 {
+        match self {
+            Value::I32(v) | Value::F32(v) => v as u64,
+            Value::I64(v) | Value::F64(v) => v,
+        }
+    }
+
+    /// The zero value of a type.
+    pub fn zero(t: ValType) -> Value {
+        match t {
+            ValType::I32 => Value::I32(0),
+            ValType::I64 => Value::I64(0),
+            ValType::F32 => Value::F32(0),
+            ValType::F64 => Value::F64(0),
+        }
+    }
+
+    /// The value's type.
+    pub fn ty(self) -> ValType {
+        match self {
+            Value::I32(_) => ValType::I32,
+            Value::I64(_) => ValType::I64,
+            Value::F32(_) => ValType::F32,
+            Value::F64(_) => ValType::F64,
+        }
+    }
+
+    /// A value of type `t` from the low bits of `bits`.
+    pub fn from_bits(t: ValType, bits: u64) -> Value {
+        match t {
+            ValType::I32 => Value::I32(bits as u32),
+            ValType::I64 => Value::I64(bits),
+            ValType::F32 => Value::F32(bits as u32),
+            ValType::F64 => Value::F64(bits),
+        }
+    }
+}
+
+/// Written `"i32:N"`, `"i64:N"` (N unsigned decimal), `"f32:N"`, `"f64:N"` (N the bits).
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::I32(v) => write!(f, "i32:{v}"),
+            Value::I64(v) => write!(f, "i64:{v}"),
+            Value::F32(v) => write!(f, "f32:{v}"),
+            Value::F64(v) => write!(f, "f64:{v}"),
+        }
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+/// A number type.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum ValType {
+    /// `i32`
+    I32,
+    /// `i64`
+    I64,
+    /// `f32`
+    F32,
+    /// `f64`
+    F64,
+}
+
+impl ValType {
+    /// Whether the type is `i32` or `i64`.
+    pub fn is_int(self) -> bool {
+        matches!(self, ValType::I32 | ValType::I64)
+    }
+    /// Size in bytes.
+    pub fn bytes(self) -> u8 {
+        match self {
+            ValType::I32 | ValType::F32 => 4,
+            ValType::I64 | ValType::F64 => 8,
+        }
+    }
+}
+
+/// Integer unary operators (`iNN.clz`, …, `iNN.extendM_s`), and `eqz`.
+#[allow(missing_docs)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum IntUnop {
+    Clz,
+    Ctz,
+    Popcnt,
+    Eqz,
+    Extend8S,
+    Extend16S,
+    Extend32S,
+}
+
+/// Integer binary operators, including comparisons.
+#[allow(missing_docs)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum IntBinop {
+    Add,
+    Sub,
+    Mul,
+    DivS,
+    DivU,
+    RemS,
+    RemU,
+    And,
+    Or,
+    Xor,
+    Shl,
+    ShrS,
+    ShrU,
+    Rotl,
+    Rotr,
+    Eq,
+    Ne,
+    LtS,
+    LtU,
+    GtS,
+    GtU,
+    LeS,
+    LeU,
+    GeS,
+    GeU,
+}
+
+/// Conversions and reinterpretations between number types.
+#[allow(missing_docs)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Convert {
+    I32WrapI64,
+    I64ExtendI32S,
+    I64ExtendI32U,
+    I32ReinterpretF32,
+    I64ReinterpretF64,
+    F32ReinterpretI32,
+    F64ReinterpretI64,
+}
+
+/// Read-modify-write operators of `iNN.atomic.rmwM.op`.
+#[allow(missing_docs)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RmwOp {
+    Add,
+    Sub,
+    And,
+    Or,
+    Xor,
+    Xchg,
+}
+
+/// The instructions a litmus function may contain: straight-line code only.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Instr {
+    /// `t.const c`
+    Const(Value),
+    /// `local.get i`
+    LocalGet(u32),
+    /// `local.set i`
+    LocalSet(u32),
+    /// `local.tee i`
+    LocalTee(u32),
+    /// `drop`
+    Drop,
+    /// `select`
+    Select,
+    /// `nop`
+    Nop,
+    /// `return`
+    Return,
+    /// `unreachable`
+    Unreachable,
+    /// Integer unary operator of the given type (`I32` or `I64`).
+    IntUnop(ValType, IntUnop),
+    /// Integer binary operator of the given type.
+    IntBinop(ValType, IntBinop),
+    /// Conversion.
+    Convert(Convert),
+    /// `t.load{N}{_s,_u}` / `t.atomic.load{N}_u`: `width` bytes, result type `ty`.
+    Load {
+        /// Result type.
+        ty: ValType,
+        /// Access width in bytes (1, 2, 4, 8).
+        width: u8,
+        /// Sign-extend (`_s`).
+        signed: bool,
+        /// `memarg.offset`.
+        offset: u64,
+        /// Atomic (seq-cst) access.
+        atomic: bool,
+    },
+    /// `t.store{N}` / `t.atomic.store{N}`.
+    Store {
+        /// Operand type.
+        ty: ValType,
+        /// Access width in bytes.
+        width: u8,
+        /// `memarg.offset`.
+        offset: u64,
+        /// Atomic (seq-cst) access.
+        atomic: bool,
+    },
+    /// `t.atomic.rmw{N}.op{_u}`.
+    Rmw {
+        /// Operand type.
+        ty: ValType,
+        /// Access width in bytes.
+        width: u8,
+        /// `memarg.offset`.
+        offset: u64,
+        /// Operator.
+        op: RmwOp,
+    },
+    /// `t.atomic.rmw{N}.cmpxchg{_u}`.
+    Cmpxchg {
+        /// Operand type.
+        ty: ValType,
+        /// Access width in bytes.
+        width: u8,
+        /// `memarg.offset`.
+        offset: u64,
+    },
+    /// `memory.atomic.wait32` (width 4) / `wait64` (width 8).
+    Wait {
+        /// Access width in bytes.
+        width: u8,
+        /// `memarg.offset`.
+        offset: u64,
+    },
+    /// `memory.atomic.notify`.
+    Notify {
+        /// `memarg.offset`.
+        offset: u64,
+    },
+    /// `atomic.fence`.
+    Fence,
+}
+
+/// A function: parameter and local types, result types and a straight-line body with the
+/// source line of every instruction.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Func {
+    /// Exported name (for display).
+    pub name: String,
+    /// Parameter types.
+    pub params: Vec<ValType>,
+    /// Types of the declared locals (after the parameters).
+    pub locals: Vec<ValType>,
+    /// Result types.
+    pub results: Vec<ValType>,
+    /// Body, with 1-based source lines.
+    pub body: Vec<(Instr, usize)>,
+}
+
+/// One step of a script thread.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ScriptStep {
+    /// `(invoke "f" args…)` (also inside an assertion, whose expectation is ignored).
+    Invoke {
+        /// The function.
+        func: Arc<Func>,
+        /// Arguments.
+        args: Vec<Value>,
+        /// Source line.
+        line: usize,
+    },
+    /// `(thread $T …)`: spawn the given thread.
+    Spawn(usize),
+    /// `(wait $T)`: block until the given thread has finished.
+    Join(usize),
+}
+
+/// A script thread.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Thread {
+    /// Name without `$`; `main` for the top-level script.
+    pub name: String,
+    /// The spawning thread (`None` for `main`).
+    pub parent: Option<usize>,
+    /// The steps, in order.
+    pub steps: Vec<ScriptStep>,
+}
+
+/// A litmus program: one shared memory and a tree of script threads (index 0 is `main`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Program {
+    /// Size of the shared memory in bytes (initial pages × 65536).
+    pub memory_size: u64,
+    /// Non-zero initial bytes (from data segments), `(address, byte)`, sorted by address.
+    pub init: Vec<(u32, u8)>,
+    /// Threads; `threads[0]` is `main`.
+    pub threads: Vec<Thread>,
+}
+
+impl Program {
+    /// The initial byte at address `k` (the init write's content).
+    pub fn init_byte(&self, k: u32) -> u8 {
+        match self.init.binary_search_by_key(&k, |&(a, _)| a) {
+            Ok(i) => self.init[i].1,
+            Err(_) => 0,
+        }
+    }
+}
+
+/// A shared-memory operation requested by a [`Machine`]. Addresses are effective addresses
+/// (operand + `memarg.offset`), already bounds- and alignment-checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemRequest {
+    /// A load: the caller supplies `width` bytes and resumes with [`MemRequest::loaded`].
+    Load {
+        /// Ordering.
+        ord: MemOrder,
+        /// Effective address.
+        addr: u32,
+        /// Width in bytes.
+        width: u8,
+        /// The `noTear` flag (integer, width ≤ 4, aligned; runtime.rst l.740–747).
+        no_tear: bool,
+        /// Result type.
+        ty: ValType,
+        /// Sign extension.
+        signed: bool,
+    },
+    /// A store of `bytes`; resume with `None`.
+    Store {
+        /// Ordering.
+        ord: MemOrder,
+        /// Effective address.
+        addr: u32,
+        /// Bytes (little-endian).
+        bytes: Vec<u8>,
+        /// The `noTear` flag.
+        no_tear: bool,
+    },
+    /// An RMW or cmpxchg: the caller supplies the bytes read, computes
+    /// [`MemRequest::rmw_outcome`] and resumes with its value.
+    Rmw {
+        /// Effective address.
+        addr: u32,
+        /// Width in bytes.
+        width: u8,
+        /// Operand type.
+        ty: ValType,
+        /// `Some(op)` for rmw, `None` for cmpxchg.
+        op: Option<RmwOp>,
+        /// Operand (rmw) or replacement (cmpxchg), truncated to `width`.
+        operand: u64,
+        /// Expected value (cmpxchg), truncated to `width`.
+        expected: u64,
+    },
+    /// A wait: the caller supplies the bytes read; if [`MemRequest::wait_equal`] the thread
+    /// suspends and the caller decides: woken (0), timed out (2) or blocked forever.
+    /// Otherwise resume with `i32:1`.
+    Wait {
+        /// Effective address.
+        addr: u32,
+        /// Width in bytes (4 or 8).
+        width: u8,
+        /// Expected value.
+        expected: u64,
+        /// Timeout in ns (negative: infinite).
+        timeout: i64,
+    },
+    /// A notify of at most `count` waiters: resume with `i32:j`, `j ≤ count` the number woken.
+    Notify {
+        /// Effective address.
+        addr: u32,
+        /// Maximum number to wake.
+        count: u32,
+    },
+    /// `atomic.fence`; resume with `None`.
+    Fence,
+}
+
+fn le_bits(bytes: &[u8]) -> u64 {
+    bytes.iter().rev().fold(0u64, |acc, &b| acc << 8 | b as u64)
+}
+
+/// Little-endian bytes of the low `width` bytes of `v`.
+pub fn to_le(v: u64, width: u8) -> Vec<u8> {
+    (0..width).map(|i| (v >> (8 * i)) as u8).collect()
+}
+
+fn mask(width: u8) -> u64 {
+    if width >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * width)) - 1
+    }
+}
+
+impl MemRequest {
+    /// The value a load produces from the bytes read (little-endian, extended).
+    pub fn loaded(&self, bytes: &[u8]) -> Value {
+        match *self {
+            MemRequest::Load {
+                ty, width, signed, ..
+            } => {
+                let mut v = le_bits(bytes);
+                if signed && width < 8 {
+                    let sh = 64 - 8 * width as u32;
+                    v = (((v << sh) as i64) >> sh) as u64;
+                }
+                Value::from_bits(ty, v)
+            }
+            _ => Value::I32(0),
+        }
+    }
+
+    /// For an RMW: the result value and the bytes written (`None`: a failed cmpxchg,
+    /// which is a plain seq-cst read, instr l.3313).
+    pub fn rmw_outcome(&self, read: &[u8]) -> (Value, Option<Vec<u8>>) {
+        match *self {
+            MemRequest::Rmw {
+                width,
+                ty,
+                op,
+                operand,
+                expected,
+                ..
+            } => {
+                let old = le_bits(read);
+                let new = match op {
+                    Some(RmwOp::Add) => old.wrapping_add(operand),
+                    Some(RmwOp::Sub) => old.wrapping_sub(operand),
+                    Some(RmwOp::And) => old & operand,
+                    Some(RmwOp::Or) => old | operand,
+                    Some(RmwOp::Xor) => old ^ operand,
+                    Some(RmwOp::Xchg) => operand,
+                    None if old == expected => operand,
+                    None => return (Value::from_bits(ty, old), None),
+                };
+                (
+                    Value::from_bits(ty, old),
+                    Some(to_le(new & mask(width), width)),
+                )
+            }
+            _ => (Value::I32(0), None),
+        }
+    }
+
+    /// For a wait: whether the bytes read equal the expected value (the thread suspends).
+    pub fn wait_equal(&self, read: &[u8]) -> bool {
+        match *self {
+            MemRequest::Wait {
+                expected, width, ..
+            } => le_bits(read) == expected & mask(width),
+            _ => false,
+        }
+    }
+
+    /// The byte range `(addr, width)` the request accesses (`None` for notify and fence).
+    pub fn access_range(&self) -> Option<(u32, u8)> {
+        match *self {
+            MemRequest::Load { addr, width, .. }
+            | MemRequest::Rmw { addr, width, .. }
+            | MemRequest::Wait { addr, width, .. } => Some((addr, width)),
+            MemRequest::Store {
+                addr, ref bytes, ..
+            } => Some((addr, bytes.len() as u8)),
+            _ => None,
+        }
+    }
+}
+
+/// What a [`Machine`] did when run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// It stopped at a shared-memory operation (with the instruction's source line).
+    Mem(MemRequest, usize),
+    /// The function returned these values.
+    Done(Vec<Value>),
+    /// It trapped (message, line).
+    Trap(String, usize),
+}
+
+/// Executes one invocation of a straight-line function (the thread-local part of the
+/// operational semantics), stopping at every shared-memory operation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Machine {
+    func: Arc<Func>,
+    pc: usize,
+    stack: Vec<Value>,
+    locals: Vec<Value>,
+    memory_size: u64,
+}
+
+impl Machine {
+    /// A machine at the start of `func` called with `args` over a memory of `memory_size` bytes.
+    pub fn new(func: Arc<Func>, args: &[Value], memory_size: u64) -> Machine {
+        let mut locals: Vec<Value> = args.to_vec();
+        locals.extend(func.locals.iter().map(|&t| Value::zero(t)));
+        Machine {
+            func,
+            pc: 0,
+            stack: Vec::new(),
+            locals,
+            memory_size,
+        }
+    }
+
+    /// The exported name of the function being executed.
+    pub fn func_name(&self) -> &str {
+        &self.func.name
+    }
+
+    /// Resumes after a memory request, pushing the operation's result (if any).
+    pub fn resume(&mut self, result: Option<Value>) {
+        if let Some(v) = result {
+            self.stack.push(v);
+        }
+    }
+
+    fn pop(&mut self) -> Value {
+        self.stack.pop().unwrap_or(Value::I32(0))
+    }
+
+    fn pop_bits(&mut self) -> u64 {
+        self.pop().bits()
+    }
+
+    fn ea(&mut self, offset: u64, width: u8, atomic: bool, line: usize) -> Result<u32, Step> {
+        let i = self.pop_bits() as u32 as u64;
+        let ea = i + offset;
+        if ea + width as u64 > self.memory_size {
+            return Err(Step::Trap("out of bounds memory access".into(), line));
+        }
+        if atomic && !ea.is_multiple_of(width as u64) {
+            return Err(Step::Trap("unaligned atomic".into(), line));
+        }
+        Ok(ea as u32)
+    }
+
+    /// Runs until the next shared-memory operation, the end of the function, or a trap.
+    pub fn run(&mut self) -> Step {
+        while self.pc < self.func.body.len() {
+            let (ins, line) = self.func.body[self.pc].clone();
+            self.pc += 1;
+            match ins {
+                Instr::Const(v) => self.stack.push(v),
+                Instr::LocalGet(i) => {
+                    let v = self
+                        .locals
+                        .get(i as usize)
+                        .copied()
+                        .unwrap_or(Value::I32(0));
+                    self.stack.push(v)
+                }
+                Instr::LocalSet(i) => {
+                    let v = self.pop();
+                    if let Some(l) = self.locals.get_mut(i as usize) {
+                        *l = v;
+                    }
+                }
+                Instr::LocalTee(i) => {
+                    let v = self.pop();
+                    if let Some(l) = self.locals.get_mut(i as usize) {
+                        *l = v;
+                    }
+                    self.stack.push(v);
+                }
+                Instr::Drop => {
+                    self.pop();
+                }
+                Instr::Select => {
+                    let c = self.pop_bits();
+                    let b = self.pop();
+                    let a = self.pop();
+                    self.stack.push(if c as u32 != 0 { a } else { b });
+                }
+                Instr::Nop => {}
+                Instr::Return => break,
+                Instr::Unreachable => return Step::Trap("unreachable".into(), line),
+                Instr::IntUnop(t, op) => {
+                    let a = self.pop_bits();
+                    self.stack.push(int_unop(t, op, a));
+                }
+                Instr::IntBinop(t, op) => {
+                    let b = self.pop_bits();
+                    let a = self.pop_bits();
+                    match int_binop(t, op, a, b) {
+                        Ok(v) => self.stack.push(v),
+                        Err(m) => return Step::Trap(m.into(), line),
+                    }
+                }
+                Instr::Convert(c) => {
+                    let a = self.pop_bits();
+                    self.stack.push(match c {
+                        Convert::I32WrapI64 => Value::I32(a as u32),
+                        Convert::I64ExtendI32S => Value::I64(a as u32 as i32 as i64 as u64),
+                        Convert::I64ExtendI32U => Value::I64(a as u32 as u64),
+                        Convert::I32ReinterpretF32 => Value::I32(a as u32),
+                        Convert::I64ReinterpretF64 => Value::I64(a),
+                        Convert::F32ReinterpretI32 => Value::F32(a as u32),
+                        Convert::F64ReinterpretI64 => Value::F64(a),
+                    });
+                }
+                Instr::Load {
+                    ty,
+                    width,
+                    signed,
+                    offset,
+                    atomic,
+                } => {
+                    let addr = match self.ea(offset, width, atomic, line) {
+                        Ok(a) => a,
+                        Err(s) => return s,
+                    };
+                    let ord = if atomic {
+                        MemOrder::SeqCst
+                    } else {
+                        MemOrder::Unord
+                    };
+                    let no_tear = ty.is_int() && width <= 4 && addr.is_multiple_of(width as u32);
+                    return Step::Mem(
+                        MemRequest::Load {
+                            ord,
+                            addr,
+                            width,
+                            no_tear,
+                            ty,
+                            signed,
+                        },
+                        line,
+                    );
+                }
+                Instr::Store {
+                    ty,
+                    width,
+                    offset,
+                    atomic,
+                } => {
+                    let v = self.pop_bits();
+                    let addr = match self.ea(offset, width, atomic, line) {
+                        Ok(a) => a,
+                        Err(s) => return s,
+                    };
+                    let ord = if atomic {
+                        MemOrder::SeqCst
+                    } else {
+                        MemOrder::Unord
+                    };
+                    let no_tear = ty.is_int() && width <= 4 && addr.is_multiple_of(width as u32);
+                    return Step::Mem(
+                        MemRequest::Store {
+                            ord,
+                            addr,
+                            bytes: to_le(v, width),
+                            no_tear,
+                        },
+                        line,
+                    );
+                }
+                Instr::Rmw {
+                    ty,
+                    width,
+                    offset,
+                    op,
+                } => {
+                    let operand = self.pop_bits() & mask(width);
+                    let addr = match self.ea(offset, width, true, line) {
+                        Ok(a) => a,
+                        Err(s) => return s,
+                    };
+                    return Step::Mem(
+                        MemRequest::Rmw {
+                            addr,
+                            width,
+                            ty,
+                            op: Some(op),
+                            operand,
+                            expected: 0,
+                        },
+                        line,
+                    );
+                }
+                Instr::Cmpxchg { ty, width, offset } => {
+                    let replacement = self.pop_bits() & mask(width);
+                    let expected = self.pop_bits() & mask(width);
+                    let addr = match self.ea(offset, width, true, line) {
+                        Ok(a) => a,
+                        Err(s) => return s,
+                    };
+                    return Step::Mem(
+                        MemRequest::Rmw {
+                            addr,
+                            width,
+                            ty,
+                            op: None,
+                            operand: replacement,
+                            expected,
+                        },
+                        line,
+                    );
+                }
+                Instr::Wait { width, offset } => {
+                    let timeout = self.pop_bits() as i64;
+                    let expected = self.pop_bits() & mask(width);
+                    let addr = match self.ea(offset, width, true, line) {
+                        Ok(a) => a,
+                        Err(s) => return s,
+                    };
+                    return Step::Mem(
+                        MemRequest::Wait {
+                            addr,
+                            width,
+                            expected,
+                            timeout,
+                        },
+                        line,
+                    );
+                }
+                Instr::Notify { offset } => {
+                    let count = self.pop_bits() as u32;
+                    let addr = match self.ea(offset, 4, true, line) {
+                        Ok(a) => a,
+                        Err(s) => return s,
+                    };
+                    return Step::Mem(MemRequest::Notify { addr, count }, line);
+                }
+                Instr::Fence => return Step::Mem(MemRequest::Fence, line),
+            }
+        }
+        let n = self.func.results.len();
+        let start = self.stack.len().saturating_sub(n);
+        Step::Done(self.stack[start..].to_vec())
+    }
+}
+
+fn int_unop(t: ValType, op: IntUnop, a: u64) -> Value {
+    if t == ValType::I32 {
+        let a = a as u32;
+        Value::I32(match op {
+            IntUnop::Clz => a.leading_zeros(),
+            IntUnop::Ctz => a.trailing_zeros(),
+            IntUnop::Popcnt => a.count_ones(),
+            IntUnop::Eqz => (a == 0) as u32,
+            IntUnop::Extend8S => a as u8 as i8 as i32 as u32,
+            IntUnop::Extend16S => a as u16 as i16 as i32 as u32,
+            IntUnop::Extend32S => a,
+        })
+    } else {
+        match op {
+            IntUnop::Clz => Value::I64(a.leading_zeros() as u64),
+            IntUnop::Ctz => Value::I64(a.trailing_zeros() as u64),
+            IntUnop::Popcnt => Value::I64(a.count_ones() as u64),
+            IntUnop::Eqz => Value::I32((a == 0) as u32),
+            IntUnop::Extend8S => Value::I64(a as u8 as i8 as i64 as u64),
+            IntUnop::Extend16S => Value::I64(a as u16 as i16 as i64 as u64),
+            IntUnop::Extend32S => Value::I64(a as u32 as i32 as i64 as u64),
+        }
+    }
+}
+
+fn int_binop(t: ValType, op: IntBinop, a: u64, b: u64) -> Result<Value, &'static str> {
+    use IntBinop::*;
+    if t == ValType::I32 {
+        let (a, b) = (a as u32, b as u32);
+        let (sa, sb) = (a as i32, b as i32);
+        let v = match op {
+            Add => a.wrapping_add(b),
+            Sub => a.wrapping_sub(b),
+            Mul => a.wrapping_mul(b),
+            DivS | RemS | DivU | RemU if b == 0 => return Err("integer divide by zero"),
+            DivS if sa == i32::MIN && sb == -1 => return Err("integer overflow"),
+            DivS => sa.wrapping_div(sb) as u32,
+            DivU => a / b,
+            RemS => sa.wrapping_rem(sb) as u32,
+            RemU => a % b,
+            And => a & b,
+            Or => a | b,
+            Xor => a ^ b,
+            Shl => a.wrapping_shl(b),
+            ShrS => sa.wrapping_shr(b) as u32,
+            ShrU => a.wrapping_shr(b),
+            Rotl => a.rotate_left(b % 32),
+            Rotr => a.rotate_right(b % 32),
+            Eq => (a == b) as u32,
+            Ne => (a != b) as u32,
+            LtS => (sa < sb) as u32,
+            LtU => (a < b) as u32,
+            GtS => (sa > sb) as u32,
+            GtU => (a > b) as u32,
+            LeS => (sa <= sb) as u32,
+            LeU => (a <= b) as u32,
+            GeS => (sa >= sb) as u32,
+            GeU => (a >= b) as u32,
+        };
+        Ok(Value::I32(v))
+    } else {
+        let (sa, sb) = (a as i64, b as i64);
+        let cmp = |c: bool| Ok(Value::I32(c as u32));
+        let v = match op {
+            Add => a.wrapping_add(b),
+            Sub => a.wrapping_sub(b),
+            Mul => a.wrapping_mul(b),
+            DivS | RemS | DivU | RemU if b == 0 => return Err("integer divide by zero"),
+            DivS if sa == i64::MIN && sb == -1 => return Err("integer overflow"),
+            DivS => sa.wrapping_div(sb) as u64,
+            DivU => a / b,
+            RemS => sa.wrapping_rem(sb) as u64,
+            RemU => a % b,
+            And => a & b,
+            Or => a | b,
+            Xor => a ^ b,
+            Shl => a.wrapping_shl(b as u32),
+            ShrS => sa.wrapping_shr(b as u32) as u64,
+            ShrU => a.wrapping_shr(b as u32),
+            Rotl => a.rotate_left((b % 64) as u32),
+            Rotr => a.rotate_right((b % 64) as u32),
+            Eq => return cmp(a == b),
+            Ne => return cmp(a != b),
+            LtS => return cmp(sa < sb),
+            LtU => return cmp(a < b),
+            GtS => return cmp(sa > sb),
+            GtU => return cmp(a > b),
+            LeS => return cmp(sa <= sb),
+            LeU => return cmp(a <= b),
+            GeS => return cmp(sa >= sb),
+            GeU => return cmp(a >= b),
+        };
+        Ok(Value::I64(v))
+    }
+}

@@ -1,0 +1,33 @@
+;; LB+sc
+;; Source: MODEL.md §6.3. Each thread's `run` returns the values it loaded.
+(module $Mem
+  (memory (export "shared") 1 1 shared)
+)
+(register "mem" $Mem)
+
+(thread $T0 (shared (module $Mem))
+  (register "mem" $Mem)
+  (module
+    (memory (import "mem" "shared") 1 1 shared)
+    (func (export "run") (result i32) (local $r0 i32)
+      (local.set $r0 (i32.atomic.load (i32.const 0)))
+      (i32.atomic.store (i32.const 4) (i32.const 1))
+      (local.get $r0))
+  )
+  (invoke "run")
+)
+
+(thread $T1 (shared (module $Mem))
+  (register "mem" $Mem)
+  (module
+    (memory (import "mem" "shared") 1 1 shared)
+    (func (export "run") (result i32) (local $r0 i32)
+      (local.set $r0 (i32.atomic.load (i32.const 4)))
+      (i32.atomic.store (i32.const 0) (i32.const 1))
+      (local.get $r0))
+  )
+  (invoke "run")
+)
+
+(wait $T0)
+(wait $T1)

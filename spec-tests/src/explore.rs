@@ -1,0 +1,847 @@
+//! Exploring the executions of a litmus script (`heddle explore`).
+//!
+//! The spec's operational semantics (runtime.rst, *Configurations*) lets any thread take the
+//! next step, and (relaxed.rst) lets a read of shared memory return any value the memory
+//! model allows. This module explores both kinds of choice exhaustively for a litmus
+//! `.wast` file (the format of `heddle litmus`: one shared memory, `thread` blocks that
+//! invoke exported functions, `wait`s, and optional observer invokes on the main script):
+//!
+//! * **Script set-up** is deterministic: every module of the file (main script and threads)
+//!   is instantiated once, in file order, before anything runs; each script thread becomes
+//!   one interpreter thread that runs its invokes one after the other, spawns its children
+//!   and joins them (`wait`) as the script says.
+//! * **Choice points** are only the *visible* steps: a step that touches the shared memory
+//!   ([`Configuration::next_is_visible`]) or a wait's timeout. Everything else a thread does
+//!   cannot affect or be affected by other threads, so it runs without interleaving.
+//! * **Reduction**: at each choice point the whole state (configuration, memory backend,
+//!   script positions) is hashed; a state seen before in a completed part of the search, or
+//!   on the current path (a cycle, e.g. a spin loop), is not explored again. Two independent
+//!   steps taken in either order reach the same state, so each order after the first is cut
+//!   there (state-caching partial-order reduction), and spin loops terminate.
+//! * **Search**: depth first over the [`ChoiceLog`] of a run: each run replays a prefix of
+//!   choices and records the rest; the schedule string of a run reproduces it exactly
+//!   (`--replay`).
+//! * **Bounds**: `max_executions` runs and `max_steps` small steps per run; hitting either
+//!   makes the result incomplete, never a hang.
+
+use crate::script::{lower, Action, Cmd, Directive};
+use crate::spectest::{self, Exports};
+use heddle_interp::trace::{Trace, TraceAction};
+use heddle_interp::{
+    ChoiceLog, Configuration, ExecLimits, ExternVal, FuncAddr, MemAddr, Module, ThreadId,
+    ThreadStatus, Value,
+};
+use heddle_model::{InvokeResult, Outcome};
+use indexmap::IndexMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+/// Which shared-memory backend the exploration runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MemoryMode {
+    /// Sequentially consistent bytes (MODEL.md §9.1): only thread interleavings vary.
+    #[default]
+    Sc,
+    /// The relaxed backend (MODEL.md §9.3): reads may also return older writes, as the
+    /// model allows.
+    Relaxed,
+}
+
+/// Bounds and backend of an exploration.
+#[derive(Clone, Debug)]
+pub struct ExploreOptions {
+    pub memory: MemoryMode,
+    /// At most this many runs; more makes the result incomplete.
+    pub max_executions: u64,
+    /// At most this many small steps per run; a longer run is cut and the result is
+    /// incomplete.
+    pub max_steps: u64,
+    /// Keep the trace of every run that reaches an outcome (for checking).
+    pub keep_traces: bool,
+}
+
+impl Default for ExploreOptions {
+    fn default() -> Self {
+        ExploreOptions {
+            memory: MemoryMode::Sc,
+            max_executions: 1_000_000,
+            max_steps: 100_000,
+            keep_traces: false,
+        }
+    }
+}
+
+/// One step of a script thread's plan.
+#[derive(Clone, Debug)]
+enum Step {
+    Invoke { func: FuncAddr, args: Vec<Value> },
+    Spawn(usize),
+    Join(usize),
+}
+
+/// A script thread: its name (without `$`, `main` for the top level) and its steps.
+#[derive(Clone, Debug)]
+struct PlanThread {
+    name: String,
+    steps: Vec<Step>,
+}
+
+/// A litmus script, set up: the configuration after instantiating every module, and the
+/// script threads (index 0 is `main`; the others in the order their `thread` blocks
+/// appear in the file).
+#[derive(Clone, Debug)]
+pub struct Plan {
+    base: Configuration,
+    threads: Vec<PlanThread>,
+    shared: Option<MemAddr>,
+}
+
+/// Scope of names while setting up: registered modules and named instances.
+#[derive(Clone, Default)]
+struct Scope {
+    registry: IndexMap<String, Arc<Exports>>,
+    named: HashMap<String, Arc<Exports>>,
+    last: Option<Arc<Exports>>,
+}
+
+impl Plan {
+    /// Set up a litmus script from its text.
+    ///
+    /// Errors: a parse error, a module that does not decode or instantiate, an invoke of an
+    /// unknown export, or a directive that has no meaning in a litmus test (`get`), each
+    /// with its line.
+    pub fn from_text(text: &str) -> Result<Plan, String> {
+        let buf = wast::parser::ParseBuffer::new(text).map_err(|e| e.to_string())?;
+        let script: wast::Wast = wast::parser::parse(&buf).map_err(|e| e.to_string())?;
+        let directives = lower(text, script);
+        let mut base = Configuration::new();
+        let spectest = Arc::new(spectest::install(&mut base));
+        let mut scope = Scope::default();
+        scope.registry.insert("spectest".into(), spectest.clone());
+        let mut plan = Plan {
+            base,
+            threads: vec![PlanThread {
+                name: "main".into(),
+                steps: Vec::new(),
+            }],
+            shared: None,
+        };
+        plan.add_directives(0, &directives, &mut scope, &spectest)?;
+        plan.shared = plan
+            .base
+            .store
+            .mems
+            .iter()
+            .position(|m| m.is_shared())
+            .map(|i| MemAddr(i as u32));
+        Ok(plan)
+    }
+
+    fn add_directives(
+        &mut self,
+        thread: usize,
+        directives: &[Directive],
+        scope: &mut Scope,
+        spectest: &Arc<Exports>,
+    ) -> Result<(), String> {
+        for d in directives {
+            let line = d.at.line;
+            let fail = |m: String| format!("line {line}: {m}");
+            match &d.cmd {
+                Cmd::Module { name, bytes } => {
+                    let bytes = bytes.as_ref().map_err(|e| fail(e.clone()))?;
+                    let module = Module::decode(bytes).map_err(|e| fail(e.to_string()))?;
+                    let imports =
+                        spectest::resolve_imports(&module, &scope.registry).map_err(fail)?;
+                    let inst = self
+                        .base
+                        .instantiate(Arc::new(module), &imports)
+                        .map_err(|e| fail(e.to_string()))?;
+                    let exports = Arc::new(spectest::instance_exports(&self.base, inst));
+                    if let Some(n) = name {
+                        scope.named.insert(n.clone(), exports.clone());
+                    }
+                    scope.last = Some(exports);
+                }
+                Cmd::Register { as_name, module } => {
+                    let exports = match module {
+                        Some(n) => scope.named.get(n).cloned(),
+                        None => scope.last.clone(),
+                    }
+                    .ok_or_else(|| fail("register of an unknown module".into()))?;
+                    scope.registry.insert(as_name.clone(), exports);
+                }
+                Cmd::Action(a)
+                | Cmd::AssertReturn { action: a, .. }
+                | Cmd::AssertTrap { action: a, .. }
+                | Cmd::AssertExhaustion { action: a, .. } => {
+                    let Action::Invoke { module, name, args } = a else {
+                        return Err(fail("`get` has no meaning in a litmus test".into()));
+                    };
+                    let exports = match module {
+                        Some(n) => scope.named.get(n).cloned(),
+                        None => scope.last.clone(),
+                    }
+                    .ok_or_else(|| fail("invoke of an unknown module".into()))?;
+                    let Some(ExternVal::Func(func)) = exports.get(name).copied() else {
+                        return Err(fail(format!("no exported function {name:?}")));
+                    };
+                    let args = args.clone().map_err(fail)?;
+                    self.threads[thread].steps.push(Step::Invoke { func, args });
+                }
+                Cmd::Thread { name, shared, body } => {
+                    let child = self.threads.len();
+                    self.threads.push(PlanThread {
+                        name: name.trim_start_matches('$').to_string(),
+                        steps: Vec::new(),
+                    });
+                    self.threads[thread].steps.push(Step::Spawn(child));
+                    // A thread sees only the modules it shares, by name, and registers
+                    // its own.
+                    let mut inner = Scope::default();
+                    inner.registry.insert("spectest".into(), spectest.clone());
+                    for s in shared {
+                        let exports = scope
+                            .named
+                            .get(s)
+                            .cloned()
+                            .ok_or_else(|| fail(format!("thread shares unknown module {s}")))?;
+                        inner.named.insert(s.clone(), exports);
+                    }
+                    self.add_directives(child, body, &mut inner, spectest)?;
+                }
+                Cmd::Wait { thread: t } => {
+                    let name = t.trim_start_matches('$');
+                    let idx = self
+                        .threads
+                        .iter()
+                        .position(|p| p.name == name)
+                        .ok_or_else(|| fail(format!("wait for unknown thread {t}")))?;
+                    self.threads[thread].steps.push(Step::Join(idx));
+                }
+                // Module assertions run nothing; a litmus test ignores them.
+                Cmd::AssertUninstantiable { .. }
+                | Cmd::AssertInvalid { .. }
+                | Cmd::AssertMalformed { .. }
+                | Cmd::AssertUnlinkable { .. } => {}
+                Cmd::Unsupported => return Err(fail("unsupported directive".into())),
+            }
+        }
+        Ok(())
+    }
+
+    /// The names of the script threads that have invokes, in outcome order: threads in the
+    /// order they appear in the file, `main` last (the order of `heddle litmus`).
+    fn outcome_threads(&self) -> Vec<usize> {
+        let has_invoke = |t: &PlanThread| t.steps.iter().any(|s| matches!(s, Step::Invoke { .. }));
+        (1..self.threads.len())
+            .chain(std::iter::once(0))
+            .filter(|&i| has_invoke(&self.threads[i]))
+            .collect()
+    }
+}
+
+/// Where a script thread is.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct ScriptState {
+    started: bool,
+    /// Index of its next step (or of the invoke in progress).
+    pc: usize,
+    /// Whether an invoke is in progress on its interpreter thread.
+    running: bool,
+    results: Vec<InvokeResult>,
+}
+
+/// A spawn or join of script threads, at a position of the trace: the happens-before
+/// edges the script adds (runtime.rst, thread spawning; the embedding's join).
+#[derive(Clone, Copy, Debug)]
+enum Mark {
+    Spawn {
+        parent: usize,
+        child: usize,
+        at: usize,
+    },
+    Join {
+        parent: usize,
+        child: usize,
+        at: usize,
+    },
+}
+
+/// What one run produced.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    /// The outcome, if the run ended (every thread finished or blocked for good).
+    pub outcome: Option<Outcome>,
+    /// Why the run has no outcome: `"pruned"` (reached a state explored before),
+    /// `"step bound"`.
+    pub cut: Option<&'static str>,
+    /// The choices of the run, as a schedule string for `--replay`.
+    pub schedule: String,
+    /// The shared memory's trace, when kept, with the script thread of each interpreter
+    /// thread and the spawn/join marks.
+    pub trace: Option<ScriptTrace>,
+}
+
+/// A trace with what is needed to turn it into a model execution.
+#[derive(Clone, Debug)]
+pub struct ScriptTrace {
+    pub trace: Trace,
+    /// Script thread index of each interpreter thread id.
+    agents: HashMap<ThreadId, usize>,
+    marks: Vec<Mark>,
+    names: Vec<String>,
+}
+
+struct Run<'p> {
+    plan: &'p Plan,
+    config: Configuration,
+    tids: Vec<ThreadId>,
+    states: Vec<ScriptState>,
+    log: Arc<Mutex<ChoiceLog>>,
+    marks: Vec<Mark>,
+}
+
+fn to_model_value(v: &Value) -> heddle_model::Value {
+    match *v {
+        Value::I32(x) => heddle_model::Value::I32(x as u32),
+        Value::I64(x) => heddle_model::Value::I64(x as u64),
+        Value::F32(b) => heddle_model::Value::F32(b),
+        Value::F64(b) => heddle_model::Value::F64(b),
+        // Litmus functions return numbers only; show anything else as its low bits.
+        Value::V128(x) => heddle_model::Value::I64(x as u64),
+        Value::FuncRef(_) | Value::ExternRef(_) => heddle_model::Value::I32(0),
+    }
+}
+
+impl<'p> Run<'p> {
+    fn new(plan: &'p Plan, prefix: Vec<u32>, opts: &ExploreOptions) -> Result<Self, String> {
+        let mut config = plan.base.clone();
+        config.set_limits(ExecLimits {
+            clock_timeouts: false,
+            fuel: Some(opts.max_steps),
+            ..ExecLimits::default()
+        });
+        let log = Arc::new(Mutex::new(ChoiceLog::replaying(prefix)));
+        if let Some(mem) = plan.shared {
+            if opts.memory == MemoryMode::Relaxed {
+                relaxed_backend(&mut config, mem, log.clone())?;
+            }
+            if opts.keep_traces {
+                if let heddle_interp::memory::MemInst::Shared(m) =
+                    &mut config.store.mems[mem.0 as usize]
+                {
+                    m.enable_trace();
+                }
+            }
+        }
+        let tids = plan.threads.iter().map(|_| config.new_thread()).collect();
+        let mut states: Vec<ScriptState> = plan
+            .threads
+            .iter()
+            .map(|_| ScriptState {
+                started: false,
+                pc: 0,
+                running: false,
+                results: Vec::new(),
+            })
+            .collect();
+        states[0].started = true;
+        Ok(Run {
+            plan,
+            config,
+            tids,
+            states,
+            log,
+            marks: Vec::new(),
+        })
+    }
+
+    fn trace_len(&self) -> usize {
+        self.plan
+            .shared
+            .and_then(|m| match &self.config.store.mems[m.0 as usize] {
+                heddle_interp::memory::MemInst::Shared(sm) => sm.trace().map(|t| t.events.len()),
+                _ => None,
+            })
+            .unwrap_or(0)
+    }
+
+    fn join_view(&mut self, to: usize, from: usize) {
+        if let Some(m) = self.plan.shared {
+            if let heddle_interp::memory::MemInst::Shared(sm) =
+                &mut self.config.store.mems[m.0 as usize]
+            {
+                sm.join_view(self.tids[to], self.tids[from]);
+            }
+        }
+    }
+
+    /// Run every script thread's invisible work, until each is finished, blocked, or
+    /// about to take a visible step.
+    fn settle(&mut self) {
+        loop {
+            let mut progress = false;
+            for i in 0..self.states.len() {
+                progress |= self.advance(i);
+            }
+            if !progress {
+                return;
+            }
+        }
+    }
+
+    /// Advance script thread `i` through invisible steps; whether anything happened.
+    fn advance(&mut self, i: usize) -> bool {
+        let mut progress = false;
+        let tid = self.tids[i];
+        loop {
+            let st = &self.states[i];
+            if !st.started {
+                return progress;
+            }
+            if st.running {
+                match self.config.status(tid) {
+                    ThreadStatus::Runnable if !self.config.next_is_visible(tid) => {
+                        self.config.step(tid, 1);
+                        progress = true;
+                    }
+                    ThreadStatus::Finished => {
+                        let r = match self.config.take_result(tid) {
+                            Some(Ok(vals)) => {
+                                InvokeResult::Values(vals.iter().map(to_model_value).collect())
+                            }
+                            _ => InvokeResult::Trap,
+                        };
+                        let st = &mut self.states[i];
+                        st.results.push(r);
+                        st.running = false;
+                        st.pc += 1;
+                        progress = true;
+                    }
+                    _ => return progress,
+                }
+                continue;
+            }
+            let Some(step) = self.plan.threads[i].steps.get(st.pc).cloned() else {
+                return progress;
+            };
+            match step {
+                Step::Invoke { func, args } => {
+                    if self.config.invoke_on(tid, func, &args).is_err() {
+                        self.states[i].results.push(InvokeResult::Trap);
+                        self.states[i].pc += 1;
+                    } else {
+                        self.states[i].running = true;
+                    }
+                }
+                Step::Spawn(c) => {
+                    self.marks.push(Mark::Spawn {
+                        parent: i,
+                        child: c,
+                        at: self.trace_len(),
+                    });
+                    self.join_view(c, i);
+                    self.states[c].started = true;
+                    self.states[i].pc += 1;
+                }
+                Step::Join(c) => {
+                    if !self.is_done(c) {
+                        return progress;
+                    }
+                    self.marks.push(Mark::Join {
+                        parent: i,
+                        child: c,
+                        at: self.trace_len(),
+                    });
+                    self.join_view(i, c);
+                    self.states[i].pc += 1;
+                }
+            }
+            progress = true;
+        }
+    }
+
+    fn is_done(&self, i: usize) -> bool {
+        let st = &self.states[i];
+        st.started && !st.running && st.pc >= self.plan.threads[i].steps.len()
+    }
+
+    /// The choices available now: a thread about to take a visible step, or a waiter with
+    /// a finite timeout that may time out.
+    fn candidates(&self) -> Vec<(usize, bool)> {
+        let mut c = Vec::new();
+        for (i, st) in self.states.iter().enumerate() {
+            if !st.running {
+                continue;
+            }
+            match self.config.status(self.tids[i]) {
+                ThreadStatus::Runnable => c.push((i, false)),
+                ThreadStatus::Blocked {
+                    deadline: Some(_), ..
+                } => c.push((i, true)),
+                _ => {}
+            }
+        }
+        c
+    }
+
+    fn state_hash(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        self.config.hash_state(&mut h);
+        self.states.hash(&mut h);
+        h.finish()
+    }
+
+    /// The outcome of a run that cannot go on: results so far, and `blocked` for an invoke
+    /// that never returns (a wait never woken, or an invoke after a `wait` on a thread
+    /// that never finishes). Nothing after it runs.
+    fn outcome(&self) -> Outcome {
+        let threads = self
+            .plan
+            .outcome_threads()
+            .into_iter()
+            .map(|i| {
+                let st = &self.states[i];
+                let mut results = st.results.clone();
+                let pending_invoke = self.plan.threads[i].steps
+                    [st.pc.min(self.plan.threads[i].steps.len())..]
+                    .iter()
+                    .any(|s| matches!(s, Step::Invoke { .. }));
+                if st.running || (!self.is_done(i) && pending_invoke) {
+                    results.push(InvokeResult::Blocked);
+                }
+                (self.plan.threads[i].name.clone(), results)
+            })
+            .collect();
+        Outcome { threads }
+    }
+
+    fn script_trace(&self) -> Option<ScriptTrace> {
+        let mem = self.plan.shared?;
+        let heddle_interp::memory::MemInst::Shared(sm) = &self.config.store.mems[mem.0 as usize]
+        else {
+            return None;
+        };
+        Some(ScriptTrace {
+            trace: sm.trace()?.clone(),
+            agents: self.tids.iter().enumerate().map(|(i, t)| (*t, i)).collect(),
+            marks: self.marks.clone(),
+            names: self.plan.threads.iter().map(|t| t.name.clone()).collect(),
+        })
+    }
+
+    /// Run to the end, or until cut: by the step bound, or (with `visited`) on reaching a
+    /// state explored before.
+    fn run(mut self, mut visited: Option<&mut HashSet<u64>>, opts: &ExploreOptions) -> RunResult {
+        let mut steps: u64 = 0;
+        let cut = loop {
+            self.settle();
+            let cands = self.candidates();
+            if cands.is_empty() {
+                break None;
+            }
+            if steps >= opts.max_steps {
+                break Some("step bound");
+            }
+            if let Some(v) = visited.as_deref_mut() {
+                let replaying = self.log.lock().expect("choice log").replaying_prefix();
+                if !v.insert(self.state_hash()) && !replaying {
+                    break Some("pruned");
+                }
+            }
+            let pick = self.log.lock().expect("choice log").choose(cands.len());
+            let (i, timeout) = cands[pick];
+            if timeout {
+                self.config.time_out(self.tids[i]);
+            } else {
+                self.config.step(self.tids[i], 1);
+            }
+            steps += 1;
+        };
+        let schedule = self.log.lock().expect("choice log").schedule();
+        RunResult {
+            outcome: if cut.is_none() {
+                Some(self.outcome())
+            } else {
+                None
+            },
+            cut,
+            schedule,
+            trace: if opts.keep_traces {
+                self.script_trace()
+            } else {
+                None
+            },
+        }
+    }
+}
+
+/// Install the relaxed backend for the shared memory, seeded with its current contents.
+fn relaxed_backend(
+    config: &mut Configuration,
+    mem: MemAddr,
+    log: Arc<Mutex<ChoiceLog>>,
+) -> Result<(), String> {
+    let _ = (config, mem, log);
+    Err("the relaxed memory backend is not available in this build".into())
+}
+
+/// How an outcome was reached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// Number of runs that ended with it.
+    pub count: u64,
+    /// The schedule of the first such run (`heddle explore --replay`).
+    pub schedule: String,
+}
+
+/// The result of exploring a litmus script.
+#[derive(Clone, Debug, Default)]
+pub struct Exploration {
+    /// Every outcome reached, in the order found, with how it was reached.
+    pub reachable: IndexMap<Outcome, Found>,
+    /// Whether the search covered every schedule (no bound was hit).
+    pub complete: bool,
+    /// Runs made, and runs cut at a state explored before.
+    pub executions: u64,
+    pub pruned: u64,
+    /// Runs cut by the step bound.
+    pub step_bounded: u64,
+    /// Traces of the runs that reached an outcome (with `keep_traces`).
+    pub traces: Vec<ScriptTrace>,
+}
+
+/// Explore every schedule (and, with the relaxed backend, every allowed read) of `plan`.
+pub fn explore(plan: &Plan, opts: &ExploreOptions) -> Result<Exploration, String> {
+    let mut result = Exploration::default();
+    let mut visited = HashSet::new();
+    let mut prefix = Some(Vec::new());
+    while let Some(p) = prefix {
+        if result.executions >= opts.max_executions {
+            result.complete = false;
+            return Ok(result);
+        }
+        let run = Run::new(plan, p, opts)?;
+        let log = run.log.clone();
+        let r = run.run(Some(&mut visited), opts);
+        result.executions += 1;
+        match r.cut {
+            Some("pruned") => result.pruned += 1,
+            Some(_) => result.step_bounded += 1,
+            None => {}
+        }
+        if let Some(o) = r.outcome {
+            result
+                .reachable
+                .entry(o)
+                .and_modify(|f| f.count += 1)
+                .or_insert(Found {
+                    count: 1,
+                    schedule: r.schedule.clone(),
+                });
+            if let Some(t) = r.trace {
+                result.traces.push(t);
+            }
+        }
+        prefix = log.lock().expect("choice log").next_prefix();
+    }
+    result.complete = result.step_bounded == 0;
+    Ok(result)
+}
+
+/// Run `plan` once along `schedule` (a string from [`Found::schedule`]), keeping its trace.
+pub fn replay(plan: &Plan, schedule: &str, opts: &ExploreOptions) -> Result<RunResult, String> {
+    let prefix = ChoiceLog::parse_schedule(schedule)?;
+    let opts = ExploreOptions {
+        keep_traces: true,
+        ..opts.clone()
+    };
+    Ok(Run::new(plan, prefix, &opts)?.run(None, &opts))
+}
+
+impl ScriptTrace {
+    /// The events as JSON values: `{"thread": "T1" | null (the initialising write),
+    /// "actions": [{"kind": "read"|"write"|"rmw"|"wait"|"woken"|"timeout"|"notify"|"fence",
+    /// "ord"?, "address"?, "bytes"?, "read"?, "written"?, "no_tear"?, "timeout"?, "woken"?,
+    /// "max"?}], "reads_from": [event index per byte read]}`, in execution order.
+    pub fn events_json(&self) -> Vec<serde_json::Value> {
+        use serde_json::json;
+        let ord = |o: heddle_interp::memory::Ordering| match o {
+            heddle_interp::memory::Ordering::Unord => "unord",
+            heddle_interp::memory::Ordering::SeqCst => "seqcst",
+            heddle_interp::memory::Ordering::Init => "init",
+        };
+        self.trace
+            .events
+            .iter()
+            .map(|e| {
+                let thread = e
+                    .thread
+                    .and_then(|t| self.agents.get(&t))
+                    .map(|i| self.names[*i].clone());
+                let actions: Vec<serde_json::Value> = e
+                    .actions
+                    .iter()
+                    .map(|a| match a {
+                        TraceAction::Read { ord: o, ea, bytes, no_tear } => json!({
+                            "kind": "read", "ord": ord(*o), "address": ea, "bytes": bytes, "no_tear": no_tear}),
+                        TraceAction::Write { ord: o, ea, bytes, no_tear } => json!({
+                            "kind": "write", "ord": ord(*o), "address": ea,
+                            "bytes": if bytes.len() > 64 { json!(format!("{} bytes", bytes.len())) } else { json!(bytes) },
+                            "no_tear": no_tear}),
+                        TraceAction::Rmw { ea, read, written } => json!({
+                            "kind": "rmw", "address": ea, "read": read, "written": written}),
+                        TraceAction::Wait { ea, timeout } => json!({
+                            "kind": "wait", "address": ea, "timeout": timeout}),
+                        TraceAction::Woken { ea } => json!({"kind": "woken", "address": ea}),
+                        TraceAction::Timeout { ea } => json!({"kind": "timeout", "address": ea}),
+                        TraceAction::Notify { ea, woken, max } => json!({
+                            "kind": "notify", "address": ea, "woken": woken, "max": max}),
+                        TraceAction::Fence => json!({"kind": "fence"}),
+                    })
+                    .collect();
+                json!({"thread": thread, "actions": actions, "reads_from": e.reads_from})
+            })
+            .collect()
+    }
+
+    /// The trace as a model execution (MODEL.md §4): events in trace order (the total
+    /// order), program order per script thread, the script's spawn/join edges and the
+    /// initialising write before everything, per-byte reads-from, and the least
+    /// happens-before. `None` if the trace has more events than the model's relations hold.
+    pub fn to_execution(&self) -> Option<heddle_model::Execution> {
+        use heddle_model::{Action as A, Event, Execution, MemOrder, Relation};
+        let n = self.trace.events.len();
+        if n > 128 {
+            return None;
+        }
+        let ord = |o: heddle_interp::memory::Ordering| match o {
+            heddle_interp::memory::Ordering::Unord => MemOrder::Unord,
+            heddle_interp::memory::Ordering::SeqCst => MemOrder::SeqCst,
+            heddle_interp::memory::Ordering::Init => MemOrder::Init,
+        };
+        let mut po_counts: HashMap<usize, usize> = HashMap::new();
+        let mut thread_of = Vec::with_capacity(n);
+        let events: Vec<Event> = self
+            .trace
+            .events
+            .iter()
+            .map(|e| {
+                let thread = e.thread.and_then(|t| self.agents.get(&t).copied());
+                thread_of.push(thread);
+                let po_index = thread.map_or(0, |t| {
+                    let c = po_counts.entry(t).or_default();
+                    *c += 1;
+                    *c - 1
+                });
+                let actions = e
+                    .actions
+                    .iter()
+                    .map(|a| match a.clone() {
+                        TraceAction::Read {
+                            ord: o,
+                            ea,
+                            bytes,
+                            no_tear,
+                        } => A::Read {
+                            ord: ord(o),
+                            offset: ea as u32,
+                            bytes,
+                            no_tear,
+                        },
+                        TraceAction::Write {
+                            ord: o,
+                            ea,
+                            bytes,
+                            no_tear,
+                        } => A::Write {
+                            ord: ord(o),
+                            offset: ea as u32,
+                            bytes,
+                            no_tear,
+                        },
+                        TraceAction::Rmw { ea, read, written } => A::Rmw {
+                            offset: ea as u32,
+                            read,
+                            written,
+                        },
+                        TraceAction::Wait { ea, timeout } => A::Wait {
+                            offset: ea as u32,
+                            timeout,
+                        },
+                        TraceAction::Woken { ea } => A::Woken { offset: ea as u32 },
+                        TraceAction::Timeout { ea } => A::Timeout { offset: ea as u32 },
+                        TraceAction::Notify { ea, woken, max } => A::Notify {
+                            offset: ea as u32,
+                            woken,
+                            max,
+                        },
+                        TraceAction::Fence => A::Fence,
+                    })
+                    .collect();
+                let label = match thread {
+                    Some(t) => format!("{} #{}", self.names[t], po_index),
+                    None => "init".into(),
+                };
+                Event {
+                    thread,
+                    po_index,
+                    actions,
+                    label,
+                }
+            })
+            .collect();
+        let mut po = Relation::new(n);
+        let mut spawn = Relation::new(n);
+        for a in 0..n {
+            for b in a + 1..n {
+                if thread_of[a].is_some() && thread_of[a] == thread_of[b] {
+                    po.set(a, b);
+                }
+            }
+            if thread_of[a].is_none() {
+                for b in 0..n {
+                    if b != a {
+                        spawn.set(a, b);
+                    }
+                }
+            }
+        }
+        for m in &self.marks {
+            let (before, after) = match *m {
+                Mark::Spawn { parent, child, at } => ((parent, ..at), (child, 0..n)),
+                Mark::Join { parent, child, at } => ((child, ..n), (parent, at..n)),
+            };
+            let _ = &before;
+            for a in 0..before.1.end.min(n) {
+                if thread_of[a] != Some(before.0) {
+                    continue;
+                }
+                for b in after.1.clone() {
+                    if thread_of[b] == Some(after.0) {
+                        spawn.set(a, b);
+                    }
+                }
+            }
+        }
+        spawn.close();
+        let rf = self
+            .trace
+            .events
+            .iter()
+            .map(|e| e.reads_from.clone())
+            .collect();
+        let mut ex = Execution {
+            events,
+            po,
+            spawn,
+            rf,
+            tot: (0..n).collect(),
+            hb: Relation::new(n),
+        };
+        ex.hb = ex.least_hb();
+        Some(ex)
+    }
+}

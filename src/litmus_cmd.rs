@@ -1,0 +1,210 @@
+//! `heddle litmus FILE...`: the allowed outcomes of litmus `.wast` files under the memory
+//! model of the threads proposal, and the rule that forbids every other candidate outcome.
+//! See `docs/model.md` for the switches and the JSON format.
+
+use heddle_model::{
+    enumerate, parse_litmus, Config, Enumeration, Execution, FenceSemantics, WokenOrder,
+};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Output format.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Readable text.
+    Human,
+    /// One JSON object per file, one per line.
+    Json,
+}
+
+/// Order of WOKEN events after a NOTIFY (spec erratum, MODEL.md §7.3 item 8).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum WokenOrderArg {
+    /// Any order (default).
+    Any,
+    /// Oldest waiter first.
+    OldestFirst,
+    /// Youngest first (the spec text taken literally).
+    YoungestFirst,
+}
+
+/// Arguments of `heddle litmus`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Litmus `.wast` files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Drop clause (†) of sc-last-visible.
+    #[arg(long)]
+    pub no_dagger: bool,
+    /// Drop clause (‡) of sc-last-visible (with --no-dagger: the JavaScript 2019 model).
+    #[arg(long)]
+    pub no_ddagger: bool,
+    /// Let a wait with a finite timeout stay blocked forever (the formal rules allow it).
+    #[arg(long)]
+    pub finite_timeout_may_block: bool,
+    /// Give atomic.fence meaning: an idempotent seq-cst RMW on one hidden location.
+    #[arg(long)]
+    pub fence_as_rmw: bool,
+    /// tearfree exactly as relaxed.rst writes it (non-atomic accesses never tear-free).
+    #[arg(long)]
+    pub literal_tearfree: bool,
+    /// Order of the WOKEN events that follow a NOTIFY.
+    #[arg(long, value_enum, default_value_t = WokenOrderArg::Any)]
+    pub woken_order: WokenOrderArg,
+    /// Extra value every read may guess (out-of-thin-air tests); repeatable.
+    #[arg(long = "seed", value_name = "N")]
+    pub seeds: Vec<u64>,
+    /// Print a witness execution for every allowed outcome (human format).
+    #[arg(long)]
+    pub witnesses: bool,
+}
+
+impl Args {
+    fn config(&self) -> Config {
+        Config {
+            dagger: !self.no_dagger,
+            ddagger: !self.no_ddagger,
+            finite_timeout_may_block: self.finite_timeout_may_block,
+            fence: if self.fence_as_rmw {
+                FenceSemantics::RmwOnHiddenLocation
+            } else {
+                FenceSemantics::Ignore
+            },
+            woken_order: match self.woken_order {
+                WokenOrderArg::Any => WokenOrder::Any,
+                WokenOrderArg::OldestFirst => WokenOrder::OldestFirst,
+                WokenOrderArg::YoungestFirst => WokenOrder::YoungestFirst,
+            },
+            literal_tearfree: self.literal_tearfree,
+            thin_air_seeds: self.seeds.clone(),
+        }
+    }
+}
+
+fn analyse(path: &PathBuf, cfg: &Config) -> Result<Enumeration, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let program = parse_litmus(&text).map_err(|e| e.to_string())?;
+    enumerate(&program, cfg).map_err(|e| e.to_string())
+}
+
+#[derive(serde::Serialize)]
+struct Forbidden<'a> {
+    outcome: &'a heddle_model::Outcome,
+    rule: &'static str,
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Report<'a> {
+    Ok {
+        file: &'a str,
+        allowed: Vec<&'a heddle_model::Outcome>,
+        forbidden: Vec<Forbidden<'a>>,
+    },
+    Err {
+        file: &'a str,
+        error: &'a str,
+    },
+}
+
+/// The JSON line of one file, keys in this order:
+/// `{"file": F, "allowed": [OUTCOME…], "forbidden": [{"outcome": OUTCOME, "rule": R}…]}`,
+/// or `{"file": F, "error": MESSAGE}` if the file could not be analysed.
+pub fn json_line(file: &str, result: &Result<Enumeration, String>) -> String {
+    let report = match result {
+        Ok(en) => Report::Ok {
+            file,
+            allowed: en.allowed.keys().collect(),
+            forbidden: en
+                .forbidden
+                .iter()
+                .map(|(outcome, v)| Forbidden {
+                    outcome,
+                    rule: v.rule.name(),
+                })
+                .collect(),
+        },
+        Err(error) => Report::Err { file, error },
+    };
+    serde_json::to_string(&report)
+        .unwrap_or_else(|e| format!("{{\"file\": {file:?}, \"error\": \"{e}\"}}"))
+}
+
+fn write_witness(out: &mut String, ex: &Execution) {
+    use std::fmt::Write;
+    let mut order: Vec<usize> = (0..ex.events.len()).collect();
+    order.sort_by_key(|&e| ex.tot[e]);
+    for e in order {
+        let ev = &ex.events[e];
+        let _ = write!(out, "      e{e}: {}", ev.label);
+        for a in &ev.actions {
+            let _ = write!(out, "  {a:?}");
+        }
+        if !ex.rf[e].is_empty() {
+            let srcs: Vec<String> = ex.rf[e].iter().map(|w| format!("e{w}")).collect();
+            let _ = write!(out, "  rf=[{}]", srcs.join(","));
+        }
+        out.push('\n');
+    }
+}
+
+fn human(file: &str, en: &Enumeration, witnesses: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{file}: {} allowed, {} forbidden",
+        en.allowed.len(),
+        en.forbidden.len()
+    );
+    let _ = writeln!(out, "  allowed:");
+    for (o, ex) in &en.allowed {
+        let _ = writeln!(out, "    {o}");
+        if witnesses {
+            write_witness(&mut out, ex);
+        }
+    }
+    if !en.forbidden.is_empty() {
+        let _ = writeln!(out, "  forbidden:");
+        for (o, v) in &en.forbidden {
+            let _ = writeln!(out, "    {o}\n      by {}: {}", v.rule, v.detail);
+        }
+    }
+    if en.stats.domain_truncated {
+        let _ = writeln!(out, "  note: the value domain was cut off before its fixpoint (RMW arithmetic); outcomes needing later values are not listed");
+    }
+    out
+}
+
+/// Runs `heddle litmus`. Exit status 1 if any file could not be analysed.
+pub fn run(args: Args) -> ExitCode {
+    use std::io::Write;
+    let cfg = args.config();
+    let mut ok = true;
+    let mut stdout = std::io::stdout().lock();
+    for path in &args.files {
+        let file = path.display().to_string();
+        let result = analyse(path, &cfg);
+        ok &= result.is_ok();
+        let text = match (args.format, &result) {
+            (Format::Json, _) => json_line(&file, &result) + "\n",
+            (Format::Human, Ok(en)) => human(&file, en, args.witnesses),
+            (Format::Human, Err(e)) => {
+                eprintln!("{file}: error: {e}");
+                continue;
+            }
+        };
+        if stdout.write_all(text.as_bytes()).is_err() {
+            break; // e.g. a closed pipe
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
