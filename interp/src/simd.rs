@@ -891,7 +891,7 @@ fn shuffle(a: u128, b: u128, mask: u128) -> u128 {
 /// Execute one vector instruction on a thread's operand stack (spec *Execution › Vector
 /// Instructions*). `v128s` is the running function's side table; `mem` is memory 0 of the
 /// frame's module instance for the instructions whose [`SimdInstr::memarg`] is `Some`
-/// (their memory accesses are plain, unordered actions, like the scalar loads and stores).
+/// (their memory accesses are plain, unordered actions that may tear).
 pub(crate) fn execute(
     instr: SimdInstr,
     stack: &mut Vec<Slot>,
@@ -900,6 +900,10 @@ pub(crate) fn execute(
     thread: ThreadId,
 ) -> Result<(), Trap> {
     const VALID: &str = "validated code never underflows the stack";
+    // Vector accesses never carry the `noTear` flag: the spec's vector loads and stores
+    // emit `RD`/`WR` actions without it, and `tearing(t, N, ea)` gives it only to integer
+    // types (exec/instructions.rst, exec/runtime.rst).
+    const NO_TEAR: bool = false;
     let pop = |stack: &mut Vec<Slot>| stack.pop().expect(VALID);
     let memory = || mem.ok_or_else(|| Trap::Host("vector memory access without a memory".into()));
     let address = |operand: Slot, m: MemArg| crate::exec::effective_address(operand, m.offset);
@@ -945,6 +949,7 @@ pub(crate) fn execute(
                 Ordering::Unord,
                 ea,
                 &mut buf[..usize::from(bytes).min(16)],
+                NO_TEAR,
             )?;
             stack.push(u128::from_le_bytes(buf));
             if let Some(op) = then {
@@ -954,7 +959,7 @@ pub(crate) fn execute(
         SimdInstr::Store(memarg) => {
             let v = pop(stack);
             let ea = address(pop(stack), memarg);
-            memory()?.write(thread, Ordering::Unord, ea, &v.to_le_bytes())?;
+            memory()?.write(thread, Ordering::Unord, ea, &v.to_le_bytes(), NO_TEAR)?;
         }
         SimdInstr::LoadLane {
             shape,
@@ -965,7 +970,7 @@ pub(crate) fn execute(
             let ea = address(pop(stack), memarg);
             let mut buf = [0u8; 16];
             let n = (shape.lane_bits() / 8) as usize;
-            memory()?.read(thread, Ordering::Unord, ea, &mut buf[..n])?;
+            memory()?.read(thread, Ordering::Unord, ea, &mut buf[..n], NO_TEAR)?;
             stack.push(shape.replace(v, lane.into(), u128::from_le_bytes(buf)));
         }
         SimdInstr::StoreLane {
@@ -977,7 +982,7 @@ pub(crate) fn execute(
             let ea = address(pop(stack), memarg);
             let n = (shape.lane_bits() / 8) as usize;
             let x = shape.extract(v, lane.into()).to_le_bytes();
-            memory()?.write(thread, Ordering::Unord, ea, &x[..n])?;
+            memory()?.write(thread, Ordering::Unord, ea, &x[..n], NO_TEAR)?;
         }
     }
     Ok(())
@@ -1019,6 +1024,25 @@ mod tests {
     fn instructions_stay_small() {
         assert!(std::mem::size_of::<Instr>() <= 16);
         assert!(std::mem::size_of::<SimdInstr>() <= 8);
+    }
+
+    #[test]
+    fn exactly_the_loads_and_stores_access_memory() {
+        let m = MemArg { offset: 0 };
+        let accesses = |s: SimdInstr| Instr::Simd(s).accesses_memory();
+        assert!(accesses(SimdInstr::Store(m)));
+        assert!(accesses(SimdInstr::Load {
+            bytes: 16,
+            then: None,
+            memarg: m
+        }));
+        assert!(accesses(SimdInstr::StoreLane {
+            shape: Shape::I8x16,
+            lane: 0,
+            memarg: m
+        }));
+        assert!(!accesses(SimdInstr::Op(SimdOp::I8x16Add)));
+        assert!(!accesses(SimdInstr::Const(0)));
     }
 
     #[test]

@@ -203,7 +203,7 @@ impl Instr {
                 | AtomicWait { .. }
                 | AtomicNotify(_)
                 | AtomicFence
-        )
+        ) || matches!(self, Simd(s) if s.memarg().is_some())
     }
 }
 
