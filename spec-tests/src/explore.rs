@@ -128,13 +128,24 @@ impl Plan {
             shared: None,
         };
         plan.add_directives(0, &directives, &mut scope, &spectest)?;
+        // The litmus memory: the first shared memory the script itself defines (not
+        // spectest's `shared_memory`).
+        let host: HashSet<MemAddr> = spectest
+            .values()
+            .filter_map(|e| match e {
+                ExternVal::Memory(m) => Some(*m),
+                _ => None,
+            })
+            .collect();
         plan.shared = plan
             .base
             .store
             .mems
             .iter()
-            .position(|m| m.is_shared())
-            .map(|i| MemAddr(i as u32));
+            .enumerate()
+            .map(|(i, m)| (MemAddr(i as u32), m))
+            .find(|(a, m)| m.is_shared() && !host.contains(a))
+            .map(|(a, _)| a);
         Ok(plan)
     }
 
@@ -301,6 +312,8 @@ struct Run<'p> {
     states: Vec<ScriptState>,
     log: Arc<Mutex<ChoiceLog>>,
     marks: Vec<Mark>,
+    /// A thread ran out of fuel (the step bound): the run has no outcome.
+    exhausted: bool,
 }
 
 fn to_model_value(v: &Value) -> heddle_model::Value {
@@ -355,6 +368,7 @@ impl<'p> Run<'p> {
             states,
             log,
             marks: Vec::new(),
+            exhausted: false,
         })
     }
 
@@ -411,6 +425,10 @@ impl<'p> Run<'p> {
                         let r = match self.config.take_result(tid) {
                             Some(Ok(vals)) => {
                                 InvokeResult::Values(vals.iter().map(to_model_value).collect())
+                            }
+                            Some(Err(heddle_interp::Trap::FuelExhausted)) => {
+                                self.exhausted = true;
+                                InvokeResult::Trap
                             }
                             _ => InvokeResult::Trap,
                         };
@@ -538,12 +556,12 @@ impl<'p> Run<'p> {
         let mut steps: u64 = 0;
         let cut = loop {
             self.settle();
+            if self.exhausted || steps >= opts.max_steps {
+                break Some("step bound");
+            }
             let cands = self.candidates();
             if cands.is_empty() {
                 break None;
-            }
-            if steps >= opts.max_steps {
-                break Some("step bound");
             }
             if let Some(v) = visited.as_deref_mut() {
                 let replaying = self.log.lock().expect("choice log").replaying_prefix();

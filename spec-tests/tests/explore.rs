@@ -1,0 +1,228 @@
+//! `heddle explore` against the memory model: on every litmus file the model accepts (the
+//! catalogue in `model/tests/litmus/` and the straight-line files of the suite's
+//! `threads/`), every outcome reached by exhaustive sequentially consistent exploration is
+//! allowed, and for programs whose accesses are all seq-cst and of one size the two sets are
+//! equal (SC-DRF); every trace of every run that reached an outcome passes the model's
+//! `check_execution`.
+
+use heddle_interp::trace::TraceAction;
+use heddle_model::{check_execution, enumerate, parse_litmus, Config, InvokeResult, Outcome};
+use heddle_spec_tests::explore::{explore, ExploreOptions, Plan};
+use heddle_spec_tests::testsuite_dir;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn catalogue() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/tests/litmus");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("catalogue {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 40, "catalogue has {} files", files.len());
+    files
+}
+
+fn suite_threads_dir() -> PathBuf {
+    let dir = testsuite_dir().join("threads/threads");
+    assert!(
+        dir.is_dir(),
+        "the official suite is missing at {} (set HEDDLE_TESTSUITE)",
+        dir.display()
+    );
+    dir
+}
+
+/// Whether every access of every trace (but the initialising write) is seq-cst and all
+/// have one width.
+fn all_seqcst_one_size(ex: &heddle_spec_tests::explore::Exploration) -> bool {
+    let mut widths = BTreeSet::new();
+    for t in &ex.traces {
+        for e in t.trace.events.iter().skip(1) {
+            for a in &e.actions {
+                match a {
+                    TraceAction::Read { ord, bytes, .. }
+                    | TraceAction::Write { ord, bytes, .. } => {
+                        if *ord != heddle_interp::memory::Ordering::SeqCst {
+                            return false;
+                        }
+                        widths.insert(bytes.len());
+                    }
+                    TraceAction::Rmw { read, .. } => {
+                        widths.insert(read.len());
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    widths.len() <= 1
+}
+
+fn check_file(path: &Path) -> Option<(Vec<Outcome>, Vec<Outcome>)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let program = match parse_litmus(&text) {
+        Ok(p) => p,
+        Err(_) => return None, // not a litmus file the model accepts
+    };
+    let allowed: Vec<Outcome> = enumerate(&program, &Config::default())
+        .unwrap_or_else(|e| panic!("{}: model: {e}", path.display()))
+        .allowed
+        .keys()
+        .cloned()
+        .collect();
+    let plan = Plan::from_text(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let opts = ExploreOptions {
+        keep_traces: true,
+        ..ExploreOptions::default()
+    };
+    let ex = explore(&plan, &opts).unwrap();
+    assert!(ex.complete, "{}: exploration incomplete", path.display());
+    let reached: Vec<Outcome> = ex.reachable.keys().cloned().collect();
+    for o in &reached {
+        assert!(
+            allowed.contains(o),
+            "{}: SC exploration reached {o}, which the model forbids",
+            path.display()
+        );
+    }
+    if all_seqcst_one_size(&ex) {
+        let a: BTreeSet<_> = allowed.iter().collect();
+        let r: BTreeSet<_> = reached.iter().collect();
+        assert_eq!(
+            a,
+            r,
+            "{}: all seq-cst, one size: SC outcomes must equal the allowed ones",
+            path.display()
+        );
+    }
+    assert_eq!(
+        ex.traces.len() as u64,
+        ex.reachable.values().map(|f| f.count).sum::<u64>()
+    );
+    let mut checked_traces = 0;
+    for t in &ex.traces {
+        if let Some(exec) = t.to_execution() {
+            checked_traces += 1;
+            if let Err(v) = check_execution(&exec, &Config::default()) {
+                panic!("{}: a trace breaks {v}", path.display());
+            }
+        }
+    }
+    assert!(
+        checked_traces > 0,
+        "{}: no trace was checked",
+        path.display()
+    );
+    Some((reached, allowed))
+}
+
+#[test]
+fn sc_exploration_of_the_catalogue_is_sound_and_sc_drf() {
+    let mut checked = 0;
+    let mut equal = 0;
+    for f in catalogue() {
+        if let Some((r, a)) = check_file(&f) {
+            checked += 1;
+            equal += usize::from(r.len() == a.len());
+        }
+    }
+    assert!(checked >= 40, "only {checked} catalogue files checked");
+    // Weak outcomes exist in the catalogue, so SC exploration must miss some.
+    assert!(equal < checked);
+}
+
+#[test]
+fn sc_exploration_of_the_suite_threads_files_is_sound() {
+    let mut checked = 0;
+    for f in std::fs::read_dir(suite_threads_dir()).unwrap() {
+        let f = f.unwrap().path();
+        if check_file(&f).is_some() {
+            checked += 1;
+        }
+    }
+    // SB, MP, LB and their atomic variants, simple, nested, deeply_nested, thread.
+    assert!(
+        checked >= 8,
+        "only {checked} suite files accepted by the model"
+    );
+}
+
+#[test]
+fn every_reachable_outcome_of_the_suite_passes_its_check() {
+    for name in [
+        "SB",
+        "SB_atomic",
+        "MP",
+        "MP_atomic",
+        "LB",
+        "LB_atomic",
+        "simple",
+    ] {
+        let path = suite_threads_dir().join(format!("{name}.wast"));
+        let plan = Plan::from_text(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let ex = explore(&plan, &ExploreOptions::default()).unwrap();
+        assert!(ex.complete);
+        for o in ex.reachable.keys() {
+            assert_eq!(
+                o.get("main").and_then(|r| r.last()),
+                Some(&InvokeResult::Values(vec![heddle_model::Value::I32(1)])),
+                "{name}: outcome {o} does not pass $Check"
+            );
+        }
+    }
+}
+
+#[test]
+fn spin_loops_terminate_by_state_caching() {
+    let path = suite_threads_dir().join("wait_notify.wast");
+    let plan = Plan::from_text(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let ex = explore(&plan, &ExploreOptions::default()).unwrap();
+    assert!(ex.complete);
+    assert!(ex.pruned > 0);
+    let outcomes: Vec<String> = ex.reachable.keys().map(|o| o.to_string()).collect();
+    assert_eq!(outcomes, vec!["T1: [i32:0]  T2: [i32:0] []"]);
+}
+
+#[test]
+fn bounds_make_the_result_incomplete_not_a_hang() {
+    let text = r#"
+      (module $Mem (memory (export "shared") 1 1 shared))
+      (thread $T (shared (module $Mem))
+        (register "mem" $Mem)
+        (module (memory (import "mem" "shared") 1 1 shared)
+          (func (export "run") (loop (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1))) (br 0))))
+        (invoke "run"))
+      (wait $T)
+    "#;
+    let plan = Plan::from_text(text).unwrap();
+    let ex = explore(
+        &plan,
+        &ExploreOptions {
+            max_steps: 1000,
+            ..ExploreOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(!ex.complete);
+    assert!(ex.reachable.is_empty());
+}
+
+#[test]
+fn a_schedule_replays_its_outcome() {
+    let path = catalogue()
+        .into_iter()
+        .find(|p| p.ends_with("SB.wast"))
+        .unwrap();
+    let plan = Plan::from_text(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let ex = explore(&plan, &ExploreOptions::default()).unwrap();
+    assert!(ex.reachable.len() >= 3);
+    for (o, f) in &ex.reachable {
+        let r = heddle_spec_tests::explore::replay(&plan, &f.schedule, &ExploreOptions::default())
+            .unwrap();
+        assert_eq!(r.outcome.as_ref(), Some(o));
+        assert_eq!(r.schedule, f.schedule);
+        assert!(r.trace.is_some());
+    }
+}
