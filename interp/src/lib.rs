@@ -19,6 +19,7 @@
 //! | [`instantiate`] | *Modules › Allocation, Instantiation* |
 //! | [`exec`] | *Instructions*, *Configurations* (threads), wait/notify |
 //! | [`numerics`] | *Numerics* |
+//! | [`simd`] | *Vector Instructions*, *Numerics › Vector Operations* |
 //! | [`scheduler`] | who steps next (the spec's nondeterministic choice of thread) |
 //!
 //! Example: run an exported function.
@@ -42,6 +43,7 @@ pub mod instantiate;
 pub mod memory;
 pub mod numerics;
 pub mod scheduler;
+pub mod simd;
 pub mod store;
 pub mod syntax;
 pub mod trace;
