@@ -689,7 +689,13 @@ pub fn replay(plan: &Plan, schedule: &str, opts: &ExploreOptions) -> Result<RunR
         keep_traces: true,
         ..opts.clone()
     };
-    Ok(Run::new(plan, prefix, &opts)?.run(None, &opts))
+    let run = Run::new(plan, prefix, &opts)?;
+    let log = run.log.clone();
+    let result = run.run(None, &opts);
+    if let Some(why) = log.lock().expect("choice log").misfit() {
+        return Err(format!("schedule {schedule:?} does not fit: {why}"));
+    }
+    Ok(result)
 }
 
 impl ScriptTrace {
