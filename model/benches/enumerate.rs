@@ -36,7 +36,7 @@ fn catalogue() -> Vec<(String, Program)> {
 pub fn scaling_program(threads: usize, accesses: usize, width: u8, sc: bool) -> Program {
     let a = if sc { "atomic." } else { "" };
     let (ty, st, ld) = match width {
-        1 => ("i32", "store8", if sc { "load8_u" } else { "load8_u" }),
+        1 => ("i32", "store8", "load8_u"),
         2 => ("i32", "store16", "load16_u"),
         4 => ("i32", "store", "load"),
         _ => ("i64", "store", "load"),
