@@ -286,10 +286,13 @@ fn dfs(prog: &Program, ths: &[Th], mem: &HashMap<u32, u8>, out: &mut BTreeSet<Ou
     }
 }
 
+/// A fixed seed: enumeration time varies a lot between random programs, and CI must not
+/// depend on luck (set `PROPTEST_RNG_SEED` or change the seed locally to search further).
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 48,
         failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x4d4f_4445_4c),
         ..ProptestConfig::default()
     }
 }
