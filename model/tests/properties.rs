@@ -292,7 +292,7 @@ fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 48,
         failure_persistence: None,
-        rng_seed: proptest::test_runner::RngSeed::Fixed(0x4d4f_4445_4c),
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x004d_4f44_454c),
         ..ProptestConfig::default()
     }
 }
