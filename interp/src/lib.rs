@@ -16,6 +16,7 @@
 //! | [`decode`] | *Binary Format* and *Validation* (through `wasmparser`) |
 //! | [`store`] | *Runtime Structure › Store, Addresses, Instances* |
 //! | [`memory`] | *Memory Instances*, shared memory and the memory-model interface |
+//! | [`relaxed`] | *Relaxed Memory Model*: a shared memory whose reads return any allowed value |
 //! | [`instantiate`] | *Modules › Allocation, Instantiation* |
 //! | [`exec`] | *Instructions*, *Configurations* (threads), wait/notify |
 //! | [`numerics`] | *Numerics* |
@@ -42,6 +43,7 @@ pub mod exec;
 pub mod instantiate;
 pub mod memory;
 pub mod numerics;
+pub mod relaxed;
 pub mod scheduler;
 pub mod simd;
 pub mod store;
@@ -52,6 +54,7 @@ pub mod values;
 
 pub use error::{InstantiationError, ModuleError, ModuleErrorKind, Trap};
 pub use exec::{Configuration, ExecLimits, ThreadId, ThreadStatus};
+pub use relaxed::RelaxedMemory;
 pub use scheduler::{Choice, ChoiceLog, RoundRobin, Scheduler, SeededRandom};
 pub use store::{
     ExternVal, FuncAddr, GlobalAddr, HostFunc, InstanceAddr, MemAddr, Store, TableAddr,

@@ -615,8 +615,25 @@ fn relaxed_backend(
     mem: MemAddr,
     log: Arc<Mutex<ChoiceLog>>,
 ) -> Result<(), String> {
-    let _ = (config, mem, log);
-    Err("the relaxed memory backend is not available in this build".into())
+    let m = &mut config.store.mems[mem.0 as usize];
+    if !m.is_shared() {
+        return Err("the litmus memory is not shared".into());
+    }
+    let ty = m.current_type();
+    // The current contents (after instantiation: data segments) become the init write.
+    let mut initial = vec![0u8; m.len_bytes(ThreadId(0)) as usize];
+    m.read(
+        ThreadId(0),
+        heddle_interp::memory::Ordering::Unord,
+        0,
+        &mut initial,
+        false,
+    )
+    .map_err(|t| t.message())?;
+    *m = heddle_interp::memory::MemInst::Shared(Box::new(heddle_interp::RelaxedMemory::new(
+        ty, initial, log,
+    )));
+    Ok(())
 }
 
 /// How an outcome was reached.

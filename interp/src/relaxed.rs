@@ -1,0 +1,1022 @@
+//! Relaxed shared memory: the view-based operational semantics over an event log of
+//! MODEL.md §9.3, the backend behind `heddle explore --memory relaxed`.
+//!
+//! The spec's operational layer (`exec/runtime.rst`, *Configurations*) lets a read of a
+//! shared memory return *any* bytes, and the axiomatic layer (`exec/relaxed.rst`) keeps
+//! the executions whose reads can be explained by a consistent reads-from choice.
+//! [`RelaxedMemory`] turns that around: it keeps every executed event in an append-only
+//! log whose order is the total order `tot`, with each event's happens-before
+//! predecessors, and lets each read pick (through the shared [`ChoiceLog`]) one of the
+//! combinations of already executed writes that the consistency rules allow *now*.
+//!
+//! Why "now" suffices (MODEL.md §9.3): every edge of the least happens-before
+//! (`po`, spawn/join, init, synchronises-with, suspension order; MODEL.md §3.2) goes from
+//! an earlier to a later event in the log, and every clause of the rules that could forbid
+//! a read from `W` (C6(3), C7(1), (†), (‡)) talks about a write `W'` that is hb- or
+//! tot-*before* the read. Later events can therefore never make an earlier read
+//! inconsistent, and the allowed sources of a read are decided when it executes. The
+//! price is the one the model documents: reads never see *future* writes, so load
+//! buffering (LB (1,1)) and out-of-thin-air values (§6.3) are out of reach (§9.4 promises
+//! would recover them; not implemented).
+//!
+//! What is modelled, per MODEL.md §4:
+//! * **Happens-before** as vector clocks. A thread's *view* is the clock of its
+//!   hb-predecessors; an event's `pred` is the view it executed with. Init (event 0) is
+//!   hb-before everything (C2). [`SharedMemory::join_view`] adds spawn and join edges.
+//! * **Reads** choose, per byte, a covering write subject to C6(2) and C6(3), C7(1), (†),
+//!   (‡) and, per read, C8 (no-tear). A read that picks the tot-latest same-range seq-cst
+//!   write, being seq-cst itself, synchronises with it: its view joins the write's (C10).
+//! * **RMW** reads like a seq-cst read of its range, then writes in the same event; a
+//!   failed `cmpxchg` is a seq-cst read (instr l.3313). Their atomicity comes from the
+//!   rules: C7(1) and (†) forbid an RMW to skip a same-range seq-cst write.
+//! * **wait/notify** keep a FIFO queue and a *suspension view* per effective address: every
+//!   suspension event (WAIT, NOTIFY, WOKEN, TIMEOUT) on one location is hb-after the
+//!   previous ones (C9(a)), which is also how a woken thread comes to see everything the
+//!   notifier did before the notify.
+//!
+//! Not modelled: the `len` region. Bounds checks and `memory.size` read the current length
+//! (as the sequentially consistent backend does), and `memory.grow` writes the new pages'
+//! zeros as one unord write of the growing thread (spec instr *memory.grow*:
+//! `WR_unord data[l] 0^k`), without the `RMW len` action.
+
+use crate::exec::ThreadId;
+use crate::memory::{bounds, le_to_u64, Ordering, SharedMemory, WaitOutcome, MAX_PAGES, PAGE_SIZE};
+use crate::scheduler::ChoiceLog;
+use crate::trace::{Trace, TraceAction};
+use crate::types::{Limits, MemType};
+use crate::Trap;
+use std::collections::{BTreeMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+/// A vector clock: for every thread, how many of its first events (in program order) are
+/// included. The init write (event 0) is included in every clock. Invariant: no trailing
+/// zeros, so equal clocks are equal vectors (and hash equally).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Clock(Vec<u32>);
+
+impl Clock {
+    /// Number of events of `t` included.
+    fn get(&self, t: ThreadId) -> u32 {
+        self.0.get(t.0 as usize).copied().unwrap_or(0)
+    }
+
+    /// Raise the entry of `t` to at least `n`.
+    fn raise(&mut self, t: ThreadId, n: u32) {
+        let i = t.0 as usize;
+        if n == 0 {
+            return;
+        }
+        if self.0.len() <= i {
+            self.0.resize(i + 1, 0);
+        }
+        self.0[i] = self.0[i].max(n);
+    }
+
+    /// Pointwise maximum (the union of two hb-downsets).
+    fn join(&mut self, other: &Clock) {
+        if other.0.len() > self.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a = (*a).max(*b);
+        }
+    }
+
+    /// Whether the event `po`-th of `thread` (`None`: the init write) is included.
+    fn includes(&self, thread: Option<ThreadId>, po: u32) -> bool {
+        match thread {
+            None => true,
+            Some(t) => self.get(t) > po,
+        }
+    }
+}
+
+/// An executed writing event (a write, the write part of an RMW, the init write, or the
+/// zeros of a `memory.grow`): what later reads may read from.
+#[derive(Clone, Debug)]
+struct Write {
+    /// Index of the event in the trace (the log).
+    id: usize,
+    /// The thread; `None` for the init write.
+    thread: Option<ThreadId>,
+    /// Index of the event in its thread's program order.
+    po: u32,
+    /// `ord(W)`: `SeqCst` for an RMW.
+    ord: Ordering,
+    ea: u64,
+    bytes: Vec<u8>,
+    /// relaxed.rst `tearfree` (MODEL.md §2.4, erratum 4): seq-cst, RMW, or unord with the
+    /// `noTear` flag; never the init write.
+    tearfree: bool,
+    /// The clock of the event's hb-predecessors (excluding itself).
+    pred: Clock,
+}
+
+impl Write {
+    fn covers(&self, k: u64) -> bool {
+        self.ea <= k && k < self.ea + self.bytes.len() as u64
+    }
+
+    fn byte(&self, k: u64) -> u8 {
+        self.bytes[(k - self.ea) as usize]
+    }
+
+    /// Whether this event is included in `view` (happens before an event with that view).
+    fn in_view(&self, view: &Clock) -> bool {
+        view.includes(self.thread, self.po)
+    }
+
+    /// The clock of this event and its hb-predecessors.
+    fn view_after(&self) -> Clock {
+        let mut v = self.pred.clone();
+        if let Some(t) = self.thread {
+            v.raise(t, self.po + 1);
+        }
+        v
+    }
+}
+
+/// The read being performed: its ordering, range and whether it is tear-free.
+#[derive(Clone, Copy, Debug)]
+struct ReadReq {
+    ord: Ordering,
+    ea: u64,
+    n: usize,
+    /// `tearfree(R)`: seq-cst (including RMW and the read of a wait) or unord with `noTear`.
+    tearfree: bool,
+}
+
+impl ReadReq {
+    /// `same(W, R)`: identical byte ranges.
+    fn same(&self, w: &Write) -> bool {
+        w.ea == self.ea && w.bytes.len() == self.n
+    }
+
+    /// `sync(W, R)`: same range, both seq-cst ("could synchronise").
+    fn sync(&self, w: &Write) -> bool {
+        self.same(w) && w.ord == Ordering::SeqCst && self.ord == Ordering::SeqCst
+    }
+}
+
+/// `sync(W, W')` between two writes.
+fn sync_ww(a: &Write, b: &Write) -> bool {
+    a.ea == b.ea
+        && a.bytes.len() == b.bytes.len()
+        && a.ord == Ordering::SeqCst
+        && b.ord == Ordering::SeqCst
+}
+
+/// One allowed way to perform a read: the bytes, the source write of each byte (indices
+/// into [`RelaxedMemory::writes`]), and the read's hb-predecessors (its thread's view,
+/// joined with its synchronising source's).
+#[derive(Clone, Debug)]
+struct ReadOption {
+    bytes: Vec<u8>,
+    sources: Vec<usize>,
+    view: Clock,
+}
+
+/// Relaxed shared memory (MODEL.md §9.3): an event log with happens-before views; reads
+/// return any combination of executed writes the consistency rules of MODEL.md §4 allow,
+/// chosen through a shared [`ChoiceLog`]. Option 0 of every read is the sequentially
+/// consistent one (the latest write of every byte), so a [`ChoiceLog`] that always takes
+/// option 0 reproduces the behaviour of [`crate::memory::ScMemory`].
+///
+/// The backend always records its [`Trace`] (the log *is* the trace, event 0 being the
+/// initialising write); [`SharedMemory::trace`] returns it once
+/// [`SharedMemory::enable_trace`] was called, covering the whole run since construction.
+#[derive(Clone, Debug)]
+pub struct RelaxedMemory {
+    ty: MemType,
+    /// Current length in bytes (the `len` location, not modelled relaxed).
+    len: u64,
+    /// Every writing event, in log (`tot`) order; `writes[0]` is the init write.
+    writes: Vec<Write>,
+    /// Per thread (indexed by [`ThreadId`]): the clock of its hb-predecessors, i.e. of its
+    /// next event. Entry `t` of thread `t`'s view is its number of events so far.
+    views: Vec<Clock>,
+    /// FIFO wait queues by effective address, oldest first.
+    queues: BTreeMap<u64, VecDeque<ThreadId>>,
+    /// Per effective address: the clock of the last suspension event there, including it
+    /// (the next suspension event there happens after it, C9(a)).
+    susp_views: BTreeMap<u64, Clock>,
+    trace: Trace,
+    tracing: bool,
+    choices: Arc<Mutex<ChoiceLog>>,
+}
+
+impl RelaxedMemory {
+    /// A relaxed shared memory of type `ty` whose contents are `initial` (its length must be
+    /// a whole number of pages; the current size, which may exceed `ty.limits.min`). The
+    /// contents become the init write, event 0 (`WR_init data[0] initial`, modules.rst
+    /// *allocmem*). Read choices are made through `choices`, typically the same log as the
+    /// explorer's scheduling choices.
+    pub fn new(ty: MemType, initial: Vec<u8>, choices: Arc<Mutex<ChoiceLog>>) -> Self {
+        let mut trace = Trace::default();
+        trace.push(
+            None,
+            vec![TraceAction::Write {
+                ord: Ordering::Init,
+                ea: 0,
+                bytes: initial.clone(),
+                no_tear: false,
+            }],
+            Vec::new(),
+        );
+        RelaxedMemory {
+            ty,
+            len: initial.len() as u64,
+            writes: vec![Write {
+                id: 0,
+                thread: None,
+                po: 0,
+                ord: Ordering::Init,
+                ea: 0,
+                bytes: initial,
+                tearfree: false,
+                pred: Clock::default(),
+            }],
+            views: Vec::new(),
+            queues: BTreeMap::new(),
+            susp_views: BTreeMap::new(),
+            trace,
+            tracing: false,
+            choices,
+        }
+    }
+
+    fn view(&self, t: ThreadId) -> Clock {
+        self.views.get(t.0 as usize).cloned().unwrap_or_default()
+    }
+
+    fn set_view(&mut self, t: ThreadId, v: Clock) {
+        let i = t.0 as usize;
+        if self.views.len() <= i {
+            self.views.resize(i + 1, Clock::default());
+        }
+        self.views[i] = v;
+    }
+
+    /// The thread's view joined with the suspension view of `ea`: the hb-predecessors of a
+    /// suspension event of `thread` on `ea` (C9(a): suspension events on one location are
+    /// hb-ordered as they are tot-ordered).
+    fn susp_pred(&self, thread: ThreadId, ea: u64) -> Clock {
+        let mut v = self.view(thread);
+        if let Some(s) = self.susp_views.get(&ea) {
+            v.join(s);
+        }
+        v
+    }
+
+    /// Append an event of `thread` whose hb-predecessors are `pred` (which includes the
+    /// thread's view) to the log: its trace entry, and if it writes, its [`Write`].
+    /// The thread's view becomes `pred` plus the event; returns that view.
+    fn push_event(
+        &mut self,
+        thread: ThreadId,
+        pred: Clock,
+        actions: Vec<TraceAction>,
+        sources: &[usize],
+        write: Option<(Ordering, u64, Vec<u8>, bool)>,
+    ) -> Clock {
+        let po = pred.get(thread);
+        debug_assert_eq!(
+            po,
+            self.view(thread).get(thread),
+            "program order of {thread}"
+        );
+        let id = self.trace.events.len();
+        let reads_from = sources.iter().map(|&w| self.writes[w].id).collect();
+        self.trace.push(Some(thread), actions, reads_from);
+        let mut after = pred.clone();
+        after.raise(thread, po + 1);
+        if let Some((ord, ea, bytes, tearfree)) = write {
+            self.writes.push(Write {
+                id,
+                thread: Some(thread),
+                po,
+                ord,
+                ea,
+                bytes,
+                tearfree,
+                pred,
+            });
+        }
+        self.set_view(thread, after.clone());
+        after
+    }
+
+    /// `hb(W_a, W_b)` between two logged writes (indices into `writes`).
+    fn hb_ww(&self, a: usize, b: usize) -> bool {
+        a != b && b != 0 && self.writes[a].in_view(&self.writes[b].pred)
+    }
+
+    /// Whether read `r`, with hb-predecessors `view`, may read byte `k` from write `wi`
+    /// (MODEL.md §4 C4–C7; C5 holds by taking the write's byte; C6(1) holds because no
+    /// logged write is hb-after a read being executed now).
+    fn allowed_source(&self, r: &ReadReq, view: &Clock, k: u64, wi: usize) -> bool {
+        let w = &self.writes[wi];
+        let sync = r.sync(w);
+        let w_hb_r = w.in_view(view);
+        // C6(2): a sync pair in reads-from is in hb (the caller joins the source's view
+        // into `view` for the synchronising variant).
+        if sync && !w_hb_r {
+            return false;
+        }
+        for (j, w2) in self.writes.iter().enumerate() {
+            // C6(3): no write of byte k hb-between the source and the read.
+            if w2.covers(k) && self.hb_ww(wi, j) && w2.in_view(view) {
+                return false;
+            }
+            if w_hb_r {
+                // C7(1): a synchronising read reads the tot-latest same-range SC write.
+                if sync && j > wi && r.sync(w2) {
+                    return false;
+                }
+                // C7(2) (†): no same-range SC write hb-after the source (and tot-before
+                // the read, as every logged write is).
+                if self.hb_ww(wi, j) && r.sync(w2) {
+                    return false;
+                }
+                // C7(3) (‡): no SC write of the source's range tot-after an SC source and
+                // hb-before the read.
+                if j > wi && w2.in_view(view) && sync_ww(w, w2) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// The index of the latest logged write of every byte of `r` (the sequentially
+    /// consistent choice).
+    fn latest_sources(&self, r: &ReadReq) -> Vec<usize> {
+        (r.ea..r.ea + r.n as u64)
+            .map(|k| {
+                self.writes
+                    .iter()
+                    .rposition(|w| w.covers(k))
+                    .expect("the init write covers the initial memory, grow covers the rest")
+            })
+            .collect()
+    }
+
+    /// The allowed sources of byte `k` of read `r` with hb-predecessors `view`, latest
+    /// first, one per (value, C8 identity): sources that agree on the byte are
+    /// interchangeable unless they are same-range tear-free writes of a tear-free read.
+    fn byte_candidates(&self, r: &ReadReq, view: &Clock, k: u64) -> Vec<usize> {
+        let mut cands: Vec<usize> = Vec::new();
+        let mut keys: Vec<(u8, Option<usize>)> = Vec::new();
+        for wi in (0..self.writes.len()).rev() {
+            let w = &self.writes[wi];
+            if !w.covers(k) || !self.allowed_source(r, view, k, wi) {
+                continue;
+            }
+            let key = (
+                w.byte(k),
+                (r.tearfree && r.same(w) && w.tearfree).then_some(wi),
+            );
+            if !keys.contains(&key) {
+                keys.push(key);
+                cands.push(wi);
+            }
+        }
+        cands
+    }
+
+    /// Every allowed way to perform read `r` by a thread whose hb-predecessors are `base`,
+    /// distinct by (bytes, resulting view), the sequentially consistent one first.
+    ///
+    /// The read's own view is `base`, or, if it synchronises, `base` joined with its
+    /// synchronising source's view. Only one source can synchronise: by C7(1) it is the
+    /// tot-latest same-range seq-cst write, and by C8 a seq-cst read takes bytes from at
+    /// most one same-range tear-free write. So there are at most two variants: `base` with
+    /// no synchronising source outside `base`, and `base ∪ view(W_last)` with `W_last`
+    /// among the sources.
+    fn read_options(&self, r: &ReadReq, base: &Clock) -> Vec<ReadOption> {
+        let mut variants: Vec<(Clock, Option<usize>)> = vec![(base.clone(), None)];
+        if let Some(last) = self.writes.iter().rposition(|w| r.sync(w)) {
+            if !self.writes[last].in_view(base) {
+                let mut v = base.clone();
+                v.join(&self.writes[last].view_after());
+                variants.push((v, Some(last)));
+            }
+        }
+        let mut options = Vec::new();
+        for (view, required) in variants {
+            let per_byte: Vec<Vec<usize>> = (r.ea..r.ea + r.n as u64)
+                .map(|k| self.byte_candidates(r, &view, k))
+                .collect();
+            if per_byte.iter().any(Vec::is_empty) {
+                continue;
+            }
+            // The product over bytes (odometer), filtered by C8 and, for the
+            // synchronising variant, by the presence of its source.
+            let mut idx = vec![0usize; r.n];
+            loop {
+                let sources: Vec<usize> = idx.iter().zip(&per_byte).map(|(&i, c)| c[i]).collect();
+                if self.no_tear(r, &sources) && required.is_none_or(|l| sources.contains(&l)) {
+                    let bytes = sources
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &w)| self.writes[w].byte(r.ea + i as u64))
+                        .collect();
+                    options.push(ReadOption {
+                        bytes,
+                        sources,
+                        view: view.clone(),
+                    });
+                }
+                let mut b = 0;
+                while b < r.n {
+                    idx[b] += 1;
+                    if idx[b] < per_byte[b].len() {
+                        break;
+                    }
+                    idx[b] = 0;
+                    b += 1;
+                }
+                if b == r.n {
+                    break;
+                }
+            }
+        }
+        let sc = self.latest_sources(r);
+        let first = options
+            .iter()
+            .position(|o| o.sources == sc)
+            .expect("the sequentially consistent choice is always allowed");
+        options[..=first].rotate_right(1);
+        let mut distinct: Vec<ReadOption> = Vec::with_capacity(options.len());
+        for o in options {
+            if !distinct
+                .iter()
+                .any(|d| d.bytes == o.bytes && d.view == o.view)
+            {
+                distinct.push(o);
+            }
+        }
+        distinct
+    }
+
+    /// C8 no-tear: a tear-free read takes bytes from at most one same-range tear-free
+    /// write (writes of other ranges and the init write do not count).
+    fn no_tear(&self, r: &ReadReq, sources: &[usize]) -> bool {
+        if !r.tearfree {
+            return true;
+        }
+        let mut first = None;
+        for &w in sources {
+            if r.same(&self.writes[w]) && self.writes[w].tearfree {
+                match first {
+                    None => first = Some(w),
+                    Some(f) if f != w => return false,
+                    Some(_) => {}
+                }
+            }
+        }
+        true
+    }
+
+    /// Take one of `n >= 1` options through the choice log.
+    fn choose(&self, n: usize) -> usize {
+        if n <= 1 {
+            return 0;
+        }
+        self.choices
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .choose(n)
+    }
+
+    /// Perform the read part of an access: choose among the allowed options.
+    ///
+    /// A tear-free read makes one choice among [`RelaxedMemory::read_options`]. A read that
+    /// is not tear-free (a plain access without `noTear`: 64-bit, float, unaligned, or a
+    /// bulk `memory.copy`) is unord, so it neither synchronises nor is constrained by C8:
+    /// its bytes are independent, and it makes one choice per byte that has more than one
+    /// allowed value (the same runs as one choice over the product, without building the
+    /// product, which is exponential in the width).
+    fn choose_read(&self, r: &ReadReq, base: &Clock) -> ReadOption {
+        if r.tearfree {
+            let mut options = self.read_options(r, base);
+            let i = self.choose(options.len());
+            return options.swap_remove(i);
+        }
+        let mut sources = Vec::with_capacity(r.n);
+        let mut bytes = Vec::with_capacity(r.n);
+        for k in r.ea..r.ea + r.n as u64 {
+            let cands = self.byte_candidates(r, base, k);
+            let w = cands[self.choose(cands.len())];
+            sources.push(w);
+            bytes.push(self.writes[w].byte(k));
+        }
+        ReadOption {
+            bytes,
+            sources,
+            view: base.clone(),
+        }
+    }
+
+    /// A seq-cst read request for `width` bytes at `ea` (RMW, failed cmpxchg, wait).
+    fn sc_read(ea: u64, width: usize) -> ReadReq {
+        ReadReq {
+            ord: Ordering::SeqCst,
+            ea,
+            n: width,
+            tearfree: true,
+        }
+    }
+}
+
+impl SharedMemory for RelaxedMemory {
+    fn box_clone(&self) -> Box<dyn SharedMemory> {
+        Box::new(self.clone())
+    }
+
+    /// Everything that determines the future, up to renaming events: the length, every
+    /// write (thread, ordering, range, bytes, tear-freedom, hb-predecessors) in log order,
+    /// the threads' views, the wait queues and the suspension views.
+    ///
+    /// Clocks are hashed as the sets of *writes* they include (per thread, how many of its
+    /// writes), not as event counts: every rule asks only whether a write happens before
+    /// something, so events that write nothing (reads, fences, notifies, wakes) matter only
+    /// through the views they leave. A spin loop that only reads or notifies therefore
+    /// returns to the same state, and an explorer's state caching ends it, as with the
+    /// sequentially consistent backend. (A loop that writes on every iteration grows the
+    /// log for ever; the explorer's step bound ends it.) The trace and the choice log are
+    /// left out: they do not determine the future.
+    fn hash_state(&self, mut h: &mut dyn Hasher) {
+        // Per thread, the program-order indices of its writes, ascending.
+        let mut write_po: BTreeMap<ThreadId, Vec<u32>> = BTreeMap::new();
+        for w in &self.writes {
+            if let Some(t) = w.thread {
+                write_po.entry(t).or_default().push(w.po);
+            }
+        }
+        let canon = |c: &Clock| -> Vec<(u32, usize)> {
+            c.0.iter()
+                .enumerate()
+                .filter_map(|(t, &n)| {
+                    let k = write_po
+                        .get(&ThreadId(t as u32))
+                        .map_or(0, |pos| pos.partition_point(|&p| p < n));
+                    (k > 0).then_some((t as u32, k))
+                })
+                .collect()
+        };
+        self.len.hash(&mut h);
+        self.writes.len().hash(&mut h);
+        for w in &self.writes {
+            (w.thread, w.ord, w.ea, &w.bytes, w.tearfree, canon(&w.pred)).hash(&mut h);
+        }
+        for (t, v) in self.views.iter().enumerate() {
+            let c = canon(v);
+            if !c.is_empty() {
+                (t, c).hash(&mut h);
+            }
+        }
+        for (ea, q) in &self.queues {
+            if !q.is_empty() {
+                (ea, q).hash(&mut h);
+            }
+        }
+        for (ea, v) in &self.susp_views {
+            let c = canon(v);
+            if !c.is_empty() {
+                (ea, c).hash(&mut h);
+            }
+        }
+    }
+
+    /// The trace is always recorded (it is the log); this only makes
+    /// [`SharedMemory::trace`] return it.
+    fn enable_trace(&mut self) {
+        self.tracing = true;
+    }
+
+    fn trace(&self) -> Option<&Trace> {
+        self.tracing.then_some(&self.trace)
+    }
+
+    /// `FENCE`: recorded, in program order; no other effect (relaxed.rst gives it no
+    /// meaning, MODEL.md §7.3 erratum 9).
+    fn fence(&mut self, thread: ThreadId) {
+        let pred = self.view(thread);
+        self.push_event(thread, pred, vec![TraceAction::Fence], &[], None);
+    }
+
+    fn ty(&self) -> MemType {
+        MemType {
+            limits: Limits {
+                min: self.len / PAGE_SIZE,
+                max: self.ty.limits.max,
+            },
+            shared: true,
+        }
+    }
+
+    fn len_bytes(&self, _thread: ThreadId) -> u64 {
+        self.len
+    }
+
+    /// `RD_ord data[ea] b* [noTear]`: `b*` is one of the allowed combinations of sources.
+    fn read(
+        &mut self,
+        thread: ThreadId,
+        ord: Ordering,
+        ea: u64,
+        out: &mut [u8],
+        no_tear: bool,
+    ) -> Result<(), Trap> {
+        bounds(self.len as usize, ea, out.len())?;
+        let r = ReadReq {
+            ord,
+            ea,
+            n: out.len(),
+            tearfree: ord == Ordering::SeqCst || (ord == Ordering::Unord && no_tear),
+        };
+        let opt = self.choose_read(&r, &self.view(thread));
+        out.copy_from_slice(&opt.bytes);
+        let action = TraceAction::Read {
+            ord,
+            ea,
+            bytes: opt.bytes,
+            no_tear,
+        };
+        self.push_event(thread, opt.view, vec![action], &opt.sources, None);
+        Ok(())
+    }
+
+    /// `WR_ord data[ea] b* [noTear]`: appended with the thread's view as predecessors.
+    fn write(
+        &mut self,
+        thread: ThreadId,
+        ord: Ordering,
+        ea: u64,
+        bytes: &[u8],
+        no_tear: bool,
+    ) -> Result<(), Trap> {
+        bounds(self.len as usize, ea, bytes.len())?;
+        let tearfree = ord == Ordering::SeqCst || (ord == Ordering::Unord && no_tear);
+        let action = TraceAction::Write {
+            ord,
+            ea,
+            bytes: bytes.to_vec(),
+            no_tear,
+        };
+        let pred = self.view(thread);
+        self.push_event(
+            thread,
+            pred,
+            vec![action],
+            &[],
+            Some((ord, ea, bytes.to_vec(), tearfree)),
+        );
+        Ok(())
+    }
+
+    /// `RMW data[ea] b_r* b_w*`: the read part is chosen like a seq-cst read of the same
+    /// range; the write is appended in the same event. `modify` returning `None` makes the
+    /// event a seq-cst read (failed cmpxchg).
+    fn rmw(
+        &mut self,
+        thread: ThreadId,
+        ea: u64,
+        width: usize,
+        modify: &mut dyn FnMut(u64) -> Option<u64>,
+    ) -> Result<u64, Trap> {
+        bounds(self.len as usize, ea, width)?;
+        let r = Self::sc_read(ea, width);
+        let opt = self.choose_read(&r, &self.view(thread));
+        let old = le_to_u64(&opt.bytes);
+        match modify(old) {
+            Some(new) => {
+                let written = new.to_le_bytes()[..width].to_vec();
+                let action = TraceAction::Rmw {
+                    ea,
+                    read: opt.bytes,
+                    written: written.clone(),
+                };
+                self.push_event(
+                    thread,
+                    opt.view,
+                    vec![action],
+                    &opt.sources,
+                    Some((Ordering::SeqCst, ea, written, true)),
+                );
+            }
+            None => {
+                let action = TraceAction::Read {
+                    ord: Ordering::SeqCst,
+                    ea,
+                    bytes: opt.bytes,
+                    no_tear: false,
+                };
+                self.push_event(thread, opt.view, vec![action], &opt.sources, None);
+            }
+        }
+        Ok(old)
+    }
+
+    /// `memory.grow`: the new pages' zeros are one unord write of `thread` (spec instr
+    /// *memory.grow*, `WR_unord data[l] 0^k`); the `len` location itself is not modelled
+    /// (the new length is visible to every thread at once). Fails beyond the maximum, as
+    /// [`crate::memory::ScMemory`] does.
+    fn grow(&mut self, thread: ThreadId, delta: u64) -> Option<u64> {
+        let old = self.len / PAGE_SIZE;
+        let new = old.checked_add(delta)?;
+        if new > self.ty.limits.max.unwrap_or(MAX_PAGES).min(MAX_PAGES) {
+            return None;
+        }
+        if delta > 0 {
+            let zeros = vec![0u8; (delta * PAGE_SIZE) as usize];
+            let action = TraceAction::Write {
+                ord: Ordering::Unord,
+                ea: self.len,
+                bytes: zeros.clone(),
+                no_tear: false,
+            };
+            let pred = self.view(thread);
+            let ea = self.len;
+            self.len = new * PAGE_SIZE;
+            self.push_event(
+                thread,
+                pred,
+                vec![action],
+                &[],
+                Some((Ordering::Unord, ea, zeros, false)),
+            );
+        }
+        Some(old)
+    }
+
+    /// The read-and-enqueue step of `memory.atomic.wait`: one event `RD_seqcst` (+ `WAIT`
+    /// if the value read equals `expected`). A suspending wait is a suspension event, so
+    /// its read already happens after the previous suspension events on `ea` (C9(a));
+    /// a wait that reads another value is a plain seq-cst read.
+    fn wait(
+        &mut self,
+        thread: ThreadId,
+        ea: u64,
+        width: usize,
+        expected: u64,
+        timeout: i64,
+    ) -> Result<WaitOutcome, Trap> {
+        bounds(self.len as usize, ea, width)?;
+        let r = Self::sc_read(ea, width);
+        let suspending: Vec<ReadOption> = self
+            .read_options(&r, &self.susp_pred(thread, ea))
+            .into_iter()
+            .filter(|o| le_to_u64(&o.bytes) == expected)
+            .collect();
+        let returning: Vec<ReadOption> = self
+            .read_options(&r, &self.view(thread))
+            .into_iter()
+            .filter(|o| le_to_u64(&o.bytes) != expected)
+            .collect();
+        // Option 0 stays the sequentially consistent read.
+        let sc_value = le_to_u64(
+            &self
+                .latest_sources(&r)
+                .iter()
+                .enumerate()
+                .map(|(i, &w)| self.writes[w].byte(ea + i as u64))
+                .collect::<Vec<_>>(),
+        );
+        let sc_suspends = sc_value == expected;
+        let mut options: Vec<(bool, ReadOption)> = Vec::new();
+        let tag = |s: bool| move |o: ReadOption| (s, o);
+        if sc_suspends {
+            options.extend(suspending.into_iter().map(tag(true)));
+            options.extend(returning.into_iter().map(tag(false)));
+        } else {
+            options.extend(returning.into_iter().map(tag(false)));
+            options.extend(suspending.into_iter().map(tag(true)));
+        }
+        let i = self.choose(options.len());
+        let (suspends, opt) = options.swap_remove(i);
+        let mut actions = vec![TraceAction::Read {
+            ord: Ordering::SeqCst,
+            ea,
+            bytes: opt.bytes,
+            no_tear: false,
+        }];
+        if suspends {
+            actions.push(TraceAction::Wait { ea, timeout });
+        }
+        let after = self.push_event(thread, opt.view, actions, &opt.sources, None);
+        Ok(if suspends {
+            self.susp_views.insert(ea, after);
+            self.queues.entry(ea).or_default().push_back(thread);
+            WaitOutcome::Suspended
+        } else {
+            WaitOutcome::NotEqual
+        })
+    }
+
+    /// `NOTIFY data[ea] j k`, then the `j` WOKEN events of the `min(k, waiters)` oldest
+    /// waiters in the same step, each hb-after the previous suspension events on `ea` and
+    /// so after the notifier's earlier events (C9).
+    fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Vec<ThreadId>, Trap> {
+        bounds(self.len as usize, ea, 4)?;
+        let woken: Vec<ThreadId> = match self.queues.get_mut(&ea) {
+            Some(queue) => {
+                let n = queue.len().min(count as usize);
+                queue.drain(..n).collect()
+            }
+            None => Vec::new(),
+        };
+        let action = TraceAction::Notify {
+            ea,
+            woken: woken.len() as u32,
+            max: count,
+        };
+        let pred = self.susp_pred(thread, ea);
+        let after = self.push_event(thread, pred, vec![action], &[], None);
+        self.susp_views.insert(ea, after);
+        for &w in &woken {
+            let pred = self.susp_pred(w, ea);
+            let after = self.push_event(w, pred, vec![TraceAction::Woken { ea }], &[], None);
+            self.susp_views.insert(ea, after);
+        }
+        Ok(woken)
+    }
+
+    /// `TIMEOUT data[ea]`: `thread` leaves the queue of `ea` (nothing happens if it is not
+    /// waiting there).
+    fn cancel_wait(&mut self, thread: ThreadId, ea: u64) {
+        let Some(queue) = self.queues.get_mut(&ea) else {
+            return;
+        };
+        let Some(p) = queue.iter().position(|t| *t == thread) else {
+            return;
+        };
+        queue.remove(p);
+        let pred = self.susp_pred(thread, ea);
+        let after = self.push_event(thread, pred, vec![TraceAction::Timeout { ea }], &[], None);
+        self.susp_views.insert(ea, after);
+    }
+
+    /// Everything `from` did so far happens before everything `to` does from now on.
+    fn join_view(&mut self, to: ThreadId, from: ThreadId) {
+        let f = self.view(from);
+        let mut v = self.view(to);
+        v.join(&f);
+        self.set_view(to, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::hash_map::DefaultHasher;
+
+    const T0: ThreadId = ThreadId(0);
+    const T1: ThreadId = ThreadId(1);
+
+    fn memory(choices: &Arc<Mutex<ChoiceLog>>) -> RelaxedMemory {
+        let ty = MemType {
+            limits: Limits {
+                min: 1,
+                max: Some(2),
+            },
+            shared: true,
+        };
+        RelaxedMemory::new(ty, vec![0; PAGE_SIZE as usize], choices.clone())
+    }
+
+    fn hash(m: &RelaxedMemory) -> u64 {
+        let mut h = DefaultHasher::new();
+        m.hash_state(&mut h);
+        h.finish()
+    }
+
+    /// All values a read of `n` bytes at `ea` by `t` can return, option 0 first.
+    fn values(m: &RelaxedMemory, t: ThreadId, ord: Ordering, ea: u64, n: usize) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut prefix = Some(Vec::new());
+        while let Some(p) = prefix {
+            *m.choices.lock().unwrap() = ChoiceLog::replaying(p);
+            let mut c = m.clone();
+            let mut b = vec![0; n];
+            c.read(t, ord, ea, &mut b, ord == Ordering::SeqCst || n <= 4)
+                .unwrap();
+            out.push(le_to_u64(&b));
+            prefix = m.choices.lock().unwrap().next_prefix();
+        }
+        out
+    }
+
+    #[test]
+    fn option_zero_is_the_latest_write() {
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let mut m = memory(&choices);
+        m.write(T0, Ordering::Unord, 0, &[1, 0, 0, 0], true)
+            .unwrap();
+        // A racing plain read: the write or the init value, the write first.
+        assert_eq!(values(&m, T1, Ordering::Unord, 0, 4), vec![1, 0]);
+        // The writer itself cannot read the init value (C6(3)).
+        assert_eq!(values(&m, T0, Ordering::Unord, 0, 4), vec![1]);
+        // A seq-cst read of a plain write: no synchronisation, both values.
+        assert_eq!(values(&m, T1, Ordering::SeqCst, 0, 4), vec![1, 0]);
+        // After a seq-cst write of the same range, a seq-cst read can no longer read init
+        // (†: the write is hb-after init), but still the racing plain write (not hb-before
+        // the read, so C7 does not apply).
+        m.write(T0, Ordering::SeqCst, 0, &[2, 0, 0, 0], true)
+            .unwrap();
+        assert_eq!(values(&m, T1, Ordering::SeqCst, 0, 4), vec![2, 1]);
+        // A plain aligned read: either write but not a mix of them (C8), or init.
+        let v = values(&m, T1, Ordering::Unord, 0, 4);
+        assert_eq!((v[0], v.len()), (2, 3));
+        assert!(v.contains(&1) && v.contains(&0));
+    }
+
+    #[test]
+    fn a_synchronising_read_joins_the_writer_s_view() {
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let mut m = memory(&choices);
+        m.write(T0, Ordering::Unord, 0, &[42, 0, 0, 0], true)
+            .unwrap();
+        m.write(T0, Ordering::SeqCst, 4, &[1, 0, 0, 0], true)
+            .unwrap();
+        let mut flag = [0u8; 4];
+        m.read(T1, Ordering::SeqCst, 4, &mut flag, true).unwrap();
+        assert_eq!(flag, [1, 0, 0, 0]);
+        assert_eq!(values(&m, T1, Ordering::Unord, 0, 4), vec![42]);
+    }
+
+    #[test]
+    fn hash_covers_the_future_and_clone_is_independent() {
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let mut a = memory(&choices);
+        let b = a.clone();
+        assert_eq!(hash(&a), hash(&b));
+        a.write(T0, Ordering::Unord, 0, &[1], false).unwrap();
+        assert_ne!(hash(&a), hash(&b));
+        let mut c = b.clone();
+        c.write(T0, Ordering::Unord, 0, &[1], false).unwrap();
+        assert_eq!(hash(&a), hash(&c));
+        // The same write by another thread, or with another view, is another state.
+        let mut d = b.clone();
+        d.write(T1, Ordering::Unord, 0, &[1], false).unwrap();
+        assert_ne!(hash(&a), hash(&d));
+        let mut e = b.box_clone();
+        e.join_view(T0, T1);
+        assert_eq!(hash(&b), {
+            let mut h = DefaultHasher::new();
+            e.hash_state(&mut h);
+            h.finish()
+        });
+        // Events that write nothing do not change the state (a notify loop repeats)...
+        let before = hash(&a);
+        a.fence(T0);
+        assert_eq!(a.notify(T1, 0, 1).unwrap(), vec![]);
+        let mut x = [0u8];
+        a.read(T0, Ordering::Unord, 0, &mut x, true).unwrap();
+        assert_eq!(hash(&a), before);
+        // ... but a view that comes to include a write does.
+        a.join_view(T1, T0);
+        assert_ne!(hash(&a), before);
+    }
+
+    #[test]
+    fn wait_notify_and_timeout() {
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let mut m = memory(&choices);
+        m.enable_trace();
+        m.write(T1, Ordering::Unord, 8, &[5], false).unwrap();
+        assert_eq!(m.wait(T0, 0, 4, 1, -1).unwrap(), WaitOutcome::NotEqual);
+        assert_eq!(m.wait(T0, 0, 4, 0, -1).unwrap(), WaitOutcome::Suspended);
+        assert_eq!(m.notify(T1, 0, 1).unwrap(), vec![T0]);
+        // The woken thread sees what the notifier did before notifying.
+        assert_eq!(values(&m, T0, Ordering::Unord, 8, 1), vec![5]);
+        assert_eq!(m.wait(T0, 0, 4, 0, 10).unwrap(), WaitOutcome::Suspended);
+        m.cancel_wait(T0, 0);
+        assert_eq!(m.notify(T1, 0, 1).unwrap(), vec![]);
+        let kinds: Vec<_> = m.trace().unwrap().events[1..]
+            .iter()
+            .map(|e| e.actions.last().unwrap().clone())
+            .collect();
+        assert!(matches!(kinds[3], TraceAction::Notify { woken: 1, .. }));
+        assert!(matches!(kinds[4], TraceAction::Woken { .. }));
+        assert!(matches!(kinds[6], TraceAction::Timeout { .. }));
+    }
+
+    #[test]
+    fn grow_writes_zeros_and_respects_the_maximum() {
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let mut m = memory(&choices);
+        let mut b = [9u8; 4];
+        assert_eq!(
+            m.read(T0, Ordering::Unord, PAGE_SIZE, &mut b, true),
+            Err(Trap::OutOfBoundsMemoryAccess)
+        );
+        assert_eq!(m.grow(T0, 1), Some(1));
+        assert_eq!(m.grow(T0, 1), None);
+        assert_eq!(m.len_bytes(T0), 2 * PAGE_SIZE);
+        assert_eq!(m.ty().limits.min, 2);
+        assert_eq!(values(&m, T1, Ordering::Unord, PAGE_SIZE, 4), vec![0]);
+    }
+}
