@@ -1,8 +1,9 @@
 //! Property tests of exploration against the memory model, on random litmus programs:
 //! 2 or 3 threads of up to 4 shared-memory operations each (loads and stores of every
 //! width, plain and atomic, RMWs, cmpxchg, fences, wait with a timeout, notify), over
-//! overlapping addresses so that mixed-size accesses occur. For each program, every
-//! outcome reached by exhaustive exploration is allowed by `heddle-model`, and every trace
+//! overlapping addresses so that mixed-size accesses occur. For each program and each memory
+//! backend (sequentially consistent, relaxed), every outcome reached by exhaustive
+//! exploration is allowed by `heddle-model`, and every trace
 //! of a run that reached an outcome passes `check_execution`.
 
 use heddle_model::{check_execution, enumerate, parse_litmus, Config, ModelError};
@@ -190,5 +191,10 @@ proptest! {
     #[test]
     fn sc_exploration_reaches_only_allowed_outcomes(threads in program()) {
         check(&threads, MemoryMode::Sc)?;
+    }
+
+    #[test]
+    fn relaxed_exploration_reaches_only_allowed_outcomes(threads in program()) {
+        check(&threads, MemoryMode::Relaxed)?;
     }
 }
