@@ -171,7 +171,14 @@ pub fn run(args: Args) -> ExitCode {
             failed = true;
         }
         match args.format {
-            Format::Human => print_human(&file, &ex, check.is_some(), &not_allowed, &not_reached),
+            Format::Human => print_human(
+                &file,
+                &ex,
+                check.is_some(),
+                args.memory,
+                &not_allowed,
+                &not_reached,
+            ),
             Format::Json => {
                 let mut obj = json!({
                     "file": file,
@@ -210,6 +217,7 @@ fn print_human(
     file: &str,
     ex: &Exploration,
     checked: bool,
+    memory: Memory,
     not_allowed: &[Outcome],
     not_reached: &[Outcome],
 ) {
@@ -233,6 +241,15 @@ fn print_human(
         }
         for o in not_reached {
             println!("  allowed by the model but not reached: {o}");
+        }
+        if !not_reached.is_empty() {
+            println!(
+                "  ({})",
+                match memory {
+                    Memory::Sc => "expected: a sequentially consistent run cannot show weak outcomes; try --memory relaxed",
+                    Memory::Relaxed => "the relaxed backend reads only writes already executed: outcomes that need a read from a later write, such as load buffering (1,1) or out-of-thin-air values, are out of its reach (MODEL.md §9.4)",
+                }
+            );
         }
         if not_allowed.is_empty() {
             println!("  every reachable outcome is allowed by the model");

@@ -13,9 +13,7 @@ use wasmparser::{
     ValidPayload, Validator, ValidatorResources, WasmFeatures,
 };
 
-/// The features Heddle accepts: Wasm 2.0 (including SIMD, which is then rejected as
-/// unsupported after validation, so invalid SIMD modules are still reported invalid) and
-/// the threads proposal.
+/// The features Heddle accepts: Wasm 2.0 (including SIMD) and the threads proposal.
 pub fn features() -> WasmFeatures {
     WasmFeatures::WASM2 | WasmFeatures::THREADS
 }
@@ -38,8 +36,8 @@ impl Module {
     /// Decode, validate and lower a binary module.
     ///
     /// Errors: [`ModuleErrorKind::Invalid`] with wasmparser's message when the binary is
-    /// malformed or invalid; [`ModuleErrorKind::Unsupported`] (`"simd"`) when it is valid
-    /// but uses v128 values or instructions.
+    /// malformed or invalid; [`ModuleErrorKind::Unsupported`] when it is valid but uses a
+    /// feature beyond the threads proposal.
     pub fn decode(bytes: &[u8]) -> Result<Module, ModuleError> {
         match Self::decode_and_lower(bytes) {
             // Lowering stops at the first unsupported construct; a module that is also
@@ -226,7 +224,7 @@ fn val_type(t: wasmparser::ValType) -> Result<ValType, ModuleError> {
         wasmparser::ValType::I64 => ValType::I64,
         wasmparser::ValType::F32 => ValType::F32,
         wasmparser::ValType::F64 => ValType::F64,
-        wasmparser::ValType::V128 => return Err(unsupported("simd")),
+        wasmparser::ValType::V128 => ValType::V128,
         wasmparser::ValType::Ref(r) => ref_type(r)?.into(),
     })
 }
@@ -274,6 +272,14 @@ fn const_expr(c: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, ModuleError> {
     let mut r = c.get_operators_reader();
     while !r.eof() {
         let op = r.read().map_err(invalid)?;
+        if let Operator::V128Const { value } = op {
+            // Two i64 halves, joined (see `SimdInstr::JoinHalves`).
+            let c = u128::from(value);
+            out.push(Instr::I64Const(c as u64 as i64));
+            out.push(Instr::I64Const((c >> 64) as u64 as i64));
+            out.push(Instr::Simd(crate::simd::SimdInstr::JoinHalves));
+            continue;
+        }
         out.push(match op {
             Operator::End => break,
             Operator::I32Const { value } => Instr::I32Const(value),
@@ -289,7 +295,6 @@ fn const_expr(c: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, ModuleError> {
             Operator::I64Add => Instr::I64Add,
             Operator::I64Sub => Instr::I64Sub,
             Operator::I64Mul => Instr::I64Mul,
-            Operator::V128Const { .. } => return Err(unsupported("simd")),
             other => return Err(unsupported(format!("constant instruction {other:?}"))),
         });
     }
@@ -349,6 +354,7 @@ fn lower_func(
 
     let mut code: Vec<Instr> = Vec::new();
     let mut br_tables: Vec<Vec<BrTarget>> = Vec::new();
+    let mut v128s: Vec<u128> = Vec::new();
     let mut ctl: Vec<Control> = vec![Control {
         kind: FrameKind::Block,
         start: 0,
@@ -482,7 +488,10 @@ fn lower_func(
         }
         match branch {
             Some(b) => code.push(b),
-            None => code.extend(lower_simple(&op)?),
+            None => match crate::simd::lower(&op, &mut v128s)? {
+                Some(simd) => code.push(Instr::Simd(simd)),
+                None => code.extend(lower_simple(&op)?),
+            },
         }
     }
     ops.finish().map_err(invalid)?;
@@ -491,6 +500,7 @@ fn lower_func(
         locals,
         body: code,
         br_tables,
+        v128s,
     })
 }
 
@@ -516,7 +526,7 @@ fn block_arity(m: &Module, bt: BlockType) -> (u32, u32) {
     }
 }
 
-fn memarg(m: &wasmparser::MemArg) -> Result<MemArg, ModuleError> {
+pub(crate) fn memarg(m: &wasmparser::MemArg) -> Result<MemArg, ModuleError> {
     if m.target != wasmparser::MemArgTarget::Memory(0) || m.ordering.is_some() {
         return Err(unsupported("memory immediates beyond memory 0"));
     }
@@ -852,17 +862,10 @@ fn lower_simple(op: &Operator<'_>) -> Result<Option<Instr>, ModuleError> {
         O::I64TruncSatF64U => Instr::I64TruncSatF64U,
         other => {
             let name = format!("{other:?}");
-            let simd = ["V128", "I8x16", "I16x8", "I32x4", "I64x2", "F32x4", "F64x2"]
-                .iter()
-                .any(|p| name.starts_with(p));
-            return Err(unsupported(if simd {
-                "simd".to_string()
-            } else {
-                format!(
-                    "instruction {}",
-                    name.split([' ', '{']).next().unwrap_or(&name)
-                )
-            }));
+            return Err(unsupported(format!(
+                "instruction {}",
+                name.split([' ', '{']).next().unwrap_or(&name)
+            )));
         }
     }))
 }

@@ -702,7 +702,7 @@ fn branch_adjust(stack: &mut Vec<Slot>, t: BrTarget) {
 
 /// The effective address (spec: `ea = i + memarg.offset`, computed without wrap-around).
 #[inline(always)]
-fn effective_address(operand: Slot, offset: u32) -> u64 {
+pub(crate) fn effective_address(operand: Slot, offset: u32) -> u64 {
     u64::from(u32_of(operand)) + u64::from(offset)
 }
 
@@ -1414,6 +1414,15 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             Instr::I64TruncSatF32U => unop!(f32_of, from_u64, |a| a as u64),
             Instr::I64TruncSatF64S => unop!(f64_of, from_i64, |a| a as i64),
             Instr::I64TruncSatF64U => unop!(f64_of, from_u64, |a| a as u64),
+
+            // ---- Vector (spec *Vector Instructions*) ----
+            Instr::Simd(op) => {
+                let mem = match op.memarg() {
+                    Some(_) => Some(&mut ctx.store.mems[mem_addr!().0 as usize]),
+                    None => None,
+                };
+                tri!(crate::simd::execute(op, stack, &code!().v128s, mem, tid));
+            }
         }
     };
     save_pc!();

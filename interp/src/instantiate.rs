@@ -235,6 +235,14 @@ pub(crate) fn eval_const(store: &Store, inst: &ModuleInst, expr: &ConstExpr) -> 
                     _ => a.wrapping_mul(b),
                 })
             }
+            Instr::Simd(crate::simd::SimdInstr::JoinHalves) => {
+                // `v128.const c`, lowered to c's two i64 halves (see `SimdInstr::JoinHalves`).
+                let (Some(Value::I64(hi)), Some(Value::I64(lo))) = (stack.pop(), stack.pop())
+                else {
+                    unreachable!("validated constant expression")
+                };
+                Value::V128(u128::from(lo as u64) | u128::from(hi as u64) << 64)
+            }
             other => unreachable!("not a constant instruction: {other:?}"),
         };
         stack.push(v);

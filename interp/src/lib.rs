@@ -20,6 +20,7 @@
 //! | [`instantiate`] | *Modules › Allocation, Instantiation* |
 //! | [`exec`] | *Instructions*, *Configurations* (threads), wait/notify |
 //! | [`numerics`] | *Numerics* |
+//! | [`simd`] | *Vector Instructions*, *Numerics › Vector Operations* |
 //! | [`scheduler`] | who steps next (the spec's nondeterministic choice of thread) |
 //!
 //! Example: run an exported function.
@@ -44,6 +45,7 @@ pub mod memory;
 pub mod numerics;
 pub mod relaxed;
 pub mod scheduler;
+pub mod simd;
 pub mod store;
 pub mod syntax;
 pub mod trace;

@@ -176,6 +176,18 @@ pub(crate) fn bounds(len: usize, ea: u64, n: usize) -> Result<std::ops::Range<us
     }
 }
 
+/// Spec `growmem`: add `delta` zeroed pages unless that would pass `max` pages (or 4 GiB);
+/// the old size in pages, or `None` when it fails.
+pub(crate) fn grow_bytes(bytes: &mut Vec<u8>, max: Option<u64>, delta: u64) -> Option<u64> {
+    let old = bytes.len() as u64 / PAGE_SIZE;
+    let new = old.checked_add(delta)?;
+    if new > max.unwrap_or(MAX_PAGES).min(MAX_PAGES) {
+        return None;
+    }
+    bytes.resize((new * PAGE_SIZE) as usize, 0);
+    Some(old)
+}
+
 /// Little-endian unsigned integer of `bytes` (at most 8).
 pub(crate) fn le_to_u64(bytes: &[u8]) -> u64 {
     bytes
@@ -311,14 +323,9 @@ impl SharedMemory for ScMemory {
     }
 
     fn grow(&mut self, _thread: ThreadId, delta: u64) -> Option<u64> {
-        let old = self.bytes.len() as u64 / PAGE_SIZE;
-        let new = old.checked_add(delta)?;
         // Spec erratum MODEL.md §7.3 (11): the formal rule has no maximum check for shared
         // memories; the overview and the test suite require it.
-        if new > self.ty.limits.max.unwrap_or(MAX_PAGES).min(MAX_PAGES) {
-            return None;
-        }
-        self.bytes.resize((new * PAGE_SIZE) as usize, 0);
+        let old = grow_bytes(&mut self.bytes, self.ty.limits.max, delta)?;
         if let Some((_, last)) = &mut self.tracing {
             last.resize(self.bytes.len(), 0);
         }
@@ -521,15 +528,7 @@ impl MemInst {
     /// or `None` if the result would exceed the maximum (or 4 GiB).
     pub fn grow(&mut self, thread: ThreadId, delta: u64) -> Option<u64> {
         match self {
-            MemInst::Unshared { ty, bytes } => {
-                let old = bytes.len() as u64 / PAGE_SIZE;
-                let new = old.checked_add(delta)?;
-                if new > ty.limits.max.unwrap_or(MAX_PAGES).min(MAX_PAGES) {
-                    return None;
-                }
-                bytes.resize((new * PAGE_SIZE) as usize, 0);
-                Some(old)
-            }
+            MemInst::Unshared { ty, bytes } => grow_bytes(bytes, ty.limits.max, delta),
             MemInst::Shared(m) => m.grow(thread, delta),
         }
     }

@@ -116,6 +116,8 @@ mod tests {
 pub struct ChoiceLog {
     forced: Vec<u32>,
     taken: Vec<(u32, u32)>,
+    /// A forced choice was out of range (and was clamped to the last option).
+    clamped: bool,
 }
 
 impl ChoiceLog {
@@ -124,6 +126,7 @@ impl ChoiceLog {
         ChoiceLog {
             forced: prefix,
             taken: Vec::new(),
+            clamped: false,
         }
     }
 
@@ -133,10 +136,14 @@ impl ChoiceLog {
         if n <= 1 {
             return 0;
         }
-        let c = self
-            .forced
-            .get(self.taken.len())
-            .map_or(0, |&c| (c as usize).min(n - 1));
+        let c = match self.forced.get(self.taken.len()) {
+            Some(&c) if c as usize >= n => {
+                self.clamped = true;
+                n - 1
+            }
+            Some(&c) => c as usize,
+            None => 0,
+        };
         self.taken.push((c as u32, n as u32));
         c
     }
@@ -144,6 +151,22 @@ impl ChoiceLog {
     /// Whether the next choice is still part of the replayed prefix.
     pub fn replaying_prefix(&self) -> bool {
         self.taken.len() < self.forced.len()
+    }
+
+    /// Why the forced prefix did not fit the run, if it did not: a choice out of range, or
+    /// more choices forced than the run made.
+    pub fn misfit(&self) -> Option<String> {
+        if self.clamped {
+            Some("a choice of the schedule is out of range for this program".into())
+        } else if self.forced.len() > self.taken.len() {
+            Some(format!(
+                "the schedule has {} choices, the run made only {}",
+                self.forced.len(),
+                self.taken.len()
+            ))
+        } else {
+            None
+        }
     }
 
     /// The choices made so far, `(chosen, options)`.

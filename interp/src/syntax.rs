@@ -6,6 +6,7 @@
 //! execution never scans for `end` and needs no run-time label stack. Everything else maps
 //! one-to-one to the spec's instructions and keeps their names.
 
+use crate::simd::SimdInstr;
 use crate::types::{ExternType, FuncType, GlobalType, MemType, RefType, TableType, ValType};
 
 /// A validated, lowered module. Index spaces (functions, tables, memories, globals) begin
@@ -76,6 +77,9 @@ pub struct Func {
     /// Targets of every `br_table` in the body; [`Instr::BrTable`] holds an index here.
     /// The last target of each list is the default.
     pub br_tables: Vec<Vec<BrTarget>>,
+    /// 16-byte immediates of the body (`v128.const` values and `i8x16.shuffle` lane
+    /// indices), kept here so that [`Instr`] stays small; [`SimdInstr`] holds an index.
+    pub v128s: Vec<u128>,
 }
 
 /// A defined global: its type and its constant initialiser.
@@ -199,7 +203,7 @@ impl Instr {
                 | AtomicWait { .. }
                 | AtomicNotify(_)
                 | AtomicFence
-        )
+        ) || matches!(self, Simd(s) if s.memarg().is_some())
     }
 }
 
@@ -474,4 +478,7 @@ pub enum Instr {
     I64TruncSatF32U,
     I64TruncSatF64S,
     I64TruncSatF64U,
+
+    // ---- Vector (spec *Vector Instructions*), see [`crate::simd`] ----
+    Simd(SimdInstr),
 }

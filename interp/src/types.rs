@@ -3,8 +3,7 @@
 
 use std::fmt;
 
-/// A value type (spec `valtype`). `V128` is accepted by the decoder only once SIMD is
-/// supported; until then modules that use it are rejected as unsupported.
+/// A value type (spec `valtype`). A `V128` value is 128 bits, see [`crate::simd`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ValType {
     I32,

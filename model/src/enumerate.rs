@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Limit on the unfoldings of one thread and on candidate combinations, to fail cleanly
 /// instead of running for hours on programs that are too large for exhaustive search.
-pub const MAX_UNFOLDINGS: usize = 1 << 20;
+pub const MAX_UNFOLDINGS: usize = 1 << 16;
 
 /// Errors of the enumerator.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -415,6 +415,32 @@ impl Combo<'_> {
     }
 }
 
+/// Why a byte cannot read from a write (C6).
+#[derive(Copy, Clone, Debug)]
+enum C6Err {
+    /// C6(1): the write happens after the read.
+    Future,
+    /// C6(3): this write of the byte is hb-between.
+    Intervening(EventId),
+}
+
+/// C6 for one byte of read `r` from `w`: (1) not hb(R, W); (3) no writer of the byte
+/// (`cover`: the events writing it) hb-after `w` and hb-before `r`.
+fn c6(hb: &Relation, r: EventId, w: EventId, cover: u128) -> Result<(), C6Err> {
+    if hb.get(r, w) {
+        return Err(C6Err::Future);
+    }
+    let mut between = hb.row(w) & cover;
+    while between != 0 {
+        let w2 = between.trailing_zeros() as usize;
+        between &= between - 1;
+        if hb.get(w2, r) {
+            return Err(C6Err::Intervening(w2));
+        }
+    }
+    Ok(())
+}
+
 /// A failed candidate, with how far it got (higher is further).
 #[derive(Clone, Debug)]
 struct Fail {
@@ -443,6 +469,31 @@ struct Search<'c, 'a> {
 }
 
 impl Search<'_, '_> {
+    /// Records a failure, formatting its explanation only if it is the furthest so far.
+    fn note_lazy(
+        &mut self,
+        rank: (u8, u8),
+        rule: Rule,
+        events: Vec<EventId>,
+        detail: impl FnOnce() -> String,
+    ) {
+        if self.best.as_ref().is_none_or(|b| rank > b.rank) {
+            self.best = Some(fail(rank, rule, events, detail()));
+        }
+    }
+
+    /// Records a C6 failure of byte `k` of read `r` from `w`.
+    fn note_c6(&mut self, rank: (u8, u8), r: EventId, w: EventId, k: u32, e: C6Err) {
+        match e {
+            C6Err::Future => self.note_lazy(rank, Rule::HbFuture, vec![r, w], || {
+                format!("event {r} would read address {k} from event {w}, which happens after it")
+            }),
+            C6Err::Intervening(w2) => self.note_lazy(rank, Rule::HbInterveningWrite, vec![r, w, w2], || {
+                format!("event {r} would read address {k} from event {w}, but event {w2} writes it in between (hb)")
+            }),
+        }
+    }
+
     fn note(&mut self, f: Fail) {
         if self.best.as_ref().is_none_or(|b| f.rank > b.rank) {
             self.best = Some(f);
@@ -495,12 +546,9 @@ impl Search<'_, '_> {
                 }
             }
             match cyclic {
-                Some((a, b)) => self.note(fail(
-                    (1, 1),
-                    Rule::HbAcyclic,
-                    vec![a, b],
-                    format!("ordering suspension events {a} before {b} closes an hb cycle"),
-                )),
+                Some((a, b)) => self.note_lazy((1, 1), Rule::HbAcyclic, vec![a, b], || {
+                    format!("ordering suspension events {a} before {b} closes an hb cycle")
+                }),
                 None => {
                     debug_assert!(hb.len() == n);
                     if let Some(f) = self.rf_search(hb) {
@@ -569,176 +617,274 @@ impl Search<'_, '_> {
     }
 
     /// Stage C: byte-wise reads-from with incremental sw edges.
+    ///
+    /// A read's options are *sets* `S` of source writes rather than per-byte assignments:
+    /// every rule except C6(3) depends only on the set of distinct sources, and C6(3) is
+    /// per byte and antitone in hb. So a set is feasible iff every byte has a valid
+    /// source in it; the witness takes, per byte, the first valid one (if that leaves an
+    /// element of `S` unused, the smaller set's execution is consistent too: fewer `sw`
+    /// edges only weaken constraints). This avoids the 2⁸ assignments of an 8-byte read
+    /// whose zero bytes could come from several writes (MODEL.md §5.7).
     fn rf_search(&mut self, hb: Relation) -> Option<Found> {
         let c = self.c;
         let n = c.evs.len();
         let reads: Vec<EventId> = (0..n).filter(|&r| !c.info[r].read.is_empty()).collect();
-        // Per read: the options (one source per byte), pruned by C5, C6(1), C6(3), C8.
         let mut options: Vec<Vec<Vec<EventId>>> = Vec::with_capacity(reads.len());
+        let mut cands: Vec<Vec<(u128, u128)>> = Vec::with_capacity(reads.len());
         for &r in &reads {
             let ri = &c.info[r];
-            let mut per_byte: Vec<Vec<EventId>> = Vec::with_capacity(ri.read.len());
+            let mut per_byte: Vec<(u128, u128)> = Vec::with_capacity(ri.read.len());
             for (i, &b) in ri.read.iter().enumerate() {
                 let k = ri.start + i as u32;
+                let cover = (0..n)
+                    .filter(|&w| c.covers(w, k))
+                    .fold(0u128, |m, w| m | 1u128 << w);
                 let by_value: Vec<EventId> = (0..n)
                     .filter(|&w| w != r && c.covers(w, k) && c.evs[w].byte_written_at(k) == Some(b))
                     .collect();
                 if by_value.is_empty() {
-                    self.note(fail(
-                        (2, 0),
-                        Rule::ValueConsistency,
-                        vec![r],
-                        format!("event {r} reads {b} at address {k}, but no other event writes that byte there"),
-                    ));
+                    self.note_lazy((2, 0), Rule::ValueConsistency, vec![r], || format!("event {r} reads {b} at address {k}, but no other event writes that byte there"));
                     return None;
                 }
-                let mut ok = Vec::new();
+                let mut ok = 0u128;
                 let mut why = None;
                 for &w in &by_value {
-                    match self.c6(&hb, r, w, k) {
-                        Ok(()) => ok.push(w),
-                        Err(f) => why = Some(f),
+                    match c6(&hb, r, w, cover) {
+                        Ok(()) => ok |= 1u128 << w,
+                        Err(e) => why = Some((w, e)),
                     }
                 }
-                if ok.is_empty() {
-                    if let Some(f) = why {
-                        self.note(f);
+                if ok == 0 {
+                    if let Some((w, e)) = why {
+                        self.note_c6((2, 2), r, w, k, e);
                     }
                     return None;
                 }
-                per_byte.push(ok);
+                per_byte.push((ok, cover));
             }
-            // Product over bytes, deduplicated, C8-filtered, fewest distinct sources first.
-            let mut opts: Vec<Vec<EventId>> = vec![Vec::new()];
-            for cands in &per_byte {
-                let mut next = Vec::with_capacity(opts.len() * cands.len());
-                for o in &opts {
-                    for &w in cands {
-                        let mut o2 = o.clone();
-                        o2.push(w);
-                        next.push(o2);
-                    }
-                }
-                opts = next;
-                if opts.len() > MAX_UNFOLDINGS {
-                    self.note(fail(
-                        (2, 1),
-                        Rule::ReadsEachFrom,
-                        vec![r],
-                        "too many reads-from choices".into(),
-                    ));
-                    return None;
-                }
-            }
-            let before = opts.len();
-            if ri.tearfree {
-                opts.retain(|o| {
-                    let mut d: Vec<EventId> = o
-                        .iter()
-                        .copied()
-                        .filter(|&w| c.same(w, r) && c.info[w].tearfree)
-                        .collect();
-                    d.sort_unstable();
-                    d.dedup();
-                    d.len() <= 1
+            let union: Vec<EventId> = {
+                let u = per_byte.iter().fold(0u128, |m, &x| m | x.0);
+                (0..n).filter(|&w| u >> w & 1 == 1).collect()
+            };
+            if union.len() > 16 {
+                self.note_lazy((2, 1), Rule::ReadsEachFrom, vec![r], || {
+                    "too many reads-from choices".into()
                 });
-            }
-            if opts.is_empty() {
-                self.note(fail(
-                    (2, 1),
-                    Rule::NoTear,
-                    vec![r],
-                    format!("tear-free event {r} would have to combine {before} choices of bytes from different same-range tear-free writes"),
-                ));
                 return None;
             }
-            opts.sort_by_key(|o| {
-                let mut d = o.clone();
-                d.sort_unstable();
-                d.dedup();
-                d.len()
-            });
+            // Candidate source sets covering every byte: from the per-byte product or from
+            // the subsets of the union, whichever is smaller; C8-filtered, smallest first.
+            let product: f64 = per_byte
+                .iter()
+                .map(|&(p, _)| p.count_ones() as f64)
+                .product();
+            let mut sets: Vec<Vec<EventId>> = Vec::new();
+            if product <= (1u64 << union.len()) as f64 {
+                let mut acc: Vec<u128> = vec![0];
+                for &(p, _) in &per_byte {
+                    let mut next = Vec::with_capacity(acc.len() * p.count_ones() as usize);
+                    for &m in &acc {
+                        let mut bits = p;
+                        while bits != 0 {
+                            let w = bits.trailing_zeros();
+                            bits &= bits - 1;
+                            next.push(m | 1u128 << w);
+                        }
+                    }
+                    next.sort_unstable();
+                    next.dedup();
+                    acc = next;
+                }
+                for m in acc {
+                    sets.push((0..n).filter(|&w| m >> w & 1 == 1).collect());
+                }
+            } else {
+                for mask in 1u32..(1u32 << union.len()) {
+                    let set: Vec<EventId> = union
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| mask >> j & 1 == 1)
+                        .map(|(_, &w)| w)
+                        .collect();
+                    let bits = set.iter().fold(0u128, |m, &w| m | 1u128 << w);
+                    if per_byte.iter().all(|&(p, _)| p & bits != 0) {
+                        sets.push(set);
+                    }
+                }
+            }
+            let mut opts: Vec<Vec<EventId>> = Vec::new();
+            let mut tore = false;
+            for set in sets {
+                if ri.tearfree
+                    && set
+                        .iter()
+                        .filter(|&&w| c.same(w, r) && c.info[w].tearfree)
+                        .count()
+                        > 1
+                {
+                    tore = true;
+                    continue;
+                }
+                opts.push(set);
+            }
+            if opts.is_empty() {
+                let rule = if tore {
+                    Rule::NoTear
+                } else {
+                    Rule::ReadsEachFrom
+                };
+                self.note_lazy((2, 1), rule, vec![r], || format!("tear-free event {r} would have to combine bytes of different same-range tear-free writes"));
+                return None;
+            }
+            opts.sort_by_key(|o| o.len());
             options.push(opts);
+            cands.push(per_byte);
         }
-        let mut rf: Vec<Vec<EventId>> = vec![Vec::new(); n];
-        self.rf_dfs(&reads, &options, 0, hb, &mut rf)
+        let mut chosen: Vec<Vec<EventId>> = vec![Vec::new(); reads.len()];
+        self.rf_dfs(&reads, &options, &cands, 0, &hb, hb.clone(), &mut chosen)
     }
 
-    /// C6 for one byte: (1) not hb(R, W); (3) no hb-intervening writer of byte k.
-    fn c6(&self, hb: &Relation, r: EventId, w: EventId, k: u32) -> Result<(), Fail> {
-        let c = self.c;
-        if hb.get(r, w) {
-            return Err(fail(
-                (2, 2),
-                Rule::HbFuture,
-                vec![r, w],
-                format!("event {r} would read address {k} from event {w}, which happens after it"),
-            ));
-        }
-        let after_w = hb.row(w);
-        for w2 in 0..c.evs.len() {
-            if after_w >> w2 & 1 == 1 && hb.get(w2, r) && c.covers(w2, k) {
-                return Err(fail(
-                    (2, 2),
-                    Rule::HbInterveningWrite,
-                    vec![r, w, w2],
-                    format!("event {r} would read address {k} from event {w}, but event {w2} writes it in between (hb)"),
-                ));
+    /// Whether every byte of read `r` has a source in `set` valid under `hb` (C6).
+    fn feasible(
+        &mut self,
+        hb: &Relation,
+        r: EventId,
+        set: &[EventId],
+        cands: &[(u128, u128)],
+    ) -> bool {
+        let start = self.c.info[r].start;
+        for (b, &(cm, cover)) in cands.iter().enumerate() {
+            let mut last = None;
+            let ok = set.iter().any(|&w| {
+                cm >> w & 1 == 1
+                    && match c6(hb, r, w, cover) {
+                        Ok(()) => true,
+                        Err(e) => {
+                            last = Some((w, e));
+                            false
+                        }
+                    }
+            });
+            if !ok {
+                if let Some((w, e)) = last {
+                    self.note_c6((2, 3), r, w, start + b as u32, e);
+                }
+                return false;
             }
         }
-        Ok(())
+        true
     }
 
+    /// Per byte of read `r`, the first source in `set` valid under `hb` (C6).
+    fn assign(
+        &mut self,
+        hb: &Relation,
+        r: EventId,
+        set: &[EventId],
+        cands: &[(u128, u128)],
+    ) -> Option<Vec<EventId>> {
+        let start = self.c.info[r].start;
+        let mut out = Vec::with_capacity(cands.len());
+        for (b, &(cm, cover)) in cands.iter().enumerate() {
+            let mut last = None;
+            let mut pick = None;
+            for &w in set {
+                if cm >> w & 1 == 0 {
+                    continue;
+                }
+                match c6(hb, r, w, cover) {
+                    Ok(()) => {
+                        pick = Some(w);
+                        break;
+                    }
+                    Err(e) => last = Some((w, e)),
+                }
+            }
+            match (pick, last) {
+                (Some(w), _) => out.push(w),
+                (None, Some((w, e))) => {
+                    self.note_c6((2, 3), r, w, start + b as u32, e);
+                    return None;
+                }
+                (None, None) => return None,
+            }
+        }
+        Some(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn rf_dfs(
         &mut self,
         reads: &[EventId],
         options: &[Vec<Vec<EventId>>],
+        cands: &[Vec<(u128, u128)>],
         i: usize,
+        base: &Relation,
         hb: Relation,
-        rf: &mut Vec<Vec<EventId>>,
+        chosen: &mut Vec<Vec<EventId>>,
     ) -> Option<Found> {
         let c = self.c;
+        let n = c.evs.len();
         if i == reads.len() {
             self.rf_candidates += 1;
-            return self.tot_search(hb, rf);
+            // Per-byte sources, then the least hb of exactly that rf.
+            let mut rf: Vec<Vec<EventId>> = vec![Vec::new(); n];
+            for (j, &r) in reads.iter().enumerate() {
+                match self.assign(&hb, r, &chosen[j], &cands[j]) {
+                    Some(a) => rf[r] = a,
+                    None => return None,
+                }
+            }
+            let mut least = base.clone();
+            for &r in reads {
+                let mut ws = rf[r].clone();
+                ws.sort_unstable();
+                ws.dedup();
+                for w in ws {
+                    if c.sync(w, r) {
+                        least.add_closed(w, r);
+                    }
+                }
+            }
+            return self.tot_search(least, &rf);
         }
         let r = reads[i];
-        'opt: for opt in &options[i] {
+        'opt: for set in &options[i] {
             let mut hb2 = hb.clone();
-            let mut srcs = opt.clone();
-            srcs.sort_unstable();
-            srcs.dedup();
-            for &w in &srcs {
+            for &w in set {
                 if c.sync(w, r) {
                     if hb2.get(r, w) {
-                        self.note(fail(
-                            (2, 3),
-                            Rule::HbFuture,
-                            vec![r, w],
-                            format!("event {r} would read from event {w}, which happens after it"),
-                        ));
+                        self.note_lazy((2, 3), Rule::HbFuture, vec![r, w], || {
+                            format!("event {r} would read from event {w}, which happens after it")
+                        });
                         continue 'opt;
                     }
                     hb2.add_closed(w, r);
                 }
             }
-            rf[r] = opt.clone();
-            // Re-check C6 of every resolved read under the grown hb.
-            for &r2 in &reads[..=i] {
-                let start = c.info[r2].start;
-                for (b, &w) in rf[r2].iter().enumerate() {
-                    if let Err(mut f) = self.c6(&hb2, r2, w, start + b as u32) {
-                        f.rank = (2, 3);
-                        self.note(f);
+            chosen[i] = set.clone();
+            // Re-check C6 of the resolved reads under the grown hb (only this read if the
+            // new sw edges did not change hb).
+            let from = if hb2 == hb { i } else { 0 };
+            for j in from..=i {
+                let r2 = reads[j];
+                for &w in &chosen[j] {
+                    if hb2.get(r2, w) {
+                        self.note_lazy((2, 3), Rule::HbFuture, vec![r2, w], || {
+                            format!("event {r2} would read from event {w}, which happens after it")
+                        });
                         continue 'opt;
                     }
                 }
+                if !self.feasible(&hb2, r2, &chosen[j], &cands[j]) {
+                    continue 'opt;
+                }
             }
-            if let Some(found) = self.rf_dfs(reads, options, i + 1, hb2, rf) {
+            if let Some(found) = self.rf_dfs(reads, options, cands, i + 1, base, hb2, chosen) {
                 return Some(found);
             }
         }
-        rf[r].clear();
+        chosen[i].clear();
         None
     }
 
@@ -776,28 +922,18 @@ impl Search<'_, '_> {
         let mut g = hb.clone();
         for &(a, b, w) in &dagger {
             if a == b || g.get(b, a) {
-                self.note(fail(
-                    (3, 1),
-                    Rule::ScLastVisibleDagger,
-                    vec![a, w, b],
-                    format!(
+                self.note_lazy((3, 1), Rule::ScLastVisibleDagger, vec![a, w, b], || format!(
                         "event {a} reads from event {w}; same-range SC write {b} is hb-after {w}, so (†) needs {a} tot-before {b}, which closes a cycle"
-                    ),
-                ));
+                    ));
                 return None;
             }
             g.add_closed(a, b);
         }
         for &(a, b, r) in &ddagger {
             if a == b || g.get(b, a) {
-                self.note(fail(
-                    (3, 2),
-                    Rule::ScLastVisibleDdagger,
-                    vec![r, b, a],
-                    format!(
+                self.note_lazy((3, 2), Rule::ScLastVisibleDdagger, vec![r, b, a], || format!(
                         "event {r} reads from SC write {b}; same-range SC write {a} is hb-before {r}, so (‡) needs {a} tot-before {b}, which closes a cycle"
-                    ),
-                ));
+                    ));
                 return None;
             }
             g.add_closed(a, b);
@@ -813,12 +949,7 @@ impl Search<'_, '_> {
                     .first()
                     .map(|d| vec![d.2, d.1, d.0])
                     .unwrap_or_default();
-                self.note(fail(
-                    (3, 3),
-                    Rule::ScLastVisible,
-                    evs,
-                    "every total order puts a same-range SC write between a synchronising read and its source".into(),
-                ));
+                self.note_lazy((3, 3), Rule::ScLastVisible, evs, || "every total order puts a same-range SC write between a synchronising read and its source".into());
                 None
             }
         }
@@ -999,8 +1130,8 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
     };
     stats.unfoldings = unfoldings.iter().map(|u| u.len()).collect();
     let total: f64 = unfoldings.iter().map(|u| u.len() as f64).product();
-    if total > (MAX_UNFOLDINGS * 16) as f64 {
-        return Err(ModelError::TooManyCandidates(MAX_UNFOLDINGS * 16));
+    if total > (MAX_UNFOLDINGS * 64) as f64 {
+        return Err(ModelError::TooManyCandidates(MAX_UNFOLDINGS * 64));
     }
 
     // The init write: covers every byte any unfolding accesses.

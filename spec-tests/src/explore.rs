@@ -198,6 +198,12 @@ impl Plan {
                     let Some(ExternVal::Func(func)) = exports.get(name).copied() else {
                         return Err(fail(format!("no exported function {name:?}")));
                     };
+                    let ty = self.base.store.funcs[func.0 as usize].ty();
+                    if ty.results.iter().any(|t| !is_number(*t)) {
+                        return Err(fail(format!(
+                            "{name:?} returns {ty}: litmus outcomes are i32/i64/f32/f64 values"
+                        )));
+                    }
                     let args = args.clone().map_err(fail)?;
                     self.threads[thread].steps.push(Step::Invoke { func, args });
                 }
@@ -316,15 +322,22 @@ struct Run<'p> {
     exhausted: bool,
 }
 
+fn is_number(t: heddle_interp::ValType) -> bool {
+    use heddle_interp::ValType::*;
+    matches!(t, I32 | I64 | F32 | F64)
+}
+
+/// A result value in the model's outcome format. [`Plan::from_text`] admits only
+/// functions whose results are numbers, so nothing else reaches here.
 fn to_model_value(v: &Value) -> heddle_model::Value {
     match *v {
         Value::I32(x) => heddle_model::Value::I32(x as u32),
         Value::I64(x) => heddle_model::Value::I64(x as u64),
         Value::F32(b) => heddle_model::Value::F32(b),
         Value::F64(b) => heddle_model::Value::F64(b),
-        // Litmus functions return numbers only; show anything else as its low bits.
-        Value::V128(x) => heddle_model::Value::I64(x as u64),
-        Value::FuncRef(_) | Value::ExternRef(_) => heddle_model::Value::I32(0),
+        Value::V128(_) | Value::FuncRef(_) | Value::ExternRef(_) => {
+            unreachable!("litmus results are numbers (checked when the plan is made)")
+        }
     }
 }
 
@@ -693,7 +706,13 @@ pub fn replay(plan: &Plan, schedule: &str, opts: &ExploreOptions) -> Result<RunR
         keep_traces: true,
         ..opts.clone()
     };
-    Ok(Run::new(plan, prefix, &opts)?.run(None, &opts))
+    let run = Run::new(plan, prefix, &opts)?;
+    let log = run.log.clone();
+    let result = run.run(None, &opts);
+    if let Some(why) = log.lock().expect("choice log").misfit() {
+        return Err(format!("schedule {schedule:?} does not fit: {why}"));
+    }
+    Ok(result)
 }
 
 impl ScriptTrace {

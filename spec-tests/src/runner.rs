@@ -22,7 +22,7 @@
 use crate::report::FileReport;
 use crate::script::{Action, Cmd, Directive, Location};
 use crate::spectest::{self, Exports};
-use crate::values::{format_expected, format_values, match_results, Expected};
+use crate::values::{describe_mismatch, format_expected, format_values, match_results, Expected};
 use heddle_interp::{
     Configuration, ExecLimits, ExternVal, InstanceAddr, InstantiationError, Module,
     ModuleErrorKind, Scheduler, SeededRandom, ThreadId, ThreadStatus, Trap, Value,
@@ -651,11 +651,7 @@ fn check_result(what: &str, check: &Check, result: Result<Vec<Value>, Trap>) -> 
             if match_results(exp, &vals) {
                 Ok(())
             } else {
-                Err(format!(
-                    "{what}: expected {}, got {}",
-                    format_expected(exp),
-                    format_values(&vals)
-                ))
+                Err(format!("{what}: {}", describe_mismatch(exp, &vals)))
             }
         }
         (Check::Return(Ok(exp)), Err(t)) => Err(format!(

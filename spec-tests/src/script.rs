@@ -328,3 +328,41 @@ fn lower_directive(text: &LineIndex<'_>, d: WastDirective<'_>) -> Directive {
         cmd,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_one_based_lines_and_columns() {
+        let text = "(module)\n\n  (assert_return (invoke \"f\"))\n(register \"m\")";
+        let lines = LineIndex::new(text);
+        for (offset, line, column) in [(0, 1, 1), (7, 1, 8), (8, 1, 9), (9, 2, 1), (12, 3, 3)] {
+            let at = location(&lines, Span::from_offset(offset), "x");
+            assert_eq!((at.line, at.column), (line, column), "offset {offset}");
+            let (l, c) = Span::from_offset(offset).linecol_in(text);
+            assert_eq!(
+                (l as u32 + 1, c as u32 + 1),
+                (line, column),
+                "as wast counts"
+            );
+        }
+        // Columns count characters, not bytes.
+        let lines = LineIndex::new("\"é\" (x)");
+        assert_eq!(location(&lines, Span::from_offset(5), "x").column, 5);
+        let buf = wast::parser::ParseBuffer::new(text).unwrap();
+        let script = wast::parser::parse::<Wast>(&buf).unwrap();
+        let at: Vec<_> = lower(text, script)
+            .into_iter()
+            .map(|d| (d.at.line, d.at.column, d.at.kind))
+            .collect();
+        assert_eq!(
+            at,
+            [
+                (1, 2, "module"),
+                (3, 4, "assert_return"),
+                (4, 2, "register")
+            ]
+        );
+    }
+}

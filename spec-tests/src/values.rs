@@ -8,6 +8,7 @@
 //! sign), `nan:arithmetic` matches a NaN whose payload has its most significant bit set
 //! (either sign), and `(either r1 r2 ...)` matches when any alternative does.
 
+use heddle_interp::simd::{format_lane, format_v128, Shape};
 use heddle_interp::Value;
 use std::fmt;
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
@@ -33,12 +34,66 @@ pub enum RefKind {
 /// The expected lanes of a `v128` result.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum V128Expected {
-    /// Integer shapes: all 128 bits must be equal.
-    Bits(u128),
-    /// `f32x4`, lane 0 first.
+    /// An integer shape: all 128 bits must be equal. The shape is the one the script wrote
+    /// the lanes in, for messages.
+    Int(Shape, u128),
+    /// `f32x4`, lane 0 first: a pattern per lane.
     F32x4([NanPat<u32>; 4]),
     /// `f64x2`, lane 0 first.
     F64x2([NanPat<u64>; 2]),
+}
+
+impl V128Expected {
+    /// The shape the lanes are written in.
+    pub fn shape(&self) -> Shape {
+        match self {
+            V128Expected::Int(shape, _) => *shape,
+            V128Expected::F32x4(_) => Shape::F32x4,
+            V128Expected::F64x2(_) => Shape::F64x2,
+        }
+    }
+
+    /// Does lane `i` (of [`V128Expected::shape`]) of `v` match?
+    pub fn lane_matches(&self, v: u128, i: usize) -> bool {
+        let shape = self.shape();
+        let got = shape.extract(v, i);
+        match self {
+            V128Expected::Int(_, bits) => shape.extract(*bits, i) == got,
+            V128Expected::F32x4(lanes) => match_f32(lanes[i], got as u32),
+            V128Expected::F64x2(lanes) => match_f64(lanes[i], got as u64),
+        }
+    }
+
+    /// Does every lane of `v` match?
+    pub fn matches(&self, v: u128) -> bool {
+        (0..self.shape().lanes()).all(|i| self.lane_matches(v, i))
+    }
+
+    /// The indices of the lanes of `v` that do not match.
+    pub fn mismatched_lanes(&self, v: u128) -> Vec<usize> {
+        (0..self.shape().lanes())
+            .filter(|&i| !self.lane_matches(v, i))
+            .collect()
+    }
+}
+
+impl fmt::Display for V128Expected {
+    /// `i32x4 1 2 3 4`, `f32x4 1.5 nan:canonical -0 nan:arithmetic`: like `v128.const`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn lane<T: Into<u128> + Copy>(shape: Shape, p: &NanPat<T>) -> String {
+            match p {
+                NanPat::Canonical => "nan:canonical".into(),
+                NanPat::Arithmetic => "nan:arithmetic".into(),
+                NanPat::Bits(b) => format_lane(shape, (*b).into()),
+            }
+        }
+        let lanes: Vec<String> = match self {
+            V128Expected::Int(shape, bits) => return f.write_str(&format_v128(*bits, *shape)),
+            V128Expected::F32x4(l) => l.iter().map(|p| lane(Shape::F32x4, p)).collect(),
+            V128Expected::F64x2(l) => l.iter().map(|p| lane(Shape::F64x2, p)).collect(),
+        };
+        write!(f, "{} {}", self.shape(), lanes.join(" "))
+    }
 }
 
 /// One expected result of `assert_return`.
@@ -88,17 +143,7 @@ impl Expected {
             (Expected::I64(a), Value::I64(b)) => a == b,
             (Expected::F32(p), Value::F32(b)) => match_f32(*p, *b),
             (Expected::F64(p), Value::F64(b)) => match_f64(*p, *b),
-            (Expected::V128(p), Value::V128(b)) => match p {
-                V128Expected::Bits(a) => a == b,
-                V128Expected::F32x4(lanes) => lanes
-                    .iter()
-                    .enumerate()
-                    .all(|(i, p)| match_f32(*p, (b >> (32 * i)) as u32)),
-                V128Expected::F64x2(lanes) => lanes
-                    .iter()
-                    .enumerate()
-                    .all(|(i, p)| match_f64(*p, (b >> (64 * i)) as u64)),
-            },
+            (Expected::V128(p), Value::V128(b)) => p.matches(*b),
             (Expected::RefNull(RefKind::Func), Value::FuncRef(None)) => true,
             (Expected::RefNull(RefKind::Extern), Value::ExternRef(None)) => true,
             (Expected::RefFunc, Value::FuncRef(Some(_))) => true,
@@ -137,15 +182,7 @@ impl fmt::Display for Expected {
             Expected::I64(v) => write!(f, "{}", format_value(&Value::I64(*v))),
             Expected::F32(p) => write!(f, "f32:{}", fmt_nan32(p)),
             Expected::F64(p) => write!(f, "f64:{}", fmt_nan64(p)),
-            Expected::V128(V128Expected::Bits(b)) => write!(f, "v128:0x{b:032x}"),
-            Expected::V128(V128Expected::F32x4(l)) => {
-                let l: Vec<_> = l.iter().map(fmt_nan32).collect();
-                write!(f, "v128:f32x4 {}", l.join(" "))
-            }
-            Expected::V128(V128Expected::F64x2(l)) => {
-                let l: Vec<_> = l.iter().map(fmt_nan64).collect();
-                write!(f, "v128:f64x2 {}", l.join(" "))
-            }
+            Expected::V128(p) => write!(f, "v128:{p}"),
             Expected::RefNull(RefKind::Func) => write!(f, "ref.null func"),
             Expected::RefNull(RefKind::Extern) => write!(f, "ref.null extern"),
             Expected::RefFunc => write!(f, "ref.func"),
@@ -182,6 +219,7 @@ pub fn format_value(v: &Value) -> String {
                 format!("f64:{x:?}")
             }
         }
+        Value::V128(x) => format!("v128:{}", format_v128(*x, Shape::I32x4)),
         other => other.to_string(),
     }
 }
@@ -190,6 +228,56 @@ pub fn format_value(v: &Value) -> String {
 pub fn format_values(vs: &[Value]) -> String {
     let vs: Vec<_> = vs.iter().map(format_value).collect();
     format!("[{}]", vs.join(" "))
+}
+
+/// Why results do not match the expected ones: `expected [...], got [...]`, where a v128
+/// result is written in the shape of its expected pattern, followed by which lanes differ:
+/// `expected [v128:f32x4 1 nan:canonical 3 4], got [v128:f32x4 1 nan:0x400001 3 4] (result 0:
+/// lane 1 differs)`.
+pub fn describe_mismatch(expected: &[Expected], got: &[Value]) -> String {
+    let mut notes = Vec::new();
+    let got_text: Vec<String> = got
+        .iter()
+        .enumerate()
+        .map(
+            |(i, v)| match (expected.get(i).and_then(Expected::v128_pattern), v) {
+                (Some(p), Value::V128(x)) => {
+                    let lanes = p.mismatched_lanes(*x);
+                    if !lanes.is_empty() {
+                        let list: Vec<_> = lanes.iter().map(|l| l.to_string()).collect();
+                        let (s, verb) = if lanes.len() == 1 {
+                            ("", "differs")
+                        } else {
+                            ("s", "differ")
+                        };
+                        notes.push(format!("result {i}: lane{s} {} {verb}", list.join(", ")));
+                    }
+                    format!("v128:{}", format_v128(*x, p.shape()))
+                }
+                _ => format_value(v),
+            },
+        )
+        .collect();
+    let mut out = format!(
+        "expected {}, got [{}]",
+        format_expected(expected),
+        got_text.join(" ")
+    );
+    if !notes.is_empty() {
+        out.push_str(&format!(" ({})", notes.join("; ")));
+    }
+    out
+}
+
+impl Expected {
+    /// The v128 pattern of this result (the first of an `either`), if it has one.
+    fn v128_pattern(&self) -> Option<&V128Expected> {
+        match self {
+            Expected::V128(p) => Some(p),
+            Expected::Either(alts) => alts.iter().find_map(Expected::v128_pattern),
+            _ => None,
+        }
+    }
 }
 
 /// Format a list of expected results as `[i32:1 (either ...)]`.
@@ -262,18 +350,22 @@ pub fn expected_from_wast(r: &WastRetCore<'_>) -> Result<Expected, String> {
         WastRetCore::F32(p) => Expected::F32(nan32(p)),
         WastRetCore::F64(p) => Expected::F64(nan64(p)),
         WastRetCore::V128(p) => Expected::V128(match p {
-            V128Pattern::I8x16(l) => {
-                V128Expected::Bits(lanes_to_u128::<16>(|i| l[i].to_le_bytes().to_vec()))
-            }
-            V128Pattern::I16x8(l) => {
-                V128Expected::Bits(lanes_to_u128::<8>(|i| l[i].to_le_bytes().to_vec()))
-            }
-            V128Pattern::I32x4(l) => {
-                V128Expected::Bits(lanes_to_u128::<4>(|i| l[i].to_le_bytes().to_vec()))
-            }
-            V128Pattern::I64x2(l) => {
-                V128Expected::Bits(lanes_to_u128::<2>(|i| l[i].to_le_bytes().to_vec()))
-            }
+            V128Pattern::I8x16(l) => V128Expected::Int(
+                Shape::I8x16,
+                lanes_to_u128::<16>(|i| l[i].to_le_bytes().to_vec()),
+            ),
+            V128Pattern::I16x8(l) => V128Expected::Int(
+                Shape::I16x8,
+                lanes_to_u128::<8>(|i| l[i].to_le_bytes().to_vec()),
+            ),
+            V128Pattern::I32x4(l) => V128Expected::Int(
+                Shape::I32x4,
+                lanes_to_u128::<4>(|i| l[i].to_le_bytes().to_vec()),
+            ),
+            V128Pattern::I64x2(l) => V128Expected::Int(
+                Shape::I64x2,
+                lanes_to_u128::<2>(|i| l[i].to_le_bytes().to_vec()),
+            ),
             V128Pattern::F32x4(l) => {
                 V128Expected::F32x4([nan32(&l[0]), nan32(&l[1]), nan32(&l[2]), nan32(&l[3])])
             }
@@ -419,7 +511,40 @@ mod tests {
             NanPat::Canonical,
         ]);
         assert!(Expected::V128(p).matches(&Value::V128(v)));
-        assert!(!Expected::V128(V128Expected::Bits(v + 1)).matches(&Value::V128(v)));
+        assert!(!Expected::V128(V128Expected::Int(Shape::I8x16, v + 1)).matches(&Value::V128(v)));
+        assert!(Expected::V128(V128Expected::Int(Shape::I64x2, v)).matches(&Value::V128(v)));
+    }
+
+    #[test]
+    fn v128_mismatches_print_lanes_in_the_expected_shape() {
+        let exp = [Expected::V128(V128Expected::F32x4([
+            NanPat::Bits(1.0f32.to_bits()),
+            NanPat::Canonical,
+            NanPat::Arithmetic,
+            NanPat::Bits((-0.0f32).to_bits()),
+        ]))];
+        let lanes = [1.0f32.to_bits(), 0x7fc0_0001, 0xffc0_0000, 0];
+        let got = lanes
+            .iter()
+            .enumerate()
+            .fold(0u128, |v, (i, l)| v | u128::from(*l) << (32 * i));
+        assert!(!match_results(&exp, &[Value::V128(got)]));
+        assert_eq!(
+            describe_mismatch(&exp, &[Value::V128(got)]),
+            "expected [v128:f32x4 1 nan:canonical nan:arithmetic -0], \
+             got [v128:f32x4 1 nan:0x400001 -nan 0] (result 0: lanes 1, 3 differ)"
+        );
+        let exp = [Expected::V128(V128Expected::Int(Shape::I16x8, 0xffff))];
+        assert_eq!(
+            describe_mismatch(&exp, &[Value::V128(0xfffe)]),
+            "expected [v128:i16x8 65535 0 0 0 0 0 0 0], \
+             got [v128:i16x8 65534 0 0 0 0 0 0 0] (result 0: lane 0 differs)"
+        );
+        // A non-v128 result where a v128 was expected is printed as usual.
+        assert_eq!(
+            describe_mismatch(&exp, &[Value::I32(7)]),
+            "expected [v128:i16x8 65535 0 0 0 0 0 0 0], got [i32:7]"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The threads proposal's official suite (`$HEDDLE_TESTSUITE/threads`, without `simd/`):
-//! every directive of every file must pass. A missing suite is a failure, never a skip.
+//! The threads proposal's official suite (`$HEDDLE_TESTSUITE/threads`, all 160 files,
+//! `simd/` included): every directive of every file must pass. A missing suite is a
+//! failure, never a skip.
 
 use heddle_spec_tests::{
     collect_files, run_files, testsuite_dir, FileReport, RunOptions, WastFile,
@@ -24,7 +25,7 @@ fn suite_files() -> Vec<WastFile> {
             dir.display()
         );
     }
-    collect_files(&[dir], &["simd/*".to_string()]).expect("cannot list the suite")
+    collect_files(&[dir], &[]).expect("cannot list the suite")
 }
 
 fn failure_listing(reports: &[FileReport]) -> String {
@@ -41,20 +42,14 @@ fn failure_listing(reports: &[FileReport]) -> String {
 }
 
 #[test]
-fn threads_suite_without_simd_passes() {
+fn threads_suite_passes() {
     let files = suite_files();
     let top = files.iter().filter(|f| !f.relative.contains('/')).count();
-    let threads = files
-        .iter()
-        .filter(|f| f.relative.starts_with("threads/"))
-        .count();
+    let in_dir = |d: &str| files.iter().filter(|f| f.relative.starts_with(d)).count();
     assert_eq!(top, 90, "top-level files of the threads suite");
-    assert_eq!(threads, 13, "files in threads/threads/");
-    assert_eq!(
-        files.len(),
-        103,
-        "no other subdirectory expected besides simd/"
-    );
+    assert_eq!(in_dir("threads/"), 13, "files in threads/threads/");
+    assert_eq!(in_dir("simd/"), 57, "files in threads/simd/");
+    assert_eq!(files.len(), 160, "no other subdirectory expected");
 
     let reports = run_files(&files, &RunOptions::default(), None, &|_| {});
     let failed: u64 = reports.iter().map(|r| r.failed).sum();
