@@ -5,34 +5,13 @@
 //! equal (SC-DRF); every trace of every run that reached an outcome passes the model's
 //! `check_execution`.
 
+mod common;
+use common::{catalogue, suite_threads_dir};
 use heddle_interp::trace::TraceAction;
 use heddle_model::{check_execution, enumerate, parse_litmus, Config, InvokeResult, Outcome};
 use heddle_spec_tests::explore::{explore, ExploreOptions, Plan};
-use heddle_spec_tests::testsuite_dir;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-fn catalogue() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/tests/litmus");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("catalogue {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 40, "catalogue has {} files", files.len());
-    files
-}
-
-fn suite_threads_dir() -> PathBuf {
-    let dir = testsuite_dir().join("threads/threads");
-    assert!(
-        dir.is_dir(),
-        "the official suite is missing at {} (set HEDDLE_TESTSUITE)",
-        dir.display()
-    );
-    dir
-}
+use std::path::Path;
 
 /// Whether every access of every trace (but the initialising write) is seq-cst and all
 /// have one width.
