@@ -12,7 +12,7 @@ use crate::exec::ThreadId;
 use crate::trace::{Trace, TraceAction};
 use crate::types::{Limits, MemType};
 use crate::Trap;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
@@ -126,7 +126,7 @@ pub trait SharedMemory: Send + fmt::Debug {
 pub struct ScMemory {
     ty: MemType,
     bytes: Vec<u8>,
-    waiters: HashMap<u64, VecDeque<ThreadId>>,
+    waiters: WaitQueues,
     /// When tracing: the trace, and for every byte the event that last wrote it (the
     /// write a sequentially consistent read reads from).
     tracing: Option<(Trace, Vec<usize>)>,
@@ -138,7 +138,7 @@ impl ScMemory {
         ScMemory {
             ty,
             bytes: vec![0; (ty.limits.min * PAGE_SIZE) as usize],
-            waiters: HashMap::new(),
+            waiters: WaitQueues::default(),
             tracing: None,
         }
     }
@@ -176,16 +176,64 @@ pub(crate) fn bounds(len: usize, ea: u64, n: usize) -> Result<std::ops::Range<us
     }
 }
 
+/// Spec `growmem`'s size check: the size in pages after growing `old` pages by `delta`,
+/// or `None` when that passes `max` pages (or 4 GiB).
+pub(crate) fn grown_pages(old: u64, max: Option<u64>, delta: u64) -> Option<u64> {
+    let new = old.checked_add(delta)?;
+    (new <= max.unwrap_or(MAX_PAGES).min(MAX_PAGES)).then_some(new)
+}
+
 /// Spec `growmem`: add `delta` zeroed pages unless that would pass `max` pages (or 4 GiB);
 /// the old size in pages, or `None` when it fails.
 pub(crate) fn grow_bytes(bytes: &mut Vec<u8>, max: Option<u64>, delta: u64) -> Option<u64> {
     let old = bytes.len() as u64 / PAGE_SIZE;
-    let new = old.checked_add(delta)?;
-    if new > max.unwrap_or(MAX_PAGES).min(MAX_PAGES) {
-        return None;
-    }
+    let new = grown_pages(old, max, delta)?;
     bytes.resize((new * PAGE_SIZE) as usize, 0);
     Some(old)
+}
+
+/// The FIFO wait queues of a shared memory, keyed by effective address, oldest waiter
+/// first (spec relaxed.rst, suspension consistency: `notify` wakes the oldest waiters).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WaitQueues(BTreeMap<u64, VecDeque<ThreadId>>);
+
+impl WaitQueues {
+    /// `thread` waits on `ea`, behind every earlier waiter there.
+    pub(crate) fn enqueue(&mut self, ea: u64, thread: ThreadId) {
+        self.0.entry(ea).or_default().push_back(thread);
+    }
+
+    /// Remove and return the `min(count, waiters)` oldest waiters on `ea`, oldest first.
+    pub(crate) fn dequeue(&mut self, ea: u64, count: u32) -> Vec<ThreadId> {
+        match self.0.get_mut(&ea) {
+            Some(queue) => {
+                let n = queue.len().min(count as usize);
+                queue.drain(..n).collect()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Take `thread` out of the queue of `ea`; whether it was waiting there.
+    pub(crate) fn remove(&mut self, ea: u64, thread: ThreadId) -> bool {
+        let Some(queue) = self.0.get_mut(&ea) else {
+            return false;
+        };
+        let Some(p) = queue.iter().position(|t| *t == thread) else {
+            return false;
+        };
+        queue.remove(p);
+        true
+    }
+
+    /// Feed the non-empty queues, in address order, to `h`.
+    pub(crate) fn hash_state(&self, mut h: &mut dyn Hasher) {
+        for (ea, q) in &self.0 {
+            if !q.is_empty() {
+                (ea, q).hash(&mut h);
+            }
+        }
+    }
 }
 
 /// Little-endian unsigned integer of `bytes` (at most 8).
@@ -203,9 +251,7 @@ impl SharedMemory for ScMemory {
 
     fn hash_state(&self, mut h: &mut dyn Hasher) {
         self.bytes.hash(&mut h);
-        let mut queues: Vec<_> = self.waiters.iter().filter(|(_, q)| !q.is_empty()).collect();
-        queues.sort_by_key(|(ea, _)| **ea);
-        queues.hash(&mut h);
+        self.waiters.hash_state(h);
     }
 
     fn enable_trace(&mut self) {
@@ -351,7 +397,7 @@ impl SharedMemory for ScMemory {
         }];
         if equal {
             actions.push(TraceAction::Wait { ea, timeout });
-            self.waiters.entry(ea).or_default().push_back(thread);
+            self.waiters.enqueue(ea, thread);
         }
         self.record(thread, actions, Some(r), None);
         Ok(if equal {
@@ -363,13 +409,7 @@ impl SharedMemory for ScMemory {
 
     fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Vec<ThreadId>, Trap> {
         self.range(ea, 4)?;
-        let woken: Vec<ThreadId> = match self.waiters.get_mut(&ea) {
-            Some(queue) => {
-                let n = queue.len().min(count as usize);
-                queue.drain(..n).collect()
-            }
-            None => Vec::new(),
-        };
+        let woken = self.waiters.dequeue(ea, count);
         let action = TraceAction::Notify {
             ea,
             woken: woken.len() as u32,
@@ -385,9 +425,7 @@ impl SharedMemory for ScMemory {
     }
 
     fn cancel_wait(&mut self, thread: ThreadId, ea: u64) {
-        if let Some(queue) = self.waiters.get_mut(&ea) {
-            queue.retain(|t| *t != thread);
-        }
+        self.waiters.remove(ea, thread);
         self.record(thread, vec![TraceAction::Timeout { ea }], None, None);
     }
 }

@@ -53,12 +53,14 @@
 //! `WR_unord data[l] 0^k`), without the `RMW len` action.
 
 use crate::exec::ThreadId;
-use crate::memory::{bounds, le_to_u64, Ordering, SharedMemory, WaitOutcome, MAX_PAGES, PAGE_SIZE};
+use crate::memory::{
+    bounds, grown_pages, le_to_u64, Ordering, SharedMemory, WaitOutcome, WaitQueues, PAGE_SIZE,
+};
 use crate::scheduler::ChoiceLog;
 use crate::trace::{Trace, TraceAction};
 use crate::types::{Limits, MemType};
 use crate::Trap;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
@@ -211,7 +213,7 @@ pub struct RelaxedMemory {
     /// next event. Entry `t` of thread `t`'s view is its number of events so far.
     views: Vec<Clock>,
     /// FIFO wait queues by effective address, oldest first.
-    queues: BTreeMap<u64, VecDeque<ThreadId>>,
+    queues: WaitQueues,
     /// Per effective address: the clock of the last suspension event there, including it
     /// (the next suspension event there happens after it, C9(a)).
     susp_views: BTreeMap<u64, Clock>,
@@ -252,7 +254,7 @@ impl RelaxedMemory {
                 pred: Clock::default(),
             }],
             views: Vec::new(),
-            queues: BTreeMap::new(),
+            queues: WaitQueues::default(),
             susp_views: BTreeMap::new(),
             trace,
             tracing: false,
@@ -591,11 +593,7 @@ impl SharedMemory for RelaxedMemory {
                 (t, c).hash(&mut h);
             }
         }
-        for (ea, q) in &self.queues {
-            if !q.is_empty() {
-                (ea, q).hash(&mut h);
-            }
-        }
+        self.queues.hash_state(&mut h);
         for (ea, v) in &self.susp_views {
             let c = canon(v);
             if !c.is_empty() {
@@ -740,10 +738,7 @@ impl SharedMemory for RelaxedMemory {
     /// [`crate::memory::ScMemory`] does.
     fn grow(&mut self, thread: ThreadId, delta: u64) -> Option<u64> {
         let old = self.len / PAGE_SIZE;
-        let new = old.checked_add(delta)?;
-        if new > self.ty.limits.max.unwrap_or(MAX_PAGES).min(MAX_PAGES) {
-            return None;
-        }
+        let new = grown_pages(old, self.ty.limits.max, delta)?;
         if delta > 0 {
             let zeros = vec![0u8; (delta * PAGE_SIZE) as usize];
             let action = TraceAction::Write {
@@ -823,7 +818,7 @@ impl SharedMemory for RelaxedMemory {
         let after = self.push_event(thread, opt.view, actions, &opt.sources, None);
         Ok(if suspends {
             self.susp_views.insert(ea, after);
-            self.queues.entry(ea).or_default().push_back(thread);
+            self.queues.enqueue(ea, thread);
             WaitOutcome::Suspended
         } else {
             WaitOutcome::NotEqual
@@ -835,13 +830,7 @@ impl SharedMemory for RelaxedMemory {
     /// so after the notifier's earlier events (C9).
     fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Vec<ThreadId>, Trap> {
         bounds(self.len as usize, ea, 4)?;
-        let woken: Vec<ThreadId> = match self.queues.get_mut(&ea) {
-            Some(queue) => {
-                let n = queue.len().min(count as usize);
-                queue.drain(..n).collect()
-            }
-            None => Vec::new(),
-        };
+        let woken = self.queues.dequeue(ea, count);
         let action = TraceAction::Notify {
             ea,
             woken: woken.len() as u32,
@@ -861,13 +850,9 @@ impl SharedMemory for RelaxedMemory {
     /// `TIMEOUT data[ea]`: `thread` leaves the queue of `ea` (nothing happens if it is not
     /// waiting there).
     fn cancel_wait(&mut self, thread: ThreadId, ea: u64) {
-        let Some(queue) = self.queues.get_mut(&ea) else {
+        if !self.queues.remove(ea, thread) {
             return;
-        };
-        let Some(p) = queue.iter().position(|t| *t == thread) else {
-            return;
-        };
-        queue.remove(p);
+        }
         let pred = self.susp_pred(thread, ea);
         let after = self.push_event(thread, pred, vec![TraceAction::Timeout { ea }], &[], None);
         self.susp_views.insert(ea, after);
