@@ -6,8 +6,10 @@
 //! reached an outcome passes the model's `check_execution`.
 
 mod common;
-use common::{catalogue, suite_threads_dir};
-use heddle_model::{check_execution, enumerate, parse_litmus, Config, InvokeResult, Outcome};
+use common::{
+    assert_spin_loop_terminates, assert_suite_outcomes_pass_check, catalogue, suite_threads_dir,
+};
+use heddle_model::{check_execution, enumerate, parse_litmus, Config, Outcome};
 use heddle_spec_tests::explore::{explore, replay, ExploreOptions, MemoryMode, Plan};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -119,39 +121,12 @@ fn relaxed_exploration_of_the_suite_threads_files_is_sound() {
 
 #[test]
 fn every_relaxed_outcome_of_the_suite_passes_its_check() {
-    for name in [
-        "SB",
-        "SB_atomic",
-        "MP",
-        "MP_atomic",
-        "LB",
-        "LB_atomic",
-        "simple",
-    ] {
-        let path = suite_threads_dir().join(format!("{name}.wast"));
-        let plan = Plan::from_text(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let ex = explore(&plan, &relaxed()).unwrap();
-        assert!(ex.complete);
-        for o in ex.reachable.keys() {
-            assert_eq!(
-                o.get("main").and_then(|r| r.last()),
-                Some(&InvokeResult::Values(vec![heddle_model::Value::I32(1)])),
-                "{name}: outcome {o} does not pass $Check"
-            );
-        }
-    }
+    assert_suite_outcomes_pass_check(&relaxed());
 }
 
-/// `wait_notify.wast` loops on `notify` until it wakes the waiter: on the relaxed backend
-/// too, the loop returns to a state seen before (notifies write nothing), so state caching
-/// ends it.
+/// On the relaxed backend too the spin loop of `wait_notify.wast` returns to a state seen
+/// before (notifies write nothing), so state caching ends it.
 #[test]
 fn relaxed_spin_loops_terminate_by_state_caching() {
-    let path = suite_threads_dir().join("wait_notify.wast");
-    let plan = Plan::from_text(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let ex = explore(&plan, &relaxed()).unwrap();
-    assert!(ex.complete);
-    assert!(ex.pruned > 0);
-    let outcomes: Vec<String> = ex.reachable.keys().map(|o| o.to_string()).collect();
-    assert_eq!(outcomes, vec!["T1: [i32:0]  T2: [i32:0] []"]);
+    assert_spin_loop_terminates(&relaxed());
 }

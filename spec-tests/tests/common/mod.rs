@@ -1,5 +1,7 @@
 //! Files shared by the exploration tests: the litmus catalogue and the suite's `threads/`.
 
+use heddle_model::InvokeResult;
+use heddle_spec_tests::explore::{explore, ExploreOptions, Plan};
 use heddle_spec_tests::testsuite_dir;
 use std::path::{Path, PathBuf};
 
@@ -25,4 +27,42 @@ pub fn suite_threads_dir() -> PathBuf {
         dir.display()
     );
     dir
+}
+
+/// On the suite's files whose main script ends with `$Check`, every outcome `opts` reaches
+/// has `$Check` returning 1.
+pub fn assert_suite_outcomes_pass_check(opts: &ExploreOptions) {
+    for name in [
+        "SB",
+        "SB_atomic",
+        "MP",
+        "MP_atomic",
+        "LB",
+        "LB_atomic",
+        "simple",
+    ] {
+        let path = suite_threads_dir().join(format!("{name}.wast"));
+        let plan = Plan::from_text(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let ex = explore(&plan, opts).unwrap();
+        assert!(ex.complete);
+        for o in ex.reachable.keys() {
+            assert_eq!(
+                o.get("main").and_then(|r| r.last()),
+                Some(&InvokeResult::Values(vec![heddle_model::Value::I32(1)])),
+                "{name}: outcome {o} does not pass $Check"
+            );
+        }
+    }
+}
+
+/// `wait_notify.wast` loops on `notify` until it wakes the waiter: the loop returns to a
+/// state seen before, so state caching ends the search, with the one outcome.
+pub fn assert_spin_loop_terminates(opts: &ExploreOptions) {
+    let path = suite_threads_dir().join("wait_notify.wast");
+    let plan = Plan::from_text(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let ex = explore(&plan, opts).unwrap();
+    assert!(ex.complete);
+    assert!(ex.pruned > 0);
+    let outcomes: Vec<String> = ex.reachable.keys().map(|o| o.to_string()).collect();
+    assert_eq!(outcomes, vec!["T1: [i32:0]  T2: [i32:0] []"]);
 }
