@@ -402,6 +402,21 @@ fn le_bits(bytes: &[u8]) -> u64 {
     bytes.iter().rev().fold(0u64, |acc, &b| acc << 8 | b as u64)
 }
 
+/// The ordering and the `noTear` flag of a load or store (runtime.rst, *Events*): seq-cst
+/// if atomic, else unord; `noTear` iff the type is an integer type, the access is at most
+/// 32 bits wide and the address is aligned to its width.
+fn access_flags(ty: ValType, width: u8, atomic: bool, addr: u32) -> (MemOrder, bool) {
+    let ord = if atomic {
+        MemOrder::SeqCst
+    } else {
+        MemOrder::Unord
+    };
+    (
+        ord,
+        ty.is_int() && width <= 4 && addr.is_multiple_of(width as u32),
+    )
+}
+
 /// Little-endian bytes of the low `width` bytes of `v`.
 pub fn to_le(v: u64, width: u8) -> Vec<u8> {
     (0..width).map(|i| (v >> (8 * i)) as u8).collect()
@@ -632,12 +647,7 @@ impl Machine {
                         Ok(a) => a,
                         Err(s) => return s,
                     };
-                    let ord = if atomic {
-                        MemOrder::SeqCst
-                    } else {
-                        MemOrder::Unord
-                    };
-                    let no_tear = ty.is_int() && width <= 4 && addr.is_multiple_of(width as u32);
+                    let (ord, no_tear) = access_flags(ty, width, atomic, addr);
                     return Step::Mem(
                         MemRequest::Load {
                             ord,
@@ -661,12 +671,7 @@ impl Machine {
                         Ok(a) => a,
                         Err(s) => return s,
                     };
-                    let ord = if atomic {
-                        MemOrder::SeqCst
-                    } else {
-                        MemOrder::Unord
-                    };
-                    let no_tear = ty.is_int() && width <= 4 && addr.is_multiple_of(width as u32);
+                    let (ord, no_tear) = access_flags(ty, width, atomic, addr);
                     return Step::Mem(
                         MemRequest::Store {
                             ord,
