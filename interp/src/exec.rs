@@ -626,11 +626,6 @@ pub fn slot_to_value(s: Slot, ty: ValType) -> Value {
     }
 }
 
-/// Encode a reference value (a table element) as a slot.
-pub fn ref_to_slot(v: &Value) -> Slot {
-    value_to_slot(v)
-}
-
 fn slot_to_ref(s: Slot, ty: RefType) -> Value {
     slot_to_value(s, ty.into())
 }
@@ -959,7 +954,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 let tab = &ctx.store.tables[ta.0 as usize];
                 let i = u32_of(*top!()) as usize;
                 match tab.elems.get(i) {
-                    Some(v) => *top!() = ref_to_slot(v),
+                    Some(v) => *top!() = value_to_slot(v),
                     None => break Err(Trap::OutOfBoundsTableAccess),
                 }
             }
