@@ -1,0 +1,3 @@
+//! Engine adapters.
+
+pub mod heddle;

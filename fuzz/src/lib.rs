@@ -1,0 +1,18 @@
+//! `heddle-fuzz`: cross-checking WebAssembly engines against Heddle.
+//!
+//! * [`engine`]: the [`Engine`] trait (run a litmus test N times, return a [`Histogram`]).
+//! * [`litmus`]: a litmus `.wast` file as engines run it ([`LitmusTest`]).
+//! * [`engines`]: adapters for wasmtime (in process), node and bun (`worker_threads`),
+//!   Chromium and Firefox (Web Workers on a page Heddle serves), and Heddle itself.
+//! * [`xcheck`]: the `heddle xcheck` driver: every observed outcome checked against the
+//!   memory model's allowed set.
+//!
+//! docs/xcheck.md describes the harness, the formats and the engines.
+#![warn(missing_docs)]
+
+pub mod engine;
+pub mod engines;
+pub mod litmus;
+
+pub use engine::{Engine, EngineFailure, Histogram, RunOptions};
+pub use litmus::{LitmusTest, RawResult, ScriptThread, Step};

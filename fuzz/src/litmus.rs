@@ -1,0 +1,605 @@
+//! A litmus test as engines run it: the module binaries of a litmus `.wast` file, the
+//! script threads that instantiate them and invoke their exports, and the shared memory
+//! they all import; together with the model's view of the same file
+//! ([`heddle_model::Program`]) that decides which outcomes are allowed.
+//!
+//! The accepted files are exactly those of `heddle litmus` (docs/model.md, "Litmus
+//! files"): what the model's front end rejects is rejected here with its reason, so that
+//! every test an engine runs has an allowed set to be checked against.
+
+use heddle_model::{parse_litmus, InvokeResult, Outcome, Program, Value};
+use serde_json::json;
+use std::collections::HashMap;
+use std::time::Duration;
+use heddle_model::program::{Instr, ScriptStep, ValType};
+use wast::core::{MemoryKind, ModuleField, ModuleKind, WastArgCore};
+use wast::parser::{self, ParseBuffer};
+use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wat};
+
+/// One step of a script thread, as the engine harnesses run it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Instantiate `modules[module]` (its memory imports get the shared memory). The thread's
+    /// n-th `Instantiate` step makes its instance number n.
+    Instantiate {
+        /// Index into [`LitmusTest::modules`].
+        module: usize,
+    },
+    /// Invoke an export of one of this thread's instances.
+    Invoke {
+        /// The thread's instance number.
+        instance: usize,
+        /// Export name.
+        export: String,
+        /// Arguments.
+        args: Vec<Value>,
+        /// Result types (as `"i32"`, `"i64"`, `"f32"`, `"f64"`).
+        results: Vec<&'static str>,
+    },
+    /// Start the given script thread (`thread` block).
+    Spawn(usize),
+    /// Wait until the given script thread has finished (`(wait $T)`).
+    Join(usize),
+}
+
+/// A script thread of a litmus test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptThread {
+    /// Name without `$`; `main` for the top-level script.
+    pub name: String,
+    /// Steps in order.
+    pub steps: Vec<Step>,
+}
+
+/// The shared memory of a litmus test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedMemorySpec {
+    /// Initial size in 64 KiB pages.
+    pub initial_pages: u64,
+    /// Maximum size in pages (shared memories always have one).
+    pub maximum_pages: u64,
+    /// Non-zero initial bytes `(address, byte)` from the defining module's data segments.
+    pub init: Vec<(u32, u8)>,
+    /// The harness restores bytes `0..reset_len` to their initial contents before every
+    /// iteration: a bound on every address the test accesses (see [`LitmusTest::from_wast`]).
+    pub reset_len: u32,
+}
+
+/// A litmus test ready for the engine adapters.
+#[derive(Clone, Debug)]
+pub struct LitmusTest {
+    /// The file's path, or a generated test's name.
+    pub name: String,
+    /// The `.wast` source.
+    pub source: String,
+    /// The model's view of the file (threads in the same order as [`Self::threads`]).
+    pub program: Program,
+    /// The shared memory.
+    pub memory: SharedMemorySpec,
+    /// Binary modules, in file order (the memory-defining module excluded: the harness
+    /// creates the memory itself).
+    pub modules: Vec<Vec<u8>>,
+    /// Script threads; `threads[0]` is `main`, the others in file order.
+    pub threads: Vec<ScriptThread>,
+    /// 4-byte-aligned addresses that the harness notifies to wake a thread it found
+    /// blocked: every address of the reset region aligned to 4.
+    pub wait_addresses: Vec<u32>,
+    /// How long every script thread still running must have been stuck, all of them in a
+    /// `wait`, before the harness calls them blocked: longer than any finite timeout in the
+    /// test (docs/xcheck.md, "Blocked threads").
+    pub watchdog: Duration,
+}
+
+/// The result of one invoke in one iteration, as a harness records it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RawResult {
+    /// It returned these values.
+    Values(Vec<Value>),
+    /// It trapped.
+    Trap,
+    /// The watchdog found it blocked in a `wait` that nothing would ever wake.
+    Blocked,
+    /// It did not run (its thread stopped earlier).
+    NotRun,
+}
+
+impl LitmusTest {
+    /// Reads a litmus file.
+    ///
+    /// The reset region is `0..reset_len` with `reset_len` the least multiple of 64 above
+    /// every constant in the test's functions and arguments plus the largest `memarg.offset`
+    /// plus 8, and above every initial byte, capped at the memory's size: litmus tests
+    /// address memory with constants, so this covers every byte they touch.
+    ///
+    /// # Errors
+    /// A message with the line, when the model's front end rejects the file (syntax, an
+    /// unsupported construct) or a module does not encode.
+    pub fn from_wast(name: &str, source: &str) -> Result<LitmusTest, String> {
+        let program = parse_litmus(source).map_err(|e| e.to_string())?;
+        let mut buf = ParseBuffer::new(source).map_err(|e| syntax(source, e))?;
+        buf.track_instr_spans(false);
+        let wast: Wast = parser::parse(&buf).map_err(|e| syntax(source, e))?;
+        let mut x = Extract {
+            source,
+            modules: Vec::new(),
+            threads: vec![ScriptThread {
+                name: "main".into(),
+                steps: Vec::new(),
+            }],
+            memory: None,
+        };
+        let mut scope = Scope::default();
+        x.directives(wast.directives, 0, &mut scope)?;
+        let (initial_pages, maximum_pages) = x.memory.ok_or("no shared memory is defined")?;
+        if x.threads.len() != program.threads.len()
+            || x.threads
+                .iter()
+                .zip(&program.threads)
+                .any(|(a, b)| a.name != b.name)
+        {
+            return Err("internal error: script threads differ from the model's view".into());
+        }
+        let bounds = scan_program(&program);
+        let mem_size = initial_pages.saturating_mul(65536).min(1 << 32);
+        let init_end = program.init.last().map_or(0, |&(a, _)| a as u64 + 1);
+        let accessed = bounds.max_const.saturating_add(bounds.max_offset).saturating_add(8);
+        let reset_len = accessed.max(init_end).div_ceil(64).saturating_mul(64);
+        let reset_len = reset_len.min(mem_size).min(u32::MAX as u64) as u32;
+        let wait_addresses = (0..reset_len).step_by(4).collect();
+        // 0.2 ms of silence, and twice the longest finite timeout.
+        let watchdog = Duration::from_micros(200)
+            + Duration::from_nanos(bounds.max_timeout_ns.min(500_000_000).saturating_mul(2));
+        let mut test = LitmusTest {
+            name: name.to_string(),
+            source: source.to_string(),
+            memory: SharedMemorySpec {
+                initial_pages,
+                maximum_pages,
+                init: program.init.clone(),
+                reset_len,
+            },
+            program,
+            modules: x.modules,
+            threads: x.threads,
+            wait_addresses,
+            watchdog,
+        };
+        fill_result_types(&mut test);
+        Ok(test)
+    }
+
+    /// The initial memory contents of the reset region (`reset_len` bytes).
+    pub fn initial_bytes(&self) -> Vec<u8> {
+        let mut b = vec![0u8; self.memory.reset_len as usize];
+        for &(a, v) in &self.memory.init {
+            if let Some(slot) = b.get_mut(a as usize) {
+                *slot = v;
+            }
+        }
+        b
+    }
+
+    /// Indices of the threads that appear in an outcome: those with invokes, in file order,
+    /// `main` last (docs/model.md).
+    pub fn outcome_threads(&self) -> Vec<usize> {
+        let has_invoke =
+            |t: &ScriptThread| t.steps.iter().any(|s| matches!(s, Step::Invoke { .. }));
+        let mut v: Vec<usize> = (1..self.threads.len())
+            .filter(|&t| has_invoke(&self.threads[t]))
+            .collect();
+        if has_invoke(&self.threads[0]) {
+            v.push(0);
+        }
+        v
+    }
+
+    /// Turns the raw results of one iteration (`raw[t][k]`: thread `t`'s `k`-th invoke) into
+    /// an outcome with the model's meaning of a blocked thread (docs/model.md): an invoke
+    /// found blocked is `"blocked"` and nothing after it in its thread runs; a thread that
+    /// waits for a blocked thread has its next invoke `"blocked"`; a thread spawned after
+    /// its parent stopped never runs. Missing entries count as [`RawResult::NotRun`].
+    pub fn assemble(&self, raw: &[Vec<RawResult>]) -> Outcome {
+        let n = self.threads.len();
+        // Walk threads in an order where a joined thread is decided before its joiner:
+        // decide lazily with memoisation.
+        let mut memo: Vec<Option<(bool, Vec<InvokeResult>, Vec<usize>)>> = vec![None; n];
+        fn walk(
+            test: &LitmusTest,
+            raw: &[Vec<RawResult>],
+            t: usize,
+            memo: &mut Vec<Option<(bool, Vec<InvokeResult>, Vec<usize>)>>,
+            depth: usize,
+        ) -> bool {
+            if let Some((b, _, _)) = &memo[t] {
+                return *b;
+            }
+            let mut results = Vec::new();
+            let mut spawned = Vec::new();
+            let mut blocked = false;
+            let mut join_blocked = false;
+            let mut k = 0;
+            for s in &test.threads[t].steps {
+                match s {
+                    Step::Instantiate { .. } => {}
+                    Step::Spawn(c) => spawned.push(*c),
+                    Step::Join(c) => {
+                        if depth < test.threads.len() && walk(test, raw, *c, memo, depth + 1) {
+                            join_blocked = true;
+                        }
+                    }
+                    Step::Invoke { .. } => {
+                        if join_blocked {
+                            results.push(InvokeResult::Blocked);
+                            blocked = true;
+                            break;
+                        }
+                        match raw.get(t).and_then(|r| r.get(k)) {
+                            Some(RawResult::Values(vs)) => {
+                                results.push(InvokeResult::Values(vs.clone()))
+                            }
+                            Some(RawResult::Trap) => results.push(InvokeResult::Trap),
+                            Some(RawResult::Blocked) => {
+                                results.push(InvokeResult::Blocked);
+                                blocked = true;
+                                break;
+                            }
+                            Some(RawResult::NotRun) | None => break,
+                        }
+                        k += 1;
+                    }
+                }
+            }
+            let blocked = blocked || join_blocked;
+            memo[t] = Some((blocked, results, spawned));
+            blocked
+        }
+        for t in 0..n {
+            walk(self, raw, t, &mut memo, 0);
+        }
+        // Threads never spawned (their parent stopped first) have no results.
+        let mut live = vec![false; n];
+        live[0] = true;
+        for t in 0..n {
+            if live[t] {
+                if let Some((_, _, sp)) = &memo[t] {
+                    for &c in sp {
+                        live[c] = true;
+                    }
+                }
+            }
+        }
+        let mut o = Outcome::default();
+        for t in self.outcome_threads() {
+            let results = match (&memo[t], live[t]) {
+                (Some((_, r, _)), true) => r.clone(),
+                _ => Vec::new(),
+            };
+            o.threads.push((self.threads[t].name.clone(), results));
+        }
+        o
+    }
+
+    /// The test in the JSON form the JavaScript harness reads (docs/xcheck.md, "The
+    /// JavaScript harness"): modules as byte arrays, values as `"i32:N"` strings.
+    pub fn to_harness_json(&self, opts: &crate::RunOptions) -> serde_json::Value {
+        let threads: Vec<serde_json::Value> = self
+            .threads
+            .iter()
+            .map(|t| {
+                let steps: Vec<serde_json::Value> = t
+                    .steps
+                    .iter()
+                    .map(|s| match s {
+                        Step::Instantiate { module } => json!({ "instantiate": module }),
+                        Step::Invoke {
+                            instance,
+                            export,
+                            args,
+                            results,
+                        } => json!({"invoke": {
+                            "instance": instance,
+                            "export": export,
+                            "args": args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+                            "results": results,
+                        }}),
+                        Step::Spawn(c) => json!({ "spawn": c }),
+                        Step::Join(c) => json!({ "join": c }),
+                    })
+                    .collect();
+                json!({"name": t.name, "steps": steps})
+            })
+            .collect();
+        json!({
+            "name": self.name,
+            "iterations": opts.iterations,
+            "seed": opts.seed,
+            "watchdog_ms": self.watchdog.as_secs_f64() * 1000.0,
+            "timeout_ms": opts.timeout.as_millis() as u64,
+            "memory": {
+                "initial": self.memory.initial_pages,
+                "maximum": self.memory.maximum_pages,
+                "reset_len": self.memory.reset_len,
+                "init": self.memory.init,
+            },
+            "wait_addresses": self.wait_addresses,
+            "modules": self.modules,
+            "threads": threads,
+        })
+    }
+}
+
+/// Parses a value in the outcome format (`"i32:N"`, `"i64:N"`, N unsigned decimal;
+/// `"f32:N"`, `"f64:N"`, N the bit pattern).
+///
+/// # Errors
+/// A message naming the text when it is not such a value.
+pub fn parse_value(s: &str) -> Result<Value, String> {
+    let bad = || format!("not a value: {s:?}");
+    let (ty, n) = s.split_once(':').ok_or_else(bad)?;
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let small = || u32::try_from(n).map_err(|_| bad());
+    Ok(match ty {
+        "i32" => Value::I32(small()?),
+        "i64" => Value::I64(n),
+        "f32" => Value::F32(small()?),
+        "f64" => Value::F64(n),
+        _ => return Err(bad()),
+    })
+}
+
+/// Parses one invoke result of a harness: a list of values, `"trap"` or `"blocked"`;
+/// `null` means the invoke did not run.
+///
+/// # Errors
+/// A message naming the JSON value when it is none of these.
+pub fn parse_raw_result(v: &serde_json::Value) -> Result<RawResult, String> {
+    match v {
+        serde_json::Value::Null => Ok(RawResult::NotRun),
+        serde_json::Value::String(s) if s == "trap" => Ok(RawResult::Trap),
+        serde_json::Value::String(s) if s == "blocked" => Ok(RawResult::Blocked),
+        serde_json::Value::Array(vs) => vs
+            .iter()
+            .map(|x| match x {
+                serde_json::Value::String(s) => parse_value(s),
+                other => Err(format!("not a value: {other}")),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(RawResult::Values),
+        other => Err(format!("not an invoke result: {other}")),
+    }
+}
+
+fn syntax(text: &str, mut e: wast::Error) -> String {
+    e.set_text(text);
+    format!("line {}: syntax error: {}", e.span().linecol_in(text).0 + 1, e.message())
+}
+
+/// Names in scope while extracting: per thread, module id → (defining thread, instance).
+#[derive(Clone, Default)]
+struct Scope {
+    named: HashMap<String, usize>,
+    last: Option<usize>,
+    threads: HashMap<String, usize>,
+}
+
+struct Extract<'t> {
+    source: &'t str,
+    modules: Vec<Vec<u8>>,
+    threads: Vec<ScriptThread>,
+    memory: Option<(u64, u64)>,
+}
+
+impl Extract<'_> {
+    fn line(&self, span: wast::token::Span) -> usize {
+        span.linecol_in(self.source).0 + 1
+    }
+
+    fn directives(
+        &mut self,
+        ds: Vec<WastDirective<'_>>,
+        t: usize,
+        scope: &mut Scope,
+    ) -> Result<(), String> {
+        for d in ds {
+            let span = d.span();
+            match d {
+                WastDirective::Module(QuoteWat::Wat(Wat::Module(mut m))) => {
+                    let id = m.id.map(|i| i.name().to_string());
+                    if self.scan(&m)? {
+                        // The memory-defining module: the harness creates the memory.
+                        continue;
+                    }
+                    let bytes = m
+                        .encode()
+                        .map_err(|e| format!("line {}: {}", self.line(span), e.message()))?;
+                    let module = self.modules.len();
+                    self.modules.push(bytes);
+                    let instance = self.threads[t]
+                        .steps
+                        .iter()
+                        .filter(|s| matches!(s, Step::Instantiate { .. }))
+                        .count();
+                    self.threads[t].steps.push(Step::Instantiate { module });
+                    scope.last = Some(instance);
+                    if let Some(id) = id {
+                        scope.named.insert(id, instance);
+                    }
+                }
+                WastDirective::Invoke(inv) => self.invoke(inv, t, scope)?,
+                WastDirective::AssertReturn { exec, .. }
+                | WastDirective::AssertTrap { exec, .. } => {
+                    if let WastExecute::Invoke(inv) = exec {
+                        self.invoke(inv, t, scope)?
+                    }
+                }
+                WastDirective::AssertExhaustion { call, .. } => self.invoke(call, t, scope)?,
+                WastDirective::Thread(th) => {
+                    let id = self.threads.len();
+                    let name = th.name.name().to_string();
+                    self.threads.push(ScriptThread {
+                        name: name.clone(),
+                        steps: Vec::new(),
+                    });
+                    self.threads[t].steps.push(Step::Spawn(id));
+                    scope.threads.insert(name, id);
+                    let mut inner = Scope::default();
+                    self.directives(th.directives, id, &mut inner)?;
+                }
+                WastDirective::Wait { thread, .. } => {
+                    let c = *scope
+                        .threads
+                        .get(thread.name())
+                        .ok_or_else(|| format!("line {}: unknown thread", self.line(span)))?;
+                    self.threads[t].steps.push(Step::Join(c));
+                }
+                // Everything else the model's front end accepts runs nothing.
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Notes the memory definition, constants and offsets of a module; `true` if the module
+    /// defines the shared memory.
+    fn scan(&mut self, m: &wast::core::Module<'_>) -> Result<bool, String> {
+        let ModuleKind::Text(fields) = &m.kind else {
+            return Err("binary modules are not supported".into());
+        };
+        let mut defines = false;
+        for f in fields {
+            match f {
+                ModuleField::Memory(mem) => {
+                    if let MemoryKind::Normal(ty) = &mem.kind {
+                        let max = ty.limits.max.unwrap_or(ty.limits.min);
+                        self.memory = Some((ty.limits.min, max));
+                        defines = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if defines
+            && fields
+                .iter()
+                .any(|f| matches!(f, ModuleField::Func(_) | ModuleField::Export(_)) && !is_memory_export(f))
+        {
+            return Err(
+                "the module that defines the shared memory also exports functions: xcheck runs \
+                 only tests whose functions live in modules that import the memory"
+                    .into(),
+            );
+        }
+        Ok(defines)
+    }
+
+    fn invoke(&mut self, inv: WastInvoke<'_>, t: usize, scope: &Scope) -> Result<(), String> {
+        let line = self.line(inv.span);
+        let instance = match inv.module {
+            Some(id) => scope.named.get(id.name()).copied(),
+            None => scope.last,
+        }
+        .ok_or_else(|| format!("line {line}: invoke \"{}\": no such module", inv.name))?;
+        let mut args = Vec::new();
+        for a in &inv.args {
+            args.push(match a {
+                WastArg::Core(WastArgCore::I32(v)) => Value::I32(*v as u32),
+                WastArg::Core(WastArgCore::I64(v)) => Value::I64(*v as u64),
+                WastArg::Core(WastArgCore::F32(v)) => Value::F32(v.bits),
+                WastArg::Core(WastArgCore::F64(v)) => Value::F64(v.bits),
+                _ => return Err(format!("line {line}: non-numeric invoke argument")),
+            });
+        }
+        // The result types come from the model's view of the same invoke.
+        self.threads[t].steps.push(Step::Invoke {
+            instance,
+            export: inv.name.to_string(),
+            args,
+            results: Vec::new(),
+        });
+        Ok(())
+    }
+}
+
+fn is_memory_export(f: &ModuleField<'_>) -> bool {
+    matches!(f, ModuleField::Export(e) if matches!(e.kind, wast::core::ExportKind::Memory))
+}
+
+/// Fills in the result types of every invoke from the model's view of the file.
+fn fill_result_types(test: &mut LitmusTest) {
+    for (t, pt) in test.threads.iter_mut().zip(&test.program.threads) {
+        let mut model_invokes = pt.steps.iter().filter_map(|s| match s {
+            ScriptStep::Invoke { func, .. } => Some(func.clone()),
+            _ => None,
+        });
+        for s in &mut t.steps {
+            if let Step::Invoke { results, .. } = s {
+                if let Some(f) = model_invokes.next() {
+                    *results = f
+                        .results
+                        .iter()
+                        .map(|r| match r {
+                            ValType::I32 => "i32",
+                            ValType::I64 => "i64",
+                            ValType::F32 => "f32",
+                            ValType::F64 => "f64",
+                        })
+                        .collect();
+                }
+            }
+        }
+    }
+}
+
+/// What the reset region and the watchdog need to know about a program's functions.
+struct Bounds {
+    max_const: u64,
+    max_offset: u64,
+    max_timeout_ns: u64,
+}
+
+/// Scans every invoked function of `program` for constants, `memarg.offset`s and the
+/// finite timeouts of `wait`s (an `i64.const` right before the wait).
+fn scan_program(program: &Program) -> Bounds {
+    let mut b = Bounds {
+        max_const: 0,
+        max_offset: 0,
+        max_timeout_ns: 0,
+    };
+    for t in &program.threads {
+        for s in &t.steps {
+            let ScriptStep::Invoke { func, args, .. } = s else {
+                continue;
+            };
+            for a in args {
+                if let Value::I32(v) = a {
+                    b.max_const = b.max_const.max(*v as u64);
+                }
+            }
+            let mut prev: Option<&Instr> = None;
+            for (ins, _) in &func.body {
+                match ins {
+                    Instr::Const(Value::I32(v)) => b.max_const = b.max_const.max(*v as u64),
+                    Instr::Const(Value::I64(v)) if *v <= u32::MAX as u64 => {
+                        b.max_const = b.max_const.max(*v)
+                    }
+                    Instr::Load { offset, .. }
+                    | Instr::Store { offset, .. }
+                    | Instr::Rmw { offset, .. }
+                    | Instr::Cmpxchg { offset, .. }
+                    | Instr::Notify { offset } => b.max_offset = b.max_offset.max(*offset),
+                    Instr::Wait { offset, .. } => {
+                        b.max_offset = b.max_offset.max(*offset);
+                        if let Some(Instr::Const(Value::I64(t))) = prev {
+                            if (*t as i64) >= 0 {
+                                b.max_timeout_ns = b.max_timeout_ns.max(*t);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                prev = Some(ins);
+            }
+        }
+    }
+    b
+}
