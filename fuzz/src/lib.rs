@@ -13,6 +13,7 @@
 pub mod engine;
 pub mod engines;
 pub mod litmus;
+pub mod xcheck;
 
 pub use engine::{Engine, EngineFailure, Histogram, RunOptions};
 pub use litmus::{LitmusTest, RawResult, ScriptThread, Step};

@@ -7,11 +7,11 @@
 //! files"): what the model's front end rejects is rejected here with its reason, so that
 //! every test an engine runs has an allowed set to be checked against.
 
+use heddle_model::program::{Instr, ScriptStep, ValType};
 use heddle_model::{parse_litmus, InvokeResult, Outcome, Program, Value};
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
-use heddle_model::program::{Instr, ScriptStep, ValType};
 use wast::core::{MemoryKind, ModuleField, ModuleKind, WastArgCore};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wat};
@@ -142,7 +142,10 @@ impl LitmusTest {
         let bounds = scan_program(&program);
         let mem_size = initial_pages.saturating_mul(65536).min(1 << 32);
         let init_end = program.init.last().map_or(0, |&(a, _)| a as u64 + 1);
-        let accessed = bounds.max_const.saturating_add(bounds.max_offset).saturating_add(8);
+        let accessed = bounds
+            .max_const
+            .saturating_add(bounds.max_offset)
+            .saturating_add(8);
         let reset_len = accessed.max(init_end).div_ceil(64).saturating_mul(64);
         let reset_len = reset_len.min(mem_size).min(u32::MAX as u64) as u32;
         let wait_addresses = (0..reset_len).step_by(4).collect();
@@ -371,7 +374,11 @@ pub fn parse_raw_result(v: &serde_json::Value) -> Result<RawResult, String> {
 
 fn syntax(text: &str, mut e: wast::Error) -> String {
     e.set_text(text);
-    format!("line {}: syntax error: {}", e.span().linecol_in(text).0 + 1, e.message())
+    format!(
+        "line {}: syntax error: {}",
+        e.span().linecol_in(text).0 + 1,
+        e.message()
+    )
 }
 
 /// Names in scope while extracting: per thread, module id → (defining thread, instance).
@@ -479,9 +486,9 @@ impl Extract<'_> {
             }
         }
         if defines
-            && fields
-                .iter()
-                .any(|f| matches!(f, ModuleField::Func(_) | ModuleField::Export(_)) && !is_memory_export(f))
+            && fields.iter().any(|f| {
+                matches!(f, ModuleField::Func(_) | ModuleField::Export(_)) && !is_memory_export(f)
+            })
         {
             return Err(
                 "the module that defines the shared memory also exports functions: xcheck runs \

@@ -1,0 +1,284 @@
+//! `heddle xcheck`: litmus tests run on engines, every observed outcome checked against the
+//! outcomes the memory model allows for the same file (spec `exec/relaxed.rst`, computed by
+//! [`heddle_model::enumerate`]).
+//!
+//! An observed outcome the model forbids is a finding; so is an engine's crash, hang or
+//! compile error. Allowed outcomes an engine never showed are information only (x86 never
+//! shows message passing's (1, 0), for instance).
+
+use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
+use crate::litmus::LitmusTest;
+use heddle_model::{enumerate, Config, Outcome};
+use indexmap::IndexMap;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The rule reported for an observed outcome that is not even a candidate of the model's
+/// enumeration (its shape cannot come from any execution of the program, e.g. a value no
+/// write produces).
+pub const NOT_A_CANDIDATE: &str = "no candidate execution";
+
+/// The model's verdict on a litmus test: the allowed outcomes, and the rule that forbids
+/// each other candidate outcome.
+#[derive(Clone, Debug, Default)]
+pub struct ModelView {
+    /// Allowed outcomes, sorted.
+    pub allowed: BTreeSet<Outcome>,
+    /// Forbidden candidate outcomes with the name of the rule that rules each out
+    /// (`Rule::name`, e.g. `"C7(†) sc-last-visible"`).
+    pub forbidden: IndexMap<Outcome, String>,
+}
+
+impl ModelView {
+    /// Computes the model's view of `test` under `config`.
+    ///
+    /// # Errors
+    /// The model's message when the program is too large to enumerate.
+    pub fn of(test: &LitmusTest, config: &Config) -> Result<ModelView, String> {
+        let e = enumerate(&test.program, config).map_err(|e| e.to_string())?;
+        Ok(ModelView {
+            allowed: e.allowed.keys().cloned().collect(),
+            forbidden: e
+                .forbidden
+                .iter()
+                .map(|(o, v)| (o.clone(), v.rule.name().to_string()))
+                .collect(),
+        })
+    }
+
+    /// `None` if `outcome` is allowed, else the rule that forbids it.
+    pub fn rule_against(&self, outcome: &Outcome) -> Option<String> {
+        if self.allowed.contains(outcome) {
+            None
+        } else {
+            Some(
+                self.forbidden
+                    .get(outcome)
+                    .cloned()
+                    .unwrap_or_else(|| NOT_A_CANDIDATE.to_string()),
+            )
+        }
+    }
+}
+
+/// One observed outcome, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedOutcome {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Iterations that ended with it.
+    pub count: u64,
+    /// `None` if the model allows it, else the rule that forbids it.
+    pub rule: Option<String>,
+}
+
+impl CheckedOutcome {
+    /// Whether the model allows the outcome.
+    pub fn allowed(&self) -> bool {
+        self.rule.is_none()
+    }
+}
+
+/// An engine's histogram for one test, checked against the model.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// What the engine observed.
+    pub histogram: Histogram,
+    /// Each observed outcome, sorted, with its verdict.
+    pub outcomes: Vec<CheckedOutcome>,
+    /// Allowed outcomes the engine never showed, sorted.
+    pub allowed_unobserved: Vec<Outcome>,
+}
+
+impl Checked {
+    /// Checks `histogram` against `model`.
+    pub fn new(histogram: Histogram, model: &ModelView) -> Checked {
+        let outcomes: Vec<CheckedOutcome> = histogram
+            .sorted()
+            .into_iter()
+            .map(|(o, n)| CheckedOutcome {
+                outcome: o.clone(),
+                count: n,
+                rule: model.rule_against(o),
+            })
+            .collect();
+        let allowed_unobserved = model
+            .allowed
+            .iter()
+            .filter(|o| !histogram.counts.contains_key(*o))
+            .cloned()
+            .collect();
+        Checked {
+            histogram,
+            outcomes,
+            allowed_unobserved,
+        }
+    }
+
+    /// Iterations whose outcome the model forbids.
+    pub fn forbidden_observed(&self) -> u64 {
+        self.outcomes
+            .iter()
+            .filter(|c| !c.allowed())
+            .map(|c| c.count)
+            .sum()
+    }
+}
+
+/// One engine's row for one test.
+#[derive(Clone, Debug)]
+pub struct EngineRow {
+    /// Engine name.
+    pub engine: String,
+    /// Engine version (or the reason it has none).
+    pub version: String,
+    /// The checked histogram, or why there is none.
+    pub result: Result<Checked, EngineFailure>,
+}
+
+/// Everything `heddle xcheck` learned about one litmus test.
+#[derive(Clone, Debug)]
+pub struct TestReport {
+    /// The file (or generated test's name).
+    pub file: String,
+    /// The model's view, or why the test was skipped (the front end or the enumerator
+    /// rejected it).
+    pub model: Result<ModelView, String>,
+    /// One row per engine, in the order the engines were given.
+    pub rows: Vec<EngineRow>,
+}
+
+impl TestReport {
+    /// Whether any engine showed a forbidden outcome or failed in a way that is a finding.
+    pub fn has_finding(&self) -> bool {
+        self.rows.iter().any(|r| match &r.result {
+            Ok(c) => c.forbidden_observed() > 0,
+            Err(e) => e.is_finding(),
+        })
+    }
+}
+
+/// Collects the `.wast` files named by `paths` (directories searched recursively), sorted
+/// within each directory.
+///
+/// # Errors
+/// A message naming the path that does not exist or cannot be read.
+pub fn collect_wast_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p.extension().is_some_and(|x| x == "wast") {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out)?;
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            return Err(format!("{}: no such file or directory", p.display()));
+        }
+    }
+    Ok(out)
+}
+
+/// A test to cross-check: its name and text, or why it cannot be (already rejected).
+#[derive(Clone, Debug)]
+pub struct Input {
+    /// File path or generated name.
+    pub name: String,
+    /// The `.wast` text.
+    pub source: String,
+}
+
+/// Prepares inputs: each becomes a [`LitmusTest`] with the model's view, or a report that
+/// says why it is skipped.
+pub fn prepare(inputs: &[Input], config: &Config) -> Vec<(Option<LitmusTest>, TestReport)> {
+    inputs
+        .iter()
+        .map(|inp| {
+            let test = LitmusTest::from_wast(&inp.name, &inp.source);
+            let model = test
+                .as_ref()
+                .map_err(|e| e.clone())
+                .and_then(|t| ModelView::of(t, config));
+            let report = TestReport {
+                file: inp.name.clone(),
+                model,
+                rows: Vec::new(),
+            };
+            let test = if report.model.is_ok() {
+                test.ok()
+            } else {
+                None
+            };
+            (test, report)
+        })
+        .collect()
+}
+
+/// Runs every prepared test on every engine (engine by engine, so that engines with a
+/// costly start-up run their whole batch in one session) and checks each histogram.
+/// `progress(engine, test)` is called after each (engine, test) pair.
+pub fn run(
+    prepared: &mut [(Option<LitmusTest>, TestReport)],
+    engines: &[Box<dyn Engine>],
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(&str, &str),
+) {
+    let tests: Vec<LitmusTest> = prepared.iter().filter_map(|(t, _)| t.clone()).collect();
+    let slots: Vec<usize> = prepared
+        .iter()
+        .enumerate()
+        .filter(|(_, (t, _))| t.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    for engine in engines {
+        let version = engine.version();
+        let mut results: Vec<Option<Result<Histogram, EngineFailure>>> = vec![None; tests.len()];
+        match &version {
+            Ok(_) => engine.run_batch(&tests, opts, &mut |i, r| {
+                progress(engine.name(), &tests[i].name);
+                results[i] = Some(r);
+            }),
+            Err(e) => {
+                for (i, r) in results.iter_mut().enumerate() {
+                    progress(engine.name(), &tests[i].name);
+                    *r = Some(Err(e.clone()));
+                }
+            }
+        }
+        let version = match &version {
+            Ok(v) => v.clone(),
+            Err(e) => e.to_string(),
+        };
+        for (k, r) in results.into_iter().enumerate() {
+            let (_, report) = &mut prepared[slots[k]];
+            let r = r.unwrap_or_else(|| {
+                Err(EngineFailure::Harness(
+                    "the engine reported no result".into(),
+                ))
+            });
+            let result = match (r, &report.model) {
+                (Ok(h), Ok(model)) => Ok(Checked::new(h, model)),
+                (Err(e), _) => Err(e),
+                (Ok(_), Err(m)) => Err(EngineFailure::Harness(m.clone())),
+            };
+            report.rows.push(EngineRow {
+                engine: engine.name().to_string(),
+                version: version.clone(),
+                result,
+            });
+        }
+    }
+}
