@@ -171,6 +171,58 @@ impl LitmusTest {
         Ok(test)
     }
 
+    /// For every thread, the number of `wait` instructions in the function of each of its
+    /// invokes (`[t][k]`), from the model's view of the file.
+    pub fn waits_per_invoke(&self) -> Vec<Vec<usize>> {
+        self.program
+            .threads
+            .iter()
+            .map(|t| {
+                t.steps
+                    .iter()
+                    .filter_map(|s| match s {
+                        ScriptStep::Invoke { func, .. } => Some(
+                            func.body
+                                .iter()
+                                .filter(|(i, _)| matches!(i, Instr::Wait { .. }))
+                                .count(),
+                        ),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// For every thread and invoke `[t][k]`: whether any step after invoke `k` of thread
+    /// `t` spawns a thread or invokes a function that contains a `wait`.
+    pub fn may_wait_or_spawn_after(&self) -> Vec<Vec<bool>> {
+        let waits = self.waits_per_invoke();
+        self.threads
+            .iter()
+            .enumerate()
+            .map(|(t, th)| {
+                // Walk backwards: after[k] = something after invoke k waits or spawns.
+                let mut after = Vec::new();
+                let mut seen = false;
+                let mut k = waits[t].len();
+                for s in th.steps.iter().rev() {
+                    match s {
+                        Step::Invoke { .. } => {
+                            k -= 1;
+                            after.push(seen);
+                            seen |= waits[t].get(k).copied().unwrap_or(0) > 0;
+                        }
+                        Step::Spawn(_) => seen = true,
+                        _ => {}
+                    }
+                }
+                after.reverse();
+                after
+            })
+            .collect()
+    }
+
     /// The initial memory contents of the reset region (`reset_len` bytes).
     pub fn initial_bytes(&self) -> Vec<u8> {
         let mut b = vec![0u8; self.memory.reset_len as usize];
@@ -564,7 +616,8 @@ struct Bounds {
     max_timeout_ns: u64,
 }
 
-/// Scans every invoked function of `program` for constants, `memarg.offset`s and the
+/// Scans every invoked function of `program` for constants (an `i64.const` right before a
+/// `wait` is its timeout, not an address), `memarg.offset`s and the
 /// finite timeouts of `wait`s (an `i64.const` right before the wait).
 fn scan_program(program: &Program) -> Bounds {
     let mut b = Bounds {
@@ -584,11 +637,14 @@ fn scan_program(program: &Program) -> Bounds {
             }
             let mut prev: Option<&Instr> = None;
             for (ins, _) in &func.body {
+                // An i64 constant is a possible address unless a wait takes it as timeout.
+                if let Some(Instr::Const(Value::I64(v))) = prev {
+                    if !matches!(ins, Instr::Wait { .. }) && *v <= u32::MAX as u64 {
+                        b.max_const = b.max_const.max(*v);
+                    }
+                }
                 match ins {
                     Instr::Const(Value::I32(v)) => b.max_const = b.max_const.max(*v as u64),
-                    Instr::Const(Value::I64(v)) if *v <= u32::MAX as u64 => {
-                        b.max_const = b.max_const.max(*v)
-                    }
                     Instr::Load { offset, .. }
                     | Instr::Store { offset, .. }
                     | Instr::Rmw { offset, .. }

@@ -282,3 +282,242 @@ pub fn run(
         }
     }
 }
+
+/// The JSON lines of one test: one object per engine, keys in this order:
+/// `{"file", "engine", "version", "iterations", "discarded", "histogram": [{"outcome", "count",
+/// "allowed", "rule"}], "forbidden_observed", "allowed_unobserved", "seconds"}` (`rule` null
+/// when allowed; `forbidden_observed` the number of iterations whose outcome the model
+/// forbids), or `{"file", "engine", "error"}` when the engine failed; a test the model or the
+/// front end rejected is one `{"file", "skipped"}` line.
+pub fn json_lines(r: &TestReport) -> String {
+    use serde_json::json;
+    let mut out = String::new();
+    if let Err(why) = &r.model {
+        out += &json!({"file": r.file, "skipped": why}).to_string();
+        out.push('\n');
+        return out;
+    }
+    for row in &r.rows {
+        let line = match &row.result {
+            Ok(c) => json!({
+                "file": r.file,
+                "engine": row.engine,
+                "version": row.version,
+                "iterations": c.histogram.iterations,
+                "discarded": c.histogram.discarded,
+                "histogram": c.outcomes.iter().map(|o| json!({
+                    "outcome": o.outcome,
+                    "count": o.count,
+                    "allowed": o.allowed(),
+                    "rule": o.rule,
+                })).collect::<Vec<_>>(),
+                "forbidden_observed": c.forbidden_observed(),
+                "allowed_unobserved": c.allowed_unobserved,
+                "seconds": (c.histogram.seconds * 1000.0).round() / 1000.0,
+            }),
+            Err(e) => json!({"file": r.file, "engine": row.engine, "error": e.to_string()}),
+        };
+        out += &line.to_string();
+        out.push('\n');
+    }
+    out
+}
+
+/// The human form of one test: a table of outcomes (every allowed one, and every forbidden
+/// one some engine showed) with the model's verdict and a count column per engine, then
+/// each engine's failure or discarded iterations.
+pub fn human(r: &TestReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let model = match &r.model {
+        Ok(m) => m,
+        Err(why) => {
+            let _ = writeln!(out, "{}: skipped: {why}\n", r.file);
+            return out;
+        }
+    };
+    let findings = r.has_finding();
+    let _ = writeln!(out, "{}{}", r.file, if findings { "  FINDING" } else { "" });
+    let mut rows: Vec<Outcome> = model.allowed.iter().cloned().collect();
+    for row in &r.rows {
+        if let Ok(c) = &row.result {
+            for o in &c.outcomes {
+                if !o.allowed() && !rows.contains(&o.outcome) {
+                    rows.push(o.outcome.clone());
+                }
+            }
+        }
+    }
+    let labels: Vec<String> = rows.iter().map(|o| o.to_string()).collect();
+    let verdicts: Vec<String> = rows
+        .iter()
+        .map(|o| match model.rule_against(o) {
+            None => "allowed".to_string(),
+            Some(rule) => format!("FORBIDDEN by {rule}"),
+        })
+        .collect();
+    let w0 = labels.iter().map(|l| l.len()).max().unwrap_or(0).max(7);
+    let w1 = verdicts.iter().map(|v| v.len()).max().unwrap_or(0).max(5);
+    let widths: Vec<usize> = r.rows.iter().map(|row| row.engine.len().max(9)).collect();
+    let _ = write!(out, "  {:w0$}  {:w1$}", "outcome", "model");
+    for (row, w) in r.rows.iter().zip(&widths) {
+        let _ = write!(out, "  {:>w$}", row.engine);
+    }
+    out.push('\n');
+    for ((o, label), verdict) in rows.iter().zip(&labels).zip(&verdicts) {
+        let _ = write!(out, "  {label:w0$}  {verdict:w1$}");
+        for (row, w) in r.rows.iter().zip(&widths) {
+            let cell = match &row.result {
+                Ok(c) => c
+                    .histogram
+                    .counts
+                    .get(o)
+                    .map_or("-".to_string(), |n| n.to_string()),
+                Err(_) => "error".to_string(),
+            };
+            let _ = write!(out, "  {cell:>w$}");
+        }
+        out.push('\n');
+    }
+    for row in &r.rows {
+        match &row.result {
+            Err(e) => {
+                let _ = writeln!(out, "  {}: {e}", row.engine);
+            }
+            Ok(c) if c.histogram.discarded > 0 => {
+                let _ = writeln!(
+                    out,
+                    "  {}: {} of {} iterations discarded (a thread was woken while another ran)",
+                    row.engine, c.histogram.discarded, c.histogram.iterations
+                );
+            }
+            Ok(_) => {}
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// Totals over a whole `heddle xcheck` run.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Tests checked (not skipped).
+    pub tests: usize,
+    /// Tests skipped, with the reason.
+    pub skipped: Vec<(String, String)>,
+    /// Engines and their versions.
+    pub engines: Vec<(String, String)>,
+    /// (test, engine) pairs where a forbidden outcome was observed.
+    pub forbidden: Vec<(String, String, u64)>,
+    /// (test, engine, failure) where the engine crashed, hung or rejected a module.
+    pub engine_findings: Vec<(String, String, String)>,
+    /// (test, engine, failure) where the harness or the engine's absence was the cause.
+    pub other_failures: Vec<(String, String, String)>,
+    /// Wall-clock seconds of the whole run.
+    pub seconds: f64,
+}
+
+impl Summary {
+    /// Totals of `reports`.
+    pub fn of(reports: &[TestReport], engines: &[Box<dyn Engine>], seconds: f64) -> Summary {
+        let mut s = Summary {
+            seconds,
+            engines: engines
+                .iter()
+                .map(|e| {
+                    let v = e.version().unwrap_or_else(|e| e.to_string());
+                    (e.name().to_string(), v)
+                })
+                .collect(),
+            ..Summary::default()
+        };
+        for r in reports {
+            if let Err(why) = &r.model {
+                s.skipped.push((r.file.clone(), why.clone()));
+                continue;
+            }
+            s.tests += 1;
+            for row in &r.rows {
+                match &row.result {
+                    Ok(c) if c.forbidden_observed() > 0 => s.forbidden.push((
+                        r.file.clone(),
+                        row.engine.clone(),
+                        c.forbidden_observed(),
+                    )),
+                    Ok(_) => {}
+                    Err(e) if e.is_finding() => {
+                        s.engine_findings
+                            .push((r.file.clone(), row.engine.clone(), e.to_string()))
+                    }
+                    Err(e) => {
+                        s.other_failures
+                            .push((r.file.clone(), row.engine.clone(), e.to_string()))
+                    }
+                }
+            }
+        }
+        s
+    }
+
+    /// Findings: forbidden outcomes observed plus engine crashes, hangs and compile errors,
+    /// plus harness failures (a run that could not check what it was asked to is not clean).
+    pub fn findings(&self) -> usize {
+        self.forbidden.len() + self.engine_findings.len() + self.other_failures.len()
+    }
+
+    /// The summary object: `{"summary": {"tests", "skipped", "engines": [{"name",
+    /// "version"}], "forbidden_observed": [{"file", "engine", "count"}], "engine_failures":
+    /// [{"file", "engine", "error"}], "seconds"}}`.
+    pub fn json(&self) -> String {
+        use serde_json::json;
+        let failures: Vec<_> = self
+            .engine_findings
+            .iter()
+            .chain(&self.other_failures)
+            .map(|(f, e, m)| json!({"file": f, "engine": e, "error": m}))
+            .collect();
+        json!({"summary": {
+            "tests": self.tests,
+            "skipped": self.skipped.iter().map(|(f, w)| json!({"file": f, "reason": w})).collect::<Vec<_>>(),
+            "engines": self.engines.iter().map(|(n, v)| json!({"name": n, "version": v})).collect::<Vec<_>>(),
+            "forbidden_observed": self.forbidden.iter().map(|(f, e, n)| json!({"file": f, "engine": e, "count": n})).collect::<Vec<_>>(),
+            "engine_failures": failures,
+            "seconds": (self.seconds * 1000.0).round() / 1000.0,
+        }})
+        .to_string()
+    }
+
+    /// The human summary: engines, counts, and every finding on its own line.
+    pub fn human(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        for (n, v) in &self.engines {
+            let _ = writeln!(out, "engine {n}: {v}");
+        }
+        for (f, why) in &self.skipped {
+            let _ = writeln!(out, "skipped {f}: {why}");
+        }
+        for (f, e, n) in &self.forbidden {
+            let _ = writeln!(
+                out,
+                "FORBIDDEN outcome observed: {f} on {e} ({n} iterations)"
+            );
+        }
+        for (f, e, m) in self.engine_findings.iter().chain(&self.other_failures) {
+            let _ = writeln!(out, "ENGINE FAILURE: {f} on {e}: {m}");
+        }
+        let _ = writeln!(
+            out,
+            "{} test{} on {} engine{}, {} skipped, {} finding{}, {:.1} s",
+            self.tests,
+            if self.tests == 1 { "" } else { "s" },
+            self.engines.len(),
+            if self.engines.len() == 1 { "" } else { "s" },
+            self.skipped.len(),
+            self.findings(),
+            if self.findings() == 1 { "" } else { "s" },
+            self.seconds
+        );
+        out
+    }
+}

@@ -1,0 +1,714 @@
+//! wasmtime, in process: each script thread on its own OS thread with its own `Store`, one
+//! `SharedMemory` imported by every thread's instances.
+//!
+//! The harness is the one docs/xcheck.md describes (the JavaScript harness follows the same
+//! design): per iteration, restore the reset region, meet at a barrier, run each thread's
+//! steps (a seeded random delay before its first invoke), meet again; the last thread to
+//! arrive records the outcome. A watchdog thread finds threads blocked in a `wait` that
+//! nothing can wake, marks them `"blocked"` and wakes them with `memory.atomic.notify`.
+
+use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
+use crate::litmus::{LitmusTest, RawResult, Step};
+use heddle_model::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+use wasmtime::{
+    Config, Extern, Instance, MemoryType, Module, SharedMemory, Store, Trap, Val, ValType,
+};
+
+/// The version of the wasmtime crate Heddle is built with (pinned in fuzz/Cargo.toml).
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
+/// The in-process wasmtime engine (Cranelift, threads and shared memory on).
+pub struct WasmtimeEngine {
+    engine: Result<wasmtime::Engine, String>,
+}
+
+impl Default for WasmtimeEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WasmtimeEngine {
+    /// A wasmtime engine with `wasm_threads`, `shared_memory` and epoch interruption (to
+    /// stop a runaway thread at the time bound).
+    pub fn new() -> WasmtimeEngine {
+        let mut c = Config::new();
+        c.wasm_threads(true);
+        c.shared_memory(true);
+        c.epoch_interruption(true);
+        WasmtimeEngine {
+            engine: wasmtime::Engine::new(&c).map_err(|e| format!("{e:#}")),
+        }
+    }
+}
+
+impl Engine for WasmtimeEngine {
+    fn name(&self) -> &str {
+        "wasmtime"
+    }
+
+    fn version(&self) -> Result<String, EngineFailure> {
+        match &self.engine {
+            Ok(_) => Ok(format!("wasmtime {WASMTIME_VERSION} (in process)")),
+            Err(e) => Err(EngineFailure::Unavailable(e.clone())),
+        }
+    }
+
+    fn run(&self, test: &LitmusTest, opts: &RunOptions) -> Result<Histogram, EngineFailure> {
+        let engine = self
+            .engine
+            .as_ref()
+            .map_err(|e| EngineFailure::Unavailable(e.clone()))?;
+        let modules = test
+            .modules
+            .iter()
+            .map(|b| Module::new(engine, b))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| EngineFailure::Compile(format!("{e:#}")))?;
+        let reset = wat::parse_str(reset_module(test))
+            .map_err(|e| e.to_string())
+            .and_then(|b| Module::new(engine, b).map_err(|e| format!("{e:#}")))
+            .map_err(|e| EngineFailure::Harness(format!("reset module: {e}")))?;
+        let ty = MemoryType::shared(
+            u32::try_from(test.memory.initial_pages).unwrap_or(u32::MAX),
+            u32::try_from(test.memory.maximum_pages).unwrap_or(u32::MAX),
+        );
+        let memory = SharedMemory::new(engine, ty)
+            .map_err(|e| EngineFailure::Harness(format!("shared memory: {e:#}")))?;
+        Harness::new(test, opts).run(engine, &modules, &reset, &memory)
+    }
+}
+
+/// The reset module: `reset` copies the initial contents of bytes `0..reset_len` from a
+/// passive data segment into the shared memory (no host access to the memory needed).
+fn reset_module(test: &LitmusTest) -> String {
+    let mut data = String::new();
+    for b in test.initial_bytes() {
+        data.push_str(&format!("\\{b:02x}"));
+    }
+    format!(
+        "(module (import \"m\" \"m\" (memory {} {} shared)) (data $d \"{data}\") \
+         (func (export \"reset\") (memory.init $d (i32.const 0) (i32.const 0) (i32.const {}))))",
+        test.memory.initial_pages, test.memory.maximum_pages, test.memory.reset_len
+    )
+}
+
+/// What a script thread is doing, as the watchdog sees it. A thread is *running* unless it
+/// is DONE, or waits for a spawn or a join that has not happened yet in this iteration
+/// (states are set so that a thread is never taken for waiting while it runs: a stale
+/// state may only overstate running, which makes the watchdog more careful, never wrong).
+const DONE: u64 = 0;
+const RUNNING: u64 = 1;
+/// Waiting for its parent's `spawn`.
+const SPAWN: u64 = 2;
+/// Waiting for thread `s - JOIN` to finish.
+const JOIN: u64 = 3;
+
+/// Where threads that waited too long to keep spinning sleep until something changes. Every
+/// change a waiter may be waiting for (a barrier released, a spawn or done flag set, an
+/// abort) calls [`Parking::wake`].
+struct Parking {
+    mutex: Mutex<()>,
+    changed: Condvar,
+    sleepers: AtomicUsize,
+    /// Spin rounds before sleeping: many when every worker has a core, few otherwise.
+    spins: u32,
+}
+
+impl Parking {
+    fn new(workers: usize) -> Parking {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Parking {
+            mutex: Mutex::new(()),
+            changed: Condvar::new(),
+            sleepers: AtomicUsize::new(0),
+            spins: if workers <= cores { 50_000 } else { 500 },
+        }
+    }
+
+    /// Spins, then sleeps, until `ready()`. A sleeper re-checks at least every millisecond.
+    fn wait_until(&self, ready: impl Fn() -> bool) {
+        for _ in 0..self.spins {
+            if ready() {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+        let mut guard = self.mutex.lock().unwrap_or_else(|e| e.into_inner());
+        self.sleepers.fetch_add(1, SeqCst);
+        while !ready() {
+            guard = self
+                .changed
+                .wait_timeout(guard, Duration::from_millis(1))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        self.sleepers.fetch_sub(1, SeqCst);
+    }
+
+    /// Wakes every sleeper (call after the change, which must be a `SeqCst` store).
+    fn wake(&self) {
+        if self.sleepers.load(SeqCst) > 0 {
+            let _guard = self.mutex.lock().unwrap_or_else(|e| e.into_inner());
+            self.changed.notify_all();
+        }
+    }
+}
+
+/// A generation barrier; the last thread to arrive runs `last` before releasing the others.
+struct Barrier {
+    n: usize,
+    count: AtomicUsize,
+    generation: AtomicU64,
+}
+
+impl Barrier {
+    fn new(n: usize) -> Barrier {
+        Barrier {
+            n,
+            count: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    fn arrive(&self, parking: &Parking, abort: &AtomicBool, last: impl FnOnce()) {
+        let g = self.generation.load(SeqCst);
+        if self.count.fetch_add(1, SeqCst) + 1 == self.n {
+            last();
+            self.count.store(0, SeqCst);
+            self.generation.store(g + 1, SeqCst);
+            parking.wake();
+        } else {
+            parking.wait_until(|| self.generation.load(SeqCst) != g || abort.load(SeqCst));
+        }
+    }
+}
+
+/// The per-thread seeded delay (splitmix64): half of the iterations start at once, the
+/// others after 0–63 spin-loop hints.
+pub fn delay_sequence(seed: u64, thread: usize) -> impl FnMut() -> u32 {
+    let mut state = seed ^ (thread as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        if z & 1 == 0 {
+            0
+        } else {
+            ((z >> 1) % 64) as u32
+        }
+    }
+}
+
+/// Shared control state of one test run.
+struct Control {
+    threads: usize,
+    start: Barrier,
+    end: Barrier,
+    /// Iterations completed (the end barrier's last arriver bumps it).
+    completed: AtomicU64,
+    state: Vec<AtomicU64>,
+    /// The invoke index each thread is in (valid while RUNNING).
+    invoke: Vec<AtomicU64>,
+    /// Steps each thread has completed (invokes returned, spawns made), ever.
+    progress: Vec<AtomicU64>,
+    spawned: Vec<AtomicU64>,
+    done: Vec<AtomicU64>,
+    /// Committed blocked marks (invoke index, -1 for none), per thread.
+    blocked_at: Vec<AtomicI64>,
+    discard: AtomicBool,
+    watchdog_busy: AtomicBool,
+    abort: AtomicBool,
+    parking: Parking,
+    raw: Vec<Mutex<Vec<RawResult>>>,
+    histogram: Mutex<(HashMap<Vec<Vec<RawResult>>, u64>, u64)>,
+}
+
+struct Harness<'a> {
+    test: &'a LitmusTest,
+    opts: &'a RunOptions,
+    /// Threads that run on a worker (the others only spawn and join: elided).
+    workers: Vec<usize>,
+    /// Threads that start at the barrier (spawned by an elided thread).
+    at_barrier: Vec<bool>,
+    /// `wait` instructions in each invoke's function, `[t][k]`.
+    waits: Vec<Vec<usize>>,
+    /// Whether a step after invoke `k` of thread `t` may wait or spawn, `[t][k]`.
+    wait_or_spawn_after: Vec<Vec<bool>>,
+}
+
+impl<'a> Harness<'a> {
+    fn new(test: &'a LitmusTest, opts: &'a RunOptions) -> Harness<'a> {
+        let n = test.threads.len();
+        // A thread whose steps only spawn children and then join them, and that itself
+        // starts at the barrier, needs no worker: its children start at the barrier, and the
+        // end barrier is its join.
+        let mut at_barrier = vec![false; n];
+        let mut elided = vec![false; n];
+        at_barrier[0] = true;
+        for t in 0..n {
+            if !at_barrier[t] {
+                continue;
+            }
+            let steps = &test.threads[t].steps;
+            let spawns: Vec<usize> = steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Spawn(c) => Some(*c),
+                    _ => None,
+                })
+                .collect();
+            let trivial = steps.iter().all(|s| match s {
+                Step::Spawn(_) | Step::Instantiate { .. } => true,
+                Step::Join(c) => spawns.contains(c),
+                Step::Invoke { .. } => false,
+            }) && {
+                // every spawn comes before every join
+                let first_join = steps.iter().position(|s| matches!(s, Step::Join(_)));
+                let last_spawn = steps.iter().rposition(|s| matches!(s, Step::Spawn(_)));
+                match (first_join, last_spawn) {
+                    (Some(j), Some(s)) => s < j,
+                    _ => true,
+                }
+            };
+            if trivial {
+                elided[t] = true;
+                for c in spawns {
+                    at_barrier[c] = true;
+                }
+            }
+        }
+        let workers = (0..n).filter(|&t| !elided[t]).collect();
+        Harness {
+            test,
+            opts,
+            workers,
+            at_barrier,
+            waits: test.waits_per_invoke(),
+            wait_or_spawn_after: test.may_wait_or_spawn_after(),
+        }
+    }
+
+    fn run(
+        &self,
+        engine: &wasmtime::Engine,
+        modules: &[Module],
+        reset: &Module,
+        memory: &SharedMemory,
+    ) -> Result<Histogram, EngineFailure> {
+        let n = self.test.threads.len();
+        let nw = self.workers.len().max(1);
+        let ctl = Arc::new(Control {
+            threads: n,
+            start: Barrier::new(nw),
+            end: Barrier::new(nw),
+            completed: AtomicU64::new(0),
+            state: (0..n).map(|_| AtomicU64::new(DONE)).collect(),
+            invoke: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            progress: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            spawned: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            done: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            blocked_at: (0..n).map(|_| AtomicI64::new(-1)).collect(),
+            discard: AtomicBool::new(false),
+            watchdog_busy: AtomicBool::new(false),
+            abort: AtomicBool::new(false),
+            parking: Parking::new(nw),
+            raw: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
+            histogram: Mutex::new((HashMap::new(), 0)),
+        });
+        let started = Instant::now();
+        let outcome: Result<(), EngineFailure> = std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            for &t in &self.workers {
+                let ctl = ctl.clone();
+                handles.push((
+                    t,
+                    scope.spawn(move || self.worker(t, &ctl, engine, modules, reset, memory)),
+                ));
+            }
+            let watchdog = self.watchdog(&ctl, engine, memory);
+            let mut result = watchdog;
+            for (t, h) in handles {
+                let r = match h.join() {
+                    Ok(r) => r,
+                    Err(p) => Err(EngineFailure::Crash(format!(
+                        "thread {} panicked: {}",
+                        self.test.threads[t].name,
+                        panic_message(&*p)
+                    ))),
+                };
+                if result.is_ok() {
+                    result = r;
+                }
+            }
+            result
+        });
+        outcome?;
+        let seconds = started.elapsed().as_secs_f64();
+        let (counts, discarded) = std::mem::take(&mut *ctl.histogram.lock().expect("histogram"));
+        let mut h = Histogram {
+            iterations: self.opts.iterations,
+            discarded,
+            seconds,
+            ..Histogram::default()
+        };
+        let mut sorted: Vec<_> = counts.into_iter().collect();
+        sorted.sort_by(|a, b| b.1.cmp(&a.1));
+        for (raw, count) in sorted {
+            h.add(self.test.assemble(&raw), count);
+        }
+        Ok(h)
+    }
+
+    /// One script thread's worker: instantiate, then run every iteration.
+    fn worker(
+        &self,
+        t: usize,
+        ctl: &Control,
+        engine: &wasmtime::Engine,
+        modules: &[Module],
+        reset: &Module,
+        memory: &SharedMemory,
+    ) -> Result<(), EngineFailure> {
+        let fail = |e: EngineFailure| {
+            ctl.abort.store(true, SeqCst);
+            ctl.parking.wake();
+            e
+        };
+        let mut store = Store::new(engine, ());
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_trap();
+        let instantiate = |store: &mut Store<()>, m: &Module| {
+            let imports: Vec<Extern> = m
+                .imports()
+                .map(|i| match i.ty() {
+                    wasmtime::ExternType::Memory(_) => Ok(Extern::SharedMemory(memory.clone())),
+                    other => Err(EngineFailure::Compile(format!(
+                        "import {}.{} of kind {other:?}: only the shared memory can be imported",
+                        i.module(),
+                        i.name()
+                    ))),
+                })
+                .collect::<Result<_, _>>()?;
+            Instance::new(store, m, &imports)
+                .map_err(|e| EngineFailure::Compile(format!("instantiation: {e:#}")))
+        };
+        let reset_fn = instantiate(&mut store, reset)
+            .map_err(fail)?
+            .get_func(&mut store, "reset")
+            .ok_or_else(|| fail(EngineFailure::Harness("reset: no export".into())))?;
+        // Instances, and the function of every invoke, resolved once.
+        let mut instances = Vec::new();
+        for s in &self.test.threads[t].steps {
+            if let Step::Instantiate { module } = s {
+                instances.push(instantiate(&mut store, &modules[*module]).map_err(fail)?);
+            }
+        }
+        let mut calls = Vec::new();
+        for s in &self.test.threads[t].steps {
+            if let Step::Invoke {
+                instance,
+                export,
+                args,
+                ..
+            } = s
+            {
+                let f = instances
+                    .get(*instance)
+                    .and_then(|i| i.get_func(&mut store, export))
+                    .ok_or_else(|| {
+                        fail(EngineFailure::Compile(format!(
+                            "no exported function {export:?}"
+                        )))
+                    })?;
+                let params: Vec<Val> = args.iter().map(to_val).collect();
+                let results: Vec<Val> = f
+                    .ty(&store)
+                    .results()
+                    .map(|r| match r {
+                        ValType::I64 => Val::I64(0),
+                        ValType::F32 => Val::F32(0),
+                        ValType::F64 => Val::F64(0),
+                        _ => Val::I32(0),
+                    })
+                    .collect();
+                calls.push((f, params, results));
+            }
+        }
+        let mut delay = delay_sequence(self.opts.seed, t);
+        let mut raw: Vec<RawResult> = Vec::with_capacity(calls.len());
+        let steps = &self.test.threads[t].steps;
+        for iter in 1..=self.opts.iterations {
+            let mut reset_err = None;
+            ctl.start.arrive(&ctl.parking, &ctl.abort, || {
+                if let Err(e) = reset_fn.call(&mut store, &[], &mut []) {
+                    reset_err = Some(format!("reset: {e:#}"));
+                }
+                for b in &ctl.blocked_at {
+                    b.store(-1, SeqCst);
+                }
+                for &w in &self.workers {
+                    ctl.state[w].store(RUNNING, SeqCst);
+                }
+                ctl.discard.store(false, SeqCst);
+            });
+            if let Some(e) = reset_err {
+                return Err(fail(EngineFailure::Crash(e)));
+            }
+            if ctl.abort.load(SeqCst) {
+                return Ok(());
+            }
+            if !self.at_barrier[t] {
+                ctl.state[t].store(SPAWN, SeqCst);
+                ctl.parking
+                    .wait_until(|| ctl.spawned[t].load(SeqCst) == iter || ctl.abort.load(SeqCst));
+            }
+            ctl.state[t].store(RUNNING, SeqCst);
+            raw.clear();
+            let mut k = 0usize;
+            let mut delayed = false;
+            for s in steps {
+                match s {
+                    Step::Instantiate { .. } => {}
+                    Step::Spawn(c) => {
+                        ctl.progress[t].fetch_add(1, SeqCst);
+                        ctl.spawned[*c].store(iter, SeqCst);
+                        ctl.parking.wake();
+                    }
+                    Step::Join(c) => {
+                        ctl.state[t].store(JOIN + *c as u64, SeqCst);
+                        ctl.parking.wait_until(|| {
+                            ctl.done[*c].load(SeqCst) == iter || ctl.abort.load(SeqCst)
+                        });
+                        ctl.state[t].store(RUNNING, SeqCst);
+                    }
+                    Step::Invoke { .. } => {
+                        if !delayed {
+                            for _ in 0..delay() {
+                                std::hint::spin_loop();
+                            }
+                            delayed = true;
+                        }
+                        ctl.invoke[t].store(k as u64, SeqCst);
+                        let (f, params, results) = &mut calls[k];
+                        raw.push(match f.call(&mut store, params, results) {
+                            Ok(()) => RawResult::Values(results.iter().map(from_val).collect()),
+                            Err(e) if e.downcast_ref::<Trap>().is_some() => {
+                                if ctl.abort.load(SeqCst) {
+                                    return Ok(());
+                                }
+                                RawResult::Trap
+                            }
+                            Err(e) => {
+                                return Err(fail(EngineFailure::Crash(format!(
+                                    "invoke {:?}: {e:#}",
+                                    self.test.threads[t].name
+                                ))))
+                            }
+                        });
+                        ctl.progress[t].fetch_add(1, SeqCst);
+                        k += 1;
+                    }
+                }
+            }
+            *ctl.raw[t].lock().expect("raw results") = std::mem::take(&mut raw);
+            ctl.state[t].store(DONE, SeqCst);
+            ctl.done[t].store(iter, SeqCst);
+            ctl.parking.wake();
+            ctl.end.arrive(&ctl.parking, &ctl.abort, || {
+                // The watchdog may be deciding about this iteration: let it finish.
+                ctl.parking.wait_until(|| !ctl.watchdog_busy.load(SeqCst));
+                self.record(ctl);
+                ctl.completed.fetch_add(1, SeqCst);
+            });
+            raw = std::mem::take(&mut *ctl.raw[t].lock().expect("raw results"));
+        }
+        Ok(())
+    }
+
+    /// The end barrier's serial section: the iteration's raw results (with the watchdog's
+    /// blocked marks) into the histogram, or counted as discarded.
+    fn record(&self, ctl: &Control) {
+        let mut h = ctl.histogram.lock().expect("histogram");
+        if ctl.discard.load(SeqCst) {
+            h.1 += 1;
+            return;
+        }
+        let key: Vec<Vec<RawResult>> = (0..ctl.threads)
+            .map(|t| {
+                let mut r = ctl.raw[t].lock().expect("raw results").clone();
+                let b = ctl.blocked_at[t].load(SeqCst);
+                if b >= 0 {
+                    let b = b as usize;
+                    r.truncate(b);
+                    r.push(RawResult::Blocked);
+                }
+                r
+            })
+            .collect();
+        *h.0.entry(key).or_insert(0) += 1;
+    }
+
+    /// The watchdog, on the calling thread until the run ends: finds threads blocked in a
+    /// `wait` that nothing can wake (docs/xcheck.md, "Blocked threads") and ends a run that
+    /// makes no progress within the time bound.
+    fn watchdog(
+        &self,
+        ctl: &Control,
+        engine: &wasmtime::Engine,
+        memory: &SharedMemory,
+    ) -> Result<(), EngineFailure> {
+        let period = self.test.watchdog;
+        let mut last = ctl.completed.load(SeqCst);
+        let mut last_progress = Instant::now();
+        let deadline = Instant::now() + self.opts.timeout;
+        loop {
+            std::thread::sleep(period);
+            let now = ctl.completed.load(SeqCst);
+            if now >= self.opts.iterations || ctl.abort.load(SeqCst) {
+                return Ok(());
+            }
+            if now != last {
+                last = now;
+                last_progress = Instant::now();
+                if Instant::now() > deadline {
+                    return Err(self.abort(ctl, engine, memory, "the time bound"));
+                }
+                continue;
+            }
+            if last_progress.elapsed() > self.opts.timeout || Instant::now() > deadline {
+                return Err(self.abort(ctl, engine, memory, "no progress within the time bound"));
+            }
+            ctl.watchdog_busy.store(true, SeqCst);
+            if ctl.completed.load(SeqCst) == now {
+                self.find_blocked(ctl, now + 1, memory);
+            }
+            ctl.watchdog_busy.store(false, SeqCst);
+            ctl.parking.wake();
+        }
+    }
+
+    /// The watchdog's decision about an iteration that made no progress for a period
+    /// (docs/xcheck.md, "Blocked threads"): wake the waiters one address at a time until as
+    /// many have been woken as threads are running; if that is all of them, and none can
+    /// have been counted twice (woken, then waiting again during the sweep), mark each
+    /// blocked at its invoke; if some were woken but not as many, discard the iteration.
+    fn find_blocked(&self, ctl: &Control, iter: u64, memory: &SharedMemory) {
+        let n = ctl.threads;
+        let running: Vec<bool> = (0..n).map(|t| self.running(ctl, t, iter)).collect();
+        let count = running.iter().filter(|r| **r).count() as u64;
+        let invoke: Vec<usize> = (0..n)
+            .map(|t| ctl.invoke[t].load(SeqCst) as usize)
+            .collect();
+        let progress: Vec<u64> = (0..n).map(|t| ctl.progress[t].load(SeqCst)).collect();
+        let mut woken = 0u64;
+        for &a in &self.test.wait_addresses {
+            woken += memory.atomic_notify(a as u64, u32::MAX).unwrap_or(0) as u64;
+            if woken >= count {
+                break;
+            }
+        }
+        if woken == 0 {
+            return;
+        }
+        let counted_once = (0..n).all(|t| {
+            let moved = ctl.progress[t].load(SeqCst) != progress[t];
+            if !running[t] {
+                // A thread that was not running may only have been woken if it started.
+                !moved && !self.running(ctl, t, iter)
+            } else {
+                let k = invoke[t];
+                self.waits[t].get(k).copied().unwrap_or(0) <= 1
+                    && (!moved || !self.wait_or_spawn_after[t].get(k).copied().unwrap_or(true))
+            }
+        });
+        if woken == count && counted_once {
+            for t in (0..n).filter(|&t| running[t]) {
+                let k = invoke[t] as i64;
+                let prev = ctl.blocked_at[t].load(SeqCst);
+                if prev < 0 || k < prev {
+                    ctl.blocked_at[t].store(k, SeqCst);
+                }
+            }
+        } else {
+            ctl.discard.store(true, SeqCst);
+        }
+    }
+
+    /// Whether thread `t` is running in iteration `iter` (see [`RUNNING`]).
+    fn running(&self, ctl: &Control, t: usize, iter: u64) -> bool {
+        match ctl.state[t].load(SeqCst) {
+            DONE => false,
+            RUNNING => true,
+            SPAWN => ctl.spawned[t].load(SeqCst) == iter,
+            s => ctl.done[(s - JOIN) as usize].load(SeqCst) == iter,
+        }
+    }
+
+    fn abort(
+        &self,
+        ctl: &Control,
+        engine: &wasmtime::Engine,
+        memory: &SharedMemory,
+        why: &str,
+    ) -> EngineFailure {
+        ctl.abort.store(true, SeqCst);
+        ctl.parking.wake();
+        engine.increment_epoch();
+        // Wake anything still waiting until every worker has seen the abort.
+        for _ in 0..1000 {
+            notify_all(&self.test.wait_addresses, memory);
+            let iter = ctl.completed.load(SeqCst) + 1;
+            if (0..ctl.threads).all(|t| !self.running(ctl, t, iter)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        EngineFailure::Hang(format!(
+            "{} iterations of {} completed before {why} ({:?})",
+            ctl.completed.load(SeqCst),
+            self.opts.iterations,
+            self.opts.timeout
+        ))
+    }
+}
+
+/// Notifies every given address (all waiters); the number woken.
+fn notify_all(addresses: &[u32], memory: &SharedMemory) -> u64 {
+    addresses
+        .iter()
+        .map(|&a| memory.atomic_notify(a as u64, u32::MAX).unwrap_or(0) as u64)
+        .sum()
+}
+
+fn to_val(v: &Value) -> Val {
+    match *v {
+        Value::I32(x) => Val::I32(x as i32),
+        Value::I64(x) => Val::I64(x as i64),
+        Value::F32(b) => Val::F32(b),
+        Value::F64(b) => Val::F64(b),
+    }
+}
+
+fn from_val(v: &Val) -> Value {
+    match *v {
+        Val::I32(x) => Value::I32(x as u32),
+        Val::I64(x) => Value::I64(x as u64),
+        Val::F32(b) => Value::F32(b),
+        Val::F64(b) => Value::F64(b),
+        _ => Value::I32(0),
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}

@@ -1,0 +1,113 @@
+//! Every file of the catalogue (`model/tests/litmus/`) and of the threads suite's
+//! `threads/`, on every engine, 10,000 iterations each: no forbidden outcome observed, no
+//! engine failure. An engine that is not installed fails its test (CI installs them all).
+
+use heddle_fuzz::engines::{self, EngineSpec};
+use heddle_fuzz::xcheck::{self, human, Input, Summary, TestReport};
+use heddle_fuzz::RunOptions;
+use heddle_model::Config;
+use heddle_spec_tests::explore::MemoryMode;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The suite files the model's front end rejects, and why (everything else must run).
+const SKIPPED: &[(&str, &str)] = &[
+    ("atomic.wast", "a second memory definition"),
+    ("wait_notify.wast", "instruction `loop`"),
+];
+
+fn suite_threads_dir() -> PathBuf {
+    let root = std::env::var_os("HEDDLE_TESTSUITE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testsuite")));
+    let dir = root.join("threads").join("threads");
+    assert!(
+        dir.is_dir(),
+        "the threads suite is missing at {} (set HEDDLE_TESTSUITE)",
+        dir.display()
+    );
+    dir
+}
+
+fn inputs() -> Vec<Input> {
+    let catalogue = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../model/tests/litmus"
+    ));
+    let files = xcheck::collect_wast_files(&[catalogue, suite_threads_dir()]).expect("files");
+    assert!(files.len() >= 46 + 13, "{} files", files.len());
+    files
+        .iter()
+        .map(|f| Input {
+            name: f.display().to_string(),
+            source: std::fs::read_to_string(f).expect("readable"),
+        })
+        .collect()
+}
+
+/// Runs everything on `engine` and asserts: the engine is installed, only the expected
+/// files are skipped, every test ran, and no forbidden outcome was observed.
+fn check_engine(name: &str, iterations: u64) {
+    let engine = engines::create(&EngineSpec {
+        name: name.into(),
+        path: None,
+        memory: MemoryMode::Sc,
+    })
+    .expect("known engine");
+    if let Err(e) = engine.version() {
+        panic!("{name} is not installed: {e}");
+    }
+    let mut prepared = xcheck::prepare(&inputs(), &Config::default());
+    for (_, r) in &prepared {
+        if let Err(why) = &r.model {
+            let base = r.file.rsplit('/').next().unwrap_or_default();
+            assert!(
+                SKIPPED
+                    .iter()
+                    .any(|(f, reason)| *f == base && why.contains(reason)),
+                "unexpectedly skipped {}: {why}",
+                r.file
+            );
+        }
+    }
+    let opts = RunOptions {
+        iterations,
+        seed: 1,
+        timeout: Duration::from_secs(120),
+    };
+    let engines = vec![engine];
+    xcheck::run(&mut prepared, &engines, &opts, &mut |_, _| {});
+    let reports: Vec<TestReport> = prepared.into_iter().map(|(_, r)| r).collect();
+    let summary = Summary::of(&reports, &engines, 0.0);
+    let mut text = String::new();
+    for r in reports.iter().filter(|r| r.has_finding()) {
+        text += &human(r);
+    }
+    assert_eq!(summary.skipped.len(), SKIPPED.len());
+    assert_eq!(summary.findings(), 0, "{name}:\n{text}{}", summary.human());
+    for r in &reports {
+        for row in &r.rows {
+            if let Ok(c) = &row.result {
+                let counted: u64 = c.histogram.counts.values().sum();
+                assert_eq!(
+                    counted + c.histogram.discarded,
+                    c.histogram.iterations,
+                    "{} on {name}",
+                    r.file
+                );
+                assert!(counted > 0, "{} on {name}: no iteration counted", r.file);
+            }
+        }
+    }
+}
+
+#[test]
+#[cfg(feature = "wasmtime")]
+fn wasmtime_shows_only_allowed_outcomes() {
+    check_engine("wasmtime", 10_000);
+}
+
+#[test]
+fn heddle_shows_only_allowed_outcomes() {
+    check_engine("heddle", 1);
+}
