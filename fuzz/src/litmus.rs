@@ -257,12 +257,12 @@ impl LitmusTest {
         let n = self.threads.len();
         // Walk threads in an order where a joined thread is decided before its joiner:
         // decide lazily with memoisation.
-        let mut memo: Vec<Option<(bool, Vec<InvokeResult>, Vec<usize>)>> = vec![None; n];
+        let mut memo: Vec<Option<Walked>> = vec![None; n];
         fn walk(
             test: &LitmusTest,
             raw: &[Vec<RawResult>],
             t: usize,
-            memo: &mut Vec<Option<(bool, Vec<InvokeResult>, Vec<usize>)>>,
+            memo: &mut Vec<Option<Walked>>,
             depth: usize,
         ) -> bool {
             if let Some((b, _, _)) = &memo[t] {
@@ -382,6 +382,10 @@ impl LitmusTest {
         })
     }
 }
+
+/// A thread's walk in [`LitmusTest::assemble`]: whether it ended blocked, its results, and
+/// the threads it spawned before it stopped.
+type Walked = (bool, Vec<InvokeResult>, Vec<usize>);
 
 /// Parses a value in the outcome format (`"i32:N"`, `"i64:N"`, N unsigned decimal;
 /// `"f32:N"`, `"f64:N"`, N the bit pattern).
@@ -526,15 +530,12 @@ impl Extract<'_> {
         };
         let mut defines = false;
         for f in fields {
-            match f {
-                ModuleField::Memory(mem) => {
-                    if let MemoryKind::Normal(ty) = &mem.kind {
-                        let max = ty.limits.max.unwrap_or(ty.limits.min);
-                        self.memory = Some((ty.limits.min, max));
-                        defines = true;
-                    }
+            if let ModuleField::Memory(mem) = f {
+                if let MemoryKind::Normal(ty) = &mem.kind {
+                    let max = ty.limits.max.unwrap_or(ty.limits.min);
+                    self.memory = Some((ty.limits.min, max));
+                    defines = true;
                 }
-                _ => {}
             }
         }
         if defines

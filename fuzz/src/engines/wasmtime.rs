@@ -206,6 +206,9 @@ pub fn delay_sequence(seed: u64, thread: usize) -> impl FnMut() -> u32 {
     }
 }
 
+/// Iterations by their raw results (`[thread][invoke]`, blocked marks applied).
+type RawHistogram = HashMap<Vec<Vec<RawResult>>, u64>;
+
 /// Shared control state of one test run.
 struct Control {
     threads: usize,
@@ -227,7 +230,8 @@ struct Control {
     abort: AtomicBool,
     parking: Parking,
     raw: Vec<Mutex<Vec<RawResult>>>,
-    histogram: Mutex<(HashMap<Vec<Vec<RawResult>>, u64>, u64)>,
+    /// Raw iteration results → count, and the number of discarded iterations.
+    histogram: Mutex<(RawHistogram, u64)>,
 }
 
 struct Harness<'a> {
@@ -359,7 +363,7 @@ impl<'a> Harness<'a> {
             ..Histogram::default()
         };
         let mut sorted: Vec<_> = counts.into_iter().collect();
-        sorted.sort_by(|a, b| b.1.cmp(&a.1));
+        sorted.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
         for (raw, count) in sorted {
             h.add(self.test.assemble(&raw), count);
         }
