@@ -3,8 +3,10 @@
 
 mod explore_cmd;
 mod litmus_cmd;
+mod model_args;
 mod run_cmd;
 mod wast_cmd;
+mod xcheck_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -30,6 +32,8 @@ enum Command {
     Litmus(litmus_cmd::Args),
     /// Explore every schedule (and allowed read) of litmus .wast files.
     Explore(explore_cmd::Args),
+    /// Run litmus tests on real engines and check every observed outcome against the model.
+    Xcheck(xcheck_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -39,5 +43,6 @@ fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(args),
         Command::Litmus(args) => litmus_cmd::run(args),
         Command::Explore(args) => explore_cmd::run(args),
+        Command::Xcheck(args) => xcheck_cmd::run(args),
     }
 }

@@ -1,0 +1,61 @@
+//! The memory model's switches as command-line flags, shared by `heddle litmus` and
+//! `heddle xcheck` (docs/model.md, "Switches").
+
+use heddle_model::{Config, FenceSemantics, WokenOrder};
+
+/// Order of WOKEN events after a NOTIFY (spec erratum; docs/model.md, decision 8).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum WokenOrderArg {
+    /// Any order (default).
+    Any,
+    /// Oldest waiter first.
+    OldestFirst,
+    /// Youngest first (the spec text taken literally).
+    YoungestFirst,
+}
+
+/// The model's switches (all off by default: the spec as Heddle reads it).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ModelSwitches {
+    /// Drop clause (†) of sc-last-visible.
+    #[arg(long)]
+    pub no_dagger: bool,
+    /// Drop clause (‡) of sc-last-visible (with --no-dagger: the JavaScript 2019 model).
+    #[arg(long)]
+    pub no_ddagger: bool,
+    /// Let a wait with a finite timeout stay blocked forever (the formal rules allow it).
+    #[arg(long)]
+    pub finite_timeout_may_block: bool,
+    /// Give atomic.fence meaning: an idempotent seq-cst RMW on one hidden location.
+    #[arg(long)]
+    pub fence_as_rmw: bool,
+    /// tearfree exactly as relaxed.rst writes it (non-atomic accesses never tear-free).
+    #[arg(long)]
+    pub literal_tearfree: bool,
+    /// Order of the WOKEN events that follow a NOTIFY.
+    #[arg(long, value_enum, default_value_t = WokenOrderArg::Any)]
+    pub woken_order: WokenOrderArg,
+}
+
+impl ModelSwitches {
+    /// The model configuration these flags select, with extra thin-air `seeds`.
+    pub fn config(&self, seeds: &[u64]) -> Config {
+        Config {
+            dagger: !self.no_dagger,
+            ddagger: !self.no_ddagger,
+            finite_timeout_may_block: self.finite_timeout_may_block,
+            fence: if self.fence_as_rmw {
+                FenceSemantics::RmwOnHiddenLocation
+            } else {
+                FenceSemantics::Ignore
+            },
+            woken_order: match self.woken_order {
+                WokenOrderArg::Any => WokenOrder::Any,
+                WokenOrderArg::OldestFirst => WokenOrder::OldestFirst,
+                WokenOrderArg::YoungestFirst => WokenOrder::YoungestFirst,
+            },
+            literal_tearfree: self.literal_tearfree,
+            thin_air_seeds: seeds.to_vec(),
+        }
+    }
+}
