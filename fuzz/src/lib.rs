@@ -4,6 +4,7 @@
 //! * [`litmus`]: a litmus `.wast` file as engines run it ([`LitmusTest`]).
 //! * [`engines`]: adapters for wasmtime (in process), node and bun (`worker_threads`),
 //!   Chromium and Firefox (Web Workers on a page Heddle serves), and Heddle itself.
+//! * [`generate`]: random litmus programs (`heddle xcheck --generate`, the property tests).
 //! * [`xcheck`]: the `heddle xcheck` driver: every observed outcome checked against the
 //!   memory model's allowed set.
 //!
@@ -12,6 +13,7 @@
 
 pub mod engine;
 pub mod engines;
+pub mod generate;
 pub mod litmus;
 pub mod xcheck;
 
