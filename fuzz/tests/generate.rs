@@ -142,6 +142,9 @@ fn xcheck_preset_enumeration_times() {
     let total = Instant::now();
     for (i, p) in generate(&GenConfig::xcheck(), seed, n).iter().enumerate() {
         let prog = parse_litmus(&p.to_wast()).expect("parses");
+        if std::env::var_os("HEDDLE_GEN_VERBOSE").is_some() {
+            eprintln!("program {i}:\n{}", p.to_wast());
+        }
         let t = Instant::now();
         let r = enumerate(&prog, &Config::default());
         let dt = t.elapsed();
