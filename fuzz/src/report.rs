@@ -166,7 +166,25 @@ fn summary(s: &mut String, reports: &[TestReport]) {
     if !findings.is_empty() {
         s.push_str("<p class=\"bad\">Tests with findings:</p>\n<ul>\n");
         for (i, r) in &findings {
-            let _ = writeln!(s, "<li><a href=\"#test-{i}\">{}</a></li>", escape(&r.file));
+            let why: Vec<String> = r
+                .rows
+                .iter()
+                .filter_map(|row| match &row.result {
+                    Ok(c) if c.forbidden_observed() > 0 => {
+                        Some(format!("{}: forbidden outcome", row.engine))
+                    }
+                    Err(e) if e.is_finding() => {
+                        Some(format!("{}: {}", row.engine, failure_kind(e)))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "<li><a href=\"#test-{i}\">{}</a> <span class=\"bad\">({})</span></li>",
+                escape(&r.file),
+                escape(&why.join("; "))
+            );
         }
         s.push_str("</ul>\n");
     }
@@ -249,8 +267,18 @@ fn section(s: &mut String, i: usize, r: &TestReport) {
         .iter()
         .filter_map(|row| row.result.as_ref().ok().map(|c| (row.engine.as_str(), c)))
         .collect();
+    let failed: Vec<(&str, &'static str)> = r
+        .rows
+        .iter()
+        .filter_map(|row| {
+            row.result
+                .as_ref()
+                .err()
+                .map(|e| (row.engine.as_str(), failure_kind(e)))
+        })
+        .collect();
     if !checked.is_empty() && !all.is_empty() {
-        s.push_str(&plot(&all, &checked));
+        s.push_str(&plot(&all, &checked, &failed));
         s.push('\n');
     }
     table(s, &all, r);
@@ -340,7 +368,11 @@ fn table(s: &mut String, all: &BTreeMap<Outcome, Option<String>>, r: &TestReport
 /// scale. Forbidden outcomes get a red background, a red label and their rule below the
 /// axis. Returns the `<svg>` element (without its XML namespace, which inline SVG in
 /// HTML does not need), or a note if plotting failed.
-fn plot(all: &BTreeMap<Outcome, Option<String>>, engines: &[(&str, &Checked)]) -> String {
+fn plot(
+    all: &BTreeMap<Outcome, Option<String>>,
+    engines: &[(&str, &Checked)],
+    failed: &[(&str, &'static str)],
+) -> String {
     // Plot the forbidden and observed outcomes first if there are too many.
     let mut shown: Vec<(usize, &Outcome, &Option<String>)> = all
         .iter()
@@ -390,7 +422,7 @@ fn plot(all: &BTreeMap<Outcome, Option<String>>, engines: &[(&str, &Checked)]) -
         .filter_map(|(k, _, r)| r.as_ref().map(|r| (*k, r)))
         .collect();
     let groups = shown.len();
-    let width = (140 + groups * (engines.len() * 14 + 16)).clamp(640, 1150) as u32;
+    let width = (140 + groups * (engines.len() * 14 + 16)).clamp(760, 1150) as u32;
     let legend_h = 22 * forbidden.len() as u32;
     let height = 340 + legend_h;
     let mut svg = String::new();
@@ -402,6 +434,7 @@ fn plot(all: &BTreeMap<Outcome, Option<String>>, engines: &[(&str, &Checked)]) -
         &shown,
         &fractions,
         engines,
+        failed,
         &forbidden,
     );
     match drawn {
@@ -410,6 +443,18 @@ fn plot(all: &BTreeMap<Outcome, Option<String>>, engines: &[(&str, &Checked)]) -
             "<p class=\"note\">(plot failed: {})</p>",
             escape(&e.to_string())
         ),
+    }
+}
+
+/// A log-axis tick as a percentage: `100%`, `10%`, `1%`, `0.1%`, `0.01%`, ….
+fn percent(v: f64) -> String {
+    let p = v * 100.0;
+    if p >= 1.0 {
+        format!("{p:.0}%")
+    } else {
+        // As many decimals as the first significant digit needs.
+        let decimals = (-p.log10()).ceil().clamp(0.0, 12.0) as usize;
+        format!("{p:.decimals$}%")
     }
 }
 
@@ -422,6 +467,7 @@ fn draw(
     shown: &[(usize, &Outcome, &Option<String>)],
     fractions: &[Vec<f64>],
     engines: &[(&str, &Checked)],
+    failed: &[(&str, &'static str)],
     forbidden: &[(usize, &String)],
 ) -> Result<(), Box<dyn std::error::Error>> {
     let groups = shown.len();
@@ -440,8 +486,8 @@ fn draw(
         .disable_x_mesh()
         .disable_x_axis()
         .x_labels(0)
-        .y_desc("fraction of iterations (log scale)")
-        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .y_desc("share of the engine's iterations (log scale)")
+        .y_label_formatter(&|v| percent(*v))
         .label_style(("sans-serif", 12))
         .axis_desc_style(("sans-serif", 13))
         .draw()?;
@@ -466,7 +512,7 @@ fn draw(
         }))?;
     }
     // The x axis labels: the outcome numbers of the table, red with ✗ when forbidden.
-    let small = ("sans-serif", 12).into_font();
+    let small = ("sans-serif", 13).into_font();
     for (g, (k, _, rule)) in shown.iter().enumerate() {
         let (x, y) = chart.backend_coord(&(g as f64 + 0.5, floor));
         let (label, colour) = match rule {
@@ -506,6 +552,18 @@ fn draw(
                 .color(&BLACK)
                 .pos(Pos::new(HPos::Left, VPos::Top)),
             (x_right + 30, y),
+        )?;
+    }
+    // Engines without a histogram, in red under the legend.
+    for (i, (name, kind)) in failed.iter().enumerate() {
+        let y = y_top + 4 + 20 * (engines.len() + i) as i32;
+        chart_area.draw_text(
+            &format!("{name}: {kind}"),
+            &small
+                .clone()
+                .color(&FORBIDDEN)
+                .pos(Pos::new(HPos::Left, VPos::Top)),
+            (x_right + 12, y),
         )?;
     }
     // The rule against each forbidden outcome.
@@ -651,6 +709,8 @@ mod tests {
         assert!(
             page.contains("<td>wasmtime 48.0.8</td>") && page.contains("<td>node v20.20.2</td>")
         );
+        assert!(page.contains("(wasmtime: forbidden outcome)"));
+        assert!(page.contains("(node: crash)"));
         // Self-contained.
         assert!(!page.contains("http://") && !page.contains("https://"));
         assert!(!page.contains("<script") && !page.contains("<link"));
@@ -676,6 +736,15 @@ mod tests {
         let page = html(&reports, "t");
         assert_eq!(page.matches("<svg").count(), 1);
         assert!(page.contains("no candidate execution"));
+    }
+
+    #[test]
+    fn percent_ticks() {
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.1), "10%");
+        assert_eq!(percent(0.01), "1%");
+        assert_eq!(percent(0.001), "0.1%");
+        assert_eq!(percent(0.0001), "0.01%");
     }
 
     #[test]
