@@ -415,8 +415,8 @@ fn plot(
         .copied()
         .filter(|&f| f > 0.0)
         .fold(1.0f64, f64::min);
-    // The axis starts a decade below the rarest observed outcome.
-    let floor = 10f64.powf(min.log10().floor() - 1.0).max(1e-12);
+    // The axis starts a decade below the rarest observed outcome, at 1% or lower.
+    let floor = 10f64.powf(min.log10().floor() - 1.0).clamp(1e-12, 1e-2);
     let forbidden: Vec<(usize, &String)> = shown
         .iter()
         .filter_map(|(k, _, r)| r.as_ref().map(|r| (*k, r)))
