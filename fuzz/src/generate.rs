@@ -10,9 +10,10 @@
 //! property tests); [`program_strategy`] is the proptest strategy, and [`generate`] a
 //! seeded sampler on top of it (same seed, same programs).
 //!
-//! Addresses come from [`GenConfig::addresses`]; an atomic access (and a plain one unless
-//! [`GenConfig::misaligned`] is set) is aligned down to its width, so that with addresses
-//! inside one 8-byte cell accesses of different widths overlap without trapping.
+//! Addresses come from [`GenConfig::addresses`]; an access is aligned down to its width
+//! unless [`GenConfig::misaligned_atomics`] (atomic accesses) or [`GenConfig::misaligned`]
+//! (plain ones) says otherwise, so that with addresses inside one 8-byte cell accesses of
+//! different widths overlap without trapping.
 
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -424,6 +425,9 @@ pub struct GenConfig {
     pub addresses: Vec<u32>,
     /// Whether plain loads and stores keep an unaligned address (else they are aligned too).
     pub misaligned: bool,
+    /// Whether atomic loads, stores, RMWs and cmpxchg keep an unaligned address too (they
+    /// trap; waits and notifies are aligned in any case).
+    pub misaligned_atomics: bool,
     /// Stored values, RMW operands and cmpxchg replacements.
     pub values: RangeInclusive<u64>,
     /// Expected values of cmpxchg and wait.
@@ -483,6 +487,7 @@ impl GenConfig {
             notify_counts: vec![1, u32::MAX],
             addresses: vec![0, 4, 8],
             misaligned: false,
+            misaligned_atomics: false,
             values: 1..=2,
             expected: 0..=2,
         }
@@ -513,6 +518,7 @@ impl GenConfig {
             notify_counts: vec![1],
             addresses: vec![0, 4],
             misaligned: false,
+            misaligned_atomics: false,
             values: 1..=2,
             expected: 0..=2,
         }
@@ -520,7 +526,7 @@ impl GenConfig {
 
     /// `model/tests/properties.rs`, mixed programs: 2–3 threads of 1–`max_ops` loads and
     /// stores (plain or atomic) and exchanges of widths 1, 2 and 4 on addresses 0, 2 and 4,
-    /// plain accesses possibly misaligned. Exchanges only: arithmetic RMWs on overlapping
+    /// possibly misaligned (a misaligned atomic access traps, an outcome too). Exchanges only: arithmetic RMWs on overlapping
     /// mixed-size cells grow the value domain (and the candidate space) by orders of
     /// magnitude (docs/model.md).
     pub fn model_mixed(max_ops: usize) -> GenConfig {
@@ -545,6 +551,7 @@ impl GenConfig {
             notify_counts: vec![1],
             addresses: vec![0, 2, 4],
             misaligned: true,
+            misaligned_atomics: true,
             values: 1..=2,
             expected: 0..=2,
         }
@@ -588,6 +595,7 @@ impl GenConfig {
             notify_counts: vec![1],
             addresses: vec![0, 8],
             misaligned: false,
+            misaligned_atomics: false,
             values: 1..=2,
             expected: 0..=1,
         }
@@ -716,11 +724,12 @@ fn build_op(c: &GenConfig, (kind, ix, v1, v2): RawOp) -> Op {
         *c.expected.start() + v2 % (c.expected.end() - c.expected.start()).saturating_add(1);
     let access = |atomic: bool| {
         let width = pick(1, &c.widths);
-        let addr = if atomic || !c.misaligned {
-            align(width)
+        let keep = if atomic {
+            c.misaligned_atomics
         } else {
-            addr
+            c.misaligned
         };
+        let addr = if keep { addr } else { align(width) };
         (width, addr)
     };
     match kind {
@@ -753,7 +762,11 @@ fn build_op(c: &GenConfig, (kind, ix, v1, v2): RawOp) -> Op {
             Op::Rmw {
                 width,
                 op,
-                addr: align(width),
+                addr: if c.misaligned_atomics {
+                    addr
+                } else {
+                    align(width)
+                },
                 value,
             }
         }
@@ -761,7 +774,11 @@ fn build_op(c: &GenConfig, (kind, ix, v1, v2): RawOp) -> Op {
             let width = pick(1, &c.rmw_widths);
             Op::Cmpxchg {
                 width,
-                addr: align(width),
+                addr: if c.misaligned_atomics {
+                    addr
+                } else {
+                    align(width)
+                },
                 expected,
                 replacement: value,
             }
@@ -970,6 +987,7 @@ mod tests {
             notify_counts: vec![],
             addresses: vec![u32::MAX],
             misaligned: true,
+            misaligned_atomics: false,
             #[allow(clippy::reversed_empty_ranges)]
             values: 3..=1,
             #[allow(clippy::reversed_empty_ranges)]
