@@ -4,6 +4,8 @@
 //! * [`litmus`]: a litmus `.wast` file as engines run it ([`LitmusTest`]).
 //! * [`engines`]: adapters for wasmtime (in process), node and bun (`worker_threads`),
 //!   Chromium and Firefox (Web Workers on a page Heddle serves), and Heddle itself.
+//! * [`generate`]: random litmus programs (`heddle xcheck --generate`, the property tests).
+//! * [`report`]: the self-contained HTML report of a cross-check.
 //! * [`xcheck`]: the `heddle xcheck` driver: every observed outcome checked against the
 //!   memory model's allowed set.
 //!
@@ -12,7 +14,9 @@
 
 pub mod engine;
 pub mod engines;
+pub mod generate;
 pub mod litmus;
+pub mod report;
 pub mod xcheck;
 
 pub use engine::{Engine, EngineFailure, Histogram, RunOptions};

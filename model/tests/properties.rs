@@ -3,6 +3,7 @@
 //! sequentially consistent interleavings (brute force, below); for any program the SC
 //! outcomes are a subset of the allowed set.
 
+use heddle_fuzz::generate::{program_strategy, GenConfig, LitmusProgram};
 use heddle_model::program::{Machine, MemRequest, ScriptStep, Step};
 use heddle_model::{
     check_execution, enumerate, parse_litmus, Config, InvokeResult, Outcome, Program,
@@ -10,158 +11,15 @@ use heddle_model::{
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 
-#[derive(Clone, Debug)]
-enum Op {
-    Store {
-        addr: u32,
-        val: u32,
-        sc: bool,
-        width: u8,
-    },
-    Load {
-        addr: u32,
-        sc: bool,
-        width: u8,
-    },
-    Rmw {
-        addr: u32,
-        val: u32,
-        xchg: bool,
-        width: u8,
-    },
+/// All-seq-cst, same-size programs of up to `max_ops` ops per thread (at most `max_arith`
+/// arithmetic RMWs: each one grows the value domain).
+fn sc_same_size(max_ops: usize, max_arith: Option<usize>) -> impl Strategy<Value = LitmusProgram> {
+    program_strategy(&GenConfig::model_sc_same_size(max_ops, max_arith))
 }
 
-fn suffix(width: u8) -> &'static str {
-    match width {
-        1 => "8",
-        2 => "16",
-        _ => "",
-    }
-}
-
-impl Op {
-    fn wat(&self) -> String {
-        match *self {
-            Op::Store {
-                addr,
-                val,
-                sc,
-                width,
-            } => {
-                let a = if sc { "atomic." } else { "" };
-                format!(
-                    "(i32.{a}store{} (i32.const {addr}) (i32.const {val}))",
-                    suffix(width)
-                )
-            }
-            Op::Load { addr, sc, width } => {
-                let a = if sc { "atomic." } else { "" };
-                let u = match (width, sc) {
-                    (4, _) => "",
-                    (_, _) => "_u",
-                };
-                format!("(i32.{a}load{}{u} (i32.const {addr}))", suffix(width))
-            }
-            Op::Rmw {
-                addr,
-                val,
-                xchg,
-                width,
-            } => {
-                let op = if xchg { "xchg" } else { "add" };
-                let (w, u) = if width == 4 {
-                    ("".to_string(), "")
-                } else {
-                    (suffix(width).to_string(), "_u")
-                };
-                format!("(i32.atomic.rmw{w}.{op}{u} (i32.const {addr}) (i32.const {val}))")
-            }
-        }
-    }
-    fn returns(&self) -> bool {
-        !matches!(self, Op::Store { .. })
-    }
-}
-
-fn to_wast(threads: &[Vec<Op>]) -> String {
-    let mut s = String::from("(module $Mem (memory (export \"shared\") 1 1 shared))\n");
-    for (i, ops) in threads.iter().enumerate() {
-        let n = ops.iter().filter(|o| o.returns()).count();
-        let result = if n == 0 {
-            String::new()
-        } else {
-            format!("(result{})", " i32".repeat(n))
-        };
-        s += &format!("(thread $T{i} (shared (module $Mem))\n  (module (memory (import \"mem\" \"shared\") 1 1 shared)\n    (func (export \"run\") {result}\n");
-        for o in ops {
-            s += &format!("      {}\n", o.wat());
-        }
-        s += "    ))\n  (invoke \"run\"))\n";
-    }
-    for i in 0..threads.len() {
-        s += &format!("(wait $T{i})\n");
-    }
-    s
-}
-
-fn op_strategy(sc_same_size: bool) -> impl Strategy<Value = Op> {
-    let addr = prop_oneof![Just(0u32), Just(4u32)];
-    if sc_same_size {
-        prop_oneof![
-            (addr.clone(), 1..3u32).prop_map(|(addr, val)| Op::Store {
-                addr,
-                val,
-                sc: true,
-                width: 4
-            }),
-            addr.clone().prop_map(|addr| Op::Load {
-                addr,
-                sc: true,
-                width: 4
-            }),
-            (addr, 1..3u32, any::<bool>()).prop_map(|(addr, val, xchg)| Op::Rmw {
-                addr,
-                val,
-                xchg,
-                width: 4
-            }),
-        ]
-        .boxed()
-    } else {
-        let addr = prop_oneof![Just(0u32), Just(2u32), Just(4u32)];
-        let width = prop_oneof![Just(1u8), Just(2u8), Just(4u8)];
-        prop_oneof![
-            (addr.clone(), 1..3u32, any::<bool>(), width.clone()).prop_map(
-                |(addr, val, sc, width)| Op::Store {
-                    addr,
-                    val,
-                    sc,
-                    width
-                }
-            ),
-            (addr.clone(), any::<bool>(), width.clone()).prop_map(|(addr, sc, width)| Op::Load {
-                addr,
-                sc,
-                width
-            }),
-            // Exchanges only: arithmetic RMWs on overlapping mixed-size cells grow the value
-            // domain (and the candidate space) by orders of magnitude; see docs/model.md.
-            (addr, 1..3u32, width).prop_map(|(addr, val, width)| Op::Rmw {
-                addr,
-                val,
-                xchg: true,
-                width
-            }),
-        ]
-        .boxed()
-    }
-}
-
-fn program_strategy(sc_same_size: bool, max_ops: usize) -> impl Strategy<Value = Vec<Vec<Op>>> {
-    prop::collection::vec(
-        prop::collection::vec(op_strategy(sc_same_size), 1..=max_ops),
-        2..=3,
-    )
+/// Mixed orderings, widths, overlapping and misaligned plain accesses, exchanges.
+fn mixed(max_ops: usize) -> impl Strategy<Value = LitmusProgram> {
+    program_strategy(&GenConfig::model_mixed(max_ops))
 }
 
 /// One thread of the brute-force interleaver.
@@ -302,11 +160,8 @@ proptest! {
 
     /// All-seq-cst, same-size programs: allowed set == SC interleavings (SC-DRF, MODEL.md §5.8).
     #[test]
-    fn sc_same_size_allowed_equals_sc_interleavings(threads in program_strategy(true, 3).prop_filter(
-        "at most two arithmetic RMWs (each one grows the value domain)",
-        |ts| ts.iter().flatten().filter(|o| matches!(o, Op::Rmw { xchg: false, .. })).count() <= 2,
-    )) {
-        let text = to_wast(&threads);
+    fn sc_same_size_allowed_equals_sc_interleavings(p in sc_same_size(3, Some(2))) {
+        let text = p.to_wast();
         let prog = parse_litmus(&text).expect("generated program parses");
         let en = match enumerate(&prog, &Config::default()) {
             Err(heddle_model::ModelError::TooManyCandidates(_)) => return Err(TestCaseError::reject("too large")),
@@ -320,8 +175,8 @@ proptest! {
     /// Any program (mixed orderings, widths, overlapping and misaligned accesses):
     /// SC outcomes ⊆ allowed, and the literal checker accepts every witness.
     #[test]
-    fn sc_outcomes_are_allowed_and_witnesses_check(threads in program_strategy(false, 3)) {
-        let text = to_wast(&threads);
+    fn sc_outcomes_are_allowed_and_witnesses_check(p in mixed(3)) {
+        let text = p.to_wast();
         let prog = parse_litmus(&text).expect("generated program parses");
         let cfg = Config::default();
         let en = match enumerate(&prog, &cfg) {
@@ -340,8 +195,8 @@ proptest! {
     /// The JS-2019 model (no (†), no (‡)) allows at least what the default model allows,
     /// and its witnesses pass its own checker.
     #[test]
-    fn weaker_switches_allow_more(threads in program_strategy(true, 2)) {
-        let text = to_wast(&threads);
+    fn weaker_switches_allow_more(p in sc_same_size(2, None)) {
+        let text = p.to_wast();
         let prog = parse_litmus(&text).expect("generated program parses");
         let strong = enumerate(&prog, &Config::default()).expect("enumerates");
         let js = Config { dagger: false, ddagger: false, ..Config::default() };
