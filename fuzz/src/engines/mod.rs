@@ -1,3 +1,5 @@
 //! Engine adapters.
 
+pub mod browser;
 pub mod heddle;
+pub mod js;

@@ -1,0 +1,1 @@
+//! Chromium and Firefox (placeholder).
