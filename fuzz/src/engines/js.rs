@@ -138,7 +138,7 @@ impl NodeEngine {
         }
         let mut cmd = Command::new(self.program());
         cmd.arg(&script).arg(&input).current_dir(dir.path());
-        let mut proc = match ProcessGroup::spawn(cmd) {
+        let mut proc = match ProcessGroup::spawn(cmd, true) {
             Ok(p) => p,
             Err(e) => {
                 let f = self.spawn_error(&e);
@@ -343,10 +343,16 @@ pub(crate) struct ProcessGroup {
 }
 
 impl ProcessGroup {
-    /// Spawns `cmd` with stdin closed, stdout and stderr piped, in a new process group.
-    pub(crate) fn spawn(mut cmd: Command) -> std::io::Result<ProcessGroup> {
+    /// Spawns `cmd` with stdin closed, stdout piped (if `capture_stdout`; read it with
+    /// [`ProcessGroup::stdout_lines`]) or discarded, and stderr piped, in a new process group.
+    pub(crate) fn spawn(mut cmd: Command, capture_stdout: bool) -> std::io::Result<ProcessGroup> {
+        let stdout = if capture_stdout {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
         cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .process_group(0);
         let mut child = cmd.spawn()?;
