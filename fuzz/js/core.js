@@ -30,6 +30,8 @@ const T_DONE = 4; // iteration number of the last completion of this thread (+1:
 const T_BLOCKED_ITER = 6; // iteration in which the watchdog found the thread blocked
 const T_BLOCKED_K = 7; // ... at this invoke index
 const T_RESULT_ID = 8; // the thread's result-list id (interned per worker) this iteration
+const T_JOINING = 10; // the thread it is joining (in state WAIT_JOIN)
+const T_SEQ = 9; // bumped when the thread starts an invoke (the watchdog's consistency check)
 
 const S_IDLE = 0;
 const S_RUNNING = 1;
@@ -39,7 +41,7 @@ const S_DONE = 4;
 
 // Spins before falling back to Atomics.wait (workers may outnumber cores), adapted per
 // worker: doubled when a spin succeeds, halved when it runs out (then sleeping was needed).
-const SPIN_MIN = 64;
+const SPIN_MIN = 1024;
 const SPIN_MAX = 1 << 16;
 let spin = 1024;
 
@@ -70,14 +72,14 @@ function mulberry32(a) {
 }
 
 /** The per-thread delay generator: seed (a Number, reduced mod 2^32 with its high part
- * folded in) and thread index. Delay d: 0 with probability 1/2, else uniform in 0..63. */
+ * folded in) and thread index. Delay d (busy-loop iterations): 0 with probability 1/2, else uniform in 0..255. */
 function delayGenerator(seed, thread) {
   const lo = seed % 4294967296 >>> 0;
   const hi = Math.floor(seed / 4294967296) >>> 0;
   const next = mulberry32((lo ^ Math.imul(hi, 0x85ebca6b) ^ Math.imul(thread + 1, 0x9e3779b9)) >>> 0);
   return function () {
     const r = next();
-    return r & 1 ? 0 : (r >>> 1) & 63;
+    return r & 1 ? 0 : (r >>> 1) & 255;
   };
 }
 
@@ -334,6 +336,7 @@ function threadMain(data, ctl, post) {
 
   const startSerial = () => {
     mem8.set(initial, 0);
+    for (let u = 0; u < active.length; u++) if (active[u]) Atomics.store(ctl, threadBase(u) + T_STATE, S_IDLE);
     for (const w of preSpawnWords) Atomics.store(ctl, w, it);
     Atomics.store(ctl, C_ITER, it);
   };
@@ -374,6 +377,7 @@ function threadMain(data, ctl, post) {
           for (let j = 0; j < d; j++) sink = (sink + j) | 0;
         }
         Atomics.store(ctl, base + T_K, p.k);
+        Atomics.add(ctl, base + T_SEQ, 1);
         Atomics.store(ctl, base + T_STATE, S_RUNNING);
         let r;
         try {
@@ -397,6 +401,7 @@ function threadMain(data, ctl, post) {
       } else if (p.kind === 1) {
         signal(ctl, threadBase(p.c) + T_SPAWN, it);
       } else {
+        Atomics.store(ctl, base + T_JOINING, p.c);
         Atomics.store(ctl, base + T_STATE, S_WAIT_JOIN);
         if (!awaitEq(ctl, threadBase(p.c) + T_DONE, it)) return;
       }
@@ -432,6 +437,7 @@ function watchdogMain(data, ctl, post) {
   const mem32 = new Int32Array(memory.buffer);
   const addrs = test.wait_addresses.map((a) => a >>> 2);
   // Without a wait instruction no thread can block: then the watchdog only looks for hangs.
+  const active = schedule(test).active;
   const period = mayWait(test) ? Math.max(test.watchdog_ms, 0.05) : 20;
   const now = () => performance.now();
   let last = Atomics.load(ctl, C_COMPLETED);
@@ -464,20 +470,42 @@ function watchdogMain(data, ctl, post) {
       if (decided === it) {
         notifyAll(); // a woken thread may have waited again
       } else {
+        // Snapshot which threads are in an invoke, notify every address, and check that no
+        // thread started an invoke meanwhile (else we cannot tell whom we woke).
+        // A thread between steps (state IDLE, or spawned but not yet noticed) is making
+        // progress: judge later.
         const running = [];
+        const seq = [];
+        let progressing = false;
         for (let t = 0; t < n; t++) {
           const b = threadBase(t);
-          if (Atomics.load(ctl, b + T_STATE) === S_RUNNING) running.push([t, Atomics.load(ctl, b + T_K)]);
+          seq.push(Atomics.load(ctl, b + T_SEQ));
+          if (!active[t] || Atomics.load(ctl, b + T_DONE) === it) continue;
+          const st = Atomics.load(ctl, b + T_STATE);
+          if (st === S_RUNNING) running.push([t, Atomics.load(ctl, b + T_K)]);
+          else if (st === S_WAIT_JOIN && Atomics.load(ctl, threadBase(Atomics.load(ctl, b + T_JOINING)) + T_DONE) !== it)
+            continue;
+          else if (st === S_WAIT_SPAWN && Atomics.load(ctl, b + T_SPAWN) !== it) continue;
+          else progressing = true;
+        }
+        if (progressing || running.length === 0) {
+          Atomics.store(ctl, C_LOCK, 0);
+          continue;
         }
         const sum = notifyAll();
+        let stable = true;
+        for (let t = 0; t < n; t++) if (Atomics.load(ctl, threadBase(t) + T_SEQ) !== seq[t]) stable = false;
         if (sum !== 0) {
+          // We woke someone: this iteration is decided.
           decided = it;
-          if (sum === running.length) {
+          if (stable && sum === running.length) {
+            // Every running thread was waiting with nothing left to wake it: blocked.
             for (const [t, k] of running) {
               Atomics.store(ctl, threadBase(t) + T_BLOCKED_K, k);
               Atomics.store(ctl, threadBase(t) + T_BLOCKED_ITER, it);
             }
           } else {
+            // We woke a thread that another, still running, thread might have woken.
             Atomics.store(ctl, C_DISCARD, it);
           }
         }

@@ -124,7 +124,7 @@ fn delays(seed: u64, thread: u32, n: usize) -> Vec<u32> {
             if r & 1 == 1 {
                 0
             } else {
-                (r >> 1) & 63
+                (r >> 1) & 255
             }
         })
         .collect()
@@ -166,23 +166,34 @@ fn js_engine(name: &str) -> NodeEngine {
     e
 }
 
+/// SB with plain accesses shows (0,0) on x86. On a loaded machine the two threads rarely
+/// overlap, so up to 5 runs of 200,000 iterations (different seeds) are tried.
 fn sb_shows_store_buffering(engine: &dyn Engine) {
     let t = litmus("SB.wast");
-    let h = engine.run(&t, &opts(200_000)).expect("SB runs");
-    eprintln!(
-        "{}: SB 200000 iterations in {:.3} s = {:.0} iterations/s: {:?}",
-        engine.name(),
-        h.seconds,
-        h.iterations as f64 / h.seconds,
-        h.sorted()
-    );
-    assert_sound(engine.name(), &t, &h, 200_000);
     let sb = i32s(&[("T0", 0), ("T1", 0)]);
-    assert!(
-        h.counts.get(&sb).copied().unwrap_or(0) > 0,
-        "{}: no store buffering (0,0) in 200000 iterations: {:?}",
-        engine.name(),
-        h.sorted()
+    let mut runs = Vec::new();
+    for seed in 0..5 {
+        let o = RunOptions {
+            seed,
+            ..opts(200_000)
+        };
+        let h = engine.run(&t, &o).expect("SB runs");
+        eprintln!(
+            "{}: SB 200000 iterations in {:.3} s = {:.0} iterations/s: {:?}",
+            engine.name(),
+            h.seconds,
+            h.iterations as f64 / h.seconds,
+            h.sorted()
+        );
+        assert_sound(engine.name(), &t, &h, 200_000);
+        if h.counts.get(&sb).copied().unwrap_or(0) > 0 {
+            return;
+        }
+        runs.push(h.sorted().iter().map(|(o, n)| format!("{o:?}: {n}")).collect::<Vec<_>>());
+    }
+    panic!(
+        "{}: no store buffering (0,0) in 5 x 200000 iterations: {runs:?}",
+        engine.name()
     );
 }
 
