@@ -60,7 +60,12 @@ fn i32s(threads: &[(&str, u32)]) -> Outcome {
     Outcome {
         threads: threads
             .iter()
-            .map(|&(t, v)| (t.to_string(), vec![InvokeResult::Values(vec![Value::I32(v)])]))
+            .map(|&(t, v)| {
+                (
+                    t.to_string(),
+                    vec![InvokeResult::Values(vec![Value::I32(v)])],
+                )
+            })
             .collect(),
     }
 }
@@ -69,10 +74,17 @@ fn i32s(threads: &[(&str, u32)]) -> Outcome {
 fn assert_sound(engine: &str, test: &LitmusTest, h: &Histogram, iterations: u64) {
     assert_eq!(h.iterations, iterations, "{engine}: iterations");
     let total: u64 = h.counts.values().sum();
-    assert_eq!(total + h.discarded, iterations, "{engine}: counts + discarded");
+    assert_eq!(
+        total + h.discarded,
+        iterations,
+        "{engine}: counts + discarded"
+    );
     let allowed = allowed(test);
     for (o, n) in &h.counts {
-        assert!(allowed.contains(o), "{engine}: forbidden outcome {o:?} seen {n} times");
+        assert!(
+            allowed.contains(o),
+            "{engine}: forbidden outcome {o:?} seen {n} times"
+        );
     }
 }
 
@@ -96,7 +108,10 @@ fn harness_json_of_sb_has_the_expected_shape() {
     let modules = v["modules"].as_array().unwrap();
     assert_eq!(modules.len(), 2);
     for m in modules {
-        assert_eq!(m.as_array().unwrap()[..4], [json!(0), json!(97), json!(115), json!(109)]);
+        assert_eq!(
+            m.as_array().unwrap()[..4],
+            [json!(0), json!(97), json!(115), json!(109)]
+        );
     }
     let t0 = json!({"invoke": {"instance": 0, "export": "run", "args": [], "results": ["i32"]}});
     assert_eq!(
@@ -142,7 +157,11 @@ fn delay_prng_of_the_js_harness_matches_its_definition() {
         .args(["-e", &script])
         .output()
         .expect("node runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got: Vec<Vec<u32>> = serde_json::from_slice(&out.stdout).expect("JSON");
     let want = vec![
         delays(12345, 0, 32),
@@ -161,7 +180,9 @@ fn js_engine(name: &str) -> NodeEngine {
         "node" => NodeEngine::node(None),
         _ => NodeEngine::bun(None),
     };
-    let v = e.version().unwrap_or_else(|f| panic!("{name} must be installed: {f}"));
+    let v = e
+        .version()
+        .unwrap_or_else(|f| panic!("{name} must be installed: {f}"));
     eprintln!("{v}");
     e
 }
@@ -189,7 +210,12 @@ fn sb_shows_store_buffering(engine: &dyn Engine) {
         if h.counts.get(&sb).copied().unwrap_or(0) > 0 {
             return;
         }
-        runs.push(h.sorted().iter().map(|(o, n)| format!("{o:?}: {n}")).collect::<Vec<_>>());
+        runs.push(
+            h.sorted()
+                .iter()
+                .map(|(o, n)| format!("{o:?}: {n}"))
+                .collect::<Vec<_>>(),
+        );
     }
     panic!(
         "{}: no store buffering (0,0) in 5 x 200000 iterations: {runs:?}",
@@ -200,7 +226,12 @@ fn sb_shows_store_buffering(engine: &dyn Engine) {
 fn wait_notify_count0_blocks(engine: &dyn Engine) {
     let t = litmus("wait_notify_count0.wast");
     let h = engine.run(&t, &opts(200)).expect("no hang");
-    eprintln!("{}: {:?} discarded {}", engine.name(), h.sorted(), h.discarded);
+    eprintln!(
+        "{}: {:?} discarded {}",
+        engine.name(),
+        h.sorted(),
+        h.discarded
+    );
     assert_sound(engine.name(), &t, &h, 200);
     let blocked = Outcome {
         threads: vec![
@@ -252,7 +283,11 @@ fn bun_mp_never_shows_forbidden_outcomes() {
 #[test]
 fn node_batch_runs_every_test_in_order() {
     let e = js_engine("node");
-    let tests = vec![litmus("SB.wast"), litmus("wait_notify_count0.wast"), litmus("MP.wast")];
+    let tests = vec![
+        litmus("SB.wast"),
+        litmus("wait_notify_count0.wast"),
+        litmus("MP.wast"),
+    ];
     let mut seen = Vec::new();
     e.run_batch(&tests, &opts(2000), &mut |i, r| {
         let h = r.unwrap_or_else(|f| panic!("test {i}: {f}"));
@@ -311,8 +346,17 @@ fn browser_sb(engine: BrowserEngine) {
     let launches = engine.launches();
     assert_eq!(launches.len(), 1, "one launch for the batch");
     for l in launches {
-        assert!(!group_alive(l.pgid), "{}: processes of group {} remain", engine.name(), l.pgid);
-        assert!(!l.profile.exists(), "profile {} remains", l.profile.display());
+        assert!(
+            !group_alive(l.pgid),
+            "{}: processes of group {} remain",
+            engine.name(),
+            l.pgid
+        );
+        assert!(
+            !l.profile.exists(),
+            "profile {} remains",
+            l.profile.display()
+        );
     }
 }
 

@@ -301,7 +301,9 @@ impl Engine for BrowserEngine {
 
     fn run(&self, test: &LitmusTest, opts: &RunOptions) -> Result<Histogram, EngineFailure> {
         let mut result = None;
-        self.run_batch(std::slice::from_ref(test), opts, &mut |_, r| result = Some(r));
+        self.run_batch(std::slice::from_ref(test), opts, &mut |_, r| {
+            result = Some(r)
+        });
         result.unwrap_or_else(|| Err(EngineFailure::Harness("no result".into())))
     }
 
@@ -434,9 +436,11 @@ fn handle(mut req: tiny_http::Request, files: &Files, tx: &Sender<Message>) {
     let (status, body, ctype): (u16, Vec<u8>, &str) = match (req.method(), path.as_str()) {
         (Method::Get, "/") => (200, PAGE_HTML.into(), "text/html; charset=utf-8"),
         (Method::Get, "/page.js") => (200, files.page_js.clone().into(), "application/javascript"),
-        (Method::Get, "/worker.js") => {
-            (200, files.worker_js.clone().into(), "application/javascript")
-        }
+        (Method::Get, "/worker.js") => (
+            200,
+            files.worker_js.clone().into(),
+            "application/javascript",
+        ),
         (Method::Get, "/tests.json") => (200, files.tests.clone().into(), "application/json"),
         (Method::Post, "/result") | (Method::Post, "/done") => {
             let mut body = String::new();

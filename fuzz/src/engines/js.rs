@@ -78,9 +78,9 @@ impl NodeEngine {
 
     fn unavailable(&self, why: &str) -> EngineFailure {
         EngineFailure::Unavailable(match self.runtime {
-            JsRuntime::Node => format!(
-                "node: {why}; install Node.js, or pass --engine-path node=PATH"
-            ),
+            JsRuntime::Node => {
+                format!("node: {why}; install Node.js, or pass --engine-path node=PATH")
+            }
             JsRuntime::Bun => format!(
                 "bun: {why}; install it with `npm install -g bun`, or pass --engine-path bun=PATH"
             ),
@@ -133,7 +133,10 @@ impl NodeEngine {
         if let Err(e) = std::fs::write(&script, node_script())
             .and_then(|()| std::fs::write(&input, json.to_string()))
         {
-            done(0, Err(EngineFailure::Harness(format!("writing the harness: {e}"))));
+            done(
+                0,
+                Err(EngineFailure::Harness(format!("writing the harness: {e}"))),
+            );
             return 1;
         }
         let mut cmd = Command::new(self.program());
@@ -226,7 +229,9 @@ impl Engine for NodeEngine {
 
     fn run(&self, test: &LitmusTest, opts: &RunOptions) -> Result<Histogram, EngineFailure> {
         let mut result = None;
-        self.run_batch(std::slice::from_ref(test), opts, &mut |_, r| result = Some(r));
+        self.run_batch(std::slice::from_ref(test), opts, &mut |_, r| {
+            result = Some(r)
+        });
         result.unwrap_or_else(|| Err(EngineFailure::Harness("no result".into())))
     }
 
@@ -290,7 +295,10 @@ pub fn histogram_from_result(test: &LitmusTest, v: &Json) -> Result<Histogram, E
     let mut h = Histogram {
         iterations: u64_field("iterations")?,
         discarded: u64_field("discarded")?,
-        seconds: v.get("seconds").and_then(Json::as_f64).ok_or_else(|| bad("seconds"))?,
+        seconds: v
+            .get("seconds")
+            .and_then(Json::as_f64)
+            .ok_or_else(|| bad("seconds"))?,
         ..Histogram::default()
     };
     let entries = v
@@ -299,7 +307,10 @@ pub fn histogram_from_result(test: &LitmusTest, v: &Json) -> Result<Histogram, E
         .ok_or_else(|| bad("histogram"))?;
     let mut total = 0u64;
     for e in entries {
-        let count = e.get("count").and_then(Json::as_u64).ok_or_else(|| bad("count"))?;
+        let count = e
+            .get("count")
+            .and_then(Json::as_u64)
+            .ok_or_else(|| bad("count"))?;
         let threads = e
             .get("results")
             .and_then(Json::as_array)
