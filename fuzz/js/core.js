@@ -12,17 +12,18 @@
 "use strict";
 
 // ---- Control block layout (Int32 words of a SharedArrayBuffer) ----
+// Words written often by different workers live on different 64-byte cache lines.
 const C_BAR_COUNT = 0; // arrivals at the current barrier
-const C_BAR_GEN = 1; // barrier generation (bumped by the last arriver)
-const C_BAR_SLEEPERS = 2; // workers sleeping in Atomics.wait on C_BAR_GEN
-const C_ITER = 3; // current iteration number (1-based), set in the start barrier
-const C_COMPLETED = 4; // last iteration whose results were assembled
-const C_LOCK = 5; // watchdog lock: 0 free, 1 watchdog, 2 assembler
-const C_DISCARD = 6; // iteration number of a discarded iteration
-const C_STOP = 7; // non-zero: stop everything (a failure was reported)
-const C_WD_SLEEP = 8; // the watchdog sleeps on this word (never notified)
-const C_THREADS = 16; // per-thread blocks start here
-const T_WORDS = 12; // words per thread block
+const C_BAR_GEN = 16; // barrier generation (bumped by the last arriver)
+const C_BAR_SLEEPERS = 17; // workers sleeping in Atomics.wait on C_BAR_GEN
+const C_ITER = 32; // current iteration number (1-based), set in the start barrier
+const C_COMPLETED = 33; // last iteration whose results were assembled
+const C_LOCK = 34; // watchdog lock: 0 free, 1 watchdog, 2 assembler
+const C_DISCARD = 35; // iteration number of a discarded iteration
+const C_STOP = 36; // non-zero: stop everything (a failure was reported)
+const C_WD_SLEEP = 48; // the watchdog sleeps on this word (never notified)
+const C_THREADS = 64; // per-thread blocks start here
+const T_WORDS = 16; // words per thread block (one cache line)
 const T_STATE = 0; // RUNNING / WAIT_SPAWN / WAIT_JOIN / DONE / IDLE
 const T_K = 1; // index of the invoke the thread is in (or last was in)
 const T_SPAWN = 2; // iteration number of the last spawn of this thread (+1: sleepers)

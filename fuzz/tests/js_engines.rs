@@ -369,3 +369,37 @@ fn chromium_runs_sb_and_leaves_nothing_behind() {
 fn firefox_runs_sb_and_leaves_nothing_behind() {
     browser_sb(BrowserEngine::firefox(None));
 }
+
+/// Whether a process whose command line contains `needle` is alive (reads `/proc`).
+fn process_with_arg(needle: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|c| String::from_utf8_lossy(&c).contains(needle))
+}
+
+#[test]
+fn a_hanging_engine_is_a_hang_and_is_killed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fake = dir.path().join("fake-node");
+    // A child that outlives its parent's kill unless the whole process group is killed.
+    std::fs::write(&fake, "#!/bin/sh\nsleep 987654 &\nexec sleep 987655\n").expect("write");
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let e = NodeEngine::node(Some(fake));
+    let o = RunOptions {
+        iterations: 10,
+        seed: 0,
+        timeout: Duration::from_millis(500),
+    };
+    let tests = vec![litmus("SB.wast"), litmus("MP.wast")];
+    let mut seen = Vec::new();
+    e.run_batch(&tests, &o, &mut |i, r| {
+        assert!(matches!(r, Err(EngineFailure::Hang(_))), "{i}: {r:?}");
+        seen.push(i);
+    });
+    assert_eq!(seen, vec![0, 1]);
+    assert!(!process_with_arg("987654"), "the hung engine's child survived");
+    assert!(!process_with_arg("987655"), "the hung engine survived");
+}
