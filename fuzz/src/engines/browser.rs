@@ -84,23 +84,28 @@ impl BrowserEngine {
     /// # Errors
     /// [`EngineFailure::Unavailable`] with an install hint when there is none.
     pub fn executable(&self) -> Result<PathBuf, EngineFailure> {
-        if let Some(p) = &self.path {
-            return if p.is_file() {
-                Ok(p.clone())
-            } else {
-                Err(self.unavailable(&format!("{} does not exist", p.display())))
-            };
-        }
-        let candidates: &[&str] = match self.kind {
-            BrowserKind::Chromium => &["chromium", "chromium-browser"],
-            BrowserKind::Firefox => &["firefox-esr", "firefox"],
+        let search = |names: &[&Path]| {
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            names
+                .iter()
+                .flat_map(|c| std::env::split_paths(&path).map(move |d| d.join(c)))
+                .find(|p| p.is_file())
         };
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        candidates
-            .iter()
-            .flat_map(|c| std::env::split_paths(&path).map(move |d| d.join(c)))
-            .find(|p| p.is_file())
-            .ok_or_else(|| self.unavailable("not found"))
+        if let Some(p) = &self.path {
+            // A bare name is looked up on the PATH.
+            let found = if p.components().count() == 1 && !p.is_file() {
+                search(&[p.as_path()])
+            } else {
+                Some(p.clone()).filter(|p| p.is_file())
+            };
+            return found
+                .ok_or_else(|| self.unavailable(&format!("{} does not exist", p.display())));
+        }
+        let candidates: &[&Path] = match self.kind {
+            BrowserKind::Chromium => &[Path::new("chromium"), Path::new("chromium-browser")],
+            BrowserKind::Firefox => &[Path::new("firefox-esr"), Path::new("firefox")],
+        };
+        search(candidates).ok_or_else(|| self.unavailable("not found"))
     }
 
     fn unavailable(&self, why: &str) -> EngineFailure {
