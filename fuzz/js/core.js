@@ -444,6 +444,8 @@ function watchdogMain(data, ctl, post) {
   let last = Atomics.load(ctl, C_COMPLETED);
   let lastProgress = now();
   let decided = 0; // iteration already decided (blocked marks committed, or discarded)
+  let prevIt = 0; // the iteration in progress at the previous poll
+  const prevSeq = new Array(n).fill(-1); // the threads' invoke sequence numbers then
   const notifyAll = () => {
     let sum = 0;
     for (const a of addrs) sum += Atomics.notify(mem32, a, Infinity);
@@ -466,6 +468,16 @@ function watchdogMain(data, ctl, post) {
     }
     const it = Atomics.load(ctl, C_ITER);
     if (it === c) continue; // between iterations: everyone is at the start barrier
+    // Judge only threads that have been in the same invoke of the same iteration since the
+    // previous poll, i.e. for at least one period (the watchdog time of the test).
+    let same = it === prevIt;
+    for (let t = 0; t < n; t++) {
+      const q = Atomics.load(ctl, threadBase(t) + T_SEQ);
+      if (q !== prevSeq[t]) same = false;
+      prevSeq[t] = q;
+    }
+    prevIt = it;
+    if (!same) continue;
     if (Atomics.compareExchange(ctl, C_LOCK, 0, 1) !== 0) continue;
     if (Atomics.load(ctl, C_COMPLETED) !== it) {
       if (decided === it) {
