@@ -456,3 +456,42 @@ fn node_runs_the_whole_catalogue_within_the_model() {
     });
     assert_eq!(seen, tests.len());
 }
+
+#[test]
+fn garbage_output_is_a_crash_with_stderr() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fake = dir.path().join("fake-node");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'not json'\necho 'boom on stderr' >&2\n",
+    )
+    .expect("write");
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let r = NodeEngine::node(Some(fake)).run(&litmus("SB.wast"), &opts(10));
+    match r {
+        Err(EngineFailure::Crash(m)) => {
+            assert!(m.contains("garbage output"), "{m}");
+            assert!(m.contains("not json"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn versions_name_the_js_engine() {
+    let node = js_engine("node").version().expect("node");
+    assert!(
+        node.starts_with("node v") && node.contains("(V8 "),
+        "{node}"
+    );
+    let bun = js_engine("bun").version().expect("bun");
+    assert!(
+        bun.starts_with("bun 1.") && bun.ends_with("(JavaScriptCore)"),
+        "{bun}"
+    );
+    let chromium = BrowserEngine::chromium(None).version().expect("chromium");
+    assert!(chromium.contains("Chromium"), "{chromium}");
+    let firefox = BrowserEngine::firefox(None).version().expect("firefox");
+    assert!(firefox.contains("Firefox"), "{firefox}");
+}
