@@ -1,6 +1,8 @@
 //! Engine adapters, and the names the command line knows them by.
 
+pub mod browser;
 pub mod heddle;
+pub mod js;
 pub mod recorded;
 #[cfg(feature = "wasmtime")]
 pub mod wasmtime;
@@ -32,6 +34,10 @@ pub struct EngineSpec {
 pub fn create(spec: &EngineSpec) -> Result<Box<dyn Engine>, String> {
     match spec.name.as_str() {
         "heddle" => Ok(Box::new(heddle::HeddleEngine::new(spec.memory))),
+        "node" => Ok(Box::new(js::NodeEngine::node(spec.path.clone()))),
+        "bun" => Ok(Box::new(js::NodeEngine::bun(spec.path.clone()))),
+        "chromium" => Ok(Box::new(browser::BrowserEngine::chromium(spec.path.clone()))),
+        "firefox" => Ok(Box::new(browser::BrowserEngine::firefox(spec.path.clone()))),
         #[cfg(feature = "wasmtime")]
         "wasmtime" => Ok(Box::new(wasmtime::WasmtimeEngine::new())),
         #[cfg(not(feature = "wasmtime"))]

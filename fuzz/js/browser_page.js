@@ -1,0 +1,42 @@
+// Browser page shim (core.js is prepended): fetches /tests.json, runs the tests one by one
+// on Web Workers (/worker.js), POSTs each result object to /result as it finishes, then
+// POSTs /done. A result with an empty name is an error of the whole session.
+(async function () {
+  const post = (path, obj) =>
+    fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(obj) });
+  const env = {
+    spawnWorker(data, onMessage, onError) {
+      const w = new Worker("/worker.js");
+      w.onmessage = (e) => onMessage(e.data);
+      w.onerror = (e) => {
+        e.preventDefault();
+        onError(e);
+      };
+      w.onmessageerror = (e) => onError(new Error("message error: " + e));
+      w.postMessage(data);
+      return { terminate: () => w.terminate() };
+    },
+  };
+  try {
+    if (!self.crossOriginIsolated) {
+      await post("/result", {
+        name: "",
+        error: { kind: "harness", message: "the page is not crossOriginIsolated (COOP/COEP headers missing?): no shared memory" },
+      });
+    } else {
+      const tests = await (await fetch("/tests.json")).json();
+      for (const test of tests) {
+        let r;
+        try {
+          r = await runTest(test, env);
+        } catch (e) {
+          r = { name: test.name, error: { kind: "harness", message: String((e && e.stack) || e) } };
+        }
+        await post("/result", r);
+      }
+    }
+  } catch (e) {
+    await post("/result", { name: "", error: { kind: "harness", message: String((e && e.stack) || e) } });
+  }
+  await post("/done", {});
+})();

@@ -1,0 +1,631 @@
+// Heddle litmus harness core: environment-neutral (node/bun worker_threads, Web Workers).
+//
+// The coordinator (`runTest`) sets up one test, starts one worker per script thread plus a
+// watchdog worker, and returns the test's result object:
+//   {"name", "histogram": [{"results": [R_thread0, ...], "count": N}], "iterations",
+//    "discarded", "seconds"}
+// or {"name", "error": {"kind": "compile"|"crash"|"hang"|"harness", "message"}}.
+// Workers run `workerMain(data, post)`. The environment shims (node.js, browser_*.js) give
+// `runTest` an `env` with `spawnWorker(data) -> {onMessage(cb), terminate()}`.
+// docs/xcheck.md ("The JavaScript harness") describes the design; the wasmtime harness in Rust
+// follows the same one.
+"use strict";
+
+// ---- Control block layout (Int32 words of a SharedArrayBuffer) ----
+// Words written often by different workers live on different 64-byte cache lines.
+const C_BAR_COUNT = 0; // arrivals at the current barrier
+const C_BAR_GEN = 16; // barrier generation (bumped by the last arriver)
+const C_BAR_SLEEPERS = 17; // workers sleeping in Atomics.wait on C_BAR_GEN
+const C_ITER = 32; // current iteration number (1-based), set in the start barrier
+const C_COMPLETED = 33; // last iteration whose results were assembled
+const C_LOCK = 34; // watchdog lock: 0 free, 1 watchdog, 2 assembler
+const C_DISCARD = 35; // iteration number of a discarded iteration
+const C_STOP = 36; // non-zero: stop everything (a failure was reported)
+const C_WD_SLEEP = 48; // the watchdog sleeps on this word (never notified)
+const C_THREADS = 64; // per-thread blocks start here
+const T_WORDS = 16; // words per thread block (one cache line)
+const T_STATE = 0; // RUNNING / WAIT_SPAWN / WAIT_JOIN / DONE / IDLE
+const T_K = 1; // index of the invoke the thread is in (or last was in)
+const T_SPAWN = 2; // iteration number of the last spawn of this thread (+1: sleepers)
+const T_DONE = 4; // iteration number of the last completion of this thread (+1: sleepers)
+const T_BLOCKED_ITER = 6; // iteration in which the watchdog found the thread blocked
+const T_BLOCKED_K = 7; // ... at this invoke index
+const T_RESULT_ID = 8; // the thread's result-list id (interned per worker) this iteration
+const T_JOINING = 10; // the thread it is joining (in state WAIT_JOIN)
+const T_SEQ = 9; // bumped when the thread starts an invoke (the watchdog's consistency check)
+
+const S_IDLE = 0;
+const S_RUNNING = 1;
+const S_WAIT_SPAWN = 2;
+const S_WAIT_JOIN = 3;
+const S_DONE = 4;
+
+// Spins before falling back to Atomics.wait (workers may outnumber cores), adapted per
+// worker: doubled when a spin succeeds, halved when it runs out (then sleeping was needed).
+const SPIN_MIN = 1024;
+const SPIN_MAX = 1 << 16;
+let spin = 1024;
+
+function spinWorked() {
+  if (spin < SPIN_MAX) spin *= 2;
+}
+
+function spinFailed() {
+  if (spin > SPIN_MIN) spin >>= 1;
+}
+
+function threadBase(t) {
+  return C_THREADS + t * T_WORDS;
+}
+
+// ---- The delay PRNG (mulberry32) ----
+
+/** mulberry32 PRNG: returns a function giving unsigned 32-bit values. */
+function mulberry32(a) {
+  a = a >>> 0;
+  return function () {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/** The per-thread delay generator: seed (a Number, reduced mod 2^32 with its high part
+ * folded in) and thread index. Delay d (busy-loop iterations): 0 with probability 1/2, else uniform in 0..255. */
+function delayGenerator(seed, thread) {
+  const lo = seed % 4294967296 >>> 0;
+  const hi = Math.floor(seed / 4294967296) >>> 0;
+  const next = mulberry32((lo ^ Math.imul(hi, 0x85ebca6b) ^ Math.imul(thread + 1, 0x9e3779b9)) >>> 0);
+  return function () {
+    const r = next();
+    return r & 1 ? 0 : (r >>> 1) & 255;
+  };
+}
+
+/** The first `n` delays of thread `thread` for `seed` (exposed for tests). */
+function delays(seed, thread, n) {
+  const g = delayGenerator(seed, thread);
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(g());
+  return out;
+}
+
+// ---- Waiting primitives on the control block ----
+
+/** Waits until ctl[idx] === v; ctl[idx+1] counts sleepers. Returns false if stopped. */
+function awaitEq(ctl, idx, v) {
+  for (let i = 0; i < spin; i++)
+    if (Atomics.load(ctl, idx) === v) {
+      spinWorked();
+      return true;
+    }
+  spinFailed();
+  Atomics.add(ctl, idx + 1, 1);
+  for (;;) {
+    const cur = Atomics.load(ctl, idx);
+    if (cur === v) break;
+    if (Atomics.load(ctl, C_STOP) !== 0) {
+      Atomics.sub(ctl, idx + 1, 1);
+      return false;
+    }
+    Atomics.wait(ctl, idx, cur, 50);
+  }
+  Atomics.sub(ctl, idx + 1, 1);
+  return true;
+}
+
+/** Stores v in ctl[idx] and wakes its sleepers. */
+function signal(ctl, idx, v) {
+  Atomics.store(ctl, idx, v);
+  if (Atomics.load(ctl, idx + 1) > 0) Atomics.notify(ctl, idx);
+}
+
+/** A barrier of n workers; the last arriver runs `last()` before releasing the others.
+ * Returns false if the test was stopped while waiting. */
+function barrier(ctl, n, last) {
+  const gen = Atomics.load(ctl, C_BAR_GEN);
+  if (Atomics.add(ctl, C_BAR_COUNT, 1) === n - 1) {
+    Atomics.store(ctl, C_BAR_COUNT, 0);
+    last();
+    Atomics.add(ctl, C_BAR_GEN, 1);
+    if (Atomics.load(ctl, C_BAR_SLEEPERS) > 0) Atomics.notify(ctl, C_BAR_GEN);
+    return true;
+  }
+  for (let i = 0; i < spin; i++)
+    if (Atomics.load(ctl, C_BAR_GEN) !== gen) {
+      spinWorked();
+      return true;
+    }
+  spinFailed();
+  Atomics.add(ctl, C_BAR_SLEEPERS, 1);
+  let ok = true;
+  while (Atomics.load(ctl, C_BAR_GEN) === gen) {
+    if (Atomics.load(ctl, C_STOP) !== 0) {
+      ok = false;
+      break;
+    }
+    Atomics.wait(ctl, C_BAR_GEN, gen, 50);
+  }
+  Atomics.sub(ctl, C_BAR_SLEEPERS, 1);
+  return ok;
+}
+
+// ---- Values ----
+
+const scratch = new DataView(new ArrayBuffer(8));
+
+/** An argument in the outcome format ("i32:N", ...) to a JS value for a wasm call. */
+function argToJs(s) {
+  const i = s.indexOf(":");
+  const ty = s.slice(0, i);
+  const n = BigInt(s.slice(i + 1));
+  switch (ty) {
+    case "i32":
+      return Number(BigInt.asIntN(32, n));
+    case "i64":
+      return BigInt.asIntN(64, n);
+    case "f32":
+      scratch.setUint32(0, Number(n));
+      return scratch.getFloat32(0);
+    case "f64":
+      scratch.setBigUint64(0, n);
+      return scratch.getFloat64(0);
+    default:
+      throw new Error("bad argument " + s);
+  }
+}
+
+/** A wasm result to the outcome format. */
+function resultToString(ty, v) {
+  switch (ty) {
+    case "i32":
+      return "i32:" + (v >>> 0);
+    case "i64":
+      return "i64:" + BigInt.asUintN(64, v);
+    case "f32":
+      scratch.setFloat32(0, v);
+      return "f32:" + scratch.getUint32(0);
+    case "f64":
+      scratch.setFloat64(0, v);
+      return "f64:" + scratch.getBigUint64(0);
+    default:
+      throw new Error("bad result type " + ty);
+  }
+}
+
+function importObject(module, memory) {
+  const imports = {};
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.kind !== "memory") continue;
+    (imports[imp.module] = imports[imp.module] || {})[imp.name] = memory;
+  }
+  return imports;
+}
+
+// ---- Workers ----
+
+class HarnessError extends Error {
+  constructor(kind, message) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+/**
+ * A worker's body. data = {role: "thread"|"watchdog", test, thread (index), memory, ctl (SAB)}.
+ * Posts {done: true, ...} or {error: {kind, message}}.
+ */
+function workerMain(data, post) {
+  const ctl = new Int32Array(data.ctl);
+  try {
+    if (data.role === "watchdog") watchdogMain(data, ctl, post);
+    else threadMain(data, ctl, post);
+  } catch (e) {
+    Atomics.store(ctl, C_STOP, 1);
+    const kind = e instanceof HarnessError ? e.kind : "harness";
+    post({ error: { kind, message: String((e && e.stack) || e) } });
+  }
+}
+
+/**
+ * How the workers run the script threads, with fewer hand-offs and the same behaviour:
+ * - pre: the threads spawned by `main`'s leading spawn steps, and recursively by theirs
+ *   (`main` included); the start barrier's serial section spawns them all;
+ * - lead[t], tail[t]: thread t's steps (instantiates left out) that run per iteration are
+ *   lead[t]..tail[t]: a pre-spawned thread's leading spawns are done by the start barrier,
+ *   and every thread's joins after its last invoke are implied by the end barrier (every
+ *   thread arrives there after finishing);
+ * - active[t]: whether thread t does anything per iteration (has steps left, or some thread
+ *   joins it in its steps left, or it is not pre-spawned); only active threads meet at the
+ *   barriers; an inactive thread's results are constant (it has no invokes).
+ */
+function schedule(test) {
+  const n = test.threads.length;
+  const steps = test.threads.map((th) => th.steps.filter((s) => s.instantiate === undefined));
+  const pre = new Set([0]);
+  const todo = [0];
+  while (todo.length > 0) {
+    const u = todo.pop();
+    for (const s of steps[u]) {
+      if (s.spawn === undefined) break;
+      if (!pre.has(s.spawn)) {
+        pre.add(s.spawn);
+        todo.push(s.spawn);
+      }
+    }
+  }
+  const lead = [];
+  const tail = [];
+  for (let t = 0; t < n; t++) {
+    let l = 0;
+    if (pre.has(t)) while (l < steps[t].length && steps[t][l].spawn !== undefined) l++;
+    let e = steps[t].length;
+    while (e > l && steps[t][e - 1].join !== undefined) e--;
+    lead.push(l);
+    tail.push(e);
+  }
+  const active = [];
+  for (let t = 0; t < n; t++) active.push(!pre.has(t) || tail[t] > lead[t]);
+  for (let t = 0; t < n; t++)
+    for (let i = lead[t]; i < tail[t]; i++) if (steps[t][i].join !== undefined) active[steps[t][i].join] = true;
+  if (!active.some((x) => x)) active[0] = true;
+  return { pre, lead, tail, active };
+}
+
+function parts0(k) {
+  return new Array(k).fill("null").join(",");
+}
+
+function threadMain(data, ctl, post) {
+  const { test, thread: t, memory } = data;
+  const steps = test.threads[t].steps;
+  const base = threadBase(t);
+  // Instantiate the thread's modules once.
+  const instances = [];
+  for (const s of steps) {
+    if (s.instantiate === undefined) continue;
+    let inst;
+    try {
+      const m = new WebAssembly.Module(new Uint8Array(test.modules[s.instantiate]));
+      inst = new WebAssembly.Instance(m, importObject(m, memory));
+    } catch (e) {
+      throw new HarnessError("compile", "thread " + test.threads[t].name + ": " + e);
+    }
+    instances.push(inst);
+  }
+  // Compile the steps to closures.
+  const plan = [];
+  let invokes = 0;
+  for (const s of steps) {
+    if (s.invoke) {
+      const inv = s.invoke;
+      const f = instances[inv.instance] && instances[inv.instance].exports[inv.export];
+      if (typeof f !== "function")
+        throw new HarnessError("harness", "no export " + inv.export + " in instance " + inv.instance);
+      const args = inv.args.map(argToJs);
+      plan.push({ kind: 0, f, args, results: inv.results, k: invokes++ });
+    } else if (s.spawn !== undefined) plan.push({ kind: 1, c: s.spawn });
+    else if (s.join !== undefined) plan.push({ kind: 2, c: s.join });
+  }
+  const sched = schedule(test);
+  const body = plan.slice(sched.lead[t], sched.tail[t]);
+  const preSpawnWords = Array.from(sched.pre)
+    .filter((u) => u !== 0)
+    .map((u) => threadBase(u) + T_SPAWN);
+  const active = sched.active;
+  if (!active[t]) {
+    // Nothing to do per iteration: its result list is always the same.
+    post({ done: true, thread: t, table: ["[" + parts0(invokes) + "]"], counts: [], discarded: 0, seconds: 0, sink: 0 });
+    return;
+  }
+  const n = active.filter((x) => x).length;
+  const mem8 = new Uint8Array(memory.buffer);
+  const initial = new Uint8Array(test.memory.reset_len);
+  for (const [a, b] of test.memory.init) if (a < initial.length) initial[a] = b;
+  const nextDelay = delayGenerator(test.seed, t);
+  const iterations = test.iterations;
+  const parts = new Array(invokes);
+  // Interning of this thread's result lists, and the counts this worker assembled.
+  const ids = new Map();
+  const table = [];
+  const counts = new Map();
+  let discarded = 0;
+  let sink = 0;
+  let it = 0;
+
+  const startSerial = () => {
+    mem8.set(initial, 0);
+    for (let u = 0; u < active.length; u++) if (active[u]) Atomics.store(ctl, threadBase(u) + T_STATE, S_IDLE);
+    for (const w of preSpawnWords) Atomics.store(ctl, w, it);
+    Atomics.store(ctl, C_ITER, it);
+  };
+  const endSerial = () => {
+    while (Atomics.compareExchange(ctl, C_LOCK, 0, 2) !== 0) {
+      /* the watchdog holds the lock briefly */
+    }
+    if (Atomics.load(ctl, C_DISCARD) === it) {
+      discarded++;
+    } else {
+      let key = "";
+      for (let u = 0; u < active.length; u++) {
+        const b = threadBase(u);
+        key += Atomics.load(ctl, b + T_RESULT_ID) + ",";
+        if (Atomics.load(ctl, b + T_BLOCKED_ITER) === it) key += "b" + Atomics.load(ctl, b + T_BLOCKED_K) + ",";
+      }
+      counts.set(key, (counts.get(key) || 0) + 1);
+    }
+    Atomics.store(ctl, C_COMPLETED, it);
+    Atomics.store(ctl, C_LOCK, 0);
+  };
+
+  let t0 = 0;
+  for (it = 1; it <= iterations; it++) {
+    if (!barrier(ctl, n, startSerial)) return;
+    if (it === 1) t0 = performance.now();
+    if (!sched.pre.has(t)) {
+      Atomics.store(ctl, base + T_STATE, S_WAIT_SPAWN);
+      if (!awaitEq(ctl, base + T_SPAWN, it)) return;
+    }
+    let first = true;
+    for (let i = 0; i < body.length; i++) {
+      const p = body[i];
+      if (p.kind === 0) {
+        if (first) {
+          first = false;
+          const d = nextDelay();
+          for (let j = 0; j < d; j++) sink = (sink + j) | 0;
+        }
+        Atomics.store(ctl, base + T_K, p.k);
+        Atomics.add(ctl, base + T_SEQ, 1);
+        Atomics.store(ctl, base + T_STATE, S_RUNNING);
+        let r;
+        try {
+          r = p.f.apply(null, p.args);
+        } catch (e) {
+          Atomics.store(ctl, base + T_STATE, S_IDLE);
+          if (e instanceof WebAssembly.RuntimeError) {
+            parts[p.k] = '"trap"';
+            continue;
+          }
+          throw new HarnessError("crash", "thread " + test.threads[t].name + ": " + ((e && e.stack) || e));
+        }
+        Atomics.store(ctl, base + T_STATE, S_IDLE);
+        const rs = p.results;
+        if (rs.length === 0) parts[p.k] = "[]";
+        else if (rs.length === 1) parts[p.k] = '["' + resultToString(rs[0], r) + '"]';
+        else {
+          const vs = Array.from(r);
+          parts[p.k] = "[" + rs.map((ty, j) => '"' + resultToString(ty, vs[j]) + '"').join(",") + "]";
+        }
+      } else if (p.kind === 1) {
+        signal(ctl, threadBase(p.c) + T_SPAWN, it);
+      } else {
+        Atomics.store(ctl, base + T_JOINING, p.c);
+        Atomics.store(ctl, base + T_STATE, S_WAIT_JOIN);
+        if (!awaitEq(ctl, threadBase(p.c) + T_DONE, it)) return;
+      }
+    }
+    const s = "[" + parts.join(",") + "]";
+    let id = ids.get(s);
+    if (id === undefined) {
+      id = table.length;
+      ids.set(s, id);
+      table.push(s);
+    }
+    Atomics.store(ctl, base + T_RESULT_ID, id);
+    Atomics.store(ctl, base + T_STATE, S_DONE);
+    signal(ctl, base + T_DONE, it);
+    if (!barrier(ctl, n, endSerial)) return;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  post({ done: true, thread: t, table, counts: Array.from(counts), discarded, seconds, sink });
+}
+
+/** Whether a module of the test may contain `memory.atomic.wait32/64` (opcodes 0xFE 0x01 and
+ * 0xFE 0x02; a byte scan, so it may say yes wrongly, which only costs watchdog wake-ups). */
+function mayWait(test) {
+  return test.modules.some((m) => {
+    for (let i = 0; i + 1 < m.length; i++) if (m[i] === 0xfe && (m[i + 1] === 1 || m[i + 1] === 2)) return true;
+    return false;
+  });
+}
+
+function watchdogMain(data, ctl, post) {
+  const { test, memory } = data;
+  const n = test.threads.length;
+  const mem32 = new Int32Array(memory.buffer);
+  const addrs = test.wait_addresses.map((a) => a >>> 2);
+  // Without a wait instruction no thread can block: then the watchdog only looks for hangs.
+  const active = schedule(test).active;
+  const period = mayWait(test) ? Math.max(test.watchdog_ms, 0.05) : 20;
+  const now = () => performance.now();
+  let last = Atomics.load(ctl, C_COMPLETED);
+  let lastProgress = now();
+  let decided = 0; // iteration already decided (blocked marks committed, or discarded)
+  let prevIt = 0; // the iteration in progress at the previous poll
+  const prevSeq = new Array(n).fill(-1); // the threads' invoke sequence numbers then
+  const notifyAll = () => {
+    let sum = 0;
+    for (const a of addrs) sum += Atomics.notify(mem32, a, Infinity);
+    return sum;
+  };
+  for (;;) {
+    if (Atomics.load(ctl, C_STOP) !== 0) return;
+    Atomics.wait(ctl, C_WD_SLEEP, 0, period);
+    const c = Atomics.load(ctl, C_COMPLETED);
+    if (c >= test.iterations) break;
+    if (c !== last) {
+      last = c;
+      lastProgress = now();
+      continue;
+    }
+    if (now() - lastProgress > test.timeout_ms) {
+      Atomics.store(ctl, C_STOP, 1);
+      post({ error: { kind: "hang", message: "no iteration completed for " + test.timeout_ms + " ms (iteration " + (c + 1) + ")" } });
+      return;
+    }
+    const it = Atomics.load(ctl, C_ITER);
+    if (it === c) continue; // between iterations: everyone is at the start barrier
+    // Judge only threads that have been in the same invoke of the same iteration since the
+    // previous poll, i.e. for at least one period (the watchdog time of the test).
+    let same = it === prevIt;
+    for (let t = 0; t < n; t++) {
+      const q = Atomics.load(ctl, threadBase(t) + T_SEQ);
+      if (q !== prevSeq[t]) same = false;
+      prevSeq[t] = q;
+    }
+    prevIt = it;
+    if (!same) continue;
+    if (Atomics.compareExchange(ctl, C_LOCK, 0, 1) !== 0) continue;
+    if (Atomics.load(ctl, C_COMPLETED) !== it) {
+      if (decided === it) {
+        notifyAll(); // a woken thread may have waited again
+      } else {
+        // Snapshot which threads are in an invoke, notify every address, and check that no
+        // thread started an invoke meanwhile (else we cannot tell whom we woke).
+        // A thread between steps (state IDLE, or spawned but not yet noticed) is making
+        // progress: judge later.
+        const running = [];
+        const seq = [];
+        let progressing = false;
+        for (let t = 0; t < n; t++) {
+          const b = threadBase(t);
+          seq.push(Atomics.load(ctl, b + T_SEQ));
+          if (!active[t] || Atomics.load(ctl, b + T_DONE) === it) continue;
+          const st = Atomics.load(ctl, b + T_STATE);
+          if (st === S_RUNNING) running.push([t, Atomics.load(ctl, b + T_K)]);
+          else if (st === S_WAIT_JOIN && Atomics.load(ctl, threadBase(Atomics.load(ctl, b + T_JOINING)) + T_DONE) !== it)
+            continue;
+          else if (st === S_WAIT_SPAWN && Atomics.load(ctl, b + T_SPAWN) !== it) continue;
+          else progressing = true;
+        }
+        if (progressing || running.length === 0) {
+          Atomics.store(ctl, C_LOCK, 0);
+          continue;
+        }
+        const sum = notifyAll();
+        let stable = true;
+        for (let t = 0; t < n; t++) if (Atomics.load(ctl, threadBase(t) + T_SEQ) !== seq[t]) stable = false;
+        if (sum !== 0) {
+          // We woke someone: this iteration is decided.
+          decided = it;
+          if (stable && sum === running.length) {
+            // Every running thread was waiting with nothing left to wake it: blocked.
+            for (const [t, k] of running) {
+              Atomics.store(ctl, threadBase(t) + T_BLOCKED_K, k);
+              Atomics.store(ctl, threadBase(t) + T_BLOCKED_ITER, it);
+            }
+          } else {
+            // We woke a thread that another, still running, thread might have woken.
+            Atomics.store(ctl, C_DISCARD, it);
+          }
+        }
+      }
+    }
+    Atomics.store(ctl, C_LOCK, 0);
+  }
+  post({ done: true, watchdog: true });
+}
+
+// ---- The coordinator ----
+
+function errorResult(name, kind, message) {
+  return { name, error: { kind, message: String(message) } };
+}
+
+/** Runs one test (the JSON object Rust wrote) and resolves to its result object. */
+async function runTest(test, env) {
+  const name = test.name;
+  let memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: test.memory.initial, maximum: test.memory.maximum, shared: true });
+  } catch (e) {
+    return errorResult(name, "harness", "cannot create the shared memory: " + e);
+  }
+  for (let i = 0; i < test.modules.length; i++) {
+    try {
+      await WebAssembly.compile(new Uint8Array(test.modules[i]));
+    } catch (e) {
+      return errorResult(name, "compile", "module " + i + ": " + e);
+    }
+  }
+  const n = test.threads.length;
+  const ctlBuf = new SharedArrayBuffer(4 * (C_THREADS + n * T_WORDS));
+  const workers = [];
+  return await new Promise((resolve) => {
+    let finished = false;
+    const parts = [];
+    let pending = n + 1;
+    const finish = (r) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      Atomics.store(new Int32Array(ctlBuf), C_STOP, 1);
+      for (const w of workers) {
+        try {
+          w.terminate();
+        } catch (_) {
+          /* already gone */
+        }
+      }
+      resolve(r);
+    };
+    // A backstop if the watchdog itself cannot report (e.g. every core is stuck).
+    const timer = setTimeout(() => finish(errorResult(name, "hang", "the test did not finish within " + (test.timeout_ms + 2000) + " ms")), test.timeout_ms + 2000);
+    const onMessage = (m) => {
+      if (finished) return;
+      if (m.error) return finish({ name, error: m.error });
+      if (!m.watchdog) parts.push(m);
+      if (--pending === 0) finish(assemble(test, parts));
+    };
+    const onError = (e) => finish(errorResult(name, "crash", "worker error: " + ((e && e.message) || e)));
+    for (let t = 0; t <= n; t++) {
+      const data = { role: t < n ? "thread" : "watchdog", test, thread: t, memory, ctl: ctlBuf };
+      try {
+        workers.push(env.spawnWorker(data, onMessage, onError));
+      } catch (e) {
+        return finish(errorResult(name, "harness", "cannot start a worker: " + e));
+      }
+    }
+  });
+}
+
+/** Merges the workers' counts into the result object. */
+function assemble(test, parts) {
+  const n = test.threads.length;
+  const tables = new Array(n);
+  for (const p of parts) tables[p.thread] = p.table;
+  const hist = new Map();
+  let discarded = 0;
+  let seconds = 0;
+  for (const p of parts) {
+    discarded += p.discarded;
+    seconds = Math.max(seconds, p.seconds);
+    for (const [key, count] of p.counts) hist.set(key, (hist.get(key) || 0) + count);
+  }
+  const histogram = [];
+  for (const [key, count] of hist) {
+    const fields = key.split(",");
+    const results = [];
+    let t = -1;
+    for (const f of fields) {
+      if (f === "") continue;
+      if (f[0] === "b") {
+        const k = Number(f.slice(1));
+        const r = results[t];
+        for (let j = k; j < r.length; j++) r[j] = j === k ? "blocked" : null;
+      } else {
+        t++;
+        results.push(JSON.parse(tables[t][Number(f)]));
+      }
+    }
+    histogram.push({ results, count });
+  }
+  return { name: test.name, histogram, iterations: test.iterations, discarded, seconds };
+}
+
+if (typeof module !== "undefined" && module.exports) {
+  module.exports = { mulberry32, delayGenerator, delays, runTest, workerMain, argToJs, resultToString };
+}

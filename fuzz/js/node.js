@@ -1,0 +1,39 @@
+// node / bun shim: `node harness.js TESTS.json` runs each test of the JSON array and prints
+// one result object per line on stdout (core.js is prepended to this file).
+(function () {
+  const wt = require("worker_threads");
+  if (!wt.isMainThread) {
+    wt.parentPort.once("message", (data) => workerMain(data, (m) => wt.parentPort.postMessage(m)));
+    return;
+  }
+  const env = {
+    spawnWorker(data, onMessage, onError) {
+      const w = new wt.Worker(__filename);
+      w.on("message", onMessage);
+      w.on("error", onError);
+      w.postMessage(data);
+      return { terminate: () => w.terminate() };
+    },
+  };
+  const write = (obj) => new Promise((res) => process.stdout.write(JSON.stringify(obj) + "\n", res));
+  (async () => {
+    const fs = require("fs");
+    let tests;
+    try {
+      tests = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+    } catch (e) {
+      await write({ name: "", error: { kind: "harness", message: "cannot read the tests: " + e } });
+      process.exit(2);
+    }
+    for (const test of tests) {
+      let r;
+      try {
+        r = await runTest(test, env);
+      } catch (e) {
+        r = { name: test.name, error: { kind: "harness", message: String((e && e.stack) || e) } };
+      }
+      await write(r);
+    }
+    process.exit(0);
+  })();
+})();
