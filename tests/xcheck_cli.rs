@@ -47,7 +47,10 @@ fn a_wrong_engine_is_caught_with_the_rule() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("FORBIDDEN by C7(†) sc-last-visible"), "{stdout}");
+    assert!(
+        stdout.contains("FORBIDDEN by C7(†) sc-last-visible"),
+        "{stdout}"
+    );
     assert!(stdout.contains("FORBIDDEN outcome observed"), "{stdout}");
 
     let out = heddle()
@@ -119,7 +122,14 @@ fn usage_errors_exit_2() {
         vec!["xcheck", file.as_str(), "--engine", "no-such-engine"],
         vec!["xcheck", "/no/such/file.wast", "--engine", "heddle"],
         vec!["xcheck", "--engine", "heddle"],
-        vec!["xcheck", file.as_str(), "--engine", "heddle", "--iterations", "0"],
+        vec![
+            "xcheck",
+            file.as_str(),
+            "--engine",
+            "heddle",
+            "--iterations",
+            "0",
+        ],
     ] {
         let out = heddle().args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");

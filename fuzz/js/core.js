@@ -440,6 +440,8 @@ function watchdogMain(data, ctl, post) {
   // Without a wait instruction no thread can block: then the watchdog only looks for hangs.
   const active = schedule(test).active;
   const period = mayWait(test) ? Math.max(test.watchdog_ms, 0.05) : 20;
+  const waitsPerInvoke = test.threads.map((th) =>
+    th.steps.filter((s) => s.invoke).map((s) => s.invoke.waits || 0));
   const now = () => performance.now();
   let last = Atomics.load(ctl, C_COMPLETED);
   let lastProgress = now();
@@ -506,7 +508,8 @@ function watchdogMain(data, ctl, post) {
           continue;
         }
         const sum = notifyAll();
-        let stable = true;
+        // A thread whose invoke has two waits may have been woken and counted twice.
+        let stable = running.every(([t, k]) => (waitsPerInvoke[t][k] || 0) <= 1);
         for (let t = 0; t < n; t++) if (Atomics.load(ctl, threadBase(t) + T_SEQ) !== seq[t]) stable = false;
         if (sum !== 0) {
           // We woke someone: this iteration is decided.

@@ -149,9 +149,14 @@ impl LitmusTest {
         let reset_len = accessed.max(init_end).div_ceil(64).saturating_mul(64);
         let reset_len = reset_len.min(mem_size).min(u32::MAX as u64) as u32;
         let wait_addresses = (0..reset_len).step_by(4).collect();
-        // 0.2 ms of silence, and twice the longest finite timeout.
-        let watchdog = Duration::from_micros(200)
-            + Duration::from_nanos(bounds.max_timeout_ns.min(500_000_000).saturating_mul(2));
+        // 0.2 ms of silence; with a wait that may time out, 10 ms and twice the longest
+        // finite timeout (an engine may keep a thread queued a while after a short timeout).
+        let watchdog = if bounds.finite_timeouts {
+            Duration::from_millis(10)
+                + Duration::from_nanos(bounds.max_timeout_ns.min(500_000_000).saturating_mul(2))
+        } else {
+            Duration::from_micros(200)
+        };
         let mut test = LitmusTest {
             name: name.to_string(),
             source: source.to_string(),
@@ -334,13 +339,17 @@ impl LitmusTest {
         o
     }
 
-    /// The test in the JSON form the JavaScript harness reads (docs/xcheck.md, "The
-    /// JavaScript harness"): modules as byte arrays, values as `"i32:N"` strings.
+    /// The test in the JSON form the JavaScript harness reads (fuzz/js/README.md): modules
+    /// as byte arrays, values as `"i32:N"` strings, each invoke with the number of `wait`
+    /// instructions of its function (`"waits"`).
     pub fn to_harness_json(&self, opts: &crate::RunOptions) -> serde_json::Value {
+        let waits = self.waits_per_invoke();
         let threads: Vec<serde_json::Value> = self
             .threads
             .iter()
-            .map(|t| {
+            .enumerate()
+            .map(|(ti, t)| {
+                let mut k = 0;
                 let steps: Vec<serde_json::Value> = t
                     .steps
                     .iter()
@@ -351,12 +360,17 @@ impl LitmusTest {
                             export,
                             args,
                             results,
-                        } => json!({"invoke": {
-                            "instance": instance,
-                            "export": export,
-                            "args": args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-                            "results": results,
-                        }}),
+                        } => {
+                            let w = waits[ti].get(k).copied().unwrap_or(0);
+                            k += 1;
+                            json!({"invoke": {
+                                "instance": instance,
+                                "export": export,
+                                "args": args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+                                "results": results,
+                                "waits": w,
+                            }})
+                        }
                         Step::Spawn(c) => json!({ "spawn": c }),
                         Step::Join(c) => json!({ "join": c }),
                     })
@@ -615,6 +629,8 @@ struct Bounds {
     max_const: u64,
     max_offset: u64,
     max_timeout_ns: u64,
+    /// Some wait may have a finite timeout (a non-negative or non-constant operand).
+    finite_timeouts: bool,
 }
 
 /// Scans every invoked function of `program` for constants (an `i64.const` right before a
@@ -625,6 +641,7 @@ fn scan_program(program: &Program) -> Bounds {
         max_const: 0,
         max_offset: 0,
         max_timeout_ns: 0,
+        finite_timeouts: false,
     };
     for t in &program.threads {
         for s in &t.steps {
@@ -653,10 +670,13 @@ fn scan_program(program: &Program) -> Bounds {
                     | Instr::Notify { offset } => b.max_offset = b.max_offset.max(*offset),
                     Instr::Wait { offset, .. } => {
                         b.max_offset = b.max_offset.max(*offset);
-                        if let Some(Instr::Const(Value::I64(t))) = prev {
-                            if (*t as i64) >= 0 {
+                        match prev {
+                            Some(Instr::Const(Value::I64(t))) if (*t as i64) < 0 => {}
+                            Some(Instr::Const(Value::I64(t))) => {
+                                b.finite_timeouts = true;
                                 b.max_timeout_ns = b.max_timeout_ns.max(*t);
                             }
+                            _ => b.finite_timeouts = true,
                         }
                     }
                     _ => {}

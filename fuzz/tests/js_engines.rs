@@ -421,42 +421,6 @@ fn a_hanging_engine_is_a_hang_and_is_killed() {
     assert!(!process_with_arg("987655"), "the hung engine survived");
 }
 
-/// Every litmus file of the catalogue and of the threads suite that the model accepts runs
-/// on node in one batch, and shows only outcomes the model allows.
-#[test]
-fn node_runs_the_whole_catalogue_within_the_model() {
-    let e = js_engine("node");
-    let mut tests = Vec::new();
-    for dir in [
-        repo().join("model/tests/litmus"),
-        suite().join("threads/threads"),
-    ] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "wast"))
-            .collect();
-        files.sort();
-        for f in files {
-            let src = std::fs::read_to_string(&f).expect("read");
-            // Files outside the litmus subset (loops, several memories) are not engine tests.
-            if let Ok(t) = LitmusTest::from_wast(&f.display().to_string(), &src) {
-                tests.push(t);
-            }
-        }
-    }
-    assert!(tests.len() >= 50, "only {} litmus files found", tests.len());
-    let o = opts(2000);
-    let mut seen = 0;
-    e.run_batch(&tests, &o, &mut |i, r| {
-        let h = r.unwrap_or_else(|f| panic!("{}: {f}", tests[i].name));
-        assert_sound("node", &tests[i], &h, 2000);
-        seen += 1;
-    });
-    assert_eq!(seen, tests.len());
-}
-
 #[test]
 fn garbage_output_is_a_crash_with_stderr() {
     use std::os::unix::fs::PermissionsExt;

@@ -36,7 +36,9 @@ pub fn create(spec: &EngineSpec) -> Result<Box<dyn Engine>, String> {
         "heddle" => Ok(Box::new(heddle::HeddleEngine::new(spec.memory))),
         "node" => Ok(Box::new(js::NodeEngine::node(spec.path.clone()))),
         "bun" => Ok(Box::new(js::NodeEngine::bun(spec.path.clone()))),
-        "chromium" => Ok(Box::new(browser::BrowserEngine::chromium(spec.path.clone()))),
+        "chromium" => Ok(Box::new(browser::BrowserEngine::chromium(
+            spec.path.clone(),
+        ))),
         "firefox" => Ok(Box::new(browser::BrowserEngine::firefox(spec.path.clone()))),
         #[cfg(feature = "wasmtime")]
         "wasmtime" => Ok(Box::new(wasmtime::WasmtimeEngine::new())),
