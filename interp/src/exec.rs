@@ -1073,14 +1073,12 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 stack.push(from_i32(r.map_or(-1, |old| old as i32)));
             }
             Instr::MemoryFill => {
-                let n = u32_of(pop!()) as u64;
+                let n = u32_of(pop!()) as usize;
                 let val = u32_of(pop!()) as u8;
                 let d = u32_of(pop!()) as u64;
                 let mem = mem_addr!();
-                let m = &mut ctx.store.mems[mem.0 as usize];
-                if let Err(t) = crate::memory::bounds(m.len_bytes(tid) as usize, d, n as usize)
-                    .and_then(|_| m.write(tid, Ordering::Unord, d, &vec![val; n as usize], false))
-                {
+                // In place: no buffer of n bytes (a fill may cover the whole 4 GiB).
+                if let Err(t) = ctx.store.mems[mem.0 as usize].fill(tid, d, val, n) {
                     break Err(t);
                 }
             }
@@ -1089,16 +1087,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 let s = u32_of(pop!()) as u64;
                 let d = u32_of(pop!()) as u64;
                 let mem = mem_addr!();
-                let m = &mut ctx.store.mems[mem.0 as usize];
-                let len = m.len_bytes(tid) as usize;
-                let r = crate::memory::bounds(len, s, n)
-                    .and_then(|_| crate::memory::bounds(len, d, n))
-                    .and_then(|_| {
-                        let mut buf = vec![0u8; n];
-                        m.read(tid, Ordering::Unord, s, &mut buf, false)?;
-                        m.write(tid, Ordering::Unord, d, &buf, false)
-                    });
-                if let Err(t) = r {
+                if let Err(t) = ctx.store.mems[mem.0 as usize].copy_within(tid, d, s, n) {
                     break Err(t);
                 }
             }
