@@ -76,8 +76,24 @@ pub enum ModuleErrorKind {
 /// A module that could not be decoded, validated or lowered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModuleError {
+    /// Invalid or unsupported.
     pub kind: ModuleErrorKind,
+    /// What is wrong, in wasmparser's wording (which the harness matches against the
+    /// suite's expected messages; it carries no location).
     pub message: String,
+    /// Byte offset in the binary where the error was found, when known.
+    pub offset: Option<u64>,
+}
+
+impl ModuleError {
+    /// The message with its location: `at byte offset 0x1f: MESSAGE` (or the message
+    /// alone when the offset is unknown). The `Display` form is the message alone.
+    pub fn located(&self) -> String {
+        match self.offset {
+            Some(o) => format!("at byte offset {o:#x}: {self}"),
+            None => self.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for ModuleError {

@@ -785,6 +785,7 @@ pub(crate) fn lower(
         let i = u32::try_from(v128s.len()).map_err(|_| ModuleError {
             kind: ModuleErrorKind::Unsupported,
             message: "more than 2^32 v128 immediates in one function".into(),
+            offset: None,
         })?;
         v128s.push(c);
         Ok(i)

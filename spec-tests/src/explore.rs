@@ -112,8 +112,13 @@ impl Plan {
     /// unknown export, or a directive that has no meaning in a litmus test (`get`), each
     /// with its line.
     pub fn from_text(text: &str) -> Result<Plan, String> {
-        let buf = wast::parser::ParseBuffer::new(text).map_err(|e| e.to_string())?;
-        let script: wast::Wast = wast::parser::parse(&buf).map_err(|e| e.to_string())?;
+        // A syntax error names its line and column in `text` (the caller adds the file).
+        let syntax = |e: wast::Error| {
+            let (line, col) = e.span().linecol_in(text);
+            format!("line {}, column {}: {}", line + 1, col + 1, e.message())
+        };
+        let buf = wast::parser::ParseBuffer::new(text).map_err(syntax)?;
+        let script: wast::Wast = wast::parser::parse(&buf).map_err(syntax)?;
         let directives = lower(text, script);
         let mut base = Configuration::new();
         let spectest = Arc::new(spectest::install(&mut base));

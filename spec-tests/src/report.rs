@@ -183,14 +183,23 @@ pub fn human_file(r: &FileReport) -> String {
     s
 }
 
+/// `1 file`, `2 files`.
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// The human summary line.
 pub fn human_summary(s: &Summary) -> String {
     format!(
-        "summary: {} files ({} passed, {} failed); {} directives ({} passed, {} failed); seed {}; {:.2}s",
-        s.files,
+        "summary: {} ({} passed, {} failed); {} ({} passed, {} failed); seed {}; {:.2}s",
+        plural(s.files, "file"),
         s.files_passed,
         s.files_failed,
-        s.passed + s.failed,
+        plural(s.passed + s.failed, "directive"),
         s.passed,
         s.failed,
         s.seed,
