@@ -34,9 +34,9 @@ fn unknown_thread_and_syntax_errors() {
     assert!(e.message.starts_with("syntax error"), "{e}");
     let e = parse_litmus("(module $M (memory 1 1 shared))\n\n  (invoke \"f\" (i32.const 1)")
         .expect_err("syntax");
-    assert_eq!((e.line, e.column), (3, 31), "{e}");
+    assert_eq!((e.line, e.column), (3, 28), "{e}");
     assert!(
-        e.to_string().starts_with("line 3, column 31: syntax error"),
+        e.to_string().starts_with("line 3, column 28: syntax error"),
         "{e}"
     );
     let e = parse_litmus("(module)\n").expect_err("no memory");
