@@ -1248,7 +1248,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             Instr::F32Const(b) => stack.push(b as Slot),
             Instr::F64Const(b) => stack.push(b as Slot),
 
-            // ---- i32 (spec *Numerics › Integer Operations*) ----
+            // ---- i32 (Wasm 2.0 spec *Numerics › Integer Operations*) ----
             Instr::I32Eqz => unop!(u32_of, from_bool, |a| a == 0),
             Instr::I32Eq => binop!(u32_of, from_bool, |a, b| a == b),
             Instr::I32Ne => binop!(u32_of, from_bool, |a, b| a != b),
@@ -1310,7 +1310,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             Instr::I64Rotl => binop!(u64_of, from_u64, |a, b| a.rotate_left((b % 64) as u32)),
             Instr::I64Rotr => binop!(u64_of, from_u64, |a, b| a.rotate_right((b % 64) as u32)),
 
-            // ---- f32 (spec *Numerics › Floating-Point Operations*) ----
+            // ---- f32 (Wasm 2.0 spec *Numerics › Floating-Point Operations*) ----
             Instr::F32Eq => binop!(f32_of, from_bool, |a, b| a == b),
             Instr::F32Ne => binop!(f32_of, from_bool, |a, b| a != b),
             Instr::F32Lt => binop!(f32_of, from_bool, |a, b| a < b),
@@ -1356,7 +1356,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             Instr::F64Copysign => binop!(u64_of, from_u64, |a, b| (a & 0x7fff_ffff_ffff_ffff)
                 | (b & 0x8000_0000_0000_0000)),
 
-            // ---- Conversions (spec *Numerics › Conversions*) ----
+            // ---- Conversions (Wasm 2.0 spec *Numerics › Conversions*) ----
             Instr::I32WrapI64 => unop!(u64_of, from_u32, |a| a as u32),
             Instr::I32TruncF32S => unop_trap!(f32_of, from_i32, |a| trunc_f32_i32(a)),
             Instr::I32TruncF32U => unop_trap!(f32_of, from_u32, |a| trunc_f32_u32(a)),

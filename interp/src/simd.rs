@@ -736,7 +736,7 @@ pub enum SimdInstr {
     },
     /// `v128.store`.
     Store(MemArg),
-    /// `v128.loadN_lane l` (spec *v128.loadN_lane*): lane `l` of shape `shape` replaced by
+    /// `v128.loadN_lane l` (spec instr *exec-load-lane*): lane `l` of shape `shape` replaced by
     /// the bytes read.
     LoadLane {
         shape: Shape,

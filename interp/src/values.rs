@@ -5,7 +5,7 @@ use crate::types::ValType;
 use std::fmt;
 
 /// A WebAssembly value. Floats are kept as their bit patterns so that NaN payloads survive
-/// unchanged (spec *Numerics* distinguishes canonical and arithmetic NaNs).
+/// unchanged (Wasm 2.0 spec *Numerics* distinguishes canonical and arithmetic NaNs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Value {
     I32(i32),
