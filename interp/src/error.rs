@@ -8,15 +8,23 @@ use std::fmt;
 /// matches against `assert_trap` and `assert_exhaustion`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Trap {
+    /// `unreachable` was executed.
     Unreachable,
+    /// Integer division or remainder by zero.
     IntegerDivideByZero,
+    /// Signed division overflow (`INT_MIN / -1`).
     IntegerOverflow,
+    /// A float-to-integer truncation of NaN or of a value out of range.
     InvalidConversionToInteger,
+    /// A memory access out of bounds.
     OutOfBoundsMemoryAccess,
+    /// A table access out of bounds.
     OutOfBoundsTableAccess,
+    /// `call_indirect` to an index past the end of the table.
     UndefinedElement,
     /// `call_indirect` through a null table element, at this table index.
     UninitializedElement(u32),
+    /// `call_indirect` to a function of another type.
     IndirectCallTypeMismatch,
     /// The call depth limit was reached (spec: "call stack exhausted", resource exhaustion).
     CallStackExhausted,

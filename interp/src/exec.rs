@@ -74,6 +74,7 @@ pub enum ThreadStatus {
     /// Suspended in `memory.atomic.wait` (the spec's administrative `WAITX`) on
     /// `address` (an effective address) of `memory`, until notified or, if `deadline` is
     /// set, until the virtual clock reaches it.
+    #[allow(missing_docs)] // fields described in the variant's doc
     Blocked {
         memory: MemAddr,
         address: u64,

@@ -475,6 +475,7 @@ impl SharedMemory for ScMemory {
 #[derive(Debug)]
 pub enum MemInst {
     /// An unshared memory: its type (declared limits) and its bytes.
+    #[allow(missing_docs)] // declared type and contents, as the variant's doc says
     Unshared { ty: MemType, bytes: Vec<u8> },
     /// A shared memory: only its backend, which knows its type.
     Shared(Box<dyn SharedMemory>),

@@ -12,7 +12,7 @@
 //! * [`litmus`] — litmus programs from `.wast` files in the style of the threads suite.
 //! * [`Config`] — the named switches (spec errata and model variants), with defaults.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod check;
 pub mod config;

@@ -51,6 +51,7 @@ pub enum MemoryMode {
 /// Bounds and backend of an exploration.
 #[derive(Clone, Debug)]
 pub struct ExploreOptions {
+    /// Which shared-memory backend the runs use.
     pub memory: MemoryMode,
     /// At most this many runs; more makes the result incomplete.
     pub max_executions: u64,
@@ -309,6 +310,7 @@ pub struct RunResult {
 /// A trace with what is needed to turn it into a model execution.
 #[derive(Clone, Debug)]
 pub struct ScriptTrace {
+    /// The events the run performed.
     pub trace: Trace,
     /// Script thread index of each interpreter thread id.
     agents: HashMap<ThreadId, usize>,
@@ -659,6 +661,7 @@ pub struct Exploration {
     pub complete: bool,
     /// Runs made, and runs cut at a state explored before.
     pub executions: u64,
+    /// Runs cut because they reached a state seen before.
     pub pruned: u64,
     /// Runs cut by the step bound.
     pub step_bounded: u64,

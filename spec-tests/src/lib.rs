@@ -11,6 +11,7 @@
 //! let reports = run_files(&files, &RunOptions::default(), None, &|_| {});
 //! assert!(reports.iter().all(|r| r.ok()));
 //! ```
+#![deny(missing_docs)]
 
 pub mod explore;
 pub mod report;

@@ -23,9 +23,13 @@ pub struct Failure {
 /// The outcome of one directive (kept for JUnit; not part of the JSON format).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
+    /// Line of the directive (1-based; 0 for the whole file).
     pub line: u32,
+    /// Column of the directive (1-based; 0 for the whole file).
     pub column: u32,
+    /// The directive's kind, e.g. `assert_return`.
     pub directive: &'static str,
+    /// The thread the directive ran in (`main` outside `thread` blocks).
     pub thread: String,
     /// Index into [`FileReport::failures`] if it failed.
     pub failure: Option<usize>,

@@ -26,6 +26,7 @@ pub enum NanPat<T> {
 
 /// The kind of a null reference pattern.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // variants are the spec's heap types `func` and `extern`
 pub enum RefKind {
     Func,
     Extern,
@@ -98,6 +99,7 @@ impl fmt::Display for V128Expected {
 
 /// One expected result of `assert_return`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // variants are the result types; floats and vectors may be NaN patterns
 pub enum Expected {
     I32(i32),
     I64(i64),
