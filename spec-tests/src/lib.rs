@@ -59,7 +59,7 @@ pub fn locate_in_text(text: &str, wasm: &[u8], offset: u64) -> Option<(usize, us
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         if let Ok(wasmparser::Payload::CodeSectionEntry(body)) = payload {
             let r = body.range();
-            if (r.start as u64..r.end as u64).contains(&offset) {
+            if r.contains(&offset) {
                 index = Some(defined);
                 break;
             }
