@@ -22,7 +22,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// One operand-stack or local slot. Every value occupies one slot: integers zero-extended,
-/// floats as their bits, references encoded by [`ref_to_slot`], v128 as all 128 bits.
+/// floats as their bits, references encoded by [`value_to_slot`], v128 as all 128 bits.
 pub type Slot = u128;
 
 /// Slot encoding of a null reference.

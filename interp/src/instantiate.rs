@@ -58,7 +58,7 @@ impl Configuration {
 
     /// Instantiate `module` with `imports`, given in the order of the module's imports
     /// (spec *Instantiation*):
-    /// 1. each import must match its declared type ([`ExternType::matches`], including
+    /// 1. each import must match its declared type ([`crate::ExternType::matches`], including
     ///    memory sharedness), else `Link("incompatible import type")`;
     /// 2. allocate functions, tables, memories, globals (initialisers evaluated), segments;
     /// 3. run active element and data segments in order, then drop them (and declarative
