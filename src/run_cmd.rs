@@ -109,7 +109,7 @@ fn run_status(args: RunArgs) -> Status {
     {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("heddle run: {e}");
+            eprintln!("heddle run: {file}: --invoke {:?}: {e}", args.invoke);
             return Status::Usage;
         }
     };
