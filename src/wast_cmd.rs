@@ -2,6 +2,7 @@
 
 use crate::exit::Status;
 use heddle_spec_tests::report::{human_file, human_summary, junit};
+use heddle_spec_tests::runner::UNREADABLE;
 use heddle_spec_tests::{
     collect_files, run_files, testsuite_dir, RunOptions, Summary, DEFAULT_FUEL,
 };
@@ -141,7 +142,12 @@ fn run_status(args: WastArgs) -> Status {
         }
         return Status::Usage;
     }
-    if summary.failed == 0 {
+    let unreadable = reports
+        .iter()
+        .any(|r| r.failures.iter().any(|f| f.directive == UNREADABLE));
+    if unreadable {
+        Status::Usage
+    } else if summary.failed == 0 {
         Status::Success
     } else {
         Status::Failure

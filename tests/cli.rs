@@ -98,6 +98,15 @@ fn wast_human_and_junit_exit_zero_when_everything_passes() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // A file that cannot be read as text is unreadable input (2), not a failing test (1).
+    std::fs::write(dir.join("bad.wast"), b"\xff\xfe(module)").unwrap();
+    let out = heddle()
+        .arg("wast")
+        .arg(dir.join("bad.wast"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("bad.wast"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

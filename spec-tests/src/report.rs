@@ -12,7 +12,8 @@ pub struct Failure {
     /// 1-based column of the directive.
     pub column: u32,
     /// The directive's keyword (`assert_return`, `module`, `wait`, ...), or `parse` when the
-    /// file could not be parsed and `internal` for a harness/interpreter panic.
+    /// file could not be parsed, `read` when it could not be read (or is not UTF-8), and
+    /// `internal` for a harness/interpreter panic.
     pub directive: String,
     /// The script thread that ran it: `main`, or the thread's name such as `$T1`.
     pub thread: String,
