@@ -12,6 +12,8 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::exit::Status;
+
 /// Output format.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -46,11 +48,11 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Stop after this many runs per file (the result is then incomplete).
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Stop after this many runs per file (the result is then incomplete; at least 1).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_executions: u64,
-    /// Cut a run after this many small steps (the result is then incomplete).
-    #[arg(long, default_value_t = 100_000)]
+    /// Cut a run after this many small steps (the result is then incomplete; at least 1).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_steps: u64,
     /// Run one schedule (as printed next to an outcome) instead of exploring.
     #[arg(long, value_name = "SCHEDULE")]
@@ -61,8 +63,24 @@ pub struct Args {
     pub trace: Option<PathBuf>,
 }
 
-/// Run `heddle explore`.
+/// Run `heddle explore`. Exit status (see `exit.rs`): 2 for a file that cannot be read or
+/// parsed (or a malformed schedule), 1 for a reachable outcome the model forbids or a run
+/// that fails, 3 when a bound cut the exploration short, else 0.
 pub fn run(args: Args) -> ExitCode {
+    if args.replay.is_some() && args.check {
+        eprintln!("heddle explore: --check compares a whole exploration with the model; it does not apply to --replay");
+        return Status::Usage.into();
+    }
+    if let Some(schedule) = &args.replay {
+        if let Err(e) = heddle_interp::ChoiceLog::parse_schedule(schedule) {
+            eprintln!("heddle explore: --replay {schedule:?}: {e}");
+            return Status::Usage.into();
+        }
+    }
+    run_status(args).into()
+}
+
+fn run_status(args: Args) -> Status {
     let opts = ExploreOptions {
         memory: match args.memory {
             Memory::Sc => MemoryMode::Sc,
@@ -72,7 +90,7 @@ pub fn run(args: Args) -> ExitCode {
         max_steps: args.max_steps,
         keep_traces: false,
     };
-    let mut failed = false;
+    let mut status = Status::Success;
     let mut trace_lines: Vec<String> = Vec::new();
     for path in &args.files {
         let file = path.display().to_string();
@@ -82,8 +100,8 @@ pub fn run(args: Args) -> ExitCode {
         {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("{file}: error: {e}");
-                failed = true;
+                eprintln!("heddle explore: {file}: {e}");
+                status.add(Status::Usage);
                 continue;
             }
         };
@@ -111,8 +129,8 @@ pub fn run(args: Args) -> ExitCode {
                     }
                 }
                 Err(e) => {
-                    eprintln!("{file}: error: {e}");
-                    failed = true;
+                    eprintln!("heddle explore: {file}: {e}");
+                    status.add(Status::Failure);
                 }
             }
             continue;
@@ -120,11 +138,14 @@ pub fn run(args: Args) -> ExitCode {
         let ex = match explore(&plan, &opts) {
             Ok(ex) => ex,
             Err(e) => {
-                eprintln!("{file}: error: {e}");
-                failed = true;
+                eprintln!("heddle explore: {file}: {e}");
+                status.add(Status::Failure);
                 continue;
             }
         };
+        if !ex.complete {
+            status.add(Status::Incomplete);
+        }
         if args.trace.is_some() {
             for (o, f) in &ex.reachable {
                 if let Ok(r) = replay(&plan, &f.schedule, &opts) {
@@ -141,8 +162,8 @@ pub fn run(args: Args) -> ExitCode {
             {
                 Ok(en) => Some(en.allowed.keys().cloned().collect::<Vec<Outcome>>()),
                 Err(e) => {
-                    eprintln!("{file}: model: {e}");
-                    failed = true;
+                    eprintln!("heddle explore: {file}: model: {e}");
+                    status.add(Status::Failure);
                     None
                 }
             }
@@ -168,7 +189,7 @@ pub fn run(args: Args) -> ExitCode {
             None => (Vec::new(), Vec::new()),
         };
         if !not_allowed.is_empty() {
-            failed = true;
+            status.add(Status::Failure);
         }
         match args.format {
             Format::Human => print_human(
@@ -202,15 +223,11 @@ pub fn run(args: Args) -> ExitCode {
         let mut text = trace_lines.join("\n");
         text.push('\n');
         if let Err(e) = std::fs::write(path, text) {
-            eprintln!("cannot write {}: {e}", path.display());
-            failed = true;
+            eprintln!("heddle explore: cannot write {}: {e}", path.display());
+            status.add(Status::Usage);
         }
     }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    status
 }
 
 fn print_human(

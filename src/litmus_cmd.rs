@@ -2,8 +2,9 @@
 //! model of the threads proposal, and the rule that forbids every other candidate outcome.
 //! See `docs/model.md` for the switches and the JSON format.
 
+use crate::exit::Status;
 use heddle_model::{
-    enumerate, parse_litmus, Config, Enumeration, Execution, FenceSemantics, WokenOrder,
+    enumerate, parse_litmus, Config, Enumeration, Execution, FenceSemantics, ModelError, WokenOrder,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,10 +86,19 @@ impl Args {
     }
 }
 
-fn analyse(path: &PathBuf, cfg: &Config) -> Result<Enumeration, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    let program = parse_litmus(&text).map_err(|e| e.to_string())?;
-    enumerate(&program, cfg).map_err(|e| e.to_string())
+/// Analyse one file; an error comes with its exit status: 2 for a file that cannot be read
+/// or parsed, 3 for a program too large to enumerate, 1 otherwise.
+fn analyse(path: &PathBuf, cfg: &Config) -> Result<Enumeration, (Status, String)> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| (Status::Usage, format!("cannot read: {e}")))?;
+    let program = parse_litmus(&text).map_err(|e| (Status::Usage, e.to_string()))?;
+    enumerate(&program, cfg).map_err(|e| {
+        let status = match e {
+            ModelError::TooManyEvents(_) | ModelError::TooManyCandidates(_) => Status::Incomplete,
+            _ => Status::Failure,
+        };
+        (status, e.to_string())
+    })
 }
 
 #[derive(serde::Serialize)]
@@ -180,21 +190,32 @@ fn human(file: &str, en: &Enumeration, witnesses: bool) -> String {
     out
 }
 
-/// Runs `heddle litmus`. Exit status 1 if any file could not be analysed.
+/// Runs `heddle litmus`. Exit status (see `exit.rs`): 2 if a file cannot be read or parsed,
+/// 1 if the model fails on one, 3 if a result is incomplete (value domain cut off, program
+/// too large), else 0.
 pub fn run(args: Args) -> ExitCode {
     use std::io::Write;
+    if args.witnesses && args.format == Format::Json {
+        eprintln!("heddle litmus: --witnesses applies to the human format only");
+        return Status::Usage.into();
+    }
     let cfg = args.config();
-    let mut ok = true;
+    let mut status = Status::Success;
     let mut stdout = std::io::stdout().lock();
     for path in &args.files {
         let file = path.display().to_string();
         let result = analyse(path, &cfg);
-        ok &= result.is_ok();
+        match &result {
+            Ok(en) if en.stats.domain_truncated => status.add(Status::Incomplete),
+            Ok(_) => {}
+            Err((s, _)) => status.add(*s),
+        }
+        let result = result.map_err(|(_, e)| e);
         let text = match (args.format, &result) {
             (Format::Json, _) => json_line(&file, &result) + "\n",
             (Format::Human, Ok(en)) => human(&file, en, args.witnesses),
             (Format::Human, Err(e)) => {
-                eprintln!("{file}: error: {e}");
+                eprintln!("heddle litmus: {file}: {e}");
                 continue;
             }
         };
@@ -202,9 +223,5 @@ pub fn run(args: Args) -> ExitCode {
             break; // e.g. a closed pipe
         }
     }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    status.into()
 }

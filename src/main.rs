@@ -1,6 +1,7 @@
 //! `heddle`: the command line of the Heddle reference interpreter for the WebAssembly
 //! threads proposal. Each subcommand lives in its own module.
 
+mod exit;
 mod explore_cmd;
 mod litmus_cmd;
 mod model_args;
@@ -15,7 +16,10 @@ use std::process::ExitCode;
 #[command(
     name = "heddle",
     version,
-    about = "Reference interpreter for the WebAssembly threads proposal"
+    about = "Reference interpreter for the WebAssembly threads proposal",
+    after_help = "Exit status (every subcommand): 0 success; 1 a failure or finding (failing \
+directive, trap, forbidden outcome); 2 bad usage or unreadable input; 3 incomplete results \
+(a bound such as --fuel or --max-executions was hit)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -24,7 +28,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run .wast scripts (files, or directories recursively) and report per directive.
+    /// Run .wast scripts (files, or directories recursively; default: the vendored threads
+    /// suite) and report per directive.
     Wast(wast_cmd::WastArgs),
     /// Instantiate a module (.wasm or .wat) and invoke one of its exports.
     Run(run_cmd::RunArgs),

@@ -1,8 +1,15 @@
 //! `heddle run`: instantiate a module and invoke one export.
 
-use heddle_spec_tests::{format_value, invoke_module, load_module_file, parse_typed_arg, RunError};
+use crate::exit::Status;
+use heddle_interp::{Module, Trap, Value};
+use heddle_spec_tests::{
+    export_func_type, format_value, invoke_decoded, load_module_file, locate_in_text, parse_arg,
+    RunError, DEFAULT_FUEL,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -11,53 +18,166 @@ pub struct RunArgs {
     /// The exported function to invoke.
     #[arg(long)]
     invoke: String,
-    /// Arguments, typed: `i32:5`, `i64:-1`, `f32:1.5`, `f64:-inf`.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    /// Arguments, typed from the export's parameters: `5`, `-1`, `0.5`, or typed `i32:5`;
+    /// v128 `i32x4:1,2,3,4` or `0xHEX`; references `null`, `ref.extern:N`. Options may come
+    /// before, between or after them; `--` ends the options.
+    #[arg(allow_negative_numbers = true)]
     args: Vec<String>,
-    /// Small steps the invocation (and the start function) may take (0: no limit).
-    #[arg(long, default_value_t = 0)]
+    /// Small steps the start function and the invocation may take (0: no limit).
+    #[arg(long, default_value_t = DEFAULT_FUEL)]
     fuel: u64,
+    /// Wall-clock limit in seconds (e.g. 2.5; default: none).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    timeout: Option<Duration>,
 }
 
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs.is_finite() && secs < 1e9) {
+        return Err(format!(
+            "{s:?}: the timeout must be a positive number of seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Stack of the thread the invocation runs on.
+const STACK_BYTES: usize = 256 << 20;
+
 pub fn run(args: RunArgs) -> ExitCode {
-    let values = match args
-        .args
-        .iter()
-        .map(|a| parse_typed_arg(a))
-        .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("heddle run: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    run_status(args).into()
+}
+
+fn run_status(args: RunArgs) -> Status {
+    let file = args.file.display().to_string();
     let wasm = match load_module_file(&args.file) {
         Ok(w) => w,
         Err(e) => {
+            // The message names the file (and, for text, the line and column).
             eprintln!("heddle run: {e}");
-            return ExitCode::from(2);
+            return Status::Usage;
         }
     };
-    match invoke_module(
-        &wasm,
-        &args.invoke,
-        &values,
-        (args.fuel != 0).then_some(args.fuel),
-    ) {
+    let module = match Module::decode(&wasm) {
+        Ok(m) => Arc::new(m),
+        Err(e) => {
+            // A binary names the byte offset; a text module the line and column of the
+            // function the error is in (the offset is in the encoding of the text).
+            let text = std::fs::read(&args.file)
+                .ok()
+                .filter(|b| !b.starts_with(b"\0asm"))
+                .and_then(|b| String::from_utf8(b).ok());
+            match (text, e.offset) {
+                (Some(text), Some(offset)) => match locate_in_text(&text, &wasm, offset) {
+                    Some((line, col)) => {
+                        eprintln!("heddle run: {file}:{line}:{col}: in this function: {e}")
+                    }
+                    None => eprintln!(
+                        "heddle run: {file}: {} (in the binary encoding of the text)",
+                        e.located()
+                    ),
+                },
+                _ => eprintln!("heddle run: {file}: {}", e.located()),
+            }
+            return Status::Usage;
+        }
+    };
+    let ty = match export_func_type(&module, &args.invoke) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("heddle run: {file}: {e}");
+            return Status::Usage;
+        }
+    };
+    if args.args.len() != ty.params.len() {
+        eprintln!(
+            "heddle run: {file}: {:?} has type {ty}: it takes {} argument(s), {} given",
+            args.invoke,
+            ty.params.len(),
+            args.args.len()
+        );
+        return Status::Usage;
+    }
+    let values = match args
+        .args
+        .iter()
+        .zip(&ty.params)
+        .map(|(a, t)| parse_arg(a, *t))
+        .collect::<Result<Vec<Value>, _>>()
+    {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("heddle run: {file}: --invoke {:?}: {e}", args.invoke);
+            return Status::Usage;
+        }
+    };
+    let fuel = (args.fuel != 0).then_some(args.fuel);
+    let export = args.invoke.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = std::thread::Builder::new()
+        .name("heddle-run".into())
+        .stack_size(STACK_BYTES)
+        .spawn(move || {
+            let _ = tx.send(invoke_decoded(module, &export, &values, fuel));
+        });
+    if let Err(e) = worker {
+        eprintln!("heddle run: cannot start the interpreter thread: {e}");
+        return Status::Failure;
+    }
+    let result = match args.timeout {
+        Some(t) => match rx.recv_timeout(t) {
+            Ok(r) => r,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                eprintln!(
+                    "heddle run: {file}: timeout: {:?} did not finish within {} s",
+                    args.invoke,
+                    t.as_secs_f64()
+                );
+                return Status::Incomplete;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                eprintln!("heddle run: {file}: the interpreter thread failed");
+                return Status::Failure;
+            }
+        },
+        None => match rx.recv() {
+            Ok(r) => r,
+            Err(_) => {
+                eprintln!("heddle run: {file}: the interpreter thread failed");
+                return Status::Failure;
+            }
+        },
+    };
+    match result {
         Ok(results) => {
             for v in &results {
                 println!("{}", format_value(v));
             }
-            ExitCode::SUCCESS
+            Status::Success
         }
-        Err(e @ RunError::Trap(_)) => {
-            eprintln!("heddle run: {e}");
-            ExitCode::FAILURE
+        Err(RunError::Trap(Trap::FuelExhausted) | RunError::Start(Trap::FuelExhausted)) => {
+            eprintln!(
+                "heddle run: {file}: fuel exhausted: {} did not finish within {} small steps \
+                 (raise --fuel, or --fuel 0 for no limit)",
+                if matches!(result, Err(RunError::Start(_))) {
+                    "instantiation (the start function)".to_string()
+                } else {
+                    format!("{:?}", args.invoke)
+                },
+                args.fuel
+            );
+            Status::Incomplete
         }
-        Err(e) => {
-            eprintln!("heddle run: {e}");
-            ExitCode::from(2)
+        Err(e @ (RunError::Trap(_) | RunError::Start(_))) => {
+            eprintln!("heddle run: {file}: {e}");
+            Status::Failure
+        }
+        Err(e @ RunError::Setup(_)) => {
+            // Link failures: the module cannot run here.
+            eprintln!("heddle run: {file}: {e}");
+            Status::Usage
         }
     }
 }

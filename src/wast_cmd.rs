@@ -1,7 +1,11 @@
 //! `heddle wast`: run `.wast` scripts and report.
 
+use crate::exit::Status;
 use heddle_spec_tests::report::{human_file, human_summary, junit};
-use heddle_spec_tests::{collect_files, run_files, RunOptions, Summary, DEFAULT_FUEL};
+use heddle_spec_tests::runner::UNREADABLE;
+use heddle_spec_tests::{
+    collect_files, run_files, testsuite_dir, RunOptions, Summary, DEFAULT_FUEL,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -21,12 +25,12 @@ pub enum Format {
 
 #[derive(clap::Args, Debug)]
 pub struct WastArgs {
-    /// Scripts to run; directories are searched recursively for `.wast` files.
-    #[arg(required = true)]
+    /// Scripts to run; directories are searched recursively for `.wast` files. Default: the
+    /// threads proposal's suite, `$HEDDLE_TESTSUITE/threads` (the vendored `testsuite/threads`).
     paths: Vec<PathBuf>,
-    /// Files to run in parallel (default: one per core).
-    #[arg(long, short = 'j')]
-    jobs: Option<usize>,
+    /// Files to run in parallel (default: one per core; at least 1).
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u64).range(1..=4096))]
+    jobs: Option<u64>,
     /// Seed of the thread scheduler; each file's run is deterministic for a seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -40,8 +44,10 @@ pub struct WastArgs {
     /// Small steps each file may take over all its threads (0: no limit).
     #[arg(long, default_value_t = DEFAULT_FUEL)]
     fuel: u64,
-    /// Largest number of small steps a thread runs before the scheduler picks again.
-    #[arg(long, default_value_t = RunOptions::default().max_quantum)]
+    /// Largest number of small steps a thread runs before the scheduler picks again (at
+    /// least 1).
+    #[arg(long, default_value_t = RunOptions::default().max_quantum,
+          value_parser = clap::value_parser!(u64).range(1..))]
     max_quantum: u64,
     /// Human format: list only failing files.
     #[arg(long, short = 'q')]
@@ -52,21 +58,40 @@ pub struct WastArgs {
 const PROGRESS_MIN_FILES: usize = 10;
 
 pub fn run(args: WastArgs) -> ExitCode {
-    let files = match collect_files(&args.paths, &args.exclude) {
+    run_status(args).into()
+}
+
+fn run_status(args: WastArgs) -> Status {
+    let paths = if args.paths.is_empty() {
+        let dir = testsuite_dir().join("threads");
+        if !dir.is_dir() {
+            eprintln!(
+                "heddle wast: no path given, and the threads suite is not at {} \
+                 (set HEDDLE_TESTSUITE to a directory holding threads/, or give paths)",
+                dir.display()
+            );
+            return Status::Usage;
+        }
+        vec![dir]
+    } else {
+        args.paths.clone()
+    };
+    let files = match collect_files(&paths, &args.exclude) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("heddle wast: {e}");
-            return ExitCode::from(2);
+            return Status::Usage;
         }
     };
     if files.is_empty() {
-        eprintln!("heddle wast: no .wast files found");
-        return ExitCode::from(2);
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        eprintln!("heddle wast: no .wast files found in {}", shown.join(", "));
+        return Status::Usage;
     }
     let opts = RunOptions {
         seed: args.seed,
         fuel: (args.fuel != 0).then_some(args.fuel),
-        max_quantum: args.max_quantum.max(1),
+        max_quantum: args.max_quantum,
     };
     let bar = (std::io::stderr().is_terminal() && files.len() >= PROGRESS_MIN_FILES).then(|| {
         let bar = ProgressBar::new(files.len() as u64);
@@ -77,7 +102,8 @@ pub fn run(args: WastArgs) -> ExitCode {
         bar
     });
     let start = Instant::now();
-    let reports = run_files(&files, &opts, args.jobs, &|r| {
+    let jobs = args.jobs.map(|j| j as usize);
+    let reports = run_files(&files, &opts, jobs, &|r| {
         if let Some(bar) = &bar {
             bar.inc(1);
             if !r.ok() {
@@ -110,12 +136,20 @@ pub fn run(args: WastArgs) -> ExitCode {
         }
         Format::Junit => writeln!(out, "{}", junit(&reports, &summary)),
     };
-    if written.and_then(|_| out.flush()).is_err() {
-        return ExitCode::from(2);
+    if let Err(e) = written.and_then(|_| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("heddle wast: cannot write the report: {e}");
+        }
+        return Status::Usage;
     }
-    if summary.failed == 0 {
-        ExitCode::SUCCESS
+    let unreadable = reports
+        .iter()
+        .any(|r| r.failures.iter().any(|f| f.directive == UNREADABLE));
+    if unreadable {
+        Status::Usage
+    } else if summary.failed == 0 {
+        Status::Success
     } else {
-        ExitCode::FAILURE
+        Status::Failure
     }
 }

@@ -78,7 +78,7 @@ fn wast_human_and_junit_exit_zero_when_everything_passes() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("PASS  "), "{stdout}");
     assert!(
-        stdout.contains("summary: 1 files (1 passed, 0 failed); 2 directives (2 passed, 0 failed)"),
+        stdout.contains("summary: 1 file (1 passed, 0 failed); 2 directives (2 passed, 0 failed)"),
         "{stdout}"
     );
     let out = heddle()
@@ -98,6 +98,15 @@ fn wast_human_and_junit_exit_zero_when_everything_passes() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // A file that cannot be read as text is unreadable input (2), not a failing test (1).
+    std::fs::write(dir.join("bad.wast"), b"\xff\xfe(module)").unwrap();
+    let out = heddle()
+        .arg("wast")
+        .arg(dir.join("bad.wast"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("bad.wast"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -145,5 +154,194 @@ fn run_prints_results_or_the_trap() {
         Some(2),
         "wrong arguments are a usage error"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+const MODULE: &str = r#"(module
+  (func (export "add") (param i32 i64) (result i64)
+    (i64.add (i64.extend_i32_s (local.get 0)) (local.get 1)))
+  (func (export "spin") (loop (br 0)))
+  (func (export "v") (param v128) (result v128) (local.get 0))
+  (func (export "r") (param externref funcref) (result externref) (local.get 0))
+  (func (export "half") (param f64) (result f64) (f64.mul (local.get 0) (f64.const 0.5))))"#;
+
+fn run_out(file: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = heddle().arg("run").arg(file).args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn run_types_arguments_from_the_signature_and_takes_options_anywhere() {
+    let dir = scratch("run-args");
+    let wat = dir.join("m.wat");
+    std::fs::write(&wat, MODULE).unwrap();
+    let ok = |args: &[&str], want: &str| {
+        let (code, out, err) = run_out(&wat, args);
+        assert_eq!((code, out.as_str()), (Some(0), want), "{args:?}: {err}");
+    };
+    ok(&["--invoke", "add", "1", "-3"], "i64:-2\n");
+    ok(
+        &["--invoke", "add", "i32:1", "i64:2", "--fuel", "100"],
+        "i64:3\n",
+    );
+    ok(
+        &["--fuel", "100", "--invoke", "add", "0x10", "1"],
+        "i64:17\n",
+    );
+    ok(&["--invoke", "half", "3"], "f64:1.5\n");
+    ok(
+        &["--invoke", "v", "i32x4:1,2,3,-1"],
+        "v128:i32x4 1 2 3 4294967295\n",
+    );
+    ok(&["--invoke", "r", "ref.extern:7", "null"], "ref.extern 7\n");
+    ok(
+        &["--invoke", "r", "null", "funcref:null"],
+        "ref.null extern\n",
+    );
+    // Wrong count, wrong type, bad literal: usage errors (2) naming the problem.
+    let (code, _, err) = run_out(&wat, &["--invoke", "add", "1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("m.wat") && err.contains("2 argument(s), 1 given"),
+        "{err}"
+    );
+    let (code, _, err) = run_out(&wat, &["--invoke", "add", "i64:1", "2"]);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, _, err) = run_out(&wat, &["--invoke", "add", "1.5", "2"]);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, _, err) = run_out(&wat, &["--invoke", "nope"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("exported functions: add, spin"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_stops_at_its_fuel_or_timeout_with_status_3() {
+    let dir = scratch("run-fuel");
+    let wat = dir.join("m.wat");
+    std::fs::write(&wat, MODULE).unwrap();
+    let (code, _, err) = run_out(&wat, &["--invoke", "spin", "--fuel", "10000"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("fuel exhausted"), "{err}");
+    let start = std::time::Instant::now();
+    let (code, _, err) = run_out(
+        &wat,
+        &["--invoke", "spin", "--fuel", "0", "--timeout", "0.3"],
+    );
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("timeout"), "{err}");
+    assert!(start.elapsed().as_secs() < 20);
+    // A start function that loops is cut by the default fuel too (here a small one).
+    let start_loop = dir.join("start.wat");
+    std::fs::write(
+        &start_loop,
+        r#"(module (func $s (loop (br 0))) (start $s) (func (export "f")))"#,
+    )
+    .unwrap();
+    let (code, _, err) = run_out(&start_loop, &["--invoke", "f", "--fuel", "5000"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("start function"), "{err}");
+    let (code, _, err) = run_out(&wat, &["--invoke", "spin", "--timeout", "-1"]);
+    assert_eq!(code, Some(2), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn errors_name_the_file_and_the_offset_or_line() {
+    let dir = scratch("errors");
+    let bin = dir.join("bad.wasm");
+    std::fs::write(&bin, b"\0asm\x01\0\0\0\x01\x05").unwrap();
+    let (code, _, err) = run_out(&bin, &["--invoke", "f"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("bad.wasm: at byte offset 0xa: unexpected end-of-file"),
+        "{err}"
+    );
+    let text = dir.join("invalid.wat");
+    std::fs::write(
+        &text,
+        "(module\n  (func (export \"f\")\n    (i32.const 1)))\n",
+    )
+    .unwrap();
+    let (code, _, err) = run_out(&text, &["--invoke", "f"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("invalid.wat:2:4: in this function: type mismatch"),
+        "{err}"
+    );
+    let syntax = dir.join("syntax.wat");
+    std::fs::write(&syntax, "(module\n  (func (i32.frob)))\n").unwrap();
+    let (code, _, err) = run_out(&syntax, &["--invoke", "f"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("syntax.wat:2:10"), "{err}");
+    // litmus and explore: the file, and the real line and column of a syntax error.
+    let litmus = dir.join("l.wast");
+    std::fs::write(&litmus, "(module $M (memory 1 1 shared))\n\n(invoke \"f\"").unwrap();
+    for cmd in ["litmus", "explore"] {
+        let out = heddle().arg(cmd).arg(&litmus).output().unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.contains("l.wast: line 3, column 12"), "{cmd}: {err}");
+        let out = heddle()
+            .arg(cmd)
+            .arg(dir.join("missing.wast"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{cmd}: missing file: {err}");
+        assert!(err.contains("missing.wast"), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn nonsensical_options_are_usage_errors() {
+    let dir = scratch("options");
+    std::fs::write(dir.join("a.wast"), PASSING).unwrap();
+    for args in [
+        vec!["wast", "--jobs", "0"],
+        vec!["wast", "--max-quantum", "0"],
+        vec!["explore", "--max-executions", "0"],
+        vec!["explore", "--max-steps", "0"],
+        vec!["explore", "--replay", "0,1", "--check"],
+        vec!["explore", "--replay", "x!"],
+        vec!["litmus", "--witnesses", "--format", "json"],
+    ] {
+        let out = heddle()
+            .args(&args)
+            .arg(dir.join("a.wast"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn wast_without_a_path_runs_the_threads_suite_of_heddle_testsuite() {
+    let dir = scratch("default-suite");
+    std::fs::create_dir_all(dir.join("threads")).unwrap();
+    std::fs::write(dir.join("threads/a.wast"), PASSING).unwrap();
+    let out = heddle()
+        .arg("wast")
+        .env("HEDDLE_TESTSUITE", &dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("a.wast") && stdout.contains("summary: 1 file "),
+        "{stdout}"
+    );
+    let out = heddle()
+        .arg("wast")
+        .env("HEDDLE_TESTSUITE", dir.join("nowhere"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }

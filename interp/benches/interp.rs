@@ -1,4 +1,4 @@
-//! Interpreter throughput on the shared benchmark scripts (`../shared/bench/`, or the
+//! Interpreter throughput on the benchmark scripts in `bench/` (or the
 //! directory in `HEDDLE_BENCH`): `lcg.wast` (≈50.4 M instructions of i32 arithmetic),
 //! `fib.wast` (≈636 k calls) and `atomics.wast` (1 M iterations on a shared memory).
 //! Each benchmark instantiates the script's module once and times one invocation, checking
@@ -14,7 +14,7 @@ use std::sync::Arc;
 fn bench_dir() -> PathBuf {
     std::env::var_os("HEDDLE_BENCH")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench"))
 }
 
 /// The first `(module ...)` of a bench script, as text.

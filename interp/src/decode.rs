@@ -22,6 +22,7 @@ fn invalid(e: wasmparser::BinaryReaderError) -> ModuleError {
     ModuleError {
         kind: ModuleErrorKind::Invalid,
         message: e.message().to_string(),
+        offset: Some(e.offset()),
     }
 }
 
@@ -29,6 +30,7 @@ fn unsupported(what: impl Into<String>) -> ModuleError {
     ModuleError {
         kind: ModuleErrorKind::Unsupported,
         message: what.into(),
+        offset: None,
     }
 }
 

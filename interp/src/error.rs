@@ -8,15 +8,23 @@ use std::fmt;
 /// matches against `assert_trap` and `assert_exhaustion`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Trap {
+    /// `unreachable` was executed.
     Unreachable,
+    /// Integer division or remainder by zero.
     IntegerDivideByZero,
+    /// Signed division overflow (`INT_MIN / -1`).
     IntegerOverflow,
+    /// A float-to-integer truncation of NaN or of a value out of range.
     InvalidConversionToInteger,
+    /// A memory access out of bounds.
     OutOfBoundsMemoryAccess,
+    /// A table access out of bounds.
     OutOfBoundsTableAccess,
+    /// `call_indirect` to an index past the end of the table.
     UndefinedElement,
     /// `call_indirect` through a null table element, at this table index.
     UninitializedElement(u32),
+    /// `call_indirect` to a function of another type.
     IndirectCallTypeMismatch,
     /// The call depth limit was reached (spec: "call stack exhausted", resource exhaustion).
     CallStackExhausted,
@@ -76,8 +84,24 @@ pub enum ModuleErrorKind {
 /// A module that could not be decoded, validated or lowered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModuleError {
+    /// Invalid or unsupported.
     pub kind: ModuleErrorKind,
+    /// What is wrong, in wasmparser's wording (which the harness matches against the
+    /// suite's expected messages; it carries no location).
     pub message: String,
+    /// Byte offset in the binary where the error was found, when known.
+    pub offset: Option<u64>,
+}
+
+impl ModuleError {
+    /// The message with its location: `at byte offset 0x1f: MESSAGE` (or the message
+    /// alone when the offset is unknown). The `Display` form is the message alone.
+    pub fn located(&self) -> String {
+        match self.offset {
+            Some(o) => format!("at byte offset {o:#x}: {self}"),
+            None => self.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for ModuleError {

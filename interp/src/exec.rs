@@ -22,7 +22,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// One operand-stack or local slot. Every value occupies one slot: integers zero-extended,
-/// floats as their bits, references encoded by [`ref_to_slot`], v128 as all 128 bits.
+/// floats as their bits, references encoded by [`value_to_slot`], v128 as all 128 bits.
 pub type Slot = u128;
 
 /// Slot encoding of a null reference.
@@ -74,6 +74,7 @@ pub enum ThreadStatus {
     /// Suspended in `memory.atomic.wait` (the spec's administrative `WAITX`) on
     /// `address` (an effective address) of `memory`, until notified or, if `deadline` is
     /// set, until the virtual clock reaches it.
+    #[allow(missing_docs)] // fields described in the variant's doc
     Blocked {
         memory: MemAddr,
         address: u64,
@@ -1073,14 +1074,12 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 stack.push(from_i32(r.map_or(-1, |old| old as i32)));
             }
             Instr::MemoryFill => {
-                let n = u32_of(pop!()) as u64;
+                let n = u32_of(pop!()) as usize;
                 let val = u32_of(pop!()) as u8;
                 let d = u32_of(pop!()) as u64;
                 let mem = mem_addr!();
-                let m = &mut ctx.store.mems[mem.0 as usize];
-                if let Err(t) = crate::memory::bounds(m.len_bytes(tid) as usize, d, n as usize)
-                    .and_then(|_| m.write(tid, Ordering::Unord, d, &vec![val; n as usize], false))
-                {
+                // In place: no buffer of n bytes (a fill may cover the whole 4 GiB).
+                if let Err(t) = ctx.store.mems[mem.0 as usize].fill(tid, d, val, n) {
                     break Err(t);
                 }
             }
@@ -1089,16 +1088,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 let s = u32_of(pop!()) as u64;
                 let d = u32_of(pop!()) as u64;
                 let mem = mem_addr!();
-                let m = &mut ctx.store.mems[mem.0 as usize];
-                let len = m.len_bytes(tid) as usize;
-                let r = crate::memory::bounds(len, s, n)
-                    .and_then(|_| crate::memory::bounds(len, d, n))
-                    .and_then(|_| {
-                        let mut buf = vec![0u8; n];
-                        m.read(tid, Ordering::Unord, s, &mut buf, false)?;
-                        m.write(tid, Ordering::Unord, d, &buf, false)
-                    });
-                if let Err(t) = r {
+                if let Err(t) = ctx.store.mems[mem.0 as usize].copy_within(tid, d, s, n) {
                     break Err(t);
                 }
             }
@@ -1259,7 +1249,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             Instr::F32Const(b) => stack.push(b as Slot),
             Instr::F64Const(b) => stack.push(b as Slot),
 
-            // ---- i32 (spec *Numerics › Integer Operations*) ----
+            // ---- i32 (Wasm 2.0 spec *Numerics › Integer Operations*) ----
             Instr::I32Eqz => unop!(u32_of, from_bool, |a| a == 0),
             Instr::I32Eq => binop!(u32_of, from_bool, |a, b| a == b),
             Instr::I32Ne => binop!(u32_of, from_bool, |a, b| a != b),
@@ -1321,7 +1311,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             Instr::I64Rotl => binop!(u64_of, from_u64, |a, b| a.rotate_left((b % 64) as u32)),
             Instr::I64Rotr => binop!(u64_of, from_u64, |a, b| a.rotate_right((b % 64) as u32)),
 
-            // ---- f32 (spec *Numerics › Floating-Point Operations*) ----
+            // ---- f32 (Wasm 2.0 spec *Numerics › Floating-Point Operations*) ----
             Instr::F32Eq => binop!(f32_of, from_bool, |a, b| a == b),
             Instr::F32Ne => binop!(f32_of, from_bool, |a, b| a != b),
             Instr::F32Lt => binop!(f32_of, from_bool, |a, b| a < b),
@@ -1367,7 +1357,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             Instr::F64Copysign => binop!(u64_of, from_u64, |a, b| (a & 0x7fff_ffff_ffff_ffff)
                 | (b & 0x8000_0000_0000_0000)),
 
-            // ---- Conversions (spec *Numerics › Conversions*) ----
+            // ---- Conversions (Wasm 2.0 spec *Numerics › Conversions*) ----
             Instr::I32WrapI64 => unop!(u64_of, from_u32, |a| a as u32),
             Instr::I32TruncF32S => unop_trap!(f32_of, from_i32, |a| trunc_f32_i32(a)),
             Instr::I32TruncF32U => unop_trap!(f32_of, from_u32, |a| trunc_f32_u32(a)),

@@ -58,7 +58,7 @@ impl Configuration {
 
     /// Instantiate `module` with `imports`, given in the order of the module's imports
     /// (spec *Instantiation*):
-    /// 1. each import must match its declared type ([`ExternType::matches`], including
+    /// 1. each import must match its declared type ([`crate::ExternType::matches`], including
     ///    memory sharedness), else `Link("incompatible import type")`;
     /// 2. allocate functions, tables, memories, globals (initialisers evaluated), segments;
     /// 3. run active element and data segments in order, then drop them (and declarative
@@ -285,12 +285,12 @@ pub(crate) fn memory_init(
     s: usize,
     n: usize,
 ) -> Result<(), Trap> {
+    // Borrow the segment and the memory side by side: no copy of the bytes.
     let src = &store.datas[data.0 as usize].bytes;
     if s.checked_add(n).is_none_or(|e| e > src.len()) {
         return Err(Trap::OutOfBoundsMemoryAccess);
     }
-    let bytes = src[s..s + n].to_vec();
     let m = &mut store.mems[mem.0 as usize];
     crate::memory::bounds(m.len_bytes(thread) as usize, d, n)?;
-    m.write(thread, Ordering::Unord, d, &bytes, false)
+    m.write(thread, Ordering::Unord, d, &src[s..s + n], false)
 }

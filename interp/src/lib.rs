@@ -1,4 +1,5 @@
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 //! # heddle-interp
 //!
 //! Heddle's interpreter for WebAssembly with the threads proposal: decode and validate

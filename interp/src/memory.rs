@@ -95,6 +95,25 @@ pub trait SharedMemory: Send + fmt::Debug {
         width: usize,
         modify: &mut dyn FnMut(u64) -> Option<u64>,
     ) -> Result<u64, Trap>;
+    /// `memory.fill`: `n` bytes of `val` at `ea`, as one non-atomic write. The default
+    /// builds the bytes and calls [`SharedMemory::write`], for backends whose event log
+    /// keeps every write's bytes anyway; a backend holding plain bytes overrides it to fill
+    /// in place, so that a bulk operation never holds a second copy of the memory.
+    fn fill(&mut self, thread: ThreadId, ea: u64, val: u8, n: usize) -> Result<(), Trap> {
+        bounds(self.len_bytes(thread) as usize, ea, n)?;
+        self.write(thread, Ordering::Unord, ea, &vec![val; n], false)
+    }
+    /// `memory.copy`: read `n` bytes at `src`, then write them at `dst` (non-atomic). The
+    /// default goes through a buffer and [`SharedMemory::read`]/[`SharedMemory::write`]
+    /// (see [`SharedMemory::fill`]); a backend holding plain bytes copies in place.
+    fn copy_within(&mut self, thread: ThreadId, dst: u64, src: u64, n: usize) -> Result<(), Trap> {
+        let len = self.len_bytes(thread) as usize;
+        bounds(len, src, n)?;
+        bounds(len, dst, n)?;
+        let mut buf = vec![0u8; n];
+        self.read(thread, Ordering::Unord, src, &mut buf, false)?;
+        self.write(thread, Ordering::Unord, dst, &buf, false)
+    }
     /// `memory.grow` by `delta` pages: `Some(old size in pages)`, or `None` on failure.
     fn grow(&mut self, thread: ThreadId, delta: u64) -> Option<u64>;
     /// The read-and-enqueue step of `memory.atomic.wait{32,64}`: compare the `width`-byte
@@ -337,6 +356,28 @@ impl SharedMemory for ScMemory {
         Ok(())
     }
 
+    fn fill(&mut self, thread: ThreadId, ea: u64, val: u8, n: usize) -> Result<(), Trap> {
+        let r = self.range(ea, n)?;
+        if self.tracing.is_some() {
+            // The trace records the written bytes: one event, as `write` makes it.
+            return self.write(thread, Ordering::Unord, ea, &vec![val; n], false);
+        }
+        self.bytes[r].fill(val);
+        Ok(())
+    }
+
+    fn copy_within(&mut self, thread: ThreadId, dst: u64, src: u64, n: usize) -> Result<(), Trap> {
+        let r = self.range(src, n)?;
+        let d = self.range(dst, n)?;
+        if self.tracing.is_some() {
+            let mut buf = vec![0u8; n];
+            self.read(thread, Ordering::Unord, src, &mut buf, false)?;
+            return self.write(thread, Ordering::Unord, dst, &buf, false);
+        }
+        self.bytes.copy_within(r, d.start);
+        Ok(())
+    }
+
     fn rmw(
         &mut self,
         thread: ThreadId,
@@ -434,6 +475,7 @@ impl SharedMemory for ScMemory {
 #[derive(Debug)]
 pub enum MemInst {
     /// An unshared memory: its type (declared limits) and its bytes.
+    #[allow(missing_docs)] // declared type and contents, as the variant's doc says
     Unshared { ty: MemType, bytes: Vec<u8> },
     /// A shared memory: only its backend, which knows its type.
     Shared(Box<dyn SharedMemory>),
@@ -559,6 +601,40 @@ impl MemInst {
                 Ok(old)
             }
             MemInst::Shared(m) => m.rmw(thread, ea, width, modify),
+        }
+    }
+
+    /// `memory.fill` (spec *memory.fill*): `n` bytes of `val` at `ea`, written in place (no
+    /// buffer of `n` bytes, see [`SharedMemory::fill`]). Out of bounds: nothing is written.
+    pub fn fill(&mut self, thread: ThreadId, ea: u64, val: u8, n: usize) -> Result<(), Trap> {
+        match self {
+            MemInst::Unshared { bytes, .. } => {
+                let r = bounds(bytes.len(), ea, n)?;
+                bytes[r].fill(val);
+                Ok(())
+            }
+            MemInst::Shared(m) => m.fill(thread, ea, val, n),
+        }
+    }
+
+    /// `memory.copy` (spec *memory.copy*): `n` bytes from `src` to `dst`, overlapping ranges
+    /// allowed, copied in place (see [`SharedMemory::copy_within`]). Out of bounds (either
+    /// range): nothing is written.
+    pub fn copy_within(
+        &mut self,
+        thread: ThreadId,
+        dst: u64,
+        src: u64,
+        n: usize,
+    ) -> Result<(), Trap> {
+        match self {
+            MemInst::Unshared { bytes, .. } => {
+                let r = bounds(bytes.len(), src, n)?;
+                let d = bounds(bytes.len(), dst, n)?;
+                bytes.copy_within(r, d.start);
+                Ok(())
+            }
+            MemInst::Shared(m) => m.copy_within(thread, dst, src, n),
         }
     }
 

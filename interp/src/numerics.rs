@@ -1,4 +1,4 @@
-//! Numeric operations whose spec definition (spec *Execution › Numerics*) is not a single
+//! Numeric operations whose spec definition (Wasm 2.0 spec *Execution › Numerics*) is not a single
 //! Rust operator: trapping integer division, float `min`/`max`, and trapping float-to-int
 //! truncation. Everything else is written inline at its instruction in [`crate::exec`]
 //! (wrapping integer arithmetic, IEEE 754 float arithmetic, saturating truncation by `as`).

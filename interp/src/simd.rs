@@ -35,6 +35,7 @@ use wasmparser::Operator;
 
 /// A lane shape (spec `shape`): the type of a lane and how many fit in 128 bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)] // variants are the spec shapes of the same name (`I8x16` is `i8x16`)
 pub enum Shape {
     I8x16,
     I16x8,
@@ -403,6 +404,7 @@ macro_rules! simd_ops {
         /// operands and result are slots (a v128, or the scalar of `splat`, shifts, tests
         /// and `bitmask`), named as wasmparser's `Operator` names them.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[allow(missing_docs)] // variants are wasmparser's operator names, e.g. `I32x4Add` is `i32x4.add`
         pub enum SimdOp {
             $($u,)*
             $($b,)*
@@ -719,16 +721,19 @@ pub enum SimdInstr {
     JoinHalves,
     /// `shape.extract_lane(_sx) l`: lane `l` as a scalar, sign-extended to i32 when
     /// `signed` (the `_s` forms of i8x16 and i16x8), else zero-extended.
+    #[allow(missing_docs)] // fields described in the variant's doc
     ExtractLane {
         shape: Shape,
         lane: u8,
         signed: bool,
     },
     /// `shape.replace_lane l`: lane `l` replaced by the scalar operand.
+    #[allow(missing_docs)] // fields described in the variant's doc
     ReplaceLane { shape: Shape, lane: u8 },
     /// The loads (spec *v128.load*, *v128.loadMxN_sx*, *v128.loadN_splat*,
     /// *v128.loadN_zero*): read `bytes` bytes at the effective address, zero-extended to
     /// 128 bits, then apply `then` (the extend or splat that defines the load in the spec).
+    #[allow(missing_docs)] // fields described in the variant's doc
     Load {
         bytes: u8,
         then: Option<SimdOp>,
@@ -736,14 +741,16 @@ pub enum SimdInstr {
     },
     /// `v128.store`.
     Store(MemArg),
-    /// `v128.loadN_lane l` (spec *v128.loadN_lane*): lane `l` of shape `shape` replaced by
+    /// `v128.loadN_lane l` (spec instr *exec-load-lane*): lane `l` of shape `shape` replaced by
     /// the bytes read.
+    #[allow(missing_docs)] // fields described in the variant's doc
     LoadLane {
         shape: Shape,
         lane: u8,
         memarg: MemArg,
     },
     /// `v128.storeN_lane l`: write lane `l` of shape `shape`.
+    #[allow(missing_docs)] // fields described in the variant's doc
     StoreLane {
         shape: Shape,
         lane: u8,
@@ -785,6 +792,7 @@ pub(crate) fn lower(
         let i = u32::try_from(v128s.len()).map_err(|_| ModuleError {
             kind: ModuleErrorKind::Unsupported,
             message: "more than 2^32 v128 immediates in one function".into(),
+            offset: None,
         })?;
         v128s.push(c);
         Ok(i)

@@ -48,6 +48,7 @@ address!(
 
 /// An external value (spec `externval`): what imports are given and exports resolve to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)] // variants are the spec's external value kinds (`func a`, `table a`, `mem a`, `global a`)
 pub enum ExternVal {
     Func(FuncAddr),
     Table(TableAddr),
@@ -75,6 +76,7 @@ pub type HostFunc = Arc<dyn Fn(&[Value]) -> Result<Vec<Value>, Trap> + Send + Sy
 pub enum FuncInst {
     /// A function defined by a module: its type, its instance and its index among the
     /// module's defined functions.
+    #[allow(missing_docs)] // fields described in the variant's doc
     Wasm {
         ty: FuncType,
         instance: InstanceAddr,
@@ -82,6 +84,7 @@ pub enum FuncInst {
         defined_index: u32,
     },
     /// A host function.
+    #[allow(missing_docs)] // its type and the Rust closure
     Host { ty: FuncType, code: HostFunc },
 }
 
@@ -109,14 +112,18 @@ impl fmt::Debug for FuncInst {
 /// elements. Elements are `FuncRef`/`ExternRef` values.
 #[derive(Clone, Debug)]
 pub struct TableInst {
+    /// The table type (declared limits and element type).
     pub ty: TableType,
+    /// The elements: references (`ref.null` or a function/host reference).
     pub elems: Vec<Value>,
 }
 
 /// A global instance (spec `globalinst`).
 #[derive(Clone, Debug)]
 pub struct GlobalInst {
+    /// The global type (value type and mutability).
     pub ty: GlobalType,
+    /// The current value.
     pub value: Value,
 }
 
@@ -124,25 +131,35 @@ pub struct GlobalInst {
 /// `elem.drop`.
 #[derive(Clone, Debug, Default)]
 pub struct ElemInst {
+    /// The element segment's references (empty once dropped).
     pub elems: Vec<Value>,
 }
 
 /// A data instance (spec `datainst`): the bytes of a segment, emptied by `data.drop`.
 #[derive(Clone, Debug, Default)]
 pub struct DataInst {
+    /// The data segment's bytes (empty once dropped).
     pub bytes: Vec<u8>,
 }
 
 /// A module instance (spec `moduleinst`): the addresses its index spaces resolve to.
 #[derive(Clone, Debug, Default)]
 pub struct ModuleInst {
+    /// The module's function types.
     pub types: Vec<FuncType>,
+    /// Addresses of the functions, imported ones first (index space order).
     pub funcs: Vec<FuncAddr>,
+    /// Addresses of the tables, imported ones first.
     pub tables: Vec<TableAddr>,
+    /// Addresses of the memories, imported ones first.
     pub mems: Vec<MemAddr>,
+    /// Addresses of the globals, imported ones first.
     pub globals: Vec<GlobalAddr>,
+    /// Addresses of the element segments.
     pub elems: Vec<ElemAddr>,
+    /// Addresses of the data segments.
     pub datas: Vec<DataAddr>,
+    /// The exports, in module order, with what they resolve to.
     pub exports: Vec<(String, ExternVal)>,
 }
 
@@ -150,12 +167,19 @@ pub struct ModuleInst {
 /// their contents behind the memory-model interface (see [`crate::memory`]).
 #[derive(Clone, Debug, Default)]
 pub struct Store {
+    /// Function instances, indexed by [`FuncAddr`].
     pub funcs: Vec<FuncInst>,
+    /// Table instances, indexed by [`TableAddr`].
     pub tables: Vec<TableInst>,
+    /// Memory instances, indexed by [`MemAddr`].
     pub mems: Vec<MemInst>,
+    /// Global instances, indexed by [`GlobalAddr`].
     pub globals: Vec<GlobalInst>,
+    /// Element instances, indexed by [`ElemAddr`].
     pub elems: Vec<ElemInst>,
+    /// Data instances, indexed by [`DataAddr`].
     pub datas: Vec<DataInst>,
+    /// Module instances, indexed by [`InstanceAddr`].
     pub instances: Vec<ModuleInst>,
 }
 

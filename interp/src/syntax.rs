@@ -27,9 +27,13 @@ pub struct Module {
     pub mems: Vec<MemType>,
     /// Defined globals.
     pub globals: Vec<Global>,
+    /// The exports.
     pub exports: Vec<Export>,
+    /// The start function's index, if any.
     pub start: Option<u32>,
+    /// The element segments.
     pub elems: Vec<ElemSegment>,
+    /// The data segments.
     pub datas: Vec<DataSegment>,
 }
 
@@ -46,13 +50,17 @@ impl Module {
 /// An import (spec `import`): module name, field name, and the type it must match.
 #[derive(Clone, Debug)]
 pub struct Import {
+    /// The module name of the import.
     pub module: String,
+    /// The field name of the import.
     pub name: String,
+    /// The type the import must match.
     pub ty: ExternType,
 }
 
 /// The kind of an exported entity, with its index in that kind's index space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // variants are the spec's export kinds, each with its index
 pub enum ExportDesc {
     Func(u32),
     Table(u32),
@@ -63,7 +71,9 @@ pub enum ExportDesc {
 /// An export (spec `export`).
 #[derive(Clone, Debug)]
 pub struct Export {
+    /// The export's name.
     pub name: String,
+    /// What is exported.
     pub desc: ExportDesc,
 }
 
@@ -71,8 +81,11 @@ pub struct Export {
 /// lowered body. The body always ends with [`Instr::Return`].
 #[derive(Clone, Debug)]
 pub struct Func {
+    /// Index of the function's type in [`Module::types`].
     pub type_idx: u32,
+    /// Declared locals (after the parameters).
     pub locals: Vec<ValType>,
+    /// The lowered body.
     pub body: Vec<Instr>,
     /// Targets of every `br_table` in the body; [`Instr::BrTable`] holds an index here.
     /// The last target of each list is the default.
@@ -85,7 +98,9 @@ pub struct Func {
 /// A defined global: its type and its constant initialiser.
 #[derive(Clone, Debug)]
 pub struct Global {
+    /// The global's type.
     pub ty: GlobalType,
+    /// Its initialiser.
     pub init: ConstExpr,
 }
 
@@ -98,30 +113,40 @@ pub struct ConstExpr(pub Vec<Instr>);
 /// An element segment (spec `elem`).
 #[derive(Clone, Debug)]
 pub struct ElemSegment {
+    /// The type of the references.
     pub ty: RefType,
+    /// Passive, declarative or active.
     pub mode: ElemMode,
+    /// One constant expression per element.
     pub items: Vec<ConstExpr>,
 }
 
 /// Element segment modes (spec `elemmode`).
 #[derive(Clone, Debug)]
 pub enum ElemMode {
+    /// Used by `table.init`; dropped with `elem.drop`.
     Passive,
+    /// Declares functions for `ref.func`; dropped at instantiation.
     Declarative,
+    #[allow(missing_docs)] // `table` and `offset` as in the spec's `active` mode
     Active { table: u32, offset: ConstExpr },
 }
 
 /// A data segment (spec `data`).
 #[derive(Clone, Debug)]
 pub struct DataSegment {
+    /// Passive or active.
     pub mode: DataMode,
+    /// The bytes.
     pub bytes: Vec<u8>,
 }
 
 /// Data segment modes (spec `datamode`).
 #[derive(Clone, Debug)]
 pub enum DataMode {
+    /// Used by `memory.init`; dropped with `data.drop`.
     Passive,
+    #[allow(missing_docs)] // `memory` and `offset` as in the spec's `active` mode
     Active { memory: u32, offset: ConstExpr },
 }
 
@@ -129,8 +154,11 @@ pub enum DataMode {
 /// `drop` operands beneath them (the operands the target label does not see).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BrTarget {
+    /// Index in the function body to jump to.
     pub pc: u32,
+    /// Operand slots to drop below the kept ones.
     pub drop: u32,
+    /// Operand slots the branch keeps (its label's arity).
     pub keep: u32,
 }
 
@@ -139,11 +167,13 @@ pub struct BrTarget {
 /// checked against their natural alignment.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemArg {
+    /// The static offset added to the address operand.
     pub offset: u32,
 }
 
 /// The value type an atomic access produces or consumes (`i32` or `i64`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // variants are the operand types `i32` and `i64`
 pub enum AtomicType {
     I32,
     I64,
@@ -151,6 +181,7 @@ pub enum AtomicType {
 
 /// The operator of an atomic read-modify-write (spec `atomicop`, threads proposal).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // variants are the spec's `atomicop`s (`add`, `sub`, `and`, `or`, `xor`, `xchg`)
 pub enum RmwOp {
     Add,
     Sub,
@@ -209,6 +240,7 @@ impl Instr {
 
 /// A lowered instruction. Variant names follow the spec's instruction names.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[allow(missing_docs)] // variants are the spec instructions of the same name, see above
 pub enum Instr {
     // ---- Control (spec *Control Instructions*), lowered to jumps ----
     Unreachable,

@@ -10,6 +10,7 @@ use crate::memory::Ordering;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TraceAction {
     /// `RD_ord data[ea] bytes [noTear]`.
+    #[allow(missing_docs)] // fields are the action's arguments as written above
     Read {
         ord: Ordering,
         ea: u64,
@@ -17,6 +18,7 @@ pub enum TraceAction {
         no_tear: bool,
     },
     /// `WR_ord data[ea] bytes [noTear]`.
+    #[allow(missing_docs)] // fields are the action's arguments as written above
     Write {
         ord: Ordering,
         ea: u64,
@@ -24,18 +26,23 @@ pub enum TraceAction {
         no_tear: bool,
     },
     /// `RMW data[ea] read written` (always seq-cst).
+    #[allow(missing_docs)] // fields are the action's arguments as written above
     Rmw {
         ea: u64,
         read: Vec<u8>,
         written: Vec<u8>,
     },
     /// `WAIT data[ea] timeout` (nanoseconds, negative for none).
+    #[allow(missing_docs)] // fields are the action's arguments as written above
     Wait { ea: u64, timeout: i64 },
     /// `WOKEN data[ea]`.
+    #[allow(missing_docs)] // fields are the action's arguments as written above
     Woken { ea: u64 },
     /// `TIMEOUT data[ea]`.
+    #[allow(missing_docs)] // fields are the action's arguments as written above
     Timeout { ea: u64 },
     /// `NOTIFY data[ea] woken max`.
+    #[allow(missing_docs)] // fields are the action's arguments as written above
     Notify { ea: u64, woken: u32, max: u32 },
     /// `FENCE` (no meaning in relaxed.rst; recorded for completeness).
     Fence,
@@ -46,6 +53,7 @@ pub enum TraceAction {
 pub struct TraceEvent {
     /// The interpreter thread; `None` for the allocation's initialising write.
     pub thread: Option<ThreadId>,
+    /// The actions of the event, in order (one, or a read and a write for an RMW).
     pub actions: Vec<TraceAction>,
     /// For each byte the event read (in address order), the index in [`Trace::events`] of
     /// the event whose write it read (spec *reads-each-from*). Empty if it reads nothing.
@@ -56,6 +64,7 @@ pub struct TraceEvent {
 /// order `tot` for the backends here). Event 0 is the initialising write.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Trace {
+    /// The events, in the order they happened.
     pub events: Vec<TraceEvent>,
 }
 

@@ -5,6 +5,7 @@ use std::fmt;
 
 /// A value type (spec `valtype`). A `V128` value is 128 bits, see [`crate::simd`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)] // variants are the spec's value types of the same name (`I32` is `i32`)
 pub enum ValType {
     I32,
     I64,
@@ -31,6 +32,7 @@ impl fmt::Display for ValType {
 
 /// A reference type (spec `reftype`): the element type of tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)] // variants are the spec's reference types `funcref` and `externref`
 pub enum RefType {
     FuncRef,
     ExternRef,
@@ -48,7 +50,9 @@ impl From<RefType> for ValType {
 /// A function type (spec `functype`): parameter and result types.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct FuncType {
+    /// Parameter types.
     pub params: Vec<ValType>,
+    /// Result types.
     pub results: Vec<ValType>,
 }
 
@@ -70,7 +74,9 @@ impl fmt::Display for FuncType {
 /// elements for tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Limits {
+    /// Minimum size (pages or elements); for a live instance, its current size.
     pub min: u64,
+    /// Maximum size, if any.
     pub max: Option<u64>,
 }
 
@@ -91,26 +97,33 @@ impl Limits {
 /// flag. Validation requires a maximum for shared memories.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemType {
+    /// Size limits, in pages.
     pub limits: Limits,
+    /// Whether the memory is shared between threads (threads proposal).
     pub shared: bool,
 }
 
 /// A table type (spec `tabletype`): limits in elements and the element reference type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TableType {
+    /// Size limits, in elements.
     pub limits: Limits,
+    /// Element type.
     pub elem: RefType,
 }
 
 /// A global type (spec `globaltype`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GlobalType {
+    /// Value type.
     pub content: ValType,
+    /// Whether `global.set` may change it.
     pub mutable: bool,
 }
 
 /// An external type (spec `externtype`): the type of an import or export.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // variants are the spec's external type kinds
 pub enum ExternType {
     Func(FuncType),
     Table(TableType),

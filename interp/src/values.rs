@@ -5,10 +5,12 @@ use crate::types::ValType;
 use std::fmt;
 
 /// A WebAssembly value. Floats are kept as their bit patterns so that NaN payloads survive
-/// unchanged (spec *Numerics* distinguishes canonical and arithmetic NaNs).
+/// unchanged (Wasm 2.0 spec *Numerics* distinguishes canonical and arithmetic NaNs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Value {
+    /// An `i32`.
     I32(i32),
+    /// An `i64`.
     I64(i64),
     /// Bit pattern of an `f32`.
     F32(u32),

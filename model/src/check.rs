@@ -1,7 +1,7 @@
 //! The consistency predicate as executable checks (relaxed.rst; MODEL.md §4 C0–C11).
 //!
 //! [`check_execution`] is a literal transcription: it checks one given execution and
-//! returns the first [`Rule`] it breaks. The enumerator ([`crate::enumerate`]) uses a
+//! returns the first [`Rule`] it breaks. The enumerator ([`crate::enumerate()`]) uses a
 //! constraint formulation of the same rules and runs this checker on every witness.
 
 use crate::config::{Config, WokenOrder};

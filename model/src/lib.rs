@@ -7,12 +7,12 @@
 //!   happens-before.
 //! * [`check_execution`] — every consistency rule of MODEL.md §4 (C0–C11), returning the
 //!   named [`Rule`] an execution breaks.
-//! * [`enumerate`] — all allowed outcomes of a litmus [`Program`], each with a witness,
+//! * [`enumerate()`] — all allowed outcomes of a litmus [`Program`], each with a witness,
 //!   and the rule that rules out every other candidate outcome.
 //! * [`litmus`] — litmus programs from `.wast` files in the style of the threads suite.
 //! * [`Config`] — the named switches (spec errata and model variants), with defaults.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod check;
 pub mod config;

@@ -30,15 +30,21 @@ use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wat}
 /// A litmus file that cannot be used: a syntax error or an unsupported construct.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct LitmusError {
-    /// 1-based line of the construct (0 if unknown).
+    /// 1-based line of the construct (0 if the error is about the whole file).
     pub line: usize,
+    /// 1-based column of a syntax error (0 if not known).
+    pub column: usize,
     /// What is wrong, naming the construct.
     pub message: String,
 }
 
 impl fmt::Display for LitmusError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
+        match (self.line, self.column) {
+            (0, _) => write!(f, "{}", self.message),
+            (l, 0) => write!(f, "line {l}: {}", self.message),
+            (l, c) => write!(f, "line {l}, column {c}: {}", self.message),
+        }
     }
 }
 
@@ -80,7 +86,8 @@ pub fn parse_litmus(text: &str) -> Result<Program, LitmusError> {
     f.directives(wast.directives, 0, &mut scope)?;
     let memory_size = f.memory_size.ok_or(LitmusError {
         line: 0,
-        message: "no shared memory is defined".into(),
+        column: 0,
+        message: "no shared memory is defined (a litmus test defines one shared memory)".into(),
     })?;
     Ok(Program {
         memory_size,
@@ -91,9 +98,10 @@ pub fn parse_litmus(text: &str) -> Result<Program, LitmusError> {
 
 fn syntax(text: &str, mut e: wast::Error) -> LitmusError {
     e.set_text(text);
-    let line = e.span().linecol_in(text).0 + 1;
+    let (line, column) = e.span().linecol_in(text);
     LitmusError {
-        line,
+        line: line + 1,
+        column: column + 1,
         message: format!("syntax error: {}", e.message()),
     }
 }
@@ -106,6 +114,7 @@ impl<'t> Front<'t> {
     fn err<T>(&self, span: Span, message: impl Into<String>) -> Result<T, LitmusError> {
         Err(LitmusError {
             line: self.line(span),
+            column: 0,
             message: message.into(),
         })
     }
@@ -355,8 +364,10 @@ impl<'t> Front<'t> {
         if let Err(e) = m.resolve() {
             let mut e = e;
             e.set_text(self.text);
+            let (line, column) = e.span().linecol_in(self.text);
             return Err(LitmusError {
-                line: e.span().linecol_in(self.text).0 + 1,
+                line: line + 1,
+                column: column + 1,
                 message: format!("name resolution: {}", e.message()),
             });
         }

@@ -32,6 +32,16 @@ fn unknown_thread_and_syntax_errors() {
     assert!(e.message.contains("Nope") && e.line == 2, "{e}");
     let e = parse_litmus("(module").expect_err("syntax");
     assert!(e.message.starts_with("syntax error"), "{e}");
+    let e = parse_litmus("(module $M (memory 1 1 shared))\n\n  (invoke \"f\" (i32.const 1)")
+        .expect_err("syntax");
+    assert_eq!((e.line, e.column), (3, 28), "{e}");
+    assert!(
+        e.to_string().starts_with("line 3, column 28: syntax error"),
+        "{e}"
+    );
+    let e = parse_litmus("(module)\n").expect_err("no memory");
+    assert_eq!(e.line, 0, "{e}");
+    assert!(!e.to_string().contains("line 0"), "{e}");
     let e = parse_litmus("(module (memory 1))").expect_err("unshared");
     assert!(e.message.contains("unshared memory"), "{e}");
 }

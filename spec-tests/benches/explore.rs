@@ -3,7 +3,7 @@
 //! catalogue's store-buffering, message-passing and IRIW tests (`model/tests/litmus/`) with
 //! each memory backend.
 //!
-//! Run: `HEDDLE_TESTSUITE=../shared/testsuite cargo bench -p heddle-spec-tests --bench explore`.
+//! Run: `cargo bench -p heddle-spec-tests --bench explore`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use heddle_spec_tests::explore::{explore, ExploreOptions, MemoryMode, Plan};

@@ -51,6 +51,7 @@ pub enum MemoryMode {
 /// Bounds and backend of an exploration.
 #[derive(Clone, Debug)]
 pub struct ExploreOptions {
+    /// Which shared-memory backend the runs use.
     pub memory: MemoryMode,
     /// At most this many runs; more makes the result incomplete.
     pub max_executions: u64,
@@ -112,8 +113,13 @@ impl Plan {
     /// unknown export, or a directive that has no meaning in a litmus test (`get`), each
     /// with its line.
     pub fn from_text(text: &str) -> Result<Plan, String> {
-        let buf = wast::parser::ParseBuffer::new(text).map_err(|e| e.to_string())?;
-        let script: wast::Wast = wast::parser::parse(&buf).map_err(|e| e.to_string())?;
+        // A syntax error names its line and column in `text` (the caller adds the file).
+        let syntax = |e: wast::Error| {
+            let (line, col) = e.span().linecol_in(text);
+            format!("line {}, column {}: {}", line + 1, col + 1, e.message())
+        };
+        let buf = wast::parser::ParseBuffer::new(text).map_err(syntax)?;
+        let script: wast::Wast = wast::parser::parse(&buf).map_err(syntax)?;
         let directives = lower(text, script);
         let mut base = Configuration::new();
         let spectest = Arc::new(spectest::install(&mut base));
@@ -304,6 +310,7 @@ pub struct RunResult {
 /// A trace with what is needed to turn it into a model execution.
 #[derive(Clone, Debug)]
 pub struct ScriptTrace {
+    /// The events the run performed.
     pub trace: Trace,
     /// Script thread index of each interpreter thread id.
     agents: HashMap<ThreadId, usize>,
@@ -654,6 +661,7 @@ pub struct Exploration {
     pub complete: bool,
     /// Runs made, and runs cut at a state explored before.
     pub executions: u64,
+    /// Runs cut because they reached a state seen before.
     pub pruned: u64,
     /// Runs cut by the step bound.
     pub step_bounded: u64,

@@ -11,6 +11,7 @@
 //! let reports = run_files(&files, &RunOptions::default(), None, &|_| {});
 //! assert!(reports.iter().all(|r| r.ok()));
 //! ```
+#![deny(missing_docs)]
 
 pub mod explore;
 pub mod report;
@@ -23,9 +24,10 @@ pub mod values;
 pub use report::{Failure, FileReport, Summary};
 pub use runner::{run_wast_file, run_wast_source, RunOptions, DEFAULT_FUEL};
 pub use suite::{collect_files, run_files, testsuite_dir, Excludes, SuiteError, WastFile};
-pub use values::{format_value, parse_typed_arg};
+pub use values::{format_value, parse_arg, parse_typed_arg};
 
-use heddle_interp::{Configuration, ExecLimits, ExternVal, Module, Trap, Value};
+use heddle_interp::syntax::ExportDesc;
+use heddle_interp::{Configuration, ExecLimits, ExternVal, FuncType, Module, Trap, Value};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -48,6 +50,48 @@ pub fn load_module_file(path: &Path) -> Result<Vec<u8>, String> {
     wat.encode().map_err(&mut err)
 }
 
+/// Where in a text module the error at byte `offset` of its binary encoding is: the line
+/// and column (1-based) of the `(func` whose body holds the offset, or `None` if the offset
+/// is not in a function body (or the text does not parse).
+pub fn locate_in_text(text: &str, wasm: &[u8], offset: u64) -> Option<(usize, usize)> {
+    let mut index = None;
+    let mut defined = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let Ok(wasmparser::Payload::CodeSectionEntry(body)) = payload {
+            let r = body.range();
+            if r.contains(&offset) {
+                index = Some(defined);
+                break;
+            }
+            defined += 1;
+        } else if payload.is_err() {
+            break;
+        }
+    }
+    let index = index?;
+    let buf = wast::parser::ParseBuffer::new(text).ok()?;
+    let wat = wast::parser::parse::<wast::Wat>(&buf).ok()?;
+    let wast::Wat::Module(m) = wat else {
+        return None;
+    };
+    let wast::core::ModuleKind::Text(fields) = &m.kind else {
+        return None;
+    };
+    let span = fields
+        .iter()
+        .filter_map(|f| match f {
+            wast::core::ModuleField::Func(f)
+                if matches!(f.kind, wast::core::FuncKind::Inline { .. }) =>
+            {
+                Some(f.span)
+            }
+            _ => None,
+        })
+        .nth(index)?;
+    let (line, col) = span.linecol_in(text);
+    Some((line + 1, col + 1))
+}
+
 /// Why `heddle run` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -57,6 +101,46 @@ pub enum RunError {
     /// The invocation trapped.
     #[error("trap: {0}")]
     Trap(Trap),
+    /// Instantiation trapped: a segment out of bounds, or the start function trapped (or
+    /// ran out of fuel).
+    #[error("instantiation failed: {0}")]
+    Start(Trap),
+}
+
+/// The type of the function `module` exports as `export`, before instantiating it (so that
+/// `heddle run` can parse its arguments without running a start function first).
+pub fn export_func_type(module: &Module, export: &str) -> Result<FuncType, RunError> {
+    let e = module
+        .exports
+        .iter()
+        .find(|e| e.name == export)
+        .ok_or_else(|| {
+            let funcs: Vec<&str> = module
+                .exports
+                .iter()
+                .filter(|e| matches!(e.desc, ExportDesc::Func(_)))
+                .map(|e| e.name.as_str())
+                .collect();
+            RunError::Setup(format!(
+                "no export named {export:?} (exported functions: {})",
+                if funcs.is_empty() {
+                    "none".to_string()
+                } else {
+                    funcs.join(", ")
+                }
+            ))
+        })?;
+    let ExportDesc::Func(i) = e.desc else {
+        return Err(RunError::Setup(format!(
+            "export {export:?} is not a function"
+        )));
+    };
+    module
+        .func_types
+        .get(i as usize)
+        .and_then(|&t| module.types.get(t as usize))
+        .cloned()
+        .ok_or_else(|| RunError::Setup(format!("export {export:?}: no such function")))
 }
 
 /// Decode and instantiate `wasm` (with `spectest` available for imports), then invoke
@@ -68,6 +152,16 @@ pub fn invoke_module(
     fuel: Option<u64>,
 ) -> Result<Vec<Value>, RunError> {
     let module = Arc::new(Module::decode(wasm).map_err(|e| RunError::Setup(e.to_string()))?);
+    invoke_decoded(module, export, args, fuel)
+}
+
+/// [`invoke_module`] on a module already decoded.
+pub fn invoke_decoded(
+    module: Arc<Module>,
+    export: &str,
+    args: &[Value],
+    fuel: Option<u64>,
+) -> Result<Vec<Value>, RunError> {
     let mut config = Configuration::with_limits(ExecLimits {
         fuel,
         ..ExecLimits::default()
@@ -79,9 +173,10 @@ pub fn invoke_module(
     );
     let imports = spectest::resolve_imports(&module, &registry)
         .map_err(|e| RunError::Setup(format!("link failure: {e}")))?;
-    let inst = config
-        .instantiate(module, &imports)
-        .map_err(|e| RunError::Setup(format!("instantiation failed: {e}")))?;
+    let inst = config.instantiate(module, &imports).map_err(|e| match e {
+        heddle_interp::InstantiationError::Trap(t) => RunError::Start(t),
+        e => RunError::Setup(format!("instantiation failed: {e}")),
+    })?;
     let f = match config.export(inst, export) {
         Some(ExternVal::Func(f)) => f,
         Some(_) => {

@@ -12,7 +12,8 @@ pub struct Failure {
     /// 1-based column of the directive.
     pub column: u32,
     /// The directive's keyword (`assert_return`, `module`, `wait`, ...), or `parse` when the
-    /// file could not be parsed and `internal` for a harness/interpreter panic.
+    /// file could not be parsed, `read` when it could not be read (or is not UTF-8), and
+    /// `internal` for a harness/interpreter panic.
     pub directive: String,
     /// The script thread that ran it: `main`, or the thread's name such as `$T1`.
     pub thread: String,
@@ -23,9 +24,13 @@ pub struct Failure {
 /// The outcome of one directive (kept for JUnit; not part of the JSON format).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
+    /// Line of the directive (1-based; 0 for the whole file).
     pub line: u32,
+    /// Column of the directive (1-based; 0 for the whole file).
     pub column: u32,
+    /// The directive's kind, e.g. `assert_return`.
     pub directive: &'static str,
+    /// The thread the directive ran in (`main` outside `thread` blocks).
     pub thread: String,
     /// Index into [`FileReport::failures`] if it failed.
     pub failure: Option<usize>,
@@ -183,14 +188,23 @@ pub fn human_file(r: &FileReport) -> String {
     s
 }
 
+/// `1 file`, `2 files`.
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// The human summary line.
 pub fn human_summary(s: &Summary) -> String {
     format!(
-        "summary: {} files ({} passed, {} failed); {} directives ({} passed, {} failed); seed {}; {:.2}s",
-        s.files,
+        "summary: {} ({} passed, {} failed); {} ({} passed, {} failed); seed {}; {:.2}s",
+        plural(s.files, "file"),
         s.files_passed,
         s.files_failed,
-        s.passed + s.failed,
+        plural(s.passed + s.failed, "directive"),
         s.passed,
         s.failed,
         s.seed,

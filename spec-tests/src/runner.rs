@@ -108,21 +108,24 @@ pub fn run_wast_source(file: &str, text: &str, opts: &RunOptions) -> FileReport 
     report
 }
 
-/// Run a script file. `display` names it in the report; a file that cannot be read is one
-/// failure.
+/// The directive name of the failure reported for a file that cannot be read.
+pub const UNREADABLE: &str = "read";
+
+/// Run a script file. `display` names it in the report; a file that cannot be read (or is
+/// not UTF-8) is one failure of the directive [`UNREADABLE`].
 pub fn run_wast_file(path: &std::path::Path, display: &str, opts: &RunOptions) -> FileReport {
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => run_wast_source(display, &text, opts),
             Err(_) => {
                 let mut r = FileReport::new(display);
-                r.fail(0, 0, "parse", "main", "file is not valid UTF-8");
+                r.fail(0, 0, UNREADABLE, "main", "file is not valid UTF-8");
                 r
             }
         },
         Err(e) => {
             let mut r = FileReport::new(display);
-            r.fail(0, 0, "parse", "main", format!("cannot read file: {e}"));
+            r.fail(0, 0, UNREADABLE, "main", format!("cannot read file: {e}"));
             r
         }
     }

@@ -24,12 +24,15 @@ pub struct Location {
 /// One directive of a script.
 #[derive(Debug)]
 pub struct Directive {
+    /// Where the directive is in the script.
     pub at: Location,
+    /// What it does.
     pub cmd: Cmd,
 }
 
 /// An action: `invoke` or `get`.
 #[derive(Debug)]
+#[allow(missing_docs)] // variants and fields are the script syntax of the same names
 pub enum Action {
     Invoke {
         module: Option<String>,
@@ -47,6 +50,7 @@ pub type Binary = Result<Vec<u8>, String>;
 
 /// A command, as the runner executes it.
 #[derive(Debug)]
+#[allow(missing_docs)] // variants and fields are the script directives of the same names (`AssertReturn` is `assert_return`); `Err` holds why a module or value could not be read
 pub enum Cmd {
     Module {
         name: Option<String>,

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 /// A script to run: where it is, and how reports name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WastFile {
+    /// The file.
     pub path: PathBuf,
     /// Path relative to the directory it was found in (`/`-separated), or the file name
     /// for a file given directly. `--exclude` globs match this.
@@ -19,10 +20,13 @@ pub struct WastFile {
 #[derive(Debug, thiserror::Error)]
 pub enum SuiteError {
     #[error("invalid --exclude glob {0:?}: {1}")]
+    /// An `--exclude` glob that does not compile.
     Glob(String, globset::Error),
     #[error("{0}: no such file or directory")]
+    /// A path given on the command line does not exist.
     Missing(PathBuf),
     #[error("walking {0}: {1}")]
+    /// A directory could not be walked.
     Walk(PathBuf, walkdir::Error),
 }
 

@@ -9,7 +9,7 @@
 //! (either sign), and `(either r1 r2 ...)` matches when any alternative does.
 
 use heddle_interp::simd::{format_lane, format_v128, Shape};
-use heddle_interp::Value;
+use heddle_interp::{ValType, Value};
 use std::fmt;
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 
@@ -26,6 +26,7 @@ pub enum NanPat<T> {
 
 /// The kind of a null reference pattern.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // variants are the spec's heap types `func` and `extern`
 pub enum RefKind {
     Func,
     Extern,
@@ -98,6 +99,7 @@ impl fmt::Display for V128Expected {
 
 /// One expected result of `assert_return`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // variants are the result types; floats and vectors may be NaN patterns
 pub enum Expected {
     I32(i32),
     I64(i64),
@@ -394,22 +396,7 @@ pub fn parse_typed_arg(s: &str) -> Result<Value, String> {
         .split_once(':')
         .ok_or_else(|| format!("argument {s:?}: expected TYPE:VALUE, e.g. i32:5"))?;
     let bad = |e: &dyn fmt::Display| format!("argument {s:?}: {e}");
-    fn int(lit: &str) -> Result<i128, String> {
-        let (neg, digits) = match lit.strip_prefix('-') {
-            Some(d) => (true, d),
-            None => (false, lit.strip_prefix('+').unwrap_or(lit)),
-        };
-        let digits = digits.replace('_', "");
-        let v = match digits
-            .strip_prefix("0x")
-            .or_else(|| digits.strip_prefix("0X"))
-        {
-            Some(hex) => i128::from_str_radix(hex, 16),
-            None => digits.parse::<i128>(),
-        }
-        .map_err(|e| e.to_string())?;
-        Ok(if neg { -v } else { v })
-    }
+    let int = parse_int_lit;
     match ty {
         "i32" => {
             let v = int(lit).map_err(|e| bad(&e))?;
@@ -434,9 +421,131 @@ pub fn parse_typed_arg(s: &str) -> Result<Value, String> {
             .map(|x| Value::F64(x.to_bits()))
             .map_err(|e| bad(&e)),
         other => Err(format!(
-            "argument {s:?}: unknown type {other:?} (use i32, i64, f32 or f64)"
+            "argument {s:?}: unknown type {other:?} (use i32, i64, f32 or f64; v128 and \
+             reference arguments are typed from the parameter)"
         )),
     }
+}
+
+/// Parse a command-line argument for a parameter of type `ty`: untyped (`5`, `-1`, `0xff`,
+/// `0.5`, `inf`, `nan`), or typed as [`parse_typed_arg`] takes it (`i32:5`; the type must then
+/// be `ty`). A `v128` is `[v128:]SHAPE:L1,L2,...` (`i32x4:1,2,3,4`), the lanes separated by
+/// commas or spaces (`"i32x4 1 2 3 4"`, the way results are printed), or `[v128:]0xHEX`
+/// (32 hex digits at most, the whole vector). A reference is `null` (of the parameter's
+/// type), `funcref:null`, `externref:null`, or `ref.extern:N` / `externref:N` (a host
+/// reference). A non-null funcref cannot be written on the command line.
+pub fn parse_arg(s: &str, ty: ValType) -> Result<Value, String> {
+    let typed_prefix = ["i32:", "i64:", "f32:", "f64:"];
+    if typed_prefix.iter().any(|p| s.starts_with(p)) {
+        let v = parse_typed_arg(s)?;
+        if v.ty() != ty {
+            return Err(format!(
+                "argument {s:?} is a {}, the parameter is a {ty}",
+                v.ty()
+            ));
+        }
+        return Ok(v);
+    }
+    let bad = |e: &dyn fmt::Display| format!("argument {s:?} for a {ty} parameter: {e}");
+    match ty {
+        ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64 => {
+            parse_typed_arg(&format!("{ty}:{s}")).map_err(|_| {
+                bad(&match ty {
+                    ValType::I32 | ValType::I64 => "expected an integer, e.g. 5, -1 or 0xff",
+                    _ => "expected a number, e.g. 0.5, -1e3, inf or nan",
+                })
+            })
+        }
+        ValType::V128 => parse_v128(s.strip_prefix("v128:").unwrap_or(s))
+            .map(Value::V128)
+            .map_err(|e| bad(&e)),
+        ValType::FuncRef => match s {
+            "null" | "funcref:null" | "ref.null:func" => Ok(Value::FuncRef(None)),
+            _ => Err(bad(
+                &"a funcref argument can only be null (`null` or `funcref:null`)",
+            )),
+        },
+        ValType::ExternRef => {
+            if matches!(s, "null" | "externref:null" | "ref.null:extern") {
+                return Ok(Value::ExternRef(None));
+            }
+            let n = s
+                .strip_prefix("ref.extern:")
+                .or_else(|| s.strip_prefix("externref:"))
+                .ok_or_else(|| bad(&"expected null, ref.extern:N or externref:N"))?;
+            n.parse::<u32>()
+                .map(|n| Value::ExternRef(Some(n)))
+                .map_err(|e| bad(&format!("host reference {n:?}: {e}")))
+        }
+    }
+}
+
+/// A v128 literal: `SHAPE:L1,L2,...`, `SHAPE L1 L2 ...`, or `0xHEX`.
+fn parse_v128(s: &str) -> Result<u128, String> {
+    if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        let hex = hex.replace('_', "");
+        return u128::from_str_radix(&hex, 16).map_err(|e| format!("hex vector: {e}"));
+    }
+    let split = s
+        .find([':', ' '])
+        .ok_or("expected SHAPE:LANES (e.g. i32x4:1,2,3,4) or 0xHEX")?;
+    let (shape_name, lanes) = (&s[..split], &s[split + 1..]);
+    let shape = Shape::ALL
+        .into_iter()
+        .find(|sh| sh.to_string() == shape_name)
+        .ok_or_else(|| {
+            format!("unknown shape {shape_name:?} (i8x16, i16x8, i32x4, i64x2, f32x4, f64x2)")
+        })?;
+    let lanes: Vec<&str> = lanes.split([',', ' ']).filter(|l| !l.is_empty()).collect();
+    if lanes.len() != shape.lanes() {
+        return Err(format!(
+            "{shape} has {} lanes, {} given",
+            shape.lanes(),
+            lanes.len()
+        ));
+    }
+    let mut v = 0u128;
+    for (i, lane) in lanes.iter().enumerate() {
+        let bits: u128 = match shape {
+            Shape::F32x4 => match parse_typed_arg(&format!("f32:{lane}"))? {
+                Value::F32(b) => u128::from(b),
+                _ => unreachable!("parse_typed_arg(f32:...) is an f32"),
+            },
+            Shape::F64x2 => match parse_typed_arg(&format!("f64:{lane}"))? {
+                Value::F64(b) => u128::from(b),
+                _ => unreachable!("parse_typed_arg(f64:...) is an f64"),
+            },
+            _ => {
+                let x = parse_int_lit(lane).map_err(|e| format!("lane {i} {lane:?}: {e}"))?;
+                let bits = shape.lane_bits();
+                let (min, max) = (-(1i128 << (bits - 1)), (1i128 << bits) - 1);
+                if !(min..=max).contains(&x) {
+                    return Err(format!("lane {i} {lane:?}: out of range for {shape}"));
+                }
+                (x as u128) & (u128::MAX >> (128 - bits))
+            }
+        };
+        v = shape.replace(v, i, bits);
+    }
+    Ok(v)
+}
+
+/// An integer literal: optional sign, decimal or `0x` hex, `_` separators.
+fn parse_int_lit(lit: &str) -> Result<i128, String> {
+    let (neg, digits) = match lit.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, lit.strip_prefix('+').unwrap_or(lit)),
+    };
+    let digits = digits.replace('_', "");
+    let v = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(hex) => i128::from_str_radix(hex, 16),
+        None => digits.parse::<i128>(),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(if neg { -v } else { v })
 }
 
 #[cfg(test)]
@@ -610,5 +719,77 @@ mod tests {
         assert!(parse_typed_arg("u8:5").is_err());
         assert_eq!(format_value(&Value::I32(-1)), "i32:-1");
         assert_eq!(format_value(&Value::F32(1.5f32.to_bits())), "f32:1.5");
+    }
+
+    #[test]
+    fn untyped_arguments_take_the_parameter_type() {
+        assert_eq!(parse_arg("5", ValType::I32), Ok(Value::I32(5)));
+        assert_eq!(parse_arg("-1", ValType::I64), Ok(Value::I64(-1)));
+        assert_eq!(parse_arg("0xff", ValType::I32), Ok(Value::I32(255)));
+        assert_eq!(
+            parse_arg("0.5", ValType::F64),
+            Ok(Value::F64(0.5f64.to_bits()))
+        );
+        assert_eq!(parse_arg("i32:7", ValType::I32), Ok(Value::I32(7)));
+        assert!(parse_arg("i64:7", ValType::I32).is_err(), "typed mismatch");
+        assert!(parse_arg("0.5", ValType::I32).is_err());
+        assert!(parse_arg("4294967296", ValType::I32).is_err());
+    }
+
+    #[test]
+    fn v128_and_reference_arguments() {
+        let v = 1u128 | 2 << 32 | 3 << 64 | 0xffff_ffffu128 << 96;
+        assert_eq!(
+            parse_arg("i32x4:1,2,3,-1", ValType::V128),
+            Ok(Value::V128(v))
+        );
+        assert_eq!(
+            parse_arg("v128:i32x4 1 2 3 4294967295", ValType::V128),
+            Ok(Value::V128(v))
+        );
+        assert_eq!(
+            parse_arg(&format!("0x{v:032x}"), ValType::V128),
+            Ok(Value::V128(v))
+        );
+        assert_eq!(
+            parse_arg("f64x2:1.5,-0", ValType::V128),
+            Ok(Value::V128(
+                u128::from(1.5f64.to_bits()) | u128::from((-0.0f64).to_bits()) << 64
+            ))
+        );
+        assert_eq!(
+            parse_arg("i8x16:0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,-1", ValType::V128),
+            Ok(Value::V128(
+                (0..15u128).fold(0, |acc, i| acc | i << (8 * i)) | 0xffu128 << 120
+            ))
+        );
+        assert!(
+            parse_arg("i32x4:1,2,3", ValType::V128).is_err(),
+            "lane count"
+        );
+        assert!(parse_arg("i8x16:256,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0", ValType::V128).is_err());
+        assert!(parse_arg("i33x4:1,2,3,4", ValType::V128).is_err());
+        assert_eq!(
+            parse_arg("null", ValType::FuncRef),
+            Ok(Value::FuncRef(None))
+        );
+        assert_eq!(
+            parse_arg("funcref:null", ValType::FuncRef),
+            Ok(Value::FuncRef(None))
+        );
+        assert!(parse_arg("funcref:3", ValType::FuncRef).is_err());
+        assert_eq!(
+            parse_arg("null", ValType::ExternRef),
+            Ok(Value::ExternRef(None))
+        );
+        assert_eq!(
+            parse_arg("ref.extern:7", ValType::ExternRef),
+            Ok(Value::ExternRef(Some(7)))
+        );
+        assert_eq!(
+            parse_arg("externref:7", ValType::ExternRef),
+            Ok(Value::ExternRef(Some(7)))
+        );
+        assert!(parse_arg("ref.extern:x", ValType::ExternRef).is_err());
     }
 }
