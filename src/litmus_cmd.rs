@@ -3,9 +3,8 @@
 //! See `docs/model.md` for the switches and the JSON format.
 
 use crate::exit::Status;
-use heddle_model::{
-    enumerate, parse_litmus, Config, Enumeration, Execution, FenceSemantics, ModelError, WokenOrder,
-};
+use crate::model_args::ModelSwitches;
+use heddle_model::{enumerate, parse_litmus, Config, Enumeration, Execution, ModelError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,17 +17,6 @@ pub enum Format {
     Json,
 }
 
-/// Order of WOKEN events after a NOTIFY (spec erratum, MODEL.md §7.3 item 8).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum WokenOrderArg {
-    /// Any order (default).
-    Any,
-    /// Oldest waiter first.
-    OldestFirst,
-    /// Youngest first (the spec text taken literally).
-    YoungestFirst,
-}
-
 /// Arguments of `heddle litmus`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -38,24 +26,9 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Drop clause (†) of sc-last-visible.
-    #[arg(long)]
-    pub no_dagger: bool,
-    /// Drop clause (‡) of sc-last-visible (with --no-dagger: the JavaScript 2019 model).
-    #[arg(long)]
-    pub no_ddagger: bool,
-    /// Let a wait with a finite timeout stay blocked forever (the formal rules allow it).
-    #[arg(long)]
-    pub finite_timeout_may_block: bool,
-    /// Give atomic.fence meaning: an idempotent seq-cst RMW on one hidden location.
-    #[arg(long)]
-    pub fence_as_rmw: bool,
-    /// tearfree exactly as relaxed.rst writes it (non-atomic accesses never tear-free).
-    #[arg(long)]
-    pub literal_tearfree: bool,
-    /// Order of the WOKEN events that follow a NOTIFY.
-    #[arg(long, value_enum, default_value_t = WokenOrderArg::Any)]
-    pub woken_order: WokenOrderArg,
+    /// The model's switches.
+    #[command(flatten)]
+    pub model: ModelSwitches,
     /// Extra value every read may guess (out-of-thin-air tests); repeatable.
     #[arg(long = "seed", value_name = "N")]
     pub seeds: Vec<u64>,
@@ -66,23 +39,7 @@ pub struct Args {
 
 impl Args {
     fn config(&self) -> Config {
-        Config {
-            dagger: !self.no_dagger,
-            ddagger: !self.no_ddagger,
-            finite_timeout_may_block: self.finite_timeout_may_block,
-            fence: if self.fence_as_rmw {
-                FenceSemantics::RmwOnHiddenLocation
-            } else {
-                FenceSemantics::Ignore
-            },
-            woken_order: match self.woken_order {
-                WokenOrderArg::Any => WokenOrder::Any,
-                WokenOrderArg::OldestFirst => WokenOrder::OldestFirst,
-                WokenOrderArg::YoungestFirst => WokenOrder::YoungestFirst,
-            },
-            literal_tearfree: self.literal_tearfree,
-            thin_air_seeds: self.seeds.clone(),
-        }
+        self.model.config(&self.seeds)
     }
 }
 

@@ -1,6 +1,7 @@
 //! `heddle xcheck [FILE|DIR]...`: litmus tests run on real engines, every observed outcome
 //! checked against the outcomes the memory model allows. See docs/xcheck.md.
 
+use crate::exit::Status;
 use crate::model_args::ModelSwitches;
 use heddle_fuzz::engine::{Engine, RunOptions};
 use heddle_fuzz::engines::{self, EngineSpec};
@@ -73,11 +74,11 @@ pub struct Args {
 /// engine crashed, hung or rejected a module; 2 bad usage or unreadable input.
 pub fn run(args: Args) -> ExitCode {
     match run_inner(args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
+        Ok(true) => Status::Success.into(),
+        Ok(false) => Status::Failure.into(),
         Err(e) => {
             eprintln!("heddle xcheck: {e}");
-            ExitCode::from(2)
+            Status::Usage.into()
         }
     }
 }

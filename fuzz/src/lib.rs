@@ -10,7 +10,7 @@
 //!   memory model's allowed set.
 //!
 //! docs/xcheck.md describes the harness, the formats and the engines.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod engine;
 pub mod engines;
