@@ -62,9 +62,9 @@ pub struct Args {
     /// Backend of the `heddle` engine row.
     #[arg(long, value_enum, default_value_t = MemoryArg::Sc)]
     pub memory: MemoryArg,
-    /// Bound on one test on one engine, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
-    pub timeout: u64,
+    /// Bound on one test on one engine, in seconds [default: 60 + 2 ms per iteration].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
     /// The model's switches.
     #[command(flatten)]
     pub model: ModelSwitches,
@@ -159,7 +159,14 @@ fn run_inner(args: Args) -> Result<bool, String> {
     let opts = RunOptions {
         iterations: args.iterations,
         seed: args.seed,
-        timeout: Duration::from_secs(args.timeout.max(1)),
+        timeout: match args.timeout {
+            Some(0) => return Err("--timeout must be at least 1 second".into()),
+            Some(s) => Duration::from_secs(s),
+            // Tests whose threads block wait for the watchdog every iteration: ~1 ms each.
+            None => Duration::from_secs(60) + Duration::from_millis(2).saturating_mul(
+                u32::try_from(args.iterations).unwrap_or(u32::MAX),
+            ),
+        },
     };
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new((runnable * engines_run.len()) as u64);

@@ -133,6 +133,20 @@ pub trait Engine: Send + Sync {
     }
 }
 
+/// [`Engine::run`] for engines whose real work is [`Engine::run_batch`] (a batch of one).
+///
+/// # Errors
+/// The batch's failure for the test, or a harness error if the batch reported nothing.
+pub fn run_as_batch<E: Engine + ?Sized>(
+    engine: &E,
+    test: &LitmusTest,
+    opts: &RunOptions,
+) -> Result<Histogram, EngineFailure> {
+    let mut result = None;
+    engine.run_batch(std::slice::from_ref(test), opts, &mut |_, r| result = Some(r));
+    result.unwrap_or_else(|| Err(EngineFailure::Harness("the engine reported no result".into())))
+}
+
 impl fmt::Debug for dyn Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Engine({})", self.name())

@@ -305,11 +305,7 @@ impl Engine for BrowserEngine {
     }
 
     fn run(&self, test: &LitmusTest, opts: &RunOptions) -> Result<Histogram, EngineFailure> {
-        let mut result = None;
-        self.run_batch(std::slice::from_ref(test), opts, &mut |_, r| {
-            result = Some(r)
-        });
-        result.unwrap_or_else(|| Err(EngineFailure::Harness("no result".into())))
+        crate::engine::run_as_batch(self, test, opts)
     }
 
     /// One browser launch for the whole batch; when the browser dies, hangs or breaks the

@@ -228,11 +228,7 @@ impl Engine for NodeEngine {
     }
 
     fn run(&self, test: &LitmusTest, opts: &RunOptions) -> Result<Histogram, EngineFailure> {
-        let mut result = None;
-        self.run_batch(std::slice::from_ref(test), opts, &mut |_, r| {
-            result = Some(r)
-        });
-        result.unwrap_or_else(|| Err(EngineFailure::Harness("no result".into())))
+        crate::engine::run_as_batch(self, test, opts)
     }
 
     /// One process for the whole batch; when it dies or hangs on a test, that test gets the
