@@ -2,6 +2,7 @@
 //! threads proposal. Each subcommand lives in its own module.
 
 mod explore_cmd;
+mod fuzz_cmd;
 mod litmus_cmd;
 mod run_cmd;
 mod wast_cmd;
@@ -30,6 +31,8 @@ enum Command {
     Litmus(litmus_cmd::Args),
     /// Explore every schedule (and allowed read) of litmus .wast files.
     Explore(explore_cmd::Args),
+    /// Differential fuzzing with Heddle as the oracle, against wasmtime or wasmi.
+    Fuzz(fuzz_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -39,5 +42,6 @@ fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(args),
         Command::Litmus(args) => litmus_cmd::run(args),
         Command::Explore(args) => explore_cmd::run(args),
+        Command::Fuzz(args) => fuzz_cmd::run(args),
     }
 }

@@ -167,6 +167,14 @@ impl Configuration {
         self.clock
     }
 
+    /// Small steps taken (over all threads) since the limits were last set
+    /// ([`Configuration::with_limits`], [`Configuration::set_limits`]): the fuel consumed.
+    /// The virtual clock ([`Configuration::now`]) advances by the same steps, plus the time
+    /// jumped over while every thread waited for a timeout.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
     /// A new thread with nothing to do yet (no frames, finished and collected): give it
     /// work with [`Configuration::invoke_on`]. An explorer creates one per script thread
     /// up front, so the thread exists (and has a happens-before view) before its first
