@@ -140,9 +140,10 @@ pub fn run(args: Args) -> ExitCode {
 
 fn print_human(r: &Report) {
     println!(
-        "heddle fuzz vs {}: {} modules, {} calls in {:.1} s ({:.0} calls/s; Heddle's side {:.1} s, {:.0} modules/s)",
+        "heddle fuzz vs {}: {} modules ({} instantiated), {} calls in {:.1} s ({:.0} calls/s; Heddle's side {:.1} s, {:.0} modules/s)",
         r.engine,
         r.modules,
+        r.instantiated,
         r.calls,
         r.seconds,
         r.execs_per_sec,
@@ -164,19 +165,29 @@ fn print_human(r: &Report) {
     }
     println!(
         "{}",
-        if r.findings.is_empty() { "no finding" } else { "findings: exit status 1" }
+        if r.findings.is_empty() {
+            "no finding"
+        } else {
+            "findings: exit status 1"
+        }
     );
 }
 
 fn run_mutate(args: &Args) -> ExitCode {
     let count = args.iterations.unwrap_or(100_000);
     let progress = bar(count, "{bar:40} {pos}/{len} mutants, {elapsed} {msg}");
-    let result = mutate::run_mutation_campaign(args.seed, count, args.fuel.min(10_000), &args.out, &mut |r| {
-        if let Some(b) = &progress {
-            b.set_position(r.modules);
-            b.set_message(format!("{} panics", r.heddle_panics));
-        }
-    });
+    let result = mutate::run_mutation_campaign(
+        args.seed,
+        count,
+        args.fuel.min(10_000),
+        &args.out,
+        &mut |r| {
+            if let Some(b) = &progress {
+                b.set_position(r.modules);
+                b.set_message(format!("{} panics", r.heddle_panics));
+            }
+        },
+    );
     if let Some(b) = &progress {
         b.finish_and_clear();
     }

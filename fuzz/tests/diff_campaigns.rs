@@ -67,7 +67,11 @@ fn planted_fault_is_found_shrunk_and_saved() {
     });
     let mut e = engine_by_name("wasmi").unwrap();
     let r = run_campaign(&c, e.as_mut(), &mut |_, _| {}).unwrap();
-    assert_eq!(r.findings.len(), 1, "the planted fault was not found: {r:?}");
+    assert_eq!(
+        r.findings.len(),
+        1,
+        "the planted fault was not found: {r:?}"
+    );
     let f = &r.findings[0];
     assert!(f.sizes.1 < f.sizes.0, "not shrunk: {:?}", f.sizes);
     let wasm_path = PathBuf::from(&f.path);
@@ -77,20 +81,31 @@ fn planted_fault_is_found_shrunk_and_saved() {
     // The shrunk module still shows the fault.
     let arg_seed = arg_seed_of(&saved);
     let again = check_module(&wasm, e.as_mut(), &c.check, arg_seed);
-    assert!(again.difference.is_some(), "shrunk module no longer differs");
+    assert!(
+        again.difference.is_some(),
+        "shrunk module no longer differs"
+    );
     // The saved script asserts the (faulty) oracle's results; the same script made by the
     // correct oracle passes on Heddle, and the two differ.
     let correct = finding::heddle_script(&wasm, OracleOptions::default(), arg_seed);
     let rep = run_wast_source("correct.wast", &correct, &RunOptions::default());
-    assert!(rep.ok(), "the correct oracle's script fails: {rep:?}\n{correct}");
+    assert!(
+        rep.ok(),
+        "the correct oracle's script fails: {rep:?}\n{correct}"
+    );
     if matches!(f.kind.as_str(), "result" | "trap") {
         let rep = run_wast_source("saved.wast", &saved, &RunOptions::default());
-        assert!(!rep.ok(), "the faulty oracle's script passes on correct Heddle:\n{saved}");
+        assert!(
+            !rep.ok(),
+            "the faulty oracle's script passes on correct Heddle:\n{saved}"
+        );
     }
 }
 
 fn arg_seed_of(script: &str) -> u64 {
-    let i = script.find("arguments seed ").expect("the script names its arguments seed");
+    let i = script
+        .find("arguments seed ")
+        .expect("the script names its arguments seed");
     script[i + 15..]
         .split(|c: char| !c.is_ascii_digit())
         .next()
@@ -120,10 +135,16 @@ fn lone_wait_with_timeout_never_hangs() {
     assert_eq!((c.calls, c.skip, c.difference), (1, None, None));
     // An hour: Heddle jumps its virtual clock; the engine is not asked to sleep.
     let c = check_module(&wait_module(3_600_000_000_000), e.as_mut(), &o, 0);
-    assert_eq!((c.calls, c.skip, c.difference), (0, Some(Skip::LongWait), None));
+    assert_eq!(
+        (c.calls, c.skip, c.difference),
+        (0, Some(Skip::LongWait), None)
+    );
     // No timeout: Heddle reports the deadlock; the engine is not run.
     let c = check_module(&wait_module(-1), e.as_mut(), &o, 0);
-    assert_eq!((c.calls, c.skip, c.difference), (0, Some(Skip::WaitForever), None));
+    assert_eq!(
+        (c.calls, c.skip, c.difference),
+        (0, Some(Skip::WaitForever), None)
+    );
 }
 
 #[cfg(feature = "wasmtime")]

@@ -49,6 +49,10 @@ pub struct ExecLimits {
     /// Total small steps the configuration may take, over all threads; `None` for no limit.
     /// When it runs out, the running thread traps with [`Trap::FuelExhausted`].
     pub fuel: Option<u64>,
+    /// Largest size a table may reach, in elements: an implementation limit (spec
+    /// *table.grow* may fail at any size, returning -1; allocating a table larger than this
+    /// fails instantiation). Keeps hostile modules from exhausting the host's memory.
+    pub max_table_elements: u64,
     /// Whether finite `wait` timeouts expire on the virtual clock (the default). An
     /// explorer turns this off and lets timeouts fire only through
     /// [`Configuration::time_out`], as a choice available at any moment.
@@ -61,6 +65,7 @@ impl Default for ExecLimits {
             max_call_depth: 20_000,
             max_stack_slots: 1 << 20,
             fuel: None,
+            max_table_elements: 10_000_000,
             clock_timeouts: true,
         }
     }
@@ -160,6 +165,11 @@ impl Configuration {
     pub fn set_limits(&mut self, limits: ExecLimits) {
         self.limits = limits;
         self.steps = 0;
+    }
+
+    /// The resource limits in force.
+    pub fn limits(&self) -> ExecLimits {
+        self.limits
     }
 
     /// Current virtual time, in nanoseconds (small steps taken).
@@ -988,7 +998,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 let old = tab.elems.len() as u64;
                 let max = tab.ty.limits.max.unwrap_or(u32::MAX as u64);
                 let result = match old.checked_add(n) {
-                    Some(new) if new <= max => {
+                    Some(new) if new <= max && new <= ctx.limits.max_table_elements => {
                         tab.elems.resize(new as usize, init);
                         tab.ty.limits.min = new;
                         old as u32 as i32

@@ -127,6 +127,13 @@ impl Configuration {
             inst.funcs.push(FuncAddr(self.store.funcs.len() as u32 - 1));
         }
         for ty in &module.tables {
+            if ty.limits.min > self.limits().max_table_elements {
+                return Err(InstantiationError::Trap(Trap::Host(format!(
+                    "table of {} elements exceeds the implementation limit of {}",
+                    ty.limits.min,
+                    self.limits().max_table_elements
+                ))));
+            }
             let a = self.alloc_table(*ty, Value::default_of(ty.elem.into()));
             inst.tables.push(a);
         }

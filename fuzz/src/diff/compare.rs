@@ -4,8 +4,9 @@
 
 use super::engine::{DiffEngine, EngineInstantiation, EngineOutcome};
 use super::generate::{arguments, Rng};
-use crate::oracle::{ExportKind, ModuleErrorKind, Oracle, OracleError, OracleOptions, Outcome,
-    TrapKind};
+use crate::oracle::{
+    ExportKind, ModuleErrorKind, Oracle, OracleError, OracleOptions, Outcome, TrapKind,
+};
 use heddle_interp::Value;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -21,6 +22,11 @@ pub struct CheckOptions {
     /// Total virtual time (ns) a module's calls may spend waiting in timed-out `wait`s
     /// before the module is skipped (`long-wait`): a real engine sleeps that long.
     pub wait_budget_ns: u64,
+    /// How many times every exported function is called (in export order, round after
+    /// round, each call with fresh arguments): compiling a module costs an engine far more
+    /// than a call, so a few rounds compare more per module and reach state that earlier
+    /// calls left behind.
+    pub rounds: u32,
 }
 
 impl Default for CheckOptions {
@@ -30,6 +36,7 @@ impl Default for CheckOptions {
             oracle,
             engine_fuel: oracle.fuel * 4 + 10_000,
             wait_budget_ns: 1_000_000,
+            rounds: 3,
         }
     }
 }
@@ -87,6 +94,8 @@ pub struct Difference {
 pub struct ModuleCheck {
     /// Calls compared.
     pub calls: u64,
+    /// Whether the module instantiated in both.
+    pub instantiated: bool,
     /// Why the comparison stopped early, if it did.
     pub skip: Option<Skip>,
     /// The first difference, if any.
@@ -143,7 +152,10 @@ pub fn traps_equivalent(heddle: TrapKind, engine: TrapKind) -> bool {
         || matches!(
             (heddle, engine),
             (TrapKind::UnalignedAtomic, TrapKind::OutOfBoundsMemoryAccess)
-                | (TrapKind::ExpectedSharedMemory, TrapKind::OutOfBoundsMemoryAccess)
+                | (
+                    TrapKind::ExpectedSharedMemory,
+                    TrapKind::OutOfBoundsMemoryAccess
+                )
         )
 }
 
@@ -153,7 +165,7 @@ fn show(vals: &[Value]) -> String {
 }
 
 /// Check one module: instantiate it in Heddle and in `engine`, call every exported
-/// function once with arguments from `arg_seed`, and compare results, traps and the
+/// function ([`CheckOptions::rounds`] times) with arguments from `arg_seed`, and compare results, traps and the
 /// exported globals, memories and tables after instantiation and after every call.
 /// Panics of either side are caught and reported as differences.
 pub fn check_module(
@@ -164,7 +176,14 @@ pub fn check_module(
 ) -> ModuleCheck {
     let mut check = ModuleCheck::default();
     let mut heddle_time = std::time::Duration::ZERO;
-    let result = run(wasm, engine, options, arg_seed, &mut check, &mut heddle_time);
+    let result = run(
+        wasm,
+        engine,
+        options,
+        arg_seed,
+        &mut check,
+        &mut heddle_time,
+    );
     check.heddle_seconds = heddle_time.as_secs_f64();
     match result {
         Ok(()) => {}
@@ -198,13 +217,22 @@ fn heddle<T>(time: &mut std::time::Duration, f: impl FnOnce() -> T) -> Result<T,
     let t = std::time::Instant::now();
     let r = catch_unwind(AssertUnwindSafe(f));
     *time += t.elapsed();
-    r.map_err(|p| differ("heddle-panic", format!("Heddle panicked: {}", panic_message(&*p))))
+    r.map_err(|p| {
+        differ(
+            "heddle-panic",
+            format!("Heddle panicked: {}", panic_message(&*p)),
+        )
+    })
 }
 
 /// Run `f` on the engine's side: a panic becomes an `engine-panic` difference.
 fn engine_side<T>(name: &str, f: impl FnOnce() -> T) -> Result<T, Stop> {
-    catch_unwind(AssertUnwindSafe(f))
-        .map_err(|p| differ("engine-panic", format!("{name} panicked: {}", panic_message(&*p))))
+    catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
+        differ(
+            "engine-panic",
+            format!("{name} panicked: {}", panic_message(&*p)),
+        )
+    })
 }
 
 fn run(
@@ -239,7 +267,10 @@ fn run(
             } else {
                 Err(differ(
                     "instantiate",
-                    format!("instantiation traps: Heddle {:?} ({t}), {name} {k:?} ({msg})", hk),
+                    format!(
+                        "instantiation traps: Heddle {:?} ({t}), {name} {k:?} ({msg})",
+                        hk
+                    ),
                 ))
             };
         }
@@ -251,8 +282,9 @@ fn run(
         }
         (h, e) => {
             let kind = match (&h, &e) {
-                (Ok(_), EngineInstantiation::Rejected(_))
-                | (Err(OracleError::Module(_)), _) => "validate",
+                (Ok(_), EngineInstantiation::Rejected(_)) | (Err(OracleError::Module(_)), _) => {
+                    "validate"
+                }
                 _ => "instantiate",
             };
             let hs = match &h {
@@ -262,10 +294,16 @@ fn run(
             return Err(differ(kind, format!("Heddle: {hs}; {name}: {e:?}")));
         }
     };
+    check.instantiated = true;
     let exports = heddle(time, || oracle.exports())?;
     compare_state(&mut oracle, engine, &exports, time, "after instantiation")?;
     let mut rng = Rng::new(arg_seed);
-    for (export, kind) in &exports {
+    let funcs = exports
+        .iter()
+        .filter(|(_, k)| matches!(k, ExportKind::Func(_)));
+    let calls: Vec<&(String, ExportKind)> =
+        (0..options.rounds).flat_map(|_| funcs.clone()).collect();
+    for (export, kind) in calls {
         let ExportKind::Func(ty) = kind else { continue };
         let args = arguments(&mut rng, &ty.params);
         let h = heddle(time, || oracle.call(export, &args))?;
@@ -291,7 +329,11 @@ fn run(
                 if a.len() != b.len() || a.iter().zip(b).any(|(x, y)| !values_equal(x, y)) {
                     return Err(differ(
                         "result",
-                        format!("{call}: Heddle returned {}, {name} returned {}", show(a), show(b)),
+                        format!(
+                            "{call}: Heddle returned {}, {name} returned {}",
+                            show(a),
+                            show(b)
+                        ),
                     ));
                 }
             }
@@ -304,7 +346,10 @@ fn run(
                 }
             }
             (_, EngineOutcome::Error(msg)) => {
-                return Err(differ("engine-error", format!("{call}: {name} failed: {msg}")))
+                return Err(differ(
+                    "engine-error",
+                    format!("{call}: {name} failed: {msg}"),
+                ))
             }
             (h, e) => {
                 let hs = match h {
@@ -317,12 +362,22 @@ fn run(
                     EngineOutcome::Trapped(k, m) => format!("trapped {k:?} ({m})"),
                     other => format!("{other:?}"),
                 };
-                let kind = if matches!(h, Outcome::Returned(_)) { "trap" } else { "result" };
+                let kind = if matches!(h, Outcome::Returned(_)) {
+                    "trap"
+                } else {
+                    "result"
+                };
                 return Err(differ(kind, format!("{call}: Heddle {hs}, {name} {es}")));
             }
         }
         check.calls += 1;
-        compare_state(&mut oracle, engine, &exports, time, &format!("after {call}"))?;
+        compare_state(
+            &mut oracle,
+            engine,
+            &exports,
+            time,
+            &format!("after {call}"),
+        )?;
     }
     Ok(())
 }
@@ -363,18 +418,25 @@ fn compare_state(
                         }
                         (Some(a), Some(b)) => {
                             let i = a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(0);
-                            format!("first difference at byte {i}: Heddle {}, {name} {}", a[i], b[i])
+                            format!(
+                                "first difference at byte {i}: Heddle {}, {name} {}",
+                                a[i], b[i]
+                            )
                         }
                         _ => "exported by one side only".into(),
                     };
-                    return Err(differ("memory", format!("memory {export} {when}: {summary}")));
+                    return Err(differ(
+                        "memory",
+                        format!("memory {export} {when}: {summary}"),
+                    ));
                 }
             }
             ExportKind::Table => {
                 let h = heddle(time, || oracle.table(export))?;
                 let e = engine_side(name, || engine.table(export))?;
                 if h != e {
-                    let size = |t: &Option<crate::oracle::TableView>| t.as_ref().map(|t| t.null.len());
+                    let size =
+                        |t: &Option<crate::oracle::TableView>| t.as_ref().map(|t| t.null.len());
                     return Err(differ(
                         "table",
                         format!(

@@ -69,13 +69,30 @@ pub(crate) fn opaque_ref(func: bool, null: bool) -> Value {
 /// Make one of the engines by its command-line name, or say why not.
 pub fn engine_by_name(name: &str) -> Result<Box<dyn DiffEngine>, String> {
     match name {
-        #[cfg(feature = "wasmtime")]
-        "wasmtime" => Ok(Box::new(super::wasmtime::Wasmtime::new()?)),
-        #[cfg(feature = "wasmi")]
-        "wasmi" => Ok(Box::new(super::wasmi::Wasmi::new())),
-        "wasmtime" | "wasmi" => Err(format!(
-            "engine {name} is not built in (build heddle-fuzz with feature \"{name}\")"
+        "wasmtime" => wasmtime_engine(),
+        "wasmi" => wasmi_engine(),
+        other => Err(format!(
+            "unknown engine {other:?} (expected wasmtime or wasmi)"
         )),
-        other => Err(format!("unknown engine {other:?} (expected wasmtime or wasmi)")),
     }
+}
+
+#[cfg(feature = "wasmtime")]
+fn wasmtime_engine() -> Result<Box<dyn DiffEngine>, String> {
+    Ok(Box::new(super::wasmtime::Wasmtime::new()?))
+}
+
+#[cfg(not(feature = "wasmtime"))]
+fn wasmtime_engine() -> Result<Box<dyn DiffEngine>, String> {
+    Err("engine wasmtime is not built in (build heddle-fuzz with feature \"wasmtime\")".into())
+}
+
+#[cfg(feature = "wasmi")]
+fn wasmi_engine() -> Result<Box<dyn DiffEngine>, String> {
+    Ok(Box::new(super::wasmi::Wasmi::new()))
+}
+
+#[cfg(not(feature = "wasmi"))]
+fn wasmi_engine() -> Result<Box<dyn DiffEngine>, String> {
+    Err("engine wasmi is not built in (build heddle-fuzz with feature \"wasmi\")".into())
 }

@@ -46,7 +46,7 @@ pub struct SavedFinding {
 
 /// Save a finding under `dir` as `STEM.wasm`, `STEM.wat` and `STEM.wast` (creating `dir`).
 /// The script replays the calls the campaign made, asserting Heddle's results under
-/// `oracle` (see [`heddle_script`]), with `difference` and `note` as comments.
+/// `oracle`, calling every function `rounds` times (see [`heddle_script`]), with `difference` and `note` as comments.
 pub fn save(
     dir: &Path,
     stem: &str,
@@ -55,6 +55,7 @@ pub fn save(
     note: &str,
     oracle: OracleOptions,
     arg_seed: u64,
+    rounds: u32,
 ) -> std::io::Result<SavedFinding> {
     std::fs::create_dir_all(dir)?;
     let paths = SavedFinding {
@@ -70,7 +71,7 @@ pub fn save(
     for line in note.lines() {
         let _ = writeln!(script, ";; {line}");
     }
-    script.push_str(&heddle_script(wasm, oracle, arg_seed));
+    script.push_str(&heddle_script_rounds(wasm, oracle, arg_seed, rounds));
     std::fs::write(&paths.wast, script)?;
     Ok(paths)
 }
@@ -83,16 +84,34 @@ pub fn save(
 /// limits that a script runner sets differently). A module Heddle rejects becomes
 /// `assert_invalid`, one whose instantiation traps `assert_uninstantiable`.
 pub fn heddle_script(wasm: &[u8], oracle: OracleOptions, arg_seed: u64) -> String {
+    heddle_script_rounds(wasm, oracle, arg_seed, CheckOptions::default().rounds)
+}
+
+/// [`heddle_script`] for a campaign that calls every function `rounds` times.
+pub fn heddle_script_rounds(
+    wasm: &[u8],
+    oracle: OracleOptions,
+    arg_seed: u64,
+    rounds: u32,
+) -> String {
     let mut s = String::new();
     let binary = wast_bytes(wasm);
     let mut o = match Oracle::new(wasm, oracle) {
         Ok(o) => o,
         Err(OracleError::Module(m)) => {
-            let _ = writeln!(s, "(assert_invalid (module binary {binary}) \"{}\")", escape(&m.message));
+            let _ = writeln!(
+                s,
+                "(assert_invalid (module binary {binary}) \"{}\")",
+                escape(&m.message)
+            );
             return s;
         }
         Err(OracleError::Trap(t)) if TrapKind::of(&t) != TrapKind::CallStackExhausted => {
-            let _ = writeln!(s, "(assert_uninstantiable (module binary {binary}) \"{}\")", escape(&t.message()));
+            let _ = writeln!(
+                s,
+                "(assert_uninstantiable (module binary {binary}) \"{}\")",
+                escape(&t.message())
+            );
             return s;
         }
         Err(e) => {
@@ -103,13 +122,22 @@ pub fn heddle_script(wasm: &[u8], oracle: OracleOptions, arg_seed: u64) -> Strin
     };
     let _ = writeln!(s, "(module binary {binary})");
     let mut rng = Rng::new(arg_seed);
-    for (name, kind) in o.exports() {
-        let ExportKind::Func(ty) = kind else { continue };
+    let funcs: Vec<_> = o
+        .exports()
+        .into_iter()
+        .filter_map(|(name, kind)| match kind {
+            ExportKind::Func(ty) => Some((name, ty)),
+            _ => None,
+        })
+        .collect();
+    for (name, ty) in (0..rounds).flat_map(|_| funcs.iter().cloned()) {
         let args = arguments(&mut rng, &ty.params);
         let invoke = format!(
             "(invoke \"{}\"{})",
             escape(&name),
-            args.iter().map(|a| format!(" {}", arg(a))).collect::<String>()
+            args.iter()
+                .map(|a| format!(" {}", arg(a)))
+                .collect::<String>()
         );
         match o.call(&name, &args) {
             Outcome::Returned(vals) => {
@@ -120,7 +148,10 @@ pub fn heddle_script(wasm: &[u8], oracle: OracleOptions, arg_seed: u64) -> Strin
                 let _ = writeln!(s, "(assert_trap {invoke} \"{}\")", escape(&t.message()));
             }
             other => {
-                let _ = writeln!(s, ";; {invoke}: {other:?} (not asserted; the script ends here)");
+                let _ = writeln!(
+                    s,
+                    ";; {invoke}: {other:?} (not asserted; the script ends here)"
+                );
                 break;
             }
         }
@@ -176,7 +207,11 @@ fn arg(v: &Value) -> String {
         Value::I64(x) => format!("(i64.const {x})"),
         Value::F32(b) => format!("(f32.const {})", f32_lit(b)),
         Value::F64(b) => format!("(f64.const {})", f64_lit(b)),
-        Value::V128(x) => format!("(v128.const i64x2 {} {})", x as u64 as i64, (x >> 64) as u64 as i64),
+        Value::V128(x) => format!(
+            "(v128.const i64x2 {} {})",
+            x as u64 as i64,
+            (x >> 64) as u64 as i64
+        ),
         Value::FuncRef(None) => "(ref.null func)".into(),
         Value::FuncRef(Some(_)) => "(ref.func)".into(),
         Value::ExternRef(None) => "(ref.null extern)".into(),

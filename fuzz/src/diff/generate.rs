@@ -73,18 +73,24 @@ pub fn smith_config(threads: bool) -> wasm_smith::Config {
         max_memories: 1,
         max_memory32_bytes: 16 * 65536,
         max_table_elements: 1_000,
+        // Declared maxima everywhere: growth is then bounded the same way in every engine
+        // (the spec lets `memory.grow`/`table.grow` fail at any size, and engines pick
+        // different implementation limits when there is no maximum).
+        table_max_size_required: true,
+        memory_max_size_required: true,
         max_tables: 2,
         export_everything: true,
-        min_funcs: 1,
+        min_types: 2,
+        min_funcs: 3,
         ..wasm_smith::Config::default()
     }
 }
 
-/// Module number `index` of a campaign with `seed`: wasm-smith output from 4 KiB of
+/// Module number `index` of a campaign with `seed`: wasm-smith output from 16 KiB of
 /// seeded random bytes (wasm-smith never fails on short input; it stops early).
 pub fn module(seed: u64, index: u64, threads: bool) -> Vec<u8> {
     let mut rng = Rng::new(module_seed(seed, index));
-    let mut bytes = vec![0u8; 4096];
+    let mut bytes = vec![0u8; 16 * 1024];
     rng.fill(&mut bytes);
     let mut u = Unstructured::new(&bytes);
     match wasm_smith::Module::new(smith_config(threads), &mut u) {
@@ -104,7 +110,18 @@ pub fn arguments(rng: &mut Rng, params: &[ValType]) -> Vec<Value> {
 
 fn argument(rng: &mut Rng, ty: ValType) -> Value {
     const I32S: [u32; 12] = [
-        0, 1, 2, 4, 8, 0xffff_ffff, 0x8000_0000, 0x7fff_ffff, 0xfffc, 0xfff8, 0x1_0000, 0x1_0008,
+        0,
+        1,
+        2,
+        4,
+        8,
+        0xffff_ffff,
+        0x8000_0000,
+        0x7fff_ffff,
+        0xfffc,
+        0xfff8,
+        0x1_0000,
+        0x1_0008,
     ];
     const I64S: [u64; 8] = [
         0,
@@ -117,7 +134,13 @@ fn argument(rng: &mut Rng, ty: ValType) -> Value {
         0x1_0000_0000,
     ];
     const F32S: [u32; 8] = [
-        0, 0x8000_0000, 0x3f80_0000, 0xbf80_0000, 0x7f80_0000, 0xff80_0000, 0x7fc0_0000,
+        0,
+        0x8000_0000,
+        0x3f80_0000,
+        0xbf80_0000,
+        0x7f80_0000,
+        0xff80_0000,
+        0x7fc0_0000,
         0x4f00_0000,
     ];
     const F64S: [u64; 6] = [

@@ -96,6 +96,8 @@ pub struct Report {
     pub seconds: f64,
     /// Modules checked.
     pub modules: u64,
+    /// Of those, modules that instantiated in both Heddle and the engine.
+    pub instantiated: u64,
     /// Calls compared.
     pub calls: u64,
     /// Calls compared per second (the whole loop: generation, both engines, comparison).
@@ -128,6 +130,7 @@ pub fn run_campaign(
         engine: engine.name().to_string(),
         seconds: 0.0,
         modules: 0,
+        instantiated: 0,
         calls: 0,
         execs_per_sec: 0.0,
         skips: BTreeMap::new(),
@@ -163,6 +166,7 @@ pub fn run_campaign(
         };
         let c = check_module(&wasm, engine, &campaign.check, arg_seed);
         report.modules += 1;
+        report.instantiated += c.instantiated as u64;
         report.calls += c.calls;
         report.heddle_seconds += c.heddle_seconds;
         if c.heddle_panicked {
@@ -173,7 +177,14 @@ pub fn run_campaign(
         }
         if let Some(d) = c.difference {
             let small = if campaign.shrink_attempts > 0 {
-                finding::shrink(&wasm, d.kind, engine, &campaign.check, arg_seed, campaign.shrink_attempts)
+                finding::shrink(
+                    &wasm,
+                    d.kind,
+                    engine,
+                    &campaign.check,
+                    arg_seed,
+                    campaign.shrink_attempts,
+                )
             } else {
                 wasm.clone()
             };
@@ -181,7 +192,10 @@ pub fn run_campaign(
             let d2 = check_module(&small, engine, &campaign.check, arg_seed)
                 .difference
                 .unwrap_or(d.clone());
-            let stem = format!("{}-{}-{:016x}-{index}", report.engine, d.kind, campaign.seed);
+            let stem = format!(
+                "{}-{}-{:016x}-{index}",
+                report.engine, d.kind, campaign.seed
+            );
             let note = format!(
                 "from {origin}\noriginal: {}\nshrunk from {} to {} bytes; arguments seed {arg_seed}",
                 d.summary,
@@ -196,6 +210,7 @@ pub fn run_campaign(
                 &note,
                 campaign.check.oracle,
                 arg_seed,
+                campaign.check.rounds,
             )
             .map_err(|e| format!("saving a finding in {}: {e}", campaign.out_dir.display()))?;
             report.findings.push(FindingReport {
@@ -226,7 +241,8 @@ pub fn read_module(path: &Path) -> Result<Vec<u8>, String> {
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes);
     }
-    let text = String::from_utf8(bytes).map_err(|_| format!("{}: neither wasm nor text", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{}: neither wasm nor text", path.display()))?;
     wat::parse_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 

@@ -34,7 +34,11 @@ pub struct MutateReport {
 pub fn mutate(rng: &mut Rng, wasm: &mut Vec<u8>) {
     let n = 1 + rng.below(4);
     for _ in 0..n {
-        let low = if rng.below(2) == 0 { 8.min(wasm.len()) } else { 0 };
+        let low = if rng.below(2) == 0 {
+            8.min(wasm.len())
+        } else {
+            0
+        };
         let len = wasm.len();
         let pos = low + rng.below((len - low + 1) as u64) as usize;
         match rng.below(4) {
@@ -116,10 +120,7 @@ pub fn run_mutation_campaign(
             }
             Err(_) => {
                 std::fs::create_dir_all(out_dir)?;
-                std::fs::write(
-                    out_dir.join(format!("panic-{seed:016x}-{i}.wasm")),
-                    &wasm,
-                )?;
+                std::fs::write(out_dir.join(format!("panic-{seed:016x}-{i}.wasm")), &wasm)?;
                 report.heddle_panics += 1;
             }
         }

@@ -65,8 +65,8 @@ fn to_val(v: &Value) -> Val {
         Value::F64(b) => Val::F64(wasmi::F64::from_bits(b)),
         Value::V128(x) => Val::V128(x.into()),
         // Only null references are ever passed in (see `generate::arguments`).
-        Value::FuncRef(_) => Val::default(wasmi::ValType::FuncRef),
-        Value::ExternRef(_) => Val::default(wasmi::ValType::ExternRef),
+        Value::FuncRef(_) => Val::default_for_ty(wasmi::ValType::FuncRef),
+        Value::ExternRef(_) => Val::default_for_ty(wasmi::ValType::ExternRef),
     }
 }
 

@@ -31,7 +31,7 @@ impl Wasmtime {
             .wasm_memory64(false)
             .wasm_multi_memory(false)
             .consume_fuel(true)
-            .cranelift_nan_canonicalization(true);
+            .cranelift_nan_canonicalization(false);
         let engine = Engine::new(&c).map_err(|e| format!("wasmtime: {e:#}"))?;
         Ok(Wasmtime {
             engine,
@@ -60,7 +60,10 @@ fn trap_kind(e: &wasmtime::Error) -> Option<TrapKind> {
 }
 
 fn is_out_of_fuel(e: &wasmtime::Error) -> bool {
-    matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::OutOfFuel))
+    matches!(
+        e.downcast_ref::<wasmtime::Trap>(),
+        Some(wasmtime::Trap::OutOfFuel)
+    )
 }
 
 fn to_val(v: &Value) -> Val {
