@@ -33,6 +33,17 @@ pub fn shrink(
     }
 }
 
+/// How a campaign called a module, so that a script can replay it.
+#[derive(Clone, Copy, Debug)]
+pub struct Replay {
+    /// The oracle's options.
+    pub oracle: OracleOptions,
+    /// The seed of the call arguments.
+    pub arg_seed: u64,
+    /// Rounds of calls to every exported function.
+    pub rounds: u32,
+}
+
 /// The paths of a saved finding (`STEM.wasm`, `STEM.wat`, `STEM.wast`).
 #[derive(Clone, Debug)]
 pub struct SavedFinding {
@@ -46,17 +57,20 @@ pub struct SavedFinding {
 
 /// Save a finding under `dir` as `STEM.wasm`, `STEM.wat` and `STEM.wast` (creating `dir`).
 /// The script replays the calls the campaign made, asserting Heddle's results under
-/// `oracle`, calling every function `rounds` times (see [`heddle_script`]), with `difference` and `note` as comments.
+/// `replay.oracle`, calling every function `replay.rounds` times (see [`heddle_script`]), with `difference` and `note` as comments.
 pub fn save(
     dir: &Path,
     stem: &str,
     wasm: &[u8],
     difference: &Difference,
     note: &str,
-    oracle: OracleOptions,
-    arg_seed: u64,
-    rounds: u32,
+    replay: &Replay,
 ) -> std::io::Result<SavedFinding> {
+    let Replay {
+        oracle,
+        arg_seed,
+        rounds,
+    } = *replay;
     std::fs::create_dir_all(dir)?;
     let paths = SavedFinding {
         wasm: dir.join(format!("{stem}.wasm")),

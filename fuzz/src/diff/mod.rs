@@ -208,9 +208,11 @@ pub fn run_campaign(
                 &small,
                 &d2,
                 &note,
-                campaign.check.oracle,
-                arg_seed,
-                campaign.check.rounds,
+                &finding::Replay {
+                    oracle: campaign.check.oracle,
+                    arg_seed,
+                    rounds: campaign.check.rounds,
+                },
             )
             .map_err(|e| format!("saving a finding in {}: {e}", campaign.out_dir.display()))?;
             report.findings.push(FindingReport {

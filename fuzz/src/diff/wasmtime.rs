@@ -88,7 +88,7 @@ fn from_val(v: &Val) -> Value {
         Val::V128(x) => Value::V128(x.as_u128()),
         Val::FuncRef(f) => opaque_ref(true, f.is_none()),
         Val::ExternRef(r) => opaque_ref(false, r.is_none()),
-        other => opaque_ref(false, other.clone().ref_().is_none_or(|r| r.is_null())),
+        other => opaque_ref(false, (*other).ref_().is_none_or(|r| r.is_null())),
     }
 }
 
