@@ -256,7 +256,10 @@ fn run(
         (Err(OracleError::Module(_)), EngineInstantiation::Rejected(_)) => {
             return Err(Stop::Skip(Skip::Invalid))
         }
-        (Ok(_), EngineInstantiation::FuelExhausted) => return Err(Stop::Skip(Skip::FuelModel)),
+        // Heddle finished (or trapped) where the engine's larger fuel ran out: wasmtime
+        // charges `table.fill`/`memory.fill` and friends per element, even when they then
+        // trap out of bounds.
+        (_, EngineInstantiation::FuelExhausted) => return Err(Stop::Skip(Skip::FuelModel)),
         (Err(OracleError::Trap(t)), EngineInstantiation::Trapped(k, msg)) => {
             let hk = TrapKind::of(&t);
             if hk == TrapKind::CallStackExhausted || k == TrapKind::CallStackExhausted {
