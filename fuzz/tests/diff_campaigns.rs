@@ -93,7 +93,7 @@ fn planted_fault_is_found_shrunk_and_saved() {
         rep.ok(),
         "the correct oracle's script fails: {rep:?}\n{correct}"
     );
-    if matches!(f.kind.as_str(), "result" | "trap") {
+    if matches!(f.kind.as_str(), "result" | "trap" | "global") {
         let rep = run_wast_source("saved.wast", &saved, &RunOptions::default());
         assert!(
             !rep.ok(),

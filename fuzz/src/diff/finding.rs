@@ -93,7 +93,8 @@ pub fn save(
 /// A `.wast` script for `wasm`: the module, then the calls a campaign makes (every
 /// exported function in order, arguments from `arg_seed`), each asserting what Heddle
 /// (with `oracle`'s options) did: `assert_return` (NaNs as `nan:canonical` or
-/// `nan:arithmetic` patterns), `assert_trap` with the spec's message. It stops before a
+/// `nan:arithmetic` patterns), `assert_trap` with the spec's message, and after each call
+/// the value of every exported global (`assert_return (get ..)`). It stops before a
 /// call that ran out of fuel, blocked forever or exhausted the call stack (resource
 /// limits that a script runner sets differently). A module Heddle rejects becomes
 /// `assert_invalid`, one whose instantiation traps `assert_uninstantiable`.
@@ -144,6 +145,12 @@ pub fn heddle_script_rounds(
             _ => None,
         })
         .collect();
+    let globals: Vec<String> = o
+        .exports()
+        .into_iter()
+        .filter(|(_, kind)| matches!(kind, ExportKind::Global))
+        .map(|(name, _)| name)
+        .collect();
     for (name, ty) in (0..rounds).flat_map(|_| funcs.iter().cloned()) {
         let args = arguments(&mut rng, &ty.params);
         let invoke = format!(
@@ -157,9 +164,11 @@ pub fn heddle_script_rounds(
             Outcome::Returned(vals) => {
                 let r: String = vals.iter().map(|v| format!(" {}", ret(v))).collect();
                 let _ = writeln!(s, "(assert_return {invoke}{r})");
+                assert_globals(&mut s, &o, &globals);
             }
             Outcome::Trapped(t) if TrapKind::of(&t) != TrapKind::CallStackExhausted => {
                 let _ = writeln!(s, "(assert_trap {invoke} \"{}\")", escape(&t.message()));
+                assert_globals(&mut s, &o, &globals);
             }
             other => {
                 let _ = writeln!(
@@ -171,6 +180,15 @@ pub fn heddle_script_rounds(
         }
     }
     s
+}
+
+/// After a call: the value of every exported global (`assert_return (get ..)`).
+fn assert_globals(s: &mut String, o: &Oracle, globals: &[String]) {
+    for g in globals {
+        if let Some(v) = o.global(g) {
+            let _ = writeln!(s, "(assert_return (get \"{}\") {})", escape(g), ret(&v));
+        }
+    }
 }
 
 fn wast_bytes(wasm: &[u8]) -> String {
