@@ -189,6 +189,19 @@ pub enum OracleError {
     /// The start function ran out of fuel.
     #[error("start function ran out of fuel")]
     FuelExhausted,
+    /// The start function blocked forever in `memory.atomic.wait` (no timeout, lone
+    /// thread).
+    #[error("start function waits forever")]
+    Deadlock,
+    /// The start function trapped after spending this many virtual nanoseconds in
+    /// timed-out waits (a real engine sleeps that long first).
+    #[error("instantiation trapped after {waited_ns} ns of waiting: {trap}")]
+    TrapAfterWait {
+        /// The trap.
+        trap: Trap,
+        /// Virtual time spent in timed-out waits.
+        waited_ns: u64,
+    },
 }
 
 /// The view of a table an oracle gives: its size and which entries are null.
@@ -239,11 +252,19 @@ impl Oracle {
         }
         let mut config = Configuration::with_limits(limits(&options));
         let imports = imports(&mut config, &module)?;
-        let instance = match config.instantiate(Arc::new(module), &imports) {
+        let result = config.instantiate(Arc::new(module), &imports);
+        // The start function's steps count against the limits set above; the clock
+        // advanced by those steps plus any time jumped over in timed-out waits.
+        let waited_ns = config.now().saturating_sub(config.steps());
+        let instance = match result {
             Ok(i) => i,
             Err(InstantiationError::Link(m)) => return Err(OracleError::Link(m)),
             Err(InstantiationError::Trap(Trap::FuelExhausted)) => {
                 return Err(OracleError::FuelExhausted)
+            }
+            Err(InstantiationError::Trap(Trap::Deadlock(_))) => return Err(OracleError::Deadlock),
+            Err(InstantiationError::Trap(trap)) if waited_ns > 0 => {
+                return Err(OracleError::TrapAfterWait { trap, waited_ns })
             }
             Err(InstantiationError::Trap(t)) => return Err(OracleError::Trap(t)),
         };
@@ -251,7 +272,7 @@ impl Oracle {
             config,
             instance,
             options,
-            waited_ns: 0,
+            waited_ns,
         })
     }
 
@@ -294,8 +315,8 @@ impl Oracle {
         }
     }
 
-    /// Virtual nanoseconds spent so far with every thread blocked in a `wait` whose timeout
-    /// then fired (Heddle jumps its clock over them; a real engine sleeps that long).
+    /// Virtual nanoseconds spent so far (start function included) with every thread
+    /// blocked in a `wait` whose timeout then fired (Heddle jumps its clock over them; a real engine sleeps that long).
     pub fn waited_ns(&self) -> u64 {
         self.waited_ns
     }

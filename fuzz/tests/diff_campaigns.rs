@@ -148,6 +148,19 @@ fn lone_wait_with_timeout_never_hangs() {
         (c.calls, c.skip, c.difference),
         (0, Some(Skip::WaitForever), None)
     );
+    // The same waits in a start function.
+    for (timeout, skip) in [
+        (3_600_000_000_000i64, Skip::LongWait),
+        (-1, Skip::WaitForever),
+    ] {
+        let wasm = wat::parse_str(format!(
+            r#"(module (memory 1 1 shared) (start 0)
+                 (func (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const {timeout})))))"#
+        ))
+        .unwrap();
+        let c = check_module(&wasm, e.as_mut(), &o, 0);
+        assert_eq!((c.calls, c.skip, c.difference), (0, Some(skip), None));
+    }
 }
 
 #[cfg(feature = "wasmtime")]

@@ -245,6 +245,17 @@ fn run(
 ) -> Result<(), Stop> {
     let name = engine.name();
     let h = heddle(time, || Oracle::new(wasm, options.oracle))?;
+    // A start function that would make the engine block forever or sleep long: the
+    // engine is not run (see `Skip::WaitForever`, `Skip::LongWait`).
+    let h = match h {
+        Err(OracleError::Deadlock) => return Err(Stop::Skip(Skip::WaitForever)),
+        Err(OracleError::TrapAfterWait { waited_ns, .. }) if waited_ns > options.wait_budget_ns => {
+            return Err(Stop::Skip(Skip::LongWait))
+        }
+        Err(OracleError::TrapAfterWait { trap, .. }) => Err(OracleError::Trap(trap)),
+        Ok(o) if o.waited_ns() > options.wait_budget_ns => return Err(Stop::Skip(Skip::LongWait)),
+        other => other,
+    };
     let e = engine_side(name, || engine.instantiate(wasm, options.engine_fuel))?;
     let mut oracle = match (h, e) {
         (Ok(o), EngineInstantiation::Ready) => o,
