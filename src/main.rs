@@ -3,6 +3,7 @@
 
 mod exit;
 mod explore_cmd;
+mod fuzz_cmd;
 mod litmus_cmd;
 mod model_args;
 mod run_cmd;
@@ -39,6 +40,8 @@ enum Command {
     Explore(explore_cmd::Args),
     /// Run litmus tests on real engines and check every observed outcome against the model.
     Xcheck(xcheck_cmd::Args),
+    /// Differential fuzzing with Heddle as the oracle, against wasmtime or wasmi.
+    Fuzz(fuzz_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -49,5 +52,6 @@ fn main() -> ExitCode {
         Command::Litmus(args) => litmus_cmd::run(args),
         Command::Explore(args) => explore_cmd::run(args),
         Command::Xcheck(args) => xcheck_cmd::run(args),
+        Command::Fuzz(args) => fuzz_cmd::run(args),
     }
 }

@@ -9,14 +9,21 @@
 //! * [`xcheck`]: the `heddle xcheck` driver: every observed outcome checked against the
 //!   memory model's allowed set.
 //!
+//! * [`oracle`]: Heddle as a spec oracle for engine fuzzers (instantiate, call exports,
+//!   read globals, memories and tables, fuel, a stable trap enum).
+//! * [`diff`]: the `heddle fuzz` driver: single-threaded differential campaigns against
+//!   wasmtime or wasmi, findings shrunk and saved, and the no-panic mutation campaign.
+//!
 //! docs/xcheck.md describes the harness, the formats and the engines.
 #![deny(missing_docs)]
 
+pub mod diff;
 pub mod engine;
 pub mod engines;
 pub mod generate;
 pub mod litmus;
 pub mod report;
+pub mod oracle;
 pub mod xcheck;
 
 pub use engine::{Engine, EngineFailure, Histogram, RunOptions};

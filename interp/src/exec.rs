@@ -49,6 +49,10 @@ pub struct ExecLimits {
     /// Total small steps the configuration may take, over all threads; `None` for no limit.
     /// When it runs out, the running thread traps with [`Trap::FuelExhausted`].
     pub fuel: Option<u64>,
+    /// Largest size a table may reach, in elements: an implementation limit (spec
+    /// *table.grow* may fail at any size, returning -1; allocating a table larger than this
+    /// fails instantiation). Keeps hostile modules from exhausting the host's memory.
+    pub max_table_elements: u64,
     /// Whether finite `wait` timeouts expire on the virtual clock (the default). An
     /// explorer turns this off and lets timeouts fire only through
     /// [`Configuration::time_out`], as a choice available at any moment.
@@ -61,6 +65,7 @@ impl Default for ExecLimits {
             max_call_depth: 20_000,
             max_stack_slots: 1 << 20,
             fuel: None,
+            max_table_elements: 10_000_000,
             clock_timeouts: true,
         }
     }
@@ -163,9 +168,22 @@ impl Configuration {
         self.steps = 0;
     }
 
+    /// The resource limits in force.
+    pub fn limits(&self) -> ExecLimits {
+        self.limits
+    }
+
     /// Current virtual time, in nanoseconds (small steps taken).
     pub fn now(&self) -> u64 {
         self.clock
+    }
+
+    /// Small steps taken (over all threads) since the limits were last set
+    /// ([`Configuration::with_limits`], [`Configuration::set_limits`]): the fuel consumed.
+    /// The virtual clock ([`Configuration::now`]) advances by the same steps, plus the time
+    /// jumped over while every thread waited for a timeout.
+    pub fn steps(&self) -> u64 {
+        self.steps
     }
 
     /// A new thread with nothing to do yet (no frames, finished and collected): give it
@@ -981,7 +999,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 let old = tab.elems.len() as u64;
                 let max = tab.ty.limits.max.unwrap_or(u32::MAX as u64);
                 let result = match old.checked_add(n) {
-                    Some(new) if new <= max => {
+                    Some(new) if new <= max && new <= ctx.limits.max_table_elements => {
                         tab.elems.resize(new as usize, init);
                         tab.ty.limits.min = new;
                         old as u32 as i32

@@ -56,6 +56,25 @@ impl Configuration {
         self.store.globals[global.0 as usize].value
     }
 
+    /// A copy of the bytes of memory `mem` (its current length), as the embedder sees them
+    /// between invocations (spec *Embedding › Memories*, `mem_read`). A shared memory is
+    /// read through its backend as one unordered read by the embedder's thread; on the
+    /// default (sequentially consistent) backend that is exactly its contents, and when the
+    /// memory is being traced the read is recorded.
+    pub fn memory_bytes(&mut self, mem: MemAddr) -> Vec<u8> {
+        let m = &mut self.store.mems[mem.0 as usize];
+        let mut out = vec![0; m.len_bytes(INSTANTIATING_THREAD) as usize];
+        // In bounds by construction: the length was just read.
+        let _ = m.read(INSTANTIATING_THREAD, Ordering::Unord, 0, &mut out, false);
+        out
+    }
+
+    /// The current size of table `table` (spec *Embedding › Tables*, `table_size`) and its
+    /// elements (`FuncRef`/`ExternRef` values, `None` for null).
+    pub fn table_elements(&self, table: TableAddr) -> &[Value] {
+        &self.store.tables[table.0 as usize].elems
+    }
+
     /// Instantiate `module` with `imports`, given in the order of the module's imports
     /// (spec *Instantiation*):
     /// 1. each import must match its declared type ([`crate::ExternType::matches`], including
@@ -108,6 +127,13 @@ impl Configuration {
             inst.funcs.push(FuncAddr(self.store.funcs.len() as u32 - 1));
         }
         for ty in &module.tables {
+            if ty.limits.min > self.limits().max_table_elements {
+                return Err(InstantiationError::Trap(Trap::Host(format!(
+                    "table of {} elements exceeds the implementation limit of {}",
+                    ty.limits.min,
+                    self.limits().max_table_elements
+                ))));
+            }
             let a = self.alloc_table(*ty, Value::default_of(ty.elem.into()));
             inst.tables.push(a);
         }

@@ -1,0 +1,98 @@
+//! The engine side of a single-threaded differential campaign: one trait, [`DiffEngine`],
+//! that an engine adapter implements (wasmtime and wasmi in process), in the shape of
+//! wasmtime's own `DiffEngine`/`DiffInstance` (wasmtime#4852), with values, traps and views
+//! expressed in Heddle's types so that they compare directly with the [`crate::oracle`].
+
+use crate::oracle::{TableView, TrapKind};
+use heddle_interp::{FuncType, Value};
+
+/// What an engine did with one call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EngineOutcome {
+    /// It returned these values. References are reported only as null or not: a non-null
+    /// `funcref` as `FuncRef(Some(FuncAddr(0)))`, a non-null `externref` as
+    /// `ExternRef(Some(0))`.
+    Returned(Vec<Value>),
+    /// It trapped, for this reason (the engine's own message beside it).
+    Trapped(TrapKind, String),
+    /// Its fuel ran out.
+    FuelExhausted,
+    /// Any other failure (an error that is not a trap).
+    Error(String),
+}
+
+/// How instantiation went in an engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EngineInstantiation {
+    /// The module is instantiated; calls and reads go to it.
+    Ready,
+    /// The engine rejected the module as invalid (or failed to compile it).
+    Rejected(String),
+    /// A segment was out of bounds or the start function trapped.
+    Trapped(TrapKind, String),
+    /// The start function ran out of fuel.
+    FuelExhausted,
+    /// A resource limit of the engine (not a spec trap), e.g. a memory it would not reserve.
+    Resource(String),
+}
+
+/// An engine under test. An adapter holds at most one instance at a time: the one of the
+/// last successful [`DiffEngine::instantiate`].
+pub trait DiffEngine {
+    /// Short name, as on the command line (`wasmtime`, `wasmi`).
+    fn name(&self) -> &'static str;
+    /// Whether the engine implements the threads proposal (shared memories and atomics);
+    /// generators leave threads out for those that do not.
+    fn supports_threads(&self) -> bool;
+    /// Compile and instantiate `wasm` with no imports; the start function runs with `fuel`.
+    fn instantiate(&mut self, wasm: &[u8], fuel: u64) -> EngineInstantiation;
+    /// Call the exported function `name` (of type `ty`) with `args` under `fuel`.
+    fn call(&mut self, name: &str, ty: &FuncType, args: &[Value], fuel: u64) -> EngineOutcome;
+    /// The value of exported global `name`.
+    fn global(&mut self, name: &str) -> Option<Value>;
+    /// The bytes of exported memory `name`.
+    fn memory(&mut self, name: &str) -> Option<Vec<u8>>;
+    /// The size and null entries of exported table `name`.
+    fn table(&mut self, name: &str) -> Option<TableView>;
+}
+
+/// A reference value as engines report it: only its nullness is comparable across engines.
+pub(crate) fn opaque_ref(func: bool, null: bool) -> Value {
+    match (func, null) {
+        (true, true) => Value::FuncRef(None),
+        (true, false) => Value::FuncRef(Some(heddle_interp::FuncAddr(0))),
+        (false, true) => Value::ExternRef(None),
+        (false, false) => Value::ExternRef(Some(0)),
+    }
+}
+
+/// Make one of the engines by its command-line name, or say why not.
+pub fn engine_by_name(name: &str) -> Result<Box<dyn DiffEngine>, String> {
+    match name {
+        "wasmtime" => wasmtime_engine(),
+        "wasmi" => wasmi_engine(),
+        other => Err(format!(
+            "unknown engine {other:?} (expected wasmtime or wasmi)"
+        )),
+    }
+}
+
+#[cfg(feature = "wasmtime")]
+fn wasmtime_engine() -> Result<Box<dyn DiffEngine>, String> {
+    Ok(Box::new(super::wasmtime::Wasmtime::new()?))
+}
+
+#[cfg(not(feature = "wasmtime"))]
+fn wasmtime_engine() -> Result<Box<dyn DiffEngine>, String> {
+    Err("engine wasmtime is not built in (build heddle-fuzz with feature \"wasmtime\")".into())
+}
+
+#[cfg(feature = "wasmi")]
+fn wasmi_engine() -> Result<Box<dyn DiffEngine>, String> {
+    Ok(Box::new(super::wasmi::Wasmi::new()))
+}
+
+#[cfg(not(feature = "wasmi"))]
+fn wasmi_engine() -> Result<Box<dyn DiffEngine>, String> {
+    Err("engine wasmi is not built in (build heddle-fuzz with feature \"wasmi\")".into())
+}

@@ -1,0 +1,259 @@
+//! `heddle fuzz`: single-threaded differential fuzzing with Heddle as the oracle.
+//!
+//! A campaign generates modules with wasm-smith ([`generate`]; threads on for engines that
+//! have them) or takes the given files, and for each module compares Heddle (through the
+//! [`crate::oracle`]) with an engine ([`engine::DiffEngine`]: wasmtime or wasmi): every
+//! exported function called with generated arguments, results (NaN-aware), traps (under
+//! [`compare::traps_equivalent`]), exported globals, memories and tables
+//! ([`compare::check_module`]). A difference is shrunk and saved ([`finding`]); a module
+//! that cannot be compared is a counted skip ([`compare::Skip`]). [`mutate`] is the
+//! no-panic campaign over mutated modules. docs/fuzz.md is the user's guide.
+
+pub mod compare;
+pub mod engine;
+pub mod finding;
+pub mod generate;
+pub mod mutate;
+#[cfg(feature = "wasmi")]
+pub mod wasmi;
+#[cfg(feature = "wasmtime")]
+pub mod wasmtime;
+
+use crate::oracle::OracleOptions;
+use compare::{check_module, CheckOptions};
+use engine::DiffEngine;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a campaign runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Bound {
+    /// This many generated modules (or passes over the given files).
+    Iterations(u64),
+    /// Until this much wall-clock time has passed (checked between modules).
+    Seconds(f64),
+}
+
+/// A campaign's settings.
+#[derive(Clone, Debug)]
+pub struct Campaign {
+    /// The campaign seed: module `i` is generated from `(seed, i)`.
+    pub seed: u64,
+    /// Index of the first generated module (to reproduce module `i`: `start = i`,
+    /// one iteration).
+    pub start: u64,
+    /// When to stop.
+    pub bound: Bound,
+    /// Files to check instead of generated modules (`.wasm`, or `.wat` text).
+    pub files: Vec<PathBuf>,
+    /// Where findings are saved.
+    pub out_dir: PathBuf,
+    /// Comparison settings (fuel, wait budget, the oracle's options).
+    pub check: CheckOptions,
+    /// wasm-shrink's budget of failed attempts in a row; 0 saves findings unshrunk.
+    pub shrink_attempts: u32,
+    /// Stop after this many findings.
+    pub max_findings: usize,
+}
+
+impl Default for Campaign {
+    fn default() -> Self {
+        Campaign {
+            seed: 0,
+            start: 0,
+            bound: Bound::Seconds(60.0),
+            files: Vec::new(),
+            out_dir: PathBuf::from("fuzz-findings"),
+            check: CheckOptions::default(),
+            shrink_attempts: 300,
+            max_findings: 10,
+        }
+    }
+}
+
+/// One saved finding, as reported.
+#[derive(Clone, Debug, Serialize)]
+pub struct FindingReport {
+    /// The difference's kind (see [`compare::Difference::kind`]).
+    pub kind: String,
+    /// The saved `.wasm` (the `.wat` and `.wast` are beside it).
+    pub path: String,
+    /// What differed, and how to reproduce it.
+    pub summary: String,
+    /// Size of the module before and after shrinking, in bytes.
+    #[serde(skip)]
+    pub sizes: (usize, usize),
+}
+
+/// A campaign's result; its JSON form is the final line of `heddle fuzz --format json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The engine compared against.
+    pub engine: String,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Modules checked.
+    pub modules: u64,
+    /// Of those, modules that instantiated in both Heddle and the engine.
+    pub instantiated: u64,
+    /// Calls compared.
+    pub calls: u64,
+    /// Calls compared per second (the whole loop: generation, both engines, comparison).
+    pub execs_per_sec: f64,
+    /// Skipped modules by reason (see [`compare::Skip::name`]).
+    pub skips: BTreeMap<String, u64>,
+    /// Findings saved.
+    pub findings: Vec<FindingReport>,
+    /// Modules on which Heddle panicked (each also a finding).
+    pub heddle_panics: u64,
+    /// Seconds spent on Heddle's side (decode, validate, instantiate, run, reads).
+    pub heddle_seconds: f64,
+}
+
+/// Run a campaign against `engine`. `progress` is called after every module with the
+/// report so far and the fraction done (0.0–1.0).
+pub fn run_campaign(
+    campaign: &Campaign,
+    engine: &mut dyn DiffEngine,
+    progress: &mut dyn FnMut(&Report, f64),
+) -> Result<Report, String> {
+    let files: Vec<(String, Vec<u8>)> = campaign
+        .files
+        .iter()
+        .map(|p| read_module(p).map(|w| (p.display().to_string(), w)))
+        .collect::<Result<_, _>>()?;
+    let threads = engine.supports_threads();
+    let started = Instant::now();
+    let mut report = Report {
+        engine: engine.name().to_string(),
+        seconds: 0.0,
+        modules: 0,
+        instantiated: 0,
+        calls: 0,
+        execs_per_sec: 0.0,
+        skips: BTreeMap::new(),
+        findings: Vec::new(),
+        heddle_panics: 0,
+        heddle_seconds: 0.0,
+    };
+    let total = match campaign.bound {
+        Bound::Iterations(n) if !files.is_empty() => n.max(1) * files.len() as u64,
+        Bound::Iterations(n) => n,
+        Bound::Seconds(_) => 0,
+    };
+    let mut i = 0u64;
+    loop {
+        let done = match campaign.bound {
+            Bound::Iterations(_) => i >= total,
+            Bound::Seconds(s) => started.elapsed() >= Duration::from_secs_f64(s),
+        };
+        if done || report.findings.len() >= campaign.max_findings {
+            break;
+        }
+        let index = campaign.start + i;
+        let (wasm, origin, arg_seed) = if files.is_empty() {
+            let w = generate::module(campaign.seed, index, threads);
+            let origin = format!(
+                "seed {} module {index} (reproduce: heddle fuzz --engine {} --seed {} --start {index} --iterations 1)",
+                campaign.seed, report.engine, campaign.seed
+            );
+            (w, origin, generate::module_seed(campaign.seed, index))
+        } else {
+            let (name, w) = &files[(i % files.len() as u64) as usize];
+            (w.clone(), name.clone(), campaign.seed)
+        };
+        let c = check_module(&wasm, engine, &campaign.check, arg_seed);
+        report.modules += 1;
+        report.instantiated += c.instantiated as u64;
+        report.calls += c.calls;
+        report.heddle_seconds += c.heddle_seconds;
+        if c.heddle_panicked {
+            report.heddle_panics += 1;
+        }
+        if let Some(s) = c.skip {
+            *report.skips.entry(s.name().to_string()).or_default() += 1;
+        }
+        if let Some(d) = c.difference {
+            let small = if campaign.shrink_attempts > 0 {
+                finding::shrink(
+                    &wasm,
+                    d.kind,
+                    engine,
+                    &campaign.check,
+                    arg_seed,
+                    campaign.shrink_attempts,
+                )
+            } else {
+                wasm.clone()
+            };
+            // The shrunk module's own difference (same kind, possibly another call).
+            let d2 = check_module(&small, engine, &campaign.check, arg_seed)
+                .difference
+                .unwrap_or(d.clone());
+            let stem = format!(
+                "{}-{}-{:016x}-{index}",
+                report.engine, d.kind, campaign.seed
+            );
+            let note = format!(
+                "from {origin}\noriginal: {}\nshrunk from {} to {} bytes; arguments seed {arg_seed}",
+                d.summary,
+                wasm.len(),
+                small.len()
+            );
+            let saved = finding::save(
+                &campaign.out_dir,
+                &stem,
+                &small,
+                &d2,
+                &note,
+                &finding::Replay {
+                    oracle: campaign.check.oracle,
+                    arg_seed,
+                    rounds: campaign.check.rounds,
+                },
+            )
+            .map_err(|e| format!("saving a finding in {}: {e}", campaign.out_dir.display()))?;
+            report.findings.push(FindingReport {
+                kind: d2.kind.to_string(),
+                path: saved.wasm.display().to_string(),
+                summary: format!("{} [{origin}]", d2.summary),
+                sizes: (wasm.len(), small.len()),
+            });
+        }
+        i += 1;
+        report.seconds = started.elapsed().as_secs_f64();
+        report.execs_per_sec = report.calls as f64 / report.seconds.max(1e-9);
+        let fraction = match campaign.bound {
+            Bound::Iterations(_) => i as f64 / total.max(1) as f64,
+            Bound::Seconds(s) => report.seconds / s,
+        };
+        progress(&report, fraction.min(1.0));
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report.execs_per_sec = report.calls as f64 / report.seconds.max(1e-9);
+    Ok(report)
+}
+
+/// Read a module file: `.wat` (or `.wast` holding one module) as text, anything else as a
+/// binary.
+pub fn read_module(path: &Path) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{}: neither wasm nor text", path.display()))?;
+    wat::parse_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The oracle options of a campaign with a planted fault (test-only; see
+/// [`crate::oracle::PlantedFault`]).
+pub fn with_planted_fault(mut campaign: Campaign) -> Campaign {
+    campaign.check.oracle = OracleOptions {
+        planted_fault: Some(crate::oracle::PlantedFault::I32RotlIsRotr),
+        ..campaign.check.oracle
+    };
+    campaign
+}

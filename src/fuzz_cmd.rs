@@ -1,0 +1,219 @@
+//! `heddle fuzz`: single-threaded differential fuzzing with Heddle as the oracle, against
+//! wasmtime or wasmi (see docs/fuzz.md); and with `--mutate`, the no-panic campaign over
+//! mutated modules.
+
+use heddle_fuzz::diff::{self, engine::engine_by_name, mutate, Bound, Campaign, Report};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Output format.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Readable text.
+    Human,
+    /// One JSON object (the final report).
+    Json,
+}
+
+/// Arguments of `heddle fuzz`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The engine compared with Heddle.
+    #[arg(long, default_value = "wasmtime", value_parser = ["wasmtime", "wasmi"])]
+    pub engine: String,
+    /// Stop after this many seconds (the default bound: 60).
+    #[arg(long, conflicts_with = "iterations")]
+    pub seconds: Option<f64>,
+    /// Stop after this many modules (with files: passes over the files).
+    #[arg(long)]
+    pub iterations: Option<u64>,
+    /// Campaign seed (module i comes from (seed, i)).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Index of the first generated module (reproduce module i: --start i --iterations 1).
+    #[arg(long, default_value_t = 0)]
+    pub start: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Where findings are saved.
+    #[arg(long, default_value = "fuzz-findings")]
+    pub out: PathBuf,
+    /// Heddle's fuel per call (small steps); engines get 4x + 10,000.
+    #[arg(long, default_value_t = 100_000)]
+    pub fuel: u64,
+    /// wasm-shrink's budget of failed attempts in a row (0: save findings unshrunk).
+    #[arg(long, default_value_t = 300)]
+    pub shrink_attempts: u32,
+    /// Stop after this many findings.
+    #[arg(long, default_value_t = 10)]
+    pub max_findings: usize,
+    /// The no-panic campaign instead: mutated wasm-smith modules through Heddle alone
+    /// (decode, validate, instantiate, run); bounded by --iterations (default 100,000).
+    #[arg(long)]
+    pub mutate: bool,
+    /// Test-only: run with an oracle whose i32.rotl is wrong (a planted fault).
+    #[arg(long, hide = true)]
+    pub planted_fault: bool,
+    /// Modules to check (.wasm or .wat) instead of generated ones.
+    pub files: Vec<PathBuf>,
+}
+
+fn bar(len: u64, template: &str) -> Option<ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(len);
+        bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+        bar
+    })
+}
+
+/// Run `heddle fuzz`: exit status 0 with no finding, 1 with findings (or a Heddle panic),
+/// 2 on a usage or I/O error.
+pub fn run(args: Args) -> ExitCode {
+    if args.mutate {
+        return run_mutate(&args);
+    }
+    let mut engine = match engine_by_name(&args.engine) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut campaign = Campaign {
+        seed: args.seed,
+        start: args.start,
+        bound: match (args.iterations, args.seconds) {
+            (Some(n), _) => Bound::Iterations(n),
+            (None, Some(s)) => Bound::Seconds(s),
+            (None, None) => Bound::Seconds(60.0),
+        },
+        files: args.files.clone(),
+        out_dir: args.out.clone(),
+        shrink_attempts: args.shrink_attempts,
+        max_findings: args.max_findings.max(1),
+        ..Campaign::default()
+    };
+    campaign.check.oracle.fuel = args.fuel;
+    campaign.check.engine_fuel = args.fuel.saturating_mul(4).saturating_add(10_000);
+    if args.planted_fault {
+        campaign = diff::with_planted_fault(campaign);
+    }
+    let progress = bar(1000, "{bar:40} {elapsed} {msg}");
+    let result = diff::run_campaign(&campaign, engine.as_mut(), &mut |r: &Report, f| {
+        if let Some(b) = &progress {
+            b.set_position((f * 1000.0) as u64);
+            b.set_message(format!(
+                "{} modules, {} calls ({:.0}/s), {} findings",
+                r.modules,
+                r.calls,
+                r.execs_per_sec,
+                r.findings.len()
+            ));
+        }
+    });
+    if let Some(b) = &progress {
+        b.finish_and_clear();
+    }
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string(&report).expect("a report serialises")
+        ),
+        Format::Human => print_human(&report),
+    }
+    if report.findings.is_empty() && report.heddle_panics == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn print_human(r: &Report) {
+    println!(
+        "heddle fuzz vs {}: {} modules ({} instantiated), {} calls in {:.1} s ({:.0} calls/s; Heddle's side {:.1} s, {:.0} modules/s)",
+        r.engine,
+        r.modules,
+        r.instantiated,
+        r.calls,
+        r.seconds,
+        r.execs_per_sec,
+        r.heddle_seconds,
+        r.modules as f64 / r.heddle_seconds.max(1e-9)
+    );
+    if !r.skips.is_empty() {
+        let s: Vec<String> = r.skips.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("skipped: {}", s.join(", "));
+    }
+    for f in &r.findings {
+        println!(
+            "FINDING {}: {} ({} -> {} bytes)\n  saved: {} (.wat, .wast beside it)",
+            f.kind, f.summary, f.sizes.0, f.sizes.1, f.path
+        );
+    }
+    if r.heddle_panics > 0 {
+        println!("Heddle panicked on {} modules", r.heddle_panics);
+    }
+    println!(
+        "{}",
+        if r.findings.is_empty() {
+            "no finding"
+        } else {
+            "findings: exit status 1"
+        }
+    );
+}
+
+fn run_mutate(args: &Args) -> ExitCode {
+    let count = args.iterations.unwrap_or(100_000);
+    let progress = bar(count, "{bar:40} {pos}/{len} mutants, {elapsed} {msg}");
+    let result = mutate::run_mutation_campaign(
+        args.seed,
+        count,
+        args.fuel.min(10_000),
+        &args.out,
+        &mut |r| {
+            if let Some(b) = &progress {
+                b.set_position(r.modules);
+                b.set_message(format!("{} panics", r.heddle_panics));
+            }
+        },
+    );
+    if let Some(b) = &progress {
+        b.finish_and_clear();
+    }
+    let r = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string(&r).expect("a report serialises")),
+        Format::Human => println!(
+            "heddle fuzz --mutate: {} mutated modules ({} valid, {} instantiated, {} calls) in {:.1} s ({:.0}/s): {} Heddle panics",
+            r.modules,
+            r.valid,
+            r.instantiated,
+            r.calls,
+            r.seconds,
+            r.modules as f64 / r.seconds.max(1e-9),
+            r.heddle_panics
+        ),
+    }
+    if r.heddle_panics == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
