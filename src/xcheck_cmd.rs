@@ -163,9 +163,11 @@ fn run_inner(args: Args) -> Result<bool, String> {
             Some(0) => return Err("--timeout must be at least 1 second".into()),
             Some(s) => Duration::from_secs(s),
             // Tests whose threads block wait for the watchdog every iteration: ~1 ms each.
-            None => Duration::from_secs(60) + Duration::from_millis(2).saturating_mul(
-                u32::try_from(args.iterations).unwrap_or(u32::MAX),
-            ),
+            None => {
+                Duration::from_secs(60)
+                    + Duration::from_millis(2)
+                        .saturating_mul(u32::try_from(args.iterations).unwrap_or(u32::MAX))
+            }
         },
     };
     let bar = if std::io::stderr().is_terminal() {

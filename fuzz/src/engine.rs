@@ -143,8 +143,14 @@ pub fn run_as_batch<E: Engine + ?Sized>(
     opts: &RunOptions,
 ) -> Result<Histogram, EngineFailure> {
     let mut result = None;
-    engine.run_batch(std::slice::from_ref(test), opts, &mut |_, r| result = Some(r));
-    result.unwrap_or_else(|| Err(EngineFailure::Harness("the engine reported no result".into())))
+    engine.run_batch(std::slice::from_ref(test), opts, &mut |_, r| {
+        result = Some(r)
+    });
+    result.unwrap_or_else(|| {
+        Err(EngineFailure::Harness(
+            "the engine reported no result".into(),
+        ))
+    })
 }
 
 impl fmt::Debug for dyn Engine {

@@ -22,8 +22,8 @@ pub mod engine;
 pub mod engines;
 pub mod generate;
 pub mod litmus;
-pub mod report;
 pub mod oracle;
+pub mod report;
 pub mod xcheck;
 
 pub use engine::{Engine, EngineFailure, Histogram, RunOptions};

@@ -11,7 +11,9 @@ use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
 use crate::litmus::{LitmusTest, RawResult, Step};
 use heddle_model::Value;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst,
+};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::{
@@ -206,8 +208,12 @@ pub fn delay_sequence(seed: u64, thread: usize) -> impl FnMut() -> u32 {
     }
 }
 
-/// Iterations by their raw results (`[thread][invoke]`, blocked marks applied).
-type RawHistogram = HashMap<Vec<Vec<RawResult>>, u64>;
+/// Iterations by their key: per thread, the id of its result list (interned by its worker)
+/// and its blocked mark (`id | (blocked index + 1) << 32`, 0 in the high half for none).
+type RawHistogram = HashMap<Vec<u64>, u64>;
+
+/// The id of an empty result list (a thread without a worker).
+const NO_RESULTS: u32 = u32::MAX;
 
 /// Shared control state of one test run.
 struct Control {
@@ -229,7 +235,10 @@ struct Control {
     watchdog_busy: AtomicBool,
     abort: AtomicBool,
     parking: Parking,
-    raw: Vec<Mutex<Vec<RawResult>>>,
+    /// The id of each thread's result list in this iteration (interned by its worker).
+    result_id: Vec<AtomicU32>,
+    /// Each worker's interned result lists, handed over when it finishes.
+    result_lists: Vec<Mutex<Vec<Vec<RawResult>>>>,
     /// Raw iteration results → count, and the number of discarded iterations.
     histogram: Mutex<(RawHistogram, u64)>,
 }
@@ -323,7 +332,8 @@ impl<'a> Harness<'a> {
             watchdog_busy: AtomicBool::new(false),
             abort: AtomicBool::new(false),
             parking: Parking::new(nw),
-            raw: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
+            result_id: (0..n).map(|_| AtomicU32::new(NO_RESULTS)).collect(),
+            result_lists: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
             histogram: Mutex::new((HashMap::new(), 0)),
         });
         let started = Instant::now();
@@ -364,7 +374,28 @@ impl<'a> Harness<'a> {
         };
         let mut sorted: Vec<_> = counts.into_iter().collect();
         sorted.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-        for (raw, count) in sorted {
+        let lists: Vec<Vec<Vec<RawResult>>> = ctl
+            .result_lists
+            .iter()
+            .map(|l| std::mem::take(&mut *l.lock().unwrap_or_else(|e| e.into_inner())))
+            .collect();
+        for (key, count) in sorted {
+            let raw: Vec<Vec<RawResult>> = key
+                .iter()
+                .enumerate()
+                .map(|(t, &k)| {
+                    let id = (k & 0xffff_ffff) as u32;
+                    let mut r = match lists[t].get(id as usize) {
+                        Some(r) if id != NO_RESULTS => r.clone(),
+                        _ => Vec::new(),
+                    };
+                    if k >> 32 > 0 {
+                        r.truncate(((k >> 32) - 1) as usize);
+                        r.push(RawResult::Blocked);
+                    }
+                    r
+                })
+                .collect();
             h.add(self.test.assemble(&raw), count);
         }
         Ok(h)
@@ -447,6 +478,9 @@ impl<'a> Harness<'a> {
         }
         let mut delay = delay_sequence(self.opts.seed, t);
         let mut raw: Vec<RawResult> = Vec::with_capacity(calls.len());
+        // This thread's distinct result lists, each with a small id.
+        let mut interned: HashMap<Vec<RawResult>, u32> = HashMap::new();
+        let mut lists: Vec<Vec<RawResult>> = Vec::new();
         let steps = &self.test.threads[t].steps;
         for iter in 1..=self.opts.iterations {
             let mut reset_err = None;
@@ -521,7 +555,16 @@ impl<'a> Harness<'a> {
                     }
                 }
             }
-            *ctl.raw[t].lock().expect("raw results") = std::mem::take(&mut raw);
+            let id = match interned.get(&raw) {
+                Some(&id) => id,
+                None => {
+                    let id = lists.len() as u32;
+                    lists.push(raw.clone());
+                    interned.insert(raw.clone(), id);
+                    id
+                }
+            };
+            ctl.result_id[t].store(id, SeqCst);
             ctl.state[t].store(DONE, SeqCst);
             ctl.done[t].store(iter, SeqCst);
             ctl.parking.wake();
@@ -531,8 +574,10 @@ impl<'a> Harness<'a> {
                 self.record(ctl);
                 ctl.completed.fetch_add(1, SeqCst);
             });
-            raw = std::mem::take(&mut *ctl.raw[t].lock().expect("raw results"));
         }
+        *ctl.result_lists[t]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = lists;
         Ok(())
     }
 
@@ -544,16 +589,11 @@ impl<'a> Harness<'a> {
             h.1 += 1;
             return;
         }
-        let key: Vec<Vec<RawResult>> = (0..ctl.threads)
+        let key: Vec<u64> = (0..ctl.threads)
             .map(|t| {
-                let mut r = ctl.raw[t].lock().expect("raw results").clone();
+                let id = ctl.result_id[t].load(SeqCst) as u64;
                 let b = ctl.blocked_at[t].load(SeqCst);
-                if b >= 0 {
-                    let b = b as usize;
-                    r.truncate(b);
-                    r.push(RawResult::Blocked);
-                }
-                r
+                id | (((b + 1).max(0) as u64) << 32)
             })
             .collect();
         *h.0.entry(key).or_insert(0) += 1;
