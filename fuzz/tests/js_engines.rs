@@ -113,7 +113,7 @@ fn harness_json_of_sb_has_the_expected_shape() {
             [json!(0), json!(97), json!(115), json!(109)]
         );
     }
-    let t0 = json!({"invoke": {"instance": 0, "export": "run", "args": [], "results": ["i32"]}});
+    let t0 = json!({"invoke": {"instance": 0, "export": "run", "args": [], "results": ["i32"], "waits": 0}});
     assert_eq!(
         v["threads"],
         json!([
