@@ -3,7 +3,7 @@
 
 use heddle_model::{Config, FenceSemantics, WokenOrder};
 
-/// Order of WOKEN events after a NOTIFY (spec erratum; docs/model.md, decision 8).
+/// Order of WOKEN events after a NOTIFY (spec erratum, MODEL.md §7.3 item 8).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum WokenOrderArg {
     /// Any order (default).
