@@ -23,36 +23,8 @@ use std::fmt::Write as _;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 
-/// The arithmetic or bitwise operation of a read-modify-write (`i32.atomic.rmw.add` …).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RmwOp {
-    /// `add`.
-    Add,
-    /// `sub`.
-    Sub,
-    /// `and`.
-    And,
-    /// `or`.
-    Or,
-    /// `xor`.
-    Xor,
-    /// `xchg`: stores the operand, whatever the old value.
-    Xchg,
-}
-
-impl RmwOp {
-    /// The instruction name's operation part (`add`, …, `xchg`).
-    pub fn name(self) -> &'static str {
-        match self {
-            RmwOp::Add => "add",
-            RmwOp::Sub => "sub",
-            RmwOp::And => "and",
-            RmwOp::Or => "or",
-            RmwOp::Xor => "xor",
-            RmwOp::Xchg => "xchg",
-        }
-    }
-}
+/// The operation of a read-modify-write: the model's own type (`heddle_model::program`).
+pub use heddle_model::program::RmwOp;
 
 /// One operation of a generated thread. Widths are in bytes (1, 2, 4 or 8); width 8 uses
 /// the `i64` instructions, the others the `i32` ones (narrow loads zero-extend). Addresses

@@ -165,7 +165,7 @@ pub enum Convert {
 
 /// Read-modify-write operators of `iNN.atomic.rmwM.op`.
 #[allow(missing_docs)]
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RmwOp {
     Add,
     Sub,
@@ -173,6 +173,20 @@ pub enum RmwOp {
     Or,
     Xor,
     Xchg,
+}
+
+impl RmwOp {
+    /// The operation part of the instruction's name (`add`, …, `xchg`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RmwOp::Add => "add",
+            RmwOp::Sub => "sub",
+            RmwOp::And => "and",
+            RmwOp::Or => "or",
+            RmwOp::Xor => "xor",
+            RmwOp::Xchg => "xchg",
+        }
+    }
 }
 
 /// The instructions a litmus function may contain: straight-line code only.
