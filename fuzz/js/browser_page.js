@@ -26,12 +26,7 @@
     } else {
       const tests = await (await fetch("/tests.json")).json();
       for (const test of tests) {
-        let r;
-        try {
-          r = await runTest(test, env);
-        } catch (e) {
-          r = { name: test.name, error: { kind: "harness", message: String((e && e.stack) || e) } };
-        }
+        const r = await runTestReporting(test, env);
         await post("/result", r);
       }
     }

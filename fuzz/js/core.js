@@ -539,6 +539,15 @@ function errorResult(name, kind, message) {
 }
 
 /** Runs one test (the JSON object Rust wrote) and resolves to its result object. */
+/** runTest, with an exception of the harness itself turned into a "harness" error result. */
+async function runTestReporting(test, env) {
+  try {
+    return await runTest(test, env);
+  } catch (e) {
+    return { name: test.name, error: { kind: "harness", message: String((e && e.stack) || e) } };
+  }
+}
+
 async function runTest(test, env) {
   const name = test.name;
   let memory;
@@ -630,5 +639,5 @@ function assemble(test, parts) {
 }
 
 if (typeof module !== "undefined" && module.exports) {
-  module.exports = { mulberry32, delayGenerator, delays, runTest, workerMain, argToJs, resultToString };
+  module.exports = { mulberry32, delayGenerator, delays, runTest, runTestReporting, workerMain, argToJs, resultToString };
 }

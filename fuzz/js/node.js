@@ -26,12 +26,7 @@
       process.exit(2);
     }
     for (const test of tests) {
-      let r;
-      try {
-        r = await runTest(test, env);
-      } catch (e) {
-        r = { name: test.name, error: { kind: "harness", message: String((e && e.stack) || e) } };
-      }
+      const r = await runTestReporting(test, env);
       await write(r);
     }
     process.exit(0);
