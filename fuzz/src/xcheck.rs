@@ -422,10 +422,18 @@ impl Summary {
     pub fn of(reports: &[TestReport], engines: &[Box<dyn Engine>], seconds: f64) -> Summary {
         let mut s = Summary {
             seconds,
+            // The version each row already carries; asked again only of an engine that ran
+            // no test (asking may start a process).
             engines: engines
                 .iter()
                 .map(|e| {
-                    let v = e.version().unwrap_or_else(|e| e.to_string());
+                    let recorded = reports
+                        .iter()
+                        .flat_map(|r| &r.rows)
+                        .find(|row| row.engine == e.name())
+                        .map(|row| row.version.clone());
+                    let v =
+                        recorded.unwrap_or_else(|| e.version().unwrap_or_else(|e| e.to_string()));
                     (e.name().to_string(), v)
                 })
                 .collect(),
