@@ -1,8 +1,12 @@
 //! `heddle fuzz`: single-threaded differential fuzzing with Heddle as the oracle, against
-//! wasmtime or wasmi (see docs/fuzz.md); and with `--mutate`, the no-panic campaign over
+//! wasmtime or wasmi (see docs/fuzz.md); with `--threads`, threaded programs on an engine's
+//! real threads, every outcome checked; and with `--mutate`, the no-panic campaign over
 //! mutated modules.
 
+use heddle_fuzz::diff::threads::{run_threads_campaign, ThreadsCampaign};
 use heddle_fuzz::diff::{self, engine::engine_by_name, mutate, Bound, Campaign, Report};
+use heddle_fuzz::engines::{create, EngineSpec};
+use heddle_spec_tests::explore::MemoryMode;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -20,9 +24,18 @@ pub enum Format {
 /// Arguments of `heddle fuzz`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The engine compared with Heddle.
-    #[arg(long, default_value = "wasmtime", value_parser = ["wasmtime", "wasmi"])]
+    /// The engine compared with Heddle: wasmtime or wasmi; with --threads any engine of
+    /// `heddle xcheck` that has threads (wasmtime, node, bun, chromium, firefox).
+    #[arg(long, default_value = "wasmtime")]
     pub engine: String,
+    /// Threaded programs instead (data-race-free ones with loops and wait/notify, checked by
+    /// SC exploration; straight-line racy ones, checked by the memory model), each run
+    /// --runs times on the engine's real threads.
+    #[arg(long, conflicts_with_all = ["mutate", "files"])]
+    pub threads: bool,
+    /// With --threads: runs of each program on the engine.
+    #[arg(long, default_value_t = 2_000)]
+    pub runs: u64,
     /// Stop after this many seconds (the default bound: 60).
     #[arg(long, conflicts_with = "iterations")]
     pub seconds: Option<f64>,
@@ -74,6 +87,9 @@ fn bar(len: u64, template: &str) -> Option<ProgressBar> {
 pub fn run(args: Args) -> ExitCode {
     if args.mutate {
         return run_mutate(&args);
+    }
+    if args.threads {
+        return run_threads(&args);
     }
     let mut engine = match engine_by_name(&args.engine) {
         Ok(e) => e,
@@ -138,6 +154,91 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
+fn run_threads(args: &Args) -> ExitCode {
+    if !["wasmtime", "node", "bun", "chromium", "firefox"].contains(&args.engine.as_str()) {
+        eprintln!(
+            "error: --threads runs on an engine with threads: wasmtime, node, bun, chromium or \
+             firefox (not {:?})",
+            args.engine
+        );
+        return ExitCode::from(2);
+    }
+    let engine = match create(&EngineSpec {
+        name: args.engine.clone(),
+        path: None,
+        memory: MemoryMode::Sc,
+    }) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let campaign = ThreadsCampaign {
+        seed: args.seed,
+        start: args.start,
+        bound: match (args.iterations, args.seconds) {
+            (Some(n), _) => Bound::Iterations(n),
+            (None, Some(s)) => Bound::Seconds(s),
+            (None, None) => Bound::Seconds(60.0),
+        },
+        runs: args.runs.max(1),
+        out_dir: args.out.clone(),
+        shrink_attempts: args.shrink_attempts.min(100),
+        max_findings: args.max_findings.max(1),
+        planted_fault: args
+            .planted_fault
+            .then_some(heddle_fuzz::generate::drf::Fault::CountSubtracts),
+        ..ThreadsCampaign::default()
+    };
+    let progress = bar(1000, "{bar:40} {elapsed} {msg}");
+    let result = run_threads_campaign(&campaign, engine.as_ref(), &mut |r: &Report, f| {
+        if let Some(b) = &progress {
+            b.set_position((f * 1000.0) as u64);
+            b.set_message(format!(
+                "{} programs, {} runs ({:.0}/s), {} findings",
+                r.modules,
+                r.calls,
+                r.execs_per_sec,
+                r.findings.len()
+            ));
+        }
+    });
+    if let Some(b) = &progress {
+        b.finish_and_clear();
+    }
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string(&report).expect("a report serialises")
+        ),
+        Format::Human => {
+            println!(
+                "heddle fuzz --threads vs {}: {} programs ({} checked on the engine), {} runs in {:.1} s ({:.0} runs/s)",
+                report.engine,
+                report.modules,
+                report.instantiated,
+                report.calls,
+                report.seconds,
+                report.execs_per_sec
+            );
+            print_findings(&report);
+        }
+    }
+    if report.findings.is_empty() && report.heddle_panics == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 fn print_human(r: &Report) {
     println!(
         "heddle fuzz vs {}: {} modules ({} instantiated), {} calls in {:.1} s ({:.0} calls/s; Heddle's side {:.1} s, {:.0} modules/s)",
@@ -150,18 +251,23 @@ fn print_human(r: &Report) {
         r.heddle_seconds,
         r.modules as f64 / r.heddle_seconds.max(1e-9)
     );
+    print_findings(r);
+}
+
+/// Skips, findings and the verdict line of a report.
+fn print_findings(r: &Report) {
     if !r.skips.is_empty() {
         let s: Vec<String> = r.skips.iter().map(|(k, v)| format!("{k} {v}")).collect();
         println!("skipped: {}", s.join(", "));
     }
     for f in &r.findings {
         println!(
-            "FINDING {}: {} ({} -> {} bytes)\n  saved: {} (.wat, .wast beside it)",
+            "FINDING {}: {} ({} -> {} bytes)\n  saved: {} (and the files beside it)",
             f.kind, f.summary, f.sizes.0, f.sizes.1, f.path
         );
     }
     if r.heddle_panics > 0 {
-        println!("Heddle panicked on {} modules", r.heddle_panics);
+        println!("Heddle panicked or failed on {} modules", r.heddle_panics);
     }
     println!(
         "{}",

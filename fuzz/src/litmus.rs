@@ -72,8 +72,11 @@ pub struct LitmusTest {
     pub name: String,
     /// The `.wast` source.
     pub source: String,
-    /// The model's view of the file (threads in the same order as [`Self::threads`]).
-    pub program: Program,
+    /// The model's view of the file (threads in the same order as [`Self::threads`]);
+    /// `None` for a test outside the model's subset (made by [`LitmusTest::unmodelled`],
+    /// whose allowed outcomes come from elsewhere, e.g. an exhaustive SC exploration of a
+    /// data-race-free program).
+    pub program: Option<Program>,
     /// The shared memory.
     pub memory: SharedMemorySpec,
     /// Binary modules, in file order (the memory-defining module excluded: the harness
@@ -88,6 +91,10 @@ pub struct LitmusTest {
     /// `wait`, before the harness calls them blocked: longer than any finite timeout in the
     /// test (docs/xcheck.md, "Blocked threads").
     pub watchdog: Duration,
+    /// For every thread and invoke `[t][k]`: how many `wait`s one call of the invoked
+    /// function may perform, `2` standing for "two or more" (a `wait` in a loop, or a call
+    /// to another function).
+    waits: Vec<Vec<usize>>,
 }
 
 /// The result of one invoke in one iteration, as a harness records it.
@@ -127,6 +134,7 @@ impl LitmusTest {
                 steps: Vec::new(),
             }],
             memory: None,
+            data: false,
         };
         let mut scope = Scope::default();
         x.directives(wast.directives, 0, &mut scope)?;
@@ -149,14 +157,7 @@ impl LitmusTest {
         let reset_len = accessed.max(init_end).div_ceil(64).saturating_mul(64);
         let reset_len = reset_len.min(mem_size).min(u32::MAX as u64) as u32;
         let wait_addresses = (0..reset_len).step_by(4).collect();
-        // 0.2 ms of silence; with a wait that may time out, 10 ms and twice the longest
-        // finite timeout (an engine may keep a thread queued a while after a short timeout).
-        let watchdog = if bounds.finite_timeouts {
-            Duration::from_millis(10)
-                + Duration::from_nanos(bounds.max_timeout_ns.min(500_000_000).saturating_mul(2))
-        } else {
-            Duration::from_micros(200)
-        };
+        let watchdog = watchdog(bounds.finite_timeouts, bounds.max_timeout_ns);
         let mut test = LitmusTest {
             name: name.to_string(),
             source: source.to_string(),
@@ -166,37 +167,119 @@ impl LitmusTest {
                 init: program.init.clone(),
                 reset_len,
             },
-            program,
             modules: x.modules,
             threads: x.threads,
             wait_addresses,
             watchdog,
+            waits: model_waits_per_invoke(&program),
+            program: Some(program),
         };
         fill_result_types(&mut test);
         Ok(test)
     }
 
-    /// For every thread, the number of `wait` instructions in the function of each of its
-    /// invokes (`[t][k]`), from the model's view of the file.
-    pub fn waits_per_invoke(&self) -> Vec<Vec<usize>> {
-        self.program
-            .threads
+    /// Reads a threaded `.wast` script that the model's front end need not accept (loops,
+    /// calls, anything the engines run): the same script threads, modules and shared memory
+    /// as [`LitmusTest::from_wast`], with `program` `None`. What the model's view would
+    /// tell comes from the module binaries instead: each invoke's result types, and the
+    /// `wait`s its function may perform. `reset_len` is the caller's bound on every byte
+    /// address the test touches (a generator knows it); it is rounded up to 64 and capped at
+    /// the memory's size. The watchdog is as for [`LitmusTest::from_wast`], from the
+    /// `wait`s' constant timeouts (a timeout that is not an `i64.const` right before its
+    /// `wait` counts as finite and long).
+    ///
+    /// # Errors
+    /// A message with the line on a syntax error, a module that does not encode or decode,
+    /// a data segment of the shared memory (not supported here), an invoke of a missing
+    /// export, or no shared memory.
+    pub fn unmodelled(name: &str, source: &str, reset_len: u32) -> Result<LitmusTest, String> {
+        let mut buf = ParseBuffer::new(source).map_err(|e| syntax(source, e))?;
+        buf.track_instr_spans(false);
+        let wast: Wast = parser::parse(&buf).map_err(|e| syntax(source, e))?;
+        let mut x = Extract {
+            source,
+            modules: Vec::new(),
+            threads: vec![ScriptThread {
+                name: "main".into(),
+                steps: Vec::new(),
+            }],
+            memory: None,
+            data: false,
+        };
+        let mut scope = Scope::default();
+        x.directives(wast.directives, 0, &mut scope)?;
+        let (initial_pages, maximum_pages) = x.memory.ok_or("no shared memory is defined")?;
+        if x.data {
+            return Err(
+                "the module that defines the shared memory has data segments: only \
+                        tests the model reads may initialise it"
+                    .into(),
+            );
+        }
+        let facts: Vec<binary::ModuleFacts> = x
+            .modules
             .iter()
-            .map(|t| {
-                t.steps
-                    .iter()
-                    .filter_map(|s| match s {
-                        ScriptStep::Invoke { func, .. } => Some(
-                            func.body
-                                .iter()
-                                .filter(|(i, _)| matches!(i, Instr::Wait { .. }))
-                                .count(),
-                        ),
-                        _ => None,
-                    })
-                    .collect()
-            })
-            .collect()
+            .map(|m| binary::ModuleFacts::of(m))
+            .collect::<Result<_, _>>()?;
+        let mut waits = Vec::new();
+        let mut threads = x.threads;
+        for th in &mut threads {
+            let mut instances = Vec::new();
+            let mut per_invoke = Vec::new();
+            for s in &mut th.steps {
+                match s {
+                    Step::Instantiate { module } => instances.push(*module),
+                    Step::Invoke {
+                        instance,
+                        export,
+                        results,
+                        ..
+                    } => {
+                        let f = instances
+                            .get(*instance)
+                            .and_then(|&m| facts[m].exports.get(export.as_str()))
+                            .ok_or_else(|| {
+                                format!("invoke \"{export}\": no such function export")
+                            })?;
+                        *results = f.results.clone();
+                        per_invoke.push(f.waits);
+                    }
+                    _ => {}
+                }
+            }
+            waits.push(per_invoke);
+        }
+        let finite = facts.iter().any(|f| f.finite_timeouts);
+        let max_timeout = facts.iter().map(|f| f.max_timeout_ns).max().unwrap_or(0);
+        let mem_size = initial_pages.saturating_mul(65536).min(1 << 32);
+        let reset_len = (reset_len as u64)
+            .div_ceil(64)
+            .saturating_mul(64)
+            .min(mem_size) as u32;
+        Ok(LitmusTest {
+            name: name.to_string(),
+            source: source.to_string(),
+            program: None,
+            memory: SharedMemorySpec {
+                initial_pages,
+                maximum_pages,
+                init: Vec::new(),
+                reset_len,
+            },
+            modules: x.modules,
+            threads,
+            wait_addresses: (0..reset_len).step_by(4).collect(),
+            watchdog: watchdog(finite, max_timeout),
+            waits,
+        })
+    }
+
+    /// For every thread, how many `wait`s the function of each of its invokes (`[t][k]`)
+    /// may perform: for a modelled test the number of `wait` instructions (the model's
+    /// functions are straight-line), for an unmodelled one `2` meaning "two or more" when a
+    /// `wait` is in a loop or the function calls another.
+    pub fn waits_per_invoke(&self) -> Vec<Vec<usize>> {
+        self.waits.clone()
     }
 
     /// For every thread and invoke `[t][k]`: whether any step after invoke `k` of thread
@@ -464,6 +547,8 @@ struct Extract<'t> {
     modules: Vec<Vec<u8>>,
     threads: Vec<ScriptThread>,
     memory: Option<(u64, u64)>,
+    /// The memory-defining module has data segments.
+    data: bool,
 }
 
 impl Extract<'_> {
@@ -552,6 +637,9 @@ impl Extract<'_> {
                 }
             }
         }
+        if defines {
+            self.data = fields.iter().any(|f| matches!(f, ModuleField::Data(_)));
+        }
         if defines
             && fields.iter().any(|f| {
                 matches!(f, ModuleField::Func(_) | ModuleField::Export(_)) && !is_memory_export(f)
@@ -598,9 +686,46 @@ fn is_memory_export(f: &ModuleField<'_>) -> bool {
     matches!(f, ModuleField::Export(e) if matches!(e.kind, wast::core::ExportKind::Memory))
 }
 
+/// How long the watchdog waits for silence: 0.2 ms; with a wait that may time out, 10 ms
+/// and twice the longest finite timeout (an engine may keep a thread queued a while after a
+/// short timeout).
+fn watchdog(finite_timeouts: bool, max_timeout_ns: u64) -> Duration {
+    if finite_timeouts {
+        Duration::from_millis(10)
+            + Duration::from_nanos(max_timeout_ns.min(500_000_000).saturating_mul(2))
+    } else {
+        Duration::from_micros(200)
+    }
+}
+
+/// The number of `wait` instructions in the function of each invoke of each thread.
+fn model_waits_per_invoke(program: &Program) -> Vec<Vec<usize>> {
+    program
+        .threads
+        .iter()
+        .map(|t| {
+            t.steps
+                .iter()
+                .filter_map(|s| match s {
+                    ScriptStep::Invoke { func, .. } => Some(
+                        func.body
+                            .iter()
+                            .filter(|(i, _)| matches!(i, Instr::Wait { .. }))
+                            .count(),
+                    ),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Fills in the result types of every invoke from the model's view of the file.
 fn fill_result_types(test: &mut LitmusTest) {
-    for (t, pt) in test.threads.iter_mut().zip(&test.program.threads) {
+    let Some(program) = &test.program else {
+        return;
+    };
+    for (t, pt) in test.threads.iter_mut().zip(&program.threads) {
         let mut model_invokes = pt.steps.iter().filter_map(|s| match s {
             ScriptStep::Invoke { func, .. } => Some(func.clone()),
             _ => None,
@@ -686,4 +811,170 @@ fn scan_program(program: &Program) -> Bounds {
         }
     }
     b
+}
+
+/// What the harness needs to know about a module binary when the model's view of the test
+/// is missing ([`LitmusTest::unmodelled`]).
+mod binary {
+    use std::collections::HashMap;
+    use wasmparser::{Operator, Parser, Payload, TypeRef, ValType};
+
+    /// An exported function: its result types and how many `wait`s a call may perform.
+    pub(super) struct ExportedFunc {
+        /// As `"i32"`, `"i64"`, `"f32"`, `"f64"` (other types are an error).
+        pub results: Vec<&'static str>,
+        /// `wait` instructions in the body, `2` ("two or more") when one is inside a `loop`
+        /// or the body calls another function.
+        pub waits: usize,
+    }
+
+    /// Exported functions, and the constant timeouts of every `wait` of the module.
+    pub(super) struct ModuleFacts {
+        pub exports: HashMap<String, ExportedFunc>,
+        /// Some `wait` may time out: its timeout is not a negative `i64.const` right before it.
+        pub finite_timeouts: bool,
+        /// The longest constant finite timeout, in nanoseconds.
+        pub max_timeout_ns: u64,
+    }
+
+    /// What one function body does with `wait`.
+    struct BodyFacts {
+        waits: usize,
+        finite_timeouts: bool,
+        max_timeout_ns: u64,
+    }
+
+    fn type_name(t: ValType) -> Result<&'static str, String> {
+        Ok(match t {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            other => return Err(format!("an exported function returns {other}")),
+        })
+    }
+
+    fn body_facts(body: &wasmparser::FunctionBody<'_>) -> Result<BodyFacts, String> {
+        let mut f = BodyFacts {
+            waits: 0,
+            finite_timeouts: false,
+            max_timeout_ns: 0,
+        };
+        // Open blocks: whether each is a loop.
+        let mut loops: Vec<bool> = Vec::new();
+        let mut prev_const: Option<i64> = None;
+        let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
+        while !reader.eof() {
+            let op = reader.read().map_err(|e| e.to_string())?;
+            let mut this_const = None;
+            match op {
+                Operator::Block { .. } | Operator::If { .. } | Operator::TryTable { .. } => {
+                    loops.push(false)
+                }
+                Operator::Loop { .. } => loops.push(true),
+                Operator::End => {
+                    loops.pop();
+                }
+                Operator::Call { .. }
+                | Operator::CallIndirect { .. }
+                | Operator::ReturnCall { .. }
+                | Operator::ReturnCallIndirect { .. }
+                | Operator::CallRef { .. }
+                | Operator::ReturnCallRef { .. } => f.waits = 2,
+                Operator::MemoryAtomicWait32 { .. } | Operator::MemoryAtomicWait64 { .. } => {
+                    f.waits = if loops.contains(&true) {
+                        2
+                    } else {
+                        (f.waits + 1).min(2)
+                    };
+                    match prev_const {
+                        Some(t) if t < 0 => {}
+                        Some(t) => {
+                            f.finite_timeouts = true;
+                            f.max_timeout_ns = f.max_timeout_ns.max(t as u64);
+                        }
+                        None => {
+                            f.finite_timeouts = true;
+                            f.max_timeout_ns = f.max_timeout_ns.max(500_000_000);
+                        }
+                    }
+                }
+                Operator::I64Const { value } => this_const = Some(value),
+                _ => {}
+            }
+            prev_const = this_const;
+        }
+        Ok(f)
+    }
+
+    impl ModuleFacts {
+        /// Reads a module binary.
+        ///
+        /// # Errors
+        /// The decoder's message, or an exported function with a result that is not a
+        /// number.
+        pub fn of(wasm: &[u8]) -> Result<ModuleFacts, String> {
+            let mut types = Vec::new();
+            // Type index of every function, imported ones first.
+            let mut funcs: Vec<u32> = Vec::new();
+            let mut imported = 0usize;
+            let mut exported: Vec<(String, u32)> = Vec::new();
+            let mut bodies = Vec::new();
+            for payload in Parser::new(0).parse_all(wasm) {
+                match payload.map_err(|e| e.to_string())? {
+                    Payload::TypeSection(r) => {
+                        for t in r.into_iter_err_on_gc_types() {
+                            types.push(t.map_err(|e| e.to_string())?);
+                        }
+                    }
+                    Payload::ImportSection(r) => {
+                        for imp in r.into_imports() {
+                            if let TypeRef::Func(t) = imp.map_err(|e| e.to_string())?.ty {
+                                funcs.push(t);
+                                imported += 1;
+                            }
+                        }
+                    }
+                    Payload::FunctionSection(r) => {
+                        for t in r {
+                            funcs.push(t.map_err(|e| e.to_string())?);
+                        }
+                    }
+                    Payload::ExportSection(r) => {
+                        for e in r {
+                            let e = e.map_err(|e| e.to_string())?;
+                            if e.kind == wasmparser::ExternalKind::Func {
+                                exported.push((e.name.to_string(), e.index));
+                            }
+                        }
+                    }
+                    Payload::CodeSectionEntry(body) => bodies.push(body_facts(&body)?),
+                    _ => {}
+                }
+            }
+            let mut facts = ModuleFacts {
+                exports: HashMap::new(),
+                finite_timeouts: bodies.iter().any(|b| b.finite_timeouts),
+                max_timeout_ns: bodies.iter().map(|b| b.max_timeout_ns).max().unwrap_or(0),
+            };
+            for (name, index) in exported {
+                let ty = funcs
+                    .get(index as usize)
+                    .and_then(|&t| types.get(t as usize))
+                    .ok_or_else(|| format!("export {name:?}: no such function"))?;
+                let results = ty
+                    .results()
+                    .iter()
+                    .map(|&t| type_name(t))
+                    .collect::<Result<_, _>>()?;
+                // An imported function's body is elsewhere: it may wait any number of times.
+                let waits = (index as usize)
+                    .checked_sub(imported)
+                    .and_then(|i| bodies.get(i))
+                    .map_or(2, |b| b.waits);
+                facts.exports.insert(name, ExportedFunc { results, waits });
+            }
+            Ok(facts)
+        }
+    }
 }

@@ -628,10 +628,12 @@ mod tests {
             forbidden: [(o(0, 0), "C7(†) sc-last-visible".to_string())]
                 .into_iter()
                 .collect(),
+            unlisted_rule: None,
         };
         let mp = ModelView {
             allowed: [o(0, 0), o(0, 1), o(1, 1), o(1, 0)].into_iter().collect(),
             forbidden: IndexMap::new(),
+            unlisted_rule: None,
         };
         vec![
             TestReport {
@@ -724,6 +726,7 @@ mod tests {
         let model = ModelView {
             allowed: (0..100).map(|i| o(i, i)).collect(),
             forbidden: IndexMap::new(),
+            unlisted_rule: None,
         };
         let reports = vec![TestReport {
             file: String::new(),

@@ -18,6 +18,13 @@ use std::path::{Path, PathBuf};
 /// write produces).
 pub const NOT_A_CANDIDATE: &str = "no candidate execution";
 
+/// The rule reported for an observed outcome of a data-race-free program that no
+/// sequentially consistent execution reaches: by SC-DRF (spec `exec/relaxed.rst`; Watt et
+/// al., OOPSLA 2019, §5) a data-race-free program has only sequentially consistent
+/// executions, so its allowed outcomes are exactly those an exhaustive SC exploration
+/// reaches.
+pub const NOT_SC_REACHABLE: &str = "SC-DRF: reached by no SC execution";
+
 /// The model's verdict on a litmus test: the allowed outcomes, and the rule that forbids
 /// each other candidate outcome.
 #[derive(Clone, Debug, Default)]
@@ -27,15 +34,23 @@ pub struct ModelView {
     /// Forbidden candidate outcomes with the name of the rule that rules each out
     /// (`Rule::name`, e.g. `"C7(†) sc-last-visible"`).
     pub forbidden: IndexMap<Outcome, String>,
+    /// The rule named for an outcome that is neither allowed nor in `forbidden`; `None`:
+    /// [`NOT_A_CANDIDATE`].
+    pub unlisted_rule: Option<String>,
 }
 
 impl ModelView {
     /// Computes the model's view of `test` under `config`.
     ///
     /// # Errors
-    /// The model's message when the program is too large to enumerate.
+    /// The model's message when the program is too large to enumerate, or a test that has
+    /// no model view ([`LitmusTest::unmodelled`]).
     pub fn of(test: &LitmusTest, config: &Config) -> Result<ModelView, String> {
-        let e = enumerate(&test.program, config).map_err(|e| e.to_string())?;
+        let program = test
+            .program
+            .as_ref()
+            .ok_or("the test is outside the model's subset")?;
+        let e = enumerate(program, config).map_err(|e| e.to_string())?;
         Ok(ModelView {
             allowed: e.allowed.keys().cloned().collect(),
             forbidden: e
@@ -43,7 +58,19 @@ impl ModelView {
                 .iter()
                 .map(|(o, v)| (o.clone(), v.rule.name().to_string()))
                 .collect(),
+            unlisted_rule: None,
         })
+    }
+
+    /// The view of a data-race-free program: `allowed` are the outcomes of an exhaustive
+    /// sequentially consistent exploration, every other outcome is forbidden by
+    /// [`NOT_SC_REACHABLE`].
+    pub fn sc_drf(allowed: impl IntoIterator<Item = Outcome>) -> ModelView {
+        ModelView {
+            allowed: allowed.into_iter().collect(),
+            forbidden: IndexMap::new(),
+            unlisted_rule: Some(NOT_SC_REACHABLE.to_string()),
+        }
     }
 
     /// `None` if `outcome` is allowed, else the rule that forbids it.
@@ -55,6 +82,7 @@ impl ModelView {
                 self.forbidden
                     .get(outcome)
                     .cloned()
+                    .or_else(|| self.unlisted_rule.clone())
                     .unwrap_or_else(|| NOT_A_CANDIDATE.to_string()),
             )
         }

@@ -49,11 +49,14 @@ fn opts(iterations: u64) -> RunOptions {
 }
 
 fn allowed(test: &LitmusTest) -> HashSet<Outcome> {
-    heddle_model::enumerate(&test.program, &heddle_model::Config::default())
-        .expect("the model enumerates the test")
-        .allowed
-        .into_keys()
-        .collect()
+    heddle_model::enumerate(
+        test.program.as_ref().unwrap(),
+        &heddle_model::Config::default(),
+    )
+    .expect("the model enumerates the test")
+    .allowed
+    .into_keys()
+    .collect()
 }
 
 fn i32s(threads: &[(&str, u32)]) -> Outcome {

@@ -7,13 +7,15 @@
 //! [`compare::traps_equivalent`]), exported globals, memories and tables
 //! ([`compare::check_module`]). A difference is shrunk and saved ([`finding`]); a module
 //! that cannot be compared is a counted skip ([`compare::Skip`]). [`mutate`] is the
-//! no-panic campaign over mutated modules. docs/fuzz.md is the user's guide.
+//! no-panic campaign over mutated modules. [`threads`] is the multi-threaded campaign
+//! (`--threads`). docs/fuzz.md is the user's guide.
 
 pub mod compare;
 pub mod engine;
 pub mod finding;
 pub mod generate;
 pub mod mutate;
+pub mod threads;
 #[cfg(feature = "wasmi")]
 pub mod wasmi;
 #[cfg(feature = "wasmtime")]

@@ -1,5 +1,6 @@
-//! Random litmus programs: the one generator behind `heddle xcheck --generate N --seed S`
-//! and the property tests of the memory model (`model/tests/properties.rs`) and of
+//! Random litmus programs: the one generator of straight-line racy programs behind `heddle
+//! xcheck --generate N --seed S`, the racy half of `heddle fuzz --threads`, and the property
+//! tests of the memory model (`model/tests/properties.rs`) and of
 //! exploration (`spec-tests/tests/explore_props.rs`).
 //!
 //! A [`LitmusProgram`] is a few threads, each a straight-line list of shared-memory
@@ -14,6 +15,8 @@
 //! unless [`GenConfig::misaligned_atomics`] (atomic accesses) or [`GenConfig::misaligned`]
 //! (plain ones) says otherwise, so that with addresses inside one 8-byte cell accesses of
 //! different widths overlap without trapping.
+
+pub mod drf;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
