@@ -87,7 +87,7 @@ impl ThreadedProgram {
     /// racy for odd ones.
     pub fn generate(seed: u64, index: u64) -> ThreadedProgram {
         let s = super::generate::module_seed(seed, index);
-        if index % 2 == 0 {
+        if index.is_multiple_of(2) {
             ThreadedProgram::Drf(DrfProgram::generate(s))
         } else {
             let p = generate(&GenConfig::xcheck(), s, 1).pop();
