@@ -50,6 +50,9 @@ pub struct ThreadsCampaign {
     pub out_dir: PathBuf,
     /// Shrinking: at most this many smaller programs tried per finding (0: save unshrunk).
     pub shrink_attempts: u32,
+    /// Shrinking: no new attempt after this much wall-clock time per finding (a hang costs
+    /// `engine_timeout` per attempt).
+    pub shrink_time: Duration,
     /// Stop after this many findings.
     pub max_findings: usize,
     /// Test-only: the oracle reads data-race-free programs with this fault.
@@ -67,6 +70,7 @@ impl Default for ThreadsCampaign {
             max_explorations: 5_000,
             out_dir: PathBuf::from("fuzz-findings"),
             shrink_attempts: 40,
+            shrink_time: Duration::from_secs(120),
             max_findings: 10,
             planted_fault: None,
         }
@@ -273,7 +277,7 @@ fn check(
 
 /// Shrinks a program with a finding of `kind`: repeatedly takes the first smaller program
 /// that still has a finding of the same kind, trying at most `campaign.shrink_attempts`
-/// programs in all.
+/// programs in all, and none after `campaign.shrink_time`.
 fn shrink(
     program: &ThreadedProgram,
     kind: &str,
@@ -281,11 +285,12 @@ fn shrink(
     campaign: &ThreadsCampaign,
     run_seed: u64,
 ) -> ThreadedProgram {
+    let started = Instant::now();
     let mut current = program.clone();
     let mut attempts = 0;
     'smaller: while attempts < campaign.shrink_attempts {
         for candidate in current.shrink_candidates() {
-            if attempts >= campaign.shrink_attempts {
+            if attempts >= campaign.shrink_attempts || started.elapsed() >= campaign.shrink_time {
                 break 'smaller;
             }
             attempts += 1;
