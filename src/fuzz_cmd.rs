@@ -101,11 +101,7 @@ pub fn run(args: Args) -> ExitCode {
     let mut campaign = Campaign {
         seed: args.seed,
         start: args.start,
-        bound: match (args.iterations, args.seconds) {
-            (Some(n), _) => Bound::Iterations(n),
-            (None, Some(s)) => Bound::Seconds(s),
-            (None, None) => Bound::Seconds(60.0),
-        },
+        bound: bound(&args),
         files: args.files.clone(),
         out_dir: args.out.clone(),
         shrink_attempts: args.shrink_attempts,
@@ -117,14 +113,31 @@ pub fn run(args: Args) -> ExitCode {
     if args.planted_fault {
         campaign = diff::with_planted_fault(campaign);
     }
+    let result = with_progress(("modules", "calls"), &mut |progress| {
+        diff::run_campaign(&campaign, engine.as_mut(), progress)
+    });
+    finish(result, args.format, print_human)
+}
+
+/// A campaign run with a progress callback (the report so far, the fraction done).
+type CampaignRun<'a> = dyn FnMut(&mut dyn FnMut(&Report, f64)) -> Result<Report, String> + 'a;
+
+/// Runs a campaign with a progress bar on a terminal (`units`: what the report's `modules`
+/// and `calls` count).
+fn with_progress(
+    units: (&str, &str),
+    campaign: &mut CampaignRun<'_>,
+) -> Result<Report, String> {
     let progress = bar(1000, "{bar:40} {elapsed} {msg}");
-    let result = diff::run_campaign(&campaign, engine.as_mut(), &mut |r: &Report, f| {
+    let result = campaign(&mut |r: &Report, f| {
         if let Some(b) = &progress {
             b.set_position((f * 1000.0) as u64);
             b.set_message(format!(
-                "{} modules, {} calls ({:.0}/s), {} findings",
+                "{} {}, {} {} ({:.0}/s), {} findings",
                 r.modules,
+                units.0,
                 r.calls,
+                units.1,
                 r.execs_per_sec,
                 r.findings.len()
             ));
@@ -133,6 +146,12 @@ pub fn run(args: Args) -> ExitCode {
     if let Some(b) = &progress {
         b.finish_and_clear();
     }
+    result
+}
+
+/// Prints a campaign's report and gives its exit status: 0 with no finding, 1 with
+/// findings or Heddle panics, 2 when the campaign could not run.
+fn finish(result: Result<Report, String>, format: Format, human: fn(&Report)) -> ExitCode {
     let report = match result {
         Ok(r) => r,
         Err(e) => {
@@ -140,17 +159,26 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match args.format {
+    match format {
         Format::Json => println!(
             "{}",
             serde_json::to_string(&report).expect("a report serialises")
         ),
-        Format::Human => print_human(&report),
+        Format::Human => human(&report),
     }
     if report.findings.is_empty() && report.heddle_panics == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// The campaign's bound: `--iterations`, else `--seconds`, else 60 seconds.
+fn bound(args: &Args) -> Bound {
+    match (args.iterations, args.seconds) {
+        (Some(n), _) => Bound::Iterations(n),
+        (None, Some(s)) => Bound::Seconds(s),
+        (None, None) => Bound::Seconds(60.0),
     }
 }
 
@@ -177,11 +205,7 @@ fn run_threads(args: &Args) -> ExitCode {
     let campaign = ThreadsCampaign {
         seed: args.seed,
         start: args.start,
-        bound: match (args.iterations, args.seconds) {
-            (Some(n), _) => Bound::Iterations(n),
-            (None, Some(s)) => Bound::Seconds(s),
-            (None, None) => Bound::Seconds(60.0),
-        },
+        bound: bound(args),
         runs: args.runs.max(1),
         out_dir: args.out.clone(),
         shrink_attempts: args.shrink_attempts.min(100),
@@ -191,52 +215,18 @@ fn run_threads(args: &Args) -> ExitCode {
             .then_some(heddle_fuzz::generate::drf::Fault::CountSubtracts),
         ..ThreadsCampaign::default()
     };
-    let progress = bar(1000, "{bar:40} {elapsed} {msg}");
-    let result = run_threads_campaign(&campaign, engine.as_ref(), &mut |r: &Report, f| {
-        if let Some(b) = &progress {
-            b.set_position((f * 1000.0) as u64);
-            b.set_message(format!(
-                "{} programs, {} runs ({:.0}/s), {} findings",
-                r.modules,
-                r.calls,
-                r.execs_per_sec,
-                r.findings.len()
-            ));
-        }
+    let result = with_progress(("programs", "runs"), &mut |progress| {
+        run_threads_campaign(&campaign, engine.as_ref(), progress)
     });
-    if let Some(b) = &progress {
-        b.finish_and_clear();
-    }
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match args.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string(&report).expect("a report serialises")
-        ),
-        Format::Human => {
-            println!(
-                "heddle fuzz --threads vs {}: {} programs ({} checked on the engine), {} runs in {:.1} s ({:.0} runs/s)",
-                report.engine,
-                report.modules,
-                report.instantiated,
-                report.calls,
-                report.seconds,
-                report.execs_per_sec
-            );
-            print_findings(&report);
-        }
-    }
-    if report.findings.is_empty() && report.heddle_panics == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    finish(result, args.format, print_threads_human)
+}
+
+fn print_threads_human(r: &Report) {
+    println!(
+        "heddle fuzz --threads vs {}: {} programs ({} checked on the engine), {} runs in {:.1} s ({:.0} runs/s)",
+        r.engine, r.modules, r.instantiated, r.calls, r.seconds, r.execs_per_sec
+    );
+    print_findings(r);
 }
 
 fn print_human(r: &Report) {

@@ -123,21 +123,7 @@ impl LitmusTest {
     /// unsupported construct) or a module does not encode.
     pub fn from_wast(name: &str, source: &str) -> Result<LitmusTest, String> {
         let program = parse_litmus(source).map_err(|e| e.to_string())?;
-        let mut buf = ParseBuffer::new(source).map_err(|e| syntax(source, e))?;
-        buf.track_instr_spans(false);
-        let wast: Wast = parser::parse(&buf).map_err(|e| syntax(source, e))?;
-        let mut x = Extract {
-            source,
-            modules: Vec::new(),
-            threads: vec![ScriptThread {
-                name: "main".into(),
-                steps: Vec::new(),
-            }],
-            memory: None,
-            data: false,
-        };
-        let mut scope = Scope::default();
-        x.directives(wast.directives, 0, &mut scope)?;
+        let x = Extract::script(source)?;
         let (initial_pages, maximum_pages) = x.memory.ok_or("no shared memory is defined")?;
         if x.threads.len() != program.threads.len()
             || x.threads
@@ -193,21 +179,7 @@ impl LitmusTest {
     /// a data segment of the shared memory (not supported here), an invoke of a missing
     /// export, or no shared memory.
     pub fn unmodelled(name: &str, source: &str, reset_len: u32) -> Result<LitmusTest, String> {
-        let mut buf = ParseBuffer::new(source).map_err(|e| syntax(source, e))?;
-        buf.track_instr_spans(false);
-        let wast: Wast = parser::parse(&buf).map_err(|e| syntax(source, e))?;
-        let mut x = Extract {
-            source,
-            modules: Vec::new(),
-            threads: vec![ScriptThread {
-                name: "main".into(),
-                steps: Vec::new(),
-            }],
-            memory: None,
-            data: false,
-        };
-        let mut scope = Scope::default();
-        x.directives(wast.directives, 0, &mut scope)?;
+        let x = Extract::script(source)?;
         let (initial_pages, maximum_pages) = x.memory.ok_or("no shared memory is defined")?;
         if x.data {
             return Err(
@@ -552,6 +524,26 @@ struct Extract<'t> {
 }
 
 impl Extract<'_> {
+    /// The script threads, module binaries and shared memory of a `.wast` script.
+    fn script(source: &str) -> Result<Extract<'_>, String> {
+        let mut buf = ParseBuffer::new(source).map_err(|e| syntax(source, e))?;
+        buf.track_instr_spans(false);
+        let wast: Wast = parser::parse(&buf).map_err(|e| syntax(source, e))?;
+        let mut x = Extract {
+            source,
+            modules: Vec::new(),
+            threads: vec![ScriptThread {
+                name: "main".into(),
+                steps: Vec::new(),
+            }],
+            memory: None,
+            data: false,
+        };
+        let mut scope = Scope::default();
+        x.directives(wast.directives, 0, &mut scope)?;
+        Ok(x)
+    }
+
     fn line(&self, span: wast::token::Span) -> usize {
         span.linecol_in(self.source).0 + 1
     }

@@ -38,6 +38,43 @@ pub enum Bound {
     Seconds(f64),
 }
 
+/// Where a campaign stands: `done` units of `total` (for [`Bound::Iterations`]) after
+/// `started`.
+pub(crate) struct Clock {
+    started: Instant,
+    total: u64,
+}
+
+impl Clock {
+    /// A clock started now, for `total` units (ignored for [`Bound::Seconds`]).
+    pub(crate) fn start(total: u64) -> Clock {
+        Clock {
+            started: Instant::now(),
+            total,
+        }
+    }
+
+    /// Whether the campaign is over after `done` units.
+    pub(crate) fn over(&self, bound: Bound, done: u64) -> bool {
+        match bound {
+            Bound::Iterations(_) => done >= self.total,
+            Bound::Seconds(s) => self.started.elapsed() >= Duration::from_secs_f64(s),
+        }
+    }
+
+    /// Updates the report's time and rate, and gives the fraction done (0.0–1.0) after
+    /// `done` units.
+    pub(crate) fn tick(&self, report: &mut Report, bound: Bound, done: u64) -> f64 {
+        report.seconds = self.started.elapsed().as_secs_f64();
+        report.execs_per_sec = report.calls as f64 / report.seconds.max(1e-9);
+        let fraction = match bound {
+            Bound::Iterations(_) => done as f64 / self.total.max(1) as f64,
+            Bound::Seconds(s) => report.seconds / s,
+        };
+        fraction.min(1.0)
+    }
+}
+
 /// A campaign's settings.
 #[derive(Clone, Debug)]
 pub struct Campaign {
@@ -114,6 +151,24 @@ pub struct Report {
     pub heddle_seconds: f64,
 }
 
+impl Report {
+    /// An empty report for a campaign against `engine`.
+    pub fn new(engine: &str) -> Report {
+        Report {
+            engine: engine.to_string(),
+            seconds: 0.0,
+            modules: 0,
+            instantiated: 0,
+            calls: 0,
+            execs_per_sec: 0.0,
+            skips: BTreeMap::new(),
+            findings: Vec::new(),
+            heddle_panics: 0,
+            heddle_seconds: 0.0,
+        }
+    }
+}
+
 /// Run a campaign against `engine`. `progress` is called after every module with the
 /// report so far and the fraction done (0.0–1.0).
 pub fn run_campaign(
@@ -127,31 +182,16 @@ pub fn run_campaign(
         .map(|p| read_module(p).map(|w| (p.display().to_string(), w)))
         .collect::<Result<_, _>>()?;
     let threads = engine.supports_threads();
-    let started = Instant::now();
-    let mut report = Report {
-        engine: engine.name().to_string(),
-        seconds: 0.0,
-        modules: 0,
-        instantiated: 0,
-        calls: 0,
-        execs_per_sec: 0.0,
-        skips: BTreeMap::new(),
-        findings: Vec::new(),
-        heddle_panics: 0,
-        heddle_seconds: 0.0,
-    };
+    let mut report = Report::new(engine.name());
     let total = match campaign.bound {
         Bound::Iterations(n) if !files.is_empty() => n.max(1) * files.len() as u64,
         Bound::Iterations(n) => n,
         Bound::Seconds(_) => 0,
     };
+    let clock = Clock::start(total);
     let mut i = 0u64;
     loop {
-        let done = match campaign.bound {
-            Bound::Iterations(_) => i >= total,
-            Bound::Seconds(s) => started.elapsed() >= Duration::from_secs_f64(s),
-        };
-        if done || report.findings.len() >= campaign.max_findings {
+        if clock.over(campaign.bound, i) || report.findings.len() >= campaign.max_findings {
             break;
         }
         let index = campaign.start + i;
@@ -225,16 +265,10 @@ pub fn run_campaign(
             });
         }
         i += 1;
-        report.seconds = started.elapsed().as_secs_f64();
-        report.execs_per_sec = report.calls as f64 / report.seconds.max(1e-9);
-        let fraction = match campaign.bound {
-            Bound::Iterations(_) => i as f64 / total.max(1) as f64,
-            Bound::Seconds(s) => report.seconds / s,
-        };
-        progress(&report, fraction.min(1.0));
+        let fraction = clock.tick(&mut report, campaign.bound, i);
+        progress(&report, fraction);
     }
-    report.seconds = started.elapsed().as_secs_f64();
-    report.execs_per_sec = report.calls as f64 / report.seconds.max(1e-9);
+    clock.tick(&mut report, campaign.bound, i);
     Ok(report)
 }
 

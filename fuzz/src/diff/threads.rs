@@ -18,14 +18,13 @@
 //! as a `.wast` script (Heddle's allowed outcomes and the observed ones in its header, with
 //! the commands that check it again) and a `.wasm` and `.wat` per thread module.
 
-use super::{Bound, FindingReport, Report};
+use super::{Bound, Clock, FindingReport, Report};
 use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
 use crate::generate::drf::{DrfProgram, Fault, EXTENT};
 use crate::generate::{generate, GenConfig, LitmusProgram};
 use crate::litmus::LitmusTest;
 use crate::xcheck::{Checked, ModelView};
 use heddle_spec_tests::explore::{explore, ExploreOptions, Plan};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -367,26 +366,14 @@ pub fn run_threads_campaign(
     progress: &mut dyn FnMut(&Report, f64),
 ) -> Result<Report, String> {
     let version = engine.version().map_err(|e| e.to_string())?;
-    let started = Instant::now();
-    let mut report = Report {
-        engine: engine.name().to_string(),
-        seconds: 0.0,
-        modules: 0,
-        instantiated: 0,
-        calls: 0,
-        execs_per_sec: 0.0,
-        skips: BTreeMap::new(),
-        findings: Vec::new(),
-        heddle_panics: 0,
-        heddle_seconds: 0.0,
-    };
+    let mut report = Report::new(engine.name());
+    let clock = Clock::start(match campaign.bound {
+        Bound::Iterations(n) => n,
+        Bound::Seconds(_) => 0,
+    });
     let mut i = 0u64;
     loop {
-        let done = match campaign.bound {
-            Bound::Iterations(n) => i >= n,
-            Bound::Seconds(s) => started.elapsed() >= Duration::from_secs_f64(s),
-        };
-        if done || report.findings.len() >= campaign.max_findings {
+        if clock.over(campaign.bound, i) || report.findings.len() >= campaign.max_findings {
             break;
         }
         let index = campaign.start + i;
@@ -472,15 +459,9 @@ pub fn run_threads_campaign(
             }
         }
         i += 1;
-        report.seconds = started.elapsed().as_secs_f64();
-        report.execs_per_sec = report.calls as f64 / report.seconds.max(1e-9);
-        let fraction = match campaign.bound {
-            Bound::Iterations(n) => i as f64 / n.max(1) as f64,
-            Bound::Seconds(s) => report.seconds / s,
-        };
-        progress(&report, fraction.min(1.0));
+        let fraction = clock.tick(&mut report, campaign.bound, i);
+        progress(&report, fraction);
     }
-    report.seconds = started.elapsed().as_secs_f64();
-    report.execs_per_sec = report.calls as f64 / report.seconds.max(1e-9);
+    clock.tick(&mut report, campaign.bound, i);
     Ok(report)
 }
