@@ -46,9 +46,11 @@ impl Configuration {
     /// elsewhere (another OS thread's configuration): the way Wasm threads on OS threads
     /// share a memory ([`crate::native`]). Import it like any memory.
     pub fn import_native_memory(&mut self, memory: crate::native::SharedNative) -> MemAddr {
-        self.store.mems.push(MemInst::Shared(Box::new(
-            crate::native::NativeHandle::new(memory),
-        )));
+        self.store
+            .mems
+            .push(MemInst::Shared(Box::new(crate::native::NativeHandle::new(
+                memory,
+            ))));
         MemAddr(self.store.mems.len() as u32 - 1)
     }
 

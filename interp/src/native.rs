@@ -325,9 +325,8 @@ impl NativeHandle {
                 word.store(value, ord);
             } else {
                 let mask = byte_mask(lo, n);
-                let _ = word.fetch_update(ord, load_ordering(ord), |old| {
-                    Some((old & !mask) | value)
-                });
+                let _ =
+                    word.fetch_update(ord, load_ordering(ord), |old| Some((old & !mask) | value));
             }
         });
     }
@@ -515,8 +514,8 @@ impl SharedMemory for NativeHandle {
                         queues.remove(ea, &waiter);
                         if limited {
                             return Err(Trap::Deadlock(format!(
-                                "wait on address {ea} not notified within {} ms \
-                                 (the harness's bound on a wait without timeout)",
+                                "wait without timeout on address {ea} not notified within \
+                                 {} ms (the embedder's bound on such waits)",
                                 memory.wait_limit.unwrap_or_default().as_millis()
                             )));
                         }

@@ -54,7 +54,8 @@
 
 use crate::exec::ThreadId;
 use crate::memory::{
-    bounds, grown_pages, le_to_u64, Notified, Ordering, SharedMemory, WaitOutcome, WaitQueues, PAGE_SIZE,
+    bounds, grown_pages, le_to_u64, Notified, Ordering, SharedMemory, WaitOutcome, WaitQueues,
+    PAGE_SIZE,
 };
 use crate::scheduler::ChoiceLog;
 use crate::trace::{Trace, TraceAction};

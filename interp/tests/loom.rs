@@ -82,7 +82,10 @@ fn sb_unordered() {
         s.lock().unwrap().insert(r);
     });
     let seen = seen.lock().unwrap();
-    assert!(seen.contains(&(0, 0)), "relaxed SB (0,0) not reached: {seen:?}");
+    assert!(
+        seen.contains(&(0, 0)),
+        "relaxed SB (0,0) not reached: {seen:?}"
+    );
     assert!(seen.contains(&(1, 1)), "{seen:?}");
 }
 

@@ -69,7 +69,11 @@ fn a_finite_timeout_expires_in_real_time() {
         c.invoke(wait, &[Value::I64(10_000_000)]),
         Ok(vec![Value::I32(2)])
     );
-    assert!(start.elapsed() >= Duration::from_millis(10), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(10),
+        "{:?}",
+        start.elapsed()
+    );
     // Timeout 0: returns 2 at once.
     assert_eq!(c.invoke(wait, &[Value::I64(0)]), Ok(vec![Value::I32(2)]));
 }
