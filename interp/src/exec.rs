@@ -179,7 +179,9 @@ impl Configuration {
     /// before keep theirs). With [`crate::memory::SharedBackend::Native`], a
     /// `memory.atomic.wait` blocks the calling OS thread until another OS thread's
     /// configuration, sharing the memory ([`Configuration::native_memory`],
-    /// [`Configuration::import_native_memory`]), notifies it.
+    /// [`Configuration::import_native_memory`]), notifies it: run one thread at a time
+    /// per configuration then (a blocked thread holds up its configuration's other
+    /// threads, which therefore cannot be the ones to notify it).
     pub fn set_shared_backend(&mut self, backend: crate::memory::SharedBackend) {
         self.shared_backend = backend;
     }
