@@ -1,9 +1,10 @@
 //! `heddle run`: instantiate a module and invoke one export.
 
 use crate::exit::Status;
-use heddle_interp::{Module, Trap, Value};
+use crate::wast_cmd::MemoryArg;
+use heddle_interp::{Module, SharedBackend, Trap, Value};
 use heddle_spec_tests::{
-    export_func_type, format_value, invoke_decoded, load_module_file, locate_in_text, parse_arg,
+    export_func_type, format_value, invoke_decoded_on, load_module_file, locate_in_text, parse_arg,
     RunError, DEFAULT_FUEL,
 };
 use std::path::PathBuf;
@@ -26,6 +27,11 @@ pub struct RunArgs {
     /// Small steps the start function and the invocation may take (0: no limit).
     #[arg(long, default_value_t = DEFAULT_FUEL)]
     fuel: u64,
+    /// Shared-memory backend: `sc`, or `native` (atomic words, as `heddle wast --memory
+    /// native`; the invocation is the memory's only thread, so a wait without timeout
+    /// traps with "deadlock" at once, as with `sc`).
+    #[arg(long, value_enum, default_value_t = MemoryArg::Sc)]
+    memory: MemoryArg,
     /// Wall-clock limit in seconds (e.g. 2.5; default: none).
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
     timeout: Option<Duration>,
@@ -115,12 +121,18 @@ fn run_status(args: RunArgs) -> Status {
     };
     let fuel = (args.fuel != 0).then_some(args.fuel);
     let export = args.invoke.clone();
+    let backend = match args.memory {
+        MemoryArg::Sc => SharedBackend::Sc,
+        MemoryArg::Native => SharedBackend::Native {
+            wait_limit: Some(Duration::ZERO),
+        },
+    };
     let (tx, rx) = std::sync::mpsc::channel();
     let worker = std::thread::Builder::new()
         .name("heddle-run".into())
         .stack_size(STACK_BYTES)
         .spawn(move || {
-            let _ = tx.send(invoke_decoded(module, &export, &values, fuel));
+            let _ = tx.send(invoke_decoded_on(module, &export, &values, fuel, backend));
         });
     if let Err(e) = worker {
         eprintln!("heddle run: cannot start the interpreter thread: {e}");

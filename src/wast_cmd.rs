@@ -23,6 +23,15 @@ pub enum Format {
     Junit,
 }
 
+/// Shared-memory backends of `heddle wast` and `heddle run`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryArg {
+    /// Sequentially consistent bytes; threads stepped by a scheduler.
+    Sc,
+    /// Atomic words; every Wasm thread on its own OS thread (docs/native.md).
+    Native,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct WastArgs {
     /// Scripts to run; directories are searched recursively for `.wast` files. Default: the
@@ -49,6 +58,12 @@ pub struct WastArgs {
     #[arg(long, default_value_t = RunOptions::default().max_quantum,
           value_parser = clap::value_parser!(u64).range(1..))]
     max_quantum: u64,
+    /// Shared-memory backend: `sc` (sequentially consistent, script threads interleaved by
+    /// the seeded scheduler) or `native` (every script thread on its own OS thread over a
+    /// memory of atomic words; a wait without timeout that is not notified within 10 s
+    /// traps with "deadlock").
+    #[arg(long, value_enum, default_value_t = MemoryArg::Sc)]
+    memory: MemoryArg,
     /// Human format: list only failing files.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -88,10 +103,15 @@ fn run_status(args: WastArgs) -> Status {
         eprintln!("heddle wast: no .wast files found in {}", shown.join(", "));
         return Status::Usage;
     }
+    let base = match args.memory {
+        MemoryArg::Sc => RunOptions::default(),
+        MemoryArg::Native => RunOptions::native(),
+    };
     let opts = RunOptions {
         seed: args.seed,
         fuel: (args.fuel != 0).then_some(args.fuel),
         max_quantum: args.max_quantum,
+        ..base
     };
     let bar = (std::io::stderr().is_terminal() && files.len() >= PROGRESS_MIN_FILES).then(|| {
         let bar = ProgressBar::new(files.len() as u64);

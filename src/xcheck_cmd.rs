@@ -35,7 +35,8 @@ pub enum MemoryArg {
 pub struct Args {
     /// Litmus `.wast` files, or directories searched recursively for them.
     pub paths: Vec<PathBuf>,
-    /// Engines, comma-separated: wasmtime, node, bun, chromium, firefox, heddle; or `all`.
+    /// Engines, comma-separated: wasmtime, node, bun, chromium, firefox, heddle,
+    /// heddle-native (the native backend on OS threads); or `all`.
     #[arg(long, default_value = "all", value_delimiter = ',')]
     pub engine: Vec<String>,
     /// Iterations of each test on each engine.

@@ -345,3 +345,50 @@ fn wast_without_a_path_runs_the_threads_suite_of_heddle_testsuite() {
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--memory native` for `heddle wast` (the suite's threads/ files, script threads on OS
+/// threads) and `heddle run` (a real timeout; a wait nothing can notify is a deadlock).
+#[test]
+fn memory_native_for_wast_and_run() {
+    let suite = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testsuite/threads/threads");
+    let out = heddle()
+        .args(["wast", "--memory", "native", "--format", "json"])
+        .arg(&suite)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains(r#""files":13"#), "{stdout}");
+
+    let dir = scratch("native-run");
+    let wat = dir.join("wait.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (memory 1 1 shared)
+             (func (export "wait") (param i64) (result i32)
+               (memory.atomic.wait32 (i32.const 0) (i32.const 0) (local.get 0))))"#,
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    let out = heddle()
+        .arg("run")
+        .arg(&wat)
+        .args(["--memory", "native", "--invoke", "wait", "20000000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "i32:2");
+    assert!(start.elapsed() >= std::time::Duration::from_millis(20));
+    let out = heddle()
+        .arg("run")
+        .arg(&wat)
+        .args(["--memory", "native", "--invoke", "wait", "-1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("deadlock"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -172,3 +172,10 @@ fn wasmtime_shows_store_buffering() {
 fn heddle_shows_only_allowed_outcomes() {
     check_engine("heddle", 1);
 }
+
+/// The native backend on OS threads (`heddle-native`): every catalogue test, every
+/// outcome it shows allowed by the model.
+#[test]
+fn heddle_native_shows_only_allowed_outcomes() {
+    check_engine("heddle-native", 2_000);
+}

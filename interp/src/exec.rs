@@ -134,6 +134,8 @@ pub struct Configuration {
     limits: ExecLimits,
     /// Steps taken so far (for the fuel limit).
     steps: u64,
+    /// The backend of the shared memories this configuration allocates.
+    shared_backend: crate::memory::SharedBackend,
 }
 
 /// Why the inner loop stopped.
@@ -171,6 +173,22 @@ impl Configuration {
     /// The resource limits in force.
     pub fn limits(&self) -> ExecLimits {
         self.limits
+    }
+
+    /// Give the shared memories allocated from now on `backend` (memories allocated
+    /// before keep theirs). With [`crate::memory::SharedBackend::Native`], a
+    /// `memory.atomic.wait` blocks the calling OS thread until another OS thread's
+    /// configuration, sharing the memory ([`Configuration::native_memory`],
+    /// [`Configuration::import_native_memory`]), notifies it: run one thread at a time
+    /// per configuration then (a blocked thread holds up its configuration's other
+    /// threads, which therefore cannot be the ones to notify it).
+    pub fn set_shared_backend(&mut self, backend: crate::memory::SharedBackend) {
+        self.shared_backend = backend;
+    }
+
+    /// The backend of the shared memories this configuration allocates.
+    pub fn shared_backend(&self) -> crate::memory::SharedBackend {
+        self.shared_backend
     }
 
     /// Current virtual time, in nanoseconds (small steps taken).
@@ -1208,13 +1226,13 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                     crate::memory::MemInst::Shared(sm) => sm.notify(tid, ea, count),
                     unshared => {
                         crate::memory::bounds(unshared.len_bytes(tid) as usize, ea, 4)?;
-                        Ok(Vec::new())
+                        Ok(crate::memory::Notified::default())
                     }
                 });
                 match r {
                     Ok(woken) => {
-                        stack.push(from_u32(woken.len() as u32));
-                        ctx.woken.extend(woken);
+                        stack.push(from_u32(woken.count));
+                        ctx.woken.extend(woken.resume);
                     }
                     Err(t) => break Err(t),
                 }
@@ -1236,6 +1254,9 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 });
                 match r {
                     Ok(WaitOutcome::NotEqual) => stack.push(1),
+                    // A blocking backend (crate::native) suspended this OS thread itself.
+                    Ok(WaitOutcome::Woken) => stack.push(0),
+                    Ok(WaitOutcome::TimedOut) => stack.push(2),
                     Ok(WaitOutcome::Suspended) => {
                         let now = ctx.clock + (budget - remaining);
                         let deadline = (timeout >= 0).then(|| now.saturating_add(timeout as u64));

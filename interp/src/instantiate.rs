@@ -33,11 +33,34 @@ impl Configuration {
         TableAddr(self.store.tables.len() as u32 - 1)
     }
 
-    /// Allocate a memory (spec `allocmem`); shared memories get the default
-    /// (sequentially consistent) backend.
+    /// Allocate a memory (spec `allocmem`); shared memories get the configuration's
+    /// backend ([`Configuration::set_shared_backend`], by default sequentially consistent).
     pub fn alloc_memory(&mut self, ty: MemType) -> MemAddr {
-        self.store.mems.push(MemInst::new(ty));
+        self.store
+            .mems
+            .push(MemInst::with_backend(ty, self.shared_backend()));
         MemAddr(self.store.mems.len() as u32 - 1)
+    }
+
+    /// A memory instance of this configuration's store for a native memory allocated
+    /// elsewhere (another OS thread's configuration): the way Wasm threads on OS threads
+    /// share a memory ([`crate::native`]). Import it like any memory.
+    pub fn import_native_memory(&mut self, memory: crate::native::SharedNative) -> MemAddr {
+        self.store
+            .mems
+            .push(MemInst::Shared(Box::new(crate::native::NativeHandle::new(
+                memory,
+            ))));
+        MemAddr(self.store.mems.len() as u32 - 1)
+    }
+
+    /// The native memory behind memory `mem`, if it is one (see
+    /// [`Configuration::import_native_memory`]).
+    pub fn native_memory(&self, mem: MemAddr) -> Option<crate::native::SharedNative> {
+        match self.store.mems.get(mem.0 as usize)? {
+            MemInst::Shared(m) => m.native().cloned(),
+            MemInst::Unshared { .. } => None,
+        }
     }
 
     /// Allocate a global (spec `allocglobal`).

@@ -17,6 +17,7 @@
 //! | [`decode`] | *Binary Format* and *Validation* (through `wasmparser`) |
 //! | [`store`] | *Runtime Structure › Store, Addresses, Instances* |
 //! | [`memory`] | *Memory Instances*, shared memory and the memory-model interface |
+//! | [`native`] | shared memory of atomic words for Wasm threads on OS threads |
 //! | [`relaxed`] | *Relaxed Memory Model*: a shared memory whose reads return any allowed value |
 //! | [`instantiate`] | *Modules › Allocation, Instantiation* |
 //! | [`exec`] | *Instructions*, *Configurations* (threads), wait/notify |
@@ -43,6 +44,7 @@ pub mod error;
 pub mod exec;
 pub mod instantiate;
 pub mod memory;
+pub mod native;
 pub mod numerics;
 pub mod relaxed;
 pub mod scheduler;
@@ -55,6 +57,8 @@ pub mod values;
 
 pub use error::{InstantiationError, ModuleError, ModuleErrorKind, Trap};
 pub use exec::{Configuration, ExecLimits, ThreadId, ThreadStatus};
+pub use memory::SharedBackend;
+pub use native::{NativeHandle, NativeMemory};
 pub use relaxed::RelaxedMemory;
 pub use scheduler::{Choice, ChoiceLog, RoundRobin, Scheduler, SeededRandom};
 pub use store::{

@@ -38,8 +38,37 @@ pub enum Ordering {
 pub enum WaitOutcome {
     /// The loaded value differed from the expected one: the instruction returns 1.
     NotEqual,
-    /// The thread was enqueued as a waiter on the effective address.
+    /// The thread was enqueued as a waiter on the effective address; the configuration
+    /// suspends it until a `notify` or its timeout (backends stepped by a scheduler).
     Suspended,
+    /// A blocking backend ([`crate::native`]) suspended the calling OS thread itself, and a
+    /// `notify` woke it: the instruction returns 0.
+    Woken,
+    /// A blocking backend suspended the calling OS thread and the timeout expired before a
+    /// `notify` woke it: the instruction returns 2.
+    TimedOut,
+}
+
+/// What a `memory.atomic.notify` did (spec instr *notify*): how many waiters it woke, and
+/// which of them are threads of the calling configuration, which the configuration
+/// resumes with result 0. A blocking backend ([`crate::native`]) wakes its waiters itself
+/// (they are OS threads of other configurations), so `resume` is empty there.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Notified {
+    /// Number of waiters woken (the instruction's result).
+    pub count: u32,
+    /// The woken threads of this configuration, oldest waiter first.
+    pub resume: Vec<ThreadId>,
+}
+
+impl Notified {
+    /// Every woken waiter is a thread of this configuration, to be resumed.
+    pub fn resume(threads: Vec<ThreadId>) -> Self {
+        Notified {
+            count: threads.len() as u32,
+            resume: threads,
+        }
+    }
 }
 
 /// The memory-model interface behind a shared memory instance. Implementations decide
@@ -128,8 +157,8 @@ pub trait SharedMemory: Send + fmt::Debug {
         timeout: i64,
     ) -> Result<WaitOutcome, Trap>;
     /// `memory.atomic.notify`: dequeue up to `count` waiters of `ea`, oldest first, and
-    /// return them (the caller resumes them with result 0).
-    fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Vec<ThreadId>, Trap>;
+    /// say how many, and which of them the caller resumes with result 0.
+    fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Notified, Trap>;
     /// Remove `thread` from the wait queue of `ea`: its timeout expired (`TIMEOUT`).
     fn cancel_wait(&mut self, thread: ThreadId, ea: u64);
     /// Everything `from` has done so far happens before everything `to` does from now on
@@ -137,6 +166,11 @@ pub trait SharedMemory: Send + fmt::Debug {
     /// Backends that keep happens-before views join `from`'s view into `to`'s; the
     /// sequentially consistent backend has nothing to do.
     fn join_view(&mut self, _to: ThreadId, _from: ThreadId) {}
+    /// The native memory behind this backend, if it is one ([`crate::native`]): what an
+    /// embedder shares with the configurations of other OS threads.
+    fn native(&self) -> Option<&crate::native::SharedNative> {
+        None
+    }
 }
 
 /// Sequentially consistent shared memory (MODEL.md §9.1): one byte vector, every action
@@ -448,7 +482,7 @@ impl SharedMemory for ScMemory {
         })
     }
 
-    fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Vec<ThreadId>, Trap> {
+    fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Notified, Trap> {
         self.range(ea, 4)?;
         let woken = self.waiters.dequeue(ea, count);
         let action = TraceAction::Notify {
@@ -462,13 +496,29 @@ impl SharedMemory for ScMemory {
         for w in &woken {
             self.record(*w, vec![TraceAction::Woken { ea }], None, None);
         }
-        Ok(woken)
+        Ok(Notified::resume(woken))
     }
 
     fn cancel_wait(&mut self, thread: ThreadId, ea: u64) {
         self.waiters.remove(ea, thread);
         self.record(thread, vec![TraceAction::Timeout { ea }], None, None);
     }
+}
+
+/// Which backend a [`crate::Configuration`] gives the shared memories it allocates
+/// ([`crate::Configuration::set_shared_backend`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SharedBackend {
+    /// [`ScMemory`]: sequentially consistent bytes, threads stepped by a scheduler.
+    #[default]
+    Sc,
+    /// [`crate::native::NativeMemory`]: atomic words shared with the configurations of
+    /// other OS threads; `wait` blocks the OS thread. `wait_limit` bounds a wait without
+    /// timeout (it then traps with [`Trap::Deadlock`]); `None` blocks forever.
+    Native {
+        /// See [`crate::native::NativeMemory::with_wait_limit`].
+        wait_limit: Option<std::time::Duration>,
+    },
 }
 
 /// A memory instance (spec `meminst`).
@@ -517,6 +567,23 @@ impl MemInst {
                 ty,
                 bytes: vec![0; (ty.limits.min * PAGE_SIZE) as usize],
             }
+        }
+    }
+
+    /// Allocate a memory of type `ty` (spec `allocmem`), shared memories with `backend`.
+    /// A native memory whose minimum passes 4 GiB falls back to the sequentially
+    /// consistent backend (instantiation rejects such types before allocating).
+    pub fn with_backend(ty: MemType, backend: SharedBackend) -> Self {
+        match backend {
+            SharedBackend::Native { wait_limit } if ty.shared => {
+                match crate::native::NativeMemory::new(ty) {
+                    Some(m) => MemInst::Shared(Box::new(crate::native::NativeHandle::new(
+                        crate::native::SharedNative::new(m.with_wait_limit(wait_limit)),
+                    ))),
+                    None => MemInst::new(ty),
+                }
+            }
+            _ => MemInst::new(ty),
         }
     }
 

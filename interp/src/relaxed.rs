@@ -54,7 +54,8 @@
 
 use crate::exec::ThreadId;
 use crate::memory::{
-    bounds, grown_pages, le_to_u64, Ordering, SharedMemory, WaitOutcome, WaitQueues, PAGE_SIZE,
+    bounds, grown_pages, le_to_u64, Notified, Ordering, SharedMemory, WaitOutcome, WaitQueues,
+    PAGE_SIZE,
 };
 use crate::scheduler::ChoiceLog;
 use crate::trace::{Trace, TraceAction};
@@ -828,7 +829,7 @@ impl SharedMemory for RelaxedMemory {
     /// `NOTIFY data[ea] j k`, then the `j` WOKEN events of the `min(k, waiters)` oldest
     /// waiters in the same step, each hb-after the previous suspension events on `ea` and
     /// so after the notifier's earlier events (C9).
-    fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Vec<ThreadId>, Trap> {
+    fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Notified, Trap> {
         bounds(self.len as usize, ea, 4)?;
         let woken = self.queues.dequeue(ea, count);
         let action = TraceAction::Notify {
@@ -844,7 +845,7 @@ impl SharedMemory for RelaxedMemory {
             let after = self.push_event(w, pred, vec![TraceAction::Woken { ea }], &[], None);
             self.susp_views.insert(ea, after);
         }
-        Ok(woken)
+        Ok(Notified::resume(woken))
     }
 
     /// `TIMEOUT data[ea]`: `thread` leaves the queue of `ea` (nothing happens if it is not
@@ -971,7 +972,7 @@ mod tests {
         // Events that write nothing do not change the state (a notify loop repeats)...
         let before = hash(&a);
         a.fence(T0);
-        assert_eq!(a.notify(T1, 0, 1).unwrap(), vec![]);
+        assert_eq!(a.notify(T1, 0, 1).unwrap().resume, vec![]);
         let mut x = [0u8];
         a.read(T0, Ordering::Unord, 0, &mut x, true).unwrap();
         assert_eq!(hash(&a), before);
@@ -988,12 +989,12 @@ mod tests {
         m.write(T1, Ordering::Unord, 8, &[5], false).unwrap();
         assert_eq!(m.wait(T0, 0, 4, 1, -1).unwrap(), WaitOutcome::NotEqual);
         assert_eq!(m.wait(T0, 0, 4, 0, -1).unwrap(), WaitOutcome::Suspended);
-        assert_eq!(m.notify(T1, 0, 1).unwrap(), vec![T0]);
+        assert_eq!(m.notify(T1, 0, 1).unwrap().resume, vec![T0]);
         // The woken thread sees what the notifier did before notifying.
         assert_eq!(values(&m, T0, Ordering::Unord, 8, 1), vec![5]);
         assert_eq!(m.wait(T0, 0, 4, 0, 10).unwrap(), WaitOutcome::Suspended);
         m.cancel_wait(T0, 0);
-        assert_eq!(m.notify(T1, 0, 1).unwrap(), vec![]);
+        assert_eq!(m.notify(T1, 0, 1).unwrap().resume, vec![]);
         let kinds: Vec<_> = m.trace().unwrap().events[1..]
             .iter()
             .map(|e| e.actions.last().unwrap().clone())

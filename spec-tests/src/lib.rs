@@ -22,12 +22,14 @@ pub mod suite;
 pub mod values;
 
 pub use report::{Failure, FileReport, Summary};
-pub use runner::{run_wast_file, run_wast_source, RunOptions, DEFAULT_FUEL};
+pub use runner::{run_wast_file, run_wast_source, RunOptions, DEFAULT_FUEL, NATIVE_WAIT_LIMIT};
 pub use suite::{collect_files, run_files, testsuite_dir, Excludes, SuiteError, WastFile};
 pub use values::{format_value, parse_arg, parse_typed_arg};
 
 use heddle_interp::syntax::ExportDesc;
-use heddle_interp::{Configuration, ExecLimits, ExternVal, FuncType, Module, Trap, Value};
+use heddle_interp::{
+    Configuration, ExecLimits, ExternVal, FuncType, Module, SharedBackend, Trap, Value,
+};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -162,10 +164,25 @@ pub fn invoke_decoded(
     args: &[Value],
     fuel: Option<u64>,
 ) -> Result<Vec<Value>, RunError> {
+    invoke_decoded_on(module, export, args, fuel, SharedBackend::Sc)
+}
+
+/// [`invoke_decoded`] with shared memories on `backend`. On the native backend the
+/// invocation is the only thread of its memories, so a wait without timeout can never be
+/// notified: pass `wait_limit: Some(Duration::ZERO)` to have it trap with "deadlock" at
+/// once, as the sequentially consistent backend does.
+pub fn invoke_decoded_on(
+    module: Arc<Module>,
+    export: &str,
+    args: &[Value],
+    fuel: Option<u64>,
+    backend: SharedBackend,
+) -> Result<Vec<Value>, RunError> {
     let mut config = Configuration::with_limits(ExecLimits {
         fuel,
         ..ExecLimits::default()
     });
+    config.set_shared_backend(backend);
     let mut registry = indexmap::IndexMap::new();
     registry.insert(
         "spectest".to_string(),

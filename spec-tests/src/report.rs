@@ -106,6 +106,20 @@ impl FileReport {
         });
     }
 
+    /// Append the outcomes and failures of `other` (a report of part of the same file,
+    /// e.g. a script thread run on its own OS thread), after this report's own.
+    pub fn absorb(&mut self, other: FileReport) {
+        let base = self.failures.len();
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.failures.extend(other.failures);
+        self.outcomes
+            .extend(other.outcomes.into_iter().map(|mut o| {
+                o.failure = o.failure.map(|i| i + base);
+                o
+            }));
+    }
+
     /// No directive failed.
     pub fn ok(&self) -> bool {
         self.failed == 0

@@ -23,9 +23,10 @@ use crate::report::FileReport;
 use crate::script::{Action, Cmd, Directive, Location};
 use crate::spectest::{self, Exports};
 use crate::values::{describe_mismatch, format_expected, format_values, match_results, Expected};
+use heddle_interp::store::ModuleInst;
 use heddle_interp::{
     Configuration, ExecLimits, ExternVal, InstanceAddr, InstantiationError, Module,
-    ModuleErrorKind, Scheduler, SeededRandom, ThreadId, ThreadStatus, Trap, Value,
+    ModuleErrorKind, Scheduler, SeededRandom, SharedBackend, ThreadId, ThreadStatus, Trap, Value,
 };
 use indexmap::IndexMap;
 use std::collections::{HashMap, VecDeque};
@@ -35,12 +36,34 @@ use std::time::Instant;
 /// Options for running scripts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunOptions {
+    /// The backend of shared memories. With [`SharedBackend::Native`] every script thread
+    /// (and the main script) runs on its own OS thread, with its own configuration (its own
+    /// instances), sharing with the threads it starts the shared memories of the modules
+    /// named in their `(shared (module $M))` clause; `(wait $T)` joins the OS thread.
+    pub memory: SharedBackend,
     /// Seed of the scheduler ([`SeededRandom`]); each file's run is deterministic for it.
     pub seed: u64,
     /// Total small steps per file (over all threads); `None` for no limit.
     pub fuel: Option<u64>,
     /// Largest quantum (small steps per scheduling decision) when several tasks can run.
     pub max_quantum: u64,
+}
+
+/// The bound [`RunOptions::native`] puts on a `memory.atomic.wait` without timeout: a
+/// script that deadlocks on the native backend fails (the wait traps with "deadlock")
+/// after this long instead of hanging.
+pub const NATIVE_WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl RunOptions {
+    /// The default options with the native backend (OS threads, [`NATIVE_WAIT_LIMIT`]).
+    pub fn native() -> Self {
+        RunOptions {
+            memory: SharedBackend::Native {
+                wait_limit: Some(NATIVE_WAIT_LIMIT),
+            },
+            ..RunOptions::default()
+        }
+    }
 }
 
 /// Default fuel per file: three billion small steps.
@@ -52,6 +75,7 @@ const SOLO_QUANTUM: u64 = 1 << 20;
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
+            memory: SharedBackend::Sc,
             seed: 0,
             fuel: Some(DEFAULT_FUEL),
             max_quantum: 64,
@@ -77,35 +101,19 @@ pub fn run_wast_source(file: &str, text: &str, opts: &RunOptions) -> FileReport 
         Context::new(runner.spectest.clone()),
         directives,
     );
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run()));
-    if let Err(panic) = outcome {
-        let msg = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown panic".into());
-        let (at, thread) = runner.last.clone().unwrap_or((
-            Location {
-                line: 0,
-                column: 0,
-                kind: "internal",
-            },
-            "main".into(),
-        ));
-        runner.report.fail(
-            at.line,
-            at.column,
-            "internal",
-            &thread,
-            format!(
-                "panic while running {} at {}:{}: {msg}; the rest of the file was not run",
-                at.kind, at.line, at.column
-            ),
-        );
-    }
+    runner.run_catching();
     let mut report = runner.report;
     report.duration = start.elapsed();
     report
+}
+
+/// A panic's message.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// The directive name of the failure reported for a file that cannot be read.
@@ -225,6 +233,13 @@ struct Task {
 }
 
 struct Runner {
+    opts: RunOptions,
+    /// Native mode: the script threads this runner started on OS threads, by the index
+    /// its context's `threads` map gives; `None` once joined.
+    children: Vec<Option<std::thread::JoinHandle<FileReport>>>,
+    /// Native mode: for each instance standing for a shared module, the exports it does not
+    /// share (name and kind), to say so when a directive uses one.
+    unshared_exports: HashMap<InstanceAddr, HashMap<String, &'static str>>,
     config: Configuration,
     spectest: Arc<Exports>,
     tasks: Vec<Task>,
@@ -244,8 +259,12 @@ impl Runner {
             fuel: opts.fuel,
             ..ExecLimits::default()
         });
+        config.set_shared_backend(opts.memory);
         let spectest = Arc::new(spectest::install(&mut config));
         Runner {
+            opts: opts.clone(),
+            children: Vec::new(),
+            unshared_exports: HashMap::new(),
             config,
             spectest,
             tasks: Vec::new(),
@@ -253,6 +272,155 @@ impl Runner {
             max_quantum: opts.max_quantum,
             report,
             last: None,
+        }
+    }
+
+    /// Whether script threads run on OS threads (the native backend).
+    fn native(&self) -> bool {
+        matches!(self.opts.memory, SharedBackend::Native { .. })
+    }
+
+    /// [`Runner::run`], turning a panic into a failure of the directive that was running
+    /// (the rest of the script is not run); then, in native mode, join the script threads
+    /// never waited for and add their reports.
+    fn run_catching(&mut self) {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run()));
+        if let Err(panic) = outcome {
+            let msg = panic_message(panic.as_ref());
+            let (at, thread) = self.last.clone().unwrap_or((
+                Location {
+                    line: 0,
+                    column: 0,
+                    kind: "internal",
+                },
+                "main".into(),
+            ));
+            self.report.fail(
+                at.line,
+                at.column,
+                "internal",
+                &thread,
+                format!(
+                    "panic while running {} at {}:{}: {msg}; the rest of the file was not run",
+                    at.kind, at.line, at.column
+                ),
+            );
+        }
+        for i in 0..self.children.len() {
+            if let Err(e) = self.join_child(i) {
+                let thread = self.tasks.first().map_or("main".into(), |t| t.name.clone());
+                self.report.fail(0, 0, "internal", &thread, e);
+            }
+        }
+    }
+
+    /// Native mode: start script thread `name` on a new OS thread, with a configuration of
+    /// its own in which each module of `shared` is an instance exporting the same shared
+    /// memories (only shared memories cross OS threads: functions, tables, globals and
+    /// unshared memories of a shared module are not visible to the thread).
+    fn spawn_native(
+        &mut self,
+        i: usize,
+        name: String,
+        shared: &[String],
+        body: Vec<Directive>,
+    ) -> Res {
+        let mut child = Runner::new(FileReport::new(self.report.file.clone()), &self.opts);
+        let mut ctx = Context::new(child.spectest.clone());
+        let mut res = Ok(());
+        for m in shared {
+            let binding = match self.tasks[i].ctx.instances.get(m) {
+                Some(Ok(inst)) => Ok(child.proxy_instance(&self.config, *inst)),
+                Some(Err(e)) => Err(e.clone()),
+                None => {
+                    res = Err(format!("unknown module {m} in the shared list of {name}"));
+                    continue;
+                }
+            };
+            ctx.instances.insert(m.clone(), binding.clone());
+            ctx.current = Some(binding);
+        }
+        child.add_task(name.clone(), ctx, body);
+        let spawned = std::thread::Builder::new()
+            .name(format!("wast {name}"))
+            .spawn(move || {
+                child.run_catching();
+                child.report
+            });
+        match spawned {
+            Ok(handle) => {
+                self.children.push(Some(handle));
+                self.tasks[i]
+                    .ctx
+                    .threads
+                    .insert(name, self.children.len() - 1);
+                res
+            }
+            Err(e) => Err(format!("cannot start an OS thread for {name}: {e}")),
+        }
+    }
+
+    /// An instance of this runner's store standing for instance `inst` of `parent`: it
+    /// exports the shared memories `inst` exports (native memories, shared by `Arc`).
+    fn proxy_instance(&mut self, parent: &Configuration, inst: InstanceAddr) -> InstanceAddr {
+        let mut proxy = ModuleInst::default();
+        let mut unshared = HashMap::new();
+        for (name, ev) in &parent.store.instances[inst.0 as usize].exports {
+            match ev {
+                ExternVal::Memory(m) if parent.native_memory(*m).is_some() => {
+                    let native = parent.native_memory(*m).expect("just checked");
+                    let a = self.config.import_native_memory(native);
+                    proxy.mems.push(a);
+                    proxy.exports.push((name.clone(), ExternVal::Memory(a)));
+                }
+                ExternVal::Memory(_) => {
+                    unshared.insert(name.clone(), "unshared memory");
+                }
+                ExternVal::Func(_) => {
+                    unshared.insert(name.clone(), "function");
+                }
+                ExternVal::Table(_) => {
+                    unshared.insert(name.clone(), "table");
+                }
+                ExternVal::Global(_) => {
+                    unshared.insert(name.clone(), "global");
+                }
+            }
+        }
+        self.config.store.instances.push(proxy);
+        let addr = InstanceAddr(self.config.store.instances.len() as u32 - 1);
+        self.unshared_exports.insert(addr, unshared);
+        addr
+    }
+
+    /// The failure of an action on export `name` that `inst` does not have: in native mode
+    /// `inst` may stand for a shared module whose other exports stay on their OS thread.
+    fn undefined_export(&self, inst: InstanceAddr, name: &str) -> String {
+        match self.unshared_exports.get(&inst).and_then(|n| n.get(name)) {
+            Some(kind) => format!(
+                "export {name:?} is a {kind} of a module shared with this script thread: on \
+                 the native backend only shared memories are shared between script threads, \
+                 each of which runs on its own OS thread with its own instances \
+                 (docs/native.md)"
+            ),
+            None => format!("undefined export {name:?}"),
+        }
+    }
+
+    /// Native mode: join script thread `child` (if not joined yet) and add its report.
+    fn join_child(&mut self, child: usize) -> Res {
+        let Some(handle) = self.children.get_mut(child).and_then(Option::take) else {
+            return Ok(());
+        };
+        match handle.join() {
+            Ok(report) => {
+                self.report.absorb(report);
+                Ok(())
+            }
+            Err(panic) => Err(format!(
+                "the OS thread of a script thread panicked: {}",
+                panic_message(panic.as_ref())
+            )),
         }
     }
 
@@ -501,6 +669,13 @@ impl Runner {
                     },
                 }
             }
+            Cmd::Thread { name, shared, body } if self.native() => {
+                self.spawn_native(i, name, &shared, body)
+            }
+            Cmd::Wait { thread } if self.native() => match self.tasks[i].ctx.threads.get(&thread) {
+                None => Err(format!("unknown thread {thread}")),
+                Some(&child) => self.join_child(child),
+            },
             Cmd::Thread { name, shared, body } => {
                 let mut ctx = Context::new(self.spectest.clone());
                 let mut res = Ok(());
@@ -591,7 +766,7 @@ impl Runner {
                         .and_then(|inst| match self.config.export(inst, &name) {
                             Some(ExternVal::Global(g)) => Ok(vec![self.config.global_value(g)]),
                             Some(_) => Err(format!("export {name:?} is not a global")),
-                            None => Err(format!("undefined export {name:?}")),
+                            None => Err(self.undefined_export(inst, &name)),
                         });
                 let res = match res {
                     Ok(vals) => check_result(&what, &check, Ok(vals)),
@@ -605,7 +780,7 @@ impl Runner {
                     let f = match self.config.export(inst, &name) {
                         Some(ExternVal::Func(f)) => f,
                         Some(_) => return Err(format!("export {name:?} is not a function")),
-                        None => return Err(format!("undefined export {name:?}")),
+                        None => return Err(self.undefined_export(inst, &name)),
                     };
                     let args = args.map_err(|e| format!("bad argument: {e}"))?;
                     self.config.spawn(f, &args).map_err(|t| t.message())

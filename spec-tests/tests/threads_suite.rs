@@ -81,3 +81,42 @@ fn threaded_scripts_pass_under_other_seeds() {
         assert_eq!(failed, 0, "seed {seed}:\n{}", failure_listing(&reports));
     }
 }
+
+/// The whole suite on the native backend (`heddle wast --memory native`): every script
+/// thread on its own OS thread, shared memories of atomic words.
+#[test]
+fn threads_suite_passes_on_the_native_backend() {
+    let files = suite_files();
+    assert_eq!(files.len(), 160);
+    let reports = run_files(&files, &RunOptions::native(), None, &|_| {});
+    let failed: u64 = reports.iter().map(|r| r.failed).sum();
+    let passed: u64 = reports.iter().map(|r| r.passed).sum();
+    assert_eq!(
+        failed,
+        0,
+        "{failed} failing directive(s) ({passed} passed):\n{}",
+        failure_listing(&reports)
+    );
+    let in_threads: u64 = reports
+        .iter()
+        .filter(|r| r.file.contains("threads/threads/"))
+        .map(|r| r.passed)
+        .sum();
+    assert_eq!(in_threads, 551, "directives of threads/threads/ (13 files)");
+}
+
+/// The threads/ files again and again on the native backend: real threads race
+/// differently each time, and every run must pass (the suite's checks accept every
+/// outcome the model allows).
+#[test]
+fn threaded_scripts_pass_repeatedly_on_the_native_backend() {
+    let files: Vec<WastFile> = suite_files()
+        .into_iter()
+        .filter(|f| f.relative.starts_with("threads/"))
+        .collect();
+    for round in 0..20 {
+        let reports = run_files(&files, &RunOptions::native(), None, &|_| {});
+        let failed: u64 = reports.iter().map(|r| r.failed).sum();
+        assert_eq!(failed, 0, "round {round}:\n{}", failure_listing(&reports));
+    }
+}

@@ -3,6 +3,7 @@
 pub mod browser;
 pub mod heddle;
 pub mod js;
+pub mod native;
 pub mod recorded;
 #[cfg(feature = "wasmtime")]
 pub mod wasmtime;
@@ -13,7 +14,15 @@ use std::path::PathBuf;
 
 /// Every engine `--engine all` selects, in report order. Besides these, `file:PATH`
 /// replays histograms recorded in a JSON lines file ([`recorded`]).
-pub const ALL: &[&str] = &["wasmtime", "node", "bun", "chromium", "firefox", "heddle"];
+pub const ALL: &[&str] = &[
+    "wasmtime",
+    "node",
+    "bun",
+    "chromium",
+    "firefox",
+    "heddle",
+    "heddle-native",
+];
 
 /// How to make an engine adapter.
 #[derive(Clone, Debug)]
@@ -34,6 +43,7 @@ pub struct EngineSpec {
 pub fn create(spec: &EngineSpec) -> Result<Box<dyn Engine>, String> {
     match spec.name.as_str() {
         "heddle" => Ok(Box::new(heddle::HeddleEngine::new(spec.memory))),
+        "heddle-native" => Ok(Box::new(native::NativeEngine::new())),
         "node" => Ok(Box::new(js::NodeEngine::node(spec.path.clone()))),
         "bun" => Ok(Box::new(js::NodeEngine::bun(spec.path.clone()))),
         "chromium" => Ok(Box::new(browser::BrowserEngine::chromium(

@@ -1,0 +1,348 @@
+//! Heddle's native backend as an engine (`heddle-native`): the interpreter with every
+//! script thread on its own OS thread over a shared memory of atomic words
+//! (`interp/src/native.rs`, docs/native.md), run many times like the real engines.
+//!
+//! The harness is deliberately simple (docs/xcheck.md describes the real engines' one):
+//! every iteration allocates a fresh memory with the test's initial bytes and runs the
+//! script from the start, each `thread` on a new OS thread (scoped), `(wait $T)` a join.
+//! Each thread has its own configuration and instances (the test's modules are decoded
+//! once). The threads that `main` starts before its first join meet at a barrier just
+//! before their first invoke (after instantiating), then each waits a seeded number of
+//! spin-loop hints, so that their bodies overlap. A `wait` that nothing notifies within
+//! the test's watchdog time traps with "deadlock" and counts as `"blocked"`.
+//! Iterations stop early at the time bound ([`RunOptions::timeout`]); the histogram then
+//! counts the iterations done.
+
+use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
+use crate::litmus::{LitmusTest, RawResult, Step};
+use heddle_interp::exec::ThreadId;
+use heddle_interp::memory::{Ordering, SharedMemory};
+use heddle_interp::types::{Limits, MemType};
+use heddle_interp::{
+    Configuration, ExternVal, Module, NativeHandle, NativeMemory, SharedBackend, Trap, Value,
+};
+use heddle_model::Value as ModelValue;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The interpreter on the native backend, on real threads.
+#[derive(Clone, Debug, Default)]
+pub struct NativeEngine;
+
+impl NativeEngine {
+    /// The engine (`heddle-native`).
+    pub fn new() -> NativeEngine {
+        NativeEngine
+    }
+}
+
+impl Engine for NativeEngine {
+    fn name(&self) -> &str {
+        "heddle-native"
+    }
+
+    fn version(&self) -> Result<String, EngineFailure> {
+        Ok(format!(
+            "heddle {} (native backend, OS threads)",
+            env!("CARGO_PKG_VERSION")
+        ))
+    }
+
+    fn run(&self, test: &LitmusTest, opts: &RunOptions) -> Result<Histogram, EngineFailure> {
+        let modules = test
+            .modules
+            .iter()
+            .map(|b| Module::decode(b).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| EngineFailure::Compile(e.to_string()))?;
+        let plan = Plan::new(test);
+        let start = Instant::now();
+        let mut h = Histogram::default();
+        for iteration in 0..opts.iterations {
+            if start.elapsed() > opts.timeout {
+                break;
+            }
+            let raw = plan.iteration(test, &modules, opts.seed, iteration)?;
+            h.add(test.assemble(&raw), 1);
+            h.iterations += 1;
+        }
+        h.seconds = start.elapsed().as_secs_f64();
+        Ok(h)
+    }
+}
+
+/// What one iteration needs besides the test.
+struct Plan {
+    /// Threads that meet at the start barrier: those `main` spawns before its first join.
+    at_barrier: Vec<bool>,
+}
+
+impl Plan {
+    fn new(test: &LitmusTest) -> Plan {
+        let mut at_barrier = vec![false; test.threads.len()];
+        for s in &test.threads[0].steps {
+            match s {
+                Step::Spawn(c) => at_barrier[*c] = true,
+                Step::Join(_) => break,
+                _ => {}
+            }
+        }
+        Plan { at_barrier }
+    }
+
+    /// Run the script once on a fresh memory: `raw[t][k]` is thread `t`'s `k`-th invoke.
+    fn iteration(
+        &self,
+        test: &LitmusTest,
+        modules: &[Arc<Module>],
+        seed: u64,
+        iteration: u64,
+    ) -> Result<Vec<Vec<RawResult>>, EngineFailure> {
+        let ty = MemType {
+            limits: Limits {
+                min: test.memory.initial_pages,
+                max: Some(test.memory.maximum_pages),
+            },
+            shared: true,
+        };
+        let memory = NativeMemory::new(ty)
+            .map(|m| Arc::new(m.with_wait_limit(Some(test.watchdog))))
+            .ok_or_else(|| EngineFailure::Harness("memory too large".into()))?;
+        let mut init = NativeHandle::new(memory.clone());
+        for &(a, b) in &test.memory.init {
+            init.write(ThreadId(0), Ordering::Init, u64::from(a), &[b], true)
+                .map_err(|t| EngineFailure::Harness(format!("initial bytes: {t}")))?;
+        }
+        let n = test.threads.len();
+        let group = self.at_barrier.iter().filter(|b| **b).count();
+        let barrier = SpinBarrier {
+            n: group,
+            arrived: AtomicUsize::new(0),
+        };
+        let ctx = Ctx {
+            test,
+            modules,
+            memory: &memory,
+            barrier: &barrier,
+            at_barrier: &self.at_barrier,
+            seed: seed ^ iteration.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        };
+        let mut raw = vec![Vec::new(); n];
+        std::thread::scope(|scope| ctx.run_thread(scope, 0, &mut raw))?;
+        Ok(raw)
+    }
+}
+
+/// Shared by the threads of one iteration.
+struct Ctx<'a> {
+    test: &'a LitmusTest,
+    modules: &'a [Arc<Module>],
+    memory: &'a Arc<NativeMemory>,
+    barrier: &'a SpinBarrier,
+    at_barrier: &'a [bool],
+    seed: u64,
+}
+
+/// A thread's results, and those of the threads it started and joined.
+type Results = Vec<Vec<RawResult>>;
+
+impl<'a> Ctx<'a> {
+    /// Run script thread `t` (on the calling OS thread), its children on scoped threads;
+    /// its results and theirs go into `raw`.
+    fn run_thread<'s>(
+        &'s self,
+        scope: &'s std::thread::Scope<'s, '_>,
+        t: usize,
+        raw: &mut Results,
+    ) -> Result<(), EngineFailure>
+    where
+        'a: 's,
+    {
+        let mut met = !self.at_barrier[t];
+        let r = self.run_steps(scope, t, raw, &mut met);
+        // Meet the others even after a failure, so that none waits forever.
+        if !met {
+            self.barrier.wait();
+        }
+        r
+    }
+
+    /// The steps of [`Ctx::run_thread`]; `met` says whether this thread has passed the
+    /// start barrier.
+    fn run_steps<'s>(
+        &'s self,
+        scope: &'s std::thread::Scope<'s, '_>,
+        t: usize,
+        raw: &mut Results,
+        met: &mut bool,
+    ) -> Result<(), EngineFailure>
+    where
+        'a: 's,
+    {
+        let mut config = Configuration::new();
+        config.set_shared_backend(SharedBackend::Native { wait_limit: None });
+        let mem = config.import_native_memory(self.memory.clone());
+        let mut instances = Vec::new();
+        let mut children: Vec<(usize, std::thread::ScopedJoinHandle<'s, _>)> = Vec::new();
+        let mut delay = delays(self.seed, t);
+        let mut stopped = false;
+        for s in &self.test.threads[t].steps {
+            match s {
+                Step::Instantiate { module } => {
+                    let m = self.modules[*module].clone();
+                    let imports = m
+                        .imports
+                        .iter()
+                        .map(|i| match i.ty {
+                            heddle_interp::ExternType::Memory(_) => Ok(ExternVal::Memory(mem)),
+                            _ => Err(EngineFailure::Compile(format!(
+                                "import {}.{}: only the shared memory can be imported",
+                                i.module, i.name
+                            ))),
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let inst = config
+                        .instantiate(m, &imports)
+                        .map_err(|e| EngineFailure::Compile(format!("instantiation: {e}")))?;
+                    instances.push(inst);
+                }
+                Step::Spawn(c) => {
+                    let c = *c;
+                    children.push((
+                        c,
+                        scope.spawn(move || {
+                            let mut r = vec![Vec::new(); self.test.threads.len()];
+                            self.run_thread(scope, c, &mut r).map(|()| r)
+                        }),
+                    ));
+                }
+                Step::Join(c) => {
+                    if let Some(p) = children.iter().position(|(k, _)| k == c) {
+                        let (_, h) = children.swap_remove(p);
+                        merge(raw, join(h)?);
+                    }
+                }
+                Step::Invoke {
+                    instance,
+                    export,
+                    args,
+                    ..
+                } => {
+                    if stopped {
+                        continue;
+                    }
+                    if !*met {
+                        self.barrier.wait();
+                        *met = true;
+                    }
+                    if raw[t].is_empty() {
+                        for _ in 0..delay() {
+                            std::hint::spin_loop();
+                        }
+                    }
+                    let f = instances
+                        .get(*instance)
+                        .and_then(|i| config.export(*i, export))
+                        .and_then(|e| match e {
+                            ExternVal::Func(f) => Some(f),
+                            _ => None,
+                        })
+                        .ok_or_else(|| {
+                            EngineFailure::Compile(format!("no exported function {export:?}"))
+                        })?;
+                    let args: Vec<Value> = args.iter().map(to_value).collect();
+                    let r = match config.invoke(f, &args) {
+                        Ok(vs) => RawResult::Values(vs.iter().map(from_value).collect()),
+                        Err(Trap::Deadlock(_)) => RawResult::Blocked,
+                        Err(Trap::Host(m)) => return Err(EngineFailure::Harness(m)),
+                        Err(_) => RawResult::Trap,
+                    };
+                    stopped = r == RawResult::Blocked;
+                    raw[t].push(r);
+                }
+            }
+        }
+        for (_, h) in children {
+            merge(raw, join(h)?);
+        }
+        Ok(())
+    }
+}
+
+/// A one-use barrier that spins (yielding after a while), so that the threads leave it
+/// within a few hundred nanoseconds of each other (a sleeping barrier wakes them tens of
+/// microseconds apart, longer than a litmus thread's body).
+struct SpinBarrier {
+    n: usize,
+    arrived: AtomicUsize,
+}
+
+impl SpinBarrier {
+    fn wait(&self) {
+        self.arrived.fetch_add(1, SeqCst);
+        let mut spins = 0u32;
+        while self.arrived.load(SeqCst) < self.n {
+            if spins < 1_000 {
+                std::hint::spin_loop();
+                spins += 1;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// A child's results.
+fn join(
+    h: std::thread::ScopedJoinHandle<'_, Result<Results, EngineFailure>>,
+) -> Result<Results, EngineFailure> {
+    h.join()
+        .map_err(|_| EngineFailure::Crash("a script thread's OS thread panicked".into()))?
+}
+
+/// Add a child's results (its own and its descendants') to `raw`.
+fn merge(raw: &mut Results, child: Results) {
+    for (r, c) in raw.iter_mut().zip(child) {
+        if !c.is_empty() {
+            *r = c;
+        }
+    }
+}
+
+/// Seeded delays (splitmix64): half the iterations start at once, the others after 0–63
+/// spin-loop hints.
+fn delays(seed: u64, thread: usize) -> impl FnMut() -> u32 {
+    let mut state = seed ^ (thread as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        if z & 1 == 0 {
+            0
+        } else {
+            ((z >> 1) % 64) as u32
+        }
+    }
+}
+
+fn to_value(v: &ModelValue) -> Value {
+    match *v {
+        ModelValue::I32(x) => Value::I32(x as i32),
+        ModelValue::I64(x) => Value::I64(x as i64),
+        ModelValue::F32(b) => Value::F32(b),
+        ModelValue::F64(b) => Value::F64(b),
+    }
+}
+
+fn from_value(v: &Value) -> ModelValue {
+    match *v {
+        Value::I32(x) => ModelValue::I32(x as u32),
+        Value::I64(x) => ModelValue::I64(x as u64),
+        Value::F32(b) => ModelValue::F32(b),
+        Value::F64(b) => ModelValue::F64(b),
+        _ => ModelValue::I32(0),
+    }
+}
