@@ -25,7 +25,8 @@ pub enum Format {
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The engine compared with Heddle: wasmtime or wasmi; with --threads any engine of
-    /// `heddle xcheck` that has threads (wasmtime, node, bun, chromium, firefox).
+    /// `heddle xcheck` that runs on real threads (wasmtime, node, bun, chromium, firefox,
+    /// heddle-native).
     #[arg(long, default_value = "wasmtime")]
     pub engine: String,
     /// Threaded programs instead (data-race-free ones with loops and wait/notify, checked by
@@ -124,10 +125,7 @@ type CampaignRun<'a> = dyn FnMut(&mut dyn FnMut(&Report, f64)) -> Result<Report,
 
 /// Runs a campaign with a progress bar on a terminal (`units`: what the report's `modules`
 /// and `calls` count).
-fn with_progress(
-    units: (&str, &str),
-    campaign: &mut CampaignRun<'_>,
-) -> Result<Report, String> {
+fn with_progress(units: (&str, &str), campaign: &mut CampaignRun<'_>) -> Result<Report, String> {
     let progress = bar(1000, "{bar:40} {elapsed} {msg}");
     let result = campaign(&mut |r: &Report, f| {
         if let Some(b) = &progress {
@@ -183,10 +181,18 @@ fn bound(args: &Args) -> Bound {
 }
 
 fn run_threads(args: &Args) -> ExitCode {
-    if !["wasmtime", "node", "bun", "chromium", "firefox"].contains(&args.engine.as_str()) {
+    let threaded = [
+        "wasmtime",
+        "node",
+        "bun",
+        "chromium",
+        "firefox",
+        "heddle-native",
+    ];
+    if !threaded.contains(&args.engine.as_str()) {
         eprintln!(
-            "error: --threads runs on an engine with threads: wasmtime, node, bun, chromium or \
-             firefox (not {:?})",
+            "error: --threads runs on an engine with threads: {} (not {:?})",
+            threaded.join(", "),
             args.engine
         );
         return ExitCode::from(2);
