@@ -97,7 +97,16 @@ pub struct NativeMemory {
     /// [`Trap::Deadlock`] (a harness's guard against a script that deadlocks); `None`:
     /// forever, as the spec says.
     wait_limit: Option<Duration>,
+    /// Asked when a wait without timeout reaches `wait_limit`, with the number of waiters
+    /// without timeout queued on this memory (itself included): `true` if no thread can
+    /// notify them any more (every thread still running is one of them), and the wait
+    /// traps; `false` and the wait blocks for another `wait_limit`. `None`: it traps.
+    deadlock_check: Option<DeadlockCheck>,
 }
+
+/// A harness's test for a deadlock: given the number of waiters without timeout, whether
+/// they are all the threads that still run (see [`NativeMemory::with_deadlock_check`]).
+pub type DeadlockCheck = Box<dyn Fn(usize) -> bool + Send + Sync>;
 
 /// One blocked `wait`: its condition variable, and whether a `notify` dequeued it.
 struct Waiter {
@@ -105,6 +114,8 @@ struct Waiter {
     woken: AtomicBool,
     /// Signalled by that `notify`; waited on with the wait-queue mutex.
     condvar: Condvar,
+    /// A wait without timeout (only `notify` can end it).
+    forever: bool,
 }
 
 /// The FIFO wait queues of a native memory, by effective address, oldest waiter first.
@@ -125,6 +136,11 @@ impl WaitQueues {
     /// Number of waiters in the queue of `ea`.
     fn len(&self, ea: u64) -> usize {
         self.0.get(&ea).map_or(0, VecDeque::len)
+    }
+
+    /// Number of waiters without timeout, on every address.
+    fn forever(&self) -> usize {
+        self.0.values().flatten().filter(|w| w.forever).count()
     }
 }
 
@@ -151,7 +167,18 @@ impl NativeMemory {
             len_pages: AtomicU64::new(ty.limits.min),
             waiters: Mutex::new(WaitQueues::default()),
             wait_limit: None,
+            deadlock_check: None,
         })
+    }
+
+    /// The same memory, but a wait without timeout that reaches the wait limit
+    /// ([`NativeMemory::with_wait_limit`]) traps only when `check` says every thread that
+    /// still runs is waiting without timeout (it gets their number), and else waits for
+    /// another limit: a harness that knows its threads can tell a deadlock from a slow
+    /// notifier this way.
+    pub fn with_deadlock_check(mut self, check: DeadlockCheck) -> Self {
+        self.deadlock_check = Some(check);
+        self
     }
 
     /// The same memory, but a `wait` without timeout that blocks longer than `limit` traps
@@ -490,10 +517,11 @@ impl SharedMemory for NativeHandle {
         let waiter = Arc::new(Waiter {
             woken: AtomicBool::new(false),
             condvar: Condvar::new(),
+            forever: timeout < 0,
         });
         queues.0.entry(ea).or_default().push_back(waiter.clone());
         let start = Instant::now();
-        let (deadline, limited) = match u64::try_from(timeout) {
+        let (mut deadline, limited) = match u64::try_from(timeout) {
             Ok(ns) => (start.checked_add(Duration::from_nanos(ns)), false),
             Err(_) => (memory.wait_limit.and_then(|l| start.checked_add(l)), true),
         };
@@ -511,6 +539,14 @@ impl SharedMemory for NativeHandle {
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
+                        if limited {
+                            if let Some(check) = &memory.deadlock_check {
+                                if !check(queues.forever()) {
+                                    deadline = memory.wait_limit.and_then(|l| now.checked_add(l));
+                                    continue;
+                                }
+                            }
+                        }
                         queues.remove(ea, &waiter);
                         if limited {
                             return Err(Trap::Deadlock(format!(

@@ -8,8 +8,11 @@
 //! Each thread has its own configuration and instances (the test's modules are decoded
 //! once). The threads that `main` starts before its first join meet at a barrier just
 //! before their first invoke (after instantiating), then each waits a seeded number of
-//! spin-loop hints, so that their bodies overlap. A `wait` that nothing notifies within
-//! the test's watchdog time traps with "deadlock" and counts as `"blocked"`.
+//! spin-loop hints, so that their bodies overlap. A `wait` without timeout that nothing
+//! notifies within the test's watchdog time is `"blocked"` (it traps with "deadlock") only
+//! if every script thread still running is itself in such a wait ([`Liveness`]); otherwise
+//! it waits on (a slow notifier is not a deadlock). A thread that joins a blocked thread
+//! stops there, as in the model.
 //! Iterations stop early at the time bound ([`RunOptions::timeout`]); the histogram then
 //! counts the iterations done.
 
@@ -23,7 +26,7 @@ use heddle_interp::{
 };
 use heddle_model::Value as ModelValue;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// The interpreter on the native backend, on real threads.
@@ -106,15 +109,22 @@ impl Plan {
             },
             shared: true,
         };
+        let n = test.threads.len();
+        let live = Arc::new(Liveness::new(n));
+        let check = live.clone();
         let memory = NativeMemory::new(ty)
-            .map(|m| Arc::new(m.with_wait_limit(Some(test.watchdog))))
+            .map(|m| {
+                Arc::new(
+                    m.with_wait_limit(Some(test.watchdog))
+                        .with_deadlock_check(Box::new(move |waiting| check.all_waiting(waiting))),
+                )
+            })
             .ok_or_else(|| EngineFailure::Harness("memory too large".into()))?;
         let mut init = NativeHandle::new(memory.clone());
         for &(a, b) in &test.memory.init {
             init.write(ThreadId(0), Ordering::Init, u64::from(a), &[b], true)
                 .map_err(|t| EngineFailure::Harness(format!("initial bytes: {t}")))?;
         }
-        let n = test.threads.len();
         let group = self.at_barrier.iter().filter(|b| **b).count();
         let barrier = SpinBarrier {
             n: group,
@@ -127,6 +137,7 @@ impl Plan {
             barrier: &barrier,
             at_barrier: &self.at_barrier,
             seed: seed ^ iteration.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            live: &live,
         };
         let mut raw = vec![Vec::new(); n];
         std::thread::scope(|scope| ctx.run_thread(scope, 0, &mut raw))?;
@@ -142,6 +153,68 @@ struct Ctx<'a> {
     barrier: &'a SpinBarrier,
     at_barrier: &'a [bool],
     seed: u64,
+    live: &'a Liveness,
+}
+
+/// Which script threads of an iteration still run wasm code (or will): the ones a waiter
+/// without timeout may still be notified by. A thread counts from its spawn to its end,
+/// except while it joins an unfinished thread; when a thread ends, the threads joining it
+/// count again in the same step (so there is no moment when neither counts).
+struct Liveness {
+    state: Mutex<LiveState>,
+}
+
+struct LiveState {
+    /// Threads counted now.
+    running: usize,
+    /// For each thread, how many threads are joining it.
+    joiners: Vec<usize>,
+    /// Which threads have ended.
+    done: Vec<bool>,
+}
+
+impl Liveness {
+    /// `main` running, `n` script threads in all.
+    fn new(n: usize) -> Liveness {
+        Liveness {
+            state: Mutex::new(LiveState {
+                running: 1,
+                joiners: vec![0; n],
+                done: vec![false; n],
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LiveState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A thread is about to be spawned.
+    fn spawn(&self) {
+        self.lock().running += 1;
+    }
+
+    /// The calling thread is about to join `c`.
+    fn join(&self, c: usize) {
+        let mut s = self.lock();
+        if !s.done[c] {
+            s.running -= 1;
+            s.joiners[c] += 1;
+        }
+    }
+
+    /// Thread `t` has ended: its joiners run again.
+    fn end(&self, t: usize) {
+        let mut s = self.lock();
+        s.done[t] = true;
+        s.running = s.running - 1 + s.joiners[t];
+        s.joiners[t] = 0;
+    }
+
+    /// Whether `waiting` waiters without timeout are every thread still running.
+    fn all_waiting(&self, waiting: usize) -> bool {
+        waiting >= self.lock().running
+    }
 }
 
 /// A thread's results, and those of the threads it started and joined.
@@ -165,6 +238,7 @@ impl<'a> Ctx<'a> {
         if !met {
             self.barrier.wait();
         }
+        self.live.end(t);
         r
     }
 
@@ -209,6 +283,7 @@ impl<'a> Ctx<'a> {
                 }
                 Step::Spawn(c) => {
                     let c = *c;
+                    self.live.spawn();
                     children.push((
                         c,
                         scope.spawn(move || {
@@ -220,7 +295,10 @@ impl<'a> Ctx<'a> {
                 Step::Join(c) => {
                     if let Some(p) = children.iter().position(|(k, _)| k == c) {
                         let (_, h) = children.swap_remove(p);
+                        self.live.join(*c);
                         merge(raw, join(h)?);
+                        // Joining a blocked thread never returns (the model's meaning).
+                        stopped |= raw[*c].last() == Some(&RawResult::Blocked);
                     }
                 }
                 Step::Invoke {
@@ -263,7 +341,8 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        for (_, h) in children {
+        for (c, h) in children {
+            self.live.join(c);
             merge(raw, join(h)?);
         }
         Ok(())
