@@ -21,7 +21,12 @@ fn threads_json_report_and_exit_statuses() {
             .unwrap()
     };
     let o = run(&[]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let text = String::from_utf8(o.stdout).unwrap();
     let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
@@ -50,7 +55,14 @@ fn threads_json_report_and_exit_statuses() {
 #[test]
 fn threads_needs_an_engine_with_threads() {
     let o = heddle()
-        .args(["fuzz", "--threads", "--engine", "wasmi", "--iterations", "1"])
+        .args([
+            "fuzz",
+            "--threads",
+            "--engine",
+            "wasmi",
+            "--iterations",
+            "1",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));

@@ -21,8 +21,11 @@
 //! * **Search**: depth first over the [`ChoiceLog`] of a run: each run replays a prefix of
 //!   choices and records the rest; the schedule string of a run reproduces it exactly
 //!   (`--replay`).
-//! * **Bounds**: `max_executions` runs and `max_steps` small steps per run; hitting either
-//!   makes the result incomplete, never a hang.
+//! * **Bounds**: `max_executions` runs, `max_steps` small steps per run and an optional
+//!   `timeout`; hitting any makes the result incomplete ([`Exploration::stopped`]), never a
+//!   hang. [`size::estimate`] tells up front whether a program is far too large.
+//! * **Shards**: with [`ExploreOptions::shard`], only a deterministic part of the tree is
+//!   explored, and the shards' results unite to the whole ([`shard`]).
 
 use crate::script::{lower, Action, Cmd, Directive};
 use crate::spectest::{self, Exports};
@@ -36,6 +39,13 @@ use indexmap::IndexMap;
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub mod rings;
+pub mod shard;
+pub mod size;
+
+pub use shard::Shard;
 
 /// Which shared-memory backend the exploration runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -60,6 +70,11 @@ pub struct ExploreOptions {
     pub max_steps: u64,
     /// Keep the trace of every run that reaches an outcome (for checking).
     pub keep_traces: bool,
+    /// Stop starting new runs after this long (wall clock, from the start of [`explore`]);
+    /// the result is then incomplete. `None`: no time bound.
+    pub timeout: Option<Duration>,
+    /// Explore only this shard of the search tree ([`shard`]); `None` explores all of it.
+    pub shard: Option<Shard>,
 }
 
 impl Default for ExploreOptions {
@@ -69,6 +84,8 @@ impl Default for ExploreOptions {
             max_executions: 1_000_000,
             max_steps: 100_000,
             keep_traces: false,
+            timeout: None,
+            shard: None,
         }
     }
 }
@@ -570,23 +587,34 @@ impl<'p> Run<'p> {
         })
     }
 
-    /// Run to the end, or until cut: by the step bound, or (with `visited`) on reaching a
-    /// state explored before.
-    fn run(mut self, mut visited: Option<&mut HashSet<u64>>, opts: &ExploreOptions) -> RunResult {
+    /// Run to the end, or until cut: by the step bound, on reaching a state explored before
+    /// (with `search`, from its split depth on), or at the split depth of a subtree that
+    /// belongs to another shard.
+    fn run(mut self, mut search: Option<Search<'_>>, opts: &ExploreOptions) -> RunResult {
         let mut steps: u64 = 0;
         let cut = loop {
             self.settle();
             if self.exhausted || steps >= opts.max_steps {
-                break Some("step bound");
+                break Some(CUT_STEP_BOUND);
             }
             let cands = self.candidates();
             if cands.is_empty() {
                 break None;
             }
-            if let Some(v) = visited.as_deref_mut() {
-                let replaying = self.log.lock().expect("choice log").replaying_prefix();
-                if !v.insert(self.state_hash()) && !replaying {
-                    break Some("pruned");
+            if let Some(s) = search.as_mut() {
+                let (depth, replaying) = {
+                    let log = self.log.lock().expect("choice log");
+                    (log.taken().len(), log.replaying_prefix())
+                };
+                // Above the split depth every shard runs the same tree, uncached, so that
+                // they number its nodes alike (see `shard`).
+                if depth >= s.split_depth {
+                    if !s.owned {
+                        break Some(CUT_OTHER_SHARD);
+                    }
+                    if !s.visited.insert(self.state_hash()) && !replaying {
+                        break Some(CUT_PRUNED);
+                    }
                 }
             }
             let pick = self.log.lock().expect("choice log").choose(cands.len());
@@ -599,6 +627,11 @@ impl<'p> Run<'p> {
             steps += 1;
         };
         let schedule = self.log.lock().expect("choice log").schedule();
+        // A run of another shard's node that ends above the split depth is that shard's.
+        let cut = match (&search, cut) {
+            (Some(s), None) if !s.owned => Some(CUT_OTHER_SHARD),
+            (_, c) => c,
+        };
         RunResult {
             outcome: if cut.is_none() {
                 Some(self.outcome())
@@ -614,6 +647,21 @@ impl<'p> Run<'p> {
             },
         }
     }
+}
+
+/// `RunResult::cut` of a run that reached a state explored before.
+const CUT_PRUNED: &str = "pruned";
+/// `RunResult::cut` of a run cut by the step bound.
+const CUT_STEP_BOUND: &str = "step bound";
+/// `RunResult::cut` of a run that entered a subtree of another shard.
+const CUT_OTHER_SHARD: &str = "other shard";
+
+/// What a run of an exploration needs from the search: the states explored so far, the
+/// split depth of sharding (0 without shards) and whether the run's node is this shard's.
+struct Search<'v> {
+    visited: &'v mut HashSet<u64>,
+    split_depth: usize,
+    owned: bool,
 }
 
 /// Install the relaxed backend for the shared memory, seeded with its current contents.
@@ -652,41 +700,103 @@ pub struct Found {
     pub schedule: String,
 }
 
+/// Why an exploration is incomplete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// [`ExploreOptions::max_executions`] runs were made.
+    MaxExecutions,
+    /// [`ExploreOptions::timeout`] passed.
+    Timeout,
+    /// Some run was cut by [`ExploreOptions::max_steps`] (the search itself finished).
+    StepBound,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stopped::MaxExecutions => "--max-executions",
+            Stopped::Timeout => "--timeout",
+            Stopped::StepBound => "--max-steps",
+        })
+    }
+}
+
 /// The result of exploring a litmus script.
 #[derive(Clone, Debug, Default)]
 pub struct Exploration {
     /// Every outcome reached, in the order found, with how it was reached.
     pub reachable: IndexMap<Outcome, Found>,
-    /// Whether the search covered every schedule (no bound was hit).
+    /// Whether the search covered every schedule (of its shard, with [`ExploreOptions::shard`])
+    /// and no bound was hit.
     pub complete: bool,
-    /// Runs made, and runs cut at a state explored before.
+    /// Which bound made it incomplete (`None` when complete).
+    pub stopped: Option<Stopped>,
+    /// Runs made (runs that only descended to another shard's subtree not included).
     pub executions: u64,
     /// Runs cut because they reached a state seen before.
     pub pruned: u64,
     /// Runs cut by the step bound.
     pub step_bounded: u64,
+    /// Runs that descended to the split depth only to find the subtree another shard's.
+    pub other_shards: u64,
     /// Traces of the runs that reached an outcome (with `keep_traces`).
     pub traces: Vec<ScriptTrace>,
 }
 
 /// Explore every schedule (and, with the relaxed backend, every allowed read) of `plan`.
+///
+/// Errors: the relaxed backend cannot be installed (the litmus memory is not shared).
 pub fn explore(plan: &Plan, opts: &ExploreOptions) -> Result<Exploration, String> {
+    explore_observed(plan, opts, &mut |_| {})
+}
+
+/// [`explore`], calling `observe` with the result so far after every run (for a progress
+/// line; it should be cheap).
+pub fn explore_observed(
+    plan: &Plan,
+    opts: &ExploreOptions,
+    observe: &mut dyn FnMut(&Exploration),
+) -> Result<Exploration, String> {
+    let started = Instant::now();
+    let shard = opts.shard.unwrap_or(Shard { index: 0, count: 1 });
+    let split_depth = shard.split_depth();
     let mut result = Exploration::default();
     let mut visited = HashSet::new();
     let mut prefix = Some(Vec::new());
+    // Depth-first index of the node at the split depth that the current run lies below.
+    let mut node: Option<u64> = None;
     while let Some(p) = prefix {
-        if result.executions >= opts.max_executions {
-            result.complete = false;
+        if result.executions + result.other_shards >= opts.max_executions {
+            result.stopped = Some(Stopped::MaxExecutions);
             return Ok(result);
         }
+        if opts.timeout.is_some_and(|t| started.elapsed() >= t) {
+            result.stopped = Some(Stopped::Timeout);
+            return Ok(result);
+        }
+        // A prefix no longer than the split depth changes a choice above it: a new node.
+        if node.is_none() || p.len() <= split_depth {
+            node = Some(node.map_or(0, |n| n + 1));
+        }
+        let owned = node.is_some_and(|n| shard.owns(n));
         let run = Run::new(plan, p, opts)?;
         let log = run.log.clone();
-        let r = run.run(Some(&mut visited), opts);
-        result.executions += 1;
+        let r = run.run(
+            Some(Search {
+                visited: &mut visited,
+                split_depth,
+                owned,
+            }),
+            opts,
+        );
         match r.cut {
-            Some("pruned") => result.pruned += 1,
+            Some(CUT_OTHER_SHARD) => result.other_shards += 1,
+            Some(CUT_PRUNED) => result.pruned += 1,
             Some(_) => result.step_bounded += 1,
             None => {}
+        }
+        if r.cut != Some(CUT_OTHER_SHARD) {
+            result.executions += 1;
         }
         if let Some(o) = r.outcome {
             result
@@ -701,9 +811,13 @@ pub fn explore(plan: &Plan, opts: &ExploreOptions) -> Result<Exploration, String
                 result.traces.push(t);
             }
         }
+        observe(&result);
         prefix = log.lock().expect("choice log").next_prefix();
     }
     result.complete = result.step_bounded == 0;
+    if !result.complete {
+        result.stopped = Some(Stopped::StepBound);
+    }
     Ok(result)
 }
 
