@@ -169,7 +169,32 @@ impl Plan {
             .map(|(i, m)| (MemAddr(i as u32), m))
             .find(|(a, m)| m.is_shared() && !host.contains(a))
             .map(|(a, _)| a);
+        plan.drop_unused_memories();
         Ok(plan)
+    }
+
+    /// Memories no module instance refers to (spectest's `memory` and `shared_memory` when
+    /// no module imports them) cannot be read or written by any code, nor observed in an
+    /// outcome: make them empty, so that runs neither copy nor hash their pages.
+    fn drop_unused_memories(&mut self) {
+        let used: HashSet<MemAddr> = self
+            .base
+            .store
+            .instances
+            .iter()
+            .flat_map(|i| i.mems.iter().copied())
+            .collect();
+        for (i, m) in self.base.store.mems.iter_mut().enumerate() {
+            if !used.contains(&MemAddr(i as u32)) {
+                *m = heddle_interp::memory::MemInst::new(heddle_interp::MemType {
+                    limits: heddle_interp::Limits {
+                        min: 0,
+                        max: Some(0),
+                    },
+                    shared: false,
+                });
+            }
+        }
     }
 
     fn add_directives(

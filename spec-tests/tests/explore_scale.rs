@@ -161,11 +161,13 @@ fn a_single_shard_is_the_whole_exploration() {
 
 #[test]
 fn the_sb_ring_of_two_threads_has_the_outcomes_of_the_issue() {
-    // Issue 13: SB 2x6, sequentially consistent: 141 reachable outcomes.
+    // Issue 13: SB 2x6, sequentially consistent: 281 runs, 141 reachable outcomes (state
+    // caching with the incremental content hash cuts exactly where hashing every byte did).
     let plan = Plan::from_text(&sb_ring(2, 6)).unwrap();
     let ex = explore(&plan, &ExploreOptions::default()).unwrap();
     assert!(ex.complete);
     assert_eq!(ex.reachable.len(), 141);
+    assert_eq!(ex.executions, 281);
     let plan = Plan::from_text(&mp_chain(4, 6)).unwrap();
     assert_eq!(size::estimate(&plan).threads.len(), 4);
 }
