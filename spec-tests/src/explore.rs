@@ -390,15 +390,26 @@ fn to_model_value(v: &Value) -> heddle_model::Value {
     }
 }
 
-impl<'p> Run<'p> {
-    fn new(plan: &'p Plan, prefix: Vec<u32>, opts: &ExploreOptions) -> Result<Self, String> {
+/// What every run of an exploration starts from, made once per exploration: the plan's
+/// configuration with the run limits, the relaxed backend (its init write read once, not
+/// per run) and tracing installed, and the script threads' interpreter threads created. The
+/// choice log is shared with the relaxed backend (which makes its read choices through it)
+/// and reset for each run; runs of one base are sequential.
+struct RunBase {
+    config: Configuration,
+    tids: Vec<ThreadId>,
+    log: Arc<Mutex<ChoiceLog>>,
+}
+
+impl RunBase {
+    fn new(plan: &Plan, opts: &ExploreOptions) -> Result<Self, String> {
         let mut config = plan.base.clone();
         config.set_limits(ExecLimits {
             clock_timeouts: false,
             fuel: Some(opts.max_steps),
             ..ExecLimits::default()
         });
-        let log = Arc::new(Mutex::new(ChoiceLog::replaying(prefix)));
+        let log = Arc::new(Mutex::new(ChoiceLog::default()));
         if let Some(mem) = plan.shared {
             if opts.memory == MemoryMode::Relaxed {
                 relaxed_backend(&mut config, mem, log.clone())?;
@@ -412,6 +423,14 @@ impl<'p> Run<'p> {
             }
         }
         let tids = plan.threads.iter().map(|_| config.new_thread()).collect();
+        Ok(RunBase { config, tids, log })
+    }
+}
+
+impl<'p> Run<'p> {
+    /// A run from `base` that replays `prefix`, then takes option 0 at every choice.
+    fn new(plan: &'p Plan, base: &RunBase, prefix: Vec<u32>) -> Self {
+        *base.log.lock().expect("choice log") = ChoiceLog::replaying(prefix);
         let mut states: Vec<ScriptState> = plan
             .threads
             .iter()
@@ -423,15 +442,15 @@ impl<'p> Run<'p> {
             })
             .collect();
         states[0].started = true;
-        Ok(Run {
+        Run {
             plan,
-            config,
-            tids,
+            config: base.config.clone(),
+            tids: base.tids.clone(),
             states,
-            log,
+            log: base.log.clone(),
             marks: Vec::new(),
             exhausted: false,
-        })
+        }
     }
 
     fn trace_len(&self) -> usize {
@@ -785,6 +804,7 @@ pub fn explore_observed(
     let started = Instant::now();
     let shard = opts.shard.unwrap_or(Shard { index: 0, count: 1 });
     let split_depth = shard.split_depth();
+    let base = RunBase::new(plan, opts)?;
     let mut result = Exploration::default();
     let mut visited = HashSet::new();
     let mut prefix = Some(Vec::new());
@@ -804,7 +824,7 @@ pub fn explore_observed(
             node = Some(node.map_or(0, |n| n + 1));
         }
         let owned = node.is_some_and(|n| shard.owns(n));
-        let run = Run::new(plan, p, opts)?;
+        let run = Run::new(plan, &base, p);
         let log = run.log.clone();
         let r = run.run(
             Some(Search {
@@ -853,7 +873,7 @@ pub fn replay(plan: &Plan, schedule: &str, opts: &ExploreOptions) -> Result<RunR
         keep_traces: true,
         ..opts.clone()
     };
-    let run = Run::new(plan, prefix, &opts)?;
+    let run = Run::new(plan, &RunBase::new(plan, &opts)?, prefix);
     let log = run.log.clone();
     let result = run.run(None, &opts);
     if let Some(why) = log.lock().expect("choice log").misfit() {
