@@ -254,7 +254,7 @@ mod tests {
         assert_eq!(m[0]["reachable"].as_array().unwrap().len(), 3);
         assert_eq!(m[0]["found"][1]["count"], json!(5));
         // Shard 2 missing: incomplete, and says which.
-        let m = merge(&[a.clone()]).unwrap();
+        let m = merge(std::slice::from_ref(&a)).unwrap();
         assert_eq!(m[0]["complete"], json!(false));
         assert_eq!(m[0]["missing_shards"], json!(["2"]));
         // The same shard twice is not a whole either.
