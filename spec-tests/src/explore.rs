@@ -586,6 +586,20 @@ impl<'p> Run<'p> {
         c
     }
 
+    /// The key that decides which shard owns a node at the split depth: a hash of the
+    /// script threads' positions and results and of the litmus memory's state (its
+    /// backend's `hash_state`, which holds no addresses of the process), so that every
+    /// process of the same `heddle` build computes the same key, and nodes in the same
+    /// state go to the same shard (whose state cache then explores them once).
+    fn node_key(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        self.states.hash(&mut h);
+        if let Some(m) = self.plan.shared {
+            self.config.store.mems[m.0 as usize].hash_state(&mut h);
+        }
+        h.finish()
+    }
+
     fn state_hash(&self) -> u64 {
         let mut h = DefaultHasher::new();
         self.config.hash_state(&mut h);
@@ -636,6 +650,8 @@ impl<'p> Run<'p> {
     /// belongs to another shard.
     fn run(mut self, mut search: Option<Search<'_>>, opts: &ExploreOptions) -> RunResult {
         let mut steps: u64 = 0;
+        // Whether this run's node at the split depth has been looked up.
+        let mut node_checked = false;
         let cut = loop {
             self.settle();
             if self.exhausted || steps >= opts.max_steps {
@@ -651,14 +667,17 @@ impl<'p> Run<'p> {
                     (log.taken().len(), log.replaying_prefix())
                 };
                 // Above the split depth every shard runs the same tree, uncached, so that
-                // they number its nodes alike (see `shard`).
-                if depth >= s.split_depth {
-                    if !s.owned {
+                // they all see the same nodes at that depth (see `shard`). The node is the
+                // state at the first choice point at that depth: steps with one candidate
+                // record no choice, so several choice points may share the depth.
+                if !node_checked && depth == s.split_depth {
+                    node_checked = true;
+                    if !s.shard.owns(self.node_key()) {
                         break Some(CUT_OTHER_SHARD);
                     }
-                    if !s.visited.insert(self.state_hash()) && !replaying {
-                        break Some(CUT_PRUNED);
-                    }
+                }
+                if depth >= s.split_depth && !s.visited.insert(self.state_hash()) && !replaying {
+                    break Some(CUT_PRUNED);
                 }
             }
             let pick = self.log.lock().expect("choice log").choose(cands.len());
@@ -671,9 +690,12 @@ impl<'p> Run<'p> {
             steps += 1;
         };
         let schedule = self.log.lock().expect("choice log").schedule();
-        // A run of another shard's node that ends above the split depth is that shard's.
+        // A run that ends before a choice point at the split depth is a node of its own:
+        // another shard's, or this one's.
         let cut = match (&search, cut) {
-            (Some(s), None) if !s.owned => Some(CUT_OTHER_SHARD),
+            (Some(s), None) if !node_checked && !s.shard.owns(self.node_key()) => {
+                Some(CUT_OTHER_SHARD)
+            }
             (_, c) => c,
         };
         RunResult {
@@ -701,11 +723,11 @@ const CUT_STEP_BOUND: &str = "step bound";
 const CUT_OTHER_SHARD: &str = "other shard";
 
 /// What a run of an exploration needs from the search: the states explored so far, the
-/// split depth of sharding (0 without shards) and whether the run's node is this shard's.
+/// shard explored (1/1 without shards) and its split depth.
 struct Search<'v> {
     visited: &'v mut HashSet<u64>,
+    shard: Shard,
     split_depth: usize,
-    owned: bool,
 }
 
 /// Install the relaxed backend for the shared memory, seeded with its current contents.
@@ -808,8 +830,6 @@ pub fn explore_observed(
     let mut result = Exploration::default();
     let mut visited = HashSet::new();
     let mut prefix = Some(Vec::new());
-    // Depth-first index of the node at the split depth that the current run lies below.
-    let mut node: Option<u64> = None;
     while let Some(p) = prefix {
         if result.executions + result.other_shards >= opts.max_executions {
             result.stopped = Some(Stopped::MaxExecutions);
@@ -819,18 +839,13 @@ pub fn explore_observed(
             result.stopped = Some(Stopped::Timeout);
             return Ok(result);
         }
-        // A prefix no longer than the split depth changes a choice above it: a new node.
-        if node.is_none() || p.len() <= split_depth {
-            node = Some(node.map_or(0, |n| n + 1));
-        }
-        let owned = node.is_some_and(|n| shard.owns(n));
         let run = Run::new(plan, &base, p);
         let log = run.log.clone();
         let r = run.run(
             Some(Search {
                 visited: &mut visited,
+                shard,
                 split_depth,
-                owned,
             }),
             opts,
         );

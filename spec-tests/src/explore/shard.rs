@@ -4,17 +4,21 @@
 //! **The split.** The search tree of an exploration is the tree of [`ChoiceLog`] prefixes.
 //! Every shard explores the top of the tree, the choices before depth
 //! [`Shard::split_depth`], in the same order and *without* state caching, so that all shards
-//! see the same nodes at that depth in the same depth-first order. The `i`-th of those nodes
-//! (counting from 0; a run that ends before the split depth is a node of its own) belongs to
-//! shard `i mod N + 1`. Below its nodes a shard explores with state caching as usual, its
-//! visited set shared between its own subtrees only. Every run of the whole search lies below
-//! exactly one node, and a state cut as "seen before" in a shard was fully explored by that
-//! same shard, so the union of the shards' reachable outcomes is the whole search's.
+//! reach the same nodes at that depth (a run that ends above it is a node of its own). A
+//! node belongs to shard `key mod N + 1`, where the key is a hash of the node's state (the
+//! script threads' positions and results and the litmus memory's state; it contains no
+//! address of the process, so every process of the same `heddle` build computes the same
+//! key). Below its nodes a shard explores with state caching as usual, its visited set
+//! shared between its own subtrees only. Every run of the whole search lies below exactly
+//! one node, and a state cut as "seen before" in a shard was fully explored by that same
+//! shard, so the union of the shards' reachable outcomes is the whole search's. Nodes in the
+//! same state have the same key, so they go to one shard, which explores them once.
 //!
 //! **Costs.** The top of the tree is run by every shard (at most `N · b^depth` short runs for
-//! `b` choices per point); subtrees of different shards that reach the same state are
-//! explored by each of them. Run counts (`executions`, an outcome's `count`) therefore add up
-//! to more than a single exploration's; the reachable sets are the same.
+//! `b` choices per point); states reached below the nodes of different shards are explored
+//! by each of them. Run counts (`executions`, an outcome's `count`) therefore add up to more
+//! than a single exploration's; the reachable sets are the same. All shards must run the
+//! same `heddle` build (the key uses the standard library's hasher).
 //!
 //! [`ChoiceLog`]: heddle_interp::ChoiceLog
 
@@ -60,9 +64,9 @@ impl Shard {
         }
     }
 
-    /// Whether the node with depth-first index `node` (at the split depth) is this shard's.
-    pub fn owns(self, node: u64) -> bool {
-        node % u64::from(self.count) == u64::from(self.index)
+    /// Whether the node with key `key` (at the split depth) is this shard's.
+    pub fn owns(self, key: u64) -> bool {
+        key % u64::from(self.count) == u64::from(self.index)
     }
 }
 
