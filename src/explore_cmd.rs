@@ -5,12 +5,16 @@
 
 use heddle_model::{enumerate, parse_litmus, Config, Outcome};
 use heddle_spec_tests::explore::{
-    explore, replay, Exploration, ExploreOptions, MemoryMode, Plan, ScriptTrace,
+    explore_observed, replay, shard, size, Exploration, ExploreOptions, MemoryMode, Plan,
+    ScriptTrace, Shard,
 };
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::collections::HashSet;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use crate::exit::Status;
 
@@ -35,7 +39,7 @@ pub enum Memory {
 /// Arguments of `heddle explore`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Litmus `.wast` files.
+    /// Litmus `.wast` files (with --merge: JSON result files of `--format json` runs).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Shared-memory backend.
@@ -61,14 +65,37 @@ pub struct Args {
     /// outcome reached) to FILE, as JSON lines.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Stop exploring a file after this many seconds (the result is then incomplete; at
+    /// least 1).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// Explore a file even if its size estimate says it is far too large to finish (it is
+    /// still bounded by --timeout and --max-executions).
+    #[arg(long)]
+    pub force: bool,
+    /// Explore only shard K of N (1 <= K <= N) of each file's search tree; unite the shards'
+    /// `--format json` results with --merge (docs/explore.md, *Sharding*).
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Unite the JSON results (one object per line) of shards, given as FILES, into one
+    /// result per litmus file.
+    #[arg(long, conflicts_with_all = ["replay", "trace", "shard", "check", "force"])]
+    pub merge: bool,
 }
 
 /// Run `heddle explore`. Exit status (see `exit.rs`): 2 for a file that cannot be read or
 /// parsed (or a malformed schedule), 1 for a reachable outcome the model forbids or a run
 /// that fails, 3 when a bound cut the exploration short, else 0.
 pub fn run(args: Args) -> ExitCode {
+    if args.merge {
+        return merge(&args).into();
+    }
     if args.replay.is_some() && args.check {
         eprintln!("heddle explore: --check compares a whole exploration with the model; it does not apply to --replay");
+        return Status::Usage.into();
+    }
+    if args.replay.is_some() && args.shard.is_some() {
+        eprintln!("heddle explore: --shard splits an exploration; it does not apply to --replay");
         return Status::Usage.into();
     }
     if let Some(schedule) = &args.replay {
@@ -89,6 +116,8 @@ fn run_status(args: Args) -> Status {
         max_executions: args.max_executions,
         max_steps: args.max_steps,
         keep_traces: false,
+        timeout: Some(Duration::from_secs(args.timeout)),
+        shard: args.shard,
     };
     let mut status = Status::Success;
     let mut trace_lines: Vec<String> = Vec::new();
@@ -135,7 +164,25 @@ fn run_status(args: Args) -> Status {
             }
             continue;
         }
-        let ex = match explore(&plan, &opts) {
+        let estimate = size::estimate(&plan);
+        if estimate.far_too_large() && !args.force {
+            let why = format!(
+                "far too large to explore: {}, above the limit of 10^{} (--force explores it anyway, within --timeout)",
+                estimate.describe(),
+                size::MAX_LOG10_STATES
+            );
+            eprintln!("heddle explore: {file}: {why}");
+            if args.format == Format::Json {
+                let mut obj = json!({"file": file, "complete": false, "refused": why});
+                if let Some(s) = args.shard {
+                    obj["shard"] = json!(s.to_string());
+                }
+                println!("{obj}");
+            }
+            status.add(Status::Incomplete);
+            continue;
+        }
+        let ex = match explore_with_progress(&file, &plan, &opts) {
             Ok(ex) => ex,
             Err(e) => {
                 eprintln!("heddle explore: {file}: {e}");
@@ -194,6 +241,7 @@ fn run_status(args: Args) -> Status {
         match args.format {
             Format::Human => print_human(
                 &file,
+                args.shard,
                 &ex,
                 check.is_some(),
                 args.memory,
@@ -211,6 +259,12 @@ fn run_status(args: Args) -> Status {
                     "executions": ex.executions,
                     "pruned": ex.pruned,
                 });
+                if let Some(why) = ex.stopped {
+                    obj["stopped"] = json!(why.to_string());
+                }
+                if let Some(s) = args.shard {
+                    obj["shard"] = json!(s.to_string());
+                }
                 if check.is_some() {
                     obj["not_allowed"] = json!(not_allowed);
                     obj["allowed_not_reachable"] = json!(not_reached);
@@ -230,8 +284,45 @@ fn run_status(args: Args) -> Status {
     status
 }
 
+/// [`explore_observed`] with a progress line on standard error when it is a terminal (runs,
+/// distinct outcomes, runs per second), redrawn at most ten times a second and cleared at
+/// the end.
+fn explore_with_progress(
+    file: &str,
+    plan: &Plan,
+    opts: &ExploreOptions,
+) -> Result<Exploration, String> {
+    if !std::io::stderr().is_terminal() {
+        return explore_observed(plan, opts, &mut |_| {});
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("valid template"),
+    );
+    let started = Instant::now();
+    let mut last = started;
+    let result = explore_observed(plan, opts, &mut |ex| {
+        let now = Instant::now();
+        if now.duration_since(last) < Duration::from_millis(100) {
+            return;
+        }
+        last = now;
+        let secs = now.duration_since(started).as_secs_f64();
+        bar.set_message(format!(
+            "{file}: {} runs, {} distinct outcomes, {:.0} runs/s",
+            ex.executions,
+            ex.reachable.len(),
+            ex.executions as f64 / secs.max(1e-3)
+        ));
+        bar.tick();
+    });
+    bar.finish_and_clear();
+    result
+}
+
 fn print_human(
     file: &str,
+    shard: Option<Shard>,
     ex: &Exploration,
     checked: bool,
     memory: Memory,
@@ -239,12 +330,12 @@ fn print_human(
     not_reached: &[Outcome],
 ) {
     println!(
-        "{file}: {} outcome(s) reachable{} ({} runs, {} cut at a state seen before)",
+        "{file}{}: {} outcome(s) reachable{} ({} runs, {} cut at a state seen before)",
+        shard.map(|s| format!(" (shard {s})")).unwrap_or_default(),
         ex.reachable.len(),
-        if ex.complete {
-            ""
-        } else {
-            ", INCOMPLETE (a bound was hit)"
+        match ex.stopped {
+            None => String::new(),
+            Some(why) => format!(", INCOMPLETE ({why} was hit)"),
         },
         ex.executions,
         ex.pruned
@@ -284,4 +375,96 @@ fn trace_json(file: &str, schedule: &str, outcome: Option<&Outcome>, t: &ScriptT
         "events": t.events_json(),
     })
     .to_string()
+}
+
+/// `heddle explore --merge FILE.json...`: read the result lines of shard runs and print one
+/// merged result per litmus file ([`shard::merge`]). Status: 2 for an unreadable or
+/// malformed input, 1 if a shard reached an outcome the model forbids (with `--check`), 3 if
+/// a file's result is incomplete (a shard missing, duplicated or incomplete), else 0.
+fn merge(args: &Args) -> Status {
+    let mut lines = Vec::new();
+    for path in &args.files {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!(
+                    "heddle explore: --merge: cannot read {}: {e}",
+                    path.display()
+                );
+                return Status::Usage;
+            }
+        };
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            match serde_json::from_str::<serde_json::Value>(line) {
+                Ok(v) => lines.push(v),
+                Err(e) => {
+                    eprintln!(
+                        "heddle explore: --merge: {}, line {}: not JSON: {e}",
+                        path.display(),
+                        n + 1
+                    );
+                    return Status::Usage;
+                }
+            }
+        }
+    }
+    let merged = match shard::merge(&lines) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("heddle explore: --merge: {e}");
+            return Status::Usage;
+        }
+    };
+    let mut status = Status::Success;
+    for m in &merged {
+        if m["complete"] != json!(true) {
+            status.add(Status::Incomplete);
+        }
+        let not_allowed = m["not_allowed"].as_array().map_or(0, Vec::len);
+        if not_allowed > 0 {
+            status.add(Status::Failure);
+        }
+        match args.format {
+            Format::Json => println!("{m}"),
+            Format::Human => {
+                let missing = m["missing_shards"].as_array().map_or(0, Vec::len);
+                println!(
+                    "{}: {} outcome(s) reachable, merged from {} shard(s){} ({} runs, {} cut at a state seen before)",
+                    m["file"].as_str().unwrap_or("?"),
+                    m["reachable"].as_array().map_or(0, Vec::len),
+                    m["shards"],
+                    if m["complete"] == json!(true) {
+                        String::new()
+                    } else if missing > 0 {
+                        format!(", INCOMPLETE (missing shards {})", m["missing_shards"])
+                    } else {
+                        ", INCOMPLETE".to_string()
+                    },
+                    m["executions"],
+                    m["pruned"],
+                );
+                for f in m["found"].as_array().into_iter().flatten() {
+                    println!(
+                        "    {}    ×{}  schedule {}",
+                        f["outcome"], f["count"], f["schedule"]
+                    );
+                }
+                if let Some(na) = m["not_allowed"].as_array() {
+                    for o in na {
+                        println!("  ERROR reachable but not allowed by the model: {o}");
+                    }
+                }
+                if let Some(nr) = m["allowed_not_reachable"].as_array() {
+                    for o in nr {
+                        println!("  allowed by the model but not reached: {o}");
+                    }
+                }
+            }
+        }
+    }
+    status
 }

@@ -309,6 +309,11 @@ fn nonsensical_options_are_usage_errors() {
         vec!["explore", "--max-steps", "0"],
         vec!["explore", "--replay", "0,1", "--check"],
         vec!["explore", "--replay", "x!"],
+        vec!["explore", "--timeout", "0"],
+        vec!["explore", "--shard", "0/2"],
+        vec!["explore", "--shard", "3/2"],
+        vec!["explore", "--shard", "1/2", "--replay", "0"],
+        vec!["explore", "--merge", "--check"],
         vec!["litmus", "--witnesses", "--format", "json"],
     ] {
         let out = heddle()

@@ -39,6 +39,7 @@
 //! assert_eq!(config.invoke(inc, &[Value::I32(41)]), Ok(vec![Value::I32(42)]));
 //! ```
 
+pub mod content_hash;
 pub mod decode;
 pub mod error;
 pub mod exec;

@@ -8,6 +8,7 @@
 //! with the `len` read (bounds check) folded into the same call, as the spec's instruction
 //! rules emit `RD len` and the data action in one event.
 
+use crate::content_hash::ContentHash;
 use crate::exec::ThreadId;
 use crate::trace::{Trace, TraceAction};
 use crate::types::{Limits, MemType};
@@ -179,6 +180,8 @@ pub trait SharedMemory: Send + fmt::Debug {
 pub struct ScMemory {
     ty: MemType,
     bytes: Vec<u8>,
+    /// The hash of `bytes`, kept up to date by every write (for `hash_state`).
+    content: ContentHash,
     waiters: WaitQueues,
     /// When tracing: the trace, and for every byte the event that last wrote it (the
     /// write a sequentially consistent read reads from).
@@ -191,6 +194,7 @@ impl ScMemory {
         ScMemory {
             ty,
             bytes: vec![0; (ty.limits.min * PAGE_SIZE) as usize],
+            content: ContentHash::default(),
             waiters: WaitQueues::default(),
             tracing: None,
         }
@@ -302,8 +306,10 @@ impl SharedMemory for ScMemory {
         Box::new(self.clone())
     }
 
+    /// The length and the incremental hash of the contents (not the bytes: `O(1)`), and the
+    /// wait queues.
     fn hash_state(&self, mut h: &mut dyn Hasher) {
-        self.bytes.hash(&mut h);
+        (self.bytes.len(), self.content).hash(&mut h);
         self.waiters.hash_state(h);
     }
 
@@ -377,7 +383,9 @@ impl SharedMemory for ScMemory {
         no_tear: bool,
     ) -> Result<(), Trap> {
         let r = self.range(ea, bytes.len())?;
+        self.content.toggle(r.start, &self.bytes[r.clone()]);
         self.bytes[r.clone()].copy_from_slice(bytes);
+        self.content.toggle(r.start, bytes);
         if self.tracing.is_some() {
             let action = TraceAction::Write {
                 ord,
@@ -396,7 +404,9 @@ impl SharedMemory for ScMemory {
             // The trace records the written bytes: one event, as `write` makes it.
             return self.write(thread, Ordering::Unord, ea, &vec![val; n], false);
         }
-        self.bytes[r].fill(val);
+        self.content.toggle(r.start, &self.bytes[r.clone()]);
+        self.bytes[r.clone()].fill(val);
+        self.content.toggle(r.start, &self.bytes[r]);
         Ok(())
     }
 
@@ -408,7 +418,9 @@ impl SharedMemory for ScMemory {
             self.read(thread, Ordering::Unord, src, &mut buf, false)?;
             return self.write(thread, Ordering::Unord, dst, &buf, false);
         }
+        self.content.toggle(d.start, &self.bytes[d.clone()]);
         self.bytes.copy_within(r, d.start);
+        self.content.toggle(d.start, &self.bytes[d]);
         Ok(())
     }
 
@@ -425,7 +437,9 @@ impl SharedMemory for ScMemory {
         match modify(old) {
             Some(new) => {
                 let written = new.to_le_bytes()[..width].to_vec();
+                self.content.toggle(r.start, &read);
                 self.bytes[r.clone()].copy_from_slice(&written);
+                self.content.toggle(r.start, &written);
                 let action = TraceAction::Rmw { ea, read, written };
                 self.record(thread, vec![action], Some(r.clone()), Some(r));
             }

@@ -52,6 +52,7 @@
 //! zeros as one unord write of the growing thread (spec instr *memory.grow*:
 //! `WR_unord data[l] 0^k`), without the `RMW len` action.
 
+use crate::content_hash::ContentHash;
 use crate::exec::ThreadId;
 use crate::memory::{
     bounds, grown_pages, le_to_u64, Notified, Ordering, SharedMemory, WaitOutcome, WaitQueues,
@@ -123,6 +124,9 @@ struct Write {
     ord: Ordering,
     ea: u64,
     bytes: Vec<u8>,
+    /// The hash of `bytes` (computed once, so that hashing a state does not read the
+    /// 64 KiB of the init write at every choice point).
+    content: ContentHash,
     /// relaxed.rst `tearfree` (MODEL.md §2.4, erratum 4): seq-cst, RMW, or unord with the
     /// `noTear` flag; never the init write.
     tearfree: bool,
@@ -250,6 +254,7 @@ impl RelaxedMemory {
                 po: 0,
                 ord: Ordering::Init,
                 ea: 0,
+                content: ContentHash::of(&initial),
                 bytes: initial,
                 tearfree: false,
                 pred: Clock::default(),
@@ -315,6 +320,7 @@ impl RelaxedMemory {
                 po,
                 ord,
                 ea,
+                content: ContentHash::of(&bytes),
                 bytes,
                 tearfree,
                 pred,
@@ -586,7 +592,17 @@ impl SharedMemory for RelaxedMemory {
         self.len.hash(&mut h);
         self.writes.len().hash(&mut h);
         for w in &self.writes {
-            (w.thread, w.ord, w.ea, &w.bytes, w.tearfree, canon(&w.pred)).hash(&mut h);
+            let (len, content) = (w.bytes.len(), w.content);
+            (
+                w.thread,
+                w.ord,
+                w.ea,
+                len,
+                content,
+                w.tearfree,
+                canon(&w.pred),
+            )
+                .hash(&mut h);
         }
         for (t, v) in self.views.iter().enumerate() {
             let c = canon(v);

@@ -1,11 +1,14 @@
 //! Exploration cost: exhaustive sequentially consistent exploration of every file of the
 //! suite's `threads/` (`$HEDDLE_TESTSUITE/threads/threads`), and exploration of the
 //! catalogue's store-buffering, message-passing and IRIW tests (`model/tests/litmus/`) with
-//! each memory backend.
+//! each memory backend; and the generated store-buffering rings and message-passing chains
+//! of issue 13 (`heddle_spec_tests::explore::rings`): one run of the 12-access SB ring 2 × 6
+//! (the first schedule, `--max-executions 1`), and whole SC explorations.
 //!
 //! Run: `cargo bench -p heddle-spec-tests --bench explore`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use heddle_spec_tests::explore::rings::{mp_chain, sb_ring};
 use heddle_spec_tests::explore::{explore, ExploreOptions, MemoryMode, Plan};
 use heddle_spec_tests::testsuite_dir;
 use std::path::{Path, PathBuf};
@@ -63,6 +66,24 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| assert!(explore(&plan, &opts).unwrap().complete))
             });
         }
+    }
+    let one_run = ExploreOptions {
+        max_executions: 1,
+        ..ExploreOptions::default()
+    };
+    let sb26 = Plan::from_text(&sb_ring(2, 6)).expect("generated ring");
+    group.bench_function("sc: one run of SB ring 2x6 (12 accesses)", |b| {
+        b.iter(|| assert_eq!(explore(&sb26, &one_run).unwrap().executions, 1))
+    });
+    for (label, text) in [
+        ("SB ring 2x6", sb_ring(2, 6)),
+        ("MP chain 3x6", mp_chain(3, 6)),
+        ("SB ring 4x4", sb_ring(4, 4)),
+    ] {
+        let plan = Plan::from_text(&text).expect("generated program");
+        group.bench_function(format!("sc: {label}"), |b| {
+            b.iter(|| assert!(explore(&plan, &ExploreOptions::default()).unwrap().complete))
+        });
     }
     group.finish();
 }

@@ -21,8 +21,11 @@
 //! * **Search**: depth first over the [`ChoiceLog`] of a run: each run replays a prefix of
 //!   choices and records the rest; the schedule string of a run reproduces it exactly
 //!   (`--replay`).
-//! * **Bounds**: `max_executions` runs and `max_steps` small steps per run; hitting either
-//!   makes the result incomplete, never a hang.
+//! * **Bounds**: `max_executions` runs, `max_steps` small steps per run and an optional
+//!   `timeout`; hitting any makes the result incomplete ([`Exploration::stopped`]), never a
+//!   hang. [`size::estimate`] tells up front whether a program is far too large.
+//! * **Shards**: with [`ExploreOptions::shard`], only a deterministic part of the tree is
+//!   explored, and the shards' results unite to the whole ([`shard`]).
 
 use crate::script::{lower, Action, Cmd, Directive};
 use crate::spectest::{self, Exports};
@@ -36,6 +39,13 @@ use indexmap::IndexMap;
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub mod rings;
+pub mod shard;
+pub mod size;
+
+pub use shard::Shard;
 
 /// Which shared-memory backend the exploration runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -60,6 +70,11 @@ pub struct ExploreOptions {
     pub max_steps: u64,
     /// Keep the trace of every run that reaches an outcome (for checking).
     pub keep_traces: bool,
+    /// Stop starting new runs after this long (wall clock, from the start of [`explore`]);
+    /// the result is then incomplete. `None`: no time bound.
+    pub timeout: Option<Duration>,
+    /// Explore only this shard of the search tree ([`shard`]); `None` explores all of it.
+    pub shard: Option<Shard>,
 }
 
 impl Default for ExploreOptions {
@@ -69,6 +84,8 @@ impl Default for ExploreOptions {
             max_executions: 1_000_000,
             max_steps: 100_000,
             keep_traces: false,
+            timeout: None,
+            shard: None,
         }
     }
 }
@@ -152,7 +169,32 @@ impl Plan {
             .map(|(i, m)| (MemAddr(i as u32), m))
             .find(|(a, m)| m.is_shared() && !host.contains(a))
             .map(|(a, _)| a);
+        plan.drop_unused_memories();
         Ok(plan)
+    }
+
+    /// Memories no module instance refers to (spectest's `memory` and `shared_memory` when
+    /// no module imports them) cannot be read or written by any code, nor observed in an
+    /// outcome: make them empty, so that runs neither copy nor hash their pages.
+    fn drop_unused_memories(&mut self) {
+        let used: HashSet<MemAddr> = self
+            .base
+            .store
+            .instances
+            .iter()
+            .flat_map(|i| i.mems.iter().copied())
+            .collect();
+        for (i, m) in self.base.store.mems.iter_mut().enumerate() {
+            if !used.contains(&MemAddr(i as u32)) {
+                *m = heddle_interp::memory::MemInst::new(heddle_interp::MemType {
+                    limits: heddle_interp::Limits {
+                        min: 0,
+                        max: Some(0),
+                    },
+                    shared: false,
+                });
+            }
+        }
     }
 
     fn add_directives(
@@ -348,15 +390,26 @@ fn to_model_value(v: &Value) -> heddle_model::Value {
     }
 }
 
-impl<'p> Run<'p> {
-    fn new(plan: &'p Plan, prefix: Vec<u32>, opts: &ExploreOptions) -> Result<Self, String> {
+/// What every run of an exploration starts from, made once per exploration: the plan's
+/// configuration with the run limits, the relaxed backend (its init write read once, not
+/// per run) and tracing installed, and the script threads' interpreter threads created. The
+/// choice log is shared with the relaxed backend (which makes its read choices through it)
+/// and reset for each run; runs of one base are sequential.
+struct RunBase {
+    config: Configuration,
+    tids: Vec<ThreadId>,
+    log: Arc<Mutex<ChoiceLog>>,
+}
+
+impl RunBase {
+    fn new(plan: &Plan, opts: &ExploreOptions) -> Result<Self, String> {
         let mut config = plan.base.clone();
         config.set_limits(ExecLimits {
             clock_timeouts: false,
             fuel: Some(opts.max_steps),
             ..ExecLimits::default()
         });
-        let log = Arc::new(Mutex::new(ChoiceLog::replaying(prefix)));
+        let log = Arc::new(Mutex::new(ChoiceLog::default()));
         if let Some(mem) = plan.shared {
             if opts.memory == MemoryMode::Relaxed {
                 relaxed_backend(&mut config, mem, log.clone())?;
@@ -370,6 +423,14 @@ impl<'p> Run<'p> {
             }
         }
         let tids = plan.threads.iter().map(|_| config.new_thread()).collect();
+        Ok(RunBase { config, tids, log })
+    }
+}
+
+impl<'p> Run<'p> {
+    /// A run from `base` that replays `prefix`, then takes option 0 at every choice.
+    fn new(plan: &'p Plan, base: &RunBase, prefix: Vec<u32>) -> Self {
+        *base.log.lock().expect("choice log") = ChoiceLog::replaying(prefix);
         let mut states: Vec<ScriptState> = plan
             .threads
             .iter()
@@ -381,15 +442,15 @@ impl<'p> Run<'p> {
             })
             .collect();
         states[0].started = true;
-        Ok(Run {
+        Run {
             plan,
-            config,
-            tids,
+            config: base.config.clone(),
+            tids: base.tids.clone(),
             states,
-            log,
+            log: base.log.clone(),
             marks: Vec::new(),
             exhausted: false,
-        })
+        }
     }
 
     fn trace_len(&self) -> usize {
@@ -525,6 +586,20 @@ impl<'p> Run<'p> {
         c
     }
 
+    /// The key that decides which shard owns a node at the split depth: a hash of the
+    /// script threads' positions and results and of the litmus memory's state (its
+    /// backend's `hash_state`, which holds no addresses of the process), so that every
+    /// process of the same `heddle` build computes the same key, and nodes in the same
+    /// state go to the same shard (whose state cache then explores them once).
+    fn node_key(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        self.states.hash(&mut h);
+        if let Some(m) = self.plan.shared {
+            self.config.store.mems[m.0 as usize].hash_state(&mut h);
+        }
+        h.finish()
+    }
+
     fn state_hash(&self) -> u64 {
         let mut h = DefaultHasher::new();
         self.config.hash_state(&mut h);
@@ -570,23 +645,39 @@ impl<'p> Run<'p> {
         })
     }
 
-    /// Run to the end, or until cut: by the step bound, or (with `visited`) on reaching a
-    /// state explored before.
-    fn run(mut self, mut visited: Option<&mut HashSet<u64>>, opts: &ExploreOptions) -> RunResult {
+    /// Run to the end, or until cut: by the step bound, on reaching a state explored before
+    /// (with `search`, from its split depth on), or at the split depth of a subtree that
+    /// belongs to another shard.
+    fn run(mut self, mut search: Option<Search<'_>>, opts: &ExploreOptions) -> RunResult {
         let mut steps: u64 = 0;
+        // Whether this run's node at the split depth has been looked up.
+        let mut node_checked = false;
         let cut = loop {
             self.settle();
             if self.exhausted || steps >= opts.max_steps {
-                break Some("step bound");
+                break Some(CUT_STEP_BOUND);
             }
             let cands = self.candidates();
             if cands.is_empty() {
                 break None;
             }
-            if let Some(v) = visited.as_deref_mut() {
-                let replaying = self.log.lock().expect("choice log").replaying_prefix();
-                if !v.insert(self.state_hash()) && !replaying {
-                    break Some("pruned");
+            if let Some(s) = search.as_mut() {
+                let (depth, replaying) = {
+                    let log = self.log.lock().expect("choice log");
+                    (log.taken().len(), log.replaying_prefix())
+                };
+                // Above the split depth every shard runs the same tree, uncached, so that
+                // they all see the same nodes at that depth (see `shard`). The node is the
+                // state at the first choice point at that depth: steps with one candidate
+                // record no choice, so several choice points may share the depth.
+                if !node_checked && depth == s.split_depth {
+                    node_checked = true;
+                    if !s.shard.owns(self.node_key()) {
+                        break Some(CUT_OTHER_SHARD);
+                    }
+                }
+                if depth >= s.split_depth && !s.visited.insert(self.state_hash()) && !replaying {
+                    break Some(CUT_PRUNED);
                 }
             }
             let pick = self.log.lock().expect("choice log").choose(cands.len());
@@ -599,6 +690,14 @@ impl<'p> Run<'p> {
             steps += 1;
         };
         let schedule = self.log.lock().expect("choice log").schedule();
+        // A run that ends before a choice point at the split depth is a node of its own:
+        // another shard's, or this one's.
+        let cut = match (&search, cut) {
+            (Some(s), None) if !node_checked && !s.shard.owns(self.node_key()) => {
+                Some(CUT_OTHER_SHARD)
+            }
+            (_, c) => c,
+        };
         RunResult {
             outcome: if cut.is_none() {
                 Some(self.outcome())
@@ -614,6 +713,21 @@ impl<'p> Run<'p> {
             },
         }
     }
+}
+
+/// `RunResult::cut` of a run that reached a state explored before.
+const CUT_PRUNED: &str = "pruned";
+/// `RunResult::cut` of a run cut by the step bound.
+const CUT_STEP_BOUND: &str = "step bound";
+/// `RunResult::cut` of a run that entered a subtree of another shard.
+const CUT_OTHER_SHARD: &str = "other shard";
+
+/// What a run of an exploration needs from the search: the states explored so far, the
+/// shard explored (1/1 without shards) and its split depth.
+struct Search<'v> {
+    visited: &'v mut HashSet<u64>,
+    shard: Shard,
+    split_depth: usize,
 }
 
 /// Install the relaxed backend for the shared memory, seeded with its current contents.
@@ -652,41 +766,97 @@ pub struct Found {
     pub schedule: String,
 }
 
+/// Why an exploration is incomplete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// [`ExploreOptions::max_executions`] runs were made.
+    MaxExecutions,
+    /// [`ExploreOptions::timeout`] passed.
+    Timeout,
+    /// Some run was cut by [`ExploreOptions::max_steps`] (the search itself finished).
+    StepBound,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stopped::MaxExecutions => "--max-executions",
+            Stopped::Timeout => "--timeout",
+            Stopped::StepBound => "--max-steps",
+        })
+    }
+}
+
 /// The result of exploring a litmus script.
 #[derive(Clone, Debug, Default)]
 pub struct Exploration {
     /// Every outcome reached, in the order found, with how it was reached.
     pub reachable: IndexMap<Outcome, Found>,
-    /// Whether the search covered every schedule (no bound was hit).
+    /// Whether the search covered every schedule (of its shard, with [`ExploreOptions::shard`])
+    /// and no bound was hit.
     pub complete: bool,
-    /// Runs made, and runs cut at a state explored before.
+    /// Which bound made it incomplete (`None` when complete).
+    pub stopped: Option<Stopped>,
+    /// Runs made (runs that only descended to another shard's subtree not included).
     pub executions: u64,
     /// Runs cut because they reached a state seen before.
     pub pruned: u64,
     /// Runs cut by the step bound.
     pub step_bounded: u64,
+    /// Runs that descended to the split depth only to find the subtree another shard's.
+    pub other_shards: u64,
     /// Traces of the runs that reached an outcome (with `keep_traces`).
     pub traces: Vec<ScriptTrace>,
 }
 
 /// Explore every schedule (and, with the relaxed backend, every allowed read) of `plan`.
+///
+/// Errors: the relaxed backend cannot be installed (the litmus memory is not shared).
 pub fn explore(plan: &Plan, opts: &ExploreOptions) -> Result<Exploration, String> {
+    explore_observed(plan, opts, &mut |_| {})
+}
+
+/// [`explore`], calling `observe` with the result so far after every run (for a progress
+/// line; it should be cheap).
+pub fn explore_observed(
+    plan: &Plan,
+    opts: &ExploreOptions,
+    observe: &mut dyn FnMut(&Exploration),
+) -> Result<Exploration, String> {
+    let started = Instant::now();
+    let shard = opts.shard.unwrap_or(Shard { index: 0, count: 1 });
+    let split_depth = shard.split_depth();
+    let base = RunBase::new(plan, opts)?;
     let mut result = Exploration::default();
     let mut visited = HashSet::new();
     let mut prefix = Some(Vec::new());
     while let Some(p) = prefix {
-        if result.executions >= opts.max_executions {
-            result.complete = false;
+        if result.executions + result.other_shards >= opts.max_executions {
+            result.stopped = Some(Stopped::MaxExecutions);
             return Ok(result);
         }
-        let run = Run::new(plan, p, opts)?;
+        if opts.timeout.is_some_and(|t| started.elapsed() >= t) {
+            result.stopped = Some(Stopped::Timeout);
+            return Ok(result);
+        }
+        let run = Run::new(plan, &base, p);
         let log = run.log.clone();
-        let r = run.run(Some(&mut visited), opts);
-        result.executions += 1;
+        let r = run.run(
+            Some(Search {
+                visited: &mut visited,
+                shard,
+                split_depth,
+            }),
+            opts,
+        );
         match r.cut {
-            Some("pruned") => result.pruned += 1,
+            Some(CUT_OTHER_SHARD) => result.other_shards += 1,
+            Some(CUT_PRUNED) => result.pruned += 1,
             Some(_) => result.step_bounded += 1,
             None => {}
+        }
+        if r.cut != Some(CUT_OTHER_SHARD) {
+            result.executions += 1;
         }
         if let Some(o) = r.outcome {
             result
@@ -701,9 +871,13 @@ pub fn explore(plan: &Plan, opts: &ExploreOptions) -> Result<Exploration, String
                 result.traces.push(t);
             }
         }
+        observe(&result);
         prefix = log.lock().expect("choice log").next_prefix();
     }
     result.complete = result.step_bounded == 0;
+    if !result.complete {
+        result.stopped = Some(Stopped::StepBound);
+    }
     Ok(result)
 }
 
@@ -714,7 +888,7 @@ pub fn replay(plan: &Plan, schedule: &str, opts: &ExploreOptions) -> Result<RunR
         keep_traces: true,
         ..opts.clone()
     };
-    let run = Run::new(plan, prefix, &opts)?;
+    let run = Run::new(plan, &RunBase::new(plan, &opts)?, prefix);
     let log = run.log.clone();
     let result = run.run(None, &opts);
     if let Some(why) = log.lock().expect("choice log").misfit() {

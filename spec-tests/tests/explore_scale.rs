@@ -1,0 +1,228 @@
+//! Exploration at scale (issue 13): sharding (the union of the shards' reachable outcomes is
+//! the whole exploration's, on the catalogue, the suite's `threads/` files and generated
+//! rings), the size estimate that refuses programs far too large, the time bound, and the
+//! generated rings of the benchmarks.
+
+#[allow(dead_code)] // the helpers other exploration tests use
+mod common;
+use common::{catalogue, suite_threads_dir};
+use heddle_model::Outcome;
+use heddle_spec_tests::explore::rings::{mp_chain, sb_ring};
+use heddle_spec_tests::explore::shard::merge;
+use heddle_spec_tests::explore::{
+    explore, size, Exploration, ExploreOptions, MemoryMode, Plan, Shard, Stopped,
+};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn outcomes(ex: &Exploration) -> BTreeSet<String> {
+    ex.reachable.keys().map(Outcome::to_string).collect()
+}
+
+/// The files the shard tests run on: the catalogue and the suite's `threads/` files that set
+/// up as litmus plans.
+fn files() -> Vec<PathBuf> {
+    let mut files = catalogue();
+    let mut suite: Vec<PathBuf> = std::fs::read_dir(suite_threads_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+        .collect();
+    suite.sort();
+    files.extend(suite);
+    files
+}
+
+/// Explore `plan` whole and in `n` shards; the union of the shards' outcomes (and the
+/// merged JSON) must equal the whole's, and each shard must be complete. Returns the
+/// smallest number of outcomes one shard reached (to show that the work was split).
+fn assert_shards_unite(name: &str, plan: &Plan, memory: MemoryMode, n: u32) -> usize {
+    let opts = ExploreOptions {
+        memory,
+        max_executions: 200_000,
+        ..ExploreOptions::default()
+    };
+    let whole = explore(plan, &opts).unwrap();
+    assert!(whole.complete, "{name}: whole exploration incomplete");
+    let mut union = BTreeSet::new();
+    let mut lines = Vec::new();
+    let mut fewest = usize::MAX;
+    for k in 0..n {
+        let shard = Shard { index: k, count: n };
+        let ex = explore(
+            plan,
+            &ExploreOptions {
+                shard: Some(shard),
+                ..opts.clone()
+            },
+        )
+        .unwrap();
+        assert!(ex.complete, "{name}: shard {shard} incomplete");
+        for o in ex.reachable.keys() {
+            assert!(
+                whole.reachable.contains_key(o),
+                "{name}: shard {shard} reached {o}, which the whole exploration does not"
+            );
+        }
+        fewest = fewest.min(ex.reachable.len());
+        union.extend(outcomes(&ex));
+        lines.push(json!({
+            "file": name, "shard": shard.to_string(), "complete": ex.complete,
+            "executions": ex.executions, "pruned": ex.pruned,
+            "found": ex.reachable.iter().map(|(o, f)| json!({
+                "outcome": o, "count": f.count, "schedule": f.schedule})).collect::<Vec<_>>(),
+        }));
+    }
+    assert_eq!(union, outcomes(&whole), "{name}: {n} shards");
+    let merged = merge(&lines).unwrap();
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged[0]["complete"], json!(true), "{name}");
+    let merged_set: BTreeSet<String> = merged[0]["reachable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    let whole_set: BTreeSet<String> = whole
+        .reachable
+        .keys()
+        .map(|o| json!(o).to_string())
+        .collect();
+    assert_eq!(merged_set, whole_set, "{name}: merged JSON");
+    fewest
+}
+
+#[test]
+fn shards_unite_to_the_whole_sc() {
+    let mut checked = 0;
+    for path in files() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Ok(plan) = Plan::from_text(&text) else {
+            continue; // suite files that are not litmus plans
+        };
+        let name = path.display().to_string();
+        for n in [2, 3, 5] {
+            let _ = assert_shards_unite(&name, &plan, MemoryMode::Sc, n);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 50, "only {checked} files checked");
+}
+
+#[test]
+fn shards_unite_to_the_whole_relaxed() {
+    for path in catalogue() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let plan = Plan::from_text(&text).unwrap();
+        let _ = assert_shards_unite(&path.display().to_string(), &plan, MemoryMode::Relaxed, 3);
+    }
+}
+
+#[test]
+fn shards_unite_on_generated_rings() {
+    for (name, text) in [
+        ("SB 2x6", sb_ring(2, 6)),
+        ("SB 3x3", sb_ring(3, 3)),
+        ("MP 3x4", mp_chain(3, 4)),
+    ] {
+        let plan = Plan::from_text(&text).unwrap();
+        let whole = explore(&plan, &ExploreOptions::default())
+            .unwrap()
+            .reachable
+            .len();
+        for n in [2, 4, 7] {
+            let fewest = assert_shards_unite(name, &plan, MemoryMode::Sc, n);
+            assert!(
+                fewest < whole,
+                "{name}: every one of {n} shards reached everything"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_single_shard_is_the_whole_exploration() {
+    let plan = Plan::from_text(&sb_ring(2, 4)).unwrap();
+    let whole = explore(&plan, &ExploreOptions::default()).unwrap();
+    let one = explore(
+        &plan,
+        &ExploreOptions {
+            shard: Some(Shard { index: 0, count: 1 }),
+            ..ExploreOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(outcomes(&one), outcomes(&whole));
+    assert_eq!(one.executions, whole.executions);
+    assert_eq!(one.other_shards, 0);
+}
+
+#[test]
+fn the_sb_ring_of_two_threads_has_the_outcomes_of_the_issue() {
+    // Issue 13: SB 2x6, sequentially consistent: 281 runs, 141 reachable outcomes (state
+    // caching with the incremental content hash cuts exactly where hashing every byte did).
+    let plan = Plan::from_text(&sb_ring(2, 6)).unwrap();
+    let ex = explore(&plan, &ExploreOptions::default()).unwrap();
+    assert!(ex.complete);
+    assert_eq!(ex.reachable.len(), 141);
+    assert_eq!(ex.executions, 281);
+    let plan = Plan::from_text(&mp_chain(4, 6)).unwrap();
+    assert_eq!(size::estimate(&plan).threads.len(), 4);
+}
+
+#[test]
+fn the_size_estimate_refuses_only_programs_far_too_large() {
+    let est = |text: String| size::estimate(&Plan::from_text(&text).unwrap());
+    let sb46 = est(sb_ring(4, 6));
+    assert!(!sb46.far_too_large(), "{}", sb46.describe());
+    assert!(
+        (sb46.log10_states - 15.38).abs() < 0.01,
+        "{}",
+        sb46.describe()
+    );
+    assert_eq!(
+        sb46.threads
+            .iter()
+            .map(|t| (t.visible, t.reads, t.writes))
+            .collect::<Vec<_>>(),
+        vec![(6, 3, 3); 4]
+    );
+    let sb66 = est(sb_ring(6, 6));
+    assert!(sb66.far_too_large(), "{}", sb66.describe());
+    assert!(!est(mp_chain(4, 6)).far_too_large());
+    for path in files() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        if let Ok(plan) = Plan::from_text(&text) {
+            let e = size::estimate(&plan);
+            assert!(e.log10_states < 9.0, "{}: {}", path.display(), e.describe());
+        }
+    }
+}
+
+#[test]
+fn a_timeout_stops_the_exploration_incomplete() {
+    let plan = Plan::from_text(&sb_ring(3, 6)).unwrap();
+    let ex = explore(
+        &plan,
+        &ExploreOptions {
+            timeout: Some(Duration::ZERO),
+            ..ExploreOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(!ex.complete);
+    assert_eq!(ex.stopped, Some(Stopped::Timeout));
+    assert_eq!(ex.executions, 0);
+    let ex = explore(
+        &plan,
+        &ExploreOptions {
+            max_executions: 10,
+            ..ExploreOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(ex.stopped, Some(Stopped::MaxExecutions));
+    assert_eq!(ex.executions, 10);
+}

@@ -1,0 +1,127 @@
+//! `heddle explore` at scale: `--shard K/N` with `--merge` (the merged result of all shards
+//! is the whole exploration's), the refusal of programs far too large, `--timeout`, and
+//! their exit statuses (README, *Exit statuses*: 3 for an incomplete result).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn heddle(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_heddle"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("heddle-explore-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn repo(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .display()
+        .to_string()
+}
+
+/// The `reachable` lists of JSON lines, sorted, per file.
+fn reachable(stdout: &[u8]) -> Vec<(String, Vec<String>)> {
+    let mut v: Vec<(String, Vec<String>)> = String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| {
+            let o: serde_json::Value = serde_json::from_str(l).unwrap();
+            let mut r: Vec<String> = o["reachable"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.to_string())
+                .collect();
+            r.sort();
+            (o["file"].as_str().unwrap().to_string(), r)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn merged_shards_equal_the_whole_exploration() {
+    let dir = scratch("shards");
+    let files = [
+        repo("model/tests/litmus/SB.wast"),
+        repo("model/tests/litmus/IRIW.wast"),
+        repo("model/tests/litmus/wait_timeout.wast"),
+    ];
+    let mut args = vec!["explore", "--format", "json", "--memory", "relaxed"];
+    args.extend(files.iter().map(String::as_str));
+    let whole = heddle(&args);
+    assert_eq!(whole.status.code(), Some(0));
+    let mut shard_files = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let mut a = args.clone();
+        a.extend(["--shard", &shard]);
+        let out = heddle(&a);
+        assert_eq!(out.status.code(), Some(0), "shard {shard}");
+        let f = dir.join(format!("shard{k}.json"));
+        std::fs::write(&f, &out.stdout).unwrap();
+        shard_files.push(f.display().to_string());
+    }
+    let mut m = vec!["explore", "--merge", "--format", "json"];
+    m.extend(shard_files.iter().map(String::as_str));
+    let merged = heddle(&m);
+    assert_eq!(
+        merged.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    assert_eq!(reachable(&merged.stdout), reachable(&whole.stdout));
+    // Without the last shard the merge is incomplete: status 3, and it names the shard.
+    let mut m = vec!["explore", "--merge"];
+    m.extend(shard_files[..2].iter().map(String::as_str));
+    let partial = heddle(&m);
+    assert_eq!(partial.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&partial.stdout).contains("missing shards [\"3\"]"));
+    // A file that is not a result is a usage error.
+    let merged_bad = heddle(&["explore", "--merge", &files[0]]);
+    assert_eq!(merged_bad.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn far_too_large_programs_are_refused_and_timeouts_are_incomplete() {
+    let dir = scratch("large");
+    let big = dir.join("sb_6x6.wast");
+    std::fs::write(&big, heddle_spec_tests::explore::rings::sb_ring(6, 6)).unwrap();
+    let big = big.display().to_string();
+    let out = heddle(&["explore", &big]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("far too large"), "{err}");
+    let out = heddle(&["explore", &big, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let o: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(o["complete"], serde_json::json!(false));
+    assert!(o["refused"].is_string());
+    // --force explores it, and --timeout stops it (after about a second): incomplete.
+    let started = std::time::Instant::now();
+    let out = heddle(&[
+        "explore",
+        &big,
+        "--force",
+        "--timeout",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    let o: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(o["complete"], serde_json::json!(false));
+    assert_eq!(o["stopped"], serde_json::json!("--timeout"));
+    assert!(o["executions"].as_u64().unwrap() > 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
