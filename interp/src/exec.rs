@@ -14,15 +14,17 @@ use crate::numerics::*;
 use crate::scheduler::Scheduler;
 use crate::store::{FuncAddr, FuncInst, InstanceAddr, MemAddr, Store};
 use crate::syntax::{AtomicType, BrTarget, Func, Instr, Module, RmwOp};
-use crate::types::{FuncType, RefType, ValType};
+use crate::types::{AddrType, FuncType, RefType, ValType};
 use crate::values::Value;
 use crate::Trap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-/// One operand-stack or local slot. Every value occupies one slot: integers zero-extended,
-/// floats as their bits, references encoded by [`value_to_slot`], v128 as all 128 bits.
+/// One operand-stack or local slot. Every value occupies one slot: integers zero-extended
+/// (an `i32` slot never has a bit set above bit 31, which lets 32- and 64-bit addresses be
+/// read alike), floats as their bits, references encoded by [`value_to_slot`], v128 as all
+/// 128 bits.
 pub type Slot = u128;
 
 /// Slot encoding of a null reference.
@@ -522,11 +524,13 @@ impl Configuration {
             return false;
         };
         let instr = &f.module.funcs[f.func as usize].body[f.pc];
-        instr.accesses_memory()
-            && self.store.instances[f.instance.0 as usize]
-                .mems
-                .first()
-                .is_some_and(|m| self.store.mems[m.0 as usize].is_shared())
+        let mems = &self.store.instances[f.instance.0 as usize].mems;
+        instr.accessed_memories().is_some_and(|used| {
+            used.iter().any(|i| {
+                mems.get(*i as usize)
+                    .is_some_and(|m| self.store.mems[m.0 as usize].is_shared())
+            })
+        })
     }
 
     /// Let a thread blocked in `memory.atomic.wait` with a finite timeout time out now,
@@ -715,9 +719,45 @@ fn branch_adjust(stack: &mut Vec<Slot>, t: BrTarget) {
 }
 
 /// The effective address (spec: `ea = i + memarg.offset`, computed without wrap-around).
+/// The address operand is an `i32` or, for a 64-bit memory, an `i64`; either way its slot
+/// holds it zero-extended (see [`Slot`]), so it is read as a `u64`. A sum past `2^64 - 1`
+/// (possible only with 64-bit memories) saturates to `2^64 - 1`, which is out of bounds of
+/// every memory for every access width, as the true sum is.
 #[inline(always)]
-pub(crate) fn effective_address(operand: Slot, offset: u32) -> u64 {
-    u64::from(u32_of(operand)) + u64::from(offset)
+pub(crate) fn effective_address(operand: Slot, offset: u64) -> u64 {
+    u64_of(operand).saturating_add(offset)
+}
+
+/// The effective address of an atomic access, `wait` or `notify` of `width` bytes, checked
+/// for alignment (spec *Atomic Memory Instructions*: `ea mod width = 0`, checked before the
+/// bounds check). Alignment is decided on the 64-bit sum (a power-of-two width divides
+/// `2^64`, so the sum modulo `2^64` has the alignment of the true sum); a sum past `2^64`
+/// that is aligned is then out of bounds.
+#[inline(always)]
+fn atomic_address(operand: Slot, offset: u64, width: u64) -> Result<u64, Trap> {
+    let (ea, overflow) = u64_of(operand).overflowing_add(offset);
+    check_aligned(ea, width)?;
+    if overflow {
+        Err(Trap::OutOfBoundsMemoryAccess)
+    } else {
+        Ok(ea)
+    }
+}
+
+/// An index or length operand (a table index, a byte count, ...) as a `usize`; one that
+/// does not fit becomes `usize::MAX`, out of bounds of everything.
+#[inline(always)]
+fn index_of(s: Slot) -> usize {
+    usize::try_from(u64_of(s)).unwrap_or(usize::MAX)
+}
+
+/// `-1` as a value of address type `addr` (the failure result of `memory.grow` and
+/// `table.grow`).
+fn minus_one(addr: AddrType) -> Slot {
+    match addr {
+        AddrType::I32 => from_i32(-1),
+        AddrType::I64 => from_i64(-1),
+    }
 }
 
 /// The spec's `noTear` flag of a non-atomic access (runtime.rst, *Events*): set iff the
@@ -821,15 +861,15 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
         }};
     }
     macro_rules! mem_addr {
-        () => {
-            ctx.store.instances[instance.0 as usize].mems[0]
+        ($memory:expr) => {
+            ctx.store.instances[instance.0 as usize].mems[$memory as usize]
         };
     }
     macro_rules! load {
         ($m:expr, $n:literal, $int:expr, |$b:ident| $conv:expr) => {{
-            let ea = effective_address(*top!(), $m.offset);
+            let ea = effective_address(*top!(), $m.offset());
             let mut $b = [0u8; $n];
-            let mem = mem_addr!();
+            let mem = mem_addr!($m.memory);
             let nt = no_tear($int, $n, ea);
             tri!(ctx.store.mems[mem.0 as usize].read(tid, Ordering::Unord, ea, &mut $b, nt));
             *top!() = $conv;
@@ -838,8 +878,8 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
     macro_rules! store {
         ($m:expr, $int:expr, |$v:ident| $bytes:expr) => {{
             let $v = pop!();
-            let ea = effective_address(pop!(), $m.offset);
-            let mem = mem_addr!();
+            let ea = effective_address(pop!(), $m.offset());
+            let mem = mem_addr!($m.memory);
             let bytes = $bytes;
             let nt = no_tear($int, bytes.len() as u64, ea);
             tri!(ctx.store.mems[mem.0 as usize].write(tid, Ordering::Unord, ea, &bytes, nt));
@@ -910,18 +950,13 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 instance = f.instance;
             }
             Instr::CallIndirect { type_idx, table } => {
-                let inst = &ctx.store.instances[instance.0 as usize];
-                let tab = &ctx.store.tables[inst.tables[table as usize].0 as usize];
-                let i = u32_of(pop!()) as usize;
-                let Some(elem) = tab.elems.get(i) else {
-                    break Err(Trap::UndefinedElement);
-                };
-                let Value::FuncRef(Some(addr)) = *elem else {
-                    break Err(Trap::UninitializedElement(i as u32));
-                };
-                if ctx.store.funcs[addr.0 as usize].ty() != &inst.types[type_idx as usize] {
-                    break Err(Trap::IndirectCallTypeMismatch);
-                }
+                let addr = tri!(indirect_callee(
+                    ctx.store,
+                    instance,
+                    type_idx,
+                    table,
+                    pop!()
+                ));
                 save_pc!();
                 tri!(call(stack, &mut thread.frames, ctx, addr));
                 let f = thread.frames.last().expect("frame");
@@ -930,6 +965,41 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 pc = f.pc;
                 fp = f.fp;
                 instance = f.instance;
+            }
+
+            Instr::ReturnCall(idx) => {
+                let addr = ctx.store.instances[instance.0 as usize].funcs[idx as usize];
+                tri!(return_call(stack, &mut thread.frames, ctx, addr, fp));
+                match thread.frames.last() {
+                    None => break Ok(Exit::Return),
+                    Some(f) => {
+                        module = f.module.clone();
+                        func_idx = f.func;
+                        pc = f.pc;
+                        fp = f.fp;
+                        instance = f.instance;
+                    }
+                }
+            }
+            Instr::ReturnCallIndirect { type_idx, table } => {
+                let addr = tri!(indirect_callee(
+                    ctx.store,
+                    instance,
+                    type_idx,
+                    table,
+                    pop!()
+                ));
+                tri!(return_call(stack, &mut thread.frames, ctx, addr, fp));
+                match thread.frames.last() {
+                    None => break Ok(Exit::Return),
+                    Some(f) => {
+                        module = f.module.clone();
+                        func_idx = f.func;
+                        pc = f.pc;
+                        fp = f.fp;
+                        instance = f.instance;
+                    }
+                }
             }
 
             // ---- Parametric ----
@@ -971,7 +1041,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             Instr::TableGet(t) => {
                 let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
                 let tab = &ctx.store.tables[ta.0 as usize];
-                let i = u32_of(*top!()) as usize;
+                let i = index_of(*top!());
                 match tab.elems.get(i) {
                     Some(v) => *top!() = value_to_slot(v),
                     None => break Err(Trap::OutOfBoundsTableAccess),
@@ -981,7 +1051,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
                 let tab = &mut ctx.store.tables[ta.0 as usize];
                 let v = slot_to_ref(pop!(), tab.ty.elem);
-                let i = u32_of(pop!()) as usize;
+                let i = index_of(pop!());
                 match tab.elems.get_mut(i) {
                     Some(e) => *e = v,
                     None => break Err(Trap::OutOfBoundsTableAccess),
@@ -989,32 +1059,34 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             }
             Instr::TableSize(t) => {
                 let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
-                stack.push(from_u32(ctx.store.tables[ta.0 as usize].elems.len() as u32));
+                stack.push(from_u64(ctx.store.tables[ta.0 as usize].elems.len() as u64));
             }
             Instr::TableGrow(t) => {
                 let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
                 let tab = &mut ctx.store.tables[ta.0 as usize];
-                let n = u32_of(pop!()) as u64;
+                let n = u64_of(pop!());
                 let init = slot_to_ref(pop!(), tab.ty.elem);
                 let old = tab.elems.len() as u64;
-                let max = tab.ty.limits.max.unwrap_or(u32::MAX as u64);
+                let max = (tab.ty.limits.max)
+                    .unwrap_or(u64::MAX)
+                    .min(tab.ty.addr.max_units(0));
                 let result = match old.checked_add(n) {
                     Some(new) if new <= max && new <= ctx.limits.max_table_elements => {
                         tab.elems.resize(new as usize, init);
                         tab.ty.limits.min = new;
-                        old as u32 as i32
+                        from_u64(old)
                     }
-                    _ => -1,
+                    _ => minus_one(tab.ty.addr),
                 };
-                stack.push(from_i32(result));
+                stack.push(result);
             }
             Instr::TableFill(t) => {
                 let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
                 let tab = &mut ctx.store.tables[ta.0 as usize];
-                let n = u32_of(pop!()) as usize;
+                let n = index_of(pop!());
                 let v = slot_to_ref(pop!(), tab.ty.elem);
-                let i = u32_of(pop!()) as usize;
-                if i + n > tab.elems.len() {
+                let i = index_of(pop!());
+                if i.checked_add(n).is_none_or(|end| end > tab.elems.len()) {
                     break Err(Trap::OutOfBoundsTableAccess);
                 }
                 tab.elems[i..i + n].fill(v);
@@ -1022,11 +1094,13 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             Instr::TableCopy { dst, src } => {
                 let inst = &ctx.store.instances[instance.0 as usize];
                 let (da, sa) = (inst.tables[dst as usize], inst.tables[src as usize]);
-                let n = u32_of(pop!()) as usize;
-                let s = u32_of(pop!()) as usize;
-                let d = u32_of(pop!()) as usize;
-                if s + n > ctx.store.tables[sa.0 as usize].elems.len()
-                    || d + n > ctx.store.tables[da.0 as usize].elems.len()
+                let n = index_of(pop!());
+                let s = index_of(pop!());
+                let d = index_of(pop!());
+                if s.checked_add(n)
+                    .is_none_or(|end| end > ctx.store.tables[sa.0 as usize].elems.len())
+                    || d.checked_add(n)
+                        .is_none_or(|end| end > ctx.store.tables[da.0 as usize].elems.len())
                 {
                     break Err(Trap::OutOfBoundsTableAccess);
                 }
@@ -1036,9 +1110,9 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             Instr::TableInit { table, elem } => {
                 let inst = &ctx.store.instances[instance.0 as usize];
                 let (ta, ea) = (inst.tables[table as usize], inst.elems[elem as usize]);
-                let n = u32_of(pop!()) as usize;
-                let s = u32_of(pop!()) as usize;
-                let d = u32_of(pop!()) as usize;
+                let n = index_of(pop!());
+                let s = index_of(pop!());
+                let d = index_of(pop!());
                 if let Err(t) = crate::instantiate::table_init(ctx.store, ta, ea, d, s, n) {
                     break Err(t);
                 }
@@ -1080,45 +1154,50 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 store!(m, true, |v| (v as u16).to_le_bytes())
             }
             Instr::I64Store32(m) => store!(m, true, |v| (v as u32).to_le_bytes()),
-            Instr::MemorySize => {
-                let mem = mem_addr!();
-                let len = ctx.store.mems[mem.0 as usize].len_bytes(tid);
-                stack.push(from_u64(len / crate::memory::PAGE_SIZE));
+            Instr::MemorySize(m) => {
+                let mem = &ctx.store.mems[mem_addr!(m).0 as usize];
+                let pages = mem.len_bytes(tid) >> mem.current_type().page_size_log2;
+                stack.push(from_u64(pages));
             }
-            Instr::MemoryGrow => {
-                let mem = mem_addr!();
-                let delta = u32_of(pop!()) as u64;
-                let r = ctx.store.mems[mem.0 as usize].grow(tid, delta);
-                stack.push(from_i32(r.map_or(-1, |old| old as i32)));
+            Instr::MemoryGrow(m) => {
+                let mem = &mut ctx.store.mems[mem_addr!(m).0 as usize];
+                let delta = u64_of(pop!());
+                let addr = mem.current_type().addr;
+                let r = mem.grow(tid, delta);
+                stack.push(r.map_or(minus_one(addr), from_u64));
             }
-            Instr::MemoryFill => {
-                let n = u32_of(pop!()) as usize;
+            Instr::MemoryFill(m) => {
+                let n = index_of(pop!());
                 let val = u32_of(pop!()) as u8;
-                let d = u32_of(pop!()) as u64;
-                let mem = mem_addr!();
-                // In place: no buffer of n bytes (a fill may cover the whole 4 GiB).
-                if let Err(t) = ctx.store.mems[mem.0 as usize].fill(tid, d, val, n) {
-                    break Err(t);
-                }
+                let d = u64_of(pop!());
+                let mem = mem_addr!(m);
+                // In place: no buffer of n bytes (a fill may cover the whole memory).
+                tri!(ctx.store.mems[mem.0 as usize].fill(tid, d, val, n));
             }
-            Instr::MemoryCopy => {
-                let n = u32_of(pop!()) as usize;
-                let s = u32_of(pop!()) as u64;
-                let d = u32_of(pop!()) as u64;
-                let mem = mem_addr!();
-                if let Err(t) = ctx.store.mems[mem.0 as usize].copy_within(tid, d, s, n) {
-                    break Err(t);
-                }
+            Instr::MemoryCopy { dst, src } => {
+                let n = index_of(pop!());
+                let s = u64_of(pop!());
+                let d = u64_of(pop!());
+                let (dm, sm) = (mem_addr!(dst), mem_addr!(src));
+                tri!(crate::memory::copy(
+                    &mut ctx.store.mems,
+                    tid,
+                    dm,
+                    d,
+                    sm,
+                    s,
+                    n
+                ));
             }
-            Instr::MemoryInit(seg) => {
-                let n = u32_of(pop!()) as usize;
-                let s = u32_of(pop!()) as usize;
-                let d = u32_of(pop!()) as u64;
+            Instr::MemoryInit { memory, data } => {
+                let n = index_of(pop!());
+                let s = index_of(pop!());
+                let d = u64_of(pop!());
                 let inst = &ctx.store.instances[instance.0 as usize];
-                let (mem, da) = (inst.mems[0], inst.datas[seg as usize]);
-                if let Err(t) = crate::instantiate::memory_init(ctx.store, tid, mem, da, d, s, n) {
-                    break Err(t);
-                }
+                let (mem, da) = (inst.mems[memory as usize], inst.datas[data as usize]);
+                tri!(crate::instantiate::memory_init(
+                    ctx.store, tid, mem, da, d, s, n
+                ));
             }
             Instr::DataDrop(seg) => {
                 let da = ctx.store.instances[instance.0 as usize].datas[seg as usize];
@@ -1127,10 +1206,9 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
 
             // ---- Atomic memory (threads proposal) ----
             Instr::AtomicLoad { ty, width, memarg } => {
-                let ea = effective_address(*top!(), memarg.offset);
-                let r = check_aligned(ea, width as u64).and_then(|_| {
+                let r = atomic_address(*top!(), memarg.offset(), width as u64).and_then(|ea| {
                     let mut b = [0u8; 8];
-                    let mem = mem_addr!();
+                    let mem = mem_addr!(memarg.memory);
                     ctx.store.mems[mem.0 as usize].read(
                         tid,
                         Ordering::SeqCst,
@@ -1147,9 +1225,8 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             }
             Instr::AtomicStore { width, memarg, .. } => {
                 let v = u64_of(pop!());
-                let ea = effective_address(pop!(), memarg.offset);
-                let mem = mem_addr!();
-                let r = check_aligned(ea, width as u64).and_then(|_| {
+                let mem = mem_addr!(memarg.memory);
+                let r = atomic_address(pop!(), memarg.offset(), width as u64).and_then(|ea| {
                     ctx.store.mems[mem.0 as usize].write(
                         tid,
                         Ordering::SeqCst,
@@ -1169,9 +1246,8 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 memarg,
             } => {
                 let operand = u64_of(pop!());
-                let ea = effective_address(pop!(), memarg.offset);
-                let mem = mem_addr!();
-                let r = check_aligned(ea, width as u64).and_then(|_| {
+                let mem = mem_addr!(memarg.memory);
+                let r = atomic_address(pop!(), memarg.offset(), width as u64).and_then(|ea| {
                     ctx.store.mems[mem.0 as usize].rmw(tid, ea, width as usize, &mut |old| {
                         Some(rmw_apply(op, old, operand))
                     })
@@ -1185,9 +1261,8 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 let replacement = u64_of(pop!());
                 // The expected value is wrapped to the access width (spec instr cmpxchg).
                 let expected = wrap_to_width(u64_of(pop!()), width);
-                let ea = effective_address(pop!(), memarg.offset);
-                let mem = mem_addr!();
-                let r = check_aligned(ea, width as u64).and_then(|_| {
+                let mem = mem_addr!(memarg.memory);
+                let r = atomic_address(pop!(), memarg.offset(), width as u64).and_then(|ea| {
                     ctx.store.mems[mem.0 as usize].rmw(tid, ea, width as usize, &mut |old| {
                         (old == expected).then_some(replacement)
                     })
@@ -1201,10 +1276,9 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 // Spec instr *memory.atomic.notify*: aligned, in bounds; on an unshared
                 // memory there are no waiters and the result is 0.
                 let count = u32_of(pop!());
-                let ea = effective_address(pop!(), memarg.offset);
-                let mem = mem_addr!();
+                let mem = mem_addr!(memarg.memory);
                 let m = &mut ctx.store.mems[mem.0 as usize];
-                let r = check_aligned(ea, 4).and_then(|_| match m {
+                let r = atomic_address(pop!(), memarg.offset(), 4).and_then(|ea| match m {
                     crate::memory::MemInst::Shared(sm) => sm.notify(tid, ea, count),
                     unshared => {
                         crate::memory::bounds(unshared.len_bytes(tid) as usize, ea, 4)?;
@@ -1224,19 +1298,19 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 let timeout = i64_of(pop!());
                 let width: u64 = if ty == AtomicType::I32 { 4 } else { 8 };
                 let expected = wrap_to_width(u64_of(pop!()), width as u8);
-                let ea = effective_address(pop!(), memarg.offset);
-                let mem = mem_addr!();
-                let r = check_aligned(ea, width).and_then(|_| {
-                    match &mut ctx.store.mems[mem.0 as usize] {
-                        crate::memory::MemInst::Shared(sm) => {
-                            sm.wait(tid, ea, width as usize, expected, timeout)
+                let mem = mem_addr!(memarg.memory);
+                let r =
+                    atomic_address(pop!(), memarg.offset(), width).and_then(|ea| {
+                        match &mut ctx.store.mems[mem.0 as usize] {
+                            crate::memory::MemInst::Shared(sm) => sm
+                                .wait(tid, ea, width as usize, expected, timeout)
+                                .map(|outcome| (ea, outcome)),
+                            _ => Err(Trap::ExpectedSharedMemory),
                         }
-                        _ => Err(Trap::ExpectedSharedMemory),
-                    }
-                });
+                    });
                 match r {
-                    Ok(WaitOutcome::NotEqual) => stack.push(1),
-                    Ok(WaitOutcome::Suspended) => {
+                    Ok((_, WaitOutcome::NotEqual)) => stack.push(1),
+                    Ok((ea, WaitOutcome::Suspended)) => {
                         let now = ctx.clock + (budget - remaining);
                         let deadline = (timeout >= 0).then(|| now.saturating_add(timeout as u64));
                         break Ok(Exit::Block {
@@ -1328,6 +1402,34 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             Instr::I64ShrU => binop!(u64_of, from_u64, |a, b| a.wrapping_shr(b as u32)),
             Instr::I64Rotl => binop!(u64_of, from_u64, |a, b| a.rotate_left((b % 64) as u32)),
             Instr::I64Rotr => binop!(u64_of, from_u64, |a, b| a.rotate_right((b % 64) as u32)),
+
+            // ---- Wide arithmetic (wide-arithmetic proposal): 128-bit integers as (low, high)
+            // pairs of i64 ----
+            Instr::I64Add128 | Instr::I64Sub128 => {
+                let b = u128::from(u64_of(pop!())) << 64 | u128::from(u64_of(pop!()));
+                let a = u128::from(u64_of(pop!())) << 64 | u128::from(u64_of(pop!()));
+                let r = if instr == Instr::I64Add128 {
+                    a.wrapping_add(b)
+                } else {
+                    a.wrapping_sub(b)
+                };
+                stack.push(from_u64(r as u64));
+                stack.push(from_u64((r >> 64) as u64));
+            }
+            Instr::I64MulWideS => {
+                let b = i128::from(i64_of(pop!()));
+                let a = i128::from(i64_of(pop!()));
+                let r = (a * b) as u128;
+                stack.push(from_u64(r as u64));
+                stack.push(from_u64((r >> 64) as u64));
+            }
+            Instr::I64MulWideU => {
+                let b = u128::from(u64_of(pop!()));
+                let a = u128::from(u64_of(pop!()));
+                let r = a * b;
+                stack.push(from_u64(r as u64));
+                stack.push(from_u64((r >> 64) as u64));
+            }
 
             // ---- f32 (Wasm 2.0 spec *Numerics › Floating-Point Operations*) ----
             Instr::F32Eq => binop!(f32_of, from_bool, |a, b| a == b),
@@ -1421,7 +1523,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             // ---- Vector (spec *Vector Instructions*) ----
             Instr::Simd(op) => {
                 let mem = match op.memarg() {
-                    Some(_) => Some(&mut ctx.store.mems[mem_addr!().0 as usize]),
+                    Some(m) => Some(&mut ctx.store.mems[mem_addr!(m.memory).0 as usize]),
                     None => None,
                 };
                 tri!(crate::simd::execute(op, stack, &code!().v128s, mem, tid));
@@ -1471,6 +1573,49 @@ fn call(
             Ok(())
         }
     }
+}
+
+/// Spec *call_indirect* / *return_call_indirect*: the function at index `operand` of table
+/// `table`, if it is there, not null, and of type `type_idx`.
+fn indirect_callee(
+    store: &Store,
+    instance: InstanceAddr,
+    type_idx: u32,
+    table: u32,
+    operand: Slot,
+) -> Result<FuncAddr, Trap> {
+    let inst = &store.instances[instance.0 as usize];
+    let tab = &store.tables[inst.tables[table as usize].0 as usize];
+    let i = index_of(operand);
+    let Some(elem) = tab.elems.get(i) else {
+        return Err(Trap::UndefinedElement);
+    };
+    let Value::FuncRef(Some(addr)) = *elem else {
+        return Err(Trap::UninitializedElement(i as u32));
+    };
+    if store.funcs[addr.0 as usize].ty() != &inst.types[type_idx as usize] {
+        return Err(Trap::IndirectCallTypeMismatch);
+    }
+    Ok(addr)
+}
+
+/// Spec *return_call* (tail calls): the current frame, whose locals start at `fp`, is
+/// replaced by the callee's. The arguments move down to `fp`, the frame is popped, and the
+/// call proceeds as [`call`] from the caller's caller: the frame stack does not grow, and a
+/// host callee's results are left where the current function's would be.
+fn return_call(
+    stack: &mut Vec<Slot>,
+    frames: &mut Vec<Frame>,
+    ctx: &mut StepCtx<'_>,
+    addr: FuncAddr,
+    fp: usize,
+) -> Result<(), Trap> {
+    let nargs = ctx.store.funcs[addr.0 as usize].ty().params.len();
+    let len = stack.len();
+    stack.copy_within(len - nargs..len, fp);
+    stack.truncate(fp + nargs);
+    frames.pop();
+    call(stack, frames, ctx, addr)
 }
 
 /// The result of an atomic access as an operand: zero-extended to the instruction's type.

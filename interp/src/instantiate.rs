@@ -138,6 +138,13 @@ impl Configuration {
             inst.tables.push(a);
         }
         for ty in &module.mems {
+            if !crate::memory::fits_implementation(ty) {
+                return Err(InstantiationError::Trap(Trap::Host(format!(
+                    "memory of {} pages exceeds the implementation limit of {} bytes",
+                    ty.limits.min,
+                    crate::memory::MAX_MEMORY_BYTES
+                ))));
+            }
             let a = self.alloc_memory(*ty);
             inst.mems.push(a);
         }
@@ -189,9 +196,10 @@ impl Configuration {
                 ElemMode::Active { table, offset } => {
                     let inst = &self.store.instances[addr.0 as usize];
                     let ta = inst.tables[*table as usize];
-                    let d = const_u32(eval_const(&self.store, inst, offset));
+                    let d = const_address(eval_const(&self.store, inst, offset));
+                    let d = usize::try_from(d).unwrap_or(usize::MAX);
                     let n = seg.items.len();
-                    table_init(&mut self.store, ta, ea, d as usize, 0, n)?;
+                    table_init(&mut self.store, ta, ea, d, 0, n)?;
                     self.store.elems[ea.0 as usize].elems = Vec::new();
                 }
                 ElemMode::Declarative => self.store.elems[ea.0 as usize].elems = Vec::new(),
@@ -202,17 +210,9 @@ impl Configuration {
             if let DataMode::Active { memory, offset } = &seg.mode {
                 let inst = &self.store.instances[addr.0 as usize];
                 let (ma, da) = (inst.mems[*memory as usize], inst.datas[i]);
-                let d = const_u32(eval_const(&self.store, inst, offset));
+                let d = const_address(eval_const(&self.store, inst, offset));
                 let n = seg.bytes.len();
-                memory_init(
-                    &mut self.store,
-                    INSTANTIATING_THREAD,
-                    ma,
-                    da,
-                    d as u64,
-                    0,
-                    n,
-                )?;
+                memory_init(&mut self.store, INSTANTIATING_THREAD, ma, da, d, 0, n)?;
                 self.store.datas[da.0 as usize].bytes = Vec::new();
             }
         }
@@ -220,11 +220,13 @@ impl Configuration {
     }
 }
 
-fn const_u32(v: Value) -> u32 {
+/// The value of an active segment's offset expression, an address of the table's or
+/// memory's address type (`i32` or, memory64, `i64`), as an unsigned number.
+fn const_address(v: Value) -> u64 {
     match v {
-        Value::I32(x) => x as u32,
-        Value::I64(x) => x as u32,
-        _ => 0,
+        Value::I32(x) => u64::from(x as u32),
+        Value::I64(x) => x as u64,
+        _ => unreachable!("validated offset expressions are i32 or i64"),
     }
 }
 

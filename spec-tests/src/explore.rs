@@ -248,6 +248,11 @@ impl Plan {
                 | Cmd::AssertInvalid { .. }
                 | Cmd::AssertMalformed { .. }
                 | Cmd::AssertUnlinkable { .. } => {}
+                Cmd::ModuleDefinition { .. } | Cmd::ModuleInstance { .. } => {
+                    return Err(fail(
+                        "module definitions and instances are not supported in litmus tests".into(),
+                    ))
+                }
                 Cmd::Unsupported => return Err(fail("unsupported directive".into())),
             }
         }
