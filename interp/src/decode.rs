@@ -167,10 +167,11 @@ fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleErro
         Payload::TableSection(r) => {
             for t in r {
                 let t = t.map_err(invalid)?;
-                if !matches!(t.init, wasmparser::TableInit::RefNull) {
-                    return Err(unsupported("table initialiser expressions"));
-                }
                 m.tables.push(table_type(t.ty)?);
+                m.table_inits.push(match t.init {
+                    wasmparser::TableInit::RefNull => None,
+                    wasmparser::TableInit::Expr(e) => Some(const_expr(&e)?),
+                });
             }
         }
         Payload::MemorySection(r) => {

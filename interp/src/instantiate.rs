@@ -126,17 +126,6 @@ impl Configuration {
             });
             inst.funcs.push(FuncAddr(self.store.funcs.len() as u32 - 1));
         }
-        for ty in &module.tables {
-            if ty.limits.min > self.limits().max_table_elements {
-                return Err(InstantiationError::Trap(Trap::Host(format!(
-                    "table of {} elements exceeds the implementation limit of {}",
-                    ty.limits.min,
-                    self.limits().max_table_elements
-                ))));
-            }
-            let a = self.alloc_table(*ty, Value::default_of(ty.elem.into()));
-            inst.tables.push(a);
-        }
         for ty in &module.mems {
             if !crate::memory::fits_implementation(ty) {
                 return Err(InstantiationError::Trap(Trap::Host(format!(
@@ -152,6 +141,22 @@ impl Configuration {
             let v = eval_const(&self.store, &inst, &g.init);
             let a = self.alloc_global(g.ty, v);
             inst.globals.push(a);
+        }
+        // After the globals: a table's initialiser may read them.
+        for (ty, init) in module.tables.iter().zip(&module.table_inits) {
+            if ty.limits.min > self.limits().max_table_elements {
+                return Err(InstantiationError::Trap(Trap::Host(format!(
+                    "table of {} elements exceeds the implementation limit of {}",
+                    ty.limits.min,
+                    self.limits().max_table_elements
+                ))));
+            }
+            let init = match init {
+                Some(expr) => eval_const(&self.store, &inst, expr),
+                None => Value::default_of(ty.elem.into()),
+            };
+            let a = self.alloc_table(*ty, init);
+            inst.tables.push(a);
         }
         for seg in &module.elems {
             let elems = seg

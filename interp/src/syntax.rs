@@ -23,6 +23,9 @@ pub struct Module {
     pub funcs: Vec<Func>,
     /// Defined tables.
     pub tables: Vec<TableType>,
+    /// The initialiser of each defined table (spec 3.0 `table tabletype expr`), or `None`
+    /// for `ref.null` of the element type.
+    pub table_inits: Vec<Option<ConstExpr>>,
     /// Defined memories.
     pub mems: Vec<MemType>,
     /// Defined globals.
