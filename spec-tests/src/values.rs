@@ -700,7 +700,7 @@ mod tests {
             vec![
                 Expected::Either(vec![Expected::I32(1), Expected::I32(2)]),
                 Expected::F64(NanPat::Arithmetic),
-                Expected::RefNull(RefKind::Extern),
+                Expected::RefNull(Some(RefKind::Extern)),
             ]
         );
     }
