@@ -256,7 +256,10 @@ fn module_definitions_are_instantiated_by_module_instance() {
     // current module unavailable.
     assert_eq!(failed.len(), 2, "{failed:?}");
     assert_eq!(failed[0].0, "module instance");
-    assert!(failed[0].1.contains("unknown module definition $Nope"), "{failed:?}");
+    assert!(
+        failed[0].1.contains("unknown module definition $Nope"),
+        "{failed:?}"
+    );
     assert!(failed[1].1.contains("not available"), "{failed:?}");
     assert_eq!(r.passed, 7);
 }

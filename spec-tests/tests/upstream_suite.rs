@@ -17,7 +17,12 @@ fn listed() -> BTreeSet<String> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
     let set: BTreeSet<String> = lines.iter().map(|l| l.to_string()).collect();
-    assert_eq!(set.len(), lines.len(), "duplicate lines in {}", path.display());
+    assert_eq!(
+        set.len(),
+        lines.len(),
+        "duplicate lines in {}",
+        path.display()
+    );
     set
 }
 
@@ -50,7 +55,10 @@ fn listed_upstream_files_pass() {
                     .first()
                     .map(|x| format!("{}:{}: {}", x.line, x.column, x.message))
                     .unwrap_or_default();
-                regressed.push(format!("{} ({} failed; first: {first})", f.relative, r.failed));
+                regressed.push(format!(
+                    "{} ({} failed; first: {first})",
+                    f.relative, r.failed
+                ));
             }
             (false, true) => newly_passing.push(f.relative.clone()),
             _ => {}
