@@ -149,7 +149,7 @@ impl LitmusTest {
         }
         let bounds = scan_program(&program);
         let mem_size = initial_pages.saturating_mul(65536).min(1 << 32);
-        let init_end = program.init.last().map_or(0, |&(a, _)| a as u64 + 1);
+        let init_end = program.init.last().map_or(0, |&(a, _)| a + 1);
         let accessed = bounds
             .max_const
             .saturating_add(bounds.max_offset)

@@ -593,10 +593,10 @@ impl Machine {
         self.pop().bits()
     }
 
-    /// The location of the effective address of an access of `width` bytes (spec: `ea = i
-    /// + memarg.offset`, the operand an `i32`, or an `i64` for a 64-bit memory), after the
-    /// alignment check of atomic accesses (on the effective address, first) and the bounds
-    /// check.
+    /// The location of the effective address of an access of `width` bytes (spec:
+    /// `ea = i + memarg.offset`, the operand an `i32`, or an `i64` for a 64-bit memory),
+    /// after the alignment check of atomic accesses (on the effective address, first) and
+    /// the bounds check.
     fn ea(&mut self, at: MemArg, width: u8, atomic: bool, line: usize) -> Result<Location, Step> {
         let Some(mem) = self.memories.get(at.memory).copied() else {
             return Err(Step::Trap("unknown memory".into(), line));
