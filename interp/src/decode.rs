@@ -124,7 +124,10 @@ fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleErro
     match payload {
         Payload::TypeSection(r) => {
             for ty in r.into_iter_err_on_gc_types() {
-                let ty = ty.map_err(invalid)?;
+                // The section was validated (`validator.payload`) before it is lowered:
+                // what fails here is a GC type (struct, array, subtype, recursion group),
+                // valid in Wasm 3.0 but not implemented.
+                let ty = ty.map_err(|_| unsupported("GC types (struct, array, subtypes)"))?;
                 m.types.push(FuncType {
                     params: ty
                         .params()
