@@ -12,6 +12,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// Feature sets (`--features`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeatureSet {
+    /// The threads suite's files (under `$HEDDLE_TESTSUITE/threads`) with `threads`,
+    /// every other file with `wasm3`.
+    Auto,
+    /// Wasm 2.0 and the threads proposal.
+    Threads,
+    /// Threads with the Wasm 3.0 features Heddle implements (memory64, multi-memory,
+    /// extended constants, tail calls, relaxed SIMD), custom page sizes and wide arithmetic.
+    Wasm3,
+}
+
 /// Output formats.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -64,6 +77,9 @@ pub struct WastArgs {
     /// traps with "deadlock").
     #[arg(long, value_enum, default_value_t = MemoryArg::Sc)]
     memory: MemoryArg,
+    /// Which features modules may use.
+    #[arg(long, value_enum, default_value_t = FeatureSet::Auto)]
+    features: FeatureSet,
     /// Human format: list only failing files.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -111,6 +127,11 @@ fn run_status(args: WastArgs) -> Status {
         seed: args.seed,
         fuel: (args.fuel != 0).then_some(args.fuel),
         max_quantum: args.max_quantum,
+        features: match args.features {
+            FeatureSet::Auto => None,
+            FeatureSet::Threads => Some(heddle_interp::Features::Threads),
+            FeatureSet::Wasm3 => Some(heddle_interp::Features::Wasm3),
+        },
         ..base
     };
     let bar = (std::io::stderr().is_terminal() && files.len() >= PROGRESS_MIN_FILES).then(|| {

@@ -133,9 +133,17 @@ impl LitmusTest {
         {
             return Err("internal error: script threads differ from the model's view".into());
         }
+        // The engine harness shares one 32-bit memory between the workers.
+        if program.memories.len() != 1 || program.memories[0].addr64 {
+            return Err(
+                "xcheck runs litmus tests with one 32-bit shared memory (this one has several, \
+                 or a 64-bit one; `heddle litmus` and `heddle explore` take it)"
+                    .into(),
+            );
+        }
         let bounds = scan_program(&program);
         let mem_size = initial_pages.saturating_mul(65536).min(1 << 32);
-        let init_end = program.init.last().map_or(0, |&(a, _)| a as u64 + 1);
+        let init_end = program.init.last().map_or(0, |&(a, _)| a + 1);
         let accessed = bounds
             .max_const
             .saturating_add(bounds.max_offset)
@@ -150,7 +158,8 @@ impl LitmusTest {
             memory: SharedMemorySpec {
                 initial_pages,
                 maximum_pages,
-                init: program.init.clone(),
+                // One memory: its locations are its (32-bit) addresses.
+                init: program.init.iter().map(|&(a, b)| (a as u32, b)).collect(),
                 reset_len,
             },
             modules: x.modules,
@@ -780,13 +789,13 @@ fn scan_program(program: &Program) -> Bounds {
                 }
                 match ins {
                     Instr::Const(Value::I32(v)) => b.max_const = b.max_const.max(*v as u64),
-                    Instr::Load { offset, .. }
-                    | Instr::Store { offset, .. }
-                    | Instr::Rmw { offset, .. }
-                    | Instr::Cmpxchg { offset, .. }
-                    | Instr::Notify { offset } => b.max_offset = b.max_offset.max(*offset),
-                    Instr::Wait { offset, .. } => {
-                        b.max_offset = b.max_offset.max(*offset);
+                    Instr::Load { at, .. }
+                    | Instr::Store { at, .. }
+                    | Instr::Rmw { at, .. }
+                    | Instr::Cmpxchg { at, .. }
+                    | Instr::Notify { at } => b.max_offset = b.max_offset.max(at.offset),
+                    Instr::Wait { at, .. } => {
+                        b.max_offset = b.max_offset.max(at.offset);
                         match prev {
                             Some(Instr::Const(Value::I64(t))) if (*t as i64) < 0 => {}
                             Some(Instr::Const(Value::I64(t))) => {

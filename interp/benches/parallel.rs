@@ -47,13 +47,13 @@ fn counter(memory: &Arc<NativeMemory>) -> u32 {
 /// Run `TOTAL` iterations split over `threads` OS threads; the wall time of the run.
 fn run(module: &Arc<Module>, threads: u32) -> Duration {
     let memory = Arc::new(
-        NativeMemory::new(MemType {
-            limits: Limits {
+        NativeMemory::new(MemType::new(
+            Limits {
                 min: 4,
                 max: Some(4),
             },
-            shared: true,
-        })
+            true,
+        ))
         .expect("4 pages"),
     );
     let workers: Vec<_> = (0..threads).map(|_| worker(module, &memory)).collect();

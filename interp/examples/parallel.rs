@@ -46,13 +46,13 @@ fn thread_cpu() -> Option<Duration> {
 /// One run: the wall time, and the sum of the threads' CPU times.
 fn run(module: &Arc<Module>, threads: u32) -> (Duration, Option<Duration>) {
     let memory = Arc::new(
-        NativeMemory::new(MemType {
-            limits: Limits {
+        NativeMemory::new(MemType::new(
+            Limits {
                 min: 4,
                 max: Some(4),
             },
-            shared: true,
-        })
+            true,
+        ))
         .expect("4 pages"),
     );
     let workers: Vec<_> = (0..threads).map(|_| worker(module, &memory)).collect();

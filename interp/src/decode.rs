@@ -1,21 +1,56 @@
 //! Decoding, validation and lowering (spec *Binary Format* and *Validation*), through
-//! `wasmparser` with the feature set of the threads proposal's suite: Wasm 2.0 (mutable
-//! globals, sign extension, saturating float-to-int, multi-value, reference types, bulk
-//! memory) plus threads. `wasmparser` decodes and validates in one pass; each function body
-//! is lowered while it is validated, so the validator's operand and control stacks give the
+//! `wasmparser`, with one of two feature sets ([`Features`]): the threads proposal's (Wasm
+//! 2.0 plus threads), or the Wasm 3.0 features Heddle implements (memory64, multi-memory,
+//! extended constants, tail calls, relaxed SIMD) with threads, custom page sizes and wide
+//! arithmetic. `wasmparser` decodes and validates in one pass; each function body is
+//! lowered while it is validated, so the validator's operand and control stacks give the
 //! stack heights that resolve every branch once, here, at load time.
 
 use crate::error::{ModuleError, ModuleErrorKind};
 use crate::syntax::*;
-use crate::types::{self, ExternType, FuncType, GlobalType, Limits, MemType, TableType, ValType};
+use crate::types::{
+    self, AddrType, ExternType, FuncType, GlobalType, Limits, MemType, TableType, ValType,
+};
 use wasmparser::{
     BlockType, FrameKind, FuncValidator, FunctionBody, Operator, Parser, Payload, TypeRef,
     ValidPayload, Validator, ValidatorResources, WasmFeatures,
 };
 
-/// The features Heddle accepts: Wasm 2.0 (including SIMD) and the threads proposal.
-pub fn features() -> WasmFeatures {
-    WasmFeatures::WASM2 | WasmFeatures::THREADS
+/// Which WebAssembly features a module may use (decoding and validation reject the rest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Features {
+    /// Wasm 2.0 (SIMD included) and the threads proposal: what the threads proposal's own
+    /// suite is written against (it expects multiple memories and extended constant
+    /// expressions to be rejected).
+    Threads,
+    /// The threads proposal with the Wasm 3.0 features Heddle implements: memory64 (64-bit
+    /// memories and tables), multi-memory, extended constant expressions, tail calls,
+    /// relaxed SIMD; and the custom-page-sizes and wide-arithmetic proposals. (Not the
+    /// 3.0 features Heddle does not implement: GC, function references, exceptions.)
+    #[default]
+    Wasm3,
+}
+
+impl Features {
+    /// The `wasmparser` feature set.
+    pub fn wasm_features(self) -> WasmFeatures {
+        let threads = WasmFeatures::WASM2 | WasmFeatures::THREADS;
+        match self {
+            Features::Threads => threads,
+            Features::Wasm3 => {
+                threads
+                    | WasmFeatures::MEMORY64
+                    | WasmFeatures::MULTI_MEMORY
+                    | WasmFeatures::EXTENDED_CONST
+                    | WasmFeatures::TAIL_CALL
+                    | WasmFeatures::RELAXED_SIMD
+                    | WasmFeatures::CUSTOM_PAGE_SIZES
+                    | WasmFeatures::WIDE_ARITHMETIC
+                    | WasmFeatures::GC
+                    | WasmFeatures::FUNCTION_REFERENCES
+            }
+        }
+    }
 }
 
 fn invalid(e: wasmparser::BinaryReaderError) -> ModuleError {
@@ -35,17 +70,24 @@ fn unsupported(what: impl Into<String>) -> ModuleError {
 }
 
 impl Module {
-    /// Decode, validate and lower a binary module.
+    /// Decode, validate and lower a binary module, with every feature Heddle implements
+    /// ([`Features::Wasm3`]).
     ///
     /// Errors: [`ModuleErrorKind::Invalid`] with wasmparser's message when the binary is
     /// malformed or invalid; [`ModuleErrorKind::Unsupported`] when it is valid but uses a
-    /// feature beyond the threads proposal.
+    /// feature Heddle does not implement.
     pub fn decode(bytes: &[u8]) -> Result<Module, ModuleError> {
-        match Self::decode_and_lower(bytes) {
+        Self::decode_with(bytes, Features::default())
+    }
+
+    /// [`Module::decode`] with the given feature set.
+    pub fn decode_with(bytes: &[u8], features: Features) -> Result<Module, ModuleError> {
+        let features = features.wasm_features();
+        match Self::decode_and_lower(bytes, features) {
             // Lowering stops at the first unsupported construct; a module that is also
             // invalid further on must be reported invalid, so validate the whole of it.
             Err(e) if e.kind == ModuleErrorKind::Unsupported => {
-                Validator::new_with_features(features())
+                Validator::new_with_features(features)
                     .validate_all(bytes)
                     .map_err(invalid)?;
                 Err(e)
@@ -54,14 +96,14 @@ impl Module {
         }
     }
 
-    fn decode_and_lower(bytes: &[u8]) -> Result<Module, ModuleError> {
-        let mut validator = Validator::new_with_features(features());
+    fn decode_and_lower(bytes: &[u8], features: WasmFeatures) -> Result<Module, ModuleError> {
+        let mut validator = Validator::new_with_features(features);
         let mut m = Module::default();
         let mut pending_funcs = 0usize;
         // The reader must know the features too: with multi-memory off, the memory index
         // of `memory.size`/`memory.grow` is a single zero byte, not a LEB128.
         let mut parser = Parser::new(0);
-        parser.set_features(features());
+        parser.set_features(features);
         for payload in parser.parse_all(bytes) {
             let payload = payload.map_err(invalid)?;
             if let ValidPayload::Func(func, body) = validator.payload(&payload).map_err(invalid)? {
@@ -82,7 +124,10 @@ fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleErro
     match payload {
         Payload::TypeSection(r) => {
             for ty in r.into_iter_err_on_gc_types() {
-                let ty = ty.map_err(invalid)?;
+                // The section was validated (`validator.payload`) before it is lowered:
+                // what fails here is a GC type (struct, array, subtype, recursion group),
+                // valid in Wasm 3.0 but not implemented.
+                let ty = ty.map_err(|_| unsupported("GC types (struct, array, subtypes)"))?;
                 m.types.push(FuncType {
                     params: ty
                         .params()
@@ -125,10 +170,11 @@ fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleErro
         Payload::TableSection(r) => {
             for t in r {
                 let t = t.map_err(invalid)?;
-                if !matches!(t.init, wasmparser::TableInit::RefNull) {
-                    return Err(unsupported("table initialiser expressions"));
-                }
                 m.tables.push(table_type(t.ty)?);
+                m.table_inits.push(match t.init {
+                    wasmparser::TableInit::RefNull => None,
+                    wasmparser::TableInit::Expr(e) => Some(const_expr(&e)?),
+                });
             }
         }
         Payload::MemorySection(r) => {
@@ -248,6 +294,11 @@ fn table_type(t: wasmparser::TableType) -> Result<TableType, ModuleError> {
             max: t.maximum,
         },
         elem: ref_type(t.element_type)?,
+        addr: if t.table64 {
+            AddrType::I64
+        } else {
+            AddrType::I32
+        },
     })
 }
 
@@ -258,6 +309,15 @@ fn mem_type(t: wasmparser::MemoryType) -> MemType {
             max: t.maximum,
         },
         shared: t.shared,
+        addr: if t.memory64 {
+            AddrType::I64
+        } else {
+            AddrType::I32
+        },
+        // Validated: 0 or 16.
+        page_size_log2: t
+            .page_size_log2
+            .map_or(types::DEFAULT_PAGE_SIZE_LOG2, |l| l as u8),
     }
 }
 
@@ -529,12 +589,14 @@ fn block_arity(m: &Module, bt: BlockType) -> (u32, u32) {
 }
 
 pub(crate) fn memarg(m: &wasmparser::MemArg) -> Result<MemArg, ModuleError> {
-    if m.target != wasmparser::MemArgTarget::Memory(0) || m.ordering.is_some() {
-        return Err(unsupported("memory immediates beyond memory 0"));
+    match (m.target, m.ordering) {
+        (wasmparser::MemArgTarget::Memory(memory), None) => u16::try_from(memory)
+            .map(|memory| MemArg::new(m.offset, memory))
+            .map_err(|_| unsupported("a memory index above 65535")),
+        _ => Err(unsupported(
+            "memory immediates of the shared-everything-threads proposal",
+        )),
     }
-    u32::try_from(m.offset)
-        .map(|offset| MemArg { offset })
-        .map_err(|_| unsupported("64-bit memory offsets"))
 }
 
 /// Lower an operator that maps to one instruction (everything but structured control).
@@ -581,6 +643,14 @@ fn lower_simple(op: &Operator<'_>) -> Result<Option<Instr>, ModuleError> {
             type_index,
             table_index,
         } => Instr::CallIndirect {
+            type_idx: *type_index,
+            table: *table_index,
+        },
+        O::ReturnCall { function_index } => Instr::ReturnCall(*function_index),
+        O::ReturnCallIndirect {
+            type_index,
+            table_index,
+        } => Instr::ReturnCallIndirect {
             type_idx: *type_index,
             table: *table_index,
         },
@@ -639,11 +709,17 @@ fn lower_simple(op: &Operator<'_>) -> Result<Option<Instr>, ModuleError> {
         O::I64Store8 { memarg: m } => Instr::I64Store8(memarg(m)?),
         O::I64Store16 { memarg: m } => Instr::I64Store16(memarg(m)?),
         O::I64Store32 { memarg: m } => Instr::I64Store32(memarg(m)?),
-        O::MemorySize { .. } => Instr::MemorySize,
-        O::MemoryGrow { .. } => Instr::MemoryGrow,
-        O::MemoryFill { .. } => Instr::MemoryFill,
-        O::MemoryCopy { .. } => Instr::MemoryCopy,
-        O::MemoryInit { data_index, .. } => Instr::MemoryInit(*data_index),
+        O::MemorySize { mem } => Instr::MemorySize(*mem),
+        O::MemoryGrow { mem } => Instr::MemoryGrow(*mem),
+        O::MemoryFill { mem } => Instr::MemoryFill(*mem),
+        O::MemoryCopy { dst_mem, src_mem } => Instr::MemoryCopy {
+            dst: *dst_mem,
+            src: *src_mem,
+        },
+        O::MemoryInit { data_index, mem } => Instr::MemoryInit {
+            memory: *mem,
+            data: *data_index,
+        },
         O::DataDrop { data_index } => Instr::DataDrop(*data_index),
 
         O::MemoryAtomicNotify { memarg: m } => Instr::AtomicNotify(memarg(m)?),
@@ -784,6 +860,10 @@ fn lower_simple(op: &Operator<'_>) -> Result<Option<Instr>, ModuleError> {
         O::I64ShrU => Instr::I64ShrU,
         O::I64Rotl => Instr::I64Rotl,
         O::I64Rotr => Instr::I64Rotr,
+        O::I64Add128 => Instr::I64Add128,
+        O::I64Sub128 => Instr::I64Sub128,
+        O::I64MulWideS => Instr::I64MulWideS,
+        O::I64MulWideU => Instr::I64MulWideU,
         O::F32Eq => Instr::F32Eq,
         O::F32Ne => Instr::F32Ne,
         O::F32Lt => Instr::F32Lt,

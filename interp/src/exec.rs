@@ -14,15 +14,17 @@ use crate::numerics::*;
 use crate::scheduler::Scheduler;
 use crate::store::{FuncAddr, FuncInst, InstanceAddr, MemAddr, Store};
 use crate::syntax::{AtomicType, BrTarget, Func, Instr, Module, RmwOp};
-use crate::types::{FuncType, RefType, ValType};
+use crate::types::{AddrType, FuncType, RefType, ValType};
 use crate::values::Value;
 use crate::Trap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-/// One operand-stack or local slot. Every value occupies one slot: integers zero-extended,
-/// floats as their bits, references encoded by [`value_to_slot`], v128 as all 128 bits.
+/// One operand-stack or local slot. Every value occupies one slot: integers zero-extended
+/// (an `i32` slot never has a bit set above bit 31, which lets 32- and 64-bit addresses be
+/// read alike), floats as their bits, references encoded by [`value_to_slot`], v128 as all
+/// 128 bits.
 pub type Slot = u128;
 
 /// Slot encoding of a null reference.
@@ -540,11 +542,13 @@ impl Configuration {
             return false;
         };
         let instr = &f.module.funcs[f.func as usize].body[f.pc];
-        instr.accesses_memory()
-            && self.store.instances[f.instance.0 as usize]
-                .mems
-                .first()
-                .is_some_and(|m| self.store.mems[m.0 as usize].is_shared())
+        let mems = &self.store.instances[f.instance.0 as usize].mems;
+        instr.accessed_memories().is_some_and(|used| {
+            used.iter().any(|i| {
+                mems.get(*i as usize)
+                    .is_some_and(|m| self.store.mems[m.0 as usize].is_shared())
+            })
+        })
     }
 
     /// Let a thread blocked in `memory.atomic.wait` with a finite timeout time out now,
@@ -733,9 +737,45 @@ fn branch_adjust(stack: &mut Vec<Slot>, t: BrTarget) {
 }
 
 /// The effective address (spec: `ea = i + memarg.offset`, computed without wrap-around).
+/// The address operand is an `i32` or, for a 64-bit memory, an `i64`; either way its slot
+/// holds it zero-extended (see [`Slot`]), so it is read as a `u64`. A sum past `2^64 - 1`
+/// (possible only with 64-bit memories) saturates to `2^64 - 1`, which is out of bounds of
+/// every memory for every access width, as the true sum is.
 #[inline(always)]
-pub(crate) fn effective_address(operand: Slot, offset: u32) -> u64 {
-    u64::from(u32_of(operand)) + u64::from(offset)
+pub(crate) fn effective_address(operand: Slot, offset: u64) -> u64 {
+    u64_of(operand).saturating_add(offset)
+}
+
+/// The effective address of an atomic access, `wait` or `notify` of `width` bytes, checked
+/// for alignment (spec *Atomic Memory Instructions*: `ea mod width = 0`, checked before the
+/// bounds check). Alignment is decided on the 64-bit sum (a power-of-two width divides
+/// `2^64`, so the sum modulo `2^64` has the alignment of the true sum); a sum past `2^64`
+/// that is aligned is then out of bounds.
+#[inline(always)]
+fn atomic_address(operand: Slot, offset: u64, width: u64) -> Result<u64, Trap> {
+    let (ea, overflow) = u64_of(operand).overflowing_add(offset);
+    check_aligned(ea, width)?;
+    if overflow {
+        Err(Trap::OutOfBoundsMemoryAccess)
+    } else {
+        Ok(ea)
+    }
+}
+
+/// An index or length operand (a table index, a byte count, ...) as a `usize`; one that
+/// does not fit becomes `usize::MAX`, out of bounds of everything.
+#[inline(always)]
+fn index_of(s: Slot) -> usize {
+    usize::try_from(u64_of(s)).unwrap_or(usize::MAX)
+}
+
+/// `-1` as a value of address type `addr` (the failure result of `memory.grow` and
+/// `table.grow`).
+fn minus_one(addr: AddrType) -> Slot {
+    match addr {
+        AddrType::I32 => from_i32(-1),
+        AddrType::I64 => from_i64(-1),
+    }
 }
 
 /// The spec's `noTear` flag of a non-atomic access (runtime.rst, *Events*): set iff the
@@ -784,6 +824,23 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 f.pc = pc;
             }
         };
+    }
+    // After a call or a return: continue with the frame on top of the frame stack (or, if
+    // there is none, the thread's invocation returned).
+    macro_rules! enter_top_frame {
+        ($frames:lifetime) => {{
+            match thread.frames.last() {
+                None => break Ok(Exit::Return),
+                Some(f) => {
+                    module = f.module.clone();
+                    func_idx = f.func;
+                    pc = f.pc;
+                    fp = f.fp;
+                    instance = f.instance;
+                    continue $frames;
+                }
+            }
+        }};
     }
     // `?` for the loop body: a trap ends the loop (so the step count stays right).
     macro_rules! tri {
@@ -839,15 +896,15 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
         }};
     }
     macro_rules! mem_addr {
-        () => {
-            ctx.store.instances[instance.0 as usize].mems[0]
+        ($memory:expr) => {
+            ctx.store.instances[instance.0 as usize].mems[$memory as usize]
         };
     }
     macro_rules! load {
         ($m:expr, $n:literal, $int:expr, |$b:ident| $conv:expr) => {{
-            let ea = effective_address(*top!(), $m.offset);
+            let ea = effective_address(*top!(), $m.offset());
             let mut $b = [0u8; $n];
-            let mem = mem_addr!();
+            let mem = mem_addr!($m.memory);
             let nt = no_tear($int, $n, ea);
             tri!(ctx.store.mems[mem.0 as usize].read(tid, Ordering::Unord, ea, &mut $b, nt));
             *top!() = $conv;
@@ -856,598 +913,642 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
     macro_rules! store {
         ($m:expr, $int:expr, |$v:ident| $bytes:expr) => {{
             let $v = pop!();
-            let ea = effective_address(pop!(), $m.offset);
-            let mem = mem_addr!();
+            let ea = effective_address(pop!(), $m.offset());
+            let mem = mem_addr!($m.memory);
             let bytes = $bytes;
             let nt = no_tear($int, bytes.len() as u64, ea);
             tri!(ctx.store.mems[mem.0 as usize].write(tid, Ordering::Unord, ea, &bytes, nt));
         }};
     }
 
-    let result = loop {
-        if remaining == 0 {
-            break Ok(Exit::Yield);
-        }
-        remaining -= 1;
-        let instr = code!().body[pc];
-        pc += 1;
-        match instr {
-            // ---- Control ----
-            Instr::Unreachable => break Err(Trap::Unreachable),
-            Instr::Nop => {}
-            Instr::Br(t) => {
-                branch_adjust(stack, t);
-                pc = t.pc as usize;
+    let result = 'frames: loop {
+        // The current function's body, borrowed once per frame: a call or return changes
+        // the frame and re-enters here (`enter_top_frame!`).
+        let body: &[Instr] = &module.funcs[func_idx as usize].body;
+        break loop {
+            if remaining == 0 {
+                break Ok(Exit::Yield);
             }
-            Instr::BrIf(t) => {
-                if u32_of(pop!()) != 0 {
+            remaining -= 1;
+            let instr = body[pc];
+            pc += 1;
+            match instr {
+                // ---- Control ----
+                Instr::Unreachable => break Err(Trap::Unreachable),
+                Instr::Nop => {}
+                Instr::Br(t) => {
                     branch_adjust(stack, t);
                     pc = t.pc as usize;
                 }
-            }
-            Instr::BrUnless(t) => {
-                if u32_of(pop!()) == 0 {
+                Instr::BrIf(t) => {
+                    if u32_of(pop!()) != 0 {
+                        branch_adjust(stack, t);
+                        pc = t.pc as usize;
+                    }
+                }
+                Instr::BrUnless(t) => {
+                    if u32_of(pop!()) == 0 {
+                        branch_adjust(stack, t);
+                        pc = t.pc as usize;
+                    }
+                }
+                Instr::BrTable(i) => {
+                    let idx = u32_of(pop!()) as usize;
+                    let targets = &code!().br_tables[i as usize];
+                    let t = targets[idx.min(targets.len() - 1)];
                     branch_adjust(stack, t);
                     pc = t.pc as usize;
                 }
-            }
-            Instr::BrTable(i) => {
-                let idx = u32_of(pop!()) as usize;
-                let targets = &code!().br_tables[i as usize];
-                let t = targets[idx.min(targets.len() - 1)];
-                branch_adjust(stack, t);
-                pc = t.pc as usize;
-            }
-            Instr::Return => {
-                // Spec *Returning from a function*: the results replace the frame.
-                let nresults = module.types[code!().type_idx as usize].results.len();
-                let len = stack.len();
-                stack.copy_within(len - nresults..len, fp);
-                stack.truncate(fp + nresults);
-                thread.frames.pop();
-                match thread.frames.last() {
-                    None => break Ok(Exit::Return),
-                    Some(f) => {
-                        module = f.module.clone();
-                        func_idx = f.func;
-                        pc = f.pc;
-                        fp = f.fp;
-                        instance = f.instance;
+                Instr::Return => {
+                    // Spec *Returning from a function*: the results replace the frame.
+                    let nresults = module.types[code!().type_idx as usize].results.len();
+                    let len = stack.len();
+                    stack.copy_within(len - nresults..len, fp);
+                    stack.truncate(fp + nresults);
+                    thread.frames.pop();
+                    enter_top_frame!('frames);
+                }
+                Instr::Call(idx) => {
+                    let addr = ctx.store.instances[instance.0 as usize].funcs[idx as usize];
+                    save_pc!();
+                    tri!(call(stack, &mut thread.frames, ctx, addr));
+                    enter_top_frame!('frames);
+                }
+                Instr::CallIndirect { type_idx, table } => {
+                    let addr = tri!(indirect_callee(
+                        ctx.store,
+                        instance,
+                        type_idx,
+                        table,
+                        pop!()
+                    ));
+                    save_pc!();
+                    tri!(call(stack, &mut thread.frames, ctx, addr));
+                    enter_top_frame!('frames);
+                }
+
+                Instr::ReturnCall(idx) => {
+                    let addr = ctx.store.instances[instance.0 as usize].funcs[idx as usize];
+                    tri!(return_call(stack, &mut thread.frames, ctx, addr, fp));
+                    enter_top_frame!('frames);
+                }
+                Instr::ReturnCallIndirect { type_idx, table } => {
+                    let addr = tri!(indirect_callee(
+                        ctx.store,
+                        instance,
+                        type_idx,
+                        table,
+                        pop!()
+                    ));
+                    tri!(return_call(stack, &mut thread.frames, ctx, addr, fp));
+                    enter_top_frame!('frames);
+                }
+
+                // ---- Parametric ----
+                Instr::Drop => {
+                    pop!();
+                }
+                Instr::Select => {
+                    let c = u32_of(pop!());
+                    let b = pop!();
+                    if c == 0 {
+                        *top!() = b;
                     }
                 }
-            }
-            Instr::Call(idx) => {
-                let addr = ctx.store.instances[instance.0 as usize].funcs[idx as usize];
-                save_pc!();
-                tri!(call(stack, &mut thread.frames, ctx, addr));
-                let f = thread.frames.last().expect("frame");
-                module = f.module.clone();
-                func_idx = f.func;
-                pc = f.pc;
-                fp = f.fp;
-                instance = f.instance;
-            }
-            Instr::CallIndirect { type_idx, table } => {
-                let inst = &ctx.store.instances[instance.0 as usize];
-                let tab = &ctx.store.tables[inst.tables[table as usize].0 as usize];
-                let i = u32_of(pop!()) as usize;
-                let Some(elem) = tab.elems.get(i) else {
-                    break Err(Trap::UndefinedElement);
-                };
-                let Value::FuncRef(Some(addr)) = *elem else {
-                    break Err(Trap::UninitializedElement(i as u32));
-                };
-                if ctx.store.funcs[addr.0 as usize].ty() != &inst.types[type_idx as usize] {
-                    break Err(Trap::IndirectCallTypeMismatch);
-                }
-                save_pc!();
-                tri!(call(stack, &mut thread.frames, ctx, addr));
-                let f = thread.frames.last().expect("frame");
-                module = f.module.clone();
-                func_idx = f.func;
-                pc = f.pc;
-                fp = f.fp;
-                instance = f.instance;
-            }
 
-            // ---- Parametric ----
-            Instr::Drop => {
-                pop!();
-            }
-            Instr::Select => {
-                let c = u32_of(pop!());
-                let b = pop!();
-                if c == 0 {
-                    *top!() = b;
+                // ---- Variables ----
+                Instr::LocalGet(i) => {
+                    let v = stack[fp + i as usize];
+                    stack.push(v);
                 }
-            }
+                Instr::LocalSet(i) => {
+                    let v = pop!();
+                    stack[fp + i as usize] = v;
+                }
+                Instr::LocalTee(i) => {
+                    let v = *top!();
+                    stack[fp + i as usize] = v;
+                }
+                Instr::GlobalGet(i) => {
+                    let g = ctx.store.instances[instance.0 as usize].globals[i as usize];
+                    stack.push(value_to_slot(&ctx.store.globals[g.0 as usize].value));
+                }
+                Instr::GlobalSet(i) => {
+                    let g = ctx.store.instances[instance.0 as usize].globals[i as usize];
+                    let gi = &mut ctx.store.globals[g.0 as usize];
+                    gi.value = slot_to_value(pop!(), gi.ty.content);
+                }
 
-            // ---- Variables ----
-            Instr::LocalGet(i) => {
-                let v = stack[fp + i as usize];
-                stack.push(v);
-            }
-            Instr::LocalSet(i) => {
-                let v = pop!();
-                stack[fp + i as usize] = v;
-            }
-            Instr::LocalTee(i) => {
-                let v = *top!();
-                stack[fp + i as usize] = v;
-            }
-            Instr::GlobalGet(i) => {
-                let g = ctx.store.instances[instance.0 as usize].globals[i as usize];
-                stack.push(value_to_slot(&ctx.store.globals[g.0 as usize].value));
-            }
-            Instr::GlobalSet(i) => {
-                let g = ctx.store.instances[instance.0 as usize].globals[i as usize];
-                let gi = &mut ctx.store.globals[g.0 as usize];
-                gi.value = slot_to_value(pop!(), gi.ty.content);
-            }
-
-            // ---- Tables (spec *Table Instructions*) ----
-            Instr::TableGet(t) => {
-                let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
-                let tab = &ctx.store.tables[ta.0 as usize];
-                let i = u32_of(*top!()) as usize;
-                match tab.elems.get(i) {
-                    Some(v) => *top!() = value_to_slot(v),
-                    None => break Err(Trap::OutOfBoundsTableAccess),
-                }
-            }
-            Instr::TableSet(t) => {
-                let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
-                let tab = &mut ctx.store.tables[ta.0 as usize];
-                let v = slot_to_ref(pop!(), tab.ty.elem);
-                let i = u32_of(pop!()) as usize;
-                match tab.elems.get_mut(i) {
-                    Some(e) => *e = v,
-                    None => break Err(Trap::OutOfBoundsTableAccess),
-                }
-            }
-            Instr::TableSize(t) => {
-                let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
-                stack.push(from_u32(ctx.store.tables[ta.0 as usize].elems.len() as u32));
-            }
-            Instr::TableGrow(t) => {
-                let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
-                let tab = &mut ctx.store.tables[ta.0 as usize];
-                let n = u32_of(pop!()) as u64;
-                let init = slot_to_ref(pop!(), tab.ty.elem);
-                let old = tab.elems.len() as u64;
-                let max = tab.ty.limits.max.unwrap_or(u32::MAX as u64);
-                let result = match old.checked_add(n) {
-                    Some(new) if new <= max && new <= ctx.limits.max_table_elements => {
-                        tab.elems.resize(new as usize, init);
-                        tab.ty.limits.min = new;
-                        old as u32 as i32
+                // ---- Tables (spec *Table Instructions*) ----
+                Instr::TableGet(t) => {
+                    let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
+                    let tab = &ctx.store.tables[ta.0 as usize];
+                    let i = index_of(*top!());
+                    match tab.elems.get(i) {
+                        Some(v) => *top!() = value_to_slot(v),
+                        None => break Err(Trap::OutOfBoundsTableAccess),
                     }
-                    _ => -1,
-                };
-                stack.push(from_i32(result));
-            }
-            Instr::TableFill(t) => {
-                let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
-                let tab = &mut ctx.store.tables[ta.0 as usize];
-                let n = u32_of(pop!()) as usize;
-                let v = slot_to_ref(pop!(), tab.ty.elem);
-                let i = u32_of(pop!()) as usize;
-                if i + n > tab.elems.len() {
-                    break Err(Trap::OutOfBoundsTableAccess);
                 }
-                tab.elems[i..i + n].fill(v);
-            }
-            Instr::TableCopy { dst, src } => {
-                let inst = &ctx.store.instances[instance.0 as usize];
-                let (da, sa) = (inst.tables[dst as usize], inst.tables[src as usize]);
-                let n = u32_of(pop!()) as usize;
-                let s = u32_of(pop!()) as usize;
-                let d = u32_of(pop!()) as usize;
-                if s + n > ctx.store.tables[sa.0 as usize].elems.len()
-                    || d + n > ctx.store.tables[da.0 as usize].elems.len()
-                {
-                    break Err(Trap::OutOfBoundsTableAccess);
-                }
-                let items: Vec<Value> = ctx.store.tables[sa.0 as usize].elems[s..s + n].to_vec();
-                ctx.store.tables[da.0 as usize].elems[d..d + n].copy_from_slice(&items);
-            }
-            Instr::TableInit { table, elem } => {
-                let inst = &ctx.store.instances[instance.0 as usize];
-                let (ta, ea) = (inst.tables[table as usize], inst.elems[elem as usize]);
-                let n = u32_of(pop!()) as usize;
-                let s = u32_of(pop!()) as usize;
-                let d = u32_of(pop!()) as usize;
-                if let Err(t) = crate::instantiate::table_init(ctx.store, ta, ea, d, s, n) {
-                    break Err(t);
-                }
-            }
-            Instr::ElemDrop(e) => {
-                let ea = ctx.store.instances[instance.0 as usize].elems[e as usize];
-                ctx.store.elems[ea.0 as usize].elems = Vec::new();
-            }
-
-            // ---- References ----
-            Instr::RefNull(_) => stack.push(NULL_REF),
-            Instr::RefIsNull => unop!(u128_id, from_bool, |a| a == NULL_REF),
-            Instr::RefFunc(i) => {
-                let a = ctx.store.instances[instance.0 as usize].funcs[i as usize];
-                stack.push(a.0 as Slot);
-            }
-
-            // ---- Memory (spec *Memory Instructions*) ----
-            Instr::I32Load(m) => load!(m, 4, true, |b| from_u32(u32::from_le_bytes(b))),
-            Instr::I64Load(m) => load!(m, 8, true, |b| from_u64(u64::from_le_bytes(b))),
-            Instr::F32Load(m) => load!(m, 4, false, |b| from_u32(u32::from_le_bytes(b))),
-            Instr::F64Load(m) => load!(m, 8, false, |b| from_u64(u64::from_le_bytes(b))),
-            Instr::I32Load8S(m) => load!(m, 1, true, |b| from_i32(b[0] as i8 as i32)),
-            Instr::I32Load8U(m) => load!(m, 1, true, |b| from_u32(b[0] as u32)),
-            Instr::I32Load16S(m) => load!(m, 2, true, |b| from_i32(i16::from_le_bytes(b) as i32)),
-            Instr::I32Load16U(m) => load!(m, 2, true, |b| from_u32(u16::from_le_bytes(b) as u32)),
-            Instr::I64Load8S(m) => load!(m, 1, true, |b| from_i64(b[0] as i8 as i64)),
-            Instr::I64Load8U(m) => load!(m, 1, true, |b| from_u64(b[0] as u64)),
-            Instr::I64Load16S(m) => load!(m, 2, true, |b| from_i64(i16::from_le_bytes(b) as i64)),
-            Instr::I64Load16U(m) => load!(m, 2, true, |b| from_u64(u16::from_le_bytes(b) as u64)),
-            Instr::I64Load32S(m) => load!(m, 4, true, |b| from_i64(i32::from_le_bytes(b) as i64)),
-            Instr::I64Load32U(m) => load!(m, 4, true, |b| from_u64(u32::from_le_bytes(b) as u64)),
-            Instr::I32Store(m) => store!(m, true, |v| (v as u32).to_le_bytes()),
-            Instr::F32Store(m) => store!(m, false, |v| (v as u32).to_le_bytes()),
-            Instr::I64Store(m) => store!(m, true, |v| (v as u64).to_le_bytes()),
-            Instr::F64Store(m) => store!(m, false, |v| (v as u64).to_le_bytes()),
-            Instr::I32Store8(m) | Instr::I64Store8(m) => store!(m, true, |v| [v as u8]),
-            Instr::I32Store16(m) | Instr::I64Store16(m) => {
-                store!(m, true, |v| (v as u16).to_le_bytes())
-            }
-            Instr::I64Store32(m) => store!(m, true, |v| (v as u32).to_le_bytes()),
-            Instr::MemorySize => {
-                let mem = mem_addr!();
-                let len = ctx.store.mems[mem.0 as usize].len_bytes(tid);
-                stack.push(from_u64(len / crate::memory::PAGE_SIZE));
-            }
-            Instr::MemoryGrow => {
-                let mem = mem_addr!();
-                let delta = u32_of(pop!()) as u64;
-                let r = ctx.store.mems[mem.0 as usize].grow(tid, delta);
-                stack.push(from_i32(r.map_or(-1, |old| old as i32)));
-            }
-            Instr::MemoryFill => {
-                let n = u32_of(pop!()) as usize;
-                let val = u32_of(pop!()) as u8;
-                let d = u32_of(pop!()) as u64;
-                let mem = mem_addr!();
-                // In place: no buffer of n bytes (a fill may cover the whole 4 GiB).
-                if let Err(t) = ctx.store.mems[mem.0 as usize].fill(tid, d, val, n) {
-                    break Err(t);
-                }
-            }
-            Instr::MemoryCopy => {
-                let n = u32_of(pop!()) as usize;
-                let s = u32_of(pop!()) as u64;
-                let d = u32_of(pop!()) as u64;
-                let mem = mem_addr!();
-                if let Err(t) = ctx.store.mems[mem.0 as usize].copy_within(tid, d, s, n) {
-                    break Err(t);
-                }
-            }
-            Instr::MemoryInit(seg) => {
-                let n = u32_of(pop!()) as usize;
-                let s = u32_of(pop!()) as usize;
-                let d = u32_of(pop!()) as u64;
-                let inst = &ctx.store.instances[instance.0 as usize];
-                let (mem, da) = (inst.mems[0], inst.datas[seg as usize]);
-                if let Err(t) = crate::instantiate::memory_init(ctx.store, tid, mem, da, d, s, n) {
-                    break Err(t);
-                }
-            }
-            Instr::DataDrop(seg) => {
-                let da = ctx.store.instances[instance.0 as usize].datas[seg as usize];
-                ctx.store.datas[da.0 as usize].bytes = Vec::new();
-            }
-
-            // ---- Atomic memory (threads proposal) ----
-            Instr::AtomicLoad { ty, width, memarg } => {
-                let ea = effective_address(*top!(), memarg.offset);
-                let r = check_aligned(ea, width as u64).and_then(|_| {
-                    let mut b = [0u8; 8];
-                    let mem = mem_addr!();
-                    ctx.store.mems[mem.0 as usize].read(
-                        tid,
-                        Ordering::SeqCst,
-                        ea,
-                        &mut b[..width as usize],
-                        no_tear(true, width as u64, ea),
-                    )?;
-                    Ok(u64::from_le_bytes(b))
-                });
-                match r {
-                    Ok(v) => *top!() = atomic_result(ty, v),
-                    Err(t) => break Err(t),
-                }
-            }
-            Instr::AtomicStore { width, memarg, .. } => {
-                let v = u64_of(pop!());
-                let ea = effective_address(pop!(), memarg.offset);
-                let mem = mem_addr!();
-                let r = check_aligned(ea, width as u64).and_then(|_| {
-                    ctx.store.mems[mem.0 as usize].write(
-                        tid,
-                        Ordering::SeqCst,
-                        ea,
-                        &v.to_le_bytes()[..width as usize],
-                        no_tear(true, width as u64, ea),
-                    )
-                });
-                if let Err(t) = r {
-                    break Err(t);
-                }
-            }
-            Instr::AtomicRmw {
-                op,
-                ty,
-                width,
-                memarg,
-            } => {
-                let operand = u64_of(pop!());
-                let ea = effective_address(pop!(), memarg.offset);
-                let mem = mem_addr!();
-                let r = check_aligned(ea, width as u64).and_then(|_| {
-                    ctx.store.mems[mem.0 as usize].rmw(tid, ea, width as usize, &mut |old| {
-                        Some(rmw_apply(op, old, operand))
-                    })
-                });
-                match r {
-                    Ok(old) => stack.push(atomic_result(ty, old)),
-                    Err(t) => break Err(t),
-                }
-            }
-            Instr::AtomicCmpxchg { ty, width, memarg } => {
-                let replacement = u64_of(pop!());
-                // The expected value is wrapped to the access width (spec instr cmpxchg).
-                let expected = wrap_to_width(u64_of(pop!()), width);
-                let ea = effective_address(pop!(), memarg.offset);
-                let mem = mem_addr!();
-                let r = check_aligned(ea, width as u64).and_then(|_| {
-                    ctx.store.mems[mem.0 as usize].rmw(tid, ea, width as usize, &mut |old| {
-                        (old == expected).then_some(replacement)
-                    })
-                });
-                match r {
-                    Ok(old) => stack.push(atomic_result(ty, old)),
-                    Err(t) => break Err(t),
-                }
-            }
-            Instr::AtomicNotify(memarg) => {
-                // Spec instr *memory.atomic.notify*: aligned, in bounds; on an unshared
-                // memory there are no waiters and the result is 0.
-                let count = u32_of(pop!());
-                let ea = effective_address(pop!(), memarg.offset);
-                let mem = mem_addr!();
-                let m = &mut ctx.store.mems[mem.0 as usize];
-                let r = check_aligned(ea, 4).and_then(|_| match m {
-                    crate::memory::MemInst::Shared(sm) => sm.notify(tid, ea, count),
-                    unshared => {
-                        crate::memory::bounds(unshared.len_bytes(tid) as usize, ea, 4)?;
-                        Ok(crate::memory::Notified::default())
+                Instr::TableSet(t) => {
+                    let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
+                    let tab = &mut ctx.store.tables[ta.0 as usize];
+                    let v = slot_to_ref(pop!(), tab.ty.elem);
+                    let i = index_of(pop!());
+                    match tab.elems.get_mut(i) {
+                        Some(e) => *e = v,
+                        None => break Err(Trap::OutOfBoundsTableAccess),
                     }
-                });
-                match r {
-                    Ok(woken) => {
-                        stack.push(from_u32(woken.count));
-                        ctx.woken.extend(woken.resume);
-                    }
-                    Err(t) => break Err(t),
                 }
-            }
-            Instr::AtomicWait { ty, memarg } => {
-                // Spec instr *memory.atomic.wait{32,64}*: read and enqueue in one step.
-                let timeout = i64_of(pop!());
-                let width: u64 = if ty == AtomicType::I32 { 4 } else { 8 };
-                let expected = wrap_to_width(u64_of(pop!()), width as u8);
-                let ea = effective_address(pop!(), memarg.offset);
-                let mem = mem_addr!();
-                let r = check_aligned(ea, width).and_then(|_| {
-                    match &mut ctx.store.mems[mem.0 as usize] {
-                        crate::memory::MemInst::Shared(sm) => {
-                            sm.wait(tid, ea, width as usize, expected, timeout)
+                Instr::TableSize(t) => {
+                    let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
+                    stack.push(from_u64(ctx.store.tables[ta.0 as usize].elems.len() as u64));
+                }
+                Instr::TableGrow(t) => {
+                    let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
+                    let tab = &mut ctx.store.tables[ta.0 as usize];
+                    let n = u64_of(pop!());
+                    let init = slot_to_ref(pop!(), tab.ty.elem);
+                    let old = tab.elems.len() as u64;
+                    let max = (tab.ty.limits.max)
+                        .unwrap_or(u64::MAX)
+                        .min(tab.ty.addr.max_units(0));
+                    let result = match old.checked_add(n) {
+                        Some(new) if new <= max && new <= ctx.limits.max_table_elements => {
+                            tab.elems.resize(new as usize, init);
+                            tab.ty.limits.min = new;
+                            from_u64(old)
                         }
-                        _ => Err(Trap::ExpectedSharedMemory),
+                        _ => minus_one(tab.ty.addr),
+                    };
+                    stack.push(result);
+                }
+                Instr::TableFill(t) => {
+                    let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
+                    let tab = &mut ctx.store.tables[ta.0 as usize];
+                    let n = index_of(pop!());
+                    let v = slot_to_ref(pop!(), tab.ty.elem);
+                    let i = index_of(pop!());
+                    if i.checked_add(n).is_none_or(|end| end > tab.elems.len()) {
+                        break Err(Trap::OutOfBoundsTableAccess);
                     }
-                });
-                match r {
-                    Ok(WaitOutcome::NotEqual) => stack.push(1),
-                    // A blocking backend (crate::native) suspended this OS thread itself.
-                    Ok(WaitOutcome::Woken) => stack.push(0),
-                    Ok(WaitOutcome::TimedOut) => stack.push(2),
-                    Ok(WaitOutcome::Suspended) => {
-                        let now = ctx.clock + (budget - remaining);
-                        let deadline = (timeout >= 0).then(|| now.saturating_add(timeout as u64));
-                        break Ok(Exit::Block {
-                            memory: mem,
-                            address: ea,
-                            deadline,
-                        });
+                    tab.elems[i..i + n].fill(v);
+                }
+                Instr::TableCopy { dst, src } => {
+                    let inst = &ctx.store.instances[instance.0 as usize];
+                    let (da, sa) = (inst.tables[dst as usize], inst.tables[src as usize]);
+                    let n = index_of(pop!());
+                    let s = index_of(pop!());
+                    let d = index_of(pop!());
+                    if s.checked_add(n)
+                        .is_none_or(|end| end > ctx.store.tables[sa.0 as usize].elems.len())
+                        || d.checked_add(n)
+                            .is_none_or(|end| end > ctx.store.tables[da.0 as usize].elems.len())
+                    {
+                        break Err(Trap::OutOfBoundsTableAccess);
                     }
-                    Err(t) => break Err(t),
+                    let items: Vec<Value> =
+                        ctx.store.tables[sa.0 as usize].elems[s..s + n].to_vec();
+                    ctx.store.tables[da.0 as usize].elems[d..d + n].copy_from_slice(&items);
+                }
+                Instr::TableInit { table, elem } => {
+                    let inst = &ctx.store.instances[instance.0 as usize];
+                    let (ta, ea) = (inst.tables[table as usize], inst.elems[elem as usize]);
+                    let n = index_of(pop!());
+                    let s = index_of(pop!());
+                    let d = index_of(pop!());
+                    if let Err(t) = crate::instantiate::table_init(ctx.store, ta, ea, d, s, n) {
+                        break Err(t);
+                    }
+                }
+                Instr::ElemDrop(e) => {
+                    let ea = ctx.store.instances[instance.0 as usize].elems[e as usize];
+                    ctx.store.elems[ea.0 as usize].elems = Vec::new();
+                }
+
+                // ---- References ----
+                Instr::RefNull(_) => stack.push(NULL_REF),
+                Instr::RefIsNull => unop!(u128_id, from_bool, |a| a == NULL_REF),
+                Instr::RefFunc(i) => {
+                    let a = ctx.store.instances[instance.0 as usize].funcs[i as usize];
+                    stack.push(a.0 as Slot);
+                }
+
+                // ---- Memory (spec *Memory Instructions*) ----
+                Instr::I32Load(m) => load!(m, 4, true, |b| from_u32(u32::from_le_bytes(b))),
+                Instr::I64Load(m) => load!(m, 8, true, |b| from_u64(u64::from_le_bytes(b))),
+                Instr::F32Load(m) => load!(m, 4, false, |b| from_u32(u32::from_le_bytes(b))),
+                Instr::F64Load(m) => load!(m, 8, false, |b| from_u64(u64::from_le_bytes(b))),
+                Instr::I32Load8S(m) => load!(m, 1, true, |b| from_i32(b[0] as i8 as i32)),
+                Instr::I32Load8U(m) => load!(m, 1, true, |b| from_u32(b[0] as u32)),
+                Instr::I32Load16S(m) => {
+                    load!(m, 2, true, |b| from_i32(i16::from_le_bytes(b) as i32))
+                }
+                Instr::I32Load16U(m) => {
+                    load!(m, 2, true, |b| from_u32(u16::from_le_bytes(b) as u32))
+                }
+                Instr::I64Load8S(m) => load!(m, 1, true, |b| from_i64(b[0] as i8 as i64)),
+                Instr::I64Load8U(m) => load!(m, 1, true, |b| from_u64(b[0] as u64)),
+                Instr::I64Load16S(m) => {
+                    load!(m, 2, true, |b| from_i64(i16::from_le_bytes(b) as i64))
+                }
+                Instr::I64Load16U(m) => {
+                    load!(m, 2, true, |b| from_u64(u16::from_le_bytes(b) as u64))
+                }
+                Instr::I64Load32S(m) => {
+                    load!(m, 4, true, |b| from_i64(i32::from_le_bytes(b) as i64))
+                }
+                Instr::I64Load32U(m) => {
+                    load!(m, 4, true, |b| from_u64(u32::from_le_bytes(b) as u64))
+                }
+                Instr::I32Store(m) => store!(m, true, |v| (v as u32).to_le_bytes()),
+                Instr::F32Store(m) => store!(m, false, |v| (v as u32).to_le_bytes()),
+                Instr::I64Store(m) => store!(m, true, |v| (v as u64).to_le_bytes()),
+                Instr::F64Store(m) => store!(m, false, |v| (v as u64).to_le_bytes()),
+                Instr::I32Store8(m) | Instr::I64Store8(m) => store!(m, true, |v| [v as u8]),
+                Instr::I32Store16(m) | Instr::I64Store16(m) => {
+                    store!(m, true, |v| (v as u16).to_le_bytes())
+                }
+                Instr::I64Store32(m) => store!(m, true, |v| (v as u32).to_le_bytes()),
+                Instr::MemorySize(m) => {
+                    let mem = &ctx.store.mems[mem_addr!(m).0 as usize];
+                    let pages = mem.len_bytes(tid) >> mem.current_type().page_size_log2;
+                    stack.push(from_u64(pages));
+                }
+                Instr::MemoryGrow(m) => {
+                    let mem = &mut ctx.store.mems[mem_addr!(m).0 as usize];
+                    let delta = u64_of(pop!());
+                    let addr = mem.current_type().addr;
+                    let r = mem.grow(tid, delta);
+                    stack.push(r.map_or(minus_one(addr), from_u64));
+                }
+                Instr::MemoryFill(m) => {
+                    let n = index_of(pop!());
+                    let val = u32_of(pop!()) as u8;
+                    let d = u64_of(pop!());
+                    let mem = mem_addr!(m);
+                    // In place: no buffer of n bytes (a fill may cover the whole memory).
+                    tri!(ctx.store.mems[mem.0 as usize].fill(tid, d, val, n));
+                }
+                Instr::MemoryCopy { dst, src } => {
+                    let n = index_of(pop!());
+                    let s = u64_of(pop!());
+                    let d = u64_of(pop!());
+                    let (dm, sm) = (mem_addr!(dst), mem_addr!(src));
+                    tri!(crate::memory::copy(
+                        &mut ctx.store.mems,
+                        tid,
+                        dm,
+                        d,
+                        sm,
+                        s,
+                        n
+                    ));
+                }
+                Instr::MemoryInit { memory, data } => {
+                    let n = index_of(pop!());
+                    let s = index_of(pop!());
+                    let d = u64_of(pop!());
+                    let inst = &ctx.store.instances[instance.0 as usize];
+                    let (mem, da) = (inst.mems[memory as usize], inst.datas[data as usize]);
+                    tri!(crate::instantiate::memory_init(
+                        ctx.store, tid, mem, da, d, s, n
+                    ));
+                }
+                Instr::DataDrop(seg) => {
+                    let da = ctx.store.instances[instance.0 as usize].datas[seg as usize];
+                    ctx.store.datas[da.0 as usize].bytes = Vec::new();
+                }
+
+                // ---- Atomic memory (threads proposal) ----
+                Instr::AtomicLoad { ty, width, memarg } => {
+                    let r = atomic_address(*top!(), memarg.offset(), width as u64).and_then(|ea| {
+                        let mut b = [0u8; 8];
+                        let mem = mem_addr!(memarg.memory);
+                        ctx.store.mems[mem.0 as usize].read(
+                            tid,
+                            Ordering::SeqCst,
+                            ea,
+                            &mut b[..width as usize],
+                            no_tear(true, width as u64, ea),
+                        )?;
+                        Ok(u64::from_le_bytes(b))
+                    });
+                    match r {
+                        Ok(v) => *top!() = atomic_result(ty, v),
+                        Err(t) => break Err(t),
+                    }
+                }
+                Instr::AtomicStore { width, memarg, .. } => {
+                    let v = u64_of(pop!());
+                    let mem = mem_addr!(memarg.memory);
+                    let r = atomic_address(pop!(), memarg.offset(), width as u64).and_then(|ea| {
+                        ctx.store.mems[mem.0 as usize].write(
+                            tid,
+                            Ordering::SeqCst,
+                            ea,
+                            &v.to_le_bytes()[..width as usize],
+                            no_tear(true, width as u64, ea),
+                        )
+                    });
+                    if let Err(t) = r {
+                        break Err(t);
+                    }
+                }
+                Instr::AtomicRmw {
+                    op,
+                    ty,
+                    width,
+                    memarg,
+                } => {
+                    let operand = u64_of(pop!());
+                    let mem = mem_addr!(memarg.memory);
+                    let r = atomic_address(pop!(), memarg.offset(), width as u64).and_then(|ea| {
+                        ctx.store.mems[mem.0 as usize].rmw(tid, ea, width as usize, &mut |old| {
+                            Some(rmw_apply(op, old, operand))
+                        })
+                    });
+                    match r {
+                        Ok(old) => stack.push(atomic_result(ty, old)),
+                        Err(t) => break Err(t),
+                    }
+                }
+                Instr::AtomicCmpxchg { ty, width, memarg } => {
+                    let replacement = u64_of(pop!());
+                    // The expected value is wrapped to the access width (spec instr cmpxchg).
+                    let expected = wrap_to_width(u64_of(pop!()), width);
+                    let mem = mem_addr!(memarg.memory);
+                    let r = atomic_address(pop!(), memarg.offset(), width as u64).and_then(|ea| {
+                        ctx.store.mems[mem.0 as usize].rmw(tid, ea, width as usize, &mut |old| {
+                            (old == expected).then_some(replacement)
+                        })
+                    });
+                    match r {
+                        Ok(old) => stack.push(atomic_result(ty, old)),
+                        Err(t) => break Err(t),
+                    }
+                }
+                Instr::AtomicNotify(memarg) => {
+                    // Spec instr *memory.atomic.notify*: aligned, in bounds; on an unshared
+                    // memory there are no waiters and the result is 0.
+                    let count = u32_of(pop!());
+                    let mem = mem_addr!(memarg.memory);
+                    let m = &mut ctx.store.mems[mem.0 as usize];
+                    let r = atomic_address(pop!(), memarg.offset(), 4).and_then(|ea| match m {
+                        crate::memory::MemInst::Shared(sm) => sm.notify(tid, ea, count),
+                        unshared => {
+                            crate::memory::bounds(unshared.len_bytes(tid) as usize, ea, 4)?;
+                            Ok(crate::memory::Notified::default())
+                        }
+                    });
+                    match r {
+                        Ok(woken) => {
+                            stack.push(from_u32(woken.count));
+                            ctx.woken.extend(woken.resume);
+                        }
+                        Err(t) => break Err(t),
+                    }
+                }
+                Instr::AtomicWait { ty, memarg } => {
+                    // Spec instr *memory.atomic.wait{32,64}*: read and enqueue in one step.
+                    let timeout = i64_of(pop!());
+                    let width: u64 = if ty == AtomicType::I32 { 4 } else { 8 };
+                    let expected = wrap_to_width(u64_of(pop!()), width as u8);
+                    let mem = mem_addr!(memarg.memory);
+                    let r =
+                        atomic_address(pop!(), memarg.offset(), width).and_then(
+                            |ea| match &mut ctx.store.mems[mem.0 as usize] {
+                                crate::memory::MemInst::Shared(sm) => sm
+                                    .wait(tid, ea, width as usize, expected, timeout)
+                                    .map(|outcome| (ea, outcome)),
+                                _ => Err(Trap::ExpectedSharedMemory),
+                            },
+                        );
+                    match r {
+                        Ok((_, WaitOutcome::NotEqual)) => stack.push(1),
+                        // A blocking backend (crate::native) suspended this OS thread itself.
+                        Ok((_, WaitOutcome::Woken)) => stack.push(0),
+                        Ok((_, WaitOutcome::TimedOut)) => stack.push(2),
+                        Ok((ea, WaitOutcome::Suspended)) => {
+                            let now = ctx.clock + (budget - remaining);
+                            let deadline =
+                                (timeout >= 0).then(|| now.saturating_add(timeout as u64));
+                            break Ok(Exit::Block {
+                                memory: mem,
+                                address: ea,
+                                deadline,
+                            });
+                        }
+                        Err(t) => break Err(t),
+                    }
+                }
+                Instr::AtomicFence => {
+                    // Spec: emits FENCE, which has no meaning in the memory model (MODEL.md
+                    // §7.3 (9)); the backend records it in its trace, nothing else.
+                    if let Some(crate::memory::MemInst::Shared(sm)) = ctx.store.instances
+                        [instance.0 as usize]
+                        .mems
+                        .first()
+                        .map(|m| &mut ctx.store.mems[m.0 as usize])
+                    {
+                        sm.fence(tid);
+                    }
+                }
+
+                // ---- Constants ----
+                Instr::I32Const(c) => stack.push(from_i32(c)),
+                Instr::I64Const(c) => stack.push(from_i64(c)),
+                Instr::F32Const(b) => stack.push(b as Slot),
+                Instr::F64Const(b) => stack.push(b as Slot),
+
+                // ---- i32 (Wasm 2.0 spec *Numerics › Integer Operations*) ----
+                Instr::I32Eqz => unop!(u32_of, from_bool, |a| a == 0),
+                Instr::I32Eq => binop!(u32_of, from_bool, |a, b| a == b),
+                Instr::I32Ne => binop!(u32_of, from_bool, |a, b| a != b),
+                Instr::I32LtS => binop!(i32_of, from_bool, |a, b| a < b),
+                Instr::I32LtU => binop!(u32_of, from_bool, |a, b| a < b),
+                Instr::I32GtS => binop!(i32_of, from_bool, |a, b| a > b),
+                Instr::I32GtU => binop!(u32_of, from_bool, |a, b| a > b),
+                Instr::I32LeS => binop!(i32_of, from_bool, |a, b| a <= b),
+                Instr::I32LeU => binop!(u32_of, from_bool, |a, b| a <= b),
+                Instr::I32GeS => binop!(i32_of, from_bool, |a, b| a >= b),
+                Instr::I32GeU => binop!(u32_of, from_bool, |a, b| a >= b),
+                Instr::I32Clz => unop!(u32_of, from_u32, |a| a.leading_zeros()),
+                Instr::I32Ctz => unop!(u32_of, from_u32, |a| a.trailing_zeros()),
+                Instr::I32Popcnt => unop!(u32_of, from_u32, |a| a.count_ones()),
+                Instr::I32Add => binop!(u32_of, from_u32, |a, b| a.wrapping_add(b)),
+                Instr::I32Sub => binop!(u32_of, from_u32, |a, b| a.wrapping_sub(b)),
+                Instr::I32Mul => binop!(u32_of, from_u32, |a, b| a.wrapping_mul(b)),
+                Instr::I32DivS => binop_trap!(i32_of, from_i32, |a, b| idiv_s32(a, b)),
+                Instr::I32DivU => binop_trap!(u32_of, from_u32, |a, b| idiv_u32(a, b)),
+                Instr::I32RemS => binop_trap!(i32_of, from_i32, |a, b| irem_s32(a, b)),
+                Instr::I32RemU => binop_trap!(u32_of, from_u32, |a, b| irem_u32(a, b)),
+                Instr::I32And => binop!(u32_of, from_u32, |a, b| a & b),
+                Instr::I32Or => binop!(u32_of, from_u32, |a, b| a | b),
+                Instr::I32Xor => binop!(u32_of, from_u32, |a, b| a ^ b),
+                Instr::I32Shl => binop!(u32_of, from_u32, |a, b| a.wrapping_shl(b)),
+                Instr::I32ShrS => binop!(i32_of, from_i32, |a, b| a.wrapping_shr(b as u32)),
+                Instr::I32ShrU => binop!(u32_of, from_u32, |a, b| a.wrapping_shr(b)),
+                Instr::I32Rotl => binop!(u32_of, from_u32, |a, b| a.rotate_left(b % 32)),
+                Instr::I32Rotr => binop!(u32_of, from_u32, |a, b| a.rotate_right(b % 32)),
+
+                // ---- i64 ----
+                Instr::I64Eqz => unop!(u64_of, from_bool, |a| a == 0),
+                Instr::I64Eq => binop!(u64_of, from_bool, |a, b| a == b),
+                Instr::I64Ne => binop!(u64_of, from_bool, |a, b| a != b),
+                Instr::I64LtS => binop!(i64_of, from_bool, |a, b| a < b),
+                Instr::I64LtU => binop!(u64_of, from_bool, |a, b| a < b),
+                Instr::I64GtS => binop!(i64_of, from_bool, |a, b| a > b),
+                Instr::I64GtU => binop!(u64_of, from_bool, |a, b| a > b),
+                Instr::I64LeS => binop!(i64_of, from_bool, |a, b| a <= b),
+                Instr::I64LeU => binop!(u64_of, from_bool, |a, b| a <= b),
+                Instr::I64GeS => binop!(i64_of, from_bool, |a, b| a >= b),
+                Instr::I64GeU => binop!(u64_of, from_bool, |a, b| a >= b),
+                Instr::I64Clz => unop!(u64_of, from_u64, |a| a.leading_zeros() as u64),
+                Instr::I64Ctz => unop!(u64_of, from_u64, |a| a.trailing_zeros() as u64),
+                Instr::I64Popcnt => unop!(u64_of, from_u64, |a| a.count_ones() as u64),
+                Instr::I64Add => binop!(u64_of, from_u64, |a, b| a.wrapping_add(b)),
+                Instr::I64Sub => binop!(u64_of, from_u64, |a, b| a.wrapping_sub(b)),
+                Instr::I64Mul => binop!(u64_of, from_u64, |a, b| a.wrapping_mul(b)),
+                Instr::I64DivS => binop_trap!(i64_of, from_i64, |a, b| idiv_s64(a, b)),
+                Instr::I64DivU => binop_trap!(u64_of, from_u64, |a, b| idiv_u64(a, b)),
+                Instr::I64RemS => binop_trap!(i64_of, from_i64, |a, b| irem_s64(a, b)),
+                Instr::I64RemU => binop_trap!(u64_of, from_u64, |a, b| irem_u64(a, b)),
+                Instr::I64And => binop!(u64_of, from_u64, |a, b| a & b),
+                Instr::I64Or => binop!(u64_of, from_u64, |a, b| a | b),
+                Instr::I64Xor => binop!(u64_of, from_u64, |a, b| a ^ b),
+                Instr::I64Shl => binop!(u64_of, from_u64, |a, b| a.wrapping_shl(b as u32)),
+                Instr::I64ShrS => binop!(i64_of, from_i64, |a, b| a.wrapping_shr(b as u32)),
+                Instr::I64ShrU => binop!(u64_of, from_u64, |a, b| a.wrapping_shr(b as u32)),
+                Instr::I64Rotl => binop!(u64_of, from_u64, |a, b| a.rotate_left((b % 64) as u32)),
+                Instr::I64Rotr => binop!(u64_of, from_u64, |a, b| a.rotate_right((b % 64) as u32)),
+
+                // ---- Wide arithmetic (wide-arithmetic proposal): 128-bit integers as (low, high)
+                // pairs of i64 ----
+                Instr::I64Add128 | Instr::I64Sub128 => {
+                    let b = u128::from(u64_of(pop!())) << 64 | u128::from(u64_of(pop!()));
+                    let a = u128::from(u64_of(pop!())) << 64 | u128::from(u64_of(pop!()));
+                    let r = if instr == Instr::I64Add128 {
+                        a.wrapping_add(b)
+                    } else {
+                        a.wrapping_sub(b)
+                    };
+                    stack.push(from_u64(r as u64));
+                    stack.push(from_u64((r >> 64) as u64));
+                }
+                Instr::I64MulWideS => {
+                    let b = i128::from(i64_of(pop!()));
+                    let a = i128::from(i64_of(pop!()));
+                    let r = (a * b) as u128;
+                    stack.push(from_u64(r as u64));
+                    stack.push(from_u64((r >> 64) as u64));
+                }
+                Instr::I64MulWideU => {
+                    let b = u128::from(u64_of(pop!()));
+                    let a = u128::from(u64_of(pop!()));
+                    let r = a * b;
+                    stack.push(from_u64(r as u64));
+                    stack.push(from_u64((r >> 64) as u64));
+                }
+
+                // ---- f32 (Wasm 2.0 spec *Numerics › Floating-Point Operations*) ----
+                Instr::F32Eq => binop!(f32_of, from_bool, |a, b| a == b),
+                Instr::F32Ne => binop!(f32_of, from_bool, |a, b| a != b),
+                Instr::F32Lt => binop!(f32_of, from_bool, |a, b| a < b),
+                Instr::F32Gt => binop!(f32_of, from_bool, |a, b| a > b),
+                Instr::F32Le => binop!(f32_of, from_bool, |a, b| a <= b),
+                Instr::F32Ge => binop!(f32_of, from_bool, |a, b| a >= b),
+                Instr::F32Abs => unop!(u32_of, from_u32, |a| a & 0x7fff_ffff),
+                Instr::F32Neg => unop!(u32_of, from_u32, |a| a ^ 0x8000_0000),
+                Instr::F32Ceil => unop!(f32_of, from_f32, |a| quiet_nan32(a.ceil())),
+                Instr::F32Floor => unop!(f32_of, from_f32, |a| quiet_nan32(a.floor())),
+                Instr::F32Trunc => unop!(f32_of, from_f32, |a| quiet_nan32(a.trunc())),
+                Instr::F32Nearest => unop!(f32_of, from_f32, |a| quiet_nan32(a.round_ties_even())),
+                Instr::F32Sqrt => unop!(f32_of, from_f32, |a| a.sqrt()),
+                Instr::F32Add => binop!(f32_of, from_f32, |a, b| a + b),
+                Instr::F32Sub => binop!(f32_of, from_f32, |a, b| a - b),
+                Instr::F32Mul => binop!(f32_of, from_f32, |a, b| a * b),
+                Instr::F32Div => binop!(f32_of, from_f32, |a, b| a / b),
+                Instr::F32Min => binop!(f32_of, from_f32, |a, b| fmin32(a, b)),
+                Instr::F32Max => binop!(f32_of, from_f32, |a, b| fmax32(a, b)),
+                Instr::F32Copysign => binop!(u32_of, from_u32, |a, b| (a & 0x7fff_ffff)
+                    | (b & 0x8000_0000)),
+
+                // ---- f64 ----
+                Instr::F64Eq => binop!(f64_of, from_bool, |a, b| a == b),
+                Instr::F64Ne => binop!(f64_of, from_bool, |a, b| a != b),
+                Instr::F64Lt => binop!(f64_of, from_bool, |a, b| a < b),
+                Instr::F64Gt => binop!(f64_of, from_bool, |a, b| a > b),
+                Instr::F64Le => binop!(f64_of, from_bool, |a, b| a <= b),
+                Instr::F64Ge => binop!(f64_of, from_bool, |a, b| a >= b),
+                Instr::F64Abs => unop!(u64_of, from_u64, |a| a & 0x7fff_ffff_ffff_ffff),
+                Instr::F64Neg => unop!(u64_of, from_u64, |a| a ^ 0x8000_0000_0000_0000),
+                Instr::F64Ceil => unop!(f64_of, from_f64, |a| quiet_nan64(a.ceil())),
+                Instr::F64Floor => unop!(f64_of, from_f64, |a| quiet_nan64(a.floor())),
+                Instr::F64Trunc => unop!(f64_of, from_f64, |a| quiet_nan64(a.trunc())),
+                Instr::F64Nearest => unop!(f64_of, from_f64, |a| quiet_nan64(a.round_ties_even())),
+                Instr::F64Sqrt => unop!(f64_of, from_f64, |a| a.sqrt()),
+                Instr::F64Add => binop!(f64_of, from_f64, |a, b| a + b),
+                Instr::F64Sub => binop!(f64_of, from_f64, |a, b| a - b),
+                Instr::F64Mul => binop!(f64_of, from_f64, |a, b| a * b),
+                Instr::F64Div => binop!(f64_of, from_f64, |a, b| a / b),
+                Instr::F64Min => binop!(f64_of, from_f64, |a, b| fmin64(a, b)),
+                Instr::F64Max => binop!(f64_of, from_f64, |a, b| fmax64(a, b)),
+                Instr::F64Copysign => binop!(u64_of, from_u64, |a, b| (a & 0x7fff_ffff_ffff_ffff)
+                    | (b & 0x8000_0000_0000_0000)),
+
+                // ---- Conversions (Wasm 2.0 spec *Numerics › Conversions*) ----
+                Instr::I32WrapI64 => unop!(u64_of, from_u32, |a| a as u32),
+                Instr::I32TruncF32S => unop_trap!(f32_of, from_i32, |a| trunc_f32_i32(a)),
+                Instr::I32TruncF32U => unop_trap!(f32_of, from_u32, |a| trunc_f32_u32(a)),
+                Instr::I32TruncF64S => unop_trap!(f64_of, from_i32, |a| trunc_f64_i32(a)),
+                Instr::I32TruncF64U => unop_trap!(f64_of, from_u32, |a| trunc_f64_u32(a)),
+                Instr::I64ExtendI32S => unop!(i32_of, from_i64, |a| a as i64),
+                Instr::I64ExtendI32U => unop!(u32_of, from_u64, |a| a as u64),
+                Instr::I64TruncF32S => unop_trap!(f32_of, from_i64, |a| trunc_f32_i64(a)),
+                Instr::I64TruncF32U => unop_trap!(f32_of, from_u64, |a| trunc_f32_u64(a)),
+                Instr::I64TruncF64S => unop_trap!(f64_of, from_i64, |a| trunc_f64_i64(a)),
+                Instr::I64TruncF64U => unop_trap!(f64_of, from_u64, |a| trunc_f64_u64(a)),
+                Instr::F32ConvertI32S => unop!(i32_of, from_f32, |a| a as f32),
+                Instr::F32ConvertI32U => unop!(u32_of, from_f32, |a| a as f32),
+                Instr::F32ConvertI64S => unop!(i64_of, from_f32, |a| a as f32),
+                Instr::F32ConvertI64U => unop!(u64_of, from_f32, |a| a as f32),
+                Instr::F32DemoteF64 => unop!(f64_of, from_f32, |a| a as f32),
+                Instr::F64ConvertI32S => unop!(i32_of, from_f64, |a| a as f64),
+                Instr::F64ConvertI32U => unop!(u32_of, from_f64, |a| a as f64),
+                Instr::F64ConvertI64S => unop!(i64_of, from_f64, |a| a as f64),
+                Instr::F64ConvertI64U => unop!(u64_of, from_f64, |a| a as f64),
+                Instr::F64PromoteF32 => unop!(f32_of, from_f64, |a| a as f64),
+                // Reinterpretations are the identity on bits.
+                Instr::I32ReinterpretF32
+                | Instr::I64ReinterpretF64
+                | Instr::F32ReinterpretI32
+                | Instr::F64ReinterpretI64 => {}
+                Instr::I32Extend8S => unop!(u32_of, from_i32, |a| a as i8 as i32),
+                Instr::I32Extend16S => unop!(u32_of, from_i32, |a| a as i16 as i32),
+                Instr::I64Extend8S => unop!(u64_of, from_i64, |a| a as i8 as i64),
+                Instr::I64Extend16S => unop!(u64_of, from_i64, |a| a as i16 as i64),
+                Instr::I64Extend32S => unop!(u64_of, from_i64, |a| a as i32 as i64),
+                // Saturating truncation: Rust's `as` from float to int saturates and maps NaN
+                // to 0, exactly spec `trunc_sat`.
+                Instr::I32TruncSatF32S => unop!(f32_of, from_i32, |a| a as i32),
+                Instr::I32TruncSatF32U => unop!(f32_of, from_u32, |a| a as u32),
+                Instr::I32TruncSatF64S => unop!(f64_of, from_i32, |a| a as i32),
+                Instr::I32TruncSatF64U => unop!(f64_of, from_u32, |a| a as u32),
+                Instr::I64TruncSatF32S => unop!(f32_of, from_i64, |a| a as i64),
+                Instr::I64TruncSatF32U => unop!(f32_of, from_u64, |a| a as u64),
+                Instr::I64TruncSatF64S => unop!(f64_of, from_i64, |a| a as i64),
+                Instr::I64TruncSatF64U => unop!(f64_of, from_u64, |a| a as u64),
+
+                // ---- Vector (spec *Vector Instructions*) ----
+                Instr::Simd(op) => {
+                    let mem = match op.memarg() {
+                        Some(m) => Some(&mut ctx.store.mems[mem_addr!(m.memory).0 as usize]),
+                        None => None,
+                    };
+                    tri!(crate::simd::execute(op, stack, &code!().v128s, mem, tid));
                 }
             }
-            Instr::AtomicFence => {
-                // Spec: emits FENCE, which has no meaning in the memory model (MODEL.md
-                // §7.3 (9)); the backend records it in its trace, nothing else.
-                if let Some(crate::memory::MemInst::Shared(sm)) = ctx.store.instances
-                    [instance.0 as usize]
-                    .mems
-                    .first()
-                    .map(|m| &mut ctx.store.mems[m.0 as usize])
-                {
-                    sm.fence(tid);
-                }
-            }
-
-            // ---- Constants ----
-            Instr::I32Const(c) => stack.push(from_i32(c)),
-            Instr::I64Const(c) => stack.push(from_i64(c)),
-            Instr::F32Const(b) => stack.push(b as Slot),
-            Instr::F64Const(b) => stack.push(b as Slot),
-
-            // ---- i32 (Wasm 2.0 spec *Numerics › Integer Operations*) ----
-            Instr::I32Eqz => unop!(u32_of, from_bool, |a| a == 0),
-            Instr::I32Eq => binop!(u32_of, from_bool, |a, b| a == b),
-            Instr::I32Ne => binop!(u32_of, from_bool, |a, b| a != b),
-            Instr::I32LtS => binop!(i32_of, from_bool, |a, b| a < b),
-            Instr::I32LtU => binop!(u32_of, from_bool, |a, b| a < b),
-            Instr::I32GtS => binop!(i32_of, from_bool, |a, b| a > b),
-            Instr::I32GtU => binop!(u32_of, from_bool, |a, b| a > b),
-            Instr::I32LeS => binop!(i32_of, from_bool, |a, b| a <= b),
-            Instr::I32LeU => binop!(u32_of, from_bool, |a, b| a <= b),
-            Instr::I32GeS => binop!(i32_of, from_bool, |a, b| a >= b),
-            Instr::I32GeU => binop!(u32_of, from_bool, |a, b| a >= b),
-            Instr::I32Clz => unop!(u32_of, from_u32, |a| a.leading_zeros()),
-            Instr::I32Ctz => unop!(u32_of, from_u32, |a| a.trailing_zeros()),
-            Instr::I32Popcnt => unop!(u32_of, from_u32, |a| a.count_ones()),
-            Instr::I32Add => binop!(u32_of, from_u32, |a, b| a.wrapping_add(b)),
-            Instr::I32Sub => binop!(u32_of, from_u32, |a, b| a.wrapping_sub(b)),
-            Instr::I32Mul => binop!(u32_of, from_u32, |a, b| a.wrapping_mul(b)),
-            Instr::I32DivS => binop_trap!(i32_of, from_i32, |a, b| idiv_s32(a, b)),
-            Instr::I32DivU => binop_trap!(u32_of, from_u32, |a, b| idiv_u32(a, b)),
-            Instr::I32RemS => binop_trap!(i32_of, from_i32, |a, b| irem_s32(a, b)),
-            Instr::I32RemU => binop_trap!(u32_of, from_u32, |a, b| irem_u32(a, b)),
-            Instr::I32And => binop!(u32_of, from_u32, |a, b| a & b),
-            Instr::I32Or => binop!(u32_of, from_u32, |a, b| a | b),
-            Instr::I32Xor => binop!(u32_of, from_u32, |a, b| a ^ b),
-            Instr::I32Shl => binop!(u32_of, from_u32, |a, b| a.wrapping_shl(b)),
-            Instr::I32ShrS => binop!(i32_of, from_i32, |a, b| a.wrapping_shr(b as u32)),
-            Instr::I32ShrU => binop!(u32_of, from_u32, |a, b| a.wrapping_shr(b)),
-            Instr::I32Rotl => binop!(u32_of, from_u32, |a, b| a.rotate_left(b % 32)),
-            Instr::I32Rotr => binop!(u32_of, from_u32, |a, b| a.rotate_right(b % 32)),
-
-            // ---- i64 ----
-            Instr::I64Eqz => unop!(u64_of, from_bool, |a| a == 0),
-            Instr::I64Eq => binop!(u64_of, from_bool, |a, b| a == b),
-            Instr::I64Ne => binop!(u64_of, from_bool, |a, b| a != b),
-            Instr::I64LtS => binop!(i64_of, from_bool, |a, b| a < b),
-            Instr::I64LtU => binop!(u64_of, from_bool, |a, b| a < b),
-            Instr::I64GtS => binop!(i64_of, from_bool, |a, b| a > b),
-            Instr::I64GtU => binop!(u64_of, from_bool, |a, b| a > b),
-            Instr::I64LeS => binop!(i64_of, from_bool, |a, b| a <= b),
-            Instr::I64LeU => binop!(u64_of, from_bool, |a, b| a <= b),
-            Instr::I64GeS => binop!(i64_of, from_bool, |a, b| a >= b),
-            Instr::I64GeU => binop!(u64_of, from_bool, |a, b| a >= b),
-            Instr::I64Clz => unop!(u64_of, from_u64, |a| a.leading_zeros() as u64),
-            Instr::I64Ctz => unop!(u64_of, from_u64, |a| a.trailing_zeros() as u64),
-            Instr::I64Popcnt => unop!(u64_of, from_u64, |a| a.count_ones() as u64),
-            Instr::I64Add => binop!(u64_of, from_u64, |a, b| a.wrapping_add(b)),
-            Instr::I64Sub => binop!(u64_of, from_u64, |a, b| a.wrapping_sub(b)),
-            Instr::I64Mul => binop!(u64_of, from_u64, |a, b| a.wrapping_mul(b)),
-            Instr::I64DivS => binop_trap!(i64_of, from_i64, |a, b| idiv_s64(a, b)),
-            Instr::I64DivU => binop_trap!(u64_of, from_u64, |a, b| idiv_u64(a, b)),
-            Instr::I64RemS => binop_trap!(i64_of, from_i64, |a, b| irem_s64(a, b)),
-            Instr::I64RemU => binop_trap!(u64_of, from_u64, |a, b| irem_u64(a, b)),
-            Instr::I64And => binop!(u64_of, from_u64, |a, b| a & b),
-            Instr::I64Or => binop!(u64_of, from_u64, |a, b| a | b),
-            Instr::I64Xor => binop!(u64_of, from_u64, |a, b| a ^ b),
-            Instr::I64Shl => binop!(u64_of, from_u64, |a, b| a.wrapping_shl(b as u32)),
-            Instr::I64ShrS => binop!(i64_of, from_i64, |a, b| a.wrapping_shr(b as u32)),
-            Instr::I64ShrU => binop!(u64_of, from_u64, |a, b| a.wrapping_shr(b as u32)),
-            Instr::I64Rotl => binop!(u64_of, from_u64, |a, b| a.rotate_left((b % 64) as u32)),
-            Instr::I64Rotr => binop!(u64_of, from_u64, |a, b| a.rotate_right((b % 64) as u32)),
-
-            // ---- f32 (Wasm 2.0 spec *Numerics › Floating-Point Operations*) ----
-            Instr::F32Eq => binop!(f32_of, from_bool, |a, b| a == b),
-            Instr::F32Ne => binop!(f32_of, from_bool, |a, b| a != b),
-            Instr::F32Lt => binop!(f32_of, from_bool, |a, b| a < b),
-            Instr::F32Gt => binop!(f32_of, from_bool, |a, b| a > b),
-            Instr::F32Le => binop!(f32_of, from_bool, |a, b| a <= b),
-            Instr::F32Ge => binop!(f32_of, from_bool, |a, b| a >= b),
-            Instr::F32Abs => unop!(u32_of, from_u32, |a| a & 0x7fff_ffff),
-            Instr::F32Neg => unop!(u32_of, from_u32, |a| a ^ 0x8000_0000),
-            Instr::F32Ceil => unop!(f32_of, from_f32, |a| quiet_nan32(a.ceil())),
-            Instr::F32Floor => unop!(f32_of, from_f32, |a| quiet_nan32(a.floor())),
-            Instr::F32Trunc => unop!(f32_of, from_f32, |a| quiet_nan32(a.trunc())),
-            Instr::F32Nearest => unop!(f32_of, from_f32, |a| quiet_nan32(a.round_ties_even())),
-            Instr::F32Sqrt => unop!(f32_of, from_f32, |a| a.sqrt()),
-            Instr::F32Add => binop!(f32_of, from_f32, |a, b| a + b),
-            Instr::F32Sub => binop!(f32_of, from_f32, |a, b| a - b),
-            Instr::F32Mul => binop!(f32_of, from_f32, |a, b| a * b),
-            Instr::F32Div => binop!(f32_of, from_f32, |a, b| a / b),
-            Instr::F32Min => binop!(f32_of, from_f32, |a, b| fmin32(a, b)),
-            Instr::F32Max => binop!(f32_of, from_f32, |a, b| fmax32(a, b)),
-            Instr::F32Copysign => binop!(u32_of, from_u32, |a, b| (a & 0x7fff_ffff)
-                | (b & 0x8000_0000)),
-
-            // ---- f64 ----
-            Instr::F64Eq => binop!(f64_of, from_bool, |a, b| a == b),
-            Instr::F64Ne => binop!(f64_of, from_bool, |a, b| a != b),
-            Instr::F64Lt => binop!(f64_of, from_bool, |a, b| a < b),
-            Instr::F64Gt => binop!(f64_of, from_bool, |a, b| a > b),
-            Instr::F64Le => binop!(f64_of, from_bool, |a, b| a <= b),
-            Instr::F64Ge => binop!(f64_of, from_bool, |a, b| a >= b),
-            Instr::F64Abs => unop!(u64_of, from_u64, |a| a & 0x7fff_ffff_ffff_ffff),
-            Instr::F64Neg => unop!(u64_of, from_u64, |a| a ^ 0x8000_0000_0000_0000),
-            Instr::F64Ceil => unop!(f64_of, from_f64, |a| quiet_nan64(a.ceil())),
-            Instr::F64Floor => unop!(f64_of, from_f64, |a| quiet_nan64(a.floor())),
-            Instr::F64Trunc => unop!(f64_of, from_f64, |a| quiet_nan64(a.trunc())),
-            Instr::F64Nearest => unop!(f64_of, from_f64, |a| quiet_nan64(a.round_ties_even())),
-            Instr::F64Sqrt => unop!(f64_of, from_f64, |a| a.sqrt()),
-            Instr::F64Add => binop!(f64_of, from_f64, |a, b| a + b),
-            Instr::F64Sub => binop!(f64_of, from_f64, |a, b| a - b),
-            Instr::F64Mul => binop!(f64_of, from_f64, |a, b| a * b),
-            Instr::F64Div => binop!(f64_of, from_f64, |a, b| a / b),
-            Instr::F64Min => binop!(f64_of, from_f64, |a, b| fmin64(a, b)),
-            Instr::F64Max => binop!(f64_of, from_f64, |a, b| fmax64(a, b)),
-            Instr::F64Copysign => binop!(u64_of, from_u64, |a, b| (a & 0x7fff_ffff_ffff_ffff)
-                | (b & 0x8000_0000_0000_0000)),
-
-            // ---- Conversions (Wasm 2.0 spec *Numerics › Conversions*) ----
-            Instr::I32WrapI64 => unop!(u64_of, from_u32, |a| a as u32),
-            Instr::I32TruncF32S => unop_trap!(f32_of, from_i32, |a| trunc_f32_i32(a)),
-            Instr::I32TruncF32U => unop_trap!(f32_of, from_u32, |a| trunc_f32_u32(a)),
-            Instr::I32TruncF64S => unop_trap!(f64_of, from_i32, |a| trunc_f64_i32(a)),
-            Instr::I32TruncF64U => unop_trap!(f64_of, from_u32, |a| trunc_f64_u32(a)),
-            Instr::I64ExtendI32S => unop!(i32_of, from_i64, |a| a as i64),
-            Instr::I64ExtendI32U => unop!(u32_of, from_u64, |a| a as u64),
-            Instr::I64TruncF32S => unop_trap!(f32_of, from_i64, |a| trunc_f32_i64(a)),
-            Instr::I64TruncF32U => unop_trap!(f32_of, from_u64, |a| trunc_f32_u64(a)),
-            Instr::I64TruncF64S => unop_trap!(f64_of, from_i64, |a| trunc_f64_i64(a)),
-            Instr::I64TruncF64U => unop_trap!(f64_of, from_u64, |a| trunc_f64_u64(a)),
-            Instr::F32ConvertI32S => unop!(i32_of, from_f32, |a| a as f32),
-            Instr::F32ConvertI32U => unop!(u32_of, from_f32, |a| a as f32),
-            Instr::F32ConvertI64S => unop!(i64_of, from_f32, |a| a as f32),
-            Instr::F32ConvertI64U => unop!(u64_of, from_f32, |a| a as f32),
-            Instr::F32DemoteF64 => unop!(f64_of, from_f32, |a| a as f32),
-            Instr::F64ConvertI32S => unop!(i32_of, from_f64, |a| a as f64),
-            Instr::F64ConvertI32U => unop!(u32_of, from_f64, |a| a as f64),
-            Instr::F64ConvertI64S => unop!(i64_of, from_f64, |a| a as f64),
-            Instr::F64ConvertI64U => unop!(u64_of, from_f64, |a| a as f64),
-            Instr::F64PromoteF32 => unop!(f32_of, from_f64, |a| a as f64),
-            // Reinterpretations are the identity on bits.
-            Instr::I32ReinterpretF32
-            | Instr::I64ReinterpretF64
-            | Instr::F32ReinterpretI32
-            | Instr::F64ReinterpretI64 => {}
-            Instr::I32Extend8S => unop!(u32_of, from_i32, |a| a as i8 as i32),
-            Instr::I32Extend16S => unop!(u32_of, from_i32, |a| a as i16 as i32),
-            Instr::I64Extend8S => unop!(u64_of, from_i64, |a| a as i8 as i64),
-            Instr::I64Extend16S => unop!(u64_of, from_i64, |a| a as i16 as i64),
-            Instr::I64Extend32S => unop!(u64_of, from_i64, |a| a as i32 as i64),
-            // Saturating truncation: Rust's `as` from float to int saturates and maps NaN
-            // to 0, exactly spec `trunc_sat`.
-            Instr::I32TruncSatF32S => unop!(f32_of, from_i32, |a| a as i32),
-            Instr::I32TruncSatF32U => unop!(f32_of, from_u32, |a| a as u32),
-            Instr::I32TruncSatF64S => unop!(f64_of, from_i32, |a| a as i32),
-            Instr::I32TruncSatF64U => unop!(f64_of, from_u32, |a| a as u32),
-            Instr::I64TruncSatF32S => unop!(f32_of, from_i64, |a| a as i64),
-            Instr::I64TruncSatF32U => unop!(f32_of, from_u64, |a| a as u64),
-            Instr::I64TruncSatF64S => unop!(f64_of, from_i64, |a| a as i64),
-            Instr::I64TruncSatF64U => unop!(f64_of, from_u64, |a| a as u64),
-
-            // ---- Vector (spec *Vector Instructions*) ----
-            Instr::Simd(op) => {
-                let mem = match op.memarg() {
-                    Some(_) => Some(&mut ctx.store.mems[mem_addr!().0 as usize]),
-                    None => None,
-                };
-                tri!(crate::simd::execute(op, stack, &code!().v128s, mem, tid));
-            }
-        }
+        };
     };
     save_pc!();
     ctx.taken += budget - remaining;
@@ -1492,6 +1593,49 @@ fn call(
             Ok(())
         }
     }
+}
+
+/// Spec *call_indirect* / *return_call_indirect*: the function at index `operand` of table
+/// `table`, if it is there, not null, and of type `type_idx`.
+fn indirect_callee(
+    store: &Store,
+    instance: InstanceAddr,
+    type_idx: u32,
+    table: u32,
+    operand: Slot,
+) -> Result<FuncAddr, Trap> {
+    let inst = &store.instances[instance.0 as usize];
+    let tab = &store.tables[inst.tables[table as usize].0 as usize];
+    let i = index_of(operand);
+    let Some(elem) = tab.elems.get(i) else {
+        return Err(Trap::UndefinedElement);
+    };
+    let Value::FuncRef(Some(addr)) = *elem else {
+        return Err(Trap::UninitializedElement(i as u32));
+    };
+    if store.funcs[addr.0 as usize].ty() != &inst.types[type_idx as usize] {
+        return Err(Trap::IndirectCallTypeMismatch);
+    }
+    Ok(addr)
+}
+
+/// Spec *return_call* (tail calls): the current frame, whose locals start at `fp`, is
+/// replaced by the callee's. The arguments move down to `fp`, the frame is popped, and the
+/// call proceeds as [`call`] from the caller's caller: the frame stack does not grow, and a
+/// host callee's results are left where the current function's would be.
+fn return_call(
+    stack: &mut Vec<Slot>,
+    frames: &mut Vec<Frame>,
+    ctx: &mut StepCtx<'_>,
+    addr: FuncAddr,
+    fp: usize,
+) -> Result<(), Trap> {
+    let nargs = ctx.store.funcs[addr.0 as usize].ty().params.len();
+    let len = stack.len();
+    stack.copy_within(len - nargs..len, fp);
+    stack.truncate(fp + nargs);
+    frames.pop();
+    call(stack, frames, ctx, addr)
 }
 
 /// The result of an atomic access as an operand: zero-extended to the instruction's type.

@@ -149,18 +149,14 @@ impl Configuration {
             });
             inst.funcs.push(FuncAddr(self.store.funcs.len() as u32 - 1));
         }
-        for ty in &module.tables {
-            if ty.limits.min > self.limits().max_table_elements {
+        for ty in &module.mems {
+            if !crate::memory::fits_implementation(ty) {
                 return Err(InstantiationError::Trap(Trap::Host(format!(
-                    "table of {} elements exceeds the implementation limit of {}",
+                    "memory of {} pages exceeds the implementation limit of {} bytes",
                     ty.limits.min,
-                    self.limits().max_table_elements
+                    crate::memory::MAX_MEMORY_BYTES
                 ))));
             }
-            let a = self.alloc_table(*ty, Value::default_of(ty.elem.into()));
-            inst.tables.push(a);
-        }
-        for ty in &module.mems {
             let a = self.alloc_memory(*ty);
             inst.mems.push(a);
         }
@@ -168,6 +164,22 @@ impl Configuration {
             let v = eval_const(&self.store, &inst, &g.init);
             let a = self.alloc_global(g.ty, v);
             inst.globals.push(a);
+        }
+        // After the globals: a table's initialiser may read them.
+        for (ty, init) in module.tables.iter().zip(&module.table_inits) {
+            if ty.limits.min > self.limits().max_table_elements {
+                return Err(InstantiationError::Trap(Trap::Host(format!(
+                    "table of {} elements exceeds the implementation limit of {}",
+                    ty.limits.min,
+                    self.limits().max_table_elements
+                ))));
+            }
+            let init = match init {
+                Some(expr) => eval_const(&self.store, &inst, expr),
+                None => Value::default_of(ty.elem.into()),
+            };
+            let a = self.alloc_table(*ty, init);
+            inst.tables.push(a);
         }
         for seg in &module.elems {
             let elems = seg
@@ -212,9 +224,10 @@ impl Configuration {
                 ElemMode::Active { table, offset } => {
                     let inst = &self.store.instances[addr.0 as usize];
                     let ta = inst.tables[*table as usize];
-                    let d = const_u32(eval_const(&self.store, inst, offset));
+                    let d = const_address(eval_const(&self.store, inst, offset));
+                    let d = usize::try_from(d).unwrap_or(usize::MAX);
                     let n = seg.items.len();
-                    table_init(&mut self.store, ta, ea, d as usize, 0, n)?;
+                    table_init(&mut self.store, ta, ea, d, 0, n)?;
                     self.store.elems[ea.0 as usize].elems = Vec::new();
                 }
                 ElemMode::Declarative => self.store.elems[ea.0 as usize].elems = Vec::new(),
@@ -225,17 +238,9 @@ impl Configuration {
             if let DataMode::Active { memory, offset } = &seg.mode {
                 let inst = &self.store.instances[addr.0 as usize];
                 let (ma, da) = (inst.mems[*memory as usize], inst.datas[i]);
-                let d = const_u32(eval_const(&self.store, inst, offset));
+                let d = const_address(eval_const(&self.store, inst, offset));
                 let n = seg.bytes.len();
-                memory_init(
-                    &mut self.store,
-                    INSTANTIATING_THREAD,
-                    ma,
-                    da,
-                    d as u64,
-                    0,
-                    n,
-                )?;
+                memory_init(&mut self.store, INSTANTIATING_THREAD, ma, da, d, 0, n)?;
                 self.store.datas[da.0 as usize].bytes = Vec::new();
             }
         }
@@ -243,11 +248,13 @@ impl Configuration {
     }
 }
 
-fn const_u32(v: Value) -> u32 {
+/// The value of an active segment's offset expression, an address of the table's or
+/// memory's address type (`i32` or, memory64, `i64`), as an unsigned number.
+fn const_address(v: Value) -> u64 {
     match v {
-        Value::I32(x) => x as u32,
-        Value::I64(x) => x as u32,
-        _ => 0,
+        Value::I32(x) => u64::from(x as u32),
+        Value::I64(x) => x as u64,
+        _ => unreachable!("validated offset expressions are i32 or i64"),
     }
 }
 

@@ -56,6 +56,7 @@ pub mod trace;
 pub mod types;
 pub mod values;
 
+pub use decode::Features;
 pub use error::{InstantiationError, ModuleError, ModuleErrorKind, Trap};
 pub use exec::{Configuration, ExecLimits, ThreadId, ThreadStatus};
 pub use memory::SharedBackend;
@@ -66,5 +67,7 @@ pub use store::{
     ExternVal, FuncAddr, GlobalAddr, HostFunc, InstanceAddr, MemAddr, Store, TableAddr,
 };
 pub use syntax::Module;
-pub use types::{ExternType, FuncType, GlobalType, Limits, MemType, RefType, TableType, ValType};
+pub use types::{
+    AddrType, ExternType, FuncType, GlobalType, Limits, MemType, RefType, TableType, ValType,
+};
 pub use values::Value;

@@ -10,6 +10,7 @@
 
 use crate::content_hash::ContentHash;
 use crate::exec::ThreadId;
+use crate::store::MemAddr;
 use crate::trace::{Trace, TraceAction};
 use crate::types::{Limits, MemType};
 use crate::Trap;
@@ -17,11 +18,16 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-/// Size of a page, in bytes (spec: 64 KiB).
+/// Size of a page, in bytes (spec: 64 KiB), unless the memory type has a custom page size
+/// ([`MemType::page_size`]).
 pub const PAGE_SIZE: u64 = 65536;
 
-/// The largest number of pages a 32-bit memory can have (4 GiB).
-pub const MAX_PAGES: u64 = 65536;
+/// Implementation limit on the size of one memory, in bytes: 8 GiB. The spec lets
+/// `memory.grow` fail at any size (it returns -1 past this), and a module whose memory
+/// starts larger fails to instantiate. Memory is allocated zeroed by the operating system,
+/// so only pages actually touched cost physical memory: a 64-bit memory just above 4 GiB
+/// is cheap.
+pub const MAX_MEMORY_BYTES: u64 = 1 << 33;
 
 /// Ordering of a memory action (spec `ord ::= unord | seqcst | init`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -193,7 +199,7 @@ impl ScMemory {
     pub fn new(ty: MemType) -> Self {
         ScMemory {
             ty,
-            bytes: vec![0; (ty.limits.min * PAGE_SIZE) as usize],
+            bytes: vec![0; initial_bytes(&ty)],
             content: ContentHash::default(),
             waiters: WaitQueues::default(),
             tracing: None,
@@ -233,19 +239,49 @@ pub(crate) fn bounds(len: usize, ea: u64, n: usize) -> Result<std::ops::Range<us
     }
 }
 
-/// Spec `growmem`'s size check: the size in pages after growing `old` pages by `delta`,
-/// or `None` when that passes `max` pages (or 4 GiB).
-pub(crate) fn grown_pages(old: u64, max: Option<u64>, delta: u64) -> Option<u64> {
-    let new = old.checked_add(delta)?;
-    (new <= max.unwrap_or(MAX_PAGES).min(MAX_PAGES)).then_some(new)
+/// The length in bytes of a new memory of type `ty` (spec `allocmem`: `min` pages). The
+/// caller has checked it against [`MAX_MEMORY_BYTES`] (see [`fits_implementation`]).
+pub(crate) fn initial_bytes(ty: &MemType) -> usize {
+    (ty.limits.min << ty.page_size_log2) as usize
 }
 
-/// Spec `growmem`: add `delta` zeroed pages unless that would pass `max` pages (or 4 GiB);
-/// the old size in pages, or `None` when it fails.
-pub(crate) fn grow_bytes(bytes: &mut Vec<u8>, max: Option<u64>, delta: u64) -> Option<u64> {
-    let old = bytes.len() as u64 / PAGE_SIZE;
-    let new = grown_pages(old, max, delta)?;
-    bytes.resize((new * PAGE_SIZE) as usize, 0);
+/// Whether a memory of type `ty` can be allocated: its initial size is within
+/// [`MAX_MEMORY_BYTES`].
+pub fn fits_implementation(ty: &MemType) -> bool {
+    ty.limits
+        .min
+        .checked_mul(ty.page_size())
+        .is_some_and(|b| b <= MAX_MEMORY_BYTES)
+}
+
+/// Spec `growmem`'s size check: the size in pages after growing `old` pages by `delta`,
+/// or `None` when that passes the type's maximum, the address space of its address type
+/// (spec 3.0: `2^|addrtype|` bytes), or [`MAX_MEMORY_BYTES`].
+pub(crate) fn grown_pages(ty: &MemType, old: u64, delta: u64) -> Option<u64> {
+    let new = old.checked_add(delta)?;
+    let max = ty
+        .limits
+        .max
+        .unwrap_or(u64::MAX)
+        .min(ty.addr.max_units(ty.page_size_log2))
+        .min(MAX_MEMORY_BYTES >> ty.page_size_log2);
+    (new <= max).then_some(new)
+}
+
+/// Spec `growmem`: add `delta` zeroed pages unless [`grown_pages`] refuses; the old size in
+/// pages, or `None` when it fails. A larger buffer is allocated zeroed and the old bytes
+/// copied in, so that the new pages cost nothing until touched.
+pub(crate) fn grow_bytes(bytes: &mut Vec<u8>, ty: &MemType, delta: u64) -> Option<u64> {
+    let old = bytes.len() as u64 >> ty.page_size_log2;
+    let new = grown_pages(ty, old, delta)?;
+    let new_len = (new << ty.page_size_log2) as usize;
+    if new_len > bytes.capacity() {
+        let mut grown = vec![0; new_len];
+        grown[..bytes.len()].copy_from_slice(bytes);
+        *bytes = grown;
+    } else {
+        bytes.resize(new_len, 0);
+    }
     Some(old)
 }
 
@@ -341,10 +377,10 @@ impl SharedMemory for ScMemory {
     fn ty(&self) -> MemType {
         MemType {
             limits: Limits {
-                min: self.bytes.len() as u64 / PAGE_SIZE,
+                min: self.bytes.len() as u64 >> self.ty.page_size_log2,
                 max: self.ty.limits.max,
             },
-            shared: true,
+            ..self.ty
         }
     }
 
@@ -460,7 +496,7 @@ impl SharedMemory for ScMemory {
     fn grow(&mut self, _thread: ThreadId, delta: u64) -> Option<u64> {
         // Spec erratum MODEL.md §7.3 (11): the formal rule has no maximum check for shared
         // memories; the overview and the test suite require it.
-        let old = grow_bytes(&mut self.bytes, self.ty.limits.max, delta)?;
+        let old = grow_bytes(&mut self.bytes, &self.ty, delta)?;
         if let Some((_, last)) = &mut self.tracing {
             last.resize(self.bytes.len(), 0);
         }
@@ -535,6 +571,29 @@ pub enum SharedBackend {
     },
 }
 
+/// Spec *memory.copy x y* (multi-memory): `n` bytes from memory `src` at `s` to memory
+/// `dst` at `d`, both ranges checked before anything is written. Within one memory the
+/// bytes move in place ([`MemInst::copy_within`]); between two memories they are read
+/// (one non-atomic read of `src`) and then written (one non-atomic write of `dst`).
+pub(crate) fn copy(
+    mems: &mut [MemInst],
+    thread: ThreadId,
+    dst: MemAddr,
+    d: u64,
+    src: MemAddr,
+    s: u64,
+    n: usize,
+) -> Result<(), Trap> {
+    if dst == src {
+        return mems[dst.0 as usize].copy_within(thread, d, s, n);
+    }
+    bounds(mems[src.0 as usize].len_bytes(thread) as usize, s, n)?;
+    bounds(mems[dst.0 as usize].len_bytes(thread) as usize, d, n)?;
+    let mut buf = vec![0u8; n];
+    mems[src.0 as usize].read(thread, Ordering::Unord, s, &mut buf, false)?;
+    mems[dst.0 as usize].write(thread, Ordering::Unord, d, &buf, false)
+}
+
 /// A memory instance (spec `meminst`).
 #[derive(Debug)]
 pub enum MemInst {
@@ -579,7 +638,7 @@ impl MemInst {
         } else {
             MemInst::Unshared {
                 ty,
-                bytes: vec![0; (ty.limits.min * PAGE_SIZE) as usize],
+                bytes: vec![0; initial_bytes(&ty)],
             }
         }
     }
@@ -606,10 +665,10 @@ impl MemInst {
         match self {
             MemInst::Unshared { ty, bytes } => MemType {
                 limits: Limits {
-                    min: bytes.len() as u64 / PAGE_SIZE,
+                    min: bytes.len() as u64 >> ty.page_size_log2,
                     max: ty.limits.max,
                 },
-                shared: false,
+                ..*ty
             },
             MemInst::Shared(m) => m.ty(),
         }
@@ -720,10 +779,11 @@ impl MemInst {
     }
 
     /// `memory.grow` by `delta` pages (spec *memory.grow*, `growmem`): the old size in pages,
-    /// or `None` if the result would exceed the maximum (or 4 GiB).
+    /// or `None` if the result would exceed the maximum, the address space, or
+    /// [`MAX_MEMORY_BYTES`].
     pub fn grow(&mut self, thread: ThreadId, delta: u64) -> Option<u64> {
         match self {
-            MemInst::Unshared { ty, bytes } => grow_bytes(bytes, ty.limits.max, delta),
+            MemInst::Unshared { ty, bytes } => grow_bytes(bytes, ty, delta),
             MemInst::Shared(m) => m.grow(thread, delta),
         }
     }

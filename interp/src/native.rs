@@ -31,7 +31,8 @@
 
 use crate::exec::ThreadId;
 use crate::memory::{
-    bounds, grown_pages, Notified, Ordering, SharedMemory, WaitOutcome, MAX_PAGES, PAGE_SIZE,
+    bounds, fits_implementation, grown_pages, Notified, Ordering, SharedMemory, WaitOutcome,
+    PAGE_SIZE,
 };
 use crate::trace::Trace;
 use crate::types::{Limits, MemType};
@@ -158,7 +159,8 @@ impl NativeMemory {
     /// (the backend works for any type, but only shared memories are shared by threads).
     /// `None` if `min` passes the maximum number of pages of a 32-bit memory.
     pub fn new(ty: MemType) -> Option<Self> {
-        if ty.limits.min > MAX_PAGES {
+        // The backend's pages are 64 KiB (custom page sizes are for the other backends).
+        if !fits_implementation(&ty) || ty.page_size_log2 != 16 {
             return None;
         }
         Some(NativeMemory {
@@ -196,7 +198,7 @@ impl NativeMemory {
                 min: self.pages(),
                 max: self.ty.limits.max,
             },
-            shared: self.ty.shared,
+            ..self.ty
         }
     }
 
@@ -224,7 +226,7 @@ impl NativeMemory {
     pub fn grow(&self, delta: u64) -> Option<u64> {
         let mut pages = self.lock_pages();
         let old = pages.len() as u64;
-        let new = grown_pages(old, self.ty.limits.max, delta)?;
+        let new = grown_pages(&self.ty, old, delta)?;
         pages.extend((old..new).map(|_| new_page()));
         self.len_pages.store(new, AtomicOrdering::SeqCst);
         Some(old)

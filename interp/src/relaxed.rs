@@ -56,7 +56,6 @@ use crate::content_hash::ContentHash;
 use crate::exec::ThreadId;
 use crate::memory::{
     bounds, grown_pages, le_to_u64, Notified, Ordering, SharedMemory, WaitOutcome, WaitQueues,
-    PAGE_SIZE,
 };
 use crate::scheduler::ChoiceLog;
 use crate::trace::{Trace, TraceAction};
@@ -639,10 +638,10 @@ impl SharedMemory for RelaxedMemory {
     fn ty(&self) -> MemType {
         MemType {
             limits: Limits {
-                min: self.len / PAGE_SIZE,
+                min: self.len >> self.ty.page_size_log2,
                 max: self.ty.limits.max,
             },
-            shared: true,
+            ..self.ty
         }
     }
 
@@ -754,10 +753,10 @@ impl SharedMemory for RelaxedMemory {
     /// (the new length is visible to every thread at once). Fails beyond the maximum, as
     /// [`crate::memory::ScMemory`] does.
     fn grow(&mut self, thread: ThreadId, delta: u64) -> Option<u64> {
-        let old = self.len / PAGE_SIZE;
-        let new = grown_pages(old, self.ty.limits.max, delta)?;
+        let old = self.len >> self.ty.page_size_log2;
+        let new = grown_pages(&self.ty, old, delta)?;
         if delta > 0 {
-            let zeros = vec![0u8; (delta * PAGE_SIZE) as usize];
+            let zeros = vec![0u8; (delta << self.ty.page_size_log2) as usize];
             let action = TraceAction::Write {
                 ord: Ordering::Unord,
                 ea: self.len,
@@ -766,7 +765,7 @@ impl SharedMemory for RelaxedMemory {
             };
             let pred = self.view(thread);
             let ea = self.len;
-            self.len = new * PAGE_SIZE;
+            self.len = new << self.ty.page_size_log2;
             self.push_event(
                 thread,
                 pred,
@@ -887,19 +886,20 @@ impl SharedMemory for RelaxedMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memory::PAGE_SIZE;
     use std::collections::hash_map::DefaultHasher;
 
     const T0: ThreadId = ThreadId(0);
     const T1: ThreadId = ThreadId(1);
 
     fn memory(choices: &Arc<Mutex<ChoiceLog>>) -> RelaxedMemory {
-        let ty = MemType {
-            limits: Limits {
+        let ty = MemType::new(
+            Limits {
                 min: 1,
                 max: Some(2),
             },
-            shared: true,
-        };
+            true,
+        );
         RelaxedMemory::new(ty, vec![0; PAGE_SIZE as usize], choices.clone())
     }
 

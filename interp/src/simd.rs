@@ -305,6 +305,12 @@ pub fn narrow<A: Lane, R: Lane>(f: impl Fn(A) -> R) -> impl Fn(u128, u128) -> u1
     }
 }
 
+/// Lane-wise ternary operator.
+#[inline(always)]
+pub fn zip3<T: Lane>(f: impl Fn(T, T, T) -> T) -> impl Fn(u128, u128, u128) -> u128 {
+    move |a, b, c| vector(|i| f(lane(a, i), lane(b, i), lane(c, i)))
+}
+
 /// Adjacent pairs of lanes into one wider lane (spec `vextadd_pairwise`).
 #[inline(always)]
 pub fn pairwise<A: Lane, R: Lane>(f: impl Fn(A, A) -> R) -> impl Fn(u128) -> u128 {
@@ -369,6 +375,12 @@ bounded!(i8, u8, i16, u16);
 #[inline(always)]
 fn q15mulr_sat(a: i16, b: i16) -> i16 {
     sat((i64::from(a) * i64::from(b) + 0x4000) >> 15)
+}
+
+/// Spec `vvternop` `bitselect`: the bits of `a` where `mask` is 1, else of `b`.
+#[inline(always)]
+fn bitselect(a: u128, b: u128, mask: u128) -> u128 {
+    (a & mask) | (b & !mask)
 }
 
 /// Spec `pmin`: `b < a ? b : a` (no NaN rule: returns an operand unchanged).
@@ -537,6 +549,13 @@ simd_ops! {
         F64x2ConvertLowI32x4U => convert::<u32, f64>(f64::from),
         F32x4DemoteF64x2Zero => convert::<f64, f32>(|a| a as f32),
         F64x2PromoteLowF32x4 => convert::<f32, f64>(f64::from),
+
+        // -- relaxed SIMD (Wasm 3.0): Heddle's one choice is the deterministic one, here
+        //    `trunc_sat` (NaN to 0, out of range saturated) --
+        I32x4RelaxedTruncF32x4S => convert::<f32, i32>(|a| a as i32),
+        I32x4RelaxedTruncF32x4U => convert::<f32, u32>(|a| a as u32),
+        I32x4RelaxedTruncF64x2SZero => convert::<f64, i32>(|a| a as i32),
+        I32x4RelaxedTruncF64x2UZero => convert::<f64, u32>(|a| a as u32),
     }
     binary {
         // -- v128 as one 128-bit lane (spec `vvbinop`) --
@@ -696,10 +715,44 @@ simd_ops! {
         F64x2PMin => zip::<f64>(pmin),
         F32x4PMax => zip::<f32>(pmax),
         F64x2PMax => zip::<f64>(pmax),
+
+        // -- relaxed SIMD (Wasm 3.0), each as its deterministic choice: `swizzle` (an index
+        //    of 16 or more gives 0), `fmin`/`fmax` (NaN-propagating, -0 < +0),
+        //    `q15mulr_sat_s`, and the dot product with the second operand's bytes read as
+        //    signed, the pair sums wrapping to 16 bits --
+        I8x16RelaxedSwizzle => swizzle,
+        F32x4RelaxedMin => zip::<f32>(fmin32),
+        F64x2RelaxedMin => zip::<f64>(fmin64),
+        F32x4RelaxedMax => zip::<f32>(fmax32),
+        F64x2RelaxedMax => zip::<f64>(fmax64),
+        I16x8RelaxedQ15mulrS => zip::<i16>(q15mulr_sat),
+        I16x8RelaxedDotI8x16I7x16S => pairwise2::<i8, i16>(|a0, b0, a1, b1| {
+            (i16::from(a0) * i16::from(b0)).wrapping_add(i16::from(a1) * i16::from(b1))
+        }),
     }
     ternary {
         // -- spec `vvternop`: bits of the first operand where the mask is 1, else of the second --
-        V128Bitselect => |a: u128, b: u128, mask: u128| (a & mask) | (b & !mask),
+        V128Bitselect => bitselect,
+
+        // -- relaxed SIMD (Wasm 3.0), each as its deterministic choice: `madd` fused (one
+        //    rounding, IEEE 754 fusedMultiplyAdd), `nmadd` the fused `-(a·b) + c`,
+        //    `laneselect` the bitwise `bitselect`, and the 4-way dot product with signed
+        //    bytes, wrapping to 32 bits --
+        F32x4RelaxedMadd => zip3::<f32>(|a, b, c| a.mul_add(b, c)),
+        F64x2RelaxedMadd => zip3::<f64>(|a, b, c| a.mul_add(b, c)),
+        F32x4RelaxedNmadd => zip3::<f32>(|a, b, c| (-a).mul_add(b, c)),
+        F64x2RelaxedNmadd => zip3::<f64>(|a, b, c| (-a).mul_add(b, c)),
+        I8x16RelaxedLaneselect => bitselect,
+        I16x8RelaxedLaneselect => bitselect,
+        I32x4RelaxedLaneselect => bitselect,
+        I64x2RelaxedLaneselect => bitselect,
+        I32x4RelaxedDotI8x16I7x16AddS => |a: u128, b: u128, c: u128| {
+            vector::<i32>(|i| {
+                (0..4)
+                    .map(|j| i32::from(lane::<i8>(a, 4 * i + j)) * i32::from(lane::<i8>(b, 4 * i + j)))
+                    .fold(lane::<i32>(c, i), i32::wrapping_add)
+            })
+        },
     }
 }
 
@@ -914,7 +967,7 @@ pub(crate) fn execute(
     const NO_TEAR: bool = false;
     let pop = |stack: &mut Vec<Slot>| stack.pop().expect(VALID);
     let memory = || mem.ok_or_else(|| Trap::Host("vector memory access without a memory".into()));
-    let address = |operand: Slot, m: MemArg| crate::exec::effective_address(operand, m.offset);
+    let address = |operand: Slot, m: MemArg| crate::exec::effective_address(operand, m.offset());
     match instr {
         SimdInstr::Op(op) => op.apply(stack),
         SimdInstr::Const(i) => stack.push(v128s.get(i as usize).copied().unwrap_or(0)),
@@ -1031,13 +1084,13 @@ mod tests {
     #[test]
     fn instructions_stay_small() {
         assert!(std::mem::size_of::<Instr>() <= 16);
-        assert!(std::mem::size_of::<SimdInstr>() <= 8);
+        assert!(std::mem::size_of::<SimdInstr>() <= 12);
     }
 
     #[test]
     fn exactly_the_loads_and_stores_access_memory() {
-        let m = MemArg { offset: 0 };
-        let accesses = |s: SimdInstr| Instr::Simd(s).accesses_memory();
+        let m = MemArg::new(0, 0);
+        let accesses = |s: SimdInstr| Instr::Simd(s).accessed_memories().is_some();
         assert!(accesses(SimdInstr::Store(m)));
         assert!(accesses(SimdInstr::Load {
             bytes: 16,

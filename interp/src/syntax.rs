@@ -23,6 +23,9 @@ pub struct Module {
     pub funcs: Vec<Func>,
     /// Defined tables.
     pub tables: Vec<TableType>,
+    /// The initialiser of each defined table (spec 3.0 `table tabletype expr`), or `None`
+    /// for `ref.null` of the element type.
+    pub table_inits: Vec<Option<ConstExpr>>,
     /// Defined memories.
     pub mems: Vec<MemType>,
     /// Defined globals.
@@ -162,13 +165,51 @@ pub struct BrTarget {
     pub keep: u32,
 }
 
-/// A memory immediate (spec `memarg`): the static offset added to the operand to form the
-/// effective address. (The alignment hint has no run-time meaning; atomic accesses are
-/// checked against their natural alignment.)
+/// A memory immediate (spec 3.0 `memarg`): the memory it addresses (multi-memory) and the
+/// static offset added to the address operand to form the effective address (up to 64
+/// bits with memory64). The alignment hint has no run-time meaning; atomic accesses are
+/// checked against their natural alignment.
+///
+/// Kept to 8 bytes so that [`Instr`] stays 16: the offset in 48 bits and the memory index
+/// in 16. An offset of [`MemArg::OFFSET_LIMIT`] or more is stored as
+/// `OFFSET_LIMIT - 8 + offset mod 8`, which behaves the same: every effective address at
+/// or above `OFFSET_LIMIT - 8` is out of bounds (no memory is larger than
+/// [`crate::memory::MAX_MEMORY_BYTES`]), and the alignment of an address depends only on it
+/// modulo 8.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemArg {
-    /// The static offset added to the address operand.
-    pub offset: u32,
+    offset_low: u32,
+    offset_high: u16,
+    /// The memory index (0 without multi-memory).
+    pub memory: u16,
+}
+
+// The stored offset of a large offset must stay out of bounds.
+const _: () = assert!(crate::memory::MAX_MEMORY_BYTES < MemArg::OFFSET_LIMIT - 8);
+
+impl MemArg {
+    /// Offsets below this are stored exactly (see [`MemArg`]).
+    pub const OFFSET_LIMIT: u64 = 1 << 48;
+
+    /// The immediate of memory `memory` with static offset `offset`.
+    pub fn new(offset: u64, memory: u16) -> MemArg {
+        let stored = if offset < Self::OFFSET_LIMIT {
+            offset
+        } else {
+            Self::OFFSET_LIMIT - 8 + offset % 8
+        };
+        MemArg {
+            offset_low: stored as u32,
+            offset_high: (stored >> 32) as u16,
+            memory,
+        }
+    }
+
+    /// The static offset (as stored, see [`MemArg`]).
+    #[inline(always)]
+    pub fn offset(self) -> u64 {
+        u64::from(self.offset_high) << 32 | u64::from(self.offset_low)
+    }
 }
 
 /// The value type an atomic access produces or consumes (`i32` or `i64`).
@@ -192,49 +233,31 @@ pub enum RmwOp {
 }
 
 impl Instr {
-    /// Whether executing this instruction reads or writes linear memory (or its size), or
-    /// is a fence: the instructions whose steps emit events on a shared memory (spec
-    /// runtime.rst, *Events*).
-    pub fn accesses_memory(&self) -> bool {
+    /// The memories (by index) whose state executing this instruction reads or writes
+    /// (contents, size or wait queues): the instructions whose steps emit events on a
+    /// shared memory (spec runtime.rst, *Events*). One index twice for one memory;
+    /// `memory.copy` names its destination and source. `atomic.fence` names memory 0, where
+    /// its event is recorded. `None` for every other instruction.
+    pub fn accessed_memories(&self) -> Option<[u32; 2]> {
         use Instr::*;
-        matches!(
-            self,
-            I32Load(_)
-                | I64Load(_)
-                | F32Load(_)
-                | F64Load(_)
-                | I32Load8S(_)
-                | I32Load8U(_)
-                | I32Load16S(_)
-                | I32Load16U(_)
-                | I64Load8S(_)
-                | I64Load8U(_)
-                | I64Load16S(_)
-                | I64Load16U(_)
-                | I64Load32S(_)
-                | I64Load32U(_)
-                | I32Store(_)
-                | I64Store(_)
-                | F32Store(_)
-                | F64Store(_)
-                | I32Store8(_)
-                | I32Store16(_)
-                | I64Store8(_)
-                | I64Store16(_)
-                | I64Store32(_)
-                | MemorySize
-                | MemoryGrow
-                | MemoryFill
-                | MemoryCopy
-                | MemoryInit(_)
-                | AtomicLoad { .. }
-                | AtomicStore { .. }
-                | AtomicRmw { .. }
-                | AtomicCmpxchg { .. }
-                | AtomicWait { .. }
-                | AtomicNotify(_)
-                | AtomicFence
-        ) || matches!(self, Simd(s) if s.memarg().is_some())
+        let one = |m: u32| Some([m, m]);
+        match *self {
+            I32Load(m) | I64Load(m) | F32Load(m) | F64Load(m) | I32Load8S(m) | I32Load8U(m)
+            | I32Load16S(m) | I32Load16U(m) | I64Load8S(m) | I64Load8U(m) | I64Load16S(m)
+            | I64Load16U(m) | I64Load32S(m) | I64Load32U(m) | I32Store(m) | I64Store(m)
+            | F32Store(m) | F64Store(m) | I32Store8(m) | I32Store16(m) | I64Store8(m)
+            | I64Store16(m) | I64Store32(m) | AtomicNotify(m) => one(m.memory.into()),
+            AtomicLoad { memarg, .. }
+            | AtomicStore { memarg, .. }
+            | AtomicRmw { memarg, .. }
+            | AtomicCmpxchg { memarg, .. }
+            | AtomicWait { memarg, .. } => one(memarg.memory.into()),
+            MemorySize(m) | MemoryGrow(m) | MemoryFill(m) | MemoryInit { memory: m, .. } => one(m),
+            MemoryCopy { dst, src } => Some([dst, src]),
+            AtomicFence => one(0),
+            Simd(s) => s.memarg().and_then(|m| one(m.memory.into())),
+            _ => None,
+        }
     }
 }
 
@@ -256,6 +279,13 @@ pub enum Instr {
     Return,
     Call(u32),
     CallIndirect {
+        type_idx: u32,
+        table: u32,
+    },
+    /// `return_call x` (tail calls): the callee replaces the caller's frame.
+    ReturnCall(u32),
+    /// `return_call_indirect x y` (tail calls).
+    ReturnCallIndirect {
         type_idx: u32,
         table: u32,
     },
@@ -292,7 +322,7 @@ pub enum Instr {
     RefIsNull,
     RefFunc(u32),
 
-    // ---- Memory (memory index 0; multi-memory is not part of the threads proposal) ----
+    // ---- Memory (spec 3.0: a memory index on every memory instruction) ----
     I32Load(MemArg),
     I64Load(MemArg),
     F32Load(MemArg),
@@ -316,11 +346,22 @@ pub enum Instr {
     I64Store8(MemArg),
     I64Store16(MemArg),
     I64Store32(MemArg),
-    MemorySize,
-    MemoryGrow,
-    MemoryFill,
-    MemoryCopy,
-    MemoryInit(u32),
+    /// `memory.size x`.
+    MemorySize(u32),
+    /// `memory.grow x`.
+    MemoryGrow(u32),
+    /// `memory.fill x`.
+    MemoryFill(u32),
+    /// `memory.copy x y`: from memory `src` to memory `dst`.
+    MemoryCopy {
+        dst: u32,
+        src: u32,
+    },
+    /// `memory.init x y`: data segment `data` into memory `memory`.
+    MemoryInit {
+        memory: u32,
+        data: u32,
+    },
     DataDrop(u32),
 
     // ---- Atomic memory (threads proposal, spec *Atomic Memory Instructions*) ----
@@ -426,6 +467,15 @@ pub enum Instr {
     I64ShrU,
     I64Rotl,
     I64Rotr,
+    /// `i64.add128` (wide-arithmetic proposal): 128-bit sum of two (low, high) pairs.
+    I64Add128,
+    /// `i64.sub128` (wide-arithmetic proposal).
+    I64Sub128,
+    /// `i64.mul_wide_s` (wide-arithmetic proposal): the 128-bit signed product, as
+    /// (low, high).
+    I64MulWideS,
+    /// `i64.mul_wide_u` (wide-arithmetic proposal).
+    I64MulWideU,
 
     // ---- f32 ----
     F32Eq,
@@ -513,4 +563,31 @@ pub enum Instr {
 
     // ---- Vector (spec *Vector Instructions*), see [`crate::simd`] ----
     Simd(SimdInstr),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instructions_stay_16_bytes() {
+        // The execution loop copies one `Instr` per step; memory64 offsets and memory
+        // indices must not make it larger (see `MemArg`).
+        assert_eq!(std::mem::size_of::<MemArg>(), 8);
+        assert_eq!(std::mem::size_of::<Instr>(), 16);
+    }
+
+    #[test]
+    fn large_offsets_keep_their_alignment_and_stay_out_of_bounds() {
+        for offset in [0, 1, 0xffff_ffff, 0x1_0000_0000, MemArg::OFFSET_LIMIT - 1] {
+            assert_eq!(MemArg::new(offset, 3).offset(), offset);
+            assert_eq!(MemArg::new(offset, 3).memory, 3);
+        }
+        for offset in [MemArg::OFFSET_LIMIT, u64::MAX, u64::MAX - 3, 1 << 63] {
+            let stored = MemArg::new(offset, 0).offset();
+            assert_eq!(stored % 8, offset % 8);
+            assert!(stored >= MemArg::OFFSET_LIMIT - 8);
+            assert!(stored > crate::memory::MAX_MEMORY_BYTES);
+        }
+    }
 }

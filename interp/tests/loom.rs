@@ -26,13 +26,13 @@ const T0: ThreadId = ThreadId(0);
 /// A shared memory of `min` pages (at most `max`), and a handle on it for the main thread.
 fn memory(min: u64, max: u64) -> (Arc<NativeMemory>, NativeHandle) {
     let m = Arc::new(
-        NativeMemory::new(MemType {
-            limits: Limits {
+        NativeMemory::new(MemType::new(
+            Limits {
                 min,
                 max: Some(max),
             },
-            shared: true,
-        })
+            true,
+        ))
         .expect("small memory"),
     );
     let h = NativeHandle::new(m.clone());

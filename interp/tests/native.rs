@@ -25,13 +25,13 @@ fn func(config: &Configuration, inst: InstanceAddr, name: &str) -> FuncAddr {
 
 fn shared(min: u64, max: u64) -> Arc<NativeMemory> {
     Arc::new(
-        NativeMemory::new(MemType {
-            limits: Limits {
+        NativeMemory::new(MemType::new(
+            Limits {
                 min,
                 max: Some(max),
             },
-            shared: true,
-        })
+            true,
+        ))
         .unwrap(),
     )
 }

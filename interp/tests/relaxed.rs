@@ -302,7 +302,7 @@ fn to_execution(trace: &Trace, joins: &[(ThreadId, ThreadId)]) -> Execution {
                         no_tear,
                     } => Action::Read {
                         ord: ord(o),
-                        offset: ea as u32,
+                        offset: ea,
                         bytes,
                         no_tear,
                     },
@@ -317,24 +317,24 @@ fn to_execution(trace: &Trace, joins: &[(ThreadId, ThreadId)]) -> Execution {
                         }
                         Action::Write {
                             ord: ord(o),
-                            offset: ea as u32,
+                            offset: ea,
                             bytes,
                             no_tear,
                         }
                     }
                     TraceAction::Rmw { ea, read, written } => Action::Rmw {
-                        offset: ea as u32,
+                        offset: ea,
                         read,
                         written,
                     },
                     TraceAction::Wait { ea, timeout } => Action::Wait {
-                        offset: ea as u32,
+                        offset: ea,
                         timeout,
                     },
-                    TraceAction::Woken { ea } => Action::Woken { offset: ea as u32 },
-                    TraceAction::Timeout { ea } => Action::Timeout { offset: ea as u32 },
+                    TraceAction::Woken { ea } => Action::Woken { offset: ea },
+                    TraceAction::Timeout { ea } => Action::Timeout { offset: ea },
                     TraceAction::Notify { ea, woken, max } => Action::Notify {
-                        offset: ea as u32,
+                        offset: ea,
                         woken,
                         max,
                     },

@@ -174,20 +174,20 @@ fn memory_grow_on_a_shared_memory_respects_its_maximum() {
 #[test]
 fn sharedness_must_match_when_linking() {
     let mut c = Configuration::new();
-    let shared = c.alloc_memory(MemType {
-        limits: Limits {
+    let shared = c.alloc_memory(MemType::new(
+        Limits {
             min: 1,
             max: Some(1),
         },
-        shared: true,
-    });
-    let unshared = c.alloc_memory(MemType {
-        limits: Limits {
+        true,
+    ));
+    let unshared = c.alloc_memory(MemType::new(
+        Limits {
             min: 1,
             max: Some(1),
         },
-        shared: false,
-    });
+        false,
+    ));
     let wants_shared = module(r#"(module (memory (import "m" "mem") 1 1 shared))"#);
     let wants_unshared = module(r#"(module (memory (import "m" "mem") 1 1))"#);
     assert!(c

@@ -222,13 +222,16 @@ pub fn check_execution(ex: &Execution, cfg: &Config) -> Result<(), Violation> {
         }
         let (start, _) = rev.range();
         for (i, &w) in srcs.iter().enumerate() {
-            let k = start + i as u32;
+            let k = start + i as u64;
             // C4.
             if w == r || w >= n || !evs[w].writing() || !evs[w].covers(k) {
                 return Err(Violation::new(
                     Rule::ReadsFromSource,
                     vec![r, w],
-                    format!("event {r} byte {i} (address {k}) cannot read from event {w}"),
+                    format!(
+                        "event {r} byte {i} ({at}) cannot read from event {w}",
+                        at = crate::event::describe(k)
+                    ),
                 ));
             }
             let wev = &evs[w];
@@ -238,9 +241,10 @@ pub fn check_execution(ex: &Execution, cfg: &Config) -> Result<(), Violation> {
                     Rule::ValueConsistency,
                     vec![r, w],
                     format!(
-                        "event {r} read {} at address {k}, event {w} wrote {:?}",
+                        "event {r} read {} at {at}, event {w} wrote {:?}",
                         read[i],
-                        wev.byte_written_at(k)
+                        wev.byte_written_at(k),
+                        at = crate::event::describe(k)
                     ),
                 ));
             }
@@ -249,7 +253,10 @@ pub fn check_execution(ex: &Execution, cfg: &Config) -> Result<(), Violation> {
                 return Err(Violation::new(
                     Rule::HbFuture,
                     vec![r, w],
-                    format!("event {r} reads address {k} from event {w}, which happens after it"),
+                    format!(
+                        "event {r} reads {at} from event {w}, which happens after it",
+                        at = crate::event::describe(k)
+                    ),
                 ));
             }
             if wev.sync(rev) && !h(w, r) {
@@ -264,7 +271,7 @@ pub fn check_execution(ex: &Execution, cfg: &Config) -> Result<(), Violation> {
                     return Err(Violation::new(
                         Rule::HbInterveningWrite,
                         vec![r, w, w2],
-                        format!("event {r} reads address {k} from event {w}, but event {w2} writes it in between (hb)"),
+                        format!("event {r} reads {at} from event {w}, but event {w2} writes it in between (hb)", at = crate::event::describe(k)),
                     ));
                 }
             }
@@ -324,7 +331,7 @@ pub fn check_execution(ex: &Execution, cfg: &Config) -> Result<(), Violation> {
     }
 
     // C9. Suspension consistency, per location.
-    let mut by_loc: BTreeMap<u32, Vec<EventId>> = BTreeMap::new();
+    let mut by_loc: BTreeMap<crate::event::Location, Vec<EventId>> = BTreeMap::new();
     for (i, e) in evs.iter().enumerate() {
         if let Some((loc, _)) = e.suspension() {
             by_loc.entry(loc).or_default().push(i);
@@ -338,7 +345,7 @@ pub fn check_execution(ex: &Execution, cfg: &Config) -> Result<(), Violation> {
                     return Err(Violation::new(
                         Rule::SuspensionTotInHb,
                         vec![a, b],
-                        format!("suspension events {a} and {b} on address {loc} are tot-ordered but not hb-ordered"),
+                        format!("suspension events {a} and {b} on {at} are tot-ordered but not hb-ordered", at = crate::event::describe(loc)),
                     ));
                 }
             }
@@ -368,7 +375,7 @@ pub fn check_execution(ex: &Execution, cfg: &Config) -> Result<(), Violation> {
 /// # Errors
 /// A [`Rule::SuspensionQueue`] violation naming the offending event.
 pub fn queue_machine(
-    loc: u32,
+    loc: crate::event::Location,
     seq: &[(EventId, ThreadId, SuspensionKind)],
     order: WokenOrder,
 ) -> Result<(), Violation> {
@@ -387,12 +394,21 @@ pub fn queue_machine(
                 None => {
                     return fail(
                         e,
-                        format!("TIMEOUT event {e} on address {loc}: thread is not waiting"),
+                        format!(
+                            "TIMEOUT event {e} on {at}: thread is not waiting",
+                            at = crate::event::describe(loc)
+                        ),
                     )
                 }
             },
             SuspensionKind::Woken => {
-                return fail(e, format!("WOKEN event {e} on address {loc} is not preceded by a NOTIFY that wakes it"));
+                return fail(
+                    e,
+                    format!(
+                        "WOKEN event {e} on {at} is not preceded by a NOTIFY that wakes it",
+                        at = crate::event::describe(loc)
+                    ),
+                );
             }
             SuspensionKind::Notify { woken, max } => {
                 let j = woken as usize;
@@ -400,8 +416,9 @@ pub fn queue_machine(
                     return fail(
                         e,
                         format!(
-                            "NOTIFY event {e} on address {loc} wakes {j} but only {} wait",
-                            queue.len()
+                            "NOTIFY event {e} on {at} wakes {j} but only {} wait",
+                            queue.len(),
+                            at = crate::event::describe(loc)
                         ),
                     );
                 }
@@ -411,7 +428,13 @@ pub fn queue_machine(
                     match seq.get(i) {
                         Some(&(_, t2, SuspensionKind::Woken)) => got.push(t2),
                         _ => {
-                            return fail(e, format!("NOTIFY event {e} on address {loc} must be followed by {j} WOKEN events"));
+                            return fail(
+                                e,
+                                format!(
+                                    "NOTIFY event {e} on {at} must be followed by {j} WOKEN events",
+                                    at = crate::event::describe(loc)
+                                ),
+                            );
                         }
                     }
                     i += 1;
@@ -427,10 +450,16 @@ pub fn queue_machine(
                     WokenOrder::YoungestFirst => oldest.iter().rev().eq(got.iter()),
                 };
                 if !ok {
-                    return fail(e, format!("NOTIFY event {e} on address {loc}: woken threads are not the {j} oldest waiters"));
+                    return fail(e, format!("NOTIFY event {e} on {at}: woken threads are not the {j} oldest waiters", at = crate::event::describe(loc)));
                 }
                 if woken < max && !queue.is_empty() {
-                    return fail(e, format!("NOTIFY event {e} on address {loc} woke {woken} < {max} but waiters remain"));
+                    return fail(
+                        e,
+                        format!(
+                            "NOTIFY event {e} on {at} woke {woken} < {max} but waiters remain",
+                            at = crate::event::describe(loc)
+                        ),
+                    );
                 }
             }
         }

@@ -18,7 +18,10 @@
 
 use crate::check::{check_execution, queue_machine, Rule, Violation};
 use crate::config::{Config, FenceSemantics};
-use crate::event::{Action, Event, EventId, MemOrder, SuspensionKind, ThreadId};
+use crate::event::{
+    location, memory_and_address, Action, Event, EventId, Location, MemOrder, SuspensionKind,
+    ThreadId,
+};
 use crate::execution::{Execution, Relation, MAX_EVENTS};
 use crate::outcome::{InvokeResult, Outcome};
 use crate::program::{Instr, Machine, MemRequest, Program, ScriptStep, Step, Value};
@@ -91,14 +94,14 @@ struct Unfolding {
 /// Candidate byte values per address.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Domain {
-    bytes: BTreeMap<u32, BTreeSet<u8>>,
+    bytes: BTreeMap<Location, BTreeSet<u8>>,
     seeds: Vec<u64>,
 }
 
 impl Domain {
-    fn values(&self, prog: &Program, addr: u32, width: u8) -> Vec<Vec<u8>> {
+    fn values(&self, prog: &Program, addr: Location, width: u8) -> Vec<Vec<u8>> {
         let mut out: Vec<Vec<u8>> = vec![Vec::new()];
-        for k in addr..addr + width as u32 {
+        for k in addr..addr + width as u64 {
             let init = prog.init_byte(k);
             let mut dom: BTreeSet<u8> = self.bytes.get(&k).cloned().unwrap_or_default();
             dom.insert(init);
@@ -160,7 +163,8 @@ fn unfold_thread(
 ) -> Result<Vec<Unfolding>, ModelError> {
     let th = &prog.threads[t];
     let name = &th.name;
-    let fence_loc = prog.memory_size as u32;
+    // A location in no memory: FENCE events have none (relaxed.rst).
+    let fence_loc = location(prog.memories.len(), 0);
     let mut leaves = Vec::new();
     let mut stack = vec![UnfoldState {
         step: 0,
@@ -181,7 +185,7 @@ fn unfold_thread(
                         break;
                     }
                     Some(ScriptStep::Invoke { func, args, .. }) => {
-                        st.machine = Some(Machine::new(func.clone(), args, prog.memory_size));
+                        st.machine = Some(Machine::new(func.clone(), args, prog.memories.clone()));
                     }
                     Some(_) => st.step += 1,
                 }
@@ -385,8 +389,8 @@ fn leaves_push(children: &mut Vec<UnfoldState>, st: UnfoldState) {
 
 /// Per-event facts used by the search, computed once per combination.
 struct Info {
-    start: u32,
-    end: u32,
+    start: Location,
+    end: Location,
     read: Vec<u8>,
     write_ok: bool,
     sc: bool,
@@ -409,7 +413,7 @@ impl Combo<'_> {
     fn sync(&self, a: EventId, b: EventId) -> bool {
         self.info[a].sc && self.info[b].sc && self.same(a, b)
     }
-    fn covers(&self, w: EventId, k: u32) -> bool {
+    fn covers(&self, w: EventId, k: Location) -> bool {
         let i = &self.info[w];
         i.write_ok && i.start <= k && k < i.end
     }
@@ -483,13 +487,13 @@ impl Search<'_, '_> {
     }
 
     /// Records a C6 failure of byte `k` of read `r` from `w`.
-    fn note_c6(&mut self, rank: (u8, u8), r: EventId, w: EventId, k: u32, e: C6Err) {
+    fn note_c6(&mut self, rank: (u8, u8), r: EventId, w: EventId, k: Location, e: C6Err) {
         match e {
             C6Err::Future => self.note_lazy(rank, Rule::HbFuture, vec![r, w], || {
-                format!("event {r} would read address {k} from event {w}, which happens after it")
+                format!("event {r} would read {at} from event {w}, which happens after it", at = crate::event::describe(k))
             }),
             C6Err::Intervening(w2) => self.note_lazy(rank, Rule::HbInterveningWrite, vec![r, w, w2], || {
-                format!("event {r} would read address {k} from event {w}, but event {w2} writes it in between (hb)")
+                format!("event {r} would read {at} from event {w}, but event {w2} writes it in between (hb)", at = crate::event::describe(k))
             }),
         }
     }
@@ -504,7 +508,7 @@ impl Search<'_, '_> {
     fn run(&mut self) -> Option<Found> {
         let c = self.c;
         let n = c.evs.len();
-        let mut by_loc: BTreeMap<u32, Vec<EventId>> = BTreeMap::new();
+        let mut by_loc: BTreeMap<Location, Vec<EventId>> = BTreeMap::new();
         for (i, e) in c.evs.iter().enumerate() {
             if let Some((loc, _)) = e.suspension() {
                 by_loc.entry(loc).or_default().push(i);
@@ -521,7 +525,10 @@ impl Search<'_, '_> {
                     Violation::new(
                         Rule::SuspensionTotInHb,
                         s.clone(),
-                        format!("no order of the suspension events on address {loc}"),
+                        format!(
+                            "no order of the suspension events on {at}",
+                            at = crate::event::describe(loc)
+                        ),
                     )
                 });
                 self.note(Fail {
@@ -574,7 +581,7 @@ impl Search<'_, '_> {
 
     fn linear_extensions(
         &self,
-        loc: u32,
+        loc: Location,
         s: &[EventId],
         cur: &mut Vec<EventId>,
         out: &mut Vec<Vec<EventId>>,
@@ -635,7 +642,7 @@ impl Search<'_, '_> {
             let ri = &c.info[r];
             let mut per_byte: Vec<(u128, u128)> = Vec::with_capacity(ri.read.len());
             for (i, &b) in ri.read.iter().enumerate() {
-                let k = ri.start + i as u32;
+                let k = ri.start + i as u64;
                 let cover = (0..n)
                     .filter(|&w| c.covers(w, k))
                     .fold(0u128, |m, w| m | 1u128 << w);
@@ -643,7 +650,7 @@ impl Search<'_, '_> {
                     .filter(|&w| w != r && c.covers(w, k) && c.evs[w].byte_written_at(k) == Some(b))
                     .collect();
                 if by_value.is_empty() {
-                    self.note_lazy((2, 0), Rule::ValueConsistency, vec![r], || format!("event {r} reads {b} at address {k}, but no other event writes that byte there"));
+                    self.note_lazy((2, 0), Rule::ValueConsistency, vec![r], || format!("event {r} reads {b} at {at}, but no other event writes that byte there", at = crate::event::describe(k)));
                     return None;
                 }
                 let mut ok = 0u128;
@@ -767,7 +774,7 @@ impl Search<'_, '_> {
             });
             if !ok {
                 if let Some((w, e)) = last {
-                    self.note_c6((2, 3), r, w, start + b as u32, e);
+                    self.note_c6((2, 3), r, w, start + b as u64, e);
                 }
                 return false;
             }
@@ -803,7 +810,7 @@ impl Search<'_, '_> {
             match (pick, last) {
                 (Some(w), _) => out.push(w),
                 (None, Some((w, e))) => {
-                    self.note_c6((2, 3), r, w, start + b as u32, e);
+                    self.note_c6((2, 3), r, w, start + b as u64, e);
                     return None;
                 }
                 (None, None) => return None,
@@ -1115,7 +1122,7 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
             for (e, _) in &u.events {
                 let (s, _) = e.range();
                 for (j, &b) in e.write().iter().enumerate() {
-                    next.bytes.entry(s + j as u32).or_default().insert(b);
+                    next.bytes.entry(s + j as u64).or_default().insert(b);
                 }
             }
         }
@@ -1134,33 +1141,41 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
         return Err(ModelError::TooManyCandidates(MAX_UNFOLDINGS * 64));
     }
 
-    // The init write: covers every byte any unfolding accesses.
-    let (mut lo, mut hi) = (u32::MAX, 0u32);
+    // The init writes, one per memory (modules.rst *allocmem*): each covers every byte of
+    // its memory that any unfolding accesses.
+    let mut ranges: BTreeMap<usize, (Location, Location)> = BTreeMap::new();
     for u in unfoldings.iter().flatten() {
         for (e, _) in &u.events {
             let (s, x) = e.range();
             if s < x {
-                lo = lo.min(s);
-                hi = hi.max(x);
+                let (memory, _) = memory_and_address(s);
+                let r = ranges.entry(memory).or_insert((s, x));
+                r.0 = r.0.min(s);
+                r.1 = r.1.max(x);
             }
         }
     }
-    if lo > hi {
-        lo = 0;
-        hi = 0;
+    if ranges.is_empty() {
+        ranges.insert(0, (0, 0));
     }
-    let init_bytes: Vec<u8> = (lo..hi).map(|k| prog.init_byte(k)).collect();
-    let init = Event {
-        thread: None,
-        po_index: 0,
-        actions: vec![Action::Write {
-            ord: MemOrder::Init,
-            offset: lo,
-            bytes: init_bytes,
-            no_tear: false,
-        }],
-        label: "init: allocation of the shared memory".into(),
-    };
+    let inits: Vec<Event> = ranges
+        .iter()
+        .map(|(memory, &(lo, hi))| Event {
+            thread: None,
+            po_index: 0,
+            actions: vec![Action::Write {
+                ord: MemOrder::Init,
+                offset: lo,
+                bytes: (lo..hi).map(|k| prog.init_byte(k)).collect(),
+                no_tear: false,
+            }],
+            label: if prog.memories.len() == 1 {
+                "init: allocation of the shared memory".into()
+            } else {
+                format!("init: allocation of shared memory {memory}")
+            },
+        })
+        .collect();
 
     // Outcome threads: those with invokes, in file order, main last.
     let mut out_threads: Vec<ThreadId> = (1..nthreads).collect();
@@ -1225,7 +1240,7 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
         }
         if !allowed.contains_key(&outcome) {
             stats.combinations += 1;
-            let combo = build_combo(prog, &pick, &cuts, &reached, &init, cfg)?;
+            let combo = build_combo(prog, &pick, &cuts, &reached, &inits, cfg)?;
             let mut search = Search {
                 c: &combo,
                 cfg,
@@ -1291,12 +1306,12 @@ fn build_combo<'a>(
     pick: &[&'a Unfolding],
     cuts: &[Cut],
     reached: &[bool],
-    init: &'a Event,
+    inits: &'a [Event],
     cfg: &Config,
 ) -> Result<Combo<'a>, ModelError> {
     let nthreads = prog.threads.len();
-    let mut evs: Vec<&'a Event> = vec![init];
-    let mut steps: Vec<usize> = vec![0];
+    let mut evs: Vec<&'a Event> = inits.iter().collect();
+    let mut steps: Vec<usize> = vec![0; inits.len()];
     let mut of_thread: Vec<Vec<EventId>> = vec![Vec::new(); nthreads];
     for t in 0..nthreads {
         if !reached[t] {
@@ -1322,10 +1337,13 @@ fn build_combo<'a>(
             }
         }
     }
-    // Script order: init before everything; spawn and join edges (MODEL.md §3.1, §5.3).
+    // Script order: the init writes before everything else; spawn and join edges (MODEL.md
+    // §3.1, §5.3).
     let mut spawn = Relation::new(n);
-    for e in 1..n {
-        spawn.set(0, e);
+    for i in 0..inits.len() {
+        for e in inits.len()..n {
+            spawn.set(i, e);
+        }
     }
     let bits = |ids: &[EventId]| ids.iter().fold(0u128, |m, &e| m | 1u128 << e);
     // before_start[t]: events hb-before t's first step; done[t]: t's events and joined ones.

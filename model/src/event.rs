@@ -1,9 +1,10 @@
 //! Events and actions (runtime.rst l.664–756; MODEL.md §2).
 //!
 //! An [`Event`] is a set of [`Action`]s performed by one thread as one indivisible step.
-//! Only the `data` region of the one shared memory is modelled: every location is a byte
-//! offset into that memory (`region[offset]` with `region = data`). The `len` region
-//! (bounds checks, `memory.size`, `memory.grow`) is not modelled; see `docs/model.md`.
+//! Only the `data` regions of the shared memories are modelled: a location is a shared
+//! memory and a byte address in it (`region[offset]` with `region = data` of that memory,
+//! [`Location`]). The `len` regions (bounds checks, `memory.size`, `memory.grow`) are not
+//! modelled; see `docs/model.md`.
 //!
 //! The helper functions of relaxed.rst l.20–80 (`read`, `write`, `ord`, `range`, `same`,
 //! `overlap`, `sync`, `tearfree`) are methods of [`Event`]; they see the event's *access*
@@ -12,6 +13,37 @@
 //! are treated separately (MODEL.md §7.3 erratum 6).
 
 use serde::Serialize;
+
+/// A byte location: byte `address` of the litmus program's shared memory number `memory`
+/// (memories numbered in the order the script defines them), as one number:
+/// `memory · 2^48 + address`. Memory 0's locations are its byte addresses. No access
+/// crosses from one memory into the next (every access is bounds-checked, and a litmus
+/// memory is at most [`MEMORY_SPAN`] bytes), so byte ranges of locations overlap exactly
+/// when the accesses are to the same memory and their address ranges overlap: the
+/// relaxed.rst predicates (`same`, `overlap`, ...) apply to locations unchanged.
+pub type Location = u64;
+
+/// The most bytes a litmus memory may have (2^48), and the distance between the locations
+/// of consecutive memories.
+pub const MEMORY_SPAN: u64 = 1 << 48;
+
+/// The location of byte `address` of memory `memory` (`address < MEMORY_SPAN`).
+pub fn location(memory: usize, address: u64) -> Location {
+    memory as u64 * MEMORY_SPAN + address
+}
+
+/// A location for messages: `address 8` in memory 0, `memory 1 address 8` in another.
+pub fn describe(loc: Location) -> String {
+    match memory_and_address(loc) {
+        (0, address) => format!("address {address}"),
+        (memory, address) => format!("memory {memory} address {address}"),
+    }
+}
+
+/// `(memory, address)` of a location.
+pub fn memory_and_address(loc: Location) -> (usize, u64) {
+    ((loc / MEMORY_SPAN) as usize, loc % MEMORY_SPAN)
+}
 
 /// Index of an event in an [`crate::Execution`]'s event list.
 pub type EventId = usize;
@@ -30,8 +62,9 @@ pub enum MemOrder {
     Init,
 }
 
-/// One action of an event (runtime.rst l.673–731). Offsets are byte offsets into the
-/// shared memory's `data` region; byte strings are little-endian memory contents.
+/// One action of an event (runtime.rst l.673–731). Offsets are [`Location`]s (a shared
+/// memory's `data` region and a byte address in it); byte strings are little-endian memory
+/// contents.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Action {
     /// `RD_ord loc bytes [noTear]`: a read of `bytes.len()` bytes at `offset`.
@@ -39,7 +72,7 @@ pub enum Action {
         /// Ordering of the read.
         ord: MemOrder,
         /// First byte address.
-        offset: u32,
+        offset: Location,
         /// The bytes read (guessed by the operational layer).
         bytes: Vec<u8>,
         /// The `noTear` flag (runtime.rst l.740–747): integer, `N ≤ 32`, aligned.
@@ -50,7 +83,7 @@ pub enum Action {
         /// Ordering of the write.
         ord: MemOrder,
         /// First byte address.
-        offset: u32,
+        offset: Location,
         /// The bytes written.
         bytes: Vec<u8>,
         /// The `noTear` flag.
@@ -59,7 +92,7 @@ pub enum Action {
     /// `RMW loc bytes_read bytes_written`: always seq-cst, both strings the same length.
     Rmw {
         /// First byte address.
-        offset: u32,
+        offset: Location,
         /// The bytes read.
         read: Vec<u8>,
         /// The bytes written.
@@ -69,24 +102,24 @@ pub enum Action {
     /// `timeout` is in nanoseconds; negative means infinite.
     Wait {
         /// Location (effective address) waited on.
-        offset: u32,
+        offset: Location,
         /// Timeout in nanoseconds, negative for none.
         timeout: i64,
     },
     /// `WOKEN loc`: the thread was resumed by a notify.
     Woken {
         /// Location waited on.
-        offset: u32,
+        offset: Location,
     },
     /// `TIMEOUT loc`: the thread resumed because its timeout expired.
     Timeout {
         /// Location waited on.
-        offset: u32,
+        offset: Location,
     },
     /// `NOTIFY loc woken max`: woke `woken` of at most `max` waiters.
     Notify {
         /// Location notified.
-        offset: u32,
+        offset: Location,
         /// Number of waiters woken (the instruction's result).
         woken: u32,
         /// The count operand.
@@ -142,7 +175,7 @@ impl Event {
     }
 
     /// The suspension action (wait, woken, timeout, notify) and its location, if any.
-    pub fn suspension(&self) -> Option<(u32, SuspensionKind)> {
+    pub fn suspension(&self) -> Option<(Location, SuspensionKind)> {
         self.actions.iter().find_map(|a| match *a {
             Action::Wait { offset, .. } => Some((offset, SuspensionKind::Wait)),
             Action::Woken { offset } => Some((offset, SuspensionKind::Woken)),
@@ -192,27 +225,27 @@ impl Event {
     }
 
     /// `range(a)` as a half-open byte range `[start, end)`; empty without access.
-    pub fn range(&self) -> (u32, u32) {
+    pub fn range(&self) -> (Location, Location) {
         match self.access() {
             Some(Action::Read { offset, bytes, .. })
-            | Some(Action::Write { offset, bytes, .. }) => (*offset, offset + bytes.len() as u32),
+            | Some(Action::Write { offset, bytes, .. }) => (*offset, offset + bytes.len() as u64),
             Some(Action::Rmw {
                 offset,
                 read,
                 written,
-            }) => (*offset, offset + read.len().max(written.len()) as u32),
+            }) => (*offset, offset + read.len().max(written.len()) as u64),
             _ => (0, 0),
         }
     }
 
     /// Whether the access covers byte address `k`.
-    pub fn covers(&self, k: u32) -> bool {
+    pub fn covers(&self, k: Location) -> bool {
         let (s, e) = self.range();
         s <= k && k < e
     }
 
     /// The byte this event writes at address `k`, if it writes `k`.
-    pub fn byte_written_at(&self, k: u32) -> Option<u8> {
+    pub fn byte_written_at(&self, k: Location) -> Option<u8> {
         let (s, _) = self.range();
         let w = self.write();
         k.checked_sub(s).and_then(|j| w.get(j as usize).copied())

@@ -26,8 +26,10 @@ pub mod program;
 pub use check::{check_execution, Rule, Violation};
 pub use config::{Config, FenceSemantics, WokenOrder};
 pub use enumerate::{enumerate, Enumeration, ModelError, Stats};
-pub use event::{Action, Event, EventId, MemOrder, ThreadId};
+pub use event::{
+    location, memory_and_address, Action, Event, EventId, Location, MemOrder, ThreadId, MEMORY_SPAN,
+};
 pub use execution::{Execution, Relation};
 pub use litmus::{parse_litmus, LitmusError};
 pub use outcome::{InvokeResult, Outcome};
-pub use program::{Program, Value};
+pub use program::{Memory, Program, Value};

@@ -1,11 +1,15 @@
 //! Litmus programs from `.wast` files in the style of the threads suite's `threads/*.wast`.
 //!
-//! Accepted: one shared memory (defined by a module of the top-level script, optionally
-//! with active data segments); modules that import it and export straight-line functions;
+//! Accepted: shared memories, 32- or 64-bit (defined by modules of the top-level script
+//! before any thread, optionally with active data segments, exported and `register`ed
+//! under names that other modules import them by); modules that import them and export
+//! straight-line functions; a location is a memory and an address ([`crate::Location`]);
 //! `(thread $T (shared (module $M)) …)` blocks, nested to any depth; `(wait $T)`;
 //! `(invoke …)` anywhere, also inside `assert_return` / `assert_trap` / `assert_exhaustion`
 //! (whose expectations are ignored); `register` (ignored); module assertions
 //! (`assert_invalid`, `assert_malformed`, `assert_unlinkable`, ignored: they run nothing).
+//! An imported memory is the one registered under the import's module and field names; when
+//! there is none (e.g. `spectest`'s), and the script defines exactly one memory, that one.
 //!
 //! Function bodies may contain constants, locals, `drop`, `select`, `nop`, `return`,
 //! `unreachable`, i32/i64 arithmetic and comparisons, wrap/extend/reinterpret
@@ -13,15 +17,18 @@
 //! and cmpxchg, `memory.atomic.wait32/64`, `memory.atomic.notify` and `atomic.fence`.
 //! Anything else is a [`LitmusError`] naming the construct and its line.
 
+use crate::event::{location, Location, MEMORY_SPAN};
 use crate::program::{
-    Convert, Func, Instr, IntBinop, IntUnop, Program, RmwOp, ScriptStep, Thread, ValType, Value,
+    Convert, Func, Instr, IntBinop, IntUnop, Memory, Program, RmwOp, ScriptStep, Thread, ValType,
+    Value,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 use wast::core::{
     DataKind, DataVal, ExportKind, FuncKind, ImportItems, InnerTypeKind, Instruction as I,
-    ItemKind, MemArg, MemoryKind, Module, ModuleField, ModuleKind, WastArgCore,
+    ItemKind, MemArg, MemArgTarget, MemoryKind, MemoryType, Module, ModuleField, ModuleKind,
+    WastArgCore,
 };
 use wast::parser::{self, ParseBuffer};
 use wast::token::{Index, Span};
@@ -48,20 +55,30 @@ impl fmt::Display for LitmusError {
     }
 }
 
-type Exports = HashMap<String, Arc<Func>>;
+/// What a module exports: functions, and memories (as indices into the program's
+/// memories).
+#[derive(Default, Clone)]
+struct Exports {
+    funcs: HashMap<String, Arc<Func>>,
+    memories: HashMap<String, usize>,
+}
 
 #[derive(Default, Clone)]
 struct Scope {
     modules: HashMap<String, Exports>,
     last: Option<Exports>,
     threads: HashMap<String, usize>,
+    /// Modules registered by name (`register`), for imports.
+    registry: HashMap<String, Exports>,
 }
 
 struct Front<'t> {
     text: &'t str,
     threads: Vec<Thread>,
-    memory_size: Option<u64>,
-    init: BTreeMap<u32, u8>,
+    memories: Vec<Memory>,
+    init: BTreeMap<Location, u8>,
+    /// The memory index space of the module being lowered: program memory of each index.
+    module_memories: Vec<usize>,
 }
 
 /// Parses a `.wast` litmus file into a [`Program`].
@@ -79,18 +96,21 @@ pub fn parse_litmus(text: &str) -> Result<Program, LitmusError> {
             parent: None,
             steps: Vec::new(),
         }],
-        memory_size: None,
+        memories: Vec::new(),
         init: BTreeMap::new(),
+        module_memories: Vec::new(),
     };
     let mut scope = Scope::default();
     f.directives(wast.directives, 0, &mut scope)?;
-    let memory_size = f.memory_size.ok_or(LitmusError {
-        line: 0,
-        column: 0,
-        message: "no shared memory is defined (a litmus test defines one shared memory)".into(),
-    })?;
+    if f.memories.is_empty() {
+        return Err(LitmusError {
+            line: 0,
+            column: 0,
+            message: "no shared memory is defined (a litmus test defines a shared memory)".into(),
+        });
+    }
     Ok(Program {
-        memory_size,
+        memories: f.memories.into(),
         init: f.init.into_iter().filter(|&(_, b)| b != 0).collect(),
         threads: f.threads,
     })
@@ -131,7 +151,7 @@ impl<'t> Front<'t> {
                 WastDirective::Module(QuoteWat::Wat(Wat::Module(m))) => {
                     let is_main = t == 0 && self.threads.len() == 1;
                     let id = m.id.map(|i| i.name().to_string());
-                    let exports = self.module(m, is_main)?;
+                    let exports = self.module(m, is_main, scope)?;
                     scope.last = Some(exports.clone());
                     if let Some(id) = id {
                         scope.modules.insert(id, exports);
@@ -149,7 +169,15 @@ impl<'t> Front<'t> {
                         "unsupported construct: module definition / module instance",
                     )
                 }
-                WastDirective::Register { .. } => {}
+                WastDirective::Register { name, module, .. } => {
+                    let exports = match module {
+                        Some(id) => scope.modules.get(id.name()).cloned(),
+                        None => scope.last.clone(),
+                    };
+                    if let Some(e) = exports {
+                        scope.registry.insert(name.to_string(), e);
+                    }
+                }
                 WastDirective::Invoke(inv) => self.invoke(inv, t, scope)?,
                 WastDirective::AssertReturn { exec, .. }
                 | WastDirective::AssertTrap { exec, .. } => match exec {
@@ -222,7 +250,7 @@ impl<'t> Front<'t> {
                 format!("invoke \"{}\": no such module in this thread", inv.name),
             );
         };
-        let Some(func) = exports.get(inv.name).cloned() else {
+        let Some(func) = exports.funcs.get(inv.name).cloned() else {
             return self.err(
                 inv.span,
                 format!("invoke \"{}\": no such exported function", inv.name),
@@ -261,18 +289,20 @@ impl<'t> Front<'t> {
         Ok(())
     }
 
-    /// Processes one module: its memory (defined or imported), data segments, functions
-    /// and function exports.
+    /// Processes one module: its memories (defined or imported), data segments, functions
+    /// and function and memory exports.
     fn module(
         &mut self,
         mut m: Module<'_>,
         may_define_memory: bool,
+        scope: &Scope,
     ) -> Result<Exports, LitmusError> {
         let mspan = m.span;
         let ModuleKind::Text(fields) = &m.kind else {
             return self.err(mspan, "unsupported construct: binary module");
         };
-        let mut defines_memory = false;
+        self.module_memories.clear();
+        let mut memory_exports: Vec<(String, usize)> = Vec::new();
         for f in fields {
             match f {
                 ModuleField::Memory(mem) => match &mem.kind {
@@ -280,27 +310,39 @@ impl<'t> Front<'t> {
                         if !ty.shared {
                             return self.err(mem.span, "unsupported construct: unshared memory");
                         }
-                        if self.memory_size.is_some() || !may_define_memory {
-                            return self.err(mem.span, "unsupported construct: a second memory definition (a litmus test has one shared memory, defined before any thread)");
+                        if !may_define_memory {
+                            return self.err(mem.span, "unsupported construct: a memory definition in a thread or after one (a litmus test defines its shared memories before any thread)");
                         }
-                        self.memory_size = Some(ty.limits.min.saturating_mul(65536).min(1 << 32));
-                        defines_memory = true;
+                        let id = self.define_memory(mem.span, ty)?;
+                        for n in &mem.exports.names {
+                            memory_exports.push((n.to_string(), self.module_memories.len()));
+                        }
+                        self.module_memories.push(id);
                     }
-                    MemoryKind::Import { ty, .. } => {
+                    MemoryKind::Import { import, ty } => {
                         if !ty.shared {
                             return self.err(
                                 mem.span,
                                 "unsupported construct: import of an unshared memory",
                             );
                         }
+                        let id =
+                            self.import_memory(mem.span, scope, import.module, import.field)?;
+                        for n in &mem.exports.names {
+                            memory_exports.push((n.to_string(), self.module_memories.len()));
+                        }
+                        self.module_memories.push(id);
                     }
                     MemoryKind::Inline { .. } => {
                         return self.err(mem.span, "unsupported construct: memory with inline data")
                     }
                 },
                 ModuleField::Import(imp) => match &imp.items {
-                    ImportItems::Single { sig, .. } => match &sig.kind {
-                        ItemKind::Memory(ty) if ty.shared => {}
+                    ImportItems::Single { module, name, sig } => match &sig.kind {
+                        ItemKind::Memory(ty) if ty.shared => {
+                            let id = self.import_memory(sig.span, scope, module, name)?;
+                            self.module_memories.push(id);
+                        }
                         ItemKind::Memory(_) => {
                             return self.err(
                                 sig.span,
@@ -317,20 +359,35 @@ impl<'t> Front<'t> {
                     _ => return self.err(imp.span, "unsupported construct: grouped import"),
                 },
                 ModuleField::Data(d) => {
-                    let DataKind::Active { offset, .. } = &d.kind else {
+                    let DataKind::Active { offset, memory } = &d.kind else {
                         return self.err(d.span, "unsupported construct: passive data segment");
                     };
-                    if !defines_memory {
-                        return self.err(d.span, "unsupported construct: data segment of a module that does not define the shared memory");
+                    if !may_define_memory {
+                        return self.err(
+                            d.span,
+                            "unsupported construct: data segment of a module in a thread",
+                        );
                     }
+                    let index = match memory {
+                        wast::token::Index::Num(i, _) => *i as usize,
+                        wast::token::Index::Id(_) => return self.err(
+                            d.span,
+                            "unsupported construct: data segment naming its memory by identifier",
+                        ),
+                    };
+                    let Some(&id) = self.module_memories.get(index) else {
+                        return self.err(d.span, "data segment of an unknown memory");
+                    };
                     let base =
                         match &offset.instrs[..] {
-                            [I::i32_const(v)] => *v as u32,
+                            [I::i32_const(v)] => u64::from(*v as u32),
+                            [I::i64_const(v)] => *v as u64,
                             _ => return self.err(
                                 d.span,
-                                "unsupported construct: data segment offset other than i32.const",
+                                "unsupported construct: data segment offset other than a constant",
                             ),
                         };
+                    let size = self.memories[id].size;
                     let mut k = base;
                     for v in &d.data {
                         let bytes: &[u8] = match v {
@@ -338,8 +395,11 @@ impl<'t> Front<'t> {
                             DataVal::Integral(b) => b,
                         };
                         for &b in bytes {
-                            self.init.insert(k, b);
-                            k = k.wrapping_add(1);
+                            if k >= size {
+                                return self.err(d.span, "data segment out of bounds");
+                            }
+                            self.init.insert(location(id, k), b);
+                            k += 1;
                         }
                     }
                 }
@@ -420,12 +480,15 @@ impl<'t> Front<'t> {
                 body,
             }));
         }
-        let mut exports: Exports = HashMap::new();
+        let mut exports = Exports::default();
+        for (name, i) in memory_exports {
+            exports.memories.insert(name, self.module_memories[i]);
+        }
         let mut add = |name: &str, i: usize| {
             if let Some(f) = funcs.get(i) {
                 let mut g = (**f).clone();
                 g.name = name.to_string();
-                exports.insert(name.to_string(), Arc::new(g));
+                exports.funcs.insert(name.to_string(), Arc::new(g));
             }
         };
         for (n, i) in &inline_exports {
@@ -433,8 +496,14 @@ impl<'t> Front<'t> {
         }
         for f in fields {
             if let ModuleField::Export(e) = f {
-                if let (ExportKind::Func, Index::Num(i, _)) = (&e.kind, &e.item) {
-                    add(e.name, *i as usize);
+                match (&e.kind, &e.item) {
+                    (ExportKind::Func, Index::Num(i, _)) => add(e.name, *i as usize),
+                    (ExportKind::Memory, Index::Num(i, _)) => {
+                        if let Some(&id) = self.module_memories.get(*i as usize) {
+                            exports.memories.insert(e.name.to_string(), id);
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
@@ -467,11 +536,68 @@ impl<'t> Front<'t> {
         })
     }
 
-    fn memarg(&self, m: &MemArg<'_>, span: Span) -> Result<u64, LitmusError> {
+    /// Define a shared memory of type `ty`: its index in the program's memories.
+    fn define_memory(&mut self, span: Span, ty: &MemoryType) -> Result<usize, LitmusError> {
+        let page_size = 1u64 << ty.page_size_log2.unwrap_or(16);
+        let size = ty
+            .limits
+            .min
+            .checked_mul(page_size)
+            .filter(|s| *s <= MEMORY_SPAN);
+        let Some(size) = size else {
+            return self.err(
+                span,
+                "unsupported construct: a memory of more than 2^48 bytes",
+            );
+        };
+        self.memories.push(Memory {
+            size,
+            addr64: ty.limits.is64,
+        });
+        Ok(self.memories.len() - 1)
+    }
+
+    /// The program memory an import `module`.`field` names: the one registered under those
+    /// names, or, if none is and the script defines exactly one memory, that one.
+    fn import_memory(
+        &self,
+        span: Span,
+        scope: &Scope,
+        module: &str,
+        field: &str,
+    ) -> Result<usize, LitmusError> {
+        if let Some(&id) = scope
+            .registry
+            .get(module)
+            .and_then(|e| e.memories.get(field))
+        {
+            return Ok(id);
+        }
+        match self.memories.len() {
+            1 => Ok(0),
+            0 => self.err(span, "import of a memory before any shared memory is defined"),
+            _ => self.err(
+                span,
+                format!("import of memory \"{module}\" \"{field}\": no registered module exports it (with several memories, imports must name a registered one)"),
+            ),
+        }
+    }
+
+    fn memarg(&self, m: &MemArg<'_>, span: Span) -> Result<crate::program::MemArg, LitmusError> {
         if m.ordering.is_some() {
             return self.err(span, "unsupported construct: memory ordering annotation");
         }
-        Ok(m.offset)
+        let index = match m.target {
+            MemArgTarget::Memory(Index::Num(i, _)) => i as usize,
+            _ => return self.err(span, "unsupported construct: memory immediate"),
+        };
+        match self.module_memories.get(index) {
+            Some(&memory) => Ok(crate::program::MemArg {
+                memory,
+                offset: m.offset,
+            }),
+            None => self.err(span, "access to a memory the module does not have"),
+        }
     }
 
     fn instr(&self, ins: &I<'_>, span: Span) -> Result<Instr, LitmusError> {
@@ -481,7 +607,7 @@ impl<'t> Front<'t> {
                 ty,
                 width,
                 signed,
-                offset: self.memarg(m, span)?,
+                at: self.memarg(m, span)?,
                 atomic,
             })
         };
@@ -489,7 +615,7 @@ impl<'t> Front<'t> {
             Ok(Instr::Store {
                 ty,
                 width,
-                offset: self.memarg(m, span)?,
+                at: self.memarg(m, span)?,
                 atomic,
             })
         };
@@ -497,7 +623,7 @@ impl<'t> Front<'t> {
             Ok(Instr::Rmw {
                 ty,
                 width,
-                offset: self.memarg(m, span)?,
+                at: self.memarg(m, span)?,
                 op,
             })
         };
@@ -505,7 +631,7 @@ impl<'t> Front<'t> {
             Ok(Instr::Cmpxchg {
                 ty,
                 width,
-                offset: self.memarg(m, span)?,
+                at: self.memarg(m, span)?,
             })
         };
         let u = |t, op| Ok(Instr::IntUnop(t, op));
@@ -684,14 +810,14 @@ impl<'t> Front<'t> {
             I::i64_atomic_rmw32_cmpxchg_u(m) => cx(T64, 4, m),
             I::memory_atomic_wait32(m) => Ok(Instr::Wait {
                 width: 4,
-                offset: self.memarg(m, span)?,
+                at: self.memarg(m, span)?,
             }),
             I::memory_atomic_wait64(m) => Ok(Instr::Wait {
                 width: 8,
-                offset: self.memarg(m, span)?,
+                at: self.memarg(m, span)?,
             }),
             I::memory_atomic_notify(m) => Ok(Instr::Notify {
-                offset: self.memarg(m, span)?,
+                at: self.memarg(m, span)?,
             }),
             I::atomic_fence(None) => Ok(Instr::Fence),
             other => {

@@ -3,7 +3,7 @@
 //! shared-memory operation so that a caller decides what reads return (the operational
 //! layer's "guessed" reads, MODEL.md §1, §5.2).
 
-use crate::event::MemOrder;
+use crate::event::{location, Location, MemOrder};
 use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
@@ -224,8 +224,8 @@ pub enum Instr {
         width: u8,
         /// Sign-extend (`_s`).
         signed: bool,
-        /// `memarg.offset`.
-        offset: u64,
+        /// The memory immediate.
+        at: MemArg,
         /// Atomic (seq-cst) access.
         atomic: bool,
     },
@@ -235,8 +235,8 @@ pub enum Instr {
         ty: ValType,
         /// Access width in bytes.
         width: u8,
-        /// `memarg.offset`.
-        offset: u64,
+        /// The memory immediate.
+        at: MemArg,
         /// Atomic (seq-cst) access.
         atomic: bool,
     },
@@ -246,8 +246,8 @@ pub enum Instr {
         ty: ValType,
         /// Access width in bytes.
         width: u8,
-        /// `memarg.offset`.
-        offset: u64,
+        /// The memory immediate.
+        at: MemArg,
         /// Operator.
         op: RmwOp,
     },
@@ -257,23 +257,42 @@ pub enum Instr {
         ty: ValType,
         /// Access width in bytes.
         width: u8,
-        /// `memarg.offset`.
-        offset: u64,
+        /// The memory immediate.
+        at: MemArg,
     },
     /// `memory.atomic.wait32` (width 4) / `wait64` (width 8).
     Wait {
         /// Access width in bytes.
         width: u8,
-        /// `memarg.offset`.
-        offset: u64,
+        /// The memory immediate.
+        at: MemArg,
     },
     /// `memory.atomic.notify`.
     Notify {
-        /// `memarg.offset`.
-        offset: u64,
+        /// The memory immediate.
+        at: MemArg,
     },
     /// `atomic.fence`.
     Fence,
+}
+
+/// A memory immediate of a litmus instruction: which of the program's shared memories
+/// ([`Program::memories`]) and the static offset (`memarg.offset`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MemArg {
+    /// Index into [`Program::memories`].
+    pub memory: usize,
+    /// `memarg.offset`.
+    pub offset: u64,
+}
+
+/// A shared memory of a litmus program.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Memory {
+    /// Size in bytes (initial pages × page size), at most [`crate::event::MEMORY_SPAN`].
+    pub size: u64,
+    /// Whether addresses are `i64` (memory64) rather than `i32`.
+    pub addr64: bool,
 }
 
 /// A function: parameter and local types, result types and a straight-line body with the
@@ -321,20 +340,20 @@ pub struct Thread {
     pub steps: Vec<ScriptStep>,
 }
 
-/// A litmus program: one shared memory and a tree of script threads (index 0 is `main`).
+/// A litmus program: shared memories and a tree of script threads (index 0 is `main`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Program {
-    /// Size of the shared memory in bytes (initial pages × 65536).
-    pub memory_size: u64,
-    /// Non-zero initial bytes (from data segments), `(address, byte)`, sorted by address.
-    pub init: Vec<(u32, u8)>,
+    /// The shared memories, in the order the script defines them (at least one).
+    pub memories: Arc<[Memory]>,
+    /// Non-zero initial bytes (from data segments), `(location, byte)`, sorted by location.
+    pub init: Vec<(Location, u8)>,
     /// Threads; `threads[0]` is `main`.
     pub threads: Vec<Thread>,
 }
 
 impl Program {
-    /// The initial byte at address `k` (the init write's content).
-    pub fn init_byte(&self, k: u32) -> u8 {
+    /// The initial byte at location `k` (the init write's content).
+    pub fn init_byte(&self, k: Location) -> u8 {
         match self.init.binary_search_by_key(&k, |&(a, _)| a) {
             Ok(i) => self.init[i].1,
             Err(_) => 0,
@@ -350,8 +369,8 @@ pub enum MemRequest {
     Load {
         /// Ordering.
         ord: MemOrder,
-        /// Effective address.
-        addr: u32,
+        /// Location of the effective address.
+        addr: Location,
         /// Width in bytes.
         width: u8,
         /// The `noTear` flag (integer, width ≤ 4, aligned; runtime.rst l.740–747).
@@ -365,8 +384,8 @@ pub enum MemRequest {
     Store {
         /// Ordering.
         ord: MemOrder,
-        /// Effective address.
-        addr: u32,
+        /// Location of the effective address.
+        addr: Location,
         /// Bytes (little-endian).
         bytes: Vec<u8>,
         /// The `noTear` flag.
@@ -375,8 +394,8 @@ pub enum MemRequest {
     /// An RMW or cmpxchg: the caller supplies the bytes read, computes
     /// [`MemRequest::rmw_outcome`] and resumes with its value.
     Rmw {
-        /// Effective address.
-        addr: u32,
+        /// Location of the effective address.
+        addr: Location,
         /// Width in bytes.
         width: u8,
         /// Operand type.
@@ -392,8 +411,8 @@ pub enum MemRequest {
     /// suspends and the caller decides: woken (0), timed out (2) or blocked forever.
     /// Otherwise resume with `i32:1`.
     Wait {
-        /// Effective address.
-        addr: u32,
+        /// Location of the effective address.
+        addr: Location,
         /// Width in bytes (4 or 8).
         width: u8,
         /// Expected value.
@@ -403,8 +422,8 @@ pub enum MemRequest {
     },
     /// A notify of at most `count` waiters: resume with `i32:j`, `j ≤ count` the number woken.
     Notify {
-        /// Effective address.
-        addr: u32,
+        /// Location of the effective address.
+        addr: Location,
         /// Maximum number to wake.
         count: u32,
     },
@@ -419,7 +438,7 @@ fn le_bits(bytes: &[u8]) -> u64 {
 /// The ordering and the `noTear` flag of a load or store (runtime.rst, *Events*): seq-cst
 /// if atomic, else unord; `noTear` iff the type is an integer type, the access is at most
 /// 32 bits wide and the address is aligned to its width.
-fn access_flags(ty: ValType, width: u8, atomic: bool, addr: u32) -> (MemOrder, bool) {
+fn access_flags(ty: ValType, width: u8, atomic: bool, addr: Location) -> (MemOrder, bool) {
     let ord = if atomic {
         MemOrder::SeqCst
     } else {
@@ -427,7 +446,7 @@ fn access_flags(ty: ValType, width: u8, atomic: bool, addr: u32) -> (MemOrder, b
     };
     (
         ord,
-        ty.is_int() && width <= 4 && addr.is_multiple_of(width as u32),
+        ty.is_int() && width <= 4 && addr.is_multiple_of(width as u64),
     )
 }
 
@@ -505,7 +524,7 @@ impl MemRequest {
     }
 
     /// The byte range `(addr, width)` the request accesses (`None` for notify and fence).
-    pub fn access_range(&self) -> Option<(u32, u8)> {
+    pub fn access_range(&self) -> Option<(Location, u8)> {
         match *self {
             MemRequest::Load { addr, width, .. }
             | MemRequest::Rmw { addr, width, .. }
@@ -537,12 +556,12 @@ pub struct Machine {
     pc: usize,
     stack: Vec<Value>,
     locals: Vec<Value>,
-    memory_size: u64,
+    memories: Arc<[Memory]>,
 }
 
 impl Machine {
-    /// A machine at the start of `func` called with `args` over a memory of `memory_size` bytes.
-    pub fn new(func: Arc<Func>, args: &[Value], memory_size: u64) -> Machine {
+    /// A machine at the start of `func` called with `args` over the shared `memories`.
+    pub fn new(func: Arc<Func>, args: &[Value], memories: Arc<[Memory]>) -> Machine {
         let mut locals: Vec<Value> = args.to_vec();
         locals.extend(func.locals.iter().map(|&t| Value::zero(t)));
         Machine {
@@ -550,7 +569,7 @@ impl Machine {
             pc: 0,
             stack: Vec::new(),
             locals,
-            memory_size,
+            memories,
         }
     }
 
@@ -574,16 +593,28 @@ impl Machine {
         self.pop().bits()
     }
 
-    fn ea(&mut self, offset: u64, width: u8, atomic: bool, line: usize) -> Result<u32, Step> {
-        let i = self.pop_bits() as u32 as u64;
-        let ea = i + offset;
-        if ea + width as u64 > self.memory_size {
-            return Err(Step::Trap("out of bounds memory access".into(), line));
-        }
-        if atomic && !ea.is_multiple_of(width as u64) {
+    /// The location of the effective address of an access of `width` bytes (spec:
+    /// `ea = i + memarg.offset`, the operand an `i32`, or an `i64` for a 64-bit memory),
+    /// after the alignment check of atomic accesses (on the effective address, first) and
+    /// the bounds check.
+    fn ea(&mut self, at: MemArg, width: u8, atomic: bool, line: usize) -> Result<Location, Step> {
+        let Some(mem) = self.memories.get(at.memory).copied() else {
+            return Err(Step::Trap("unknown memory".into(), line));
+        };
+        let operand = self.pop_bits();
+        let i = if mem.addr64 {
+            operand
+        } else {
+            operand as u32 as u64
+        };
+        let ea = u128::from(i) + u128::from(at.offset);
+        if atomic && !ea.is_multiple_of(u128::from(width)) {
             return Err(Step::Trap("unaligned atomic".into(), line));
         }
-        Ok(ea as u32)
+        if ea + u128::from(width) > u128::from(mem.size) {
+            return Err(Step::Trap("out of bounds memory access".into(), line));
+        }
+        Ok(location(at.memory, ea as u64))
     }
 
     /// Runs until the next shared-memory operation, the end of the function, or a trap.
@@ -654,10 +685,10 @@ impl Machine {
                     ty,
                     width,
                     signed,
-                    offset,
+                    at,
                     atomic,
                 } => {
-                    let addr = match self.ea(offset, width, atomic, line) {
+                    let addr = match self.ea(at, width, atomic, line) {
                         Ok(a) => a,
                         Err(s) => return s,
                     };
@@ -677,11 +708,11 @@ impl Machine {
                 Instr::Store {
                     ty,
                     width,
-                    offset,
+                    at,
                     atomic,
                 } => {
                     let v = self.pop_bits();
-                    let addr = match self.ea(offset, width, atomic, line) {
+                    let addr = match self.ea(at, width, atomic, line) {
                         Ok(a) => a,
                         Err(s) => return s,
                     };
@@ -696,14 +727,9 @@ impl Machine {
                         line,
                     );
                 }
-                Instr::Rmw {
-                    ty,
-                    width,
-                    offset,
-                    op,
-                } => {
+                Instr::Rmw { ty, width, at, op } => {
                     let operand = self.pop_bits() & mask(width);
-                    let addr = match self.ea(offset, width, true, line) {
+                    let addr = match self.ea(at, width, true, line) {
                         Ok(a) => a,
                         Err(s) => return s,
                     };
@@ -719,10 +745,10 @@ impl Machine {
                         line,
                     );
                 }
-                Instr::Cmpxchg { ty, width, offset } => {
+                Instr::Cmpxchg { ty, width, at } => {
                     let replacement = self.pop_bits() & mask(width);
                     let expected = self.pop_bits() & mask(width);
-                    let addr = match self.ea(offset, width, true, line) {
+                    let addr = match self.ea(at, width, true, line) {
                         Ok(a) => a,
                         Err(s) => return s,
                     };
@@ -738,10 +764,10 @@ impl Machine {
                         line,
                     );
                 }
-                Instr::Wait { width, offset } => {
+                Instr::Wait { width, at } => {
                     let timeout = self.pop_bits() as i64;
                     let expected = self.pop_bits() & mask(width);
-                    let addr = match self.ea(offset, width, true, line) {
+                    let addr = match self.ea(at, width, true, line) {
                         Ok(a) => a,
                         Err(s) => return s,
                     };
@@ -755,9 +781,9 @@ impl Machine {
                         line,
                     );
                 }
-                Instr::Notify { offset } => {
+                Instr::Notify { at } => {
                     let count = self.pop_bits() as u32;
-                    let addr = match self.ea(offset, 4, true, line) {
+                    let addr = match self.ea(at, 4, true, line) {
                         Ok(a) => a,
                         Err(s) => return s,
                     };

@@ -15,7 +15,7 @@ fn witness(name: &str, outcome: &str) -> Execution {
 }
 
 /// The event that reads address `addr` in thread `t` (first one).
-fn reader(ex: &Execution, t: usize, addr: u32) -> usize {
+fn reader(ex: &Execution, t: usize, addr: u64) -> usize {
     (0..ex.events.len())
         .find(|&e| {
             ex.events[e].thread == Some(t)

@@ -76,14 +76,14 @@ fn advance(prog: &Program, t: usize, th: &mut Th) {
         match prog.threads[t].steps.get(th.step) {
             None => return,
             Some(ScriptStep::Invoke { func, args, .. }) => {
-                th.machine = Some(Machine::new(func.clone(), args, prog.memory_size));
+                th.machine = Some(Machine::new(func.clone(), args, prog.memories.clone()));
             }
             Some(_) => th.step += 1,
         }
     }
 }
 
-fn dfs(prog: &Program, ths: &[Th], mem: &HashMap<u32, u8>, out: &mut BTreeSet<Outcome>) {
+fn dfs(prog: &Program, ths: &[Th], mem: &HashMap<u64, u8>, out: &mut BTreeSet<Outcome>) {
     let mut any = false;
     for t in 0..ths.len() {
         let Some(Step::Mem(req, _)) = &ths[t].pending else {
@@ -92,8 +92,8 @@ fn dfs(prog: &Program, ths: &[Th], mem: &HashMap<u32, u8>, out: &mut BTreeSet<Ou
         any = true;
         let mut ths2 = ths.to_vec();
         let mut mem2 = mem.clone();
-        let get = |mem: &HashMap<u32, u8>, a: u32, w: u8| -> Vec<u8> {
-            (a..a + w as u32)
+        let get = |mem: &HashMap<u64, u8>, a: u64, w: u8| -> Vec<u8> {
+            (a..a + w as u64)
                 .map(|k| mem.get(&k).copied().unwrap_or_else(|| prog.init_byte(k)))
                 .collect()
         };
@@ -109,14 +109,14 @@ fn dfs(prog: &Program, ths: &[Th], mem: &HashMap<u32, u8>, out: &mut BTreeSet<Ou
             }
             MemRequest::Store { addr, bytes, .. } => {
                 for (i, b) in bytes.iter().enumerate() {
-                    mem2.insert(addr + i as u32, *b);
+                    mem2.insert(addr + i as u64, *b);
                 }
                 m.resume(None);
             }
             MemRequest::Rmw { addr, width, .. } => {
                 let (v, w) = req.rmw_outcome(&get(&mem2, *addr, *width));
                 for (i, b) in w.unwrap_or_default().iter().enumerate() {
-                    mem2.insert(addr + i as u32, *b);
+                    mem2.insert(addr + i as u64, *b);
                 }
                 m.resume(Some(v));
             }

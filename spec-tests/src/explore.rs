@@ -113,6 +113,8 @@ pub struct Plan {
     base: Configuration,
     threads: Vec<PlanThread>,
     shared: Option<MemAddr>,
+    /// How many shared memories the script itself defines.
+    shared_count: usize,
 }
 
 /// Scope of names while setting up: registered modules and named instances.
@@ -149,6 +151,7 @@ impl Plan {
                 steps: Vec::new(),
             }],
             shared: None,
+            shared_count: 0,
         };
         plan.add_directives(0, &directives, &mut scope, &spectest)?;
         // The litmus memory: the first shared memory the script itself defines (not
@@ -160,15 +163,18 @@ impl Plan {
                 _ => None,
             })
             .collect();
-        plan.shared = plan
+        let script_shared: Vec<MemAddr> = plan
             .base
             .store
             .mems
             .iter()
             .enumerate()
             .map(|(i, m)| (MemAddr(i as u32), m))
-            .find(|(a, m)| m.is_shared() && !host.contains(a))
-            .map(|(a, _)| a);
+            .filter(|(a, m)| m.is_shared() && !host.contains(a))
+            .map(|(a, _)| a)
+            .collect();
+        plan.shared = script_shared.first().copied();
+        plan.shared_count = script_shared.len();
         plan.drop_unused_memories();
         Ok(plan)
     }
@@ -186,13 +192,13 @@ impl Plan {
             .collect();
         for (i, m) in self.base.store.mems.iter_mut().enumerate() {
             if !used.contains(&MemAddr(i as u32)) {
-                *m = heddle_interp::memory::MemInst::new(heddle_interp::MemType {
-                    limits: heddle_interp::Limits {
+                *m = heddle_interp::memory::MemInst::new(heddle_interp::MemType::new(
+                    heddle_interp::Limits {
                         min: 0,
                         max: Some(0),
                     },
-                    shared: false,
-                });
+                    false,
+                ));
             }
         }
     }
@@ -290,6 +296,11 @@ impl Plan {
                 | Cmd::AssertInvalid { .. }
                 | Cmd::AssertMalformed { .. }
                 | Cmd::AssertUnlinkable { .. } => {}
+                Cmd::ModuleDefinition { .. } | Cmd::ModuleInstance { .. } => {
+                    return Err(fail(
+                        "module definitions and instances are not supported in litmus tests".into(),
+                    ))
+                }
                 Cmd::Unsupported => return Err(fail("unsupported directive".into())),
             }
         }
@@ -410,6 +421,16 @@ impl RunBase {
             ..ExecLimits::default()
         });
         let log = Arc::new(Mutex::new(ChoiceLog::default()));
+        // The relaxed backend and the traces checked against the model cover one shared
+        // memory; exploring the interleavings of a script with several (sequentially
+        // consistent) shared memories needs neither.
+        if plan.shared_count > 1 && (opts.memory == MemoryMode::Relaxed || opts.keep_traces) {
+            return Err(format!(
+                "the script defines {} shared memories: --memory relaxed and --check (traces) \
+                 support one",
+                plan.shared_count
+            ));
+        }
         if let Some(mem) = plan.shared {
             if opts.memory == MemoryMode::Relaxed {
                 relaxed_backend(&mut config, mem, log.clone())?;
@@ -983,7 +1004,7 @@ impl ScriptTrace {
                             no_tear,
                         } => A::Read {
                             ord: ord(o),
-                            offset: ea as u32,
+                            offset: ea,
                             bytes,
                             no_tear,
                         },
@@ -994,23 +1015,23 @@ impl ScriptTrace {
                             no_tear,
                         } => A::Write {
                             ord: ord(o),
-                            offset: ea as u32,
+                            offset: ea,
                             bytes,
                             no_tear,
                         },
                         TraceAction::Rmw { ea, read, written } => A::Rmw {
-                            offset: ea as u32,
+                            offset: ea,
                             read,
                             written,
                         },
                         TraceAction::Wait { ea, timeout } => A::Wait {
-                            offset: ea as u32,
+                            offset: ea,
                             timeout,
                         },
-                        TraceAction::Woken { ea } => A::Woken { offset: ea as u32 },
-                        TraceAction::Timeout { ea } => A::Timeout { offset: ea as u32 },
+                        TraceAction::Woken { ea } => A::Woken { offset: ea },
+                        TraceAction::Timeout { ea } => A::Timeout { offset: ea },
                         TraceAction::Notify { ea, woken, max } => A::Notify {
-                            offset: ea as u32,
+                            offset: ea,
                             woken,
                             max,
                         },

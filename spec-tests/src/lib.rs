@@ -22,7 +22,9 @@ pub mod suite;
 pub mod values;
 
 pub use report::{Failure, FileReport, Summary};
-pub use runner::{run_wast_file, run_wast_source, RunOptions, DEFAULT_FUEL, NATIVE_WAIT_LIMIT};
+pub use runner::{
+    features_for, run_wast_file, run_wast_source, RunOptions, DEFAULT_FUEL, NATIVE_WAIT_LIMIT,
+};
 pub use suite::{collect_files, run_files, testsuite_dir, Excludes, SuiteError, WastFile};
 pub use values::{format_value, parse_arg, parse_typed_arg};
 

@@ -25,7 +25,7 @@ use crate::spectest::{self, Exports};
 use crate::values::{describe_mismatch, format_expected, format_values, match_results, Expected};
 use heddle_interp::store::ModuleInst;
 use heddle_interp::{
-    Configuration, ExecLimits, ExternVal, InstanceAddr, InstantiationError, Module,
+    Configuration, ExecLimits, ExternVal, Features, InstanceAddr, InstantiationError, Module,
     ModuleErrorKind, Scheduler, SeededRandom, SharedBackend, ThreadId, ThreadStatus, Trap, Value,
 };
 use indexmap::IndexMap;
@@ -47,6 +47,34 @@ pub struct RunOptions {
     pub fuel: Option<u64>,
     /// Largest quantum (small steps per scheduling decision) when several tasks can run.
     pub max_quantum: u64,
+    /// The feature set modules are decoded with; `None` chooses by file
+    /// ([`features_for`]).
+    pub features: Option<Features>,
+}
+
+/// The feature set a script file is run with: [`Features::Threads`] for the threads
+/// proposal's own scripts (the suite under `$HEDDLE_TESTSUITE/threads`, and the copy the
+/// upstream repository keeps in `$HEDDLE_TESTSUITE/upstream/proposals/threads`), written
+/// against Wasm 2.0 plus threads: they expect multiple memories and extended constants to
+/// be rejected. [`Features::Wasm3`] for every other file.
+pub fn features_for(path: &std::path::Path) -> Features {
+    let suites = crate::suite::testsuite_dir();
+    let Ok(file) = path.canonicalize() else {
+        return Features::Wasm3;
+    };
+    let threads_dirs = [
+        suites.join("threads"),
+        suites.join("upstream/proposals/threads"),
+    ];
+    if threads_dirs
+        .iter()
+        .filter_map(|d| d.canonicalize().ok())
+        .any(|d| file.starts_with(d))
+    {
+        Features::Threads
+    } else {
+        Features::Wasm3
+    }
 }
 
 /// The bound [`RunOptions::native`] puts on a `memory.atomic.wait` without timeout: a
@@ -79,6 +107,7 @@ impl Default for RunOptions {
             seed: 0,
             fuel: Some(DEFAULT_FUEL),
             max_quantum: 64,
+            features: None,
         }
     }
 }
@@ -122,6 +151,10 @@ pub const UNREADABLE: &str = "read";
 /// Run a script file. `display` names it in the report; a file that cannot be read (or is
 /// not UTF-8) is one failure of the directive [`UNREADABLE`].
 pub fn run_wast_file(path: &std::path::Path, display: &str, opts: &RunOptions) -> FileReport {
+    let opts = &RunOptions {
+        features: Some(opts.features.unwrap_or_else(|| features_for(path))),
+        ..opts.clone()
+    };
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => run_wast_source(display, &text, opts),
@@ -169,6 +202,10 @@ struct Context {
     registry: IndexMap<String, Arc<Exports>>,
     /// Script threads this task created, by name, as task indices.
     threads: HashMap<String, usize>,
+    /// Module definitions (`module definition`), by name.
+    definitions: HashMap<String, Result<Arc<Module>, String>>,
+    /// The most recent module definition, the target of an unnamed `module instance`.
+    last_definition: Option<Result<Arc<Module>, String>>,
 }
 
 impl Context {
@@ -180,6 +217,8 @@ impl Context {
             current: None,
             registry,
             threads: HashMap::new(),
+            definitions: HashMap::new(),
+            last_definition: None,
         }
     }
 
@@ -248,6 +287,8 @@ struct Runner {
     report: FileReport,
     /// The directive started last (for panic reports).
     last: Option<(Location, String)>,
+    /// The feature set modules are decoded with.
+    features: Features,
 }
 
 /// Outcome of a directive that ran synchronously.
@@ -272,6 +313,7 @@ impl Runner {
             max_quantum: opts.max_quantum,
             report,
             last: None,
+            features: opts.features.unwrap_or_default(),
         }
     }
 
@@ -598,6 +640,32 @@ impl Runner {
         let at = d.at;
         let res: Res = match d.cmd {
             Cmd::Module { name, bytes } => self.define_module(i, name, bytes),
+            Cmd::ModuleDefinition { name, bytes } => {
+                let module = self.load(bytes);
+                let ctx = &mut self.tasks[i].ctx;
+                let res = module.as_ref().map(|_| ()).map_err(Clone::clone);
+                if let Some(n) = name {
+                    ctx.definitions.insert(n, module.clone());
+                }
+                ctx.last_definition = Some(module);
+                res
+            }
+            Cmd::ModuleInstance { instance, module } => {
+                let ctx = &self.tasks[i].ctx;
+                let definition = match &module {
+                    Some(m) => ctx.definitions.get(m).cloned(),
+                    None => ctx.last_definition.clone(),
+                };
+                let module = match definition {
+                    Some(Ok(m)) => Ok(m),
+                    Some(Err(why)) => Err(format!("its definition failed ({why})")),
+                    None => Err(format!(
+                        "unknown module definition {}",
+                        module.as_deref().unwrap_or("(none defined)")
+                    )),
+                };
+                self.instantiate_module(i, instance, module)
+            }
             Cmd::Register { as_name, module } => {
                 let ctx = &self.tasks[i].ctx;
                 match ctx.lookup(&module) {
@@ -659,7 +727,7 @@ impl Runner {
                 let _ = message;
                 match bytes {
                     Err(_) => Ok(()),
-                    Ok(b) => match Module::decode(&b) {
+                    Ok(b) => match Module::decode_with(&b, self.features) {
                         Err(e) if e.kind == ModuleErrorKind::Invalid => Ok(()),
                         Err(e) => Err(format!("expected the module to be rejected, got {e}")),
                         Ok(_) => Err(
@@ -712,7 +780,7 @@ impl Runner {
 
     fn load(&self, bytes: crate::script::Binary) -> Result<Arc<Module>, String> {
         let bytes = bytes.map_err(|e| format!("text format error: {e}"))?;
-        match Module::decode(&bytes) {
+        match Module::decode_with(&bytes, self.features) {
             Ok(m) => Ok(Arc::new(m)),
             Err(e) if e.kind == ModuleErrorKind::Unsupported => Err(e.to_string()),
             Err(e) => Err(format!("module rejected: {e}")),
@@ -736,15 +804,28 @@ impl Runner {
         name: Option<String>,
         bytes: crate::script::Binary,
     ) -> Res {
-        let result: Result<InstanceAddr, String> =
-            self.load_and_link(i, bytes).and_then(|(m, imports)| {
-                self.config.instantiate(m, &imports).map_err(|e| match e {
-                    InstantiationError::Link(l) => format!("link failure: {l}"),
-                    InstantiationError::Trap(t) => {
-                        format!("instantiation trapped: {}", t.message())
-                    }
-                })
-            });
+        let module = self.load(bytes);
+        self.instantiate_module(i, name, module)
+    }
+
+    /// Link and instantiate a (decoded) module, and bind the instance to `name` and as the
+    /// task's current module.
+    fn instantiate_module(
+        &mut self,
+        i: usize,
+        name: Option<String>,
+        module: Result<Arc<Module>, String>,
+    ) -> Res {
+        let result: Result<InstanceAddr, String> = module.and_then(|m| {
+            let imports = spectest::resolve_imports(&m, &self.tasks[i].ctx.registry)
+                .map_err(|e| format!("link failure: {e}"))?;
+            self.config.instantiate(m, &imports).map_err(|e| match e {
+                InstantiationError::Link(l) => format!("link failure: {l}"),
+                InstantiationError::Trap(t) => {
+                    format!("instantiation trapped: {}", t.message())
+                }
+            })
+        });
         let ctx = &mut self.tasks[i].ctx;
         let binding: Binding = result
             .clone()

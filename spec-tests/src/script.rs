@@ -56,6 +56,18 @@ pub enum Cmd {
         name: Option<String>,
         bytes: Binary,
     },
+    /// `(module definition $M ...)`: decode and validate, keep the module under its name
+    /// (and as the last definition) without instantiating it.
+    ModuleDefinition {
+        name: Option<String>,
+        bytes: Binary,
+    },
+    /// `(module instance $I $M)`: instantiate definition `$M` (or the last definition)
+    /// as `$I` (and as the current module).
+    ModuleInstance {
+        instance: Option<String>,
+        module: Option<String>,
+    },
     Register {
         as_name: String,
         module: Option<String>,
@@ -100,7 +112,7 @@ pub enum Cmd {
     Wait {
         thread: String,
     },
-    /// A directive Heddle does not run (e.g. `module definition`); reported as a failure.
+    /// A directive Heddle does not run (e.g. `assert_exception`); reported as a failure.
     Unsupported,
 }
 
@@ -202,8 +214,25 @@ fn lower_directive(text: &LineIndex<'_>, d: WastDirective<'_>) -> Directive {
                 },
             )
         }
-        WastDirective::ModuleDefinition(_) => ("module definition", Cmd::Unsupported),
-        WastDirective::ModuleInstance { .. } => ("module instance", Cmd::Unsupported),
+        WastDirective::ModuleDefinition(mut m) => {
+            let name = m.name().as_ref().map(id_name);
+            (
+                "module definition",
+                Cmd::ModuleDefinition {
+                    name,
+                    bytes: encode_quote(&mut m),
+                },
+            )
+        }
+        WastDirective::ModuleInstance {
+            instance, module, ..
+        } => (
+            "module instance",
+            Cmd::ModuleInstance {
+                instance: instance.as_ref().map(id_name),
+                module: module.as_ref().map(id_name),
+            },
+        ),
         WastDirective::AssertMalformed {
             mut module,
             message,

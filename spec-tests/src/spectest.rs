@@ -2,8 +2,8 @@
 //! `host/spectest.ml`), plus a `shared_memory` export for threads tests.
 
 use heddle_interp::{
-    Configuration, ExternVal, FuncType, GlobalType, Limits, MemType, RefType, TableType, ValType,
-    Value,
+    AddrType, Configuration, ExternVal, FuncType, GlobalType, Limits, MemType, RefType, TableType,
+    ValType, Value,
 };
 use indexmap::IndexMap;
 use std::sync::Arc;
@@ -64,25 +64,39 @@ pub fn install(config: &mut Configuration) -> Exports {
                 max: Some(20),
             },
             elem: RefType::FuncRef,
+            addr: AddrType::I32,
         },
         Value::FuncRef(None),
     );
     exports.insert("table".into(), ExternVal::Table(table));
-    let memory = config.alloc_memory(MemType {
-        limits: Limits {
+    // Wasm 3.0's spectest: the same table with 64-bit indices (memory64 proposal).
+    let table64 = config.alloc_table(
+        TableType {
+            limits: Limits {
+                min: 10,
+                max: Some(20),
+            },
+            elem: RefType::FuncRef,
+            addr: AddrType::I64,
+        },
+        Value::FuncRef(None),
+    );
+    exports.insert("table64".into(), ExternVal::Table(table64));
+    let memory = config.alloc_memory(MemType::new(
+        Limits {
             min: 1,
             max: Some(2),
         },
-        shared: false,
-    });
+        false,
+    ));
     exports.insert("memory".into(), ExternVal::Memory(memory));
-    let shared = config.alloc_memory(MemType {
-        limits: Limits {
+    let shared = config.alloc_memory(MemType::new(
+        Limits {
             min: 1,
             max: Some(1),
         },
-        shared: true,
-    });
+        true,
+    ));
     exports.insert("shared_memory".into(), ExternVal::Memory(shared));
     exports
 }

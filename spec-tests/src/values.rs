@@ -106,8 +106,9 @@ pub enum Expected {
     F32(NanPat<u32>),
     F64(NanPat<u64>),
     V128(V128Expected),
-    /// `ref.null func` / `ref.null extern`.
-    RefNull(RefKind),
+    /// `ref.null func` / `ref.null extern`; `ref.null` without a type (Wasm 3.0 scripts):
+    /// a null reference of any type.
+    RefNull(Option<RefKind>),
     /// `ref.func` (with or without an index): any non-null function reference.
     RefFunc,
     /// `ref.extern n` (that host reference) or `ref.extern` (any non-null one).
@@ -146,8 +147,8 @@ impl Expected {
             (Expected::F32(p), Value::F32(b)) => match_f32(*p, *b),
             (Expected::F64(p), Value::F64(b)) => match_f64(*p, *b),
             (Expected::V128(p), Value::V128(b)) => p.matches(*b),
-            (Expected::RefNull(RefKind::Func), Value::FuncRef(None)) => true,
-            (Expected::RefNull(RefKind::Extern), Value::ExternRef(None)) => true,
+            (Expected::RefNull(None | Some(RefKind::Func)), Value::FuncRef(None)) => true,
+            (Expected::RefNull(None | Some(RefKind::Extern)), Value::ExternRef(None)) => true,
             (Expected::RefFunc, Value::FuncRef(Some(_))) => true,
             (Expected::RefExtern(n), Value::ExternRef(Some(m))) => n.is_none_or(|n| n == *m),
             (Expected::Either(alts), v) => alts.iter().any(|a| a.matches(v)),
@@ -185,8 +186,9 @@ impl fmt::Display for Expected {
             Expected::F32(p) => write!(f, "f32:{}", fmt_nan32(p)),
             Expected::F64(p) => write!(f, "f64:{}", fmt_nan64(p)),
             Expected::V128(p) => write!(f, "v128:{p}"),
-            Expected::RefNull(RefKind::Func) => write!(f, "ref.null func"),
-            Expected::RefNull(RefKind::Extern) => write!(f, "ref.null extern"),
+            Expected::RefNull(Some(RefKind::Func)) => write!(f, "ref.null func"),
+            Expected::RefNull(Some(RefKind::Extern)) => write!(f, "ref.null extern"),
+            Expected::RefNull(None) => write!(f, "ref.null"),
             Expected::RefFunc => write!(f, "ref.func"),
             Expected::RefExtern(None) => write!(f, "ref.extern"),
             Expected::RefExtern(Some(n)) => write!(f, "ref.extern {n}"),
@@ -373,10 +375,8 @@ pub fn expected_from_wast(r: &WastRetCore<'_>) -> Result<Expected, String> {
             }
             V128Pattern::F64x2(l) => V128Expected::F64x2([nan64(&l[0]), nan64(&l[1])]),
         }),
-        WastRetCore::RefNull(Some(h)) => Expected::RefNull(heap_kind(h)?),
-        WastRetCore::RefNull(None) => {
-            return Err("unsupported result pattern (ref.null) without a type".into())
-        }
+        WastRetCore::RefNull(Some(h)) => Expected::RefNull(Some(heap_kind(h)?)),
+        WastRetCore::RefNull(None) => Expected::RefNull(None),
         WastRetCore::RefFunc(_) => Expected::RefFunc,
         WastRetCore::RefExtern(n) => Expected::RefExtern(*n),
         WastRetCore::Either(alts) => Expected::Either(
@@ -599,9 +599,12 @@ mod tests {
 
     #[test]
     fn references() {
-        assert!(Expected::RefNull(RefKind::Func).matches(&Value::FuncRef(None)));
-        assert!(!Expected::RefNull(RefKind::Func).matches(&Value::ExternRef(None)));
-        assert!(!Expected::RefNull(RefKind::Func).matches(&Value::FuncRef(Some(FuncAddr(0)))));
+        assert!(Expected::RefNull(Some(RefKind::Func)).matches(&Value::FuncRef(None)));
+        assert!(!Expected::RefNull(Some(RefKind::Func)).matches(&Value::ExternRef(None)));
+        assert!(!Expected::RefNull(Some(RefKind::Func)).matches(&Value::FuncRef(Some(FuncAddr(0)))));
+        assert!(Expected::RefNull(None).matches(&Value::FuncRef(None)));
+        assert!(Expected::RefNull(None).matches(&Value::ExternRef(None)));
+        assert!(!Expected::RefNull(None).matches(&Value::ExternRef(Some(0))));
         assert!(Expected::RefFunc.matches(&Value::FuncRef(Some(FuncAddr(3)))));
         assert!(!Expected::RefFunc.matches(&Value::FuncRef(None)));
         assert!(Expected::RefExtern(Some(1)).matches(&Value::ExternRef(Some(1))));
@@ -697,7 +700,7 @@ mod tests {
             vec![
                 Expected::Either(vec![Expected::I32(1), Expected::I32(2)]),
                 Expected::F64(NanPat::Arithmetic),
-                Expected::RefNull(RefKind::Extern),
+                Expected::RefNull(Some(RefKind::Extern)),
             ]
         );
     }

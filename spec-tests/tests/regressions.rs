@@ -192,7 +192,7 @@ fn failures_carry_position_kind_and_message() {
                (assert_return (invoke \"one\") (i32.const 2))\n\
                (assert_trap (invoke \"one\") \"unreachable\")\n\
                (assert_return (invoke \"one\") (either (i32.const 2) (i32.const 1)))\n\
-               (module definition (func))\n\
+               (assert_exception (invoke \"one\"))\n\
                (assert_invalid (module (func (result i32))) \"type mismatch\")\n\
                (assert_return (invoke \"nope\"))\n";
     let r = run_wast_source("f.wast", src, &RunOptions::default());
@@ -219,13 +219,49 @@ fn failures_carry_position_kind_and_message() {
             (
                 6,
                 2,
-                "module definition",
-                "unsupported directive module definition"
+                "assert_exception",
+                "unsupported directive assert_exception"
             ),
             (8, 2, "assert_return", "undefined export \"nope\""),
         ]
     );
     assert_eq!(r.passed, 3);
+}
+
+#[test]
+fn module_definitions_are_instantiated_by_module_instance() {
+    let src = r#"
+(module definition $D
+  (global $g (mut i32) (i32.const 0))
+  (func (export "bump") (result i32)
+    (global.set $g (i32.add (global.get $g) (i32.const 1)))
+    (global.get $g)))
+(module instance $I1 $D)
+(module instance $I2 $D)
+(assert_return (invoke $I1 "bump") (i32.const 1))
+(assert_return (invoke $I1 "bump") (i32.const 2))
+(assert_return (invoke $I2 "bump") (i32.const 1))
+(module definition (memory i64 0x1_0000_0000_0000))
+(module instance $Missing $Nope)
+(assert_return (invoke "bump") (i32.const 2))
+"#;
+    let r = run_wast_source("defs.wast", src, &RunOptions::default());
+    let failed: Vec<(&str, &str)> = r
+        .failures
+        .iter()
+        .map(|f| (f.directive.as_str(), f.message.as_str()))
+        .collect();
+    // Instances are separate; a definition is not instantiated (the 2^48-page memory
+    // would not fit); an unknown definition fails that directive only, and leaves the
+    // current module unavailable.
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert_eq!(failed[0].0, "module instance");
+    assert!(
+        failed[0].1.contains("unknown module definition $Nope"),
+        "{failed:?}"
+    );
+    assert!(failed[1].1.contains("not available"), "{failed:?}");
+    assert_eq!(r.passed, 7);
 }
 
 #[test]

@@ -57,6 +57,8 @@ pub trait DiffEngine {
 }
 
 /// A reference value as engines report it: only its nullness is comparable across engines.
+/// (Used by the in-process engine adapters, which are features.)
+#[cfg(any(feature = "wasmtime", feature = "wasmi"))]
 pub(crate) fn opaque_ref(func: bool, null: bool) -> Value {
     match (func, null) {
         (true, true) => Value::FuncRef(None),

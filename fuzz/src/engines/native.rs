@@ -102,13 +102,13 @@ impl Plan {
         seed: u64,
         iteration: u64,
     ) -> Result<Vec<Vec<RawResult>>, EngineFailure> {
-        let ty = MemType {
-            limits: Limits {
+        let ty = MemType::new(
+            Limits {
                 min: test.memory.initial_pages,
                 max: Some(test.memory.maximum_pages),
             },
-            shared: true,
-        };
+            true,
+        );
         let n = test.threads.len();
         let live = Arc::new(Liveness::new(n));
         let check = live.clone();

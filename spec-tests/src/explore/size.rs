@@ -122,10 +122,10 @@ fn kind(i: &Instr) -> (bool, bool) {
         | I64Store16(_)
         | I64Store32(_)
         | AtomicStore { .. }
-        | MemoryFill
-        | MemoryInit(_)
-        | MemoryGrow => (false, true),
-        AtomicRmw { .. } | AtomicCmpxchg { .. } | MemoryCopy | Simd(_) => (true, true),
+        | MemoryFill(_)
+        | MemoryInit { .. }
+        | MemoryGrow(_) => (false, true),
+        AtomicRmw { .. } | AtomicCmpxchg { .. } | MemoryCopy { .. } | Simd(_) => (true, true),
         _ => (false, false),
     }
 }
@@ -155,7 +155,7 @@ fn count(
     on_path.push(key);
     let mut c = Counts::default();
     for instr in &func.body {
-        if instr.accesses_memory() {
+        if instr.accessed_memories().is_some() {
             let (r, w) = kind(instr);
             c.add(Counts {
                 visible: 1,

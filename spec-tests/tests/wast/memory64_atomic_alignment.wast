@@ -1,0 +1,40 @@
+;; Atomic accesses on 64-bit memories: alignment is decided on the 64-bit effective address
+;; (address operand + offset) and checked before bounds, also when the sum passes 2^64.
+
+(module
+  (memory i64 1 1 shared)
+  (func (export "load32") (param i64) (result i32) (i32.atomic.load (local.get 0)))
+  (func (export "load64-big-offset") (param i64) (result i64)
+    (i64.atomic.load offset=0xffff_ffff_ffff_fff8 (local.get 0)))
+  (func (export "load16-odd-offset") (param i64) (result i32)
+    (i32.atomic.load16_u offset=0xffff_ffff_ffff_ffff (local.get 0)))
+  (func (export "store64") (param i64 i64) (i64.atomic.store offset=4 (local.get 0) (local.get 1)))
+  (func (export "rmw") (param i64) (result i64)
+    (i64.atomic.rmw.add offset=0x1_0000_0000 (local.get 0) (i64.const 1)))
+  (func (export "cmpxchg8") (param i64) (result i32)
+    (i32.atomic.rmw8.cmpxchg_u (local.get 0) (i32.const 0) (i32.const 1)))
+  (func (export "plain-load-big-offset") (param i64) (result i64)
+    (i64.load offset=0xffff_ffff_ffff_ffff (local.get 0)))
+)
+
+(assert_return (invoke "load32" (i64.const 65532)) (i32.const 0))
+(assert_trap (invoke "load32" (i64.const 65534)) "unaligned atomic")
+(assert_trap (invoke "load32" (i64.const 65536)) "out of bounds memory access")
+(assert_trap (invoke "load32" (i64.const 0x1_0000_0002)) "unaligned atomic")
+(assert_trap (invoke "load32" (i64.const 0x1_0000_0000)) "out of bounds memory access")
+(assert_trap (invoke "load32" (i64.const -4)) "out of bounds memory access")
+(assert_trap (invoke "load32" (i64.const -3)) "unaligned atomic")
+;; ea = 8 + 0xffff_ffff_ffff_fff8 = 2^64: aligned, out of bounds.
+(assert_trap (invoke "load64-big-offset" (i64.const 8)) "out of bounds memory access")
+;; ea = 12 + 0xffff_ffff_ffff_fff8 = 2^64 + 4: unaligned (checked first).
+(assert_trap (invoke "load64-big-offset" (i64.const 12)) "unaligned atomic")
+(assert_trap (invoke "load16-odd-offset" (i64.const 0)) "unaligned atomic")
+(assert_trap (invoke "load16-odd-offset" (i64.const 1)) "out of bounds memory access")
+(assert_trap (invoke "store64" (i64.const 0) (i64.const 1)) "unaligned atomic")
+(invoke "store64" (i64.const 4) (i64.const 41))
+(assert_trap (invoke "rmw" (i64.const 8)) "out of bounds memory access")
+(assert_trap (invoke "rmw" (i64.const 9)) "unaligned atomic")
+(assert_return (invoke "cmpxchg8" (i64.const 65535)) (i32.const 0))
+(assert_trap (invoke "cmpxchg8" (i64.const 65536)) "out of bounds memory access")
+(assert_trap (invoke "plain-load-big-offset" (i64.const 1)) "out of bounds memory access")
+(assert_trap (invoke "plain-load-big-offset" (i64.const 0)) "out of bounds memory access")

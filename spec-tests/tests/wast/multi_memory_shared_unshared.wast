@@ -1,0 +1,41 @@
+;; A module with a shared memory 0 and an unshared memory 1: wait on the unshared memory
+;; traps, notify on it wakes no one; the shared one works as usual; memory.copy and
+;; memory.init work across the two.
+
+(module
+  (memory $s 1 1 shared)
+  (memory $u 1)
+  (data $d "\2a\00\00\00")
+  (func (export "wait-unshared") (param i32 i32 i64) (result i32)
+    (memory.atomic.wait32 $u (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "wait64-unshared") (param i32 i64 i64) (result i32)
+    (memory.atomic.wait64 $u (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "wait-shared") (param i32 i32 i64) (result i32)
+    (memory.atomic.wait32 $s (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "notify-unshared") (param i32) (result i32)
+    (memory.atomic.notify $u (local.get 0) (i32.const 1)))
+  (func (export "init-unshared") (memory.init $u $d (i32.const 8) (i32.const 0) (i32.const 4)))
+  (func (export "copy-to-shared") (memory.copy $s $u (i32.const 16) (i32.const 8) (i32.const 4)))
+  (func (export "load-shared") (param i32) (result i32) (i32.atomic.load $s (local.get 0)))
+  (func (export "atomic-unshared") (param i32) (result i32)
+    (i32.atomic.rmw.add $u (local.get 0) (i32.const 1)))
+  (func (export "size-unshared") (result i32) (memory.size $u))
+  (func (export "grow-unshared") (param i32) (result i32) (memory.grow $u (local.get 0)))
+  (func (export "grow-shared") (param i32) (result i32) (memory.grow $s (local.get 0)))
+)
+
+(assert_trap (invoke "wait-unshared" (i32.const 0) (i32.const 0) (i64.const 0)) "expected shared memory")
+(assert_trap (invoke "wait64-unshared" (i32.const 0) (i64.const 0) (i64.const -1)) "expected shared memory")
+;; Alignment is checked before sharedness, as on memory 0.
+(assert_trap (invoke "wait-unshared" (i32.const 2) (i32.const 0) (i64.const 0)) "unaligned atomic")
+(assert_return (invoke "wait-shared" (i32.const 0) (i32.const 0) (i64.const 0)) (i32.const 2))
+(assert_return (invoke "wait-shared" (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const 1))
+(assert_return (invoke "notify-unshared" (i32.const 0)) (i32.const 0))
+(invoke "init-unshared")
+(invoke "copy-to-shared")
+(assert_return (invoke "load-shared" (i32.const 16)) (i32.const 42))
+(assert_return (invoke "atomic-unshared" (i32.const 8)) (i32.const 42))
+(assert_return (invoke "atomic-unshared" (i32.const 8)) (i32.const 43))
+(assert_return (invoke "grow-unshared" (i32.const 1)) (i32.const 1))
+(assert_return (invoke "size-unshared") (i32.const 2))
+(assert_return (invoke "grow-shared" (i32.const 1)) (i32.const -1))
