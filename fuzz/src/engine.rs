@@ -133,6 +133,25 @@ pub trait Engine: Send + Sync {
     }
 }
 
+/// The per-thread seeded delay of the in-process harnesses (wasmtime, heddle-native;
+/// splitmix64): half of the iterations start at once, the others after 0–63 spin-loop
+/// hints. The same seed and thread give the same sequence.
+pub fn delay_sequence(seed: u64, thread: usize) -> impl FnMut() -> u32 {
+    let mut state = seed ^ (thread as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        if z & 1 == 0 {
+            0
+        } else {
+            ((z >> 1) % 64) as u32
+        }
+    }
+}
+
 /// [`Engine::run`] for engines whose real work is [`Engine::run_batch`] (a batch of one).
 ///
 /// # Errors

@@ -259,7 +259,7 @@ impl<'a> Ctx<'a> {
         let mem = config.import_native_memory(self.memory.clone());
         let mut instances = Vec::new();
         let mut children: Vec<(usize, std::thread::ScopedJoinHandle<'s, _>)> = Vec::new();
-        let mut delay = delays(self.seed, t);
+        let mut delay = crate::engine::delay_sequence(self.seed, t);
         let mut stopped = false;
         for s in &self.test.threads[t].steps {
             match s {
@@ -385,24 +385,6 @@ fn merge(raw: &mut Results, child: Results) {
     for (r, c) in raw.iter_mut().zip(child) {
         if !c.is_empty() {
             *r = c;
-        }
-    }
-}
-
-/// Seeded delays (splitmix64): half the iterations start at once, the others after 0–63
-/// spin-loop hints.
-fn delays(seed: u64, thread: usize) -> impl FnMut() -> u32 {
-    let mut state = seed ^ (thread as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    move || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        if z & 1 == 0 {
-            0
-        } else {
-            ((z >> 1) % 64) as u32
         }
     }
 }

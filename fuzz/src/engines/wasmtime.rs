@@ -190,24 +190,6 @@ impl Barrier {
     }
 }
 
-/// The per-thread seeded delay (splitmix64): half of the iterations start at once, the
-/// others after 0–63 spin-loop hints.
-pub fn delay_sequence(seed: u64, thread: usize) -> impl FnMut() -> u32 {
-    let mut state = seed ^ (thread as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    move || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        if z & 1 == 0 {
-            0
-        } else {
-            ((z >> 1) % 64) as u32
-        }
-    }
-}
-
 /// Iterations by their key: per thread, the id of its result list (interned by its worker)
 /// and its blocked mark (`id | (blocked index + 1) << 32`, 0 in the high half for none).
 type RawHistogram = HashMap<Vec<u64>, u64>;
@@ -476,7 +458,7 @@ impl<'a> Harness<'a> {
                 calls.push((f, params, results));
             }
         }
-        let mut delay = delay_sequence(self.opts.seed, t);
+        let mut delay = crate::engine::delay_sequence(self.opts.seed, t);
         let mut raw: Vec<RawResult> = Vec::with_capacity(calls.len());
         // This thread's distinct result lists, each with a small id.
         let mut interned: HashMap<Vec<RawResult>, u32> = HashMap::new();
