@@ -57,6 +57,25 @@ fn load32(h: &mut NativeHandle, ord: Ordering, ea: u64) -> u32 {
     u32::from_le_bytes(b)
 }
 
+/// One store-buffering run with accesses of ordering `ord`: `T1: x := 1; r1 := y`,
+/// `T2: y := 1; r2 := x` on a fresh memory; `(r1, r2)`, checked to be written values.
+fn store_buffering(ord: Ordering) -> (u32, u32) {
+    let (m, _) = memory(1, 1);
+    let mut h1 = NativeHandle::new(m.clone());
+    let mut h2 = NativeHandle::new(m);
+    let t1 = thread::spawn(move || {
+        store32(&mut h1, ord, 0, 1);
+        load32(&mut h1, ord, 8)
+    });
+    let t2 = thread::spawn(move || {
+        store32(&mut h2, ord, 8, 1);
+        load32(&mut h2, ord, 0)
+    });
+    let r = (t1.join().unwrap(), t2.join().unwrap());
+    assert!(r.0 <= 1 && r.1 <= 1, "{r:?}");
+    r
+}
+
 /// Store buffering: `T1: x := 1; r1 := y`, `T2: y := 1; r2 := x`. With non-atomic
 /// accesses every outcome is allowed, (0,0) included; the test checks that the values
 /// are ones that were written (no out-of-thin-air or torn values) and that loom reaches
@@ -66,19 +85,7 @@ fn sb_unordered() {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
     let s = seen.clone();
     model(3, move || {
-        let (m, _) = memory(1, 1);
-        let mut h1 = NativeHandle::new(m.clone());
-        let mut h2 = NativeHandle::new(m);
-        let t1 = thread::spawn(move || {
-            store32(&mut h1, Ordering::Unord, 0, 1);
-            load32(&mut h1, Ordering::Unord, 8)
-        });
-        let t2 = thread::spawn(move || {
-            store32(&mut h2, Ordering::Unord, 8, 1);
-            load32(&mut h2, Ordering::Unord, 0)
-        });
-        let r = (t1.join().unwrap(), t2.join().unwrap());
-        assert!(r.0 <= 1 && r.1 <= 1, "{r:?}");
+        let r = store_buffering(Ordering::Unord);
         s.lock().unwrap().insert(r);
     });
     let seen = seen.lock().unwrap();
@@ -95,19 +102,7 @@ fn sb_unordered() {
 #[test]
 fn sb_seqcst_reads_only_written_values() {
     model(3, || {
-        let (m, _) = memory(1, 1);
-        let mut h1 = NativeHandle::new(m.clone());
-        let mut h2 = NativeHandle::new(m);
-        let t1 = thread::spawn(move || {
-            store32(&mut h1, Ordering::SeqCst, 0, 1);
-            load32(&mut h1, Ordering::SeqCst, 8)
-        });
-        let t2 = thread::spawn(move || {
-            store32(&mut h2, Ordering::SeqCst, 8, 1);
-            load32(&mut h2, Ordering::SeqCst, 0)
-        });
-        let r = (t1.join().unwrap(), t2.join().unwrap());
-        assert!(r.0 <= 1 && r.1 <= 1, "{r:?}");
+        store_buffering(Ordering::SeqCst);
     });
 }
 
