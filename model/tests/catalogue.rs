@@ -1,7 +1,9 @@
 //! The litmus catalogue of MODEL.md §6.1–6.6 (plus derived §6.7 shapes) and the six
 //! official litmus files of the threads suite, with their exact allowed sets.
 
-use heddle_model::{enumerate, parse_litmus, Config, Enumeration, InvokeResult, Outcome, Rule};
+mod common;
+use common::flat;
+use heddle_model::{enumerate, parse_litmus, Config, Enumeration, Rule};
 use pretty_assertions::assert_eq;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -19,21 +21,6 @@ fn run(name: &str, cfg: &Config) -> Enumeration {
     let path = litmus_dir().join(format!("{name}.wast"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     run_text(&text, cfg)
-}
-
-/// An outcome flattened to its values in thread order, e.g. `"0 1"`; `blocked` / `trap`.
-fn flat(o: &Outcome) -> String {
-    let mut v = Vec::new();
-    for (_, rs) in &o.threads {
-        for r in rs {
-            match r {
-                InvokeResult::Values(vs) => v.extend(vs.iter().map(|x| x.bits().to_string())),
-                InvokeResult::Blocked => v.push("blocked".into()),
-                InvokeResult::Trap => v.push("trap".into()),
-            }
-        }
-    }
-    v.join(" ")
 }
 
 fn allowed(en: &Enumeration) -> BTreeSet<String> {

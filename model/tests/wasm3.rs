@@ -1,10 +1,9 @@
 //! Litmus programs over Wasm 3.0 memories (`tests/litmus-wasm3/`): a shared 64-bit memory,
 //! and two shared memories, where a location is a memory and an address.
 
-use heddle_model::{
-    enumerate, location, memory_and_address, parse_litmus, Config, InvokeResult, Outcome,
-    MEMORY_SPAN,
-};
+mod common;
+use common::flat;
+use heddle_model::{enumerate, location, memory_and_address, parse_litmus, Config, MEMORY_SPAN};
 use pretty_assertions::assert_eq;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -16,21 +15,6 @@ fn allowed(name: &str) -> BTreeSet<String> {
     let prog = parse_litmus(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
     let en = enumerate(&prog, &Config::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
     en.allowed.keys().map(flat).collect()
-}
-
-/// An outcome flattened to its values in thread order, e.g. `"0 1"`.
-fn flat(o: &Outcome) -> String {
-    let mut v = Vec::new();
-    for (_, rs) in &o.threads {
-        for r in rs {
-            match r {
-                InvokeResult::Values(vs) => v.extend(vs.iter().map(|x| x.bits().to_string())),
-                InvokeResult::Blocked => v.push("blocked".into()),
-                InvokeResult::Trap => v.push("trap".into()),
-            }
-        }
-    }
-    v.join(" ")
 }
 
 fn set(xs: &[&str]) -> BTreeSet<String> {
