@@ -35,6 +35,7 @@ use heddle_interp::{
     Configuration, ExecLimits, ExternVal, FuncType, InstanceAddr, InstantiationError, Module,
     ModuleError, Trap, Value,
 };
+use std::borrow::Cow;
 use std::sync::Arc;
 
 pub use heddle_interp::ModuleErrorKind;
@@ -334,12 +335,17 @@ impl Oracle {
         }
     }
 
-    /// The bytes of the exported memory `name` (its current length).
-    pub fn memory(&mut self, name: &str) -> Option<Vec<u8>> {
-        match self.config.export(self.instance, name)? {
-            ExternVal::Memory(m) => Some(self.config.memory_bytes(m)),
-            _ => None,
+    /// The bytes of the exported memory `name` (its current length): borrowed when the
+    /// memory holds plain bytes (always, unless [`Oracle::configuration`] was used to give
+    /// shared memories another backend), else a copy read through its backend.
+    pub fn memory(&mut self, name: &str) -> Option<Cow<'_, [u8]>> {
+        let ExternVal::Memory(m) = self.config.export(self.instance, name)? else {
+            return None;
+        };
+        if self.config.memory_plain_bytes(m).is_none() {
+            return Some(Cow::Owned(self.config.memory_bytes(m)));
         }
+        self.config.memory_plain_bytes(m).map(Cow::Borrowed)
     }
 
     /// The size and null entries of the exported table `name`.

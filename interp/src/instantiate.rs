@@ -92,6 +92,13 @@ impl Configuration {
         out
     }
 
+    /// The contents of memory `mem`, borrowed, when the memory holds plain bytes (unshared,
+    /// or shared with the sequentially consistent backend: [`MemInst::plain_bytes`]); `None`
+    /// otherwise, and then [`Configuration::memory_bytes`] reads a copy. Nothing is traced.
+    pub fn memory_plain_bytes(&self, mem: MemAddr) -> Option<&[u8]> {
+        self.store.mems[mem.0 as usize].plain_bytes()
+    }
+
     /// The current size of table `table` (spec *Embedding › Tables*, `table_size`) and its
     /// elements (`FuncRef`/`ExternRef` values, `None` for null).
     pub fn table_elements(&self, table: TableAddr) -> &[Value] {

@@ -178,6 +178,13 @@ pub trait SharedMemory: Send + fmt::Debug {
     fn native(&self) -> Option<&crate::native::SharedNative> {
         None
     }
+    /// The contents as plain bytes, borrowed, when this backend holds them that way (the
+    /// sequentially consistent one); `None` for a backend whose reads depend on the reader
+    /// (relaxed) or whose bytes other OS threads may be writing (native). Reading them is
+    /// not an action of any thread: nothing is traced.
+    fn plain_bytes(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 /// Sequentially consistent shared memory (MODEL.md §9.1): one byte vector, every action
@@ -347,6 +354,10 @@ impl SharedMemory for ScMemory {
     fn hash_state(&self, mut h: &mut dyn Hasher) {
         (self.bytes.len(), self.content).hash(&mut h);
         self.waiters.hash_state(h);
+    }
+
+    fn plain_bytes(&self) -> Option<&[u8]> {
+        Some(&self.bytes)
     }
 
     fn enable_trace(&mut self) {
@@ -671,6 +682,15 @@ impl MemInst {
                 ..*ty
             },
             MemInst::Shared(m) => m.ty(),
+        }
+    }
+
+    /// The contents, borrowed, when they are plain bytes: always for an unshared memory,
+    /// for a shared one see [`SharedMemory::plain_bytes`].
+    pub fn plain_bytes(&self) -> Option<&[u8]> {
+        match self {
+            MemInst::Unshared { bytes, .. } => Some(bytes),
+            MemInst::Shared(m) => m.plain_bytes(),
         }
     }
 

@@ -423,22 +423,27 @@ fn compare_state(
                 }
             }
             ExportKind::Memory => {
+                // Both sides lend their bytes (no copies): this runs after every call.
                 let h = heddle(time, || oracle.memory(export))?;
                 let e = engine_side(name, || engine.memory(export))?;
-                if h != e {
-                    let summary = match (&h, &e) {
-                        (Some(a), Some(b)) if a.len() != b.len() => {
-                            format!("Heddle {} bytes, {name} {} bytes", a.len(), b.len())
-                        }
-                        (Some(a), Some(b)) => {
-                            let i = a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(0);
-                            format!(
-                                "first difference at byte {i}: Heddle {}, {name} {}",
-                                a[i], b[i]
-                            )
-                        }
-                        _ => "exported by one side only".into(),
-                    };
+                let summary = match (h.as_deref(), e) {
+                    (Some(a), Some(b)) if a == b => None,
+                    (None, None) => None,
+                    (Some(a), Some(b)) if a.len() != b.len() => Some(format!(
+                        "Heddle {} bytes, {name} {} bytes",
+                        a.len(),
+                        b.len()
+                    )),
+                    (Some(a), Some(b)) => {
+                        let i = a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(0);
+                        Some(format!(
+                            "first difference at byte {i}: Heddle {}, {name} {}",
+                            a[i], b[i]
+                        ))
+                    }
+                    _ => Some("exported by one side only".into()),
+                };
+                if let Some(summary) = summary {
                     return Err(differ(
                         "memory",
                         format!("memory {export} {when}: {summary}"),

@@ -50,8 +50,9 @@ pub trait DiffEngine {
     fn call(&mut self, name: &str, ty: &FuncType, args: &[Value], fuel: u64) -> EngineOutcome;
     /// The value of exported global `name`.
     fn global(&mut self, name: &str) -> Option<Value>;
-    /// The bytes of exported memory `name`.
-    fn memory(&mut self, name: &str) -> Option<Vec<u8>>;
+    /// The bytes of exported memory `name`, borrowed (campaigns compare them after every
+    /// call: a copy of up to 16 pages each time would cost more than the call).
+    fn memory(&mut self, name: &str) -> Option<&[u8]>;
     /// The size and null entries of exported table `name`.
     fn table(&mut self, name: &str) -> Option<TableView>;
 }

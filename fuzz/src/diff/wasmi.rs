@@ -143,10 +143,10 @@ impl DiffEngine for Wasmi {
         Some(from_val(&g.get(store)))
     }
 
-    fn memory(&mut self, name: &str) -> Option<Vec<u8>> {
+    fn memory(&mut self, name: &str) -> Option<&[u8]> {
         let (store, instance) = self.current.as_ref()?;
         let m = instance.get_memory(store, name)?;
-        Some(m.data(store).to_vec())
+        Some(m.data(store))
     }
 
     fn table(&mut self, name: &str) -> Option<TableView> {

@@ -14,6 +14,9 @@ use wasmtime::{Config, Engine, Extern, Instance, Module, Store, Val};
 pub struct Wasmtime {
     engine: Engine,
     current: Option<(Store<()>, Instance)>,
+    /// The handle of the shared memory [`DiffEngine::memory`] last read: its bytes are
+    /// lent out for as long as the handle lives here.
+    shared: Option<wasmtime::SharedMemory>,
 }
 
 impl Wasmtime {
@@ -36,6 +39,7 @@ impl Wasmtime {
         Ok(Wasmtime {
             engine,
             current: None,
+            shared: None,
         })
     }
 }
@@ -103,6 +107,7 @@ impl DiffEngine for Wasmtime {
 
     fn instantiate(&mut self, wasm: &[u8], fuel: u64) -> EngineInstantiation {
         self.current = None;
+        self.shared = None;
         let module = match Module::new(&self.engine, wasm) {
             Ok(m) => m,
             Err(e) => return EngineInstantiation::Rejected(format!("{e:#}")),
@@ -152,19 +157,21 @@ impl DiffEngine for Wasmtime {
         Some(from_val(&g.get(&mut *store)))
     }
 
-    fn memory(&mut self, name: &str) -> Option<Vec<u8>> {
+    fn memory(&mut self, name: &str) -> Option<&[u8]> {
         let (store, instance) = self.current.as_mut()?;
         match instance.get_export(&mut *store, name)? {
-            Extern::Memory(m) => Some(m.data(&*store).to_vec()),
-            Extern::SharedMemory(m) => Some(
-                m.data()
-                    .iter()
-                    // SAFETY: no wasm code runs while the campaign reads memories (calls
-                    // are synchronous and single-threaded), so nothing writes these bytes
-                    // concurrently.
-                    .map(|cell| unsafe { *cell.get() })
-                    .collect(),
-            ),
+            Extern::Memory(m) => Some(m.data(&*store)),
+            Extern::SharedMemory(m) => {
+                let cells = self.shared.insert(m).data();
+                // SAFETY: `UnsafeCell<u8>` has the layout of `u8`, and the cells live as
+                // long as the handle kept in `self.shared`, which the returned borrow of
+                // `self` outlives. No wasm code runs while the campaign reads memories
+                // (calls are synchronous and single-threaded), so nothing writes these
+                // bytes while they are lent out.
+                Some(unsafe {
+                    std::slice::from_raw_parts(cells.as_ptr().cast::<u8>(), cells.len())
+                })
+            }
             _ => None,
         }
     }
