@@ -58,6 +58,11 @@ pub struct Args {
     /// Heddle's fuel per call (small steps); engines get 4x + 10,000.
     #[arg(long, default_value_t = 100_000)]
     pub fuel: u64,
+    /// Generated modules are made to terminate (wasm-smith's `ensure_termination`): this
+    /// many loop iterations and function entries over all of a module's calls, then every
+    /// further one traps; 0 checks wasm-smith's output unchanged.
+    #[arg(long, default_value_t = heddle_fuzz::diff::generate::TERMINATION_FUEL)]
+    pub termination_fuel: u32,
     /// wasm-shrink's budget of failed attempts in a row (0: save findings unshrunk).
     #[arg(long, default_value_t = 300)]
     pub shrink_attempts: u32,
@@ -107,6 +112,7 @@ pub fn run(args: Args) -> ExitCode {
         out_dir: args.out.clone(),
         shrink_attempts: args.shrink_attempts,
         max_findings: args.max_findings.max(1),
+        termination_fuel: args.termination_fuel,
         ..Campaign::default()
     };
     campaign.check.oracle.fuel = args.fuel;

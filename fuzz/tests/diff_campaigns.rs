@@ -16,12 +16,27 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn campaign(engine: &str, seed: u64, iterations: u64) -> (Report, PathBuf) {
-    let out = scratch(&format!("{engine}-{seed}"));
+    campaign_with(
+        engine,
+        seed,
+        iterations,
+        Campaign::default().termination_fuel,
+    )
+}
+
+fn campaign_with(
+    engine: &str,
+    seed: u64,
+    iterations: u64,
+    termination_fuel: u32,
+) -> (Report, PathBuf) {
+    let out = scratch(&format!("{engine}-{seed}-{termination_fuel}"));
     let c = Campaign {
         seed,
         bound: Bound::Iterations(iterations),
         out_dir: out.clone(),
         shrink_attempts: 50,
+        termination_fuel,
         ..Campaign::default()
     };
     let mut e = engine_by_name(engine).unwrap();
@@ -51,6 +66,26 @@ fn fixed_seed_campaign_against_wasmtime_finds_nothing() {
 fn fixed_seed_campaign_against_wasmi_finds_nothing() {
     let (r, _) = campaign("wasmi", 2, 10_000);
     assert_clean(&r);
+}
+
+/// Modules skipped because Heddle's fuel ran out or a call stack filled up: with the
+/// termination fuel such a module traps (`unreachable`) in both engines and is compared.
+#[cfg(feature = "wasmi")]
+#[test]
+fn termination_fuel_turns_endless_modules_into_compared_traps() {
+    let endless = |r: &Report| {
+        ["fuel", "call-depth"]
+            .iter()
+            .map(|k| r.skips.get(*k).copied().unwrap_or(0))
+            .sum::<u64>()
+    };
+    let (plain, _) = campaign_with("wasmi", 3, 400, 0);
+    let (terminating, _) = campaign_with("wasmi", 3, 400, 500);
+    assert_clean(&terminating);
+    // Without it about half of wasm-smith's modules loop or recurse without end.
+    assert!(endless(&plain) >= 100, "{:?}", plain.skips);
+    assert!(endless(&terminating) <= 4, "{:?}", terminating.skips);
+    assert!(terminating.calls > plain.calls, "{plain:?} {terminating:?}");
 }
 
 #[cfg(feature = "wasmi")]

@@ -86,18 +86,40 @@ pub fn smith_config(threads: bool) -> wasm_smith::Config {
     }
 }
 
+/// The default [`module`] termination fuel: how many loop iterations and function entries
+/// (and bulk-operation bytes) a module may spend over all of its calls before every further
+/// one traps.
+pub const TERMINATION_FUEL: u32 = 500;
+
 /// Module number `index` of a campaign with `seed`: wasm-smith output from 16 KiB of
 /// seeded random bytes (wasm-smith never fails on short input; it stops early).
-pub fn module(seed: u64, index: u64, threads: bool) -> Vec<u8> {
+///
+/// With `termination_fuel > 0` the module is made to terminate by wasm-smith's
+/// `ensure_termination` (the way wasmtime's differential fuzzing does it): a mutable i32
+/// global, initialised to `termination_fuel`, is decremented at the head of every function
+/// and loop (by the length of bulk memory and table operations), and the code traps with
+/// `unreachable` when it would go below zero. That makes an infinite loop or an unbounded
+/// recursion an ordinary, deterministic trap in every engine, so the module is compared
+/// instead of skipped for running the oracle's fuel out or the call stack full, and the
+/// state it left behind is compared too. The global is neither exported nor reset: the
+/// budget is shared by all the calls of a module. With 0 the module is wasm-smith's output
+/// unchanged.
+pub fn module(seed: u64, index: u64, threads: bool, termination_fuel: u32) -> Vec<u8> {
     let mut rng = Rng::new(module_seed(seed, index));
     let mut bytes = vec![0u8; 16 * 1024];
     rng.fill(&mut bytes);
     let mut u = Unstructured::new(&bytes);
-    match wasm_smith::Module::new(smith_config(threads), &mut u) {
-        Ok(m) => m.to_bytes(),
+    let mut module = match wasm_smith::Module::new(smith_config(threads), &mut u) {
+        Ok(m) => m,
         // Not expected with a valid configuration; an empty module is still a module.
-        Err(_) => wat::parse_str("(module)").unwrap_or_default(),
+        Err(_) => return wat::parse_str("(module)").unwrap_or_default(),
+    };
+    if termination_fuel > 0 {
+        // Fails only for function bodies of arbitrary bytes, which this configuration
+        // never asks for; the module is then checked as generated.
+        let _ = module.ensure_termination(termination_fuel);
     }
+    module.to_bytes()
 }
 
 /// Arguments for a function with parameter types `params`: boundary values most of the

@@ -91,6 +91,10 @@ pub struct Campaign {
     pub out_dir: PathBuf,
     /// Comparison settings (fuel, wait budget, the oracle's options).
     pub check: CheckOptions,
+    /// The budget of loop iterations and function entries a generated module gets (see
+    /// [`generate::module`]); 0 leaves wasm-smith's output unchanged. Files are checked
+    /// as they are.
+    pub termination_fuel: u32,
     /// wasm-shrink's budget of failed attempts in a row; 0 saves findings unshrunk.
     pub shrink_attempts: u32,
     /// Stop after this many findings.
@@ -106,6 +110,7 @@ impl Default for Campaign {
             files: Vec::new(),
             out_dir: PathBuf::from("fuzz-findings"),
             check: CheckOptions::default(),
+            termination_fuel: generate::TERMINATION_FUEL,
             shrink_attempts: 300,
             max_findings: 10,
         }
@@ -196,10 +201,10 @@ pub fn run_campaign(
         }
         let index = campaign.start + i;
         let (wasm, origin, arg_seed) = if files.is_empty() {
-            let w = generate::module(campaign.seed, index, threads);
+            let w = generate::module(campaign.seed, index, threads, campaign.termination_fuel);
             let origin = format!(
-                "seed {} module {index} (reproduce: heddle fuzz --engine {} --seed {} --start {index} --iterations 1)",
-                campaign.seed, report.engine, campaign.seed
+                "seed {} module {index} (reproduce: heddle fuzz --engine {} --seed {} --termination-fuel {} --start {index} --iterations 1)",
+                campaign.seed, report.engine, campaign.seed, campaign.termination_fuel
             );
             (w, origin, generate::module_seed(campaign.seed, index))
         } else {

@@ -106,7 +106,7 @@ pub fn run_mutation_campaign(
     let mut rng = Rng::new(seed);
     for i in 0..count {
         if i % MUTANTS_PER_MODULE == 0 {
-            base = module(seed, i / MUTANTS_PER_MODULE, true);
+            base = module(seed, i / MUTANTS_PER_MODULE, true, 0);
         }
         let mut wasm = base.clone();
         mutate(&mut rng, &mut wasm);
