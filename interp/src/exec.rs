@@ -843,7 +843,7 @@ fn alloc_struct(store: &mut Store, ty: crate::types::TypeId, fields: Vec<Slot>) 
 
 /// Allocate an array (spec 3.0 `array.new`). Arrays are limited to
 /// [`ExecLimits::max_table_elements`] elements, an implementation limit (allocation may
-/// fail, spec *Execution › Runtime › Store*): a larger one traps.
+/// fail, spec 3.0 *Execution › Runtime › Store*): a larger one traps.
 fn alloc_array(
     store: &mut Store,
     limits: &ExecLimits,

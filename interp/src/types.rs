@@ -285,7 +285,7 @@ pub type TypeId = u32;
 /// it (`HeapType::Rec`), form the group's key; structurally equal groups (from any
 /// modules) get the same ids. So type equality at run time (`call_indirect`,
 /// `ref.test`/`ref.cast`, import matching) is equality of ids, and subtyping walks the
-/// declared supertypes (spec *Matching › Defined types*). Types are never removed (the
+/// declared supertypes (spec 3.0 *Matching › Defined types*). Types are never removed (the
 /// spec has no collector); the registry lives as long as the store.
 #[derive(Clone, Debug, Default)]
 pub struct TypeRegistry {
