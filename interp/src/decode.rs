@@ -126,10 +126,7 @@ fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleErro
         Payload::TypeSection(r) => {
             for group in r {
                 let group = group.map_err(invalid)?;
-                let types: Vec<SubType> = group
-                    .types()
-                    .map(sub_type)
-                    .collect::<Result<_, _>>()?;
+                let types: Vec<SubType> = group.types().map(sub_type).collect::<Result<_, _>>()?;
                 m.rec_groups.push(types.len() as u32);
                 m.types.extend(types);
             }
@@ -273,7 +270,10 @@ fn val_type(t: wasmparser::ValType) -> Result<ValType, ModuleError> {
 }
 
 fn ref_type(r: wasmparser::RefType) -> Result<types::RefType, ModuleError> {
-    Ok(types::RefType::new(r.is_nullable(), heap_type(r.heap_type())?))
+    Ok(types::RefType::new(
+        r.is_nullable(),
+        heap_type(r.heap_type())?,
+    ))
 }
 
 /// Spec 3.0 *Binary Format › Types*: a sub type of the type section, with module type
@@ -295,8 +295,16 @@ fn sub_type(t: &wasmparser::SubType) -> Result<SubType, ModuleError> {
     };
     let composite = match &ct.inner {
         wasmparser::CompositeInnerType::Func(f) => CompositeType::Func(FuncType {
-            params: f.params().iter().map(|t| val_type(*t)).collect::<Result<_, _>>()?,
-            results: f.results().iter().map(|t| val_type(*t)).collect::<Result<_, _>>()?,
+            params: f
+                .params()
+                .iter()
+                .map(|t| val_type(*t))
+                .collect::<Result<_, _>>()?,
+            results: f
+                .results()
+                .iter()
+                .map(|t| val_type(*t))
+                .collect::<Result<_, _>>()?,
         }),
         wasmparser::CompositeInnerType::Struct(s) => {
             CompositeType::Struct(s.fields.iter().map(field).collect::<Result<_, _>>()?)
@@ -625,7 +633,13 @@ fn lower_func(
                 }));
                 if let Some(j) = c.else_jump.take() {
                     let else_pc = code.len() as u32;
-                    set_target(&mut code, &mut br_tables, &mut br_casts, Patch::Instr(j), else_pc);
+                    set_target(
+                        &mut code,
+                        &mut br_tables,
+                        &mut br_casts,
+                        Patch::Instr(j),
+                        else_pc,
+                    );
                 }
                 c.kind = FrameKind::Else;
             }
@@ -633,7 +647,13 @@ fn lower_func(
                 let c = ctl.pop().expect("validated");
                 let end = code.len() as u32;
                 if let Some(j) = c.else_jump {
-                    set_target(&mut code, &mut br_tables, &mut br_casts, Patch::Instr(j), end);
+                    set_target(
+                        &mut code,
+                        &mut br_tables,
+                        &mut br_casts,
+                        Patch::Instr(j),
+                        end,
+                    );
                 }
                 for p in c.pending {
                     set_target(&mut code, &mut br_tables, &mut br_casts, p, end);

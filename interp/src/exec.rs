@@ -910,8 +910,14 @@ pub(crate) fn alloc_instr(
                 stack.push(r);
             }
             Instr::ArrayNew(_) => {
-                let n = array_len_ok(limits, u64_of(stack.pop().expect("validated")) as u32 as u64)?;
-                let v = pack(packing(array_storage(store, id)), stack.pop().expect("validated"));
+                let n = array_len_ok(
+                    limits,
+                    u64_of(stack.pop().expect("validated")) as u32 as u64,
+                )?;
+                let v = pack(
+                    packing(array_storage(store, id)),
+                    stack.pop().expect("validated"),
+                );
                 let r = alloc_array(store, limits, id, vec![v; n]);
                 stack.push(r);
             }
@@ -1317,7 +1323,9 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 }
                 Instr::GlobalSet(i) => {
                     let g = ctx.store.instances[instance.0 as usize].globals[i as usize];
-                    let v = ctx.store.slot_value(pop!(), ctx.store.globals[g.0 as usize].ty.content);
+                    let v = ctx
+                        .store
+                        .slot_value(pop!(), ctx.store.globals[g.0 as usize].ty.content);
                     ctx.store.globals[g.0 as usize].value = v;
                 }
 
@@ -1840,7 +1848,13 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                     if r == NULL_REF {
                         break Err(Trap::NullFunctionReference);
                     }
-                    tri!(return_call(stack, &mut thread.frames, ctx, FuncAddr(r as u32), fp));
+                    tri!(return_call(
+                        stack,
+                        &mut thread.frames,
+                        ctx,
+                        FuncAddr(r as u32),
+                        fp
+                    ));
                     enter_top_frame!('frames);
                 }
                 Instr::RefAsNonNull => {
@@ -2153,10 +2167,10 @@ fn indirect_callee(
         return Err(Trap::UninitializedElement(i as u32));
     };
     // Spec 3.0: the function's defined type must match the expected one (subtyping).
-    if !store
-        .types
-        .is_subtype(store.funcs[addr.0 as usize].type_id(), inst.types[type_idx as usize])
-    {
+    if !store.types.is_subtype(
+        store.funcs[addr.0 as usize].type_id(),
+        inst.types[type_idx as usize],
+    ) {
         return Err(Trap::IndirectCallTypeMismatch);
     }
     Ok(addr)

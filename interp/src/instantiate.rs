@@ -1,6 +1,7 @@
 //! Allocation and instantiation (spec *Execution › Modules*: `allocmodule`, *Instantiation*).
 
 use crate::error::InstantiationError;
+use crate::exec::Slot;
 use crate::exec::{Configuration, ThreadId};
 use crate::memory::{MemInst, Ordering};
 use crate::store::{
@@ -8,7 +9,6 @@ use crate::store::{
     HostFunc, InstanceAddr, MemAddr, ModuleInst, Store, TableAddr, TableInst,
 };
 use crate::syntax::{ConstExpr, DataMode, ElemMode, Instr, Module};
-use crate::exec::Slot;
 use crate::types::{
     ExternType, FuncType, GlobalType, HeapType, MemType, RefType, SubType, TableType, TypeId,
     ValType,
@@ -26,7 +26,10 @@ impl Configuration {
     /// Its type is interned in the store's type registry as a recursion group of its own
     /// (its reference types are abstract).
     pub fn alloc_host_func(&mut self, ty: FuncType, code: HostFunc) -> FuncAddr {
-        let type_id = self.store.types.intern_group(&[SubType::func(ty.clone())], 0, &[])[0];
+        let type_id = self
+            .store
+            .types
+            .intern_group(&[SubType::func(ty.clone())], 0, &[])[0];
         self.store.funcs.push(FuncInst::Host { ty, type_id, code });
         FuncAddr(self.store.funcs.len() as u32 - 1)
     }
@@ -302,7 +305,9 @@ fn const_address(s: Slot) -> u64 {
 /// A module type with its type indices replaced by canonical ids.
 fn canon_heap(ids: &[TypeId], h: HeapType) -> HeapType {
     match h {
-        HeapType::Concrete(i) => HeapType::Concrete(ids.get(i as usize).copied().unwrap_or(u32::MAX)),
+        HeapType::Concrete(i) => {
+            HeapType::Concrete(ids.get(i as usize).copied().unwrap_or(u32::MAX))
+        }
         other => other,
     }
 }
@@ -353,7 +358,9 @@ pub(crate) fn eval_const(
             Instr::F64Const(b) => Slot::from(b),
             Instr::RefNull(_) => value_to_slot(&Value::FuncRef(None)),
             Instr::RefFunc(i) => value_to_slot(&Value::FuncRef(Some(inst.funcs[i as usize]))),
-            Instr::GlobalGet(i) => value_to_slot(&store.globals[inst.globals[i as usize].0 as usize].value),
+            Instr::GlobalGet(i) => {
+                value_to_slot(&store.globals[inst.globals[i as usize].0 as usize].value)
+            }
             Instr::I32Add | Instr::I32Sub | Instr::I32Mul => {
                 let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else {
                     unreachable!("validated constant expression")

@@ -266,9 +266,10 @@ impl Store {
     /// hierarchy.
     pub fn slot_value(&self, s: u128, ty: ValType) -> Value {
         match ty {
-            ValType::Ref(r) => {
-                crate::exec::slot_to_value(s, RefType::new(r.nullable, self.abstract_heap(r.heap)).into())
-            }
+            ValType::Ref(r) => crate::exec::slot_to_value(
+                s,
+                RefType::new(r.nullable, self.abstract_heap(r.heap)).into(),
+            ),
             other => crate::exec::slot_to_value(s, other),
         }
     }

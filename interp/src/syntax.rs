@@ -8,8 +8,8 @@
 
 use crate::simd::SimdInstr;
 use crate::types::{
-    CompositeType, ExternType, FuncType, GlobalType, HeapType, MemType, RefType, SubType, TableType,
-    ValType,
+    CompositeType, ExternType, FuncType, GlobalType, HeapType, MemType, RefType, SubType,
+    TableType, ValType,
 };
 
 /// A validated, lowered module. Index spaces (functions, tables, memories, globals) begin

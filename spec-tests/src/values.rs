@@ -517,18 +517,16 @@ pub fn parse_arg(s: &str, ty: ValType) -> Result<Value, String> {
         ValType::V128 => parse_v128(s.strip_prefix("v128:").unwrap_or(s))
             .map(Value::V128)
             .map_err(|e| bad(&e)),
-        ValType::Ref(r) if !matches!(r.heap, HeapKind::Extern | HeapKind::NoExtern) => {
-            match s {
-                "null" | "funcref:null" | "ref.null:func" | "anyref:null" | "ref.null:any"
-                    if r.nullable =>
-                {
-                    Ok(Value::default_of(ty))
-                }
-                _ => Err(bad(&format!(
-                    "a {ty} argument can only be null (`null`), and only if the type is nullable"
-                ))),
+        ValType::Ref(r) if !matches!(r.heap, HeapKind::Extern | HeapKind::NoExtern) => match s {
+            "null" | "funcref:null" | "ref.null:func" | "anyref:null" | "ref.null:any"
+                if r.nullable =>
+            {
+                Ok(Value::default_of(ty))
             }
-        }
+            _ => Err(bad(&format!(
+                "a {ty} argument can only be null (`null`), and only if the type is nullable"
+            ))),
+        },
         ValType::Ref(_) => {
             if matches!(s, "null" | "externref:null" | "ref.null:extern") {
                 return Ok(Value::ExternRef(None));
