@@ -9,7 +9,8 @@
 use crate::error::{ModuleError, ModuleErrorKind};
 use crate::syntax::*;
 use crate::types::{
-    self, AddrType, ExternType, FuncType, GlobalType, Limits, MemType, TableType, ValType,
+    self, AddrType, CompositeType, ExternType, FieldType, FuncType, GlobalType, HeapType, Limits,
+    MemType, StorageType, SubType, TableType, ValType,
 };
 use wasmparser::{
     BlockType, FrameKind, FuncValidator, FunctionBody, Operator, Parser, Payload, TypeRef,
@@ -25,8 +26,8 @@ pub enum Features {
     Threads,
     /// The threads proposal with the Wasm 3.0 features Heddle implements: memory64 (64-bit
     /// memories and tables), multi-memory, extended constant expressions, tail calls,
-    /// relaxed SIMD; and the custom-page-sizes and wide-arithmetic proposals. (Not the
-    /// 3.0 features Heddle does not implement: GC, function references, exceptions.)
+    /// relaxed SIMD, typed function references and GC; and the custom-page-sizes and
+    /// wide-arithmetic proposals. (Not exceptions.)
     #[default]
     Wasm3,
 }
@@ -123,32 +124,23 @@ impl Module {
 fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleError> {
     match payload {
         Payload::TypeSection(r) => {
-            for ty in r.into_iter_err_on_gc_types() {
-                // The section was validated (`validator.payload`) before it is lowered:
-                // what fails here is a GC type (struct, array, subtype, recursion group),
-                // valid in Wasm 3.0 but not implemented.
-                let ty = ty.map_err(|_| unsupported("GC types (struct, array, subtypes)"))?;
-                m.types.push(FuncType {
-                    params: ty
-                        .params()
-                        .iter()
-                        .map(|t| val_type(*t))
-                        .collect::<Result<_, _>>()?,
-                    results: ty
-                        .results()
-                        .iter()
-                        .map(|t| val_type(*t))
-                        .collect::<Result<_, _>>()?,
-                });
+            for group in r {
+                let group = group.map_err(invalid)?;
+                let types: Vec<SubType> = group.types().map(sub_type).collect::<Result<_, _>>()?;
+                m.rec_groups.push(types.len() as u32);
+                m.types.extend(types);
             }
         }
         Payload::ImportSection(r) => {
             for import in r.into_imports() {
                 let import = import.map_err(invalid)?;
                 let ty = match import.ty {
-                    TypeRef::Func(i) | TypeRef::FuncExact(i) => {
+                    TypeRef::Func(i) => {
                         m.func_types.push(i);
-                        ExternType::Func(m.types[i as usize].clone())
+                        ExternType::Func(i)
+                    }
+                    TypeRef::FuncExact(_) => {
+                        return Err(unsupported("exact function imports (custom descriptors)"))
                     }
                     TypeRef::Table(t) => ExternType::Table(table_type(t)?),
                     TypeRef::Memory(t) => ExternType::Memory(mem_type(t)),
@@ -215,7 +207,7 @@ fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleErro
                 let e = e.map_err(invalid)?;
                 let (ty, items) = match e.items {
                     wasmparser::ElementItems::Functions(fs) => (
-                        types::RefType::FuncRef,
+                        types::RefType::FUNCREF,
                         fs.into_iter()
                             .map(|f| Ok(ConstExpr(vec![Instr::RefFunc(f.map_err(invalid)?)])))
                             .collect::<Result<Vec<_>, ModuleError>>()?,
@@ -278,13 +270,61 @@ fn val_type(t: wasmparser::ValType) -> Result<ValType, ModuleError> {
 }
 
 fn ref_type(r: wasmparser::RefType) -> Result<types::RefType, ModuleError> {
-    if r.is_func_ref() {
-        Ok(types::RefType::FuncRef)
-    } else if r.is_extern_ref() {
-        Ok(types::RefType::ExternRef)
-    } else {
-        Err(unsupported(format!("reference type {r:?}")))
+    Ok(types::RefType::new(
+        r.is_nullable(),
+        heap_type(r.heap_type())?,
+    ))
+}
+
+/// Spec 3.0 *Binary Format › Types*: a sub type of the type section, with module type
+/// indices. (Shared types, continuations and custom descriptors are other proposals.)
+fn sub_type(t: &wasmparser::SubType) -> Result<SubType, ModuleError> {
+    let ct = &t.composite_type;
+    if ct.shared || ct.descriptor_idx.is_some() || ct.describes_idx.is_some() {
+        return Err(unsupported("shared types and custom descriptors"));
     }
+    let field = |f: &wasmparser::FieldType| -> Result<FieldType, ModuleError> {
+        Ok(FieldType {
+            storage: match f.element_type {
+                wasmparser::StorageType::I8 => StorageType::I8,
+                wasmparser::StorageType::I16 => StorageType::I16,
+                wasmparser::StorageType::Val(v) => StorageType::Val(val_type(v)?),
+            },
+            mutable: f.mutable,
+        })
+    };
+    let composite = match &ct.inner {
+        wasmparser::CompositeInnerType::Func(f) => CompositeType::Func(FuncType {
+            params: f
+                .params()
+                .iter()
+                .map(|t| val_type(*t))
+                .collect::<Result<_, _>>()?,
+            results: f
+                .results()
+                .iter()
+                .map(|t| val_type(*t))
+                .collect::<Result<_, _>>()?,
+        }),
+        wasmparser::CompositeInnerType::Struct(s) => {
+            CompositeType::Struct(s.fields.iter().map(field).collect::<Result<_, _>>()?)
+        }
+        wasmparser::CompositeInnerType::Array(a) => CompositeType::Array(field(&a.0)?),
+        wasmparser::CompositeInnerType::Cont(_) => {
+            return Err(unsupported("continuation types (stack switching)"))
+        }
+    };
+    Ok(SubType {
+        is_final: t.is_final,
+        supertype: match t.supertype_idxs.first() {
+            None => None,
+            Some(i) => Some(
+                i.as_module_index()
+                    .ok_or_else(|| unsupported("a supertype that is not a module type index"))?,
+            ),
+        },
+        composite,
+    })
 }
 
 fn table_type(t: wasmparser::TableType) -> Result<TableType, ModuleError> {
@@ -357,25 +397,54 @@ fn const_expr(c: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, ModuleError> {
             Operator::I64Add => Instr::I64Add,
             Operator::I64Sub => Instr::I64Sub,
             Operator::I64Mul => Instr::I64Mul,
+            Operator::RefI31 => Instr::RefI31,
+            Operator::AnyConvertExtern => Instr::AnyConvertExtern,
+            Operator::ExternConvertAny => Instr::ExternConvertAny,
+            Operator::StructNew { struct_type_index } => Instr::StructNew(struct_type_index),
+            Operator::StructNewDefault { struct_type_index } => {
+                Instr::StructNewDefault(struct_type_index)
+            }
+            Operator::ArrayNew { array_type_index } => Instr::ArrayNew(array_type_index),
+            Operator::ArrayNewDefault { array_type_index } => {
+                Instr::ArrayNewDefault(array_type_index)
+            }
+            Operator::ArrayNewFixed {
+                array_type_index,
+                array_size,
+            } => Instr::ArrayNewFixed {
+                ty: array_type_index,
+                len: array_size,
+            },
             other => return Err(unsupported(format!("constant instruction {other:?}"))),
         });
     }
     Ok(ConstExpr(out))
 }
 
-fn heap_type(h: wasmparser::HeapType) -> Result<types::RefType, ModuleError> {
-    use wasmparser::{AbstractHeapType, HeapType};
-    match h {
-        HeapType::Abstract {
-            ty: AbstractHeapType::Func,
-            ..
-        } => Ok(types::RefType::FuncRef),
-        HeapType::Abstract {
-            ty: AbstractHeapType::Extern,
-            ..
-        } => Ok(types::RefType::ExternRef),
-        other => Err(unsupported(format!("heap type {other:?}"))),
-    }
+fn heap_type(h: wasmparser::HeapType) -> Result<HeapType, ModuleError> {
+    use wasmparser::AbstractHeapType as A;
+    Ok(match h {
+        wasmparser::HeapType::Abstract { shared: false, ty } => match ty {
+            A::Func => HeapType::Func,
+            A::NoFunc => HeapType::NoFunc,
+            A::Extern => HeapType::Extern,
+            A::NoExtern => HeapType::NoExtern,
+            A::Any => HeapType::Any,
+            A::Eq => HeapType::Eq,
+            A::I31 => HeapType::I31,
+            A::Struct => HeapType::Struct,
+            A::Array => HeapType::Array,
+            A::None => HeapType::None,
+            A::Exn => HeapType::Exn,
+            A::NoExn => HeapType::NoExn,
+            other => return Err(unsupported(format!("heap type {other:?}"))),
+        },
+        wasmparser::HeapType::Concrete(i) => HeapType::Concrete(
+            i.as_module_index()
+                .ok_or_else(|| unsupported("a heap type that is not a module type index"))?,
+        ),
+        other => return Err(unsupported(format!("heap type {other:?}"))),
+    })
 }
 
 /// A structured-control construct being lowered.
@@ -394,6 +463,7 @@ struct Control {
 enum Patch {
     Instr(usize),
     Table(u32, usize),
+    Cast(u32),
 }
 
 /// Spec *Validation › Instructions* and *Binary Format › Instructions*: validate one
@@ -417,6 +487,7 @@ fn lower_func(
     let mut code: Vec<Instr> = Vec::new();
     let mut br_tables: Vec<Vec<BrTarget>> = Vec::new();
     let mut v128s: Vec<u128> = Vec::new();
+    let mut br_casts: Vec<BrCast> = Vec::new();
     let mut ctl: Vec<Control> = vec![Control {
         kind: FrameKind::Block,
         start: 0,
@@ -488,6 +559,39 @@ fn lower_func(
                 br_tables.push(list);
                 Some(Instr::BrTable(idx))
             }
+            // Spec 3.0: `br_on_null` pops the reference before branching; the others
+            // branch with it as the label's last operand.
+            Operator::BrOnNull { relative_depth } => Some(Instr::BrOnNull(target(
+                &mut ctl,
+                *relative_depth,
+                1,
+                Patch::Instr(code.len()),
+            ))),
+            Operator::BrOnNonNull { relative_depth } => Some(Instr::BrOnNonNull(target(
+                &mut ctl,
+                *relative_depth,
+                0,
+                Patch::Instr(code.len()),
+            ))),
+            Operator::BrOnCast {
+                relative_depth,
+                to_ref_type,
+                ..
+            }
+            | Operator::BrOnCastFail {
+                relative_depth,
+                to_ref_type,
+                ..
+            } => {
+                let idx = br_casts.len() as u32;
+                let t = target(&mut ctl, *relative_depth, 0, Patch::Cast(idx));
+                br_casts.push(BrCast {
+                    target: t,
+                    to: ref_type(*to_ref_type)?,
+                    fail: matches!(op, Operator::BrOnCastFail { .. }),
+                });
+                Some(Instr::BrOnCast(idx))
+            }
             _ => None,
         };
         let pc = code.len() as u32;
@@ -529,7 +633,13 @@ fn lower_func(
                 }));
                 if let Some(j) = c.else_jump.take() {
                     let else_pc = code.len() as u32;
-                    set_target(&mut code, &mut br_tables, Patch::Instr(j), else_pc);
+                    set_target(
+                        &mut code,
+                        &mut br_tables,
+                        &mut br_casts,
+                        Patch::Instr(j),
+                        else_pc,
+                    );
                 }
                 c.kind = FrameKind::Else;
             }
@@ -537,10 +647,16 @@ fn lower_func(
                 let c = ctl.pop().expect("validated");
                 let end = code.len() as u32;
                 if let Some(j) = c.else_jump {
-                    set_target(&mut code, &mut br_tables, Patch::Instr(j), end);
+                    set_target(
+                        &mut code,
+                        &mut br_tables,
+                        &mut br_casts,
+                        Patch::Instr(j),
+                        end,
+                    );
                 }
                 for p in c.pending {
-                    set_target(&mut code, &mut br_tables, p, end);
+                    set_target(&mut code, &mut br_tables, &mut br_casts, p, end);
                 }
                 if ctl.is_empty() {
                     code.push(Instr::Return);
@@ -552,27 +668,41 @@ fn lower_func(
             Some(b) => code.push(b),
             None => match crate::simd::lower(&op, &mut v128s)? {
                 Some(simd) => code.push(Instr::Simd(simd)),
-                None => code.extend(lower_simple(&op)?),
+                None => code.extend(lower_simple(&op, m)?),
             },
         }
     }
     ops.finish().map_err(invalid)?;
+    let ft = m.func_type(type_idx);
     Ok(Func {
         type_idx,
+        arity: (ft.params.len() as u32, ft.results.len() as u32),
         locals,
         body: code,
         br_tables,
         v128s,
+        br_casts,
     })
 }
 
-fn set_target(code: &mut [Instr], tables: &mut [Vec<BrTarget>], p: Patch, pc: u32) {
+fn set_target(
+    code: &mut [Instr],
+    tables: &mut [Vec<BrTarget>],
+    casts: &mut [BrCast],
+    p: Patch,
+    pc: u32,
+) {
     match p {
         Patch::Instr(i) => match &mut code[i] {
-            Instr::Br(t) | Instr::BrIf(t) | Instr::BrUnless(t) => t.pc = pc,
+            Instr::Br(t)
+            | Instr::BrIf(t)
+            | Instr::BrUnless(t)
+            | Instr::BrOnNull(t)
+            | Instr::BrOnNonNull(t) => t.pc = pc,
             other => unreachable!("not a branch: {other:?}"),
         },
         Patch::Table(t, e) => tables[t as usize][e].pc = pc,
+        Patch::Cast(c) => casts[c as usize].target.pc = pc,
     }
 }
 
@@ -581,10 +711,25 @@ fn block_arity(m: &Module, bt: BlockType) -> (u32, u32) {
     match bt {
         BlockType::Empty => (0, 0),
         BlockType::Type(_) => (0, 1),
-        BlockType::FuncType(i) => m
-            .types
-            .get(i as usize)
-            .map_or((0, 0), |t| (t.params.len() as u32, t.results.len() as u32)),
+        BlockType::FuncType(i) => {
+            let t = m.func_type(i);
+            (t.params.len() as u32, t.results.len() as u32)
+        }
+    }
+}
+
+/// How field `field` of struct type `ty` (or, with `None`, the elements of array type
+/// `ty`) is stored. Validation has checked the indices.
+fn field_packing(m: &Module, ty: u32, field: Option<u32>) -> Packed {
+    let storage = match (m.composite(ty), field) {
+        (Some(CompositeType::Struct(fs)), Some(i)) => fs.get(i as usize).map(|f| f.storage),
+        (Some(CompositeType::Array(f)), None) => Some(f.storage),
+        _ => None,
+    };
+    match storage {
+        Some(StorageType::I8) => Packed::I8,
+        Some(StorageType::I16) => Packed::I16,
+        _ => Packed::No,
     }
 }
 
@@ -601,7 +746,7 @@ pub(crate) fn memarg(m: &wasmparser::MemArg) -> Result<MemArg, ModuleError> {
 
 /// Lower an operator that maps to one instruction (everything but structured control).
 /// `Ok(None)` for operators that emit nothing (`end`, `else` are handled by the caller).
-fn lower_simple(op: &Operator<'_>) -> Result<Option<Instr>, ModuleError> {
+fn lower_simple(op: &Operator<'_>, m: &Module) -> Result<Option<Instr>, ModuleError> {
     use AtomicType::{I32 as A32, I64 as A64};
     use Operator as O;
     let atomic_load = |ty, width, m| -> Result<_, ModuleError> {
@@ -685,6 +830,94 @@ fn lower_simple(op: &Operator<'_>) -> Result<Option<Instr>, ModuleError> {
         O::RefNull { hty } => Instr::RefNull(heap_type(*hty)?),
         O::RefIsNull => Instr::RefIsNull,
         O::RefFunc { function_index } => Instr::RefFunc(*function_index),
+
+        O::CallRef { type_index } => Instr::CallRef(*type_index),
+        O::ReturnCallRef { type_index } => Instr::ReturnCallRef(*type_index),
+        O::RefAsNonNull => Instr::RefAsNonNull,
+        O::RefEq => Instr::RefEq,
+        O::RefTestNonNull { hty } => Instr::RefTest(types::RefType::new(false, heap_type(*hty)?)),
+        O::RefTestNullable { hty } => Instr::RefTest(types::RefType::new(true, heap_type(*hty)?)),
+        O::RefCastNonNull { hty } => Instr::RefCast(types::RefType::new(false, heap_type(*hty)?)),
+        O::RefCastNullable { hty } => Instr::RefCast(types::RefType::new(true, heap_type(*hty)?)),
+        O::RefI31 => Instr::RefI31,
+        O::I31GetS => Instr::I31Get { signed: true },
+        O::I31GetU => Instr::I31Get { signed: false },
+        O::AnyConvertExtern => Instr::AnyConvertExtern,
+        O::ExternConvertAny => Instr::ExternConvertAny,
+        O::StructNew { struct_type_index } => Instr::StructNew(*struct_type_index),
+        O::StructNewDefault { struct_type_index } => Instr::StructNewDefault(*struct_type_index),
+        O::StructGet {
+            struct_type_index,
+            field_index,
+        }
+        | O::StructGetS {
+            struct_type_index,
+            field_index,
+        }
+        | O::StructGetU {
+            struct_type_index,
+            field_index,
+        } => Instr::StructGet {
+            ty: *struct_type_index,
+            field: *field_index,
+            packed: field_packing(m, *struct_type_index, Some(*field_index)),
+            signed: matches!(op, O::StructGetS { .. }),
+        },
+        O::StructSet {
+            struct_type_index,
+            field_index,
+        } => Instr::StructSet {
+            ty: *struct_type_index,
+            field: *field_index,
+            packed: field_packing(m, *struct_type_index, Some(*field_index)),
+        },
+        O::ArrayNew { array_type_index } => Instr::ArrayNew(*array_type_index),
+        O::ArrayNewDefault { array_type_index } => Instr::ArrayNewDefault(*array_type_index),
+        O::ArrayNewFixed {
+            array_type_index,
+            array_size,
+        } => Instr::ArrayNewFixed {
+            ty: *array_type_index,
+            len: *array_size,
+        },
+        O::ArrayNewData {
+            array_type_index,
+            array_data_index,
+        } => Instr::ArrayNewData {
+            ty: *array_type_index,
+            data: *array_data_index,
+        },
+        O::ArrayNewElem {
+            array_type_index,
+            array_elem_index,
+        } => Instr::ArrayNewElem {
+            ty: *array_type_index,
+            elem: *array_elem_index,
+        },
+        O::ArrayGet { array_type_index }
+        | O::ArrayGetS { array_type_index }
+        | O::ArrayGetU { array_type_index } => Instr::ArrayGet {
+            packed: field_packing(m, *array_type_index, None),
+            signed: matches!(op, O::ArrayGetS { .. }),
+        },
+        O::ArraySet { array_type_index } => {
+            Instr::ArraySet(field_packing(m, *array_type_index, None))
+        }
+        O::ArrayLen => Instr::ArrayLen,
+        O::ArrayFill { array_type_index } => {
+            Instr::ArrayFill(field_packing(m, *array_type_index, None))
+        }
+        O::ArrayCopy { .. } => Instr::ArrayCopy,
+        O::ArrayInitData {
+            array_type_index,
+            array_data_index,
+        } => Instr::ArrayInitData {
+            ty: *array_type_index,
+            data: *array_data_index,
+        },
+        O::ArrayInitElem {
+            array_elem_index, ..
+        } => Instr::ArrayInitElem(*array_elem_index),
 
         O::I32Load { memarg: m } => Instr::I32Load(memarg(m)?),
         O::I64Load { memarg: m } => Instr::I64Load(memarg(m)?),

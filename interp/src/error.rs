@@ -32,6 +32,20 @@ pub enum Trap {
     UnalignedAtomic,
     /// `memory.atomic.wait32/64` on an unshared memory.
     ExpectedSharedMemory,
+    /// `call_ref`/`return_call_ref` of a null reference (spec 3.0).
+    NullFunctionReference,
+    /// `ref.as_non_null` of a null reference.
+    NullReference,
+    /// `struct.get`/`struct.set` of a null reference (GC).
+    NullStructureReference,
+    /// An array instruction on a null reference (GC).
+    NullArrayReference,
+    /// `i31.get_s`/`i31.get_u` of a null reference (GC).
+    NullI31Reference,
+    /// An array index or range out of bounds (GC).
+    OutOfBoundsArrayAccess,
+    /// `ref.cast` of a value that does not match the target type (GC).
+    CastFailure,
     /// The configured step limit ran out (resource exhaustion; not a spec trap).
     FuelExhausted,
     /// Every remaining thread is blocked in `wait` with no timeout that can fire.
@@ -56,6 +70,13 @@ impl Trap {
             Trap::CallStackExhausted => "call stack exhausted".into(),
             Trap::UnalignedAtomic => "unaligned atomic".into(),
             Trap::ExpectedSharedMemory => "expected shared memory".into(),
+            Trap::NullFunctionReference => "null function reference".into(),
+            Trap::NullReference => "null reference".into(),
+            Trap::NullStructureReference => "null structure reference".into(),
+            Trap::NullArrayReference => "null array reference".into(),
+            Trap::NullI31Reference => "null i31 reference".into(),
+            Trap::OutOfBoundsArrayAccess => "out of bounds array access".into(),
+            Trap::CastFailure => "cast failure".into(),
             Trap::FuelExhausted => "fuel exhausted (step limit reached)".into(),
             Trap::Deadlock(d) => format!("deadlock: {d}"),
             Trap::Host(m) => m.clone(),

@@ -12,10 +12,10 @@
 use crate::memory::{Ordering, WaitOutcome};
 use crate::numerics::*;
 use crate::scheduler::Scheduler;
-use crate::store::{FuncAddr, FuncInst, InstanceAddr, MemAddr, Store};
-use crate::syntax::{AtomicType, BrTarget, Func, Instr, Module, RmwOp};
-use crate::types::{AddrType, FuncType, RefType, ValType};
-use crate::values::Value;
+use crate::store::{ArrayInst, FuncAddr, FuncInst, InstanceAddr, MemAddr, Store, StructInst};
+use crate::syntax::{AtomicType, BrTarget, Func, Instr, Module, Packed, RmwOp};
+use crate::types::{AddrType, CompositeType, FuncType, HeapType, RefType, StorageType, ValType};
+use crate::values::{AnyRef, Value};
 use crate::Trap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -27,8 +27,19 @@ use std::sync::Arc;
 /// 128 bits.
 pub type Slot = u128;
 
-/// Slot encoding of a null reference.
+/// Slot encoding of a null reference (of every type).
 const NULL_REF: Slot = u128::MAX;
+
+// Slot encoding of non-null references (spec 3.0 reference values): a kind tag in bits
+// 64..72 and the address (or i31 bits) below; `extern.convert_any` sets bit 72. A function
+// reference is its address alone (tag 0).
+const TAG_MASK: Slot = 0xff << 64;
+const TAG_HOST: Slot = 1 << 64;
+const TAG_I31: Slot = 2 << 64;
+const TAG_STRUCT: Slot = 3 << 64;
+const TAG_ARRAY: Slot = 4 << 64;
+/// Set on an `externref` that holds a reference of the `any` hierarchy (`ref.extern r`).
+const EXTERN_FLAG: Slot = 1 << 72;
 
 /// Identifies a thread of a [`Configuration`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -239,7 +250,12 @@ impl Configuration {
             .get(func.0 as usize)
             .ok_or_else(|| Trap::Host(format!("no function at address {}", func.0)))?;
         let ty = fi.ty().clone();
-        if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| a.ty() != *t) {
+        if args.len() != ty.params.len()
+            || args
+                .iter()
+                .zip(&ty.params)
+                .any(|(a, t)| !self.store.value_matches(a, *t))
+        {
             return Err(Trap::Host(format!(
                 "invocation: arguments {} do not match {ty}",
                 args.iter()
@@ -393,7 +409,7 @@ impl Configuration {
                     .results
                     .iter()
                     .zip(&thread.stack)
-                    .map(|(ty, s)| slot_to_value(*s, *ty))
+                    .map(|(ty, s)| self.store.slot_value(*s, *ty))
                     .collect();
                 thread.stack.clear();
                 ThreadState::Finished(Ok(vals))
@@ -527,6 +543,8 @@ impl Configuration {
         for d in &self.store.datas {
             d.bytes.len().hash(&mut h);
         }
+        self.store.structs.hash(&mut h);
+        self.store.arrays.hash(&mut h);
     }
 
     /// Whether thread `tid` is runnable and its next small step touches a shared memory
@@ -617,7 +635,7 @@ fn push_frame(
     instance: InstanceAddr,
 ) -> Result<(), Trap> {
     let f: &Func = &module.funcs[func as usize];
-    let nparams = module.types[f.type_idx as usize].params.len();
+    let nparams = f.arity.0 as usize;
     if frames.len() >= limits.max_call_depth
         || stack.len() + f.locals.len() > limits.max_stack_slots
     {
@@ -650,11 +668,24 @@ pub fn value_to_slot(v: &Value) -> Slot {
         Value::F64(b) => b as Slot,
         Value::V128(x) => x,
         Value::FuncRef(r) => r.map_or(NULL_REF, |a| a.0 as Slot),
-        Value::ExternRef(r) => r.map_or(NULL_REF, |n| n as Slot),
+        Value::ExternRef(r) => r.map_or(NULL_REF, |n| EXTERN_FLAG | TAG_HOST | n as Slot),
+        Value::AnyRef(r) => r.map_or(NULL_REF, any_to_slot),
+        Value::ExternAny(r) => EXTERN_FLAG | any_to_slot(r),
     }
 }
 
-/// Decode a slot holding a value of type `ty`.
+fn any_to_slot(r: AnyRef) -> Slot {
+    match r {
+        AnyRef::I31(i) => TAG_I31 | (i & 0x7fff_ffff) as Slot,
+        AnyRef::Struct(a) => TAG_STRUCT | a as Slot,
+        AnyRef::Array(a) => TAG_ARRAY | a as Slot,
+        AnyRef::Host(n) => TAG_HOST | n as Slot,
+    }
+}
+
+/// Decode a slot holding a value of type `ty`. A non-null reference is decoded from its
+/// slot alone; a null one gets the hierarchy of `ty`'s heap type (a concrete heap type
+/// gives `any`'s: see [`Store::slot_value`] for the precise one).
 pub fn slot_to_value(s: Slot, ty: ValType) -> Value {
     match ty {
         ValType::I32 => Value::I32(s as u32 as i32),
@@ -662,13 +693,270 @@ pub fn slot_to_value(s: Slot, ty: ValType) -> Value {
         ValType::F32 => Value::F32(s as u32),
         ValType::F64 => Value::F64(s as u64),
         ValType::V128 => Value::V128(s),
-        ValType::FuncRef => Value::FuncRef((s != NULL_REF).then_some(FuncAddr(s as u32))),
-        ValType::ExternRef => Value::ExternRef((s != NULL_REF).then_some(s as u32)),
+        ValType::Ref(r) if s == NULL_REF => Value::null_of(r.heap),
+        ValType::Ref(_) => {
+            let any = |s: Slot| match s & TAG_MASK {
+                TAG_I31 => AnyRef::I31(s as u32),
+                TAG_STRUCT => AnyRef::Struct(s as u32),
+                TAG_ARRAY => AnyRef::Array(s as u32),
+                _ => AnyRef::Host(s as u32),
+            };
+            if s & EXTERN_FLAG != 0 {
+                match any(s & !EXTERN_FLAG) {
+                    AnyRef::Host(n) => Value::ExternRef(Some(n)),
+                    r => Value::ExternAny(r),
+                }
+            } else if s & TAG_MASK == 0 {
+                Value::FuncRef(Some(FuncAddr(s as u32)))
+            } else {
+                Value::AnyRef(Some(any(s)))
+            }
+        }
     }
 }
 
-fn slot_to_ref(s: Slot, ty: RefType) -> Value {
-    slot_to_value(s, ty.into())
+/// The heap type a non-null reference slot has at run time (spec 3.0 *Reference typing*
+/// of values): a function's or an object's defined type, `i31`, `any` for a host reference
+/// and `extern` for an external one.
+fn slot_heap(store: &Store, s: Slot) -> HeapType {
+    if s & EXTERN_FLAG != 0 {
+        return HeapType::Extern;
+    }
+    let a = s as u32 as usize;
+    match s & TAG_MASK {
+        0 => store
+            .funcs
+            .get(a)
+            .map_or(HeapType::NoFunc, |f| HeapType::Concrete(f.type_id())),
+        TAG_I31 => HeapType::I31,
+        TAG_STRUCT => store
+            .structs
+            .get(a)
+            .map_or(HeapType::None, |o| HeapType::Concrete(o.ty)),
+        TAG_ARRAY => store
+            .arrays
+            .get(a)
+            .map_or(HeapType::None, |o| HeapType::Concrete(o.ty)),
+        _ => HeapType::Any,
+    }
+}
+
+/// Spec 3.0 *ref.test*: does the reference in slot `s` match `rt`, whose concrete heap type
+/// is a type index of `instance`'s module?
+fn slot_matches(store: &Store, instance: InstanceAddr, s: Slot, rt: RefType) -> bool {
+    if s == NULL_REF {
+        return rt.nullable;
+    }
+    let target = match rt.heap {
+        HeapType::Concrete(i) => {
+            HeapType::Concrete(store.instances[instance.0 as usize].types[i as usize])
+        }
+        h => h,
+    };
+    store.types.heap_matches(slot_heap(store, s), target)
+}
+
+/// The slot to store in a field of packing `p` (spec 3.0 `pack`): packed fields keep the
+/// low 8 or 16 bits of an `i32`.
+#[inline]
+fn pack(p: Packed, v: Slot) -> Slot {
+    match p {
+        Packed::No => v,
+        Packed::I8 => v & 0xff,
+        Packed::I16 => v & 0xffff,
+    }
+}
+
+/// The operand read from a field of packing `p` (spec 3.0 `unpack`, with `sx` if
+/// `signed`).
+#[inline]
+fn unpack(p: Packed, signed: bool, v: Slot) -> Slot {
+    match (p, signed) {
+        (Packed::No, _) | (_, false) => v,
+        (Packed::I8, true) => from_i32(v as u8 as i8 as i32),
+        (Packed::I16, true) => from_i32(v as u16 as i16 as i32),
+    }
+}
+
+/// The canonical id of type index `idx` of `instance`'s module.
+#[inline]
+fn type_id(store: &Store, instance: InstanceAddr, idx: u32) -> crate::types::TypeId {
+    store.instances[instance.0 as usize].types[idx as usize]
+}
+
+/// The fields of struct type `id` (canonical).
+fn struct_fields(store: &Store, id: crate::types::TypeId) -> &[crate::types::FieldType] {
+    match &store.types.get(id).composite {
+        CompositeType::Struct(fs) => fs,
+        _ => &[],
+    }
+}
+
+/// The element storage type of array type `id` (canonical).
+fn array_storage(store: &Store, id: crate::types::TypeId) -> StorageType {
+    match &store.types.get(id).composite {
+        CompositeType::Array(f) => f.storage,
+        _ => StorageType::I8,
+    }
+}
+
+/// The slot of the default value of a storage type (spec `default_t`: zero or null).
+fn default_slot(t: StorageType) -> Slot {
+    match t {
+        StorageType::Val(ValType::Ref(_)) => NULL_REF,
+        _ => 0,
+    }
+}
+
+/// The width in bytes of a storage type (spec 3.0 `|t|`), for `array.new_data` and
+/// `array.init_data`.
+fn storage_bytes(t: StorageType) -> usize {
+    match t {
+        StorageType::I8 => 1,
+        StorageType::I16 => 2,
+        StorageType::Val(ValType::I32 | ValType::F32) => 4,
+        StorageType::Val(ValType::I64 | ValType::F64) => 8,
+        StorageType::Val(ValType::V128) => 16,
+        StorageType::Val(ValType::Ref(_)) => 0,
+    }
+}
+
+/// Decode `n` elements of `z` bytes each, little-endian, from `bytes` (spec 3.0
+/// `array.new_data`: `bytes_t`).
+fn data_slots(bytes: &[u8], z: usize) -> Vec<Slot> {
+    bytes
+        .chunks_exact(z.max(1))
+        .map(|c| {
+            let mut b = [0u8; 16];
+            b[..c.len()].copy_from_slice(c);
+            u128::from_le_bytes(b)
+        })
+        .collect()
+}
+
+/// Allocate a structure (spec 3.0 *Execution › Aggregate Reference Instructions*,
+/// `struct.new`): objects are never freed (see [`crate::store`]).
+fn alloc_struct(store: &mut Store, ty: crate::types::TypeId, fields: Vec<Slot>) -> Slot {
+    store.structs.push(StructInst { ty, fields });
+    TAG_STRUCT | (store.structs.len() - 1) as Slot
+}
+
+/// Allocate an array (spec 3.0 `array.new`). Arrays are limited to
+/// [`ExecLimits::max_table_elements`] elements, an implementation limit (allocation may
+/// fail, spec 3.0 *Execution › Runtime › Store*): a larger one traps.
+fn alloc_array(
+    store: &mut Store,
+    limits: &ExecLimits,
+    ty: crate::types::TypeId,
+    elems: Vec<Slot>,
+) -> Slot {
+    debug_assert!(elems.len() as u64 <= limits.max_table_elements);
+    store.arrays.push(ArrayInst { ty, elems });
+    TAG_ARRAY | (store.arrays.len() - 1) as Slot
+}
+
+/// Check an array length against the implementation limit.
+fn array_len_ok(limits: &ExecLimits, n: u64) -> Result<usize, Trap> {
+    if n > limits.max_table_elements {
+        return Err(Trap::Host(format!(
+            "array of {n} elements exceeds the implementation limit of {}",
+            limits.max_table_elements
+        )));
+    }
+    Ok(n as usize)
+}
+
+/// Execute a GC allocation instruction of a constant expression or a function body:
+/// `struct.new*`, `array.new`, `array.new_default`, `array.new_fixed`, with operands on
+/// `stack`. `None` for other instructions.
+/// `id` is the canonical id of the instruction's type immediate.
+pub(crate) fn alloc_instr(
+    store: &mut Store,
+    limits: &ExecLimits,
+    id: crate::types::TypeId,
+    instr: Instr,
+    stack: &mut Vec<Slot>,
+) -> Option<Result<(), Trap>> {
+    if !matches!(
+        instr,
+        Instr::StructNew(_)
+            | Instr::StructNewDefault(_)
+            | Instr::ArrayNew(_)
+            | Instr::ArrayNewDefault(_)
+            | Instr::ArrayNewFixed { .. }
+    ) {
+        return None;
+    }
+    let popn = |stack: &mut Vec<Slot>, n: usize| stack.split_off(stack.len() - n);
+    Some((|| {
+        match instr {
+            Instr::StructNew(_) => {
+                let fields = struct_fields(store, id);
+                let n = fields.len();
+                let packs: Vec<StorageType> = fields.iter().map(|f| f.storage).collect();
+                let mut vals = popn(stack, n);
+                for (v, st) in vals.iter_mut().zip(packs) {
+                    *v = pack(packing(st), *v);
+                }
+                let r = alloc_struct(store, id, vals);
+                stack.push(r);
+            }
+            Instr::StructNewDefault(_) => {
+                let vals = struct_fields(store, id)
+                    .iter()
+                    .map(|f| default_slot(f.storage))
+                    .collect();
+                let r = alloc_struct(store, id, vals);
+                stack.push(r);
+            }
+            Instr::ArrayNew(_) => {
+                let n = array_len_ok(
+                    limits,
+                    u64_of(stack.pop().expect("validated")) as u32 as u64,
+                )?;
+                let v = pack(
+                    packing(array_storage(store, id)),
+                    stack.pop().expect("validated"),
+                );
+                let r = alloc_array(store, limits, id, vec![v; n]);
+                stack.push(r);
+            }
+            Instr::ArrayNewDefault(_) => {
+                let n = array_len_ok(limits, u32_of(stack.pop().expect("validated")) as u64)?;
+                let v = default_slot(array_storage(store, id));
+                let r = alloc_array(store, limits, id, vec![v; n]);
+                stack.push(r);
+            }
+            Instr::ArrayNewFixed { len, .. } => {
+                let n = array_len_ok(limits, u64::from(len))?;
+                let p = packing(array_storage(store, id));
+                let vals = popn(stack, n).into_iter().map(|v| pack(p, v)).collect();
+                let r = alloc_array(store, limits, id, vals);
+                stack.push(r);
+            }
+            _ => unreachable!("checked above"),
+        }
+        Ok(())
+    })())
+}
+
+fn packing(t: StorageType) -> Packed {
+    match t {
+        StorageType::I8 => Packed::I8,
+        StorageType::I16 => Packed::I16,
+        StorageType::Val(_) => Packed::No,
+    }
+}
+
+/// Spec 3.0 `ref.i31`, `any.convert_extern`, `extern.convert_any`: the reference
+/// conversions, on a slot (also used by constant expressions).
+pub(crate) fn convert_ref(instr: Instr, s: Slot) -> Slot {
+    match instr {
+        Instr::RefI31 => TAG_I31 | (s as u32 & 0x7fff_ffff) as Slot,
+        _ if s == NULL_REF => NULL_REF,
+        Instr::AnyConvertExtern => s & !EXTERN_FLAG,
+        _ => s | EXTERN_FLAG,
+    }
 }
 
 #[inline(always)]
@@ -961,7 +1249,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 }
                 Instr::Return => {
                     // Spec *Returning from a function*: the results replace the frame.
-                    let nresults = module.types[code!().type_idx as usize].results.len();
+                    let nresults = code!().arity.1 as usize;
                     let len = stack.len();
                     stack.copy_within(len - nresults..len, fp);
                     stack.truncate(fp + nresults);
@@ -1035,8 +1323,10 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 }
                 Instr::GlobalSet(i) => {
                     let g = ctx.store.instances[instance.0 as usize].globals[i as usize];
-                    let gi = &mut ctx.store.globals[g.0 as usize];
-                    gi.value = slot_to_value(pop!(), gi.ty.content);
+                    let v = ctx
+                        .store
+                        .slot_value(pop!(), ctx.store.globals[g.0 as usize].ty.content);
+                    ctx.store.globals[g.0 as usize].value = v;
                 }
 
                 // ---- Tables (spec *Table Instructions*) ----
@@ -1051,8 +1341,9 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 }
                 Instr::TableSet(t) => {
                     let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
+                    let elem = ctx.store.tables[ta.0 as usize].ty.elem;
+                    let v = ctx.store.slot_value(pop!(), elem.into());
                     let tab = &mut ctx.store.tables[ta.0 as usize];
-                    let v = slot_to_ref(pop!(), tab.ty.elem);
                     let i = index_of(pop!());
                     match tab.elems.get_mut(i) {
                         Some(e) => *e = v,
@@ -1065,9 +1356,10 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 }
                 Instr::TableGrow(t) => {
                     let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
-                    let tab = &mut ctx.store.tables[ta.0 as usize];
                     let n = u64_of(pop!());
-                    let init = slot_to_ref(pop!(), tab.ty.elem);
+                    let elem = ctx.store.tables[ta.0 as usize].ty.elem;
+                    let init = ctx.store.slot_value(pop!(), elem.into());
+                    let tab = &mut ctx.store.tables[ta.0 as usize];
                     let old = tab.elems.len() as u64;
                     let max = (tab.ty.limits.max)
                         .unwrap_or(u64::MAX)
@@ -1084,9 +1376,10 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 }
                 Instr::TableFill(t) => {
                     let ta = ctx.store.instances[instance.0 as usize].tables[t as usize];
-                    let tab = &mut ctx.store.tables[ta.0 as usize];
                     let n = index_of(pop!());
-                    let v = slot_to_ref(pop!(), tab.ty.elem);
+                    let elem = ctx.store.tables[ta.0 as usize].ty.elem;
+                    let v = ctx.store.slot_value(pop!(), elem.into());
+                    let tab = &mut ctx.store.tables[ta.0 as usize];
                     let i = index_of(pop!());
                     if i.checked_add(n).is_none_or(|end| end > tab.elems.len()) {
                         break Err(Trap::OutOfBoundsTableAccess);
@@ -1539,6 +1832,266 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 Instr::I64TruncSatF64S => unop!(f64_of, from_i64, |a| a as i64),
                 Instr::I64TruncSatF64U => unop!(f64_of, from_u64, |a| a as u64),
 
+                // ---- Typed function references (spec 3.0 *Execution › Instructions ›
+                // Control Instructions* and *Reference Instructions*) ----
+                Instr::CallRef(_) => {
+                    let r = pop!();
+                    if r == NULL_REF {
+                        break Err(Trap::NullFunctionReference);
+                    }
+                    save_pc!();
+                    tri!(call(stack, &mut thread.frames, ctx, FuncAddr(r as u32)));
+                    enter_top_frame!('frames);
+                }
+                Instr::ReturnCallRef(_) => {
+                    let r = pop!();
+                    if r == NULL_REF {
+                        break Err(Trap::NullFunctionReference);
+                    }
+                    tri!(return_call(
+                        stack,
+                        &mut thread.frames,
+                        ctx,
+                        FuncAddr(r as u32),
+                        fp
+                    ));
+                    enter_top_frame!('frames);
+                }
+                Instr::RefAsNonNull => {
+                    if *top!() == NULL_REF {
+                        break Err(Trap::NullReference);
+                    }
+                }
+                Instr::BrOnNull(t) => {
+                    if *top!() == NULL_REF {
+                        pop!();
+                        branch_adjust(stack, t);
+                        pc = t.pc as usize;
+                    }
+                }
+                Instr::BrOnNonNull(t) => {
+                    if *top!() == NULL_REF {
+                        pop!();
+                    } else {
+                        branch_adjust(stack, t);
+                        pc = t.pc as usize;
+                    }
+                }
+
+                // ---- GC (spec 3.0 *Execution › Instructions › Reference Instructions* and
+                // *Aggregate Reference Instructions*) ----
+                Instr::RefEq => binop!(u128_id, from_bool, |a, b| a == b),
+                Instr::RefTest(rt) => {
+                    let s = *top!();
+                    *top!() = from_bool(slot_matches(ctx.store, instance, s, rt));
+                }
+                Instr::RefCast(rt) => {
+                    if !slot_matches(ctx.store, instance, *top!(), rt) {
+                        break Err(Trap::CastFailure);
+                    }
+                }
+                Instr::BrOnCast(i) => {
+                    let c = code!().br_casts[i as usize];
+                    if slot_matches(ctx.store, instance, *top!(), c.to) != c.fail {
+                        branch_adjust(stack, c.target);
+                        pc = c.target.pc as usize;
+                    }
+                }
+                Instr::RefI31 | Instr::AnyConvertExtern | Instr::ExternConvertAny => {
+                    let t = top!();
+                    *t = convert_ref(instr, *t);
+                }
+                Instr::I31Get { signed } => {
+                    let t = top!();
+                    if *t == NULL_REF {
+                        break Err(Trap::NullI31Reference);
+                    }
+                    let bits = *t as u32 & 0x7fff_ffff;
+                    *t = if signed {
+                        from_i32(((bits << 1) as i32) >> 1)
+                    } else {
+                        from_u32(bits)
+                    };
+                }
+                Instr::StructNew(_)
+                | Instr::StructNewDefault(_)
+                | Instr::ArrayNew(_)
+                | Instr::ArrayNewDefault(_)
+                | Instr::ArrayNewFixed { .. } => {
+                    let (Instr::StructNew(t)
+                    | Instr::StructNewDefault(t)
+                    | Instr::ArrayNew(t)
+                    | Instr::ArrayNewDefault(t)
+                    | Instr::ArrayNewFixed { ty: t, .. }) = instr
+                    else {
+                        unreachable!()
+                    };
+                    let id = type_id(ctx.store, instance, t);
+                    if let Some(r) = alloc_instr(ctx.store, ctx.limits, id, instr, stack) {
+                        tri!(r);
+                    }
+                }
+                Instr::StructGet {
+                    field,
+                    packed,
+                    signed,
+                    ..
+                } => {
+                    let t = top!();
+                    if *t == NULL_REF {
+                        break Err(Trap::NullStructureReference);
+                    }
+                    let v = ctx.store.structs[*t as u32 as usize].fields[field as usize];
+                    *t = unpack(packed, signed, v);
+                }
+                Instr::StructSet { field, packed, .. } => {
+                    let v = pop!();
+                    let r = pop!();
+                    if r == NULL_REF {
+                        break Err(Trap::NullStructureReference);
+                    }
+                    ctx.store.structs[r as u32 as usize].fields[field as usize] = pack(packed, v);
+                }
+                Instr::ArrayNewData { ty, data } => {
+                    let n = u64::from(u32_of(pop!()));
+                    let s = u64::from(u32_of(pop!()));
+                    let id = type_id(ctx.store, instance, ty);
+                    let z = storage_bytes(array_storage(ctx.store, id)) as u64;
+                    let da = ctx.store.instances[instance.0 as usize].datas[data as usize];
+                    let bytes = &ctx.store.datas[da.0 as usize].bytes;
+                    if s + n * z > bytes.len() as u64 {
+                        break Err(Trap::OutOfBoundsMemoryAccess);
+                    }
+                    tri!(array_len_ok(ctx.limits, n));
+                    let elems = data_slots(&bytes[s as usize..(s + n * z) as usize], z as usize);
+                    let r = alloc_array(ctx.store, ctx.limits, id, elems);
+                    stack.push(r);
+                }
+                Instr::ArrayNewElem { ty, elem } => {
+                    let n = u64::from(u32_of(pop!()));
+                    let s = u64::from(u32_of(pop!()));
+                    let id = type_id(ctx.store, instance, ty);
+                    let ea = ctx.store.instances[instance.0 as usize].elems[elem as usize];
+                    let refs = &ctx.store.elems[ea.0 as usize].elems;
+                    if s + n > refs.len() as u64 {
+                        break Err(Trap::OutOfBoundsTableAccess);
+                    }
+                    let elems = refs[s as usize..(s + n) as usize]
+                        .iter()
+                        .map(value_to_slot)
+                        .collect();
+                    let r = alloc_array(ctx.store, ctx.limits, id, elems);
+                    stack.push(r);
+                }
+                Instr::ArrayGet { packed, signed } => {
+                    let i = u32_of(pop!()) as usize;
+                    let t = top!();
+                    if *t == NULL_REF {
+                        break Err(Trap::NullArrayReference);
+                    }
+                    match ctx.store.arrays[*t as u32 as usize].elems.get(i) {
+                        Some(v) => *t = unpack(packed, signed, *v),
+                        None => break Err(Trap::OutOfBoundsArrayAccess),
+                    }
+                }
+                Instr::ArraySet(packed) => {
+                    let v = pop!();
+                    let i = u32_of(pop!()) as usize;
+                    let r = pop!();
+                    if r == NULL_REF {
+                        break Err(Trap::NullArrayReference);
+                    }
+                    match ctx.store.arrays[r as u32 as usize].elems.get_mut(i) {
+                        Some(e) => *e = pack(packed, v),
+                        None => break Err(Trap::OutOfBoundsArrayAccess),
+                    }
+                }
+                Instr::ArrayLen => {
+                    let t = top!();
+                    if *t == NULL_REF {
+                        break Err(Trap::NullArrayReference);
+                    }
+                    *t = from_u32(ctx.store.arrays[*t as u32 as usize].elems.len() as u32);
+                }
+                Instr::ArrayFill(packed) => {
+                    let n = u32_of(pop!()) as usize;
+                    let v = pack(packed, pop!());
+                    let d = u32_of(pop!()) as usize;
+                    let r = pop!();
+                    if r == NULL_REF {
+                        break Err(Trap::NullArrayReference);
+                    }
+                    let a = &mut ctx.store.arrays[r as u32 as usize].elems;
+                    if d + n > a.len() {
+                        break Err(Trap::OutOfBoundsArrayAccess);
+                    }
+                    a[d..d + n].fill(v);
+                }
+                Instr::ArrayCopy => {
+                    let n = u32_of(pop!()) as usize;
+                    let s = u32_of(pop!()) as usize;
+                    let src = pop!();
+                    let d = u32_of(pop!()) as usize;
+                    let dst = pop!();
+                    if src == NULL_REF || dst == NULL_REF {
+                        break Err(Trap::NullArrayReference);
+                    }
+                    let (sa, da) = (src as u32 as usize, dst as u32 as usize);
+                    if s + n > ctx.store.arrays[sa].elems.len()
+                        || d + n > ctx.store.arrays[da].elems.len()
+                    {
+                        break Err(Trap::OutOfBoundsArrayAccess);
+                    }
+                    if sa == da {
+                        ctx.store.arrays[da].elems.copy_within(s..s + n, d);
+                    } else {
+                        let items = ctx.store.arrays[sa].elems[s..s + n].to_vec();
+                        ctx.store.arrays[da].elems[d..d + n].copy_from_slice(&items);
+                    }
+                }
+                Instr::ArrayInitData { ty, data } => {
+                    let n = u32_of(pop!()) as usize;
+                    let s = u32_of(pop!()) as usize;
+                    let d = u32_of(pop!()) as usize;
+                    let r = pop!();
+                    if r == NULL_REF {
+                        break Err(Trap::NullArrayReference);
+                    }
+                    let id = type_id(ctx.store, instance, ty);
+                    let z = storage_bytes(array_storage(ctx.store, id));
+                    let da = ctx.store.instances[instance.0 as usize].datas[data as usize];
+                    let a = r as u32 as usize;
+                    if d + n > ctx.store.arrays[a].elems.len() {
+                        break Err(Trap::OutOfBoundsArrayAccess);
+                    }
+                    let bytes = &ctx.store.datas[da.0 as usize].bytes;
+                    if s + n * z > bytes.len() {
+                        break Err(Trap::OutOfBoundsMemoryAccess);
+                    }
+                    let vals = data_slots(&bytes[s..s + n * z], z);
+                    ctx.store.arrays[a].elems[d..d + n].copy_from_slice(&vals);
+                }
+                Instr::ArrayInitElem(elem) => {
+                    let n = u32_of(pop!()) as usize;
+                    let s = u32_of(pop!()) as usize;
+                    let d = u32_of(pop!()) as usize;
+                    let r = pop!();
+                    if r == NULL_REF {
+                        break Err(Trap::NullArrayReference);
+                    }
+                    let a = r as u32 as usize;
+                    if d + n > ctx.store.arrays[a].elems.len() {
+                        break Err(Trap::OutOfBoundsArrayAccess);
+                    }
+                    let ea = ctx.store.instances[instance.0 as usize].elems[elem as usize];
+                    let refs = &ctx.store.elems[ea.0 as usize].elems;
+                    if s + n > refs.len() {
+                        break Err(Trap::OutOfBoundsTableAccess);
+                    }
+                    let vals: Vec<Slot> = refs[s..s + n].iter().map(value_to_slot).collect();
+                    ctx.store.arrays[a].elems[d..d + n].copy_from_slice(&vals);
+                }
+
                 // ---- Vector (spec *Vector Instructions*) ----
                 Instr::Simd(op) => {
                     let mem = match op.memarg() {
@@ -1578,14 +2131,14 @@ fn call(
             let (module, instance, func) = (module.clone(), *instance, *defined_index);
             push_frame(stack, frames, ctx.limits, module, func, instance)
         }
-        FuncInst::Host { ty, code } => {
+        FuncInst::Host { ty, code, .. } => {
             let ty: FuncType = ty.clone();
             let code = code.clone();
             let n = ty.params.len();
             let args: Vec<Value> = stack[stack.len() - n..]
                 .iter()
                 .zip(&ty.params)
-                .map(|(s, t)| slot_to_value(*s, *t))
+                .map(|(s, t)| ctx.store.slot_value(*s, *t))
                 .collect();
             stack.truncate(stack.len() - n);
             let results = code(&args)?;
@@ -1613,7 +2166,11 @@ fn indirect_callee(
     let Value::FuncRef(Some(addr)) = *elem else {
         return Err(Trap::UninitializedElement(i as u32));
     };
-    if store.funcs[addr.0 as usize].ty() != &inst.types[type_idx as usize] {
+    // Spec 3.0: the function's defined type must match the expected one (subtyping).
+    if !store.types.is_subtype(
+        store.funcs[addr.0 as usize].type_id(),
+        inst.types[type_idx as usize],
+    ) {
         return Err(Trap::IndirectCallTypeMismatch);
     }
     Ok(addr)

@@ -1,6 +1,7 @@
 //! Allocation and instantiation (spec *Execution › Modules*: `allocmodule`, *Instantiation*).
 
 use crate::error::InstantiationError;
+use crate::exec::Slot;
 use crate::exec::{Configuration, ThreadId};
 use crate::memory::{MemInst, Ordering};
 use crate::store::{
@@ -8,7 +9,10 @@ use crate::store::{
     HostFunc, InstanceAddr, MemAddr, ModuleInst, Store, TableAddr, TableInst,
 };
 use crate::syntax::{ConstExpr, DataMode, ElemMode, Instr, Module};
-use crate::types::{FuncType, GlobalType, MemType, TableType};
+use crate::types::{
+    ExternType, FuncType, GlobalType, HeapType, MemType, RefType, SubType, TableType, TypeId,
+    ValType,
+};
 use crate::values::Value;
 use crate::Trap;
 use std::sync::Arc;
@@ -19,8 +23,14 @@ const INSTANTIATING_THREAD: ThreadId = ThreadId(u32::MAX);
 
 impl Configuration {
     /// Allocate a host function (spec `allochostfunc`).
+    /// Its type is interned in the store's type registry as a recursion group of its own
+    /// (its reference types are abstract).
     pub fn alloc_host_func(&mut self, ty: FuncType, code: HostFunc) -> FuncAddr {
-        self.store.funcs.push(FuncInst::Host { ty, code });
+        let type_id = self
+            .store
+            .types
+            .intern_group(&[SubType::func(ty.clone())], 0, &[])[0];
+        self.store.funcs.push(FuncInst::Host { ty, type_id, code });
         FuncAddr(self.store.funcs.len() as u32 - 1)
     }
 
@@ -126,13 +136,24 @@ impl Configuration {
                 imports.len()
             )));
         }
+        // Spec 3.0 *Instantiation*: the module's defined types, canonicalised group by
+        // group (see `TypeRegistry`).
+        let mut ids: Vec<TypeId> = Vec::with_capacity(module.types.len());
+        let mut start = 0usize;
+        for &len in &module.rec_groups {
+            let group = &module.types[start..start + len as usize];
+            let new = self.store.types.intern_group(group, start as u32, &ids);
+            ids.extend(new);
+            start += len as usize;
+        }
         let mut inst = ModuleInst {
-            types: module.types.clone(),
+            types: ids.clone(),
             ..Default::default()
         };
         for (import, ev) in module.imports.iter().zip(imports) {
             let actual = self.store.extern_type(*ev);
-            if !actual.matches(&import.ty) {
+            let expected = canon_extern(&ids, &import.ty);
+            if !self.store.types.extern_matches(&actual, &expected) {
                 return Err(InstantiationError::Link(format!(
                     "incompatible import type for {:?} {:?}: expected {:?}, got {:?}",
                     import.module, import.name, import.ty, actual
@@ -147,9 +168,18 @@ impl Configuration {
         }
 
         let addr = InstanceAddr(self.store.instances.len() as u32);
+        let limits = self.limits();
         for (i, f) in module.funcs.iter().enumerate() {
+            let type_id = ids[f.type_idx as usize];
             self.store.funcs.push(FuncInst::Wasm {
-                ty: module.types[f.type_idx as usize].clone(),
+                ty: self
+                    .store
+                    .types
+                    .get(type_id)
+                    .as_func()
+                    .cloned()
+                    .unwrap_or_default(),
+                type_id,
                 instance: addr,
                 module: module.clone(),
                 defined_index: i as u32,
@@ -168,8 +198,14 @@ impl Configuration {
             inst.mems.push(a);
         }
         for g in &module.globals {
-            let v = eval_const(&self.store, &inst, &g.init);
-            let a = self.alloc_global(g.ty, v);
+            let ty = GlobalType {
+                content: canon_val(&ids, g.ty.content),
+                mutable: g.ty.mutable,
+            };
+            let s = eval_const(&mut self.store, &limits, &inst, &g.init)
+                .map_err(InstantiationError::Trap)?;
+            let v = self.store.slot_value(s, ty.content);
+            let a = self.alloc_global(ty, v);
             inst.globals.push(a);
         }
         // After the globals: a table's initialiser may read them.
@@ -181,19 +217,29 @@ impl Configuration {
                     self.limits().max_table_elements
                 ))));
             }
-            let init = match init {
-                Some(expr) => eval_const(&self.store, &inst, expr),
-                None => Value::default_of(ty.elem.into()),
+            let ty = TableType {
+                elem: canon_ref(&ids, ty.elem),
+                ..*ty
             };
-            let a = self.alloc_table(*ty, init);
+            let init = match init {
+                Some(expr) => {
+                    let s = eval_const(&mut self.store, &limits, &inst, expr)
+                        .map_err(InstantiationError::Trap)?;
+                    self.store.slot_value(s, ty.elem.into())
+                }
+                None => self.store.null_of(ty.elem),
+            };
+            let a = self.alloc_table(ty, init);
             inst.tables.push(a);
         }
         for seg in &module.elems {
-            let elems = seg
-                .items
-                .iter()
-                .map(|e| eval_const(&self.store, &inst, e))
-                .collect();
+            let ty: ValType = canon_ref(&ids, seg.ty).into();
+            let mut elems = Vec::with_capacity(seg.items.len());
+            for e in &seg.items {
+                let s = eval_const(&mut self.store, &limits, &inst, e)
+                    .map_err(InstantiationError::Trap)?;
+                elems.push(self.store.slot_value(s, ty));
+            }
             self.store.elems.push(ElemInst { elems });
             inst.elems.push(ElemAddr(self.store.elems.len() as u32 - 1));
         }
@@ -225,13 +271,14 @@ impl Configuration {
     /// `elem.drop`), declarative ones (`elem.drop`), then active data segments
     /// (`memory.init` then `data.drop`).
     fn initialise_segments(&mut self, module: &Module, addr: InstanceAddr) -> Result<(), Trap> {
+        let limits = self.limits();
         for (i, seg) in module.elems.iter().enumerate() {
             let ea = self.store.instances[addr.0 as usize].elems[i];
             match &seg.mode {
                 ElemMode::Active { table, offset } => {
-                    let inst = &self.store.instances[addr.0 as usize];
+                    let inst = self.store.instances[addr.0 as usize].clone();
                     let ta = inst.tables[*table as usize];
-                    let d = const_address(eval_const(&self.store, inst, offset));
+                    let d = const_address(eval_const(&mut self.store, &limits, &inst, offset)?);
                     let d = usize::try_from(d).unwrap_or(usize::MAX);
                     let n = seg.items.len();
                     table_init(&mut self.store, ta, ea, d, 0, n)?;
@@ -243,9 +290,9 @@ impl Configuration {
         }
         for (i, seg) in module.datas.iter().enumerate() {
             if let DataMode::Active { memory, offset } = &seg.mode {
-                let inst = &self.store.instances[addr.0 as usize];
+                let inst = self.store.instances[addr.0 as usize].clone();
                 let (ma, da) = (inst.mems[*memory as usize], inst.datas[i]);
-                let d = const_address(eval_const(&self.store, inst, offset));
+                let d = const_address(eval_const(&mut self.store, &limits, &inst, offset)?);
                 let n = seg.bytes.len();
                 memory_init(&mut self.store, INSTANTIATING_THREAD, ma, da, d, 0, n)?;
                 self.store.datas[da.0 as usize].bytes = Vec::new();
@@ -256,43 +303,88 @@ impl Configuration {
 }
 
 /// The value of an active segment's offset expression, an address of the table's or
-/// memory's address type (`i32` or, memory64, `i64`), as an unsigned number.
-fn const_address(v: Value) -> u64 {
-    match v {
-        Value::I32(x) => u64::from(x as u32),
-        Value::I64(x) => x as u64,
-        _ => unreachable!("validated offset expressions are i32 or i64"),
+/// memory's address type (`i32` or, memory64, `i64`), as an unsigned number (its slot holds
+/// it zero-extended).
+fn const_address(s: Slot) -> u64 {
+    s as u64
+}
+
+/// A module type with its type indices replaced by canonical ids.
+fn canon_heap(ids: &[TypeId], h: HeapType) -> HeapType {
+    match h {
+        HeapType::Concrete(i) => {
+            HeapType::Concrete(ids.get(i as usize).copied().unwrap_or(u32::MAX))
+        }
+        other => other,
     }
 }
 
-/// Evaluate a constant expression (spec *Constant Expressions*) in the context of a
-/// (partially built) instance. Validation guarantees the expression is well-typed.
-pub(crate) fn eval_const(store: &Store, inst: &ModuleInst, expr: &ConstExpr) -> Value {
-    let mut stack: Vec<Value> = Vec::new();
+fn canon_ref(ids: &[TypeId], r: RefType) -> RefType {
+    RefType::new(r.nullable, canon_heap(ids, r.heap))
+}
+
+fn canon_val(ids: &[TypeId], t: ValType) -> ValType {
+    match t {
+        ValType::Ref(r) => ValType::Ref(canon_ref(ids, r)),
+        other => other,
+    }
+}
+
+fn canon_extern(ids: &[TypeId], t: &ExternType) -> ExternType {
+    match t {
+        ExternType::Func(i) => ExternType::Func(ids.get(*i as usize).copied().unwrap_or(u32::MAX)),
+        ExternType::Table(tt) => ExternType::Table(TableType {
+            elem: canon_ref(ids, tt.elem),
+            ..*tt
+        }),
+        ExternType::Global(g) => ExternType::Global(GlobalType {
+            content: canon_val(ids, g.content),
+            mutable: g.mutable,
+        }),
+        other => other.clone(),
+    }
+}
+
+/// Evaluate a constant expression (spec *Constant Expressions*; spec 3.0 adds `ref.i31`,
+/// `struct.new*`, `array.new*` and the extern conversions) in the context of a (partially
+/// built) instance, to a slot. Validation guarantees the expression is well-typed; an
+/// allocation may trap (an array past the implementation limit).
+pub(crate) fn eval_const(
+    store: &mut Store,
+    limits: &crate::ExecLimits,
+    inst: &ModuleInst,
+    expr: &ConstExpr,
+) -> Result<Slot, Trap> {
+    use crate::exec::value_to_slot;
+    let mut stack: Vec<Slot> = Vec::new();
     for instr in &expr.0 {
         let v = match *instr {
-            Instr::I32Const(c) => Value::I32(c),
-            Instr::I64Const(c) => Value::I64(c),
-            Instr::F32Const(b) => Value::F32(b),
-            Instr::F64Const(b) => Value::F64(b),
-            Instr::RefNull(t) => Value::default_of(t.into()),
-            Instr::RefFunc(i) => Value::FuncRef(Some(inst.funcs[i as usize])),
-            Instr::GlobalGet(i) => store.globals[inst.globals[i as usize].0 as usize].value,
+            Instr::I32Const(c) => value_to_slot(&Value::I32(c)),
+            Instr::I64Const(c) => value_to_slot(&Value::I64(c)),
+            Instr::F32Const(b) => Slot::from(b),
+            Instr::F64Const(b) => Slot::from(b),
+            Instr::RefNull(_) => value_to_slot(&Value::FuncRef(None)),
+            Instr::RefFunc(i) => value_to_slot(&Value::FuncRef(Some(inst.funcs[i as usize]))),
+            Instr::GlobalGet(i) => {
+                value_to_slot(&store.globals[inst.globals[i as usize].0 as usize].value)
+            }
             Instr::I32Add | Instr::I32Sub | Instr::I32Mul => {
-                let (Some(Value::I32(b)), Some(Value::I32(a))) = (stack.pop(), stack.pop()) else {
+                let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else {
                     unreachable!("validated constant expression")
                 };
-                Value::I32(match instr {
+                let (a, b) = (a as u32, b as u32);
+                Slot::from(match instr {
                     Instr::I32Add => a.wrapping_add(b),
                     Instr::I32Sub => a.wrapping_sub(b),
                     _ => a.wrapping_mul(b),
                 })
             }
             Instr::I64Add | Instr::I64Sub | Instr::I64Mul => {
-                let (Some(Value::I64(b)), Some(Value::I64(a))) = (stack.pop(), stack.pop()) else {
+                let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else {
                     unreachable!("validated constant expression")
                 };
-                Value::I64(match instr {
+                let (a, b) = (a as u64, b as u64);
+                Slot::from(match instr {
                     Instr::I64Add => a.wrapping_add(b),
                     Instr::I64Sub => a.wrapping_sub(b),
                     _ => a.wrapping_mul(b),
@@ -300,19 +392,32 @@ pub(crate) fn eval_const(store: &Store, inst: &ModuleInst, expr: &ConstExpr) -> 
             }
             Instr::Simd(crate::simd::SimdInstr::JoinHalves) => {
                 // `v128.const c`, lowered to c's two i64 halves (see `SimdInstr::JoinHalves`).
-                let (Some(Value::I64(hi)), Some(Value::I64(lo))) = (stack.pop(), stack.pop())
-                else {
+                let (Some(hi), Some(lo)) = (stack.pop(), stack.pop()) else {
                     unreachable!("validated constant expression")
                 };
-                Value::V128(u128::from(lo as u64) | u128::from(hi as u64) << 64)
+                Slot::from(lo as u64) | Slot::from(hi as u64) << 64
+            }
+            Instr::RefI31 | Instr::AnyConvertExtern | Instr::ExternConvertAny => {
+                let s = stack.pop().expect("validated constant expression");
+                crate::exec::convert_ref(*instr, s)
+            }
+            Instr::StructNew(t)
+            | Instr::StructNewDefault(t)
+            | Instr::ArrayNew(t)
+            | Instr::ArrayNewDefault(t)
+            | Instr::ArrayNewFixed { ty: t, .. } => {
+                let id = inst.types[t as usize];
+                crate::exec::alloc_instr(store, limits, id, *instr, &mut stack)
+                    .expect("an allocation instruction")?;
+                continue;
             }
             other => unreachable!("not a constant instruction: {other:?}"),
         };
         stack.push(v);
     }
-    stack
+    Ok(stack
         .pop()
-        .expect("validated constant expression has a value")
+        .expect("validated constant expression has a value"))
 }
 
 /// Spec *table.init*: copy `n` references from element instance `elem` at `s` to table

@@ -11,7 +11,7 @@
 //!
 //! | module | spec |
 //! | --- | --- |
-//! | [`types`] | *Structure › Types*, *Validation › Import Subtyping* |
+//! | [`types`] | *Structure › Types*, *Validation › Import Subtyping*, 3.0 *Type equivalence* (canonical rec groups) |
 //! | [`values`] | *Runtime Structure › Values* |
 //! | [`syntax`] | *Structure › Modules / Instructions* (lowered form) |
 //! | [`decode`] | *Binary Format* and *Validation* (through `wasmparser`) |
@@ -24,6 +24,14 @@
 //! | [`numerics`] | *Numerics* |
 //! | [`simd`] | *Vector Instructions*, *Numerics › Vector Operations* |
 //! | [`scheduler`] | who steps next (the spec's nondeterministic choice of thread) |
+//!
+//! Wasm 3.0's typed function references and GC ([`Features::Wasm3`]): reference types are
+//! [`RefType`]s over [`types::HeapType`]s; a module's types are recursion groups of
+//! [`types::SubType`]s, canonicalised store-wide at instantiation
+//! ([`types::TypeRegistry`]), so that structurally equal groups of different modules are
+//! the same types (for `call_indirect`, casts and linking). Structures and arrays live in
+//! the [`Store`] ([`store::StructInst`], [`store::ArrayInst`]) as long as the store does:
+//! the spec has no collector, and Heddle has none either.
 //!
 //! Example: run an exported function.
 //!

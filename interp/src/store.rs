@@ -1,9 +1,17 @@
 //! The store and its instances (spec *Runtime Structure › Store*, *Addresses*, *Module
 //! Instances*). Addresses are typed indices into the store's vectors.
+//!
+//! Spec 3.0 (GC) adds structure and array instances, allocated by `struct.new`/`array.new`
+//! and friends. The spec has no collector and neither does Heddle: an object lives as long
+//! as its store (a configuration's store only grows). The store also holds the canonical
+//! types of every module instantiated in it ([`TypeRegistry`]).
 
 use crate::memory::MemInst;
 use crate::syntax::{ExportDesc, Module};
-use crate::types::{ExternType, FuncType, GlobalType, TableType};
+use crate::types::{
+    ExternType, FuncType, GlobalType, HeapType, RefType, TableType, TypeId, TypeRegistry, ValType,
+};
+use crate::values::AnyRef;
 use crate::values::Value;
 use crate::Trap;
 use std::fmt;
@@ -79,13 +87,18 @@ pub enum FuncInst {
     #[allow(missing_docs)] // fields described in the variant's doc
     Wasm {
         ty: FuncType,
+        type_id: TypeId,
         instance: InstanceAddr,
         module: Arc<Module>,
         defined_index: u32,
     },
     /// A host function.
-    #[allow(missing_docs)] // its type and the Rust closure
-    Host { ty: FuncType, code: HostFunc },
+    #[allow(missing_docs)] // its type (canonical id too) and the Rust closure
+    Host {
+        ty: FuncType,
+        type_id: TypeId,
+        code: HostFunc,
+    },
 }
 
 impl FuncInst {
@@ -93,6 +106,14 @@ impl FuncInst {
     pub fn ty(&self) -> &FuncType {
         match self {
             FuncInst::Wasm { ty, .. } | FuncInst::Host { ty, .. } => ty,
+        }
+    }
+
+    /// The canonical id of the function's type (spec 3.0: a function instance has a
+    /// defined type, which `call_indirect` and casts compare by subtyping).
+    pub fn type_id(&self) -> TypeId {
+        match self {
+            FuncInst::Wasm { type_id, .. } | FuncInst::Host { type_id, .. } => *type_id,
         }
     }
 }
@@ -142,11 +163,30 @@ pub struct DataInst {
     pub bytes: Vec<u8>,
 }
 
+/// A structure instance (spec 3.0 `structinst`): its defined type and its field values,
+/// as slots (see [`crate::exec::Slot`]; packed fields hold their value zero-extended).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StructInst {
+    /// Canonical type id.
+    pub ty: TypeId,
+    /// Field values.
+    pub fields: Vec<u128>,
+}
+
+/// An array instance (spec 3.0 `arrayinst`): its defined type and its elements, as slots.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ArrayInst {
+    /// Canonical type id.
+    pub ty: TypeId,
+    /// Element values.
+    pub elems: Vec<u128>,
+}
+
 /// A module instance (spec `moduleinst`): the addresses its index spaces resolve to.
 #[derive(Clone, Debug, Default)]
 pub struct ModuleInst {
-    /// The module's function types.
-    pub types: Vec<FuncType>,
+    /// The canonical ids of the module's types (spec 3.0 `deftype`s), by type index.
+    pub types: Vec<TypeId>,
     /// Addresses of the functions, imported ones first (index space order).
     pub funcs: Vec<FuncAddr>,
     /// Addresses of the tables, imported ones first.
@@ -181,6 +221,12 @@ pub struct Store {
     pub datas: Vec<DataInst>,
     /// Module instances, indexed by [`InstanceAddr`].
     pub instances: Vec<ModuleInst>,
+    /// Structure instances (GC), indexed by the address in [`AnyRef::Struct`].
+    pub structs: Vec<StructInst>,
+    /// Array instances (GC), indexed by the address in [`AnyRef::Array`].
+    pub arrays: Vec<ArrayInst>,
+    /// The canonical types of every module instantiated here.
+    pub types: TypeRegistry,
 }
 
 impl Store {
@@ -188,11 +234,80 @@ impl Store {
     /// and tables the current size is the `min`.
     pub fn extern_type(&self, ev: ExternVal) -> ExternType {
         match ev {
-            ExternVal::Func(a) => ExternType::Func(self.funcs[a.0 as usize].ty().clone()),
+            ExternVal::Func(a) => ExternType::Func(self.funcs[a.0 as usize].type_id()),
             ExternVal::Table(a) => ExternType::Table(self.tables[a.0 as usize].ty),
             ExternVal::Memory(a) => ExternType::Memory(self.mems[a.0 as usize].current_type()),
             ExternVal::Global(a) => ExternType::Global(self.globals[a.0 as usize].ty),
         }
+    }
+
+    /// The precise null of reference type `r` (whose concrete heap types are canonical).
+    pub fn null_of(&self, r: RefType) -> Value {
+        Value::null_of(self.abstract_heap(r.heap))
+    }
+
+    /// The abstract heap type of the hierarchy position of `h`: a concrete type gives
+    /// `func`, `struct` or `array`.
+    pub fn abstract_heap(&self, h: HeapType) -> HeapType {
+        match h {
+            HeapType::Concrete(id) if (id as usize) < self.types.len() => {
+                match self.types.get(id).composite {
+                    crate::types::CompositeType::Func(_) => HeapType::Func,
+                    crate::types::CompositeType::Struct(_) => HeapType::Struct,
+                    crate::types::CompositeType::Array(_) => HeapType::Array,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Decode a slot holding a value of (canonical) type `ty` (see
+    /// [`crate::exec::slot_to_value`]), with nulls of concrete types in the right
+    /// hierarchy.
+    pub fn slot_value(&self, s: u128, ty: ValType) -> Value {
+        match ty {
+            ValType::Ref(r) => crate::exec::slot_to_value(
+                s,
+                RefType::new(r.nullable, self.abstract_heap(r.heap)).into(),
+            ),
+            other => crate::exec::slot_to_value(s, other),
+        }
+    }
+
+    /// Spec 3.0 *Value typing* (`S ⊢ val : t`) against a canonical type: does `v` match
+    /// `ty`?
+    pub fn value_matches(&self, v: &Value, ty: ValType) -> bool {
+        let ValType::Ref(r) = ty else {
+            return v.ty() == ty;
+        };
+        if v.is_null() {
+            let hierarchy = |h: HeapType| match self.abstract_heap(h) {
+                HeapType::Func | HeapType::NoFunc => 0,
+                HeapType::Extern | HeapType::NoExtern => 1,
+                HeapType::Exn | HeapType::NoExn => 2,
+                _ => 3,
+            };
+            return r.nullable && hierarchy(v.ty_heap()) == hierarchy(r.heap);
+        }
+        let heap = match *v {
+            Value::FuncRef(Some(a)) => match self.funcs.get(a.0 as usize) {
+                Some(f) => HeapType::Concrete(f.type_id()),
+                None => return false,
+            },
+            Value::ExternRef(Some(_)) | Value::ExternAny(_) => HeapType::Extern,
+            Value::AnyRef(Some(AnyRef::I31(_))) => HeapType::I31,
+            Value::AnyRef(Some(AnyRef::Host(_))) => HeapType::Any,
+            Value::AnyRef(Some(AnyRef::Struct(a))) => match self.structs.get(a as usize) {
+                Some(s) => HeapType::Concrete(s.ty),
+                None => return false,
+            },
+            Value::AnyRef(Some(AnyRef::Array(a))) => match self.arrays.get(a as usize) {
+                Some(s) => HeapType::Concrete(s.ty),
+                None => return false,
+            },
+            _ => return false,
+        };
+        self.types.heap_matches(heap, r.heap)
     }
 
     /// Look up an export of an instance by name.

@@ -7,14 +7,20 @@
 //! one-to-one to the spec's instructions and keeps their names.
 
 use crate::simd::SimdInstr;
-use crate::types::{ExternType, FuncType, GlobalType, MemType, RefType, TableType, ValType};
+use crate::types::{
+    CompositeType, ExternType, FuncType, GlobalType, HeapType, MemType, RefType, SubType,
+    TableType, ValType,
+};
 
 /// A validated, lowered module. Index spaces (functions, tables, memories, globals) begin
 /// with the imports, in order, as in the spec.
 #[derive(Clone, Debug, Default)]
 pub struct Module {
-    /// The type section.
-    pub types: Vec<FuncType>,
+    /// The type section (spec 3.0: sub types, with module type indices).
+    pub types: Vec<SubType>,
+    /// The sizes of the type section's recursion groups, in order (each type not in an
+    /// explicit `rec` is a group of one).
+    pub rec_groups: Vec<u32>,
     /// The imports, in order.
     pub imports: Vec<Import>,
     /// The type index of every function in the function index space (imports first).
@@ -41,6 +47,24 @@ pub struct Module {
 }
 
 impl Module {
+    /// The function type with index `idx` (an empty one if that is not a function type,
+    /// which validation excludes wherever a function type is required).
+    pub fn func_type(&self, idx: u32) -> &FuncType {
+        static EMPTY: FuncType = FuncType {
+            params: Vec::new(),
+            results: Vec::new(),
+        };
+        self.types
+            .get(idx as usize)
+            .and_then(SubType::as_func)
+            .unwrap_or(&EMPTY)
+    }
+
+    /// The composite type with index `idx`, if there is one.
+    pub fn composite(&self, idx: u32) -> Option<&CompositeType> {
+        self.types.get(idx as usize).map(|t| &t.composite)
+    }
+
     /// Number of imported functions (the first indices of the function index space).
     pub fn imported_funcs(&self) -> usize {
         self.imports
@@ -88,6 +112,8 @@ pub struct Func {
     pub type_idx: u32,
     /// Declared locals (after the parameters).
     pub locals: Vec<ValType>,
+    /// The number of parameters and results of its type (kept here for calls and returns).
+    pub arity: (u32, u32),
     /// The lowered body.
     pub body: Vec<Instr>,
     /// Targets of every `br_table` in the body; [`Instr::BrTable`] holds an index here.
@@ -96,6 +122,33 @@ pub struct Func {
     /// 16-byte immediates of the body (`v128.const` values and `i8x16.shuffle` lane
     /// indices), kept here so that [`Instr`] stays small; [`SimdInstr`] holds an index.
     pub v128s: Vec<u128>,
+    /// Operands of every `br_on_cast`/`br_on_cast_fail` in the body; [`Instr::BrOnCast`]
+    /// holds an index here.
+    pub br_casts: Vec<BrCast>,
+}
+
+/// The operands of `br_on_cast l rt1 rt2` (`fail: false`) or `br_on_cast_fail` (`fail:
+/// true`): branch to `target` if the operand matches `to` (resp. does not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BrCast {
+    /// The resolved branch.
+    pub target: BrTarget,
+    /// The target type `rt2` (module type indices).
+    pub to: RefType,
+    /// `br_on_cast_fail`.
+    pub fail: bool,
+}
+
+/// How a field of a structure or an array is stored (spec 3.0 `packedtype`), for the
+/// instructions that read or write it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Packed {
+    /// A value type: stored as is.
+    No,
+    /// `i8`: the low 8 bits of an `i32`.
+    I8,
+    /// `i16`: the low 16 bits of an `i32`.
+    I16,
 }
 
 /// A defined global: its type and its constant initialiser.
@@ -318,7 +371,7 @@ pub enum Instr {
     ElemDrop(u32),
 
     // ---- Reference ----
-    RefNull(RefType),
+    RefNull(HeapType),
     RefIsNull,
     RefFunc(u32),
 
@@ -563,6 +616,73 @@ pub enum Instr {
 
     // ---- Vector (spec *Vector Instructions*), see [`crate::simd`] ----
     Simd(SimdInstr),
+
+    // ---- Typed function references (spec 3.0 *Control / Reference Instructions*) ----
+    /// `call_ref x`.
+    CallRef(u32),
+    /// `return_call_ref x`.
+    ReturnCallRef(u32),
+    RefAsNonNull,
+    BrOnNull(BrTarget),
+    BrOnNonNull(BrTarget),
+
+    // ---- GC (spec 3.0 *Aggregate Reference Instructions*) ----
+    RefEq,
+    /// `ref.test rt` (module type indices).
+    RefTest(RefType),
+    /// `ref.cast rt`.
+    RefCast(RefType),
+    /// `br_on_cast` / `br_on_cast_fail`: index into [`Func::br_casts`].
+    BrOnCast(u32),
+    RefI31,
+    /// `i31.get_s` (`signed`) / `i31.get_u`.
+    I31Get {
+        signed: bool,
+    },
+    StructNew(u32),
+    StructNewDefault(u32),
+    /// `struct.get`, `struct.get_s` (`signed`), `struct.get_u`.
+    StructGet {
+        ty: u32,
+        field: u32,
+        packed: Packed,
+        signed: bool,
+    },
+    StructSet {
+        ty: u32,
+        field: u32,
+        packed: Packed,
+    },
+    ArrayNew(u32),
+    ArrayNewDefault(u32),
+    ArrayNewFixed {
+        ty: u32,
+        len: u32,
+    },
+    ArrayNewData {
+        ty: u32,
+        data: u32,
+    },
+    ArrayNewElem {
+        ty: u32,
+        elem: u32,
+    },
+    /// `array.get`, `array.get_s` (`signed`), `array.get_u`.
+    ArrayGet {
+        packed: Packed,
+        signed: bool,
+    },
+    ArraySet(Packed),
+    ArrayLen,
+    ArrayFill(Packed),
+    ArrayCopy,
+    ArrayInitData {
+        ty: u32,
+        data: u32,
+    },
+    ArrayInitElem(u32),
+    AnyConvertExtern,
+    ExternConvertAny,
 }
 
 #[cfg(test)]

@@ -395,7 +395,11 @@ fn to_model_value(v: &Value) -> heddle_model::Value {
         Value::I64(x) => heddle_model::Value::I64(x as u64),
         Value::F32(b) => heddle_model::Value::F32(b),
         Value::F64(b) => heddle_model::Value::F64(b),
-        Value::V128(_) | Value::FuncRef(_) | Value::ExternRef(_) => {
+        Value::V128(_)
+        | Value::FuncRef(_)
+        | Value::ExternRef(_)
+        | Value::AnyRef(_)
+        | Value::ExternAny(_) => {
             unreachable!("litmus results are numbers (checked when the plan is made)")
         }
     }

@@ -143,6 +143,7 @@ pub fn export_func_type(module: &Module, export: &str) -> Result<FuncType, RunEr
         .func_types
         .get(i as usize)
         .and_then(|&t| module.types.get(t as usize))
+        .and_then(|t| t.as_func())
         .cloned()
         .ok_or_else(|| RunError::Setup(format!("export {export:?}: no such function")))
 }
@@ -206,7 +207,12 @@ pub fn invoke_decoded_on(
         None => return Err(RunError::Setup(format!("no export named {export:?}"))),
     };
     let ty = config.store.funcs[f.0 as usize].ty().clone();
-    if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| a.ty() != *t) {
+    if args.len() != ty.params.len()
+        || args
+            .iter()
+            .zip(&ty.params)
+            .any(|(a, t)| !config.store.value_matches(a, *t))
+    {
         let given: Vec<String> = args.iter().map(|a| a.ty().to_string()).collect();
         return Err(RunError::Setup(format!(
             "{export:?} has type {ty}, but the arguments are [{}]",

@@ -9,6 +9,8 @@
 //! (either sign), and `(either r1 r2 ...)` matches when any alternative does.
 
 use heddle_interp::simd::{format_lane, format_v128, Shape};
+use heddle_interp::types::HeapType as HeapKind;
+use heddle_interp::values::AnyRef;
 use heddle_interp::{ValType, Value};
 use std::fmt;
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
@@ -24,12 +26,13 @@ pub enum NanPat<T> {
     Bits(T),
 }
 
-/// The kind of a null reference pattern.
+/// The kind of a null reference pattern: the hierarchy of its heap type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(missing_docs)] // variants are the spec's heap types `func` and `extern`
+#[allow(missing_docs)] // variants are the top heap types `func`, `extern` and `any`
 pub enum RefKind {
     Func,
     Extern,
+    Any,
 }
 
 /// The expected lanes of a `v128` result.
@@ -113,8 +116,46 @@ pub enum Expected {
     RefFunc,
     /// `ref.extern n` (that host reference) or `ref.extern` (any non-null one).
     RefExtern(Option<u32>),
+    /// `ref.host n`: that host reference, in the `any` hierarchy (`any.convert_extern`).
+    RefHost(u32),
+    /// `ref.any`, `ref.eq`, `ref.struct`, `ref.array`, `ref.i31` (GC): any non-null
+    /// reference of that abstract heap type.
+    RefOf(GcKind),
     /// `(either r1 r2 ...)`: any of the alternatives (threads proposal script extension).
     Either(Vec<Expected>),
+}
+
+/// The abstract heap types of the GC result patterns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // variants are the heap types `any`, `eq`, `struct`, `array`, `i31`
+pub enum GcKind {
+    Any,
+    Eq,
+    Struct,
+    Array,
+    I31,
+}
+
+impl GcKind {
+    fn matches(self, r: &AnyRef) -> bool {
+        match self {
+            GcKind::Any => true,
+            GcKind::Eq => !matches!(r, AnyRef::Host(_)),
+            GcKind::Struct => matches!(r, AnyRef::Struct(_)),
+            GcKind::Array => matches!(r, AnyRef::Array(_)),
+            GcKind::I31 => matches!(r, AnyRef::I31(_)),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            GcKind::Any => "ref.any",
+            GcKind::Eq => "ref.eq",
+            GcKind::Struct => "ref.struct",
+            GcKind::Array => "ref.array",
+            GcKind::I31 => "ref.i31",
+        }
+    }
 }
 
 const F32_CANONICAL: u32 = 0x7fc0_0000;
@@ -149,8 +190,12 @@ impl Expected {
             (Expected::V128(p), Value::V128(b)) => p.matches(*b),
             (Expected::RefNull(None | Some(RefKind::Func)), Value::FuncRef(None)) => true,
             (Expected::RefNull(None | Some(RefKind::Extern)), Value::ExternRef(None)) => true,
+            (Expected::RefNull(None | Some(RefKind::Any)), Value::AnyRef(None)) => true,
             (Expected::RefFunc, Value::FuncRef(Some(_))) => true,
             (Expected::RefExtern(n), Value::ExternRef(Some(m))) => n.is_none_or(|n| n == *m),
+            (Expected::RefExtern(None), Value::ExternAny(_)) => true,
+            (Expected::RefHost(n), Value::AnyRef(Some(AnyRef::Host(m)))) => n == m,
+            (Expected::RefOf(k), Value::AnyRef(Some(r))) => k.matches(r),
             (Expected::Either(alts), v) => alts.iter().any(|a| a.matches(v)),
             _ => false,
         }
@@ -188,7 +233,10 @@ impl fmt::Display for Expected {
             Expected::V128(p) => write!(f, "v128:{p}"),
             Expected::RefNull(Some(RefKind::Func)) => write!(f, "ref.null func"),
             Expected::RefNull(Some(RefKind::Extern)) => write!(f, "ref.null extern"),
+            Expected::RefNull(Some(RefKind::Any)) => write!(f, "ref.null any"),
             Expected::RefNull(None) => write!(f, "ref.null"),
+            Expected::RefHost(n) => write!(f, "ref.host {n}"),
+            Expected::RefOf(k) => f.write_str(k.name()),
             Expected::RefFunc => write!(f, "ref.func"),
             Expected::RefExtern(None) => write!(f, "ref.extern"),
             Expected::RefExtern(Some(n)) => write!(f, "ref.extern {n}"),
@@ -290,16 +338,18 @@ pub fn format_expected(es: &[Expected]) -> String {
     format!("[{}]", es.join(" "))
 }
 
-fn heap_kind(h: &HeapType<'_>) -> Result<RefKind, String> {
+/// The hierarchy of a script's heap type; `None` for a concrete (indexed) one, whose
+/// null matches any null.
+fn heap_kind(h: &HeapType<'_>) -> Result<Option<RefKind>, String> {
+    use AbstractHeapType as A;
     match h {
-        HeapType::Abstract {
-            shared: false,
-            ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
-        } => Ok(RefKind::Func),
-        HeapType::Abstract {
-            shared: false,
-            ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
-        } => Ok(RefKind::Extern),
+        HeapType::Abstract { shared: false, ty } => Ok(Some(match ty {
+            A::Func | A::NoFunc => RefKind::Func,
+            A::Extern | A::NoExtern => RefKind::Extern,
+            A::Any | A::Eq | A::I31 | A::Struct | A::Array | A::None => RefKind::Any,
+            other => return Err(format!("unsupported reference type {other:?}")),
+        })),
+        HeapType::Concrete(_) => Ok(None),
         other => Err(format!("unsupported reference type {other:?}")),
     }
 }
@@ -338,11 +388,13 @@ pub fn arg_from_wast(a: &WastArgCore<'_>) -> Result<Value, String> {
         WastArgCore::F64(x) => Value::F64(x.bits),
         WastArgCore::V128(c) => Value::V128(u128::from_le_bytes(c.to_le_bytes())),
         WastArgCore::RefNull(h) => match heap_kind(h)? {
-            RefKind::Func => Value::FuncRef(None),
-            RefKind::Extern => Value::ExternRef(None),
+            Some(RefKind::Func) => Value::FuncRef(None),
+            Some(RefKind::Extern) => Value::ExternRef(None),
+            Some(RefKind::Any) => Value::AnyRef(None),
+            None => return Err("unsupported argument: ref.null of a type index".into()),
         },
         WastArgCore::RefExtern(n) => Value::ExternRef(Some(*n)),
-        WastArgCore::RefHost(_) => return Err("unsupported argument ref.host".into()),
+        WastArgCore::RefHost(n) => Value::AnyRef(Some(AnyRef::Host(*n))),
     })
 }
 
@@ -375,10 +427,16 @@ pub fn expected_from_wast(r: &WastRetCore<'_>) -> Result<Expected, String> {
             }
             V128Pattern::F64x2(l) => V128Expected::F64x2([nan64(&l[0]), nan64(&l[1])]),
         }),
-        WastRetCore::RefNull(Some(h)) => Expected::RefNull(Some(heap_kind(h)?)),
+        WastRetCore::RefNull(Some(h)) => Expected::RefNull(heap_kind(h)?),
         WastRetCore::RefNull(None) => Expected::RefNull(None),
         WastRetCore::RefFunc(_) => Expected::RefFunc,
         WastRetCore::RefExtern(n) => Expected::RefExtern(*n),
+        WastRetCore::RefHost(n) => Expected::RefHost(*n),
+        WastRetCore::RefAny => Expected::RefOf(GcKind::Any),
+        WastRetCore::RefEq => Expected::RefOf(GcKind::Eq),
+        WastRetCore::RefStruct => Expected::RefOf(GcKind::Struct),
+        WastRetCore::RefArray => Expected::RefOf(GcKind::Array),
+        WastRetCore::RefI31 => Expected::RefOf(GcKind::I31),
         WastRetCore::Either(alts) => Expected::Either(
             alts.iter()
                 .map(expected_from_wast)
@@ -459,13 +517,17 @@ pub fn parse_arg(s: &str, ty: ValType) -> Result<Value, String> {
         ValType::V128 => parse_v128(s.strip_prefix("v128:").unwrap_or(s))
             .map(Value::V128)
             .map_err(|e| bad(&e)),
-        ValType::FuncRef => match s {
-            "null" | "funcref:null" | "ref.null:func" => Ok(Value::FuncRef(None)),
-            _ => Err(bad(
-                &"a funcref argument can only be null (`null` or `funcref:null`)",
-            )),
+        ValType::Ref(r) if !matches!(r.heap, HeapKind::Extern | HeapKind::NoExtern) => match s {
+            "null" | "funcref:null" | "ref.null:func" | "anyref:null" | "ref.null:any"
+                if r.nullable =>
+            {
+                Ok(Value::default_of(ty))
+            }
+            _ => Err(bad(&format!(
+                "a {ty} argument can only be null (`null`), and only if the type is nullable"
+            ))),
         },
-        ValType::ExternRef => {
+        ValType::Ref(_) => {
             if matches!(s, "null" | "externref:null" | "ref.null:extern") {
                 return Ok(Value::ExternRef(None));
             }
@@ -773,26 +835,26 @@ mod tests {
         assert!(parse_arg("i8x16:256,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0", ValType::V128).is_err());
         assert!(parse_arg("i33x4:1,2,3,4", ValType::V128).is_err());
         assert_eq!(
-            parse_arg("null", ValType::FuncRef),
+            parse_arg("null", ValType::FUNCREF),
             Ok(Value::FuncRef(None))
         );
         assert_eq!(
-            parse_arg("funcref:null", ValType::FuncRef),
+            parse_arg("funcref:null", ValType::FUNCREF),
             Ok(Value::FuncRef(None))
         );
-        assert!(parse_arg("funcref:3", ValType::FuncRef).is_err());
+        assert!(parse_arg("funcref:3", ValType::FUNCREF).is_err());
         assert_eq!(
-            parse_arg("null", ValType::ExternRef),
+            parse_arg("null", ValType::EXTERNREF),
             Ok(Value::ExternRef(None))
         );
         assert_eq!(
-            parse_arg("ref.extern:7", ValType::ExternRef),
+            parse_arg("ref.extern:7", ValType::EXTERNREF),
             Ok(Value::ExternRef(Some(7)))
         );
         assert_eq!(
-            parse_arg("externref:7", ValType::ExternRef),
+            parse_arg("externref:7", ValType::EXTERNREF),
             Ok(Value::ExternRef(Some(7)))
         );
-        assert!(parse_arg("ref.extern:x", ValType::ExternRef).is_err());
+        assert!(parse_arg("ref.extern:x", ValType::EXTERNREF).is_err());
     }
 }

@@ -248,6 +248,9 @@ fn arg(v: &Value) -> String {
         Value::FuncRef(Some(_)) => "(ref.func)".into(),
         Value::ExternRef(None) => "(ref.null extern)".into(),
         Value::ExternRef(Some(n)) => format!("(ref.extern {n})"),
+        Value::AnyRef(None) => "(ref.null any)".into(),
+        Value::AnyRef(Some(_)) => "(ref.any)".into(),
+        Value::ExternAny(_) => "(ref.extern)".into(),
     }
 }
 

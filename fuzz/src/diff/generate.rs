@@ -186,7 +186,6 @@ fn argument(rng: &mut Rng, ty: ValType) -> Value {
         ValType::F64 => Value::F64(r),
         ValType::V128 if special => Value::V128(0),
         ValType::V128 => Value::V128(u128::from(r) | u128::from(rng.next_u64()) << 64),
-        ValType::FuncRef => Value::FuncRef(None),
-        ValType::ExternRef => Value::ExternRef(None),
+        ValType::Ref(_) => Value::default_of(ty),
     }
 }

@@ -66,7 +66,9 @@ fn to_val(v: &Value) -> Val {
         Value::V128(x) => Val::V128(x.into()),
         // Only null references are ever passed in (see `generate::arguments`).
         Value::FuncRef(_) => Val::default_for_ty(wasmi::ValType::FuncRef),
-        Value::ExternRef(_) => Val::default_for_ty(wasmi::ValType::ExternRef),
+        Value::ExternRef(_) | Value::AnyRef(_) | Value::ExternAny(_) => {
+            Val::default_for_ty(wasmi::ValType::ExternRef)
+        }
     }
 }
 

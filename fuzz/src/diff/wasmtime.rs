@@ -79,7 +79,7 @@ fn to_val(v: &Value) -> Val {
         Value::V128(x) => Val::V128(x.into()),
         // Only null references are ever passed in (see `generate::arguments`).
         Value::FuncRef(_) => Val::FuncRef(None),
-        Value::ExternRef(_) => Val::ExternRef(None),
+        Value::ExternRef(_) | Value::AnyRef(_) | Value::ExternAny(_) => Val::ExternRef(None),
     }
 }
 
