@@ -136,7 +136,11 @@ impl TrapKind {
             Trap::UnalignedAtomic => TrapKind::UnalignedAtomic,
             Trap::ExpectedSharedMemory => TrapKind::ExpectedSharedMemory,
             Trap::CallStackExhausted => TrapKind::CallStackExhausted,
-            Trap::FuelExhausted | Trap::Deadlock(_) | Trap::Host(_) => TrapKind::Other,
+            Trap::FuelExhausted
+            | Trap::Deadlock(_)
+            | Trap::Host(_)
+            | Trap::NullExceptionReference
+            | Trap::Exception(_) => TrapKind::Other,
         }
     }
 
@@ -222,6 +226,8 @@ pub enum ExportKind {
     Memory,
     /// A table.
     Table,
+    /// A tag (exception handling).
+    Tag,
 }
 
 /// One instantiated module in Heddle, ready to be called export by export.
@@ -289,6 +295,7 @@ impl Oracle {
                     ExternVal::Global(_) => ExportKind::Global,
                     ExternVal::Memory(_) => ExportKind::Memory,
                     ExternVal::Table(_) => ExportKind::Table,
+                    ExternVal::Tag(_) => ExportKind::Tag,
                 };
                 (name.clone(), kind)
             })

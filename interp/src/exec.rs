@@ -12,7 +12,7 @@
 use crate::memory::{Ordering, WaitOutcome};
 use crate::numerics::*;
 use crate::scheduler::Scheduler;
-use crate::store::{FuncAddr, FuncInst, InstanceAddr, MemAddr, Store};
+use crate::store::{ExnAddr, FuncAddr, FuncInst, InstanceAddr, MemAddr, Store};
 use crate::syntax::{AtomicType, BrTarget, Func, Instr, Module, RmwOp};
 use crate::types::{AddrType, FuncType, RefType, ValType};
 use crate::values::Value;
@@ -106,13 +106,14 @@ enum ThreadState {
 /// A function activation (spec `frame`): the code it runs, where it is, where its locals
 /// start on the thread's slot stack, and its module instance.
 #[derive(Clone, Debug)]
-struct Frame {
-    module: Arc<Module>,
-    func: u32,
-    instance: InstanceAddr,
-    pc: usize,
+pub(crate) struct Frame {
+    pub(crate) module: Arc<Module>,
+    pub(crate) func: u32,
+    pub(crate) instance: InstanceAddr,
+    /// The next instruction; in a caller's frame, the one after the call.
+    pub(crate) pc: usize,
     /// Index of local 0 in [`Thread::stack`].
-    fp: usize,
+    pub(crate) fp: usize,
 }
 
 /// A thread (spec `thread`): its frames and its slot stack (locals and operands).
@@ -527,6 +528,7 @@ impl Configuration {
         for d in &self.store.datas {
             d.bytes.len().hash(&mut h);
         }
+        self.store.exns.hash(&mut h);
     }
 
     /// Whether thread `tid` is runnable and its next small step touches a shared memory
@@ -651,6 +653,7 @@ pub fn value_to_slot(v: &Value) -> Slot {
         Value::V128(x) => x,
         Value::FuncRef(r) => r.map_or(NULL_REF, |a| a.0 as Slot),
         Value::ExternRef(r) => r.map_or(NULL_REF, |n| n as Slot),
+        Value::ExnRef(r) => r.map_or(NULL_REF, |a| a.0 as Slot),
     }
 }
 
@@ -664,6 +667,7 @@ pub fn slot_to_value(s: Slot, ty: ValType) -> Value {
         ValType::V128 => Value::V128(s),
         ValType::FuncRef => Value::FuncRef((s != NULL_REF).then_some(FuncAddr(s as u32))),
         ValType::ExternRef => Value::ExternRef((s != NULL_REF).then_some(s as u32)),
+        ValType::ExnRef => Value::ExnRef((s != NULL_REF).then_some(ExnAddr(s as u32))),
     }
 }
 
@@ -1001,6 +1005,35 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                         pop!()
                     ));
                     tri!(return_call(stack, &mut thread.frames, ctx, addr, fp));
+                    enter_top_frame!('frames);
+                }
+                // Spec 3.0 *throw x*: allocate the exception, then *throw_ref* it (unwind
+                // to the innermost handler that catches it, see `exn::throw_ref`).
+                Instr::Throw(x) => {
+                    let tag = ctx.store.instances[instance.0 as usize].tags[x as usize];
+                    let exn = crate::exn::alloc_exn(ctx.store, stack, tag);
+                    save_pc!();
+                    tri!(crate::exn::throw_ref(
+                        &mut thread.frames,
+                        stack,
+                        ctx.store,
+                        exn
+                    ));
+                    enter_top_frame!('frames);
+                }
+                // Spec 3.0 *throw_ref*: trap on null, else unwind.
+                Instr::ThrowRef => {
+                    let r = pop!();
+                    if r == NULL_REF {
+                        break Err(Trap::NullExceptionReference);
+                    }
+                    save_pc!();
+                    tri!(crate::exn::throw_ref(
+                        &mut thread.frames,
+                        stack,
+                        ctx.store,
+                        ExnAddr(r as u32)
+                    ));
                     enter_top_frame!('frames);
                 }
 

@@ -30,6 +30,9 @@ pub struct Module {
     pub mems: Vec<MemType>,
     /// Defined globals.
     pub globals: Vec<Global>,
+    /// Defined tags (exception handling): the index in [`Module::types`] of each one's
+    /// type. The tag index space begins with the imported tags.
+    pub tags: Vec<u32>,
     /// The exports.
     pub exports: Vec<Export>,
     /// The start function's index, if any.
@@ -69,6 +72,7 @@ pub enum ExportDesc {
     Table(u32),
     Memory(u32),
     Global(u32),
+    Tag(u32),
 }
 
 /// An export (spec `export`).
@@ -96,6 +100,9 @@ pub struct Func {
     /// 16-byte immediates of the body (`v128.const` values and `i8x16.shuffle` lane
     /// indices), kept here so that [`Instr`] stays small; [`SimdInstr`] holds an index.
     pub v128s: Vec<u128>,
+    /// The exception handlers of the body (`try_table` and legacy `try` blocks), in the
+    /// order their blocks begin; see [`crate::exn`].
+    pub handlers: Vec<crate::exn::Handler>,
 }
 
 /// A defined global: its type and its constant initialiser.
@@ -289,6 +296,12 @@ pub enum Instr {
         type_idx: u32,
         table: u32,
     },
+    /// `throw x` (exception handling): tag index `x`. (`try_table` and the legacy `try`
+    /// emit no instruction: their handlers are in [`Func::handlers`].)
+    Throw(u32),
+    /// `throw_ref` (exception handling; also the lowered legacy `rethrow`, after a
+    /// `local.get` of the caught exception's hidden local).
+    ThrowRef,
 
     // ---- Parametric ----
     Drop,

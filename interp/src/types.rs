@@ -14,6 +14,8 @@ pub enum ValType {
     V128,
     FuncRef,
     ExternRef,
+    /// `exnref` (exception handling): a reference to an exception, see [`crate::exn`].
+    ExnRef,
 }
 
 impl fmt::Display for ValType {
@@ -26,16 +28,18 @@ impl fmt::Display for ValType {
             ValType::V128 => "v128",
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
+            ValType::ExnRef => "exnref",
         })
     }
 }
 
 /// A reference type (spec `reftype`): the element type of tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // variants are the spec's reference types `funcref` and `externref`
+#[allow(missing_docs)] // variants are the spec's reference types `funcref`, `externref`, `exnref`
 pub enum RefType {
     FuncRef,
     ExternRef,
+    ExnRef,
 }
 
 impl From<RefType> for ValType {
@@ -43,6 +47,7 @@ impl From<RefType> for ValType {
         match r {
             RefType::FuncRef => ValType::FuncRef,
             RefType::ExternRef => ValType::ExternRef,
+            RefType::ExnRef => ValType::ExnRef,
         }
     }
 }
@@ -197,6 +202,9 @@ pub enum ExternType {
     Table(TableType),
     Memory(MemType),
     Global(GlobalType),
+    /// A tag (exception handling, spec 3.0 `tagtype`): the function type `[t*] -> []` of
+    /// its payload.
+    Tag(FuncType),
 }
 
 impl ExternType {
@@ -217,6 +225,7 @@ impl ExternType {
                     && a.limits.matches(&b.limits)
             }
             (ExternType::Global(a), ExternType::Global(b)) => a == b,
+            (ExternType::Tag(a), ExternType::Tag(b)) => a == b,
             _ => false,
         }
     }

@@ -1,6 +1,6 @@
 //! Values, as in spec *Runtime Structure › Values* (`exec/runtime.rst`).
 
-use crate::store::FuncAddr;
+use crate::store::{ExnAddr, FuncAddr};
 use crate::types::ValType;
 use std::fmt;
 
@@ -22,6 +22,9 @@ pub enum Value {
     FuncRef(Option<FuncAddr>),
     /// `ref.null extern` (`None`) or `ref.extern n`, an opaque host reference.
     ExternRef(Option<u32>),
+    /// `ref.null exn` (`None`) or `ref.exn a`, an exception instance in the store
+    /// (exception handling, spec 3.0 *Runtime Structure › Exception Instances*).
+    ExnRef(Option<ExnAddr>),
 }
 
 impl Value {
@@ -35,6 +38,7 @@ impl Value {
             Value::V128(_) => ValType::V128,
             Value::FuncRef(_) => ValType::FuncRef,
             Value::ExternRef(_) => ValType::ExternRef,
+            Value::ExnRef(_) => ValType::ExnRef,
         }
     }
 
@@ -48,6 +52,7 @@ impl Value {
             ValType::V128 => Value::V128(0),
             ValType::FuncRef => Value::FuncRef(None),
             ValType::ExternRef => Value::ExternRef(None),
+            ValType::ExnRef => Value::ExnRef(None),
         }
     }
 }
@@ -64,6 +69,8 @@ impl fmt::Display for Value {
             Value::FuncRef(Some(a)) => write!(f, "ref.func {}", a.0),
             Value::ExternRef(None) => write!(f, "ref.null extern"),
             Value::ExternRef(Some(n)) => write!(f, "ref.extern {n}"),
+            Value::ExnRef(None) => write!(f, "ref.null exn"),
+            Value::ExnRef(Some(a)) => write!(f, "ref.exn {}", a.0),
         }
     }
 }

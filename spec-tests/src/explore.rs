@@ -240,7 +240,8 @@ impl Plan {
                 Cmd::Action(a)
                 | Cmd::AssertReturn { action: a, .. }
                 | Cmd::AssertTrap { action: a, .. }
-                | Cmd::AssertExhaustion { action: a, .. } => {
+                | Cmd::AssertExhaustion { action: a, .. }
+                | Cmd::AssertException { action: a } => {
                     let Action::Invoke { module, name, args } = a else {
                         return Err(fail("`get` has no meaning in a litmus test".into()));
                     };
@@ -295,7 +296,8 @@ impl Plan {
                 Cmd::AssertUninstantiable { .. }
                 | Cmd::AssertInvalid { .. }
                 | Cmd::AssertMalformed { .. }
-                | Cmd::AssertUnlinkable { .. } => {}
+                | Cmd::AssertUnlinkable { .. }
+                | Cmd::AssertCustom { .. } => {}
                 Cmd::ModuleDefinition { .. } | Cmd::ModuleInstance { .. } => {
                     return Err(fail(
                         "module definitions and instances are not supported in litmus tests".into(),
@@ -395,7 +397,7 @@ fn to_model_value(v: &Value) -> heddle_model::Value {
         Value::I64(x) => heddle_model::Value::I64(x as u64),
         Value::F32(b) => heddle_model::Value::F32(b),
         Value::F64(b) => heddle_model::Value::F64(b),
-        Value::V128(_) | Value::FuncRef(_) | Value::ExternRef(_) => {
+        Value::V128(_) | Value::FuncRef(_) | Value::ExternRef(_) | Value::ExnRef(_) => {
             unreachable!("litmus results are numbers (checked when the plan is made)")
         }
     }

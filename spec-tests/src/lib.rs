@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod explore;
+pub mod legacy_try;
 pub mod report;
 pub mod runner;
 pub mod script;

@@ -26,10 +26,11 @@ pub enum NanPat<T> {
 
 /// The kind of a null reference pattern.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(missing_docs)] // variants are the spec's heap types `func` and `extern`
+#[allow(missing_docs)] // variants are the spec's heap types `func`, `extern` and `exn`
 pub enum RefKind {
     Func,
     Extern,
+    Exn,
 }
 
 /// The expected lanes of a `v128` result.
@@ -149,6 +150,7 @@ impl Expected {
             (Expected::V128(p), Value::V128(b)) => p.matches(*b),
             (Expected::RefNull(None | Some(RefKind::Func)), Value::FuncRef(None)) => true,
             (Expected::RefNull(None | Some(RefKind::Extern)), Value::ExternRef(None)) => true,
+            (Expected::RefNull(None | Some(RefKind::Exn)), Value::ExnRef(None)) => true,
             (Expected::RefFunc, Value::FuncRef(Some(_))) => true,
             (Expected::RefExtern(n), Value::ExternRef(Some(m))) => n.is_none_or(|n| n == *m),
             (Expected::Either(alts), v) => alts.iter().any(|a| a.matches(v)),
@@ -188,6 +190,7 @@ impl fmt::Display for Expected {
             Expected::V128(p) => write!(f, "v128:{p}"),
             Expected::RefNull(Some(RefKind::Func)) => write!(f, "ref.null func"),
             Expected::RefNull(Some(RefKind::Extern)) => write!(f, "ref.null extern"),
+            Expected::RefNull(Some(RefKind::Exn)) => write!(f, "ref.null exn"),
             Expected::RefNull(None) => write!(f, "ref.null"),
             Expected::RefFunc => write!(f, "ref.func"),
             Expected::RefExtern(None) => write!(f, "ref.extern"),
@@ -300,6 +303,10 @@ fn heap_kind(h: &HeapType<'_>) -> Result<RefKind, String> {
             shared: false,
             ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
         } => Ok(RefKind::Extern),
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+        } => Ok(RefKind::Exn),
         other => Err(format!("unsupported reference type {other:?}")),
     }
 }
@@ -340,6 +347,7 @@ pub fn arg_from_wast(a: &WastArgCore<'_>) -> Result<Value, String> {
         WastArgCore::RefNull(h) => match heap_kind(h)? {
             RefKind::Func => Value::FuncRef(None),
             RefKind::Extern => Value::ExternRef(None),
+            RefKind::Exn => Value::ExnRef(None),
         },
         WastArgCore::RefExtern(n) => Value::ExternRef(Some(*n)),
         WastArgCore::RefHost(_) => return Err("unsupported argument ref.host".into()),
@@ -477,6 +485,12 @@ pub fn parse_arg(s: &str, ty: ValType) -> Result<Value, String> {
                 .map(|n| Value::ExternRef(Some(n)))
                 .map_err(|e| bad(&format!("host reference {n:?}: {e}")))
         }
+        ValType::ExnRef => match s {
+            "null" | "exnref:null" | "ref.null:exn" => Ok(Value::ExnRef(None)),
+            _ => Err(bad(
+                &"an exnref argument can only be null (`null` or `exnref:null`)",
+            )),
+        },
     }
 }
 

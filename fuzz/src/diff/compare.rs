@@ -461,6 +461,8 @@ fn compare_state(
                     ));
                 }
             }
+            // A tag has no state to compare.
+            ExportKind::Tag => {}
         }
     }
     Ok(())

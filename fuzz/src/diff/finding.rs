@@ -248,6 +248,8 @@ fn arg(v: &Value) -> String {
         Value::FuncRef(Some(_)) => "(ref.func)".into(),
         Value::ExternRef(None) => "(ref.null extern)".into(),
         Value::ExternRef(Some(n)) => format!("(ref.extern {n})"),
+        // Only null references are ever passed in (see `generate::arguments`).
+        Value::ExnRef(_) => "(ref.null exn)".into(),
     }
 }
 

@@ -166,5 +166,6 @@ fn argument(rng: &mut Rng, ty: ValType) -> Value {
         ValType::V128 => Value::V128(u128::from(r) | u128::from(rng.next_u64()) << 64),
         ValType::FuncRef => Value::FuncRef(None),
         ValType::ExternRef => Value::ExternRef(None),
+        ValType::ExnRef => Value::ExnRef(None),
     }
 }

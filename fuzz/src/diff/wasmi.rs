@@ -67,6 +67,9 @@ fn to_val(v: &Value) -> Val {
         // Only null references are ever passed in (see `generate::arguments`).
         Value::FuncRef(_) => Val::default_for_ty(wasmi::ValType::FuncRef),
         Value::ExternRef(_) => Val::default_for_ty(wasmi::ValType::ExternRef),
+        // wasmi has no exception references: a module with them does not validate there,
+        // so no call ever passes one.
+        Value::ExnRef(_) => Val::default_for_ty(wasmi::ValType::ExternRef),
     }
 }
 

@@ -76,6 +76,7 @@ fn to_val(v: &Value) -> Val {
         // Only null references are ever passed in (see `generate::arguments`).
         Value::FuncRef(_) => Val::FuncRef(None),
         Value::ExternRef(_) => Val::ExternRef(None),
+        Value::ExnRef(_) => Val::ExnRef(None),
     }
 }
 
