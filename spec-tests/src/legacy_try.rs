@@ -127,11 +127,11 @@ mod tests {
         assert_eq!(
             desugar("(func (try (result i32) (do (i32.const 1)) (catch $e (i32.const 2))))")
                 .as_deref(),
-            Some("(func  try (result i32)    (i32.const 1)  catch $e (i32.const 2) end)")
+            Some("(func  try (result i32)     (i32.const 1)   catch $e (i32.const 2) end)")
         );
         assert_eq!(
             desugar("(try $t (do (try (do) (delegate $t))) (catch_all))").as_deref(),
-            Some(" try $t    try     delegate $t     catch_all end")
+            Some(" try $t      try       delegate $t     catch_all end")
         );
     }
 
@@ -141,7 +141,7 @@ mod tests {
         assert_eq!(desugar(";; (try (do))\n(try_table (catch $e 0))"), None);
         assert_eq!(
             desugar("(; (try ;) (try (do (; (do ;) nop)))").as_deref(),
-            Some("(; (try ;)  try    (; (do ;) nop) end")
+            Some("(; (try ;)  try     (; (do ;) nop end)")
         );
     }
 }

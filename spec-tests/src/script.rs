@@ -109,8 +109,9 @@ pub enum Cmd {
     },
     /// `assert_malformed_custom` / `assert_invalid_custom`: the module's custom
     /// annotations or sections are malformed or invalid. Such errors never make the module
-    /// itself malformed or invalid (spec *Custom Sections*, *Custom Annotations*): the
-    /// text parser may reject the annotation, otherwise the module must be accepted.
+    /// itself malformed or invalid (the 3.0 spec's custom sections, and its appendix on
+    /// custom annotations): the text parser may reject the annotation, otherwise the module
+    /// must be accepted.
     AssertCustom {
         bytes: Binary,
         message: String,
