@@ -1,10 +1,11 @@
 //! Decoding, validation and lowering (spec *Binary Format* and *Validation*), through
 //! `wasmparser`, with one of two feature sets ([`Features`]): the threads proposal's (Wasm
 //! 2.0 plus threads), or the Wasm 3.0 features Heddle implements (memory64, multi-memory,
-//! extended constants, tail calls, relaxed SIMD) with threads, custom page sizes and wide
-//! arithmetic. `wasmparser` decodes and validates in one pass; each function body is
-//! lowered while it is validated, so the validator's operand and control stacks give the
-//! stack heights that resolve every branch once, here, at load time.
+//! extended constants, tail calls, relaxed SIMD, exception handling) with threads, custom
+//! page sizes and wide arithmetic. `wasmparser` decodes and validates in one pass; each
+//! function body is lowered while it is validated, so the validator's operand and control
+//! stacks give the stack heights that resolve every branch (and every exception handler's
+//! clause, see [`crate::exn`]) once, here, at load time.
 
 use crate::error::{ModuleError, ModuleErrorKind};
 use crate::exn::{Catch, Handler, HandlerKind, LegacyCatch};
