@@ -577,7 +577,9 @@ impl Configuration {
     }
 
     /// Invoke `func` with `args` on a new thread and run that thread alone to completion
-    /// (other threads do not step). Blocking forever is reported as [`Trap::Deadlock`].
+    /// (other threads do not step). Blocking forever is reported as [`Trap::Deadlock`], an
+    /// exception no handler caught as [`Trap::Exception`] (not a trap:
+    /// [`Trap::is_exception`]).
     pub fn invoke(&mut self, func: FuncAddr, args: &[Value]) -> Result<Vec<Value>, Trap> {
         let tid = self.spawn(func, args)?;
         self.run_threads(&[tid], &mut crate::scheduler::RoundRobin::new(u64::MAX))?;
