@@ -4,7 +4,7 @@
 //! | status | meaning |
 //! | --- | --- |
 //! | 0 | success: everything ran and nothing failed |
-//! | 1 | a failure or a finding: a failing directive, a trap, an outcome the model forbids |
+//! | 1 | a failure or a finding: a failing directive, a trap, an uncaught exception, an outcome the model forbids |
 //! | 2 | bad usage or unreadable input: an unknown or nonsensical option, a missing or unreadable file, a module or litmus file that does not decode or parse |
 //! | 3 | incomplete results: a bound was hit (fuel, timeout, `--max-executions`, ...) before the answer was complete, a program was refused as too large (`heddle litmus`, `heddle explore`), or merged shards are missing, and nothing failed |
 //!

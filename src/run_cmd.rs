@@ -182,7 +182,7 @@ fn run_status(args: RunArgs) -> Status {
             );
             Status::Incomplete
         }
-        Err(e @ (RunError::Trap(_) | RunError::Start(_))) => {
+        Err(e @ (RunError::Trap(_) | RunError::Start(_) | RunError::Exception { .. })) => {
             eprintln!("heddle run: {file}: {e}");
             Status::Failure
         }

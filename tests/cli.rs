@@ -157,6 +157,48 @@ fn run_prints_results_or_the_trap() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn run_prints_an_uncaught_exception_apart_from_a_trap() {
+    let dir = scratch("run-exn");
+    let wat = dir.join("m.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+  (tag $e (export "e") (param i32 f64))
+  (tag $hidden (param i64))
+  (func (export "throw") (param i32)
+    (throw $e (local.get 0) (f64.const 1.5)))
+  (func (export "hidden") (throw $hidden (i64.const -7)))
+  (func (export "caught") (result i32)
+    (block $h (result i32 f64)
+      (try_table (catch $e $h) (call 0 (i32.const 3)))
+      (unreachable))
+    (drop)))"#,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_out(&wat, &["--invoke", "throw", "42"]);
+    assert_eq!(
+        code,
+        Some(1),
+        "an uncaught exception is a failure: {stderr}"
+    );
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains(r#"uncaught exception: tag "e", payload [i32:42 f64:1.5]"#),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("trap"), "not reported as a trap: {stderr}");
+    let (code, _, stderr) = run_out(&wat, &["--invoke", "hidden"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("uncaught exception: tag #1, payload [i64:-7]"),
+        "an unexported tag is named by its address: {stderr}"
+    );
+    let (code, stdout, _) = run_out(&wat, &["--invoke", "caught"]);
+    assert_eq!((code, stdout.as_str()), (Some(0), "i32:3\n"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 const MODULE: &str = r#"(module
   (func (export "add") (param i32 i64) (result i64)
     (i64.add (i64.extend_i32_s (local.get 0)) (local.get 1)))

@@ -1,12 +1,14 @@
 //! Decoding, validation and lowering (spec *Binary Format* and *Validation*), through
 //! `wasmparser`, with one of two feature sets ([`Features`]): the threads proposal's (Wasm
 //! 2.0 plus threads), or the Wasm 3.0 features Heddle implements (memory64, multi-memory,
-//! extended constants, tail calls, relaxed SIMD) with threads, custom page sizes and wide
-//! arithmetic. `wasmparser` decodes and validates in one pass; each function body is
-//! lowered while it is validated, so the validator's operand and control stacks give the
-//! stack heights that resolve every branch once, here, at load time.
+//! extended constants, tail calls, relaxed SIMD, exception handling) with threads, custom
+//! page sizes and wide arithmetic. `wasmparser` decodes and validates in one pass; each
+//! function body is lowered while it is validated, so the validator's operand and control
+//! stacks give the stack heights that resolve every branch (and every exception handler's
+//! clause, see [`crate::exn`]) once, here, at load time.
 
 use crate::error::{ModuleError, ModuleErrorKind};
+use crate::exn::{Catch, Handler, HandlerKind, LegacyCatch};
 use crate::syntax::*;
 use crate::types::{
     self, AddrType, CompositeType, ExternType, FieldType, FuncType, GlobalType, HeapType, Limits,
@@ -26,8 +28,8 @@ pub enum Features {
     Threads,
     /// The threads proposal with the Wasm 3.0 features Heddle implements: memory64 (64-bit
     /// memories and tables), multi-memory, extended constant expressions, tail calls,
-    /// relaxed SIMD, typed function references and GC; and the custom-page-sizes and
-    /// wide-arithmetic proposals. (Not exceptions.)
+    /// relaxed SIMD, typed function references, GC, exception handling (with the legacy
+    /// `try` instructions); and the custom-page-sizes and wide-arithmetic proposals.
     #[default]
     Wasm3,
 }
@@ -49,6 +51,8 @@ impl Features {
                     | WasmFeatures::WIDE_ARITHMETIC
                     | WasmFeatures::GC
                     | WasmFeatures::FUNCTION_REFERENCES
+                    | WasmFeatures::EXCEPTIONS
+                    | WasmFeatures::LEGACY_EXCEPTIONS
             }
         }
     }
@@ -145,7 +149,7 @@ fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleErro
                     TypeRef::Table(t) => ExternType::Table(table_type(t)?),
                     TypeRef::Memory(t) => ExternType::Memory(mem_type(t)),
                     TypeRef::Global(g) => ExternType::Global(global_type(g)?),
-                    TypeRef::Tag(_) => return Err(unsupported("exception tags")),
+                    TypeRef::Tag(t) => ExternType::Tag(m.func_type(t.func_type_idx).clone()),
                 };
                 m.imports.push(Import {
                     module: import.module.to_string(),
@@ -193,7 +197,7 @@ fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleErro
                     wasmparser::ExternalKind::Table => ExportDesc::Table(e.index),
                     wasmparser::ExternalKind::Memory => ExportDesc::Memory(e.index),
                     wasmparser::ExternalKind::Global => ExportDesc::Global(e.index),
-                    wasmparser::ExternalKind::Tag => return Err(unsupported("exception tags")),
+                    wasmparser::ExternalKind::Tag => ExportDesc::Tag(e.index),
                 };
                 m.exports.push(Export {
                     name: e.name.to_string(),
@@ -252,7 +256,11 @@ fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleErro
                 });
             }
         }
-        Payload::TagSection(_) => return Err(unsupported("exception tags")),
+        Payload::TagSection(r) => {
+            for t in r {
+                m.tags.push(t.map_err(invalid)?.func_type_idx);
+            }
+        }
         _ => {}
     }
     Ok(())
@@ -456,6 +464,26 @@ struct Control {
     pending: Vec<Patch>,
     /// For `if`: the index of its `BrUnless`, to patch to the `else` (or `end`).
     else_jump: Option<usize>,
+    /// The handler in force for the instructions directly inside (see [`crate::exn`]).
+    handler: Option<u32>,
+    /// For `try_table` and legacy `try`: its own handler.
+    own_handler: Option<u32>,
+    /// For a legacy `try`: the hidden local its `catch` bodies keep the exception in.
+    exn_local: Option<u32>,
+}
+
+impl Control {
+    fn new(kind: FrameKind, start: u32, handler: Option<u32>) -> Control {
+        Control {
+            kind,
+            start,
+            pending: Vec::new(),
+            else_jump: None,
+            handler,
+            own_handler: None,
+            exn_local: None,
+        }
+    }
 }
 
 /// A forward jump to fill in: a plain instruction, or entry `entry` of a `br_table`.
@@ -463,6 +491,11 @@ struct Control {
 enum Patch {
     Instr(usize),
     Table(u32, usize),
+    /// Catch clause `catch` of `try_table` handler `handler`.
+    Catch {
+        handler: u32,
+        catch: usize,
+    },
     Cast(u32),
 }
 
@@ -488,12 +521,9 @@ fn lower_func(
     let mut br_tables: Vec<Vec<BrTarget>> = Vec::new();
     let mut v128s: Vec<u128> = Vec::new();
     let mut br_casts: Vec<BrCast> = Vec::new();
-    let mut ctl: Vec<Control> = vec![Control {
-        kind: FrameKind::Block,
-        start: 0,
-        pending: Vec::new(),
-        else_jump: None,
-    }];
+    let mut handlers: Vec<Handler> = Vec::new();
+    let nparams = m.func_type(type_idx).params.len();
+    let mut ctl: Vec<Control> = vec![Control::new(FrameKind::Block, 0, None)];
     let mut ops = body.get_operators_reader().map_err(invalid)?;
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset().map_err(invalid)?;
@@ -594,28 +624,50 @@ fn lower_func(
             }
             _ => None,
         };
+        // A `try_table`'s catch clauses name labels outside it: resolve them before the
+        // operator, as branches.
+        let catches: Vec<Catch> = match &op {
+            Operator::TryTable { try_table } => try_table
+                .catches
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let (tag, with_ref, label) = match *c {
+                        wasmparser::Catch::One { tag, label } => (Some(tag), false, label),
+                        wasmparser::Catch::OneRef { tag, label } => (Some(tag), true, label),
+                        wasmparser::Catch::All { label } => (None, false, label),
+                        wasmparser::Catch::AllRef { label } => (None, true, label),
+                    };
+                    let patch = Patch::Catch {
+                        handler: handlers.len() as u32,
+                        catch: i,
+                    };
+                    let t = target(&mut ctl, label, 0, patch);
+                    let height = fv
+                        .get_control_frame(label as usize)
+                        .map_or(0, |f| f.height as u32);
+                    Catch {
+                        tag,
+                        with_ref,
+                        pc: t.pc,
+                        height,
+                    }
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         let pc = code.len() as u32;
         fv.op(offset, &op).map_err(invalid)?;
+        let handler = ctl.last().and_then(|c| c.handler);
+        let height = fv.get_control_frame(0).map_or(0, |f| f.height as u32);
         // Structure, after validation of the operator.
         match &op {
-            Operator::Block { .. } => ctl.push(Control {
-                kind: FrameKind::Block,
-                start: pc,
-                pending: Vec::new(),
-                else_jump: None,
-            }),
-            Operator::Loop { .. } => ctl.push(Control {
-                kind: FrameKind::Loop,
-                start: pc,
-                pending: Vec::new(),
-                else_jump: None,
-            }),
+            Operator::Block { .. } => ctl.push(Control::new(FrameKind::Block, pc, handler)),
+            Operator::Loop { .. } => ctl.push(Control::new(FrameKind::Loop, pc, handler)),
             Operator::If { .. } => {
                 ctl.push(Control {
-                    kind: FrameKind::If,
-                    start: pc,
-                    pending: Vec::new(),
                     else_jump: Some(code.len()),
+                    ..Control::new(FrameKind::If, pc, handler)
                 });
                 code.push(Instr::BrUnless(BrTarget {
                     pc: u32::MAX,
@@ -637,26 +689,121 @@ fn lower_func(
                         &mut code,
                         &mut br_tables,
                         &mut br_casts,
+                        &mut handlers,
                         Patch::Instr(j),
                         else_pc,
                     );
                 }
                 c.kind = FrameKind::Else;
             }
+            // Exception handling: the handlers of `try_table` and legacy `try` (crate::exn).
+            Operator::TryTable { .. } | Operator::Try { .. } => {
+                let h = handlers.len() as u32;
+                let mut c = Control::new(fv_kind(&op), pc, Some(h));
+                c.own_handler = Some(h);
+                let kind = if let Operator::Try { .. } = op {
+                    let exn_local = (nparams + locals.len()) as u32;
+                    locals.push(ValType::EXNREF);
+                    c.exn_local = Some(exn_local);
+                    HandlerKind::Legacy {
+                        catches: Vec::new(),
+                        exn_local,
+                    }
+                } else {
+                    HandlerKind::TryTable(catches)
+                };
+                handlers.push(Handler {
+                    start: pc,
+                    end: u32::MAX,
+                    height,
+                    parent: handler,
+                    kind,
+                });
+                ctl.push(c);
+            }
+            Operator::Catch { .. } | Operator::CatchAll => {
+                let c = ctl.last_mut().expect("validated");
+                // The end of the `try` body or of the previous `catch` body: to the `end`.
+                c.pending.push(Patch::Instr(code.len()));
+                let h = c.own_handler.expect("validated: in a legacy try") as usize;
+                c.handler = handlers[h].parent;
+                c.kind = fv_kind(&op);
+                let handler = &mut handlers[h];
+                handler.end = handler.end.min(code.len() as u32);
+                code.push(Instr::Br(BrTarget {
+                    pc: u32::MAX,
+                    drop: 0,
+                    keep: 0,
+                }));
+                let tag = match op {
+                    Operator::Catch { tag_index } => Some(tag_index),
+                    _ => None,
+                };
+                if let HandlerKind::Legacy { catches, .. } = &mut handler.kind {
+                    catches.push(LegacyCatch {
+                        tag,
+                        pc: code.len() as u32,
+                    });
+                }
+            }
+            Operator::Rethrow { relative_depth } => {
+                let local = ctl
+                    .len()
+                    .checked_sub(1 + *relative_depth as usize)
+                    .and_then(|i| ctl[i].exn_local)
+                    .expect("validated: the label of a catch");
+                code.push(Instr::LocalGet(local));
+                code.push(Instr::ThrowRef);
+            }
+            Operator::Delegate { relative_depth } => {
+                let c = ctl.pop().expect("validated");
+                let end = code.len() as u32;
+                let next = ctl
+                    .len()
+                    .checked_sub(1 + *relative_depth as usize)
+                    .and_then(|i| ctl[i].handler);
+                if let Some(h) = c.own_handler {
+                    let handler = &mut handlers[h as usize];
+                    handler.end = handler.end.min(end);
+                    handler.kind = HandlerKind::Delegate(next);
+                }
+                for p in c.pending {
+                    set_target(
+                        &mut code,
+                        &mut br_tables,
+                        &mut br_casts,
+                        &mut handlers,
+                        p,
+                        end,
+                    );
+                }
+            }
             Operator::End => {
                 let c = ctl.pop().expect("validated");
                 let end = code.len() as u32;
+                if let Some(h) = c.own_handler {
+                    let handler = &mut handlers[h as usize];
+                    handler.end = handler.end.min(end);
+                }
                 if let Some(j) = c.else_jump {
                     set_target(
                         &mut code,
                         &mut br_tables,
                         &mut br_casts,
+                        &mut handlers,
                         Patch::Instr(j),
                         end,
                     );
                 }
                 for p in c.pending {
-                    set_target(&mut code, &mut br_tables, &mut br_casts, p, end);
+                    set_target(
+                        &mut code,
+                        &mut br_tables,
+                        &mut br_casts,
+                        &mut handlers,
+                        p,
+                        end,
+                    );
                 }
                 if ctl.is_empty() {
                     code.push(Instr::Return);
@@ -682,17 +829,35 @@ fn lower_func(
         br_tables,
         v128s,
         br_casts,
+        handlers,
     })
+}
+
+/// The validator's frame kind of a block-starting operator.
+fn fv_kind(op: &Operator<'_>) -> FrameKind {
+    match op {
+        Operator::TryTable { .. } => FrameKind::TryTable,
+        Operator::Try { .. } => FrameKind::LegacyTry,
+        Operator::Catch { .. } => FrameKind::LegacyCatch,
+        Operator::CatchAll => FrameKind::LegacyCatchAll,
+        _ => FrameKind::Block,
+    }
 }
 
 fn set_target(
     code: &mut [Instr],
     tables: &mut [Vec<BrTarget>],
     casts: &mut [BrCast],
+    handlers: &mut [Handler],
     p: Patch,
     pc: u32,
 ) {
     match p {
+        Patch::Catch { handler, catch } => {
+            if let HandlerKind::TryTable(cs) = &mut handlers[handler as usize].kind {
+                cs[catch].pc = pc;
+            }
+        }
         Patch::Instr(i) => match &mut code[i] {
             Instr::Br(t)
             | Instr::BrIf(t)
@@ -780,6 +945,15 @@ fn lower_simple(op: &Operator<'_>, m: &Module) -> Result<Option<Instr>, ModuleEr
     };
     Ok(Some(match op {
         O::End | O::Else | O::Block { .. } | O::Loop { .. } | O::If { .. } => return Ok(None),
+        // Exception handling: handlers, not instructions (see `lower_func`).
+        O::TryTable { .. }
+        | O::Try { .. }
+        | O::Catch { .. }
+        | O::CatchAll
+        | O::Delegate { .. }
+        | O::Rethrow { .. } => return Ok(None),
+        O::Throw { tag_index } => Instr::Throw(*tag_index),
+        O::ThrowRef => Instr::ThrowRef,
         O::Unreachable => Instr::Unreachable,
         O::Nop => return Ok(None),
         O::Return => Instr::Return,

@@ -52,6 +52,12 @@ pub enum Trap {
     Deadlock(String),
     /// A host function failed, or an invocation was malformed (wrong argument types).
     Host(String),
+    /// `throw_ref` of a null exception reference.
+    NullExceptionReference,
+    /// Not a trap: an exception no handler caught left the invocation (exception handling,
+    /// spec 3.0 *Results*). It travels with the traps because both end a computation
+    /// abruptly; embedders tell them apart with [`Trap::is_exception`].
+    Exception(crate::exn::UncaughtException),
 }
 
 impl Trap {
@@ -80,7 +86,14 @@ impl Trap {
             Trap::FuelExhausted => "fuel exhausted (step limit reached)".into(),
             Trap::Deadlock(d) => format!("deadlock: {d}"),
             Trap::Host(m) => m.clone(),
+            Trap::NullExceptionReference => "null exception reference".into(),
+            Trap::Exception(e) => e.to_string(),
         }
+    }
+
+    /// Whether this is an uncaught exception ([`Trap::Exception`]) rather than a trap.
+    pub fn is_exception(&self) -> bool {
+        matches!(self, Trap::Exception(_))
     }
 }
 

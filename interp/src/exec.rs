@@ -12,7 +12,9 @@
 use crate::memory::{Ordering, WaitOutcome};
 use crate::numerics::*;
 use crate::scheduler::Scheduler;
-use crate::store::{ArrayInst, FuncAddr, FuncInst, InstanceAddr, MemAddr, Store, StructInst};
+use crate::store::{
+    ArrayInst, ExnAddr, FuncAddr, FuncInst, InstanceAddr, MemAddr, Store, StructInst,
+};
 use crate::syntax::{AtomicType, BrTarget, Func, Instr, Module, Packed, RmwOp};
 use crate::types::{AddrType, CompositeType, FuncType, HeapType, RefType, StorageType, ValType};
 use crate::values::{AnyRef, Value};
@@ -38,6 +40,8 @@ const TAG_HOST: Slot = 1 << 64;
 const TAG_I31: Slot = 2 << 64;
 const TAG_STRUCT: Slot = 3 << 64;
 const TAG_ARRAY: Slot = 4 << 64;
+/// An exception reference (`ref.exn a`, exception handling).
+const TAG_EXN: Slot = 5 << 64;
 /// Set on an `externref` that holds a reference of the `any` hierarchy (`ref.extern r`).
 const EXTERN_FLAG: Slot = 1 << 72;
 
@@ -117,13 +121,14 @@ enum ThreadState {
 /// A function activation (spec `frame`): the code it runs, where it is, where its locals
 /// start on the thread's slot stack, and its module instance.
 #[derive(Clone, Debug)]
-struct Frame {
-    module: Arc<Module>,
-    func: u32,
-    instance: InstanceAddr,
-    pc: usize,
+pub(crate) struct Frame {
+    pub(crate) module: Arc<Module>,
+    pub(crate) func: u32,
+    pub(crate) instance: InstanceAddr,
+    /// The next instruction; in a caller's frame, the one after the call.
+    pub(crate) pc: usize,
     /// Index of local 0 in [`Thread::stack`].
-    fp: usize,
+    pub(crate) fp: usize,
 }
 
 /// A thread (spec `thread`): its frames and its slot stack (locals and operands).
@@ -545,6 +550,7 @@ impl Configuration {
         }
         self.store.structs.hash(&mut h);
         self.store.arrays.hash(&mut h);
+        self.store.exns.hash(&mut h);
     }
 
     /// Whether thread `tid` is runnable and its next small step touches a shared memory
@@ -593,7 +599,9 @@ impl Configuration {
     }
 
     /// Invoke `func` with `args` on a new thread and run that thread alone to completion
-    /// (other threads do not step). Blocking forever is reported as [`Trap::Deadlock`].
+    /// (other threads do not step). Blocking forever is reported as [`Trap::Deadlock`], an
+    /// exception no handler caught as [`Trap::Exception`] (not a trap:
+    /// [`Trap::is_exception`]).
     pub fn invoke(&mut self, func: FuncAddr, args: &[Value]) -> Result<Vec<Value>, Trap> {
         let tid = self.spawn(func, args)?;
         self.run_threads(&[tid], &mut crate::scheduler::RoundRobin::new(u64::MAX))?;
@@ -671,6 +679,7 @@ pub fn value_to_slot(v: &Value) -> Slot {
         Value::ExternRef(r) => r.map_or(NULL_REF, |n| EXTERN_FLAG | TAG_HOST | n as Slot),
         Value::AnyRef(r) => r.map_or(NULL_REF, any_to_slot),
         Value::ExternAny(r) => EXTERN_FLAG | any_to_slot(r),
+        Value::ExnRef(r) => r.map_or(NULL_REF, |a| TAG_EXN | a.0 as Slot),
     }
 }
 
@@ -701,7 +710,9 @@ pub fn slot_to_value(s: Slot, ty: ValType) -> Value {
                 TAG_ARRAY => AnyRef::Array(s as u32),
                 _ => AnyRef::Host(s as u32),
             };
-            if s & EXTERN_FLAG != 0 {
+            if s & TAG_MASK == TAG_EXN {
+                Value::ExnRef(Some(ExnAddr(s as u32)))
+            } else if s & EXTERN_FLAG != 0 {
                 match any(s & !EXTERN_FLAG) {
                     AnyRef::Host(n) => Value::ExternRef(Some(n)),
                     r => Value::ExternAny(r),
@@ -737,6 +748,7 @@ fn slot_heap(store: &Store, s: Slot) -> HeapType {
             .arrays
             .get(a)
             .map_or(HeapType::None, |o| HeapType::Concrete(o.ty)),
+        TAG_EXN => HeapType::Exn,
         _ => HeapType::Any,
     }
 }
@@ -1289,6 +1301,35 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                         pop!()
                     ));
                     tri!(return_call(stack, &mut thread.frames, ctx, addr, fp));
+                    enter_top_frame!('frames);
+                }
+                // Spec 3.0 *throw x*: allocate the exception, then *throw_ref* it (unwind
+                // to the innermost handler that catches it, see `exn::throw_ref`).
+                Instr::Throw(x) => {
+                    let tag = ctx.store.instances[instance.0 as usize].tags[x as usize];
+                    let exn = crate::exn::alloc_exn(ctx.store, stack, tag);
+                    save_pc!();
+                    tri!(crate::exn::throw_ref(
+                        &mut thread.frames,
+                        stack,
+                        ctx.store,
+                        exn
+                    ));
+                    enter_top_frame!('frames);
+                }
+                // Spec 3.0 *throw_ref*: trap on null, else unwind.
+                Instr::ThrowRef => {
+                    let r = pop!();
+                    if r == NULL_REF {
+                        break Err(Trap::NullExceptionReference);
+                    }
+                    save_pc!();
+                    tri!(crate::exn::throw_ref(
+                        &mut thread.frames,
+                        stack,
+                        ctx.store,
+                        ExnAddr(r as u32)
+                    ));
                     enter_top_frame!('frames);
                 }
 

@@ -6,7 +6,7 @@ use crate::exec::{Configuration, ThreadId};
 use crate::memory::{MemInst, Ordering};
 use crate::store::{
     DataAddr, DataInst, ElemAddr, ElemInst, ExternVal, FuncAddr, FuncInst, GlobalAddr, GlobalInst,
-    HostFunc, InstanceAddr, MemAddr, ModuleInst, Store, TableAddr, TableInst,
+    HostFunc, InstanceAddr, MemAddr, ModuleInst, Store, TableAddr, TableInst, TagAddr, TagInst,
 };
 use crate::syntax::{ConstExpr, DataMode, ElemMode, Instr, Module};
 use crate::types::{
@@ -77,6 +77,13 @@ impl Configuration {
     pub fn alloc_global(&mut self, ty: GlobalType, value: Value) -> GlobalAddr {
         self.store.globals.push(GlobalInst { ty, value });
         GlobalAddr(self.store.globals.len() as u32 - 1)
+    }
+
+    /// Allocate a tag of type `ty` (spec 3.0 `alloctag`, exception handling): `ty`'s
+    /// parameters are the payload's types, its results must be empty.
+    pub fn alloc_tag(&mut self, ty: FuncType) -> TagAddr {
+        self.store.tags.push(TagInst { ty });
+        TagAddr(self.store.tags.len() as u32 - 1)
     }
 
     /// Look up an export of an instance by name.
@@ -164,6 +171,7 @@ impl Configuration {
                 ExternVal::Table(a) => inst.tables.push(a),
                 ExternVal::Memory(a) => inst.mems.push(a),
                 ExternVal::Global(a) => inst.globals.push(a),
+                ExternVal::Tag(a) => inst.tags.push(a),
             }
         }
 
@@ -185,6 +193,10 @@ impl Configuration {
                 defined_index: i as u32,
             });
             inst.funcs.push(FuncAddr(self.store.funcs.len() as u32 - 1));
+        }
+        for t in &module.tags {
+            let a = self.alloc_tag(module.func_type(*t).clone());
+            inst.tags.push(a);
         }
         for ty in &module.mems {
             if !crate::memory::fits_implementation(ty) {

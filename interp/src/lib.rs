@@ -21,6 +21,7 @@
 //! | [`relaxed`] | *Relaxed Memory Model*: a shared memory whose reads return any allowed value |
 //! | [`instantiate`] | *Modules › Allocation, Instantiation* |
 //! | [`exec`] | *Instructions*, *Configurations* (threads), wait/notify |
+//! | [`exn`] | 3.0 *Control Instructions* `throw`, `throw_ref`, `try_table` (exception handling; and the legacy `try`) |
 //! | [`numerics`] | *Numerics* |
 //! | [`simd`] | *Vector Instructions*, *Numerics › Vector Operations* |
 //! | [`scheduler`] | who steps next (the spec's nondeterministic choice of thread) |
@@ -51,6 +52,7 @@ pub mod content_hash;
 pub mod decode;
 pub mod error;
 pub mod exec;
+pub mod exn;
 pub mod instantiate;
 pub mod memory;
 pub mod native;
@@ -67,12 +69,14 @@ pub mod values;
 pub use decode::Features;
 pub use error::{InstantiationError, ModuleError, ModuleErrorKind, Trap};
 pub use exec::{Configuration, ExecLimits, ThreadId, ThreadStatus};
+pub use exn::UncaughtException;
 pub use memory::SharedBackend;
 pub use native::{NativeHandle, NativeMemory};
 pub use relaxed::RelaxedMemory;
 pub use scheduler::{Choice, ChoiceLog, RoundRobin, Scheduler, SeededRandom};
 pub use store::{
-    ExternVal, FuncAddr, GlobalAddr, HostFunc, InstanceAddr, MemAddr, Store, TableAddr,
+    ExnAddr, ExternVal, FuncAddr, GlobalAddr, HostFunc, InstanceAddr, MemAddr, Store, TableAddr,
+    TagAddr,
 };
 pub use syntax::Module;
 pub use types::{

@@ -50,18 +50,27 @@ address!(
     DataAddr
 );
 address!(
+    /// Spec 3.0 `tagaddr`: index into [`Store::tags`].
+    TagAddr
+);
+address!(
+    /// Spec 3.0 `exnaddr`: index into [`Store::exns`].
+    ExnAddr
+);
+address!(
     /// Index into [`Store::instances`] (spec `moduleinst`).
     InstanceAddr
 );
 
 /// An external value (spec `externval`): what imports are given and exports resolve to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // variants are the spec's external value kinds (`func a`, `table a`, `mem a`, `global a`)
+#[allow(missing_docs)] // variants are the spec's external value kinds (`func a`, `table a`, `mem a`, `global a`, `tag a`)
 pub enum ExternVal {
     Func(FuncAddr),
     Table(TableAddr),
     Memory(MemAddr),
     Global(GlobalAddr),
+    Tag(TagAddr),
 }
 
 impl fmt::Display for ExternVal {
@@ -71,6 +80,7 @@ impl fmt::Display for ExternVal {
             ExternVal::Table(a) => write!(f, "table {}", a.0),
             ExternVal::Memory(a) => write!(f, "memory {}", a.0),
             ExternVal::Global(a) => write!(f, "global {}", a.0),
+            ExternVal::Tag(a) => write!(f, "tag {}", a.0),
         }
     }
 }
@@ -182,6 +192,25 @@ pub struct ArrayInst {
     pub elems: Vec<u128>,
 }
 
+/// A tag instance (spec 3.0 `taginst`, exception handling): the type of its payload. Tags
+/// are compared by address, so two tags of one type are still distinct.
+#[derive(Clone, Debug)]
+pub struct TagInst {
+    /// The tag type: `[t*] -> []`, the payload's types as parameters.
+    pub ty: FuncType,
+}
+
+/// An exception instance (spec 3.0 `exninst`): the tag it was thrown with and its payload.
+/// Allocated by `throw`, referred to by `exnref` values; never freed (Heddle has no garbage
+/// collection: the store only grows, like the spec's).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ExnInst {
+    /// The exception's tag.
+    pub tag: TagAddr,
+    /// The payload, typed by the tag's parameters.
+    pub fields: Vec<Value>,
+}
+
 /// A module instance (spec `moduleinst`): the addresses its index spaces resolve to.
 #[derive(Clone, Debug, Default)]
 pub struct ModuleInst {
@@ -195,6 +224,8 @@ pub struct ModuleInst {
     pub mems: Vec<MemAddr>,
     /// Addresses of the globals, imported ones first.
     pub globals: Vec<GlobalAddr>,
+    /// Addresses of the tags, imported ones first (exception handling).
+    pub tags: Vec<TagAddr>,
     /// Addresses of the element segments.
     pub elems: Vec<ElemAddr>,
     /// Addresses of the data segments.
@@ -227,6 +258,10 @@ pub struct Store {
     pub arrays: Vec<ArrayInst>,
     /// The canonical types of every module instantiated here.
     pub types: TypeRegistry,
+    /// Tag instances, indexed by [`TagAddr`] (exception handling).
+    pub tags: Vec<TagInst>,
+    /// Exception instances, indexed by [`ExnAddr`] (exception handling).
+    pub exns: Vec<ExnInst>,
 }
 
 impl Store {
@@ -238,6 +273,7 @@ impl Store {
             ExternVal::Table(a) => ExternType::Table(self.tables[a.0 as usize].ty),
             ExternVal::Memory(a) => ExternType::Memory(self.mems[a.0 as usize].current_type()),
             ExternVal::Global(a) => ExternType::Global(self.globals[a.0 as usize].ty),
+            ExternVal::Tag(a) => ExternType::Tag(self.tags[a.0 as usize].ty.clone()),
         }
     }
 
@@ -327,6 +363,7 @@ impl Store {
             ExportDesc::Table(i) => ExternVal::Table(inst.tables[i as usize]),
             ExportDesc::Memory(i) => ExternVal::Memory(inst.mems[i as usize]),
             ExportDesc::Global(i) => ExternVal::Global(inst.globals[i as usize]),
+            ExportDesc::Tag(i) => ExternVal::Tag(inst.tags[i as usize]),
         }
     }
 }

@@ -36,6 +36,9 @@ pub struct Module {
     pub mems: Vec<MemType>,
     /// Defined globals.
     pub globals: Vec<Global>,
+    /// Defined tags (exception handling): the index in [`Module::types`] of each one's
+    /// type. The tag index space begins with the imported tags.
+    pub tags: Vec<u32>,
     /// The exports.
     pub exports: Vec<Export>,
     /// The start function's index, if any.
@@ -93,6 +96,7 @@ pub enum ExportDesc {
     Table(u32),
     Memory(u32),
     Global(u32),
+    Tag(u32),
 }
 
 /// An export (spec `export`).
@@ -125,6 +129,9 @@ pub struct Func {
     /// Operands of every `br_on_cast`/`br_on_cast_fail` in the body; [`Instr::BrOnCast`]
     /// holds an index here.
     pub br_casts: Vec<BrCast>,
+    /// The exception handlers of the body (`try_table` and legacy `try` blocks), in the
+    /// order their blocks begin; see [`crate::exn`].
+    pub handlers: Vec<crate::exn::Handler>,
 }
 
 /// The operands of `br_on_cast l rt1 rt2` (`fail: false`) or `br_on_cast_fail` (`fail:
@@ -342,6 +349,12 @@ pub enum Instr {
         type_idx: u32,
         table: u32,
     },
+    /// `throw x` (exception handling): tag index `x`. (`try_table` and the legacy `try`
+    /// emit no instruction: their handlers are in [`Func::handlers`].)
+    Throw(u32),
+    /// `throw_ref` (exception handling; also the lowered legacy `rethrow`, after a
+    /// `local.get` of the caught exception's hidden local).
+    ThrowRef,
 
     // ---- Parametric ----
     Drop,

@@ -21,6 +21,8 @@ impl ValType {
     pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
     /// `externref`, i.e. `(ref null extern)`.
     pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+    /// `exnref`, i.e. `(ref null exn)` (exception handling).
+    pub const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
 
     /// Spec 3.0 *Defaultable types*: numbers, vectors and nullable references have a
     /// default value; non-nullable references have none.
@@ -110,6 +112,11 @@ impl RefType {
         nullable: true,
         heap: HeapType::Extern,
     };
+    /// `exnref` (exception handling).
+    pub const EXNREF: RefType = RefType {
+        nullable: true,
+        heap: HeapType::Exn,
+    };
 
     /// `(ref null? heap)`.
     pub fn new(nullable: bool, heap: HeapType) -> RefType {
@@ -122,6 +129,7 @@ impl fmt::Display for RefType {
         match (self.nullable, self.heap) {
             (true, HeapType::Func) => f.write_str("funcref"),
             (true, HeapType::Extern) => f.write_str("externref"),
+            (true, HeapType::Exn) => f.write_str("exnref"),
             (true, h) => write!(f, "(ref null {h})"),
             (false, h) => write!(f, "(ref {h})"),
         }
@@ -592,6 +600,9 @@ pub enum ExternType {
     Table(TableType),
     Memory(MemType),
     Global(GlobalType),
+    /// A tag (exception handling, spec 3.0 `tagtype`): the function type `[t*] -> []` of
+    /// its payload.
+    Tag(FuncType),
 }
 
 impl ExternType {
@@ -612,6 +623,7 @@ impl ExternType {
                     && a.limits.matches(&b.limits)
             }
             (ExternType::Global(a), ExternType::Global(b)) => a == b,
+            (ExternType::Tag(a), ExternType::Tag(b)) => a == b,
             _ => false,
         }
     }

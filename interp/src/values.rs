@@ -1,7 +1,7 @@
 //! Values, as in spec *Runtime Structure › Values* (`exec/runtime.rst`; spec 3.0 adds the
 //! references of typed function references and GC).
 
-use crate::store::FuncAddr;
+use crate::store::{ExnAddr, FuncAddr};
 use crate::types::{HeapType, RefType, ValType};
 use std::fmt;
 
@@ -54,6 +54,9 @@ pub enum Value {
     /// `ref.extern r`: a non-host reference of the `any` hierarchy converted by
     /// `extern.convert_any` (an `externref`).
     ExternAny(AnyRef),
+    /// `ref.null exn` (`None`) or `ref.exn a`, an exception instance in the store
+    /// (exception handling, spec 3.0 *Runtime Structure › Exception Instances*).
+    ExnRef(Option<ExnAddr>),
 }
 
 impl Value {
@@ -71,6 +74,7 @@ impl Value {
             Value::FuncRef(_) => ValType::FUNCREF,
             Value::ExternRef(_) | Value::ExternAny(_) => ValType::EXTERNREF,
             Value::AnyRef(_) => ValType::Ref(RefType::new(true, HeapType::Any)),
+            Value::ExnRef(_) => ValType::EXNREF,
         }
     }
 
@@ -95,6 +99,7 @@ impl Value {
         match h {
             HeapType::Func | HeapType::NoFunc => Value::FuncRef(None),
             HeapType::Extern | HeapType::NoExtern => Value::ExternRef(None),
+            HeapType::Exn | HeapType::NoExn => Value::ExnRef(None),
             _ => Value::AnyRef(None),
         }
     }
@@ -112,7 +117,10 @@ impl Value {
     pub fn is_null(&self) -> bool {
         matches!(
             self,
-            Value::FuncRef(None) | Value::ExternRef(None) | Value::AnyRef(None)
+            Value::FuncRef(None)
+                | Value::ExternRef(None)
+                | Value::AnyRef(None)
+                | Value::ExnRef(None)
         )
     }
 }
@@ -132,6 +140,8 @@ impl fmt::Display for Value {
             Value::AnyRef(None) => write!(f, "ref.null any"),
             Value::AnyRef(Some(r)) => write!(f, "{r}"),
             Value::ExternAny(r) => write!(f, "ref.extern ({r})"),
+            Value::ExnRef(None) => write!(f, "ref.null exn"),
+            Value::ExnRef(Some(a)) => write!(f, "ref.exn {}", a.0),
         }
     }
 }

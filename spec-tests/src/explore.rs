@@ -240,7 +240,8 @@ impl Plan {
                 Cmd::Action(a)
                 | Cmd::AssertReturn { action: a, .. }
                 | Cmd::AssertTrap { action: a, .. }
-                | Cmd::AssertExhaustion { action: a, .. } => {
+                | Cmd::AssertExhaustion { action: a, .. }
+                | Cmd::AssertException { action: a } => {
                     let Action::Invoke { module, name, args } = a else {
                         return Err(fail("`get` has no meaning in a litmus test".into()));
                     };
@@ -295,7 +296,8 @@ impl Plan {
                 Cmd::AssertUninstantiable { .. }
                 | Cmd::AssertInvalid { .. }
                 | Cmd::AssertMalformed { .. }
-                | Cmd::AssertUnlinkable { .. } => {}
+                | Cmd::AssertUnlinkable { .. }
+                | Cmd::AssertCustom { .. } => {}
                 Cmd::ModuleDefinition { .. } | Cmd::ModuleInstance { .. } => {
                     return Err(fail(
                         "module definitions and instances are not supported in litmus tests".into(),
@@ -399,7 +401,8 @@ fn to_model_value(v: &Value) -> heddle_model::Value {
         | Value::FuncRef(_)
         | Value::ExternRef(_)
         | Value::AnyRef(_)
-        | Value::ExternAny(_) => {
+        | Value::ExternAny(_)
+        | Value::ExnRef(_) => {
             unreachable!("litmus results are numbers (checked when the plan is made)")
         }
     }

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod explore;
+pub mod legacy_try;
 pub mod report;
 pub mod runner;
 pub mod script;
@@ -106,9 +107,19 @@ pub enum RunError {
     #[error("trap: {0}")]
     Trap(Trap),
     /// Instantiation trapped: a segment out of bounds, or the start function trapped (or
-    /// ran out of fuel).
+    /// ran out of fuel, or threw an exception no handler caught).
     #[error("instantiation failed: {0}")]
     Start(Trap),
+    /// The invocation threw an exception no handler caught (exception handling): not a
+    /// trap. `tag` names the exception's tag: the module's export of it, if any
+    /// (`tag "e"`), else its address in the store (`tag #0`).
+    #[error("uncaught exception: {tag}, payload [{}]", .exception.payload.iter().map(format_value).collect::<Vec<_>>().join(" "))]
+    Exception {
+        /// The exception.
+        exception: heddle_interp::UncaughtException,
+        /// How to name its tag.
+        tag: String,
+    },
 }
 
 /// The type of the function `module` exports as `export`, before instantiating it (so that
@@ -219,5 +230,18 @@ pub fn invoke_decoded_on(
             given.join(" ")
         )));
     }
-    config.invoke(f, args).map_err(RunError::Trap)
+    config.invoke(f, args).map_err(|t| match t {
+        Trap::Exception(exception) => {
+            let tag = config.store.instances[inst.0 as usize]
+                .exports
+                .iter()
+                .find(|(_, ev)| *ev == ExternVal::Tag(exception.tag))
+                .map_or_else(
+                    || format!("tag #{}", exception.tag.0),
+                    |(name, _)| format!("tag {name:?}"),
+                );
+            RunError::Exception { exception, tag }
+        }
+        t => RunError::Trap(t),
+    })
 }

@@ -181,6 +181,9 @@ fn parse(text: &str) -> Result<Vec<Directive>, (u32, u32, String)> {
             format!("cannot parse script: {}", e.message()),
         )
     };
+    // The legacy exception scripts' folded `try`, which `wast` no longer parses.
+    let desugared = crate::legacy_try::desugar(text);
+    let text = desugared.as_deref().unwrap_or(text);
     // The suites put "trojan source" characters (U+202E ...) in names on purpose.
     let mut lexer = wast::lexer::Lexer::new(text);
     lexer.allow_confusing_unicode(true);
@@ -245,6 +248,8 @@ enum Check {
     Return(Result<Vec<Expected>, String>),
     Trap(String),
     Exhaustion(String),
+    /// An uncaught exception (`assert_exception`).
+    Exception,
 }
 
 enum TaskState {
@@ -426,6 +431,9 @@ impl Runner {
                 }
                 ExternVal::Global(_) => {
                     unshared.insert(name.clone(), "global");
+                }
+                ExternVal::Tag(_) => {
+                    unshared.insert(name.clone(), "tag");
                 }
             }
         }
@@ -690,6 +698,20 @@ impl Runner {
             Cmd::AssertExhaustion { action, message } => {
                 return self.start_action(i, at, action, Check::Exhaustion(message))
             }
+            Cmd::AssertException { action } => {
+                return self.start_action(i, at, action, Check::Exception)
+            }
+            Cmd::AssertCustom { bytes, message } => match bytes {
+                // The text parser rejected the annotation.
+                Err(_) => Ok(()),
+                Ok(b) => match Module::decode_with(&b, self.features) {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(format!(
+                        "expected only the custom content to be wrong ({message:?}), but the \
+                         module was rejected: {e}"
+                    )),
+                },
+            },
             Cmd::AssertUninstantiable { bytes, message } => match self.load_and_link(i, bytes) {
                 Err(e) => Err(e),
                 Ok((module, imports)) => match self.config.instantiate(module, &imports) {
@@ -904,6 +926,7 @@ fn is_exhaustion(t: &Trap) -> bool {
 fn check_result(what: &str, check: &Check, result: Result<Vec<Value>, Trap>) -> Res {
     match (check, result) {
         (Check::Any, Ok(_)) => Ok(()),
+        (Check::Any, Err(t)) if t.is_exception() => Err(format!("{what}: {}", t.message())),
         (Check::Any, Err(t)) => Err(format!("{what} trapped: {}", t.message())),
         (Check::Return(Err(e)), _) => Err(e.clone()),
         (Check::Return(Ok(exp)), Ok(vals)) => {
@@ -918,6 +941,9 @@ fn check_result(what: &str, check: &Check, result: Result<Vec<Value>, Trap>) -> 
             format_expected(exp),
             t.message()
         )),
+        (Check::Trap(m), Err(t)) if t.is_exception() => {
+            Err(format!("{what}: expected trap {m:?}, got {}", t.message()))
+        }
         (Check::Trap(m), Err(t)) if !is_exhaustion(&t) => check_message(m, &t.message(), "trap"),
         (Check::Trap(m), Err(t)) => Err(format!(
             "{what}: expected trap {m:?}, got resource exhaustion {:?}",
@@ -936,6 +962,15 @@ fn check_result(what: &str, check: &Check, result: Result<Vec<Value>, Trap>) -> 
         )),
         (Check::Exhaustion(m), Ok(vals)) => Err(format!(
             "{what}: expected exhaustion {m:?}, got {}",
+            format_values(&vals)
+        )),
+        (Check::Exception, Err(t)) if t.is_exception() => Ok(()),
+        (Check::Exception, Err(t)) => Err(format!(
+            "{what}: expected an exception, got trap {:?}",
+            t.message()
+        )),
+        (Check::Exception, Ok(vals)) => Err(format!(
+            "{what}: expected an exception, got {}",
             format_values(&vals)
         )),
     }

@@ -85,6 +85,11 @@ pub enum Cmd {
         action: Action,
         message: String,
     },
+    /// `assert_exception`: the action must end with an uncaught exception (exception
+    /// handling), not a trap.
+    AssertException {
+        action: Action,
+    },
     /// `assert_trap` on a module: instantiation must trap (`assert_uninstantiable`).
     AssertUninstantiable {
         bytes: Binary,
@@ -102,6 +107,15 @@ pub enum Cmd {
         bytes: Binary,
         message: String,
     },
+    /// `assert_malformed_custom` / `assert_invalid_custom`: the module's custom
+    /// annotations or sections are malformed or invalid. Such errors never make the module
+    /// itself malformed or invalid (the 3.0 spec's custom sections, and its appendix on
+    /// custom annotations): the text parser may reject the annotation, otherwise the module
+    /// must be accepted.
+    AssertCustom {
+        bytes: Binary,
+        message: String,
+    },
     /// `(thread $T (shared (module $M)) directives...)`.
     Thread {
         name: String,
@@ -112,7 +126,7 @@ pub enum Cmd {
     Wait {
         thread: String,
     },
-    /// A directive Heddle does not run (e.g. `assert_exception`); reported as a failure.
+    /// A directive Heddle does not run (e.g. `assert_suspension`); reported as a failure.
     Unsupported,
 }
 
@@ -255,10 +269,28 @@ fn lower_directive(text: &LineIndex<'_>, d: WastDirective<'_>) -> Directive {
                 message: message.to_string(),
             },
         ),
-        WastDirective::AssertInvalidCustom { .. } => ("assert_invalid_custom", Cmd::Unsupported),
-        WastDirective::AssertMalformedCustom { .. } => {
-            ("assert_malformed_custom", Cmd::Unsupported)
-        }
+        WastDirective::AssertInvalidCustom {
+            mut module,
+            message,
+            ..
+        } => (
+            "assert_invalid_custom",
+            Cmd::AssertCustom {
+                bytes: encode_quote(&mut module),
+                message: message.to_string(),
+            },
+        ),
+        WastDirective::AssertMalformedCustom {
+            mut module,
+            message,
+            ..
+        } => (
+            "assert_malformed_custom",
+            Cmd::AssertCustom {
+                bytes: encode_quote(&mut module),
+                message: message.to_string(),
+            },
+        ),
         WastDirective::Register { name, module, .. } => (
             "register",
             Cmd::Register {
@@ -335,7 +367,16 @@ fn lower_directive(text: &LineIndex<'_>, d: WastDirective<'_>) -> Directive {
                 message: message.to_string(),
             },
         ),
-        WastDirective::AssertException { .. } => ("assert_exception", Cmd::Unsupported),
+        WastDirective::AssertException { exec, .. } => match exec {
+            WastExecute::Invoke(inv) => (
+                "assert_exception",
+                Cmd::AssertException {
+                    action: lower_invoke(&inv),
+                },
+            ),
+            // A module whose start function throws, or a `get` (which cannot throw).
+            _ => ("assert_exception", Cmd::Unsupported),
+        },
         WastDirective::AssertSuspension { .. } => ("assert_suspension", Cmd::Unsupported),
         WastDirective::Thread(t) => (
             "thread",

@@ -28,11 +28,12 @@ pub enum NanPat<T> {
 
 /// The kind of a null reference pattern: the hierarchy of its heap type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(missing_docs)] // variants are the top heap types `func`, `extern` and `any`
+#[allow(missing_docs)] // variants are the top heap types `func`, `extern`, `any` and `exn`
 pub enum RefKind {
     Func,
     Extern,
     Any,
+    Exn,
 }
 
 /// The expected lanes of a `v128` result.
@@ -191,6 +192,7 @@ impl Expected {
             (Expected::RefNull(None | Some(RefKind::Func)), Value::FuncRef(None)) => true,
             (Expected::RefNull(None | Some(RefKind::Extern)), Value::ExternRef(None)) => true,
             (Expected::RefNull(None | Some(RefKind::Any)), Value::AnyRef(None)) => true,
+            (Expected::RefNull(None | Some(RefKind::Exn)), Value::ExnRef(None)) => true,
             (Expected::RefFunc, Value::FuncRef(Some(_))) => true,
             (Expected::RefExtern(n), Value::ExternRef(Some(m))) => n.is_none_or(|n| n == *m),
             (Expected::RefExtern(None), Value::ExternAny(_)) => true,
@@ -234,6 +236,7 @@ impl fmt::Display for Expected {
             Expected::RefNull(Some(RefKind::Func)) => write!(f, "ref.null func"),
             Expected::RefNull(Some(RefKind::Extern)) => write!(f, "ref.null extern"),
             Expected::RefNull(Some(RefKind::Any)) => write!(f, "ref.null any"),
+            Expected::RefNull(Some(RefKind::Exn)) => write!(f, "ref.null exn"),
             Expected::RefNull(None) => write!(f, "ref.null"),
             Expected::RefHost(n) => write!(f, "ref.host {n}"),
             Expected::RefOf(k) => f.write_str(k.name()),
@@ -347,6 +350,7 @@ fn heap_kind(h: &HeapType<'_>) -> Result<Option<RefKind>, String> {
             A::Func | A::NoFunc => RefKind::Func,
             A::Extern | A::NoExtern => RefKind::Extern,
             A::Any | A::Eq | A::I31 | A::Struct | A::Array | A::None => RefKind::Any,
+            A::Exn | A::NoExn => RefKind::Exn,
             other => return Err(format!("unsupported reference type {other:?}")),
         })),
         HeapType::Concrete(_) => Ok(None),
@@ -391,6 +395,7 @@ pub fn arg_from_wast(a: &WastArgCore<'_>) -> Result<Value, String> {
             Some(RefKind::Func) => Value::FuncRef(None),
             Some(RefKind::Extern) => Value::ExternRef(None),
             Some(RefKind::Any) => Value::AnyRef(None),
+            Some(RefKind::Exn) => Value::ExnRef(None),
             None => return Err("unsupported argument: ref.null of a type index".into()),
         },
         WastArgCore::RefExtern(n) => Value::ExternRef(Some(*n)),
@@ -519,6 +524,7 @@ pub fn parse_arg(s: &str, ty: ValType) -> Result<Value, String> {
             .map_err(|e| bad(&e)),
         ValType::Ref(r) if !matches!(r.heap, HeapKind::Extern | HeapKind::NoExtern) => match s {
             "null" | "funcref:null" | "ref.null:func" | "anyref:null" | "ref.null:any"
+            | "exnref:null" | "ref.null:exn"
                 if r.nullable =>
             {
                 Ok(Value::default_of(ty))

@@ -220,7 +220,7 @@ fn failures_carry_position_kind_and_message() {
                 6,
                 2,
                 "assert_exception",
-                "unsupported directive assert_exception"
+                "invoke \"one\": expected an exception, got [i32:1]"
             ),
             (8, 2, "assert_return", "undefined export \"nope\""),
         ]

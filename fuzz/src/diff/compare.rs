@@ -466,6 +466,8 @@ fn compare_state(
                     ));
                 }
             }
+            // A tag has no state to compare.
+            ExportKind::Tag => {}
         }
     }
     Ok(())

@@ -251,6 +251,8 @@ fn arg(v: &Value) -> String {
         Value::AnyRef(None) => "(ref.null any)".into(),
         Value::AnyRef(Some(_)) => "(ref.any)".into(),
         Value::ExternAny(_) => "(ref.extern)".into(),
+        // Only null references are ever passed in (see `generate::arguments`).
+        Value::ExnRef(_) => "(ref.null exn)".into(),
     }
 }
 

@@ -81,6 +81,7 @@ pub fn exercise(wasm: &[u8], options: OracleOptions, arg_seed: u64) -> (bool, bo
             ExportKind::Table => {
                 o.table(&name);
             }
+            ExportKind::Tag => {}
         }
     }
     (true, true, calls)

@@ -80,6 +80,7 @@ fn to_val(v: &Value) -> Val {
         // Only null references are ever passed in (see `generate::arguments`).
         Value::FuncRef(_) => Val::FuncRef(None),
         Value::ExternRef(_) | Value::AnyRef(_) | Value::ExternAny(_) => Val::ExternRef(None),
+        Value::ExnRef(_) => Val::ExnRef(None),
     }
 }
 
