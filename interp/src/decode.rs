@@ -149,7 +149,7 @@ fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleErro
                     TypeRef::Table(t) => ExternType::Table(table_type(t)?),
                     TypeRef::Memory(t) => ExternType::Memory(mem_type(t)),
                     TypeRef::Global(g) => ExternType::Global(global_type(g)?),
-                    TypeRef::Tag(t) => ExternType::Tag(m.func_type(t.func_type_idx).clone()),
+                    TypeRef::Tag(t) => ExternType::Tag(t.func_type_idx),
                 };
                 m.imports.push(Import {
                     module: import.module.to_string(),

@@ -80,9 +80,15 @@ impl Configuration {
     }
 
     /// Allocate a tag of type `ty` (spec 3.0 `alloctag`, exception handling): `ty`'s
-    /// parameters are the payload's types, its results must be empty.
+    /// parameters are the payload's types, its results must be empty. Its type is interned
+    /// in the store's type registry as a recursion group of its own, as for
+    /// [`Configuration::alloc_host_func`].
     pub fn alloc_tag(&mut self, ty: FuncType) -> TagAddr {
-        self.store.tags.push(TagInst { ty });
+        let type_id = self
+            .store
+            .types
+            .intern_group(&[SubType::func(ty.clone())], 0, &[])[0];
+        self.store.tags.push(TagInst { ty, type_id });
         TagAddr(self.store.tags.len() as u32 - 1)
     }
 
@@ -195,7 +201,12 @@ impl Configuration {
             inst.funcs.push(FuncAddr(self.store.funcs.len() as u32 - 1));
         }
         for t in &module.tags {
-            let a = self.alloc_tag(module.func_type(*t).clone());
+            let type_id = ids[*t as usize];
+            self.store.tags.push(TagInst {
+                ty: module.func_type(*t).clone(),
+                type_id,
+            });
+            let a = TagAddr(self.store.tags.len() as u32 - 1);
             inst.tags.push(a);
         }
         for ty in &module.mems {
@@ -345,6 +356,7 @@ fn canon_val(ids: &[TypeId], t: ValType) -> ValType {
 fn canon_extern(ids: &[TypeId], t: &ExternType) -> ExternType {
     match t {
         ExternType::Func(i) => ExternType::Func(ids.get(*i as usize).copied().unwrap_or(u32::MAX)),
+        ExternType::Tag(i) => ExternType::Tag(ids.get(*i as usize).copied().unwrap_or(u32::MAX)),
         ExternType::Table(tt) => ExternType::Table(TableType {
             elem: canon_ref(ids, tt.elem),
             ..*tt

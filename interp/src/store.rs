@@ -198,6 +198,9 @@ pub struct ArrayInst {
 pub struct TagInst {
     /// The tag type: `[t*] -> []`, the payload's types as parameters.
     pub ty: FuncType,
+    /// The tag type's canonical id in the store's [`crate::TypeRegistry`] (what import
+    /// matching compares).
+    pub type_id: TypeId,
 }
 
 /// An exception instance (spec 3.0 `exninst`): the tag it was thrown with and its payload.
@@ -273,7 +276,7 @@ impl Store {
             ExternVal::Table(a) => ExternType::Table(self.tables[a.0 as usize].ty),
             ExternVal::Memory(a) => ExternType::Memory(self.mems[a.0 as usize].current_type()),
             ExternVal::Global(a) => ExternType::Global(self.globals[a.0 as usize].ty),
-            ExternVal::Tag(a) => ExternType::Tag(self.tags[a.0 as usize].ty.clone()),
+            ExternVal::Tag(a) => ExternType::Tag(self.tags[a.0 as usize].type_id),
         }
     }
 

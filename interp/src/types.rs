@@ -601,8 +601,10 @@ pub enum ExternType {
     Memory(MemType),
     Global(GlobalType),
     /// A tag (exception handling, spec 3.0 `tagtype`): the function type `[t*] -> []` of
-    /// its payload.
-    Tag(FuncType),
+    /// its payload, as [`ExternType::Func`] gives it (a module type index in imports, a
+    /// canonical [`TypeId`] in the store). Tag types match only when equivalent (spec 3.0
+    /// *Import Subtyping*: tags are invariant).
+    Tag(u32),
 }
 
 impl ExternType {

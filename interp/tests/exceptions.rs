@@ -29,9 +29,12 @@ fn an_uncaught_exception_is_a_result_of_its_own() {
     let Some(ExternVal::Tag(tag)) = config.export(inst, "e") else {
         panic!("the tag is exported")
     };
+    let ExternType::Tag(type_id) = config.store.extern_type(ExternVal::Tag(tag)) else {
+        panic!("a tag's type")
+    };
     assert_eq!(
-        config.store.extern_type(ExternVal::Tag(tag)),
-        ExternType::Tag(FuncType {
+        config.store.types.get(type_id).as_func(),
+        Some(&FuncType {
             params: vec![ValType::I32, ValType::I64],
             results: vec![],
         })
