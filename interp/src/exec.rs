@@ -836,9 +836,30 @@ fn data_slots(bytes: &[u8], z: usize) -> Vec<Slot> {
 
 /// Allocate a structure (spec 3.0 *Execution › Aggregate Reference Instructions*,
 /// `struct.new`): objects are never freed (see [`crate::store`]).
-fn alloc_struct(store: &mut Store, ty: crate::types::TypeId, fields: Vec<Slot>) -> Slot {
+fn alloc_struct(
+    store: &mut Store,
+    ty: crate::types::TypeId,
+    fields: Vec<Slot>,
+) -> Result<Slot, Trap> {
+    gc_room(store, fields.len() as u64)?;
+    store.gc_slots += fields.len() as u64 + 1;
     store.structs.push(StructInst { ty, fields });
-    TAG_STRUCT | (store.structs.len() - 1) as Slot
+    Ok(TAG_STRUCT | (store.structs.len() - 1) as Slot)
+}
+
+/// The most slots all the objects of a store may hold, counting one more per object: an
+/// implementation limit (2^26 slots, 1 GiB; the spec lets allocation fail). Past it,
+/// allocation traps instead of exhausting the host's memory (there is no collector).
+pub const MAX_GC_SLOTS: u64 = 1 << 26;
+
+/// Check that `n` more slots (and one for the object) fit under [`MAX_GC_SLOTS`].
+fn gc_room(store: &Store, n: u64) -> Result<(), Trap> {
+    if store.gc_slots.saturating_add(n).saturating_add(1) > MAX_GC_SLOTS {
+        return Err(Trap::Host(format!(
+            "allocation of {n} slots exceeds the implementation limit of {MAX_GC_SLOTS} slots of GC objects per store"
+        )));
+    }
+    Ok(())
 }
 
 /// Allocate an array (spec 3.0 `array.new`). Arrays are limited to
@@ -851,12 +872,14 @@ fn alloc_array(
     elems: Vec<Slot>,
 ) -> Slot {
     debug_assert!(elems.len() as u64 <= limits.max_table_elements);
+    store.gc_slots += elems.len() as u64 + 1;
     store.arrays.push(ArrayInst { ty, elems });
     TAG_ARRAY | (store.arrays.len() - 1) as Slot
 }
 
 /// Check an array length against the implementation limit.
-fn array_len_ok(limits: &ExecLimits, n: u64) -> Result<usize, Trap> {
+fn array_len_ok(store: &Store, limits: &ExecLimits, n: u64) -> Result<usize, Trap> {
+    gc_room(store, n)?;
     if n > limits.max_table_elements {
         return Err(Trap::Host(format!(
             "array of {n} elements exceeds the implementation limit of {}",
@@ -898,7 +921,7 @@ pub(crate) fn alloc_instr(
                 for (v, st) in vals.iter_mut().zip(packs) {
                     *v = pack(packing(st), *v);
                 }
-                let r = alloc_struct(store, id, vals);
+                let r = alloc_struct(store, id, vals)?;
                 stack.push(r);
             }
             Instr::StructNewDefault(_) => {
@@ -906,11 +929,12 @@ pub(crate) fn alloc_instr(
                     .iter()
                     .map(|f| default_slot(f.storage))
                     .collect();
-                let r = alloc_struct(store, id, vals);
+                let r = alloc_struct(store, id, vals)?;
                 stack.push(r);
             }
             Instr::ArrayNew(_) => {
                 let n = array_len_ok(
+                    store,
                     limits,
                     u64_of(stack.pop().expect("validated")) as u32 as u64,
                 )?;
@@ -922,13 +946,17 @@ pub(crate) fn alloc_instr(
                 stack.push(r);
             }
             Instr::ArrayNewDefault(_) => {
-                let n = array_len_ok(limits, u32_of(stack.pop().expect("validated")) as u64)?;
+                let n = array_len_ok(
+                    store,
+                    limits,
+                    u32_of(stack.pop().expect("validated")) as u64,
+                )?;
                 let v = default_slot(array_storage(store, id));
                 let r = alloc_array(store, limits, id, vec![v; n]);
                 stack.push(r);
             }
             Instr::ArrayNewFixed { len, .. } => {
-                let n = array_len_ok(limits, u64::from(len))?;
+                let n = array_len_ok(store, limits, u64::from(len))?;
                 let p = packing(array_storage(store, id));
                 let vals = popn(stack, n).into_iter().map(|v| pack(p, v)).collect();
                 let r = alloc_array(store, limits, id, vals);
@@ -2023,7 +2051,7 @@ fn gc_instr(
             if s + n * z > bytes.len() as u64 {
                 return Err(Trap::OutOfBoundsMemoryAccess);
             }
-            array_len_ok(limits, n)?;
+            array_len_ok(store, limits, n)?;
             let elems = data_slots(&bytes[s as usize..(s + n * z) as usize], z as usize);
             let r = alloc_array(store, limits, id, elems);
             stack.push(r);
@@ -2037,6 +2065,8 @@ fn gc_instr(
             if s + n > refs.len() as u64 {
                 return Err(Trap::OutOfBoundsTableAccess);
             }
+            array_len_ok(store, limits, n)?;
+            let refs = &store.elems[ea.0 as usize].elems;
             let elems = refs[s as usize..(s + n) as usize]
                 .iter()
                 .map(value_to_slot)

@@ -227,6 +227,9 @@ pub struct Store {
     pub arrays: Vec<ArrayInst>,
     /// The canonical types of every module instantiated here.
     pub types: TypeRegistry,
+    /// Slots held by the structures and arrays, plus one per object (bounded by
+    /// [`crate::exec::MAX_GC_SLOTS`]).
+    pub gc_slots: u64,
 }
 
 impl Store {
