@@ -848,9 +848,30 @@ fn data_slots(bytes: &[u8], z: usize) -> Vec<Slot> {
 
 /// Allocate a structure (spec 3.0 *Execution › Aggregate Reference Instructions*,
 /// `struct.new`): objects are never freed (see [`crate::store`]).
-fn alloc_struct(store: &mut Store, ty: crate::types::TypeId, fields: Vec<Slot>) -> Slot {
+fn alloc_struct(
+    store: &mut Store,
+    ty: crate::types::TypeId,
+    fields: Vec<Slot>,
+) -> Result<Slot, Trap> {
+    gc_room(store, fields.len() as u64)?;
+    store.gc_slots += fields.len() as u64 + 1;
     store.structs.push(StructInst { ty, fields });
-    TAG_STRUCT | (store.structs.len() - 1) as Slot
+    Ok(TAG_STRUCT | (store.structs.len() - 1) as Slot)
+}
+
+/// The most slots all the objects of a store may hold, counting one more per object: an
+/// implementation limit (2^26 slots, 1 GiB; the spec lets allocation fail). Past it,
+/// allocation traps instead of exhausting the host's memory (there is no collector).
+pub const MAX_GC_SLOTS: u64 = 1 << 26;
+
+/// Check that `n` more slots (and one for the object) fit under [`MAX_GC_SLOTS`].
+fn gc_room(store: &Store, n: u64) -> Result<(), Trap> {
+    if store.gc_slots.saturating_add(n).saturating_add(1) > MAX_GC_SLOTS {
+        return Err(Trap::Host(format!(
+            "allocation of {n} slots exceeds the implementation limit of {MAX_GC_SLOTS} slots of GC objects per store"
+        )));
+    }
+    Ok(())
 }
 
 /// Allocate an array (spec 3.0 `array.new`). Arrays are limited to
@@ -863,12 +884,14 @@ fn alloc_array(
     elems: Vec<Slot>,
 ) -> Slot {
     debug_assert!(elems.len() as u64 <= limits.max_table_elements);
+    store.gc_slots += elems.len() as u64 + 1;
     store.arrays.push(ArrayInst { ty, elems });
     TAG_ARRAY | (store.arrays.len() - 1) as Slot
 }
 
 /// Check an array length against the implementation limit.
-fn array_len_ok(limits: &ExecLimits, n: u64) -> Result<usize, Trap> {
+fn array_len_ok(store: &Store, limits: &ExecLimits, n: u64) -> Result<usize, Trap> {
+    gc_room(store, n)?;
     if n > limits.max_table_elements {
         return Err(Trap::Host(format!(
             "array of {n} elements exceeds the implementation limit of {}",
@@ -910,7 +933,7 @@ pub(crate) fn alloc_instr(
                 for (v, st) in vals.iter_mut().zip(packs) {
                     *v = pack(packing(st), *v);
                 }
-                let r = alloc_struct(store, id, vals);
+                let r = alloc_struct(store, id, vals)?;
                 stack.push(r);
             }
             Instr::StructNewDefault(_) => {
@@ -918,11 +941,12 @@ pub(crate) fn alloc_instr(
                     .iter()
                     .map(|f| default_slot(f.storage))
                     .collect();
-                let r = alloc_struct(store, id, vals);
+                let r = alloc_struct(store, id, vals)?;
                 stack.push(r);
             }
             Instr::ArrayNew(_) => {
                 let n = array_len_ok(
+                    store,
                     limits,
                     u64_of(stack.pop().expect("validated")) as u32 as u64,
                 )?;
@@ -934,13 +958,17 @@ pub(crate) fn alloc_instr(
                 stack.push(r);
             }
             Instr::ArrayNewDefault(_) => {
-                let n = array_len_ok(limits, u32_of(stack.pop().expect("validated")) as u64)?;
+                let n = array_len_ok(
+                    store,
+                    limits,
+                    u32_of(stack.pop().expect("validated")) as u64,
+                )?;
                 let v = default_slot(array_storage(store, id));
                 let r = alloc_array(store, limits, id, vec![v; n]);
                 stack.push(r);
             }
             Instr::ArrayNewFixed { len, .. } => {
-                let n = array_len_ok(limits, u64::from(len))?;
+                let n = array_len_ok(store, limits, u64::from(len))?;
                 let p = packing(array_storage(store, id));
                 let vals = popn(stack, n).into_iter().map(|v| pack(p, v)).collect();
                 let r = alloc_array(store, limits, id, vals);
@@ -1268,8 +1296,17 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                     thread.frames.pop();
                     enter_top_frame!('frames);
                 }
-                Instr::Call(idx) => {
-                    let addr = ctx.store.instances[instance.0 as usize].funcs[idx as usize];
+                // `call_ref` (spec 3.0) shares the arm: one inlined call path.
+                Instr::Call(_) | Instr::CallRef(_) => {
+                    let addr = match instr {
+                        Instr::Call(idx) => {
+                            ctx.store.instances[instance.0 as usize].funcs[idx as usize]
+                        }
+                        _ => match pop!() {
+                            NULL_REF => break Err(Trap::NullFunctionReference),
+                            r => FuncAddr(r as u32),
+                        },
+                    };
                     save_pc!();
                     tri!(call(stack, &mut thread.frames, ctx, addr));
                     enter_top_frame!('frames);
@@ -1287,8 +1324,17 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                     enter_top_frame!('frames);
                 }
 
-                Instr::ReturnCall(idx) => {
-                    let addr = ctx.store.instances[instance.0 as usize].funcs[idx as usize];
+                // `return_call_ref` (spec 3.0) shares the arm.
+                Instr::ReturnCall(_) | Instr::ReturnCallRef(_) => {
+                    let addr = match instr {
+                        Instr::ReturnCall(idx) => {
+                            ctx.store.instances[instance.0 as usize].funcs[idx as usize]
+                        }
+                        _ => match pop!() {
+                            NULL_REF => break Err(Trap::NullFunctionReference),
+                            r => FuncAddr(r as u32),
+                        },
+                    };
                     tri!(return_call(stack, &mut thread.frames, ctx, addr, fp));
                     enter_top_frame!('frames);
                 }
@@ -1875,29 +1921,6 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
 
                 // ---- Typed function references (spec 3.0 *Execution › Instructions ›
                 // Control Instructions* and *Reference Instructions*) ----
-                Instr::CallRef(_) => {
-                    let r = pop!();
-                    if r == NULL_REF {
-                        break Err(Trap::NullFunctionReference);
-                    }
-                    save_pc!();
-                    tri!(call(stack, &mut thread.frames, ctx, FuncAddr(r as u32)));
-                    enter_top_frame!('frames);
-                }
-                Instr::ReturnCallRef(_) => {
-                    let r = pop!();
-                    if r == NULL_REF {
-                        break Err(Trap::NullFunctionReference);
-                    }
-                    tri!(return_call(
-                        stack,
-                        &mut thread.frames,
-                        ctx,
-                        FuncAddr(r as u32),
-                        fp
-                    ));
-                    enter_top_frame!('frames);
-                }
                 Instr::RefAsNonNull => {
                     if *top!() == NULL_REF {
                         break Err(Trap::NullReference);
@@ -1922,15 +1945,6 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 // ---- GC (spec 3.0 *Execution › Instructions › Reference Instructions* and
                 // *Aggregate Reference Instructions*) ----
                 Instr::RefEq => binop!(u128_id, from_bool, |a, b| a == b),
-                Instr::RefTest(rt) => {
-                    let s = *top!();
-                    *top!() = from_bool(slot_matches(ctx.store, instance, s, rt));
-                }
-                Instr::RefCast(rt) => {
-                    if !slot_matches(ctx.store, instance, *top!(), rt) {
-                        break Err(Trap::CastFailure);
-                    }
-                }
                 Instr::BrOnCast(i) => {
                     let c = code!().br_casts[i as usize];
                     if slot_matches(ctx.store, instance, *top!(), c.to) != c.fail {
@@ -1938,201 +1952,30 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                         pc = c.target.pc as usize;
                     }
                 }
-                Instr::RefI31 | Instr::AnyConvertExtern | Instr::ExternConvertAny => {
-                    let t = top!();
-                    *t = convert_ref(instr, *t);
-                }
-                Instr::I31Get { signed } => {
-                    let t = top!();
-                    if *t == NULL_REF {
-                        break Err(Trap::NullI31Reference);
-                    }
-                    let bits = *t as u32 & 0x7fff_ffff;
-                    *t = if signed {
-                        from_i32(((bits << 1) as i32) >> 1)
-                    } else {
-                        from_u32(bits)
-                    };
-                }
-                Instr::StructNew(_)
+                Instr::RefTest(_)
+                | Instr::RefCast(_)
+                | Instr::RefI31
+                | Instr::AnyConvertExtern
+                | Instr::ExternConvertAny
+                | Instr::I31Get { .. }
+                | Instr::StructNew(_)
                 | Instr::StructNewDefault(_)
                 | Instr::ArrayNew(_)
                 | Instr::ArrayNewDefault(_)
-                | Instr::ArrayNewFixed { .. } => {
-                    let (Instr::StructNew(t)
-                    | Instr::StructNewDefault(t)
-                    | Instr::ArrayNew(t)
-                    | Instr::ArrayNewDefault(t)
-                    | Instr::ArrayNewFixed { ty: t, .. }) = instr
-                    else {
-                        unreachable!()
-                    };
-                    let id = type_id(ctx.store, instance, t);
-                    if let Some(r) = alloc_instr(ctx.store, ctx.limits, id, instr, stack) {
-                        tri!(r);
-                    }
+                | Instr::ArrayNewFixed { .. }
+                | Instr::StructGet { .. }
+                | Instr::StructSet { .. }
+                | Instr::ArrayNewData { .. }
+                | Instr::ArrayNewElem { .. }
+                | Instr::ArrayGet { .. }
+                | Instr::ArraySet(_)
+                | Instr::ArrayLen
+                | Instr::ArrayFill(_)
+                | Instr::ArrayCopy
+                | Instr::ArrayInitData { .. }
+                | Instr::ArrayInitElem(_) => {
+                    tri!(gc_instr(ctx.store, ctx.limits, instance, instr, stack))
                 }
-                Instr::StructGet {
-                    field,
-                    packed,
-                    signed,
-                    ..
-                } => {
-                    let t = top!();
-                    if *t == NULL_REF {
-                        break Err(Trap::NullStructureReference);
-                    }
-                    let v = ctx.store.structs[*t as u32 as usize].fields[field as usize];
-                    *t = unpack(packed, signed, v);
-                }
-                Instr::StructSet { field, packed, .. } => {
-                    let v = pop!();
-                    let r = pop!();
-                    if r == NULL_REF {
-                        break Err(Trap::NullStructureReference);
-                    }
-                    ctx.store.structs[r as u32 as usize].fields[field as usize] = pack(packed, v);
-                }
-                Instr::ArrayNewData { ty, data } => {
-                    let n = u64::from(u32_of(pop!()));
-                    let s = u64::from(u32_of(pop!()));
-                    let id = type_id(ctx.store, instance, ty);
-                    let z = storage_bytes(array_storage(ctx.store, id)) as u64;
-                    let da = ctx.store.instances[instance.0 as usize].datas[data as usize];
-                    let bytes = &ctx.store.datas[da.0 as usize].bytes;
-                    if s + n * z > bytes.len() as u64 {
-                        break Err(Trap::OutOfBoundsMemoryAccess);
-                    }
-                    tri!(array_len_ok(ctx.limits, n));
-                    let elems = data_slots(&bytes[s as usize..(s + n * z) as usize], z as usize);
-                    let r = alloc_array(ctx.store, ctx.limits, id, elems);
-                    stack.push(r);
-                }
-                Instr::ArrayNewElem { ty, elem } => {
-                    let n = u64::from(u32_of(pop!()));
-                    let s = u64::from(u32_of(pop!()));
-                    let id = type_id(ctx.store, instance, ty);
-                    let ea = ctx.store.instances[instance.0 as usize].elems[elem as usize];
-                    let refs = &ctx.store.elems[ea.0 as usize].elems;
-                    if s + n > refs.len() as u64 {
-                        break Err(Trap::OutOfBoundsTableAccess);
-                    }
-                    let elems = refs[s as usize..(s + n) as usize]
-                        .iter()
-                        .map(value_to_slot)
-                        .collect();
-                    let r = alloc_array(ctx.store, ctx.limits, id, elems);
-                    stack.push(r);
-                }
-                Instr::ArrayGet { packed, signed } => {
-                    let i = u32_of(pop!()) as usize;
-                    let t = top!();
-                    if *t == NULL_REF {
-                        break Err(Trap::NullArrayReference);
-                    }
-                    match ctx.store.arrays[*t as u32 as usize].elems.get(i) {
-                        Some(v) => *t = unpack(packed, signed, *v),
-                        None => break Err(Trap::OutOfBoundsArrayAccess),
-                    }
-                }
-                Instr::ArraySet(packed) => {
-                    let v = pop!();
-                    let i = u32_of(pop!()) as usize;
-                    let r = pop!();
-                    if r == NULL_REF {
-                        break Err(Trap::NullArrayReference);
-                    }
-                    match ctx.store.arrays[r as u32 as usize].elems.get_mut(i) {
-                        Some(e) => *e = pack(packed, v),
-                        None => break Err(Trap::OutOfBoundsArrayAccess),
-                    }
-                }
-                Instr::ArrayLen => {
-                    let t = top!();
-                    if *t == NULL_REF {
-                        break Err(Trap::NullArrayReference);
-                    }
-                    *t = from_u32(ctx.store.arrays[*t as u32 as usize].elems.len() as u32);
-                }
-                Instr::ArrayFill(packed) => {
-                    let n = u32_of(pop!()) as usize;
-                    let v = pack(packed, pop!());
-                    let d = u32_of(pop!()) as usize;
-                    let r = pop!();
-                    if r == NULL_REF {
-                        break Err(Trap::NullArrayReference);
-                    }
-                    let a = &mut ctx.store.arrays[r as u32 as usize].elems;
-                    if d + n > a.len() {
-                        break Err(Trap::OutOfBoundsArrayAccess);
-                    }
-                    a[d..d + n].fill(v);
-                }
-                Instr::ArrayCopy => {
-                    let n = u32_of(pop!()) as usize;
-                    let s = u32_of(pop!()) as usize;
-                    let src = pop!();
-                    let d = u32_of(pop!()) as usize;
-                    let dst = pop!();
-                    if src == NULL_REF || dst == NULL_REF {
-                        break Err(Trap::NullArrayReference);
-                    }
-                    let (sa, da) = (src as u32 as usize, dst as u32 as usize);
-                    if s + n > ctx.store.arrays[sa].elems.len()
-                        || d + n > ctx.store.arrays[da].elems.len()
-                    {
-                        break Err(Trap::OutOfBoundsArrayAccess);
-                    }
-                    if sa == da {
-                        ctx.store.arrays[da].elems.copy_within(s..s + n, d);
-                    } else {
-                        let items = ctx.store.arrays[sa].elems[s..s + n].to_vec();
-                        ctx.store.arrays[da].elems[d..d + n].copy_from_slice(&items);
-                    }
-                }
-                Instr::ArrayInitData { ty, data } => {
-                    let n = u32_of(pop!()) as usize;
-                    let s = u32_of(pop!()) as usize;
-                    let d = u32_of(pop!()) as usize;
-                    let r = pop!();
-                    if r == NULL_REF {
-                        break Err(Trap::NullArrayReference);
-                    }
-                    let id = type_id(ctx.store, instance, ty);
-                    let z = storage_bytes(array_storage(ctx.store, id));
-                    let da = ctx.store.instances[instance.0 as usize].datas[data as usize];
-                    let a = r as u32 as usize;
-                    if d + n > ctx.store.arrays[a].elems.len() {
-                        break Err(Trap::OutOfBoundsArrayAccess);
-                    }
-                    let bytes = &ctx.store.datas[da.0 as usize].bytes;
-                    if s + n * z > bytes.len() {
-                        break Err(Trap::OutOfBoundsMemoryAccess);
-                    }
-                    let vals = data_slots(&bytes[s..s + n * z], z);
-                    ctx.store.arrays[a].elems[d..d + n].copy_from_slice(&vals);
-                }
-                Instr::ArrayInitElem(elem) => {
-                    let n = u32_of(pop!()) as usize;
-                    let s = u32_of(pop!()) as usize;
-                    let d = u32_of(pop!()) as usize;
-                    let r = pop!();
-                    if r == NULL_REF {
-                        break Err(Trap::NullArrayReference);
-                    }
-                    let a = r as u32 as usize;
-                    if d + n > ctx.store.arrays[a].elems.len() {
-                        break Err(Trap::OutOfBoundsArrayAccess);
-                    }
-                    let ea = ctx.store.instances[instance.0 as usize].elems[elem as usize];
-                    let refs = &ctx.store.elems[ea.0 as usize].elems;
-                    if s + n > refs.len() {
-                        break Err(Trap::OutOfBoundsTableAccess);
-                    }
-                    let vals: Vec<Slot> = refs[s..s + n].iter().map(value_to_slot).collect();
-                    ctx.store.arrays[a].elems[d..d + n].copy_from_slice(&vals);
-                }
-
                 // ---- Vector (spec *Vector Instructions*) ----
                 Instr::Simd(op) => {
                     let mem = match op.memarg() {
@@ -2147,6 +1990,241 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
     save_pc!();
     ctx.taken += budget - remaining;
     result
+}
+
+/// The reference and aggregate instructions of GC (spec 3.0 *Execution › Instructions ›
+/// Reference Instructions* and *Aggregate Reference Instructions*) that neither branch nor
+/// call: out of the inner loop, so that the scalar instructions keep their code there.
+#[inline(never)]
+fn gc_instr(
+    store: &mut Store,
+    limits: &ExecLimits,
+    instance: InstanceAddr,
+    instr: Instr,
+    stack: &mut Vec<Slot>,
+) -> Result<(), Trap> {
+    macro_rules! pop {
+        () => {
+            stack
+                .pop()
+                .expect("validated code never underflows the stack")
+        };
+    }
+    macro_rules! top {
+        () => {
+            stack
+                .last_mut()
+                .expect("validated code never underflows the stack")
+        };
+    }
+    match instr {
+        Instr::RefTest(rt) => {
+            let s = *top!();
+            *top!() = from_bool(slot_matches(store, instance, s, rt));
+        }
+        Instr::RefCast(rt) => {
+            if !slot_matches(store, instance, *top!(), rt) {
+                return Err(Trap::CastFailure);
+            }
+        }
+        Instr::RefI31 | Instr::AnyConvertExtern | Instr::ExternConvertAny => {
+            let t = top!();
+            *t = convert_ref(instr, *t);
+        }
+        Instr::I31Get { signed } => {
+            let t = top!();
+            if *t == NULL_REF {
+                return Err(Trap::NullI31Reference);
+            }
+            let bits = *t as u32 & 0x7fff_ffff;
+            *t = if signed {
+                from_i32(((bits << 1) as i32) >> 1)
+            } else {
+                from_u32(bits)
+            };
+        }
+        Instr::StructNew(_)
+        | Instr::StructNewDefault(_)
+        | Instr::ArrayNew(_)
+        | Instr::ArrayNewDefault(_)
+        | Instr::ArrayNewFixed { .. } => {
+            let (Instr::StructNew(t)
+            | Instr::StructNewDefault(t)
+            | Instr::ArrayNew(t)
+            | Instr::ArrayNewDefault(t)
+            | Instr::ArrayNewFixed { ty: t, .. }) = instr
+            else {
+                unreachable!()
+            };
+            let id = type_id(store, instance, t);
+            if let Some(r) = alloc_instr(store, limits, id, instr, stack) {
+                r?;
+            }
+        }
+        Instr::StructGet {
+            field,
+            packed,
+            signed,
+            ..
+        } => {
+            let t = top!();
+            if *t == NULL_REF {
+                return Err(Trap::NullStructureReference);
+            }
+            let v = store.structs[*t as u32 as usize].fields[field as usize];
+            *t = unpack(packed, signed, v);
+        }
+        Instr::StructSet { field, packed, .. } => {
+            let v = pop!();
+            let r = pop!();
+            if r == NULL_REF {
+                return Err(Trap::NullStructureReference);
+            }
+            store.structs[r as u32 as usize].fields[field as usize] = pack(packed, v);
+        }
+        Instr::ArrayNewData { ty, data } => {
+            let n = u64::from(u32_of(pop!()));
+            let s = u64::from(u32_of(pop!()));
+            let id = type_id(store, instance, ty);
+            let z = storage_bytes(array_storage(store, id)) as u64;
+            let da = store.instances[instance.0 as usize].datas[data as usize];
+            let bytes = &store.datas[da.0 as usize].bytes;
+            if s + n * z > bytes.len() as u64 {
+                return Err(Trap::OutOfBoundsMemoryAccess);
+            }
+            array_len_ok(store, limits, n)?;
+            let elems = data_slots(&bytes[s as usize..(s + n * z) as usize], z as usize);
+            let r = alloc_array(store, limits, id, elems);
+            stack.push(r);
+        }
+        Instr::ArrayNewElem { ty, elem } => {
+            let n = u64::from(u32_of(pop!()));
+            let s = u64::from(u32_of(pop!()));
+            let id = type_id(store, instance, ty);
+            let ea = store.instances[instance.0 as usize].elems[elem as usize];
+            let refs = &store.elems[ea.0 as usize].elems;
+            if s + n > refs.len() as u64 {
+                return Err(Trap::OutOfBoundsTableAccess);
+            }
+            array_len_ok(store, limits, n)?;
+            let refs = &store.elems[ea.0 as usize].elems;
+            let elems = refs[s as usize..(s + n) as usize]
+                .iter()
+                .map(value_to_slot)
+                .collect();
+            let r = alloc_array(store, limits, id, elems);
+            stack.push(r);
+        }
+        Instr::ArrayGet { packed, signed } => {
+            let i = u32_of(pop!()) as usize;
+            let t = top!();
+            if *t == NULL_REF {
+                return Err(Trap::NullArrayReference);
+            }
+            match store.arrays[*t as u32 as usize].elems.get(i) {
+                Some(v) => *t = unpack(packed, signed, *v),
+                None => return Err(Trap::OutOfBoundsArrayAccess),
+            }
+        }
+        Instr::ArraySet(packed) => {
+            let v = pop!();
+            let i = u32_of(pop!()) as usize;
+            let r = pop!();
+            if r == NULL_REF {
+                return Err(Trap::NullArrayReference);
+            }
+            match store.arrays[r as u32 as usize].elems.get_mut(i) {
+                Some(e) => *e = pack(packed, v),
+                None => return Err(Trap::OutOfBoundsArrayAccess),
+            }
+        }
+        Instr::ArrayLen => {
+            let t = top!();
+            if *t == NULL_REF {
+                return Err(Trap::NullArrayReference);
+            }
+            *t = from_u32(store.arrays[*t as u32 as usize].elems.len() as u32);
+        }
+        Instr::ArrayFill(packed) => {
+            let n = u32_of(pop!()) as usize;
+            let v = pack(packed, pop!());
+            let d = u32_of(pop!()) as usize;
+            let r = pop!();
+            if r == NULL_REF {
+                return Err(Trap::NullArrayReference);
+            }
+            let a = &mut store.arrays[r as u32 as usize].elems;
+            if d + n > a.len() {
+                return Err(Trap::OutOfBoundsArrayAccess);
+            }
+            a[d..d + n].fill(v);
+        }
+        Instr::ArrayCopy => {
+            let n = u32_of(pop!()) as usize;
+            let s = u32_of(pop!()) as usize;
+            let src = pop!();
+            let d = u32_of(pop!()) as usize;
+            let dst = pop!();
+            if src == NULL_REF || dst == NULL_REF {
+                return Err(Trap::NullArrayReference);
+            }
+            let (sa, da) = (src as u32 as usize, dst as u32 as usize);
+            if s + n > store.arrays[sa].elems.len() || d + n > store.arrays[da].elems.len() {
+                return Err(Trap::OutOfBoundsArrayAccess);
+            }
+            if sa == da {
+                store.arrays[da].elems.copy_within(s..s + n, d);
+            } else {
+                let items = store.arrays[sa].elems[s..s + n].to_vec();
+                store.arrays[da].elems[d..d + n].copy_from_slice(&items);
+            }
+        }
+        Instr::ArrayInitData { ty, data } => {
+            let n = u32_of(pop!()) as usize;
+            let s = u32_of(pop!()) as usize;
+            let d = u32_of(pop!()) as usize;
+            let r = pop!();
+            if r == NULL_REF {
+                return Err(Trap::NullArrayReference);
+            }
+            let id = type_id(store, instance, ty);
+            let z = storage_bytes(array_storage(store, id));
+            let da = store.instances[instance.0 as usize].datas[data as usize];
+            let a = r as u32 as usize;
+            if d + n > store.arrays[a].elems.len() {
+                return Err(Trap::OutOfBoundsArrayAccess);
+            }
+            let bytes = &store.datas[da.0 as usize].bytes;
+            if s + n * z > bytes.len() {
+                return Err(Trap::OutOfBoundsMemoryAccess);
+            }
+            let vals = data_slots(&bytes[s..s + n * z], z);
+            store.arrays[a].elems[d..d + n].copy_from_slice(&vals);
+        }
+        Instr::ArrayInitElem(elem) => {
+            let n = u32_of(pop!()) as usize;
+            let s = u32_of(pop!()) as usize;
+            let d = u32_of(pop!()) as usize;
+            let r = pop!();
+            if r == NULL_REF {
+                return Err(Trap::NullArrayReference);
+            }
+            let a = r as u32 as usize;
+            if d + n > store.arrays[a].elems.len() {
+                return Err(Trap::OutOfBoundsArrayAccess);
+            }
+            let ea = store.instances[instance.0 as usize].elems[elem as usize];
+            let refs = &store.elems[ea.0 as usize].elems;
+            if s + n > refs.len() {
+                return Err(Trap::OutOfBoundsTableAccess);
+            }
+            let vals: Vec<Slot> = refs[s..s + n].iter().map(value_to_slot).collect();
+            store.arrays[a].elems[d..d + n].copy_from_slice(&vals);
+        }
+
+        _ => unreachable!("not a GC instruction: {instr:?}"),
+    }
+    Ok(())
 }
 
 #[inline(always)]

@@ -265,6 +265,9 @@ pub struct Store {
     pub tags: Vec<TagInst>,
     /// Exception instances, indexed by [`ExnAddr`] (exception handling).
     pub exns: Vec<ExnInst>,
+    /// Slots held by the structures and arrays, plus one per object (bounded by
+    /// [`crate::exec::MAX_GC_SLOTS`]).
+    pub gc_slots: u64,
 }
 
 impl Store {

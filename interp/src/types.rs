@@ -1,5 +1,14 @@
 //! Types, as in spec *Structure › Types* (`syntax/types.rst`) and their matching rules
 //! (`valid/types.rst`, *Import Subtyping*).
+//!
+//! Spec 3.0 (typed function references, GC) adds reference types over heap types, and
+//! defined types: sub types of function, structure and array types, in recursion groups.
+//! Validation is wasmparser's; what Heddle needs at run time is type *equivalence* and
+//! *subtyping* across modules, for `call_indirect`, `ref.test`/`ref.cast`/`br_on_cast` and
+//! import matching. Decision: a store-wide [`TypeRegistry`] canonicalises each module's
+//! recursion groups when the module is instantiated (iso-recursive: structurally equal
+//! groups are the same types), and everything at run time compares canonical ids
+//! ([`TypeId`]); see [`TypeRegistry`] for the key.
 
 use std::fmt;
 

@@ -33,6 +33,10 @@
   (func (export "cast-null") (result (ref $s))
     (ref.cast (ref $s) (ref.null $s)))
 
+  ;; Heddle's limit on one array (ExecLimits::max_table_elements, 10 M elements).
+  (func (export "array-too-large") (result i32)
+    (array.len (array.new_default $a (i32.const 10000001))))
+
   ;; Packed fields wrap on writing and extend on reading.
   (func (export "packed") (result i32 i32 i32 i32)
     (local $x (ref $s))
@@ -67,6 +71,7 @@
 (assert_trap (invoke "as-non-null") "null reference")
 (assert_trap (invoke "cast-fail") "cast failure")
 (assert_trap (invoke "cast-null") "cast failure")
+(assert_trap (invoke "array-too-large") "exceeds the implementation limit")
 (assert_return (invoke "packed") (i32.const -1) (i32.const 255) (i32.const -32768) (i32.const 32768))
 (assert_return (invoke "i31") (i32.const -1) (i32.const 0x7fffffff))
 (assert_return (invoke "call-ref") (i32.const 7))
