@@ -42,9 +42,11 @@ pub fn module_seed(seed: u64, index: u64) -> u64 {
     Rng::new(seed ^ index.wrapping_mul(0xd6e8_feb8_6659_fd93)).next_u64()
 }
 
-/// wasm-smith's configuration for a campaign: what Heddle implements (Wasm 2.0: bulk
-/// memory, reference types, multi-value, SIMD without relaxed SIMD, sign extension,
-/// saturating conversions; and with `threads`, shared memories and every atomic), no
+/// wasm-smith's configuration for a campaign: what Heddle and both engines implement (Wasm
+/// 2.0: bulk memory, reference types, multi-value, SIMD without relaxed SIMD, sign
+/// extension, saturating conversions; of Wasm 3.0 tail calls, memory64, multi-memory,
+/// extended constants, wide arithmetic; and with `threads`, shared memories and every
+/// atomic), no
 /// imports (so that every engine instantiates alone), NaNs canonicalised (so that NaN
 /// payloads, which the spec leaves nondeterministic, cannot reach memory or results), and
 /// sizes small enough that memories and tables compare quickly.
@@ -61,17 +63,18 @@ pub fn smith_config(threads: bool) -> wasm_smith::Config {
         sign_extension_ops_enabled: true,
         exceptions_enabled: false,
         gc_enabled: false,
-        tail_call_enabled: false,
-        memory64_enabled: false,
-        wide_arithmetic_enabled: false,
-        extended_const_enabled: false,
+        tail_call_enabled: true,
+        memory64_enabled: true,
+        wide_arithmetic_enabled: true,
+        extended_const_enabled: true,
         custom_page_sizes_enabled: false,
         custom_descriptors_enabled: false,
         compact_imports_enabled: false,
         canonicalize_nans: true,
         max_imports: 0,
-        max_memories: 1,
+        max_memories: 2,
         max_memory32_bytes: 16 * 65536,
+        max_memory64_bytes: 16 * 65536,
         max_table_elements: 1_000,
         // Declared maxima everywhere: growth is then bounded the same way in every engine
         // (the spec lets `memory.grow`/`table.grow` fail at any size, and engines pick

@@ -25,12 +25,12 @@ impl Wasmi {
         c.consume_fuel(true)
             .wasm_simd(true)
             .wasm_relaxed_simd(false)
-            .wasm_tail_call(false)
-            .wasm_memory64(false)
-            .wasm_multi_memory(false)
-            .wasm_wide_arithmetic(false)
+            .wasm_tail_call(true)
+            .wasm_memory64(true)
+            .wasm_multi_memory(true)
+            .wasm_wide_arithmetic(true)
             .wasm_custom_page_sizes(false)
-            .wasm_extended_const(false);
+            .wasm_extended_const(true);
         Wasmi {
             engine: Engine::new(&c),
             current: None,

@@ -30,9 +30,11 @@ impl Wasmtime {
             .wasm_bulk_memory(true)
             .wasm_reference_types(true)
             .wasm_multi_value(true)
-            .wasm_tail_call(false)
-            .wasm_memory64(false)
-            .wasm_multi_memory(false)
+            .wasm_tail_call(true)
+            .wasm_memory64(true)
+            .wasm_multi_memory(true)
+            .wasm_wide_arithmetic(true)
+            .wasm_extended_const(true)
             .consume_fuel(true)
             .cranelift_nan_canonicalization(false);
         let engine = Engine::new(&c).map_err(|e| format!("wasmtime: {e:#}"))?;
