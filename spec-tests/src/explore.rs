@@ -41,6 +41,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod dpor;
 pub mod rings;
 pub mod shard;
 pub mod size;
@@ -56,6 +57,28 @@ pub enum MemoryMode {
     /// The relaxed backend (MODEL.md §9.3): reads may also return older writes, as the
     /// model allows.
     Relaxed,
+}
+
+/// How the search avoids exploring equivalent schedules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Reduction {
+    /// Optimal dynamic partial-order reduction with source sets and wake-up trees
+    /// ([`dpor`]), for sequentially consistent memory without shards; a file whose runs
+    /// cycle (spin loops), or a relaxed or sharded exploration, uses [`Reduction::Caching`].
+    #[default]
+    Dpor,
+    /// State caching: every state reached at a choice point is explored once.
+    Caching,
+}
+
+impl Reduction {
+    /// The name of `--reduction`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reduction::Dpor => "dpor",
+            Reduction::Caching => "caching",
+        }
+    }
 }
 
 /// Bounds and backend of an exploration.
@@ -75,6 +98,9 @@ pub struct ExploreOptions {
     pub timeout: Option<Duration>,
     /// Explore only this shard of the search tree ([`shard`]); `None` explores all of it.
     pub shard: Option<Shard>,
+    /// The reduction to use ([`Reduction::Dpor`] falls back to caching where it does not
+    /// apply).
+    pub reduction: Reduction,
 }
 
 impl Default for ExploreOptions {
@@ -86,6 +112,7 @@ impl Default for ExploreOptions {
             keep_traces: false,
             timeout: None,
             shard: None,
+            reduction: Reduction::Dpor,
         }
     }
 }
@@ -828,6 +855,8 @@ pub struct Exploration {
     pub other_shards: u64,
     /// Traces of the runs that reached an outcome (with `keep_traces`).
     pub traces: Vec<ScriptTrace>,
+    /// The reduction that made this result (DPOR falls back to caching, see [`Reduction`]).
+    pub reduction: Reduction,
 }
 
 /// Explore every schedule (and, with the relaxed backend, every allowed read) of `plan`.
@@ -844,11 +873,29 @@ pub fn explore_observed(
     opts: &ExploreOptions,
     observe: &mut dyn FnMut(&Exploration),
 ) -> Result<Exploration, String> {
+    if opts.reduction == Reduction::Dpor && opts.memory == MemoryMode::Sc && opts.shard.is_none()
+    {
+        if let Ok(result) = dpor::explore_dpor(plan, opts, observe)? {
+            return Ok(result);
+        }
+    }
+    explore_caching(plan, opts, observe)
+}
+
+/// The state-caching search ([`Reduction::Caching`]).
+fn explore_caching(
+    plan: &Plan,
+    opts: &ExploreOptions,
+    observe: &mut dyn FnMut(&Exploration),
+) -> Result<Exploration, String> {
     let started = Instant::now();
     let shard = opts.shard.unwrap_or(Shard { index: 0, count: 1 });
     let split_depth = shard.split_depth();
     let base = RunBase::new(plan, opts)?;
-    let mut result = Exploration::default();
+    let mut result = Exploration {
+        reduction: Reduction::Caching,
+        ..Exploration::default()
+    };
     let mut visited = HashSet::new();
     let mut prefix = Some(Vec::new());
     while let Some(p) = prefix {

@@ -1,0 +1,543 @@
+//! Optimal dynamic partial-order reduction over the visible steps (`--reduction dpor`).
+//!
+//! The algorithm is Optimal-DPOR of Abdulla, Aronis, Jonsson and Sagonas, "Source Sets: A
+//! Foundation for Optimal Dynamic Partial Order Reduction" (JACM 64(4), 2017; POPL 2014):
+//! depth-first search over executions with **sleep sets** and **wake-up trees**, which
+//! explores exactly one maximal execution per Mazurkiewicz trace (equivalence class of
+//! executions under swapping adjacent independent steps) and never starts an execution that
+//! sleep sets would block.
+//!
+//! * **Events** are the visible steps of script threads ([`Configuration::next_is_visible`])
+//!   and wait timeouts. Two events are **dependent** when they belong to the same script
+//!   thread, or their [footprints](heddle_interp::Footprint) conflict: overlapping bytes of
+//!   one memory, at least one a write. `wait`, `notify` and a timeout count as writes of
+//!   their cell; `memory.size`/`grow`, bulk memory, SIMD accesses and `atomic.fence` as
+//!   writes of their whole memory. Independent events commute (either order reaches the
+//!   same state) and neither enables nor disables the other, which is all the algorithm
+//!   needs of the relation.
+//! * **Happens-before** of an execution is the transitive closure of program order, the
+//!   order of dependent events, and the enabling edges of the script: a `notify` before the
+//!   next event of each thread it woke, the parent's last event before a spawn before the
+//!   child's events, a child's last event before its parent's events after the join. A race
+//!   whose later event was enabled by the earlier one (woken, spawned or joined by it) is not
+//!   reversible and is skipped, as the paper's `⋖` requires.
+//! * At the end of each execution `E`, for each reversible race `e ⋖ e'`, the sequence
+//!   `v = notdep(e, E).e'` (the events between `e` and `e'` that do not happen after `e`,
+//!   then `e'`) is inserted into the wake-up tree of the node before `e` unless a sleeping
+//!   thread there is a weak initial of `v` (the paper's Algorithm 2, lines 3-6). Backtracking
+//!   takes the deepest node with a non-empty wake-up tree and follows its leftmost branch.
+//!
+//! Executions are re-run from the start (the runs are cheap, BENCHMARKS.md), following the
+//! threads of the path and then of the wake-up tree; after it, the first enabled thread not
+//! asleep. Each run records its choices in the [`ChoiceLog`](heddle_interp::ChoiceLog), so its
+//! schedule replays with `--replay` like any other.
+//!
+//! **Cycles.** Optimal DPOR is defined for finite executions; a spin loop that waits for
+//! another thread has infinite ones. Each run hashes the state at every choice point (the
+//! hash of the state-caching search) and keeps the hashes of its own path; a run that
+//! reaches a state already on its path is in a cycle. Combining sleep sets with cutting
+//! such cycles is unsound in general (the "ignoring problem": the cut path never shows the
+//! races with steps after the cycle), so the DPOR search does not try: on the first cycle
+//! it stops, and the file is explored with the state-caching search instead
+//! ([`Exploration::reduction`](super::Exploration::reduction) says which one ran). Programs
+//! without loops over shared memory (the generated rings, most of the catalogue) never
+//! cycle; the state-caching search is the one proven on spin loops.
+
+use super::{
+    Exploration, ExploreOptions, Found, Run, RunBase, RunResult, Stopped, CUT_PRUNED,
+    CUT_STEP_BOUND,
+};
+use heddle_interp::{Footprint, ThreadStatus};
+use std::collections::HashSet;
+use std::time::Instant;
+
+/// One event: a visible step (or timeout) of a script thread, with its footprint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Ev {
+    thread: usize,
+    /// Bytes the step touches; empty means "everything" (conservative).
+    fp: Vec<Footprint>,
+}
+
+/// Whether two events may not commute.
+fn dependent(a: &Ev, b: &Ev) -> bool {
+    a.thread == b.thread
+        || a.fp.is_empty()
+        || b.fp.is_empty()
+        || a.fp.iter().any(|x| b.fp.iter().any(|y| x.conflicts(y)))
+}
+
+/// The footprint of the timeout of a thread blocked in a wait (as
+/// [`Configuration::next_footprint`](heddle_interp::Configuration::next_footprint) gives it).
+fn timeout_footprint(status: Option<ThreadStatus>) -> Vec<Footprint> {
+    match status {
+        Some(ThreadStatus::Blocked {
+            memory, address, ..
+        }) => vec![Footprint {
+            memory,
+            start: address,
+            end: address.saturating_add(8),
+            write: true,
+        }],
+        _ => Vec::new(),
+    }
+}
+
+/// An event of the current execution, with its happens-before predecessors (a bit set over
+/// the execution's event indices) and the events that enabled it (woke, spawned or joined).
+#[derive(Clone, Debug)]
+struct Executed {
+    ev: Ev,
+    preds: Vec<u64>,
+    enablers: Vec<usize>,
+    /// Timeouts this event disabled: the waiters with a timeout it woke.
+    disabled: Vec<Ev>,
+}
+
+/// An event of a sequence to insert into a wake-up tree: one of this execution's (`id`), or
+/// a timeout that did not happen in it (`id: None`, first and only event of its sequence).
+#[derive(Clone, Debug)]
+struct Item {
+    ev: Ev,
+    id: Option<usize>,
+}
+
+fn has(set: &[u64], i: usize) -> bool {
+    set.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+}
+
+fn add(set: &mut Vec<u64>, i: usize) {
+    if set.len() <= i / 64 {
+        set.resize(i / 64 + 1, 0);
+    }
+    set[i / 64] |= 1 << (i % 64);
+}
+
+fn union(set: &mut Vec<u64>, other: &[u64]) {
+    if set.len() < other.len() {
+        set.resize(other.len(), 0);
+    }
+    for (a, b) in set.iter_mut().zip(other) {
+        *a |= b;
+    }
+}
+
+/// A wake-up tree (the paper's Definition 6.1): an ordered forest of events; each
+/// root-to-leaf path is a sequence to explore from its node, leftmost first.
+#[derive(Clone, Debug)]
+struct Wu {
+    ev: Ev,
+    children: Vec<Wu>,
+}
+
+/// A node of the current path: the state before the event at its depth.
+#[derive(Clone, Debug, Default)]
+struct Node {
+    /// Sleeping threads' next events: threads whose exploration from here is covered.
+    sleep: Vec<Ev>,
+    /// Branches still to explore from here.
+    wut: Vec<Wu>,
+    /// The event the current execution takes here.
+    taken: Option<Ev>,
+}
+
+/// The search state of [`explore_dpor`] across runs, and the current run's events.
+struct Dpor {
+    nodes: Vec<Node>,
+    /// Nodes `0..replay` are replayed (their `taken` thread is scheduled).
+    replay: usize,
+    /// While at node `d >= replay`, the wake-up child (if any) chosen there.
+    following: Option<Wu>,
+    events: Vec<Executed>,
+    last: Vec<Option<usize>>,
+    pending: Vec<Vec<usize>>,
+}
+
+/// Why a DPOR search could not go on.
+pub(super) enum Abandon {
+    /// A run reached a state already on its path (a cycle).
+    Cycle,
+}
+
+impl Dpor {
+    fn new(threads: usize) -> Self {
+        Dpor {
+            nodes: vec![Node::default()],
+            replay: 0,
+            following: None,
+            events: Vec::new(),
+            last: vec![None; threads],
+            pending: vec![Vec::new(); threads],
+        }
+    }
+
+    fn start_run(&mut self) {
+        self.events.clear();
+        self.last.iter_mut().for_each(|l| *l = None);
+        self.pending.iter_mut().for_each(Vec::clear);
+        self.following = None;
+    }
+
+    /// The script thread to run at depth `d` among the enabled `cands` (script thread
+    /// indices), or `None` when every enabled thread is asleep.
+    fn choose(&mut self, d: usize, cands: &[usize]) -> Option<usize> {
+        if d < self.replay {
+            return self.nodes[d].taken.as_ref().map(|e| e.thread);
+        }
+        let node = &mut self.nodes[d];
+        if !node.wut.is_empty() {
+            let c = node.wut.remove(0);
+            let t = c.ev.thread;
+            self.following = Some(c);
+            return Some(t);
+        }
+        cands
+            .iter()
+            .copied()
+            .find(|t| node.sleep.iter().all(|s| s.thread != *t))
+    }
+
+    /// Record the event taken at depth `d`; `woken` are the threads it woke from a wait.
+    fn executed(&mut self, d: usize, ev: Ev, woken: &[usize], disabled: Vec<Ev>) {
+        let n = self.events.len();
+        debug_assert_eq!(n, d);
+        let mut preds = Vec::new();
+        let mut enablers = std::mem::take(&mut self.pending[ev.thread]);
+        for &p in self.last[ev.thread].iter().chain(&enablers) {
+            union(&mut preds, &self.events[p].preds);
+            add(&mut preds, p);
+        }
+        for (k, e) in self.events.iter().enumerate() {
+            if !has(&preds, k) && dependent(&e.ev, &ev) {
+                let pk = e.preds.clone();
+                union(&mut preds, &pk);
+                add(&mut preds, k);
+            }
+        }
+        for &w in woken {
+            self.pending[w].push(n);
+        }
+        enablers.sort_unstable();
+        self.last[ev.thread] = Some(n);
+        if d >= self.replay {
+            let node = &mut self.nodes[d];
+            let next_sleep: Vec<Ev> = node
+                .sleep
+                .iter()
+                .filter(|q| !dependent(q, &ev))
+                .cloned()
+                .collect();
+            node.sleep.push(ev.clone());
+            node.taken = Some(ev.clone());
+            let wut = self.following.take().map(|c| c.children).unwrap_or_default();
+            self.nodes.truncate(d + 1);
+            self.nodes.push(Node {
+                sleep: next_sleep,
+                wut,
+                taken: None,
+            });
+        }
+        self.events.push(Executed {
+            ev,
+            preds,
+            enablers,
+            disabled,
+        });
+    }
+
+    /// The spawn/join edges a settle made: `edges` are `(from thread, to thread)`.
+    fn enabling(&mut self, from: usize, to: usize) {
+        if let Some(e) = self.last[from] {
+            self.pending[to].push(e);
+        }
+    }
+
+    /// Whether `w[b]` happens after `w[a]` in this execution.
+    fn before(&self, a: &Item, b: &Item) -> bool {
+        match (a.id, b.id) {
+            (Some(a), Some(b)) => has(&self.events[b].preds, a),
+            _ => false,
+        }
+    }
+
+    /// Whether thread `p`'s next event `pe` is a weak initial of `w` after the node `w`
+    /// starts at (the paper's `WI`): `p` has an event in `w` that nothing in `w` happens
+    /// before, or `pe` is independent of all of `w`.
+    fn weak_initial(&self, pe: &Ev, w: &[Item]) -> bool {
+        match w.iter().position(|x| x.ev.thread == pe.thread) {
+            Some(m) => !w[..m].iter().any(|x| self.before(x, &w[m])),
+            None => w.iter().all(|x| !dependent(pe, &x.ev)),
+        }
+    }
+
+    /// The paper's `insert[E](w, wut)`: descend along the first child that is a weak
+    /// initial of what is left of `w`; a leaf reached means `w` is covered; otherwise
+    /// append the rest of `w` as a new rightmost branch.
+    fn insert(&self, mut wut: &mut Vec<Wu>, mut w: Vec<Item>) {
+        loop {
+            if w.is_empty() {
+                return;
+            }
+            match wut.iter().position(|c| self.weak_initial(&c.ev, &w)) {
+                Some(i) => {
+                    if wut[i].children.is_empty() {
+                        return;
+                    }
+                    let t = wut[i].ev.thread;
+                    if let Some(m) = w.iter().position(|x| x.ev.thread == t) {
+                        w.remove(m);
+                    }
+                    wut = &mut wut[i].children;
+                }
+                None => {
+                    let mut branch: Option<Wu> = None;
+                    for x in w.into_iter().rev() {
+                        branch = Some(Wu {
+                            ev: x.ev,
+                            children: branch.into_iter().collect(),
+                        });
+                    }
+                    wut.extend(branch);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Race detection at the end of a run (the paper's Algorithm 2, lines 3-6).
+    fn detect_races(&mut self) {
+        let n = self.events.len();
+        let item = |k: usize| Item {
+            ev: self.events[k].ev.clone(),
+            id: Some(k),
+        };
+        let mut inserts: Vec<(usize, Vec<Item>)> = Vec::new();
+        for j in 0..n {
+            // A notify that woke a waiter with a timeout disabled the timeout, which was
+            // enabled at the node before it: explore the timeout first from there (the
+            // backtracking classic DPOR adds for disabled events; Flanagan and Godefroid,
+            // POPL 2005).
+            for ev in &self.events[j].disabled {
+                inserts.push((
+                    j,
+                    vec![Item {
+                        ev: ev.clone(),
+                        id: None,
+                    }],
+                ));
+            }
+            let ej = &self.events[j];
+            for i in 0..j {
+                let ei = &self.events[i];
+                if ei.ev.thread == ej.ev.thread
+                    || !dependent(&ei.ev, &ej.ev)
+                    || ej.enablers.binary_search(&i).is_ok()
+                {
+                    continue;
+                }
+                // Immediate: no event between that happens after e and before e'.
+                if (i + 1..j).any(|k| has(&self.events[k].preds, i) && has(&ej.preds, k)) {
+                    continue;
+                }
+                let mut v: Vec<Item> = (i + 1..j)
+                    .filter(|&k| !has(&self.events[k].preds, i))
+                    .map(item)
+                    .collect();
+                v.push(item(j));
+                inserts.push((i, v));
+            }
+        }
+        for (i, v) in inserts {
+            if self.nodes[i]
+                .sleep
+                .iter()
+                .any(|q| self.weak_initial(q, &v))
+            {
+                continue;
+            }
+            let mut wut = std::mem::take(&mut self.nodes[i].wut);
+            self.insert(&mut wut, v);
+            self.nodes[i].wut = wut;
+        }
+    }
+
+    /// Go back to the deepest node with a branch left; `false` when there is none.
+    fn backtrack(&mut self) -> bool {
+        let depth = self.events.len().min(self.nodes.len());
+        let Some(k) = (0..depth).rev().find(|&k| !self.nodes[k].wut.is_empty()) else {
+            return false;
+        };
+        self.nodes.truncate(k + 1);
+        self.replay = k;
+        true
+    }
+}
+
+impl Run<'_> {
+    /// One run under the DPOR search: scheduled by `dpor`, recording its events. `Err` on
+    /// a cycle.
+    fn run_dpor(mut self, dpor: &mut Dpor, opts: &ExploreOptions) -> Result<RunResult, Abandon> {
+        dpor.start_run();
+        let mut steps: u64 = 0;
+        let mut path: HashSet<u64> = HashSet::new();
+        let mut marks = 0;
+        let cut = loop {
+            self.settle();
+            for m in &self.marks[marks..] {
+                match *m {
+                    super::Mark::Spawn { parent, child, .. } => dpor.enabling(parent, child),
+                    super::Mark::Join { parent, child, .. } => dpor.enabling(child, parent),
+                }
+            }
+            marks = self.marks.len();
+            if self.exhausted || steps >= opts.max_steps {
+                break Some(CUT_STEP_BOUND);
+            }
+            let cands = self.candidates();
+            if cands.is_empty() {
+                break None;
+            }
+            if !path.insert(self.state_hash()) {
+                return Err(Abandon::Cycle);
+            }
+            let d = dpor.events.len();
+            let threads: Vec<usize> = cands.iter().map(|c| c.0).collect();
+            let Some(t) = dpor.choose(d, &threads) else {
+                // Every enabled thread is asleep (optimal DPOR never gets here).
+                break Some(CUT_PRUNED);
+            };
+            let Some(pick) = threads.iter().position(|&c| c == t) else {
+                // The path's thread is not enabled: cannot happen for a deterministic
+                // program; stop this run rather than guess.
+                break Some(CUT_PRUNED);
+            };
+            self.log
+                .lock()
+                .expect("choice log")
+                .record(pick, cands.len());
+            let (i, timeout) = cands[pick];
+            let tid = self.tids[i];
+            let ev = Ev {
+                thread: i,
+                fp: self.config.next_footprint(tid),
+            };
+            let blocked: Vec<Option<ThreadStatus>> = self
+                .tids
+                .iter()
+                .map(|t| match self.config.status(*t) {
+                    s @ ThreadStatus::Blocked { .. } => Some(s),
+                    _ => None,
+                })
+                .collect();
+            if timeout {
+                self.config.time_out(tid);
+            } else {
+                self.config.step(tid, 1);
+            }
+            let woken: Vec<usize> = (0..self.tids.len())
+                .filter(|&j| {
+                    j != i
+                        && blocked[j].is_some()
+                        && !matches!(
+                            self.config.status(self.tids[j]),
+                            ThreadStatus::Blocked { .. }
+                        )
+                })
+                .collect();
+            // Woken waiters that could have timed out instead: their timeout was disabled.
+            let disabled: Vec<Ev> = woken
+                .iter()
+                .filter(|&&j| {
+                    matches!(
+                        blocked[j],
+                        Some(ThreadStatus::Blocked {
+                            deadline: Some(_),
+                            ..
+                        })
+                    )
+                })
+                .map(|&j| Ev {
+                    thread: j,
+                    fp: timeout_footprint(blocked[j].clone()),
+                })
+                .collect();
+            dpor.executed(d, ev, &woken, disabled);
+            steps += 1;
+        };
+        let schedule = self.log.lock().expect("choice log").schedule();
+        Ok(RunResult {
+            outcome: if cut.is_none() {
+                Some(self.outcome())
+            } else {
+                None
+            },
+            cut,
+            schedule,
+            trace: if opts.keep_traces {
+                self.script_trace()
+            } else {
+                None
+            },
+        })
+    }
+}
+
+/// Explore `plan` with Optimal-DPOR (sequentially consistent memory). `Err(Abandon::Cycle)`
+/// when some run cycles (the caller then uses the state-caching search).
+pub(super) fn explore_dpor(
+    plan: &super::Plan,
+    opts: &ExploreOptions,
+    observe: &mut dyn FnMut(&Exploration),
+) -> Result<Result<Exploration, Abandon>, String> {
+    let started = Instant::now();
+    let base = RunBase::new(plan, opts)?;
+    let mut result = Exploration {
+        reduction: super::Reduction::Dpor,
+        ..Exploration::default()
+    };
+    let mut dpor = Dpor::new(plan.threads.len());
+    loop {
+        if result.executions >= opts.max_executions {
+            result.stopped = Some(Stopped::MaxExecutions);
+            return Ok(Ok(result));
+        }
+        if opts.timeout.is_some_and(|t| started.elapsed() >= t) {
+            result.stopped = Some(Stopped::Timeout);
+            return Ok(Ok(result));
+        }
+        let run = Run::new(plan, &base, Vec::new());
+        let r = match run.run_dpor(&mut dpor, opts) {
+            Ok(r) => r,
+            Err(a) => return Ok(Err(a)),
+        };
+        result.executions += 1;
+        match r.cut {
+            Some(CUT_PRUNED) => result.pruned += 1,
+            Some(_) => result.step_bounded += 1,
+            None => {}
+        }
+        if let Some(o) = r.outcome {
+            result
+                .reachable
+                .entry(o)
+                .and_modify(|f| f.count += 1)
+                .or_insert(Found {
+                    count: 1,
+                    schedule: r.schedule.clone(),
+                });
+            if let Some(t) = r.trace {
+                result.traces.push(t);
+            }
+        }
+        observe(&result);
+        dpor.detect_races();
+        if !dpor.backtrack() {
+            break;
+        }
+    }
+    result.complete = result.step_bounded == 0;
+    if !result.complete {
+        result.stopped = Some(Stopped::StepBound);
+    }
+    Ok(Ok(result))
+}
