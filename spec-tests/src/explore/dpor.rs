@@ -312,7 +312,9 @@ impl Dpor {
             id: Some(k),
         };
         let mut inserts: Vec<(usize, Vec<Item>)> = Vec::new();
-        for j in 0..n {
+        // Races whose later event is in the replayed prefix were found by an earlier run
+        // (the same events with the same happens-before).
+        for j in self.replay.min(n)..n {
             // A notify that woke a waiter with a timeout disabled the timeout, which was
             // enabled at the node before it: explore the timeout first from there (the
             // backtracking classic DPOR adds for disabled events; Flanagan and Godefroid,
@@ -374,6 +376,16 @@ impl Dpor {
 }
 
 impl Run<'_> {
+    /// The state hash of the caching search, with FxHash instead of SipHash: it only
+    /// detects cycles here, and a collision only makes the file fall back to caching.
+    fn fast_state_hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        self.config.hash_state(&mut h);
+        self.states.hash(&mut h);
+        h.finish()
+    }
+
     /// One run under the DPOR search: scheduled by `dpor`, recording its events. `Err` on
     /// a cycle.
     fn run_dpor(mut self, dpor: &mut Dpor, opts: &ExploreOptions) -> Result<RunResult, Abandon> {
@@ -397,7 +409,7 @@ impl Run<'_> {
             if cands.is_empty() {
                 break None;
             }
-            if !path.insert(self.state_hash()) {
+            if !path.insert(self.fast_state_hash()) {
                 return Err(Abandon::Cycle);
             }
             let d = dpor.events.len();
