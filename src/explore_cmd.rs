@@ -90,6 +90,10 @@ pub struct Args {
     /// Partial-order reduction (docs/explore.md, *What is explored*).
     #[arg(long, value_enum, default_value_t = ReductionArg::Dpor)]
     pub reduction: ReductionArg,
+    /// Workers for one file's DPOR search (default: the number of cores). The result does
+    /// not depend on it; the caching search is sequential.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs: Option<u64>,
     /// Unite the JSON results (one object per line) of shards, given as FILES, into one
     /// result per litmus file.
     #[arg(long, conflicts_with_all = ["replay", "trace", "shard", "check", "force"])]
@@ -135,6 +139,10 @@ fn run_status(args: Args) -> Status {
             ReductionArg::Dpor => Reduction::Dpor,
             ReductionArg::Caching => Reduction::Caching,
         },
+        jobs: args.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |n| n as usize,
+        ),
     };
     let mut status = Status::Success;
     let mut trace_lines: Vec<String> = Vec::new();

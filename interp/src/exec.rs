@@ -644,9 +644,7 @@ impl Configuration {
             AtomicStore { width, memarg, .. } | AtomicRmw { width, memarg, .. } => {
                 Some(scalar(memarg, 1, u64::from(width), true))
             }
-            AtomicCmpxchg { width, memarg, .. } => {
-                Some(scalar(memarg, 2, u64::from(width), true))
-            }
+            AtomicCmpxchg { width, memarg, .. } => Some(scalar(memarg, 2, u64::from(width), true)),
             AtomicWait { memarg, .. } => Some(scalar(memarg, 2, 8, true)),
             AtomicNotify(m) => Some(scalar(m, 1, 8, true)),
             _ => None,
@@ -654,9 +652,13 @@ impl Configuration {
         match access {
             // Widths are in bytes.
             Some((m, depth, width, write, offset)) => {
-                let (Some(memory), Some(&operand)) =
-                    (addr(m), t.stack.len().checked_sub(depth + 1).and_then(|i| t.stack.get(i)))
-                else {
+                let (Some(memory), Some(&operand)) = (
+                    addr(m),
+                    t.stack
+                        .len()
+                        .checked_sub(depth + 1)
+                        .and_then(|i| t.stack.get(i)),
+                ) else {
                     return Vec::new();
                 };
                 if !shared(memory) {

@@ -13,11 +13,14 @@
 //! * **Choice points** are only the *visible* steps: a step that touches the shared memory
 //!   ([`Configuration::next_is_visible`]) or a wait's timeout. Everything else a thread does
 //!   cannot affect or be affected by other threads, so it runs without interleaving.
-//! * **Reduction**: at each choice point the whole state (configuration, memory backend,
-//!   script positions) is hashed; a state seen before in a completed part of the search, or
-//!   on the current path (a cycle, e.g. a spin loop), is not explored again. Two independent
-//!   steps taken in either order reach the same state, so each order after the first is cut
-//!   there (state-caching partial-order reduction), and spin loops terminate.
+//! * **Reduction**: with sequentially consistent memory, optimal dynamic partial-order
+//!   reduction ([`dpor`]: source sets and wake-up trees, one run per Mazurkiewicz trace,
+//!   split into independent subtrees for parallel workers). Where it does not apply (a run
+//!   cycles, e.g. a spin loop; relaxed memory; shards), state caching: at each choice point
+//!   the whole state (configuration, memory backend, script positions) is hashed; a state
+//!   seen before in a completed part of the search, or on the current path (a cycle), is not
+//!   explored again. Two independent steps taken in either order reach the same state, so
+//!   each order after the first is cut there, and spin loops terminate.
 //! * **Search**: depth first over the [`ChoiceLog`] of a run: each run replays a prefix of
 //!   choices and records the rest; the schedule string of a run reproduces it exactly
 //!   (`--replay`).
@@ -41,7 +44,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-mod dpor;
+pub mod dpor;
 pub mod rings;
 pub mod shard;
 pub mod size;
@@ -101,6 +104,9 @@ pub struct ExploreOptions {
     /// The reduction to use ([`Reduction::Dpor`] falls back to caching where it does not
     /// apply).
     pub reduction: Reduction,
+    /// Workers for one file's DPOR search (at least 1; the result does not depend on it).
+    /// The caching search, used for relaxed memory, shards and cycles, is sequential.
+    pub jobs: usize,
 }
 
 impl Default for ExploreOptions {
@@ -113,6 +119,7 @@ impl Default for ExploreOptions {
             timeout: None,
             shard: None,
             reduction: Reduction::Dpor,
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -873,8 +880,7 @@ pub fn explore_observed(
     opts: &ExploreOptions,
     observe: &mut dyn FnMut(&Exploration),
 ) -> Result<Exploration, String> {
-    if opts.reduction == Reduction::Dpor && opts.memory == MemoryMode::Sc && opts.shard.is_none()
-    {
+    if opts.reduction == Reduction::Dpor && opts.memory == MemoryMode::Sc && opts.shard.is_none() {
         if let Ok(result) = dpor::explore_dpor(plan, opts, observe)? {
             return Ok(result);
         }

@@ -92,22 +92,87 @@ fn dpor_reaches_the_outcomes_of_the_caching_search_on_the_catalogue_and_suite() 
 }
 
 #[test]
-fn dpor_makes_one_run_per_outcome_on_the_rings() {
+fn dpor_makes_at_most_one_and_a_half_runs_per_outcome_on_the_rings() {
     for (name, text) in [
         ("SB 2x6", sb_ring(2, 6)),
         ("SB 3x4", sb_ring(3, 4)),
+        // Four threads: a v cut at e' (instead of the paper's whole notdep) lost outcomes
+        // here.
+        ("SB 4x4", sb_ring(4, 4)),
         ("MP 2x6", mp_chain(2, 6)),
         ("MP 3x4", mp_chain(3, 4)),
     ] {
         let plan = Plan::from_text(&text).unwrap();
         let ex = compare(name, &plan);
         assert_eq!(ex.reduction, Reduction::Dpor, "{name}");
-        assert_eq!(
+        // One run per outcome below the statically expanded top of the tree; the top
+        // (explore/dpor.rs, `top_tasks`) may add a few sleep-set-blocked runs.
+        assert!(
+            ex.executions * 2 <= ex.reachable.len() as u64 * 3,
+            "{name}: {} runs for {} outcomes",
             ex.executions,
-            ex.reachable.len() as u64,
-            "{name}: runs per outcome"
+            ex.reachable.len()
         );
-        assert_eq!(ex.pruned, 0, "{name}: sleep-set-blocked runs");
+        assert_eq!(
+            ex.executions - ex.pruned,
+            ex.reachable.len() as u64,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn dpor_reaches_the_outcomes_of_the_caching_search_on_sb_4x5_and_mp_4x6() {
+    // 8,751 outcomes: what the caching search reaches in 215,220 runs (too many for the
+    // comparison above's bound; measured once, `heddle explore --reduction caching`).
+    // Cutting v at e' (instead of the paper's whole notdep(e, E)) reached 8,745.
+    let plan = Plan::from_text(&sb_ring(4, 5)).unwrap();
+    let ex = explore(&plan, &opts(Reduction::Dpor)).unwrap();
+    assert!(ex.complete);
+    assert_eq!(ex.reduction, Reduction::Dpor);
+    assert_eq!(ex.reachable.len(), 8_751);
+    assert_eq!(ex.executions - ex.pruned, 8_751);
+    // Split into subtrees: 1,620 outcomes, as the caching search reaches in 172,055 runs
+    // (BENCHMARKS.md).
+    let plan = Plan::from_text(&mp_chain(4, 6)).unwrap();
+    let ex = explore(&plan, &opts(Reduction::Dpor)).unwrap();
+    assert!(ex.complete);
+    assert!(ex.pruned > 0, "MP 4x6 was not split");
+    assert_eq!(ex.reachable.len(), 1_620);
+}
+
+#[test]
+fn the_dpor_result_does_not_depend_on_the_number_of_workers() {
+    let files = files();
+    let texts = files
+        .iter()
+        .take(12)
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        // MP 4x6 is large enough to be split into subtrees (explore/dpor.rs, `top_tasks`).
+        .chain([sb_ring(3, 4), mp_chain(3, 4), mp_chain(4, 6)]);
+    for text in texts {
+        let Ok(plan) = Plan::from_text(&text) else {
+            continue;
+        };
+        let run = |jobs| {
+            explore(
+                &plan,
+                &ExploreOptions {
+                    jobs,
+                    ..opts(Reduction::Dpor)
+                },
+            )
+            .unwrap()
+        };
+        let one = run(1);
+        for jobs in [2, 3] {
+            let many = run(jobs);
+            assert_eq!(many.reachable, one.reachable, "{jobs} workers");
+            assert_eq!(
+                (many.executions, many.pruned, many.reduction),
+                (one.executions, one.pruned, one.reduction)
+            );
+        }
     }
 }
 
@@ -115,28 +180,58 @@ fn program() -> impl Strategy<Value = LitmusProgram> {
     program_strategy(&GenConfig::explore())
 }
 
+/// Compare both searches on a random program; with `traces`, check every DPOR trace too.
+fn compare_random(p: &LitmusProgram, traces: bool) -> Result<(), TestCaseError> {
+    let text = p.to_wast();
+    let plan = Plan::from_text(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+    let bounded = ExploreOptions {
+        max_executions: 5_000,
+        ..opts(Reduction::Caching)
+    };
+    let caching = explore(&plan, &bounded).map_err(TestCaseError::fail)?;
+    if !caching.complete {
+        return Err(TestCaseError::reject("too large for the caching search"));
+    }
+    // DPOR counts traces, which may be more than the states caching visits (two writes of
+    // one value, say): a larger bound.
+    let dpor = explore(
+        &plan,
+        &ExploreOptions {
+            keep_traces: traces,
+            reduction: Reduction::Dpor,
+            max_executions: 200_000,
+            ..bounded
+        },
+    )
+    .map_err(TestCaseError::fail)?;
+    prop_assert!(
+        dpor.complete,
+        "incomplete DPOR: {:?}\n{}",
+        dpor.stopped,
+        text
+    );
+    prop_assert_eq!(outcomes(&dpor), outcomes(&caching), "\n{}", text);
+    for t in &dpor.traces {
+        if let Some(exec) = t.to_execution() {
+            if let Err(v) = check_execution(&exec, &Config::default()) {
+                return Err(TestCaseError::fail(format!("trace breaks {v}\n{text}")));
+            }
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 256,
+        cases: 96,
+        max_global_rejects: 1024,
         rng_seed: proptest::test_runner::RngSeed::Fixed(0x4450_4f52),
         ..ProptestConfig::default()
     })]
 
     #[test]
     fn dpor_reaches_the_outcomes_of_the_caching_search_on_random_programs(p in program()) {
-        let text = p.to_wast();
-        let plan = Plan::from_text(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-        let caching = explore(&plan, &opts(Reduction::Caching)).map_err(TestCaseError::fail)?;
-        let dpor = explore(&plan, &ExploreOptions { keep_traces: true, ..opts(Reduction::Dpor) })
-            .map_err(TestCaseError::fail)?;
-        prop_assert!(caching.complete && dpor.complete, "incomplete\n{}", text);
-        prop_assert_eq!(outcomes(&dpor), outcomes(&caching), "\n{}", text);
-        for t in &dpor.traces {
-            if let Some(exec) = t.to_execution() {
-                if let Err(v) = check_execution(&exec, &Config::default()) {
-                    return Err(TestCaseError::fail(format!("trace breaks {v}\n{text}")));
-                }
-            }
-        }
+        compare_random(&p, true)?;
     }
+
 }

@@ -22,10 +22,12 @@
 //!   whose later event was enabled by the earlier one (woken, spawned or joined by it) is not
 //!   reversible and is skipped, as the paper's `⋖` requires.
 //! * At the end of each execution `E`, for each reversible race `e ⋖ e'`, the sequence
-//!   `v = notdep(e, E).e'` (the events between `e` and `e'` that do not happen after `e`,
+//!   `v = notdep(e, E).e'` (the events after `e` in `E` that do not happen after `e`,
 //!   then `e'`) is inserted into the wake-up tree of the node before `e` unless a sleeping
 //!   thread there is a weak initial of `v` (the paper's Algorithm 2, lines 3-6). Backtracking
 //!   takes the deepest node with a non-empty wake-up tree and follows its leftmost branch.
+//!
+//! The search is split into independent subtrees for `--jobs` workers ([`top_tasks`]).
 //!
 //! Executions are re-run from the start (the runs are cheap, BENCHMARKS.md), following the
 //! threads of the path and then of the wake-up tree; after it, the first enabled thread not
@@ -49,6 +51,8 @@ use super::{
 };
 use heddle_interp::{Footprint, ThreadStatus};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::mpsc;
 use std::time::Instant;
 
 /// One event: a visible step (or timeout) of a script thread, with its footprint.
@@ -135,6 +139,11 @@ struct Wu {
 struct Node {
     /// Sleeping threads' next events: threads whose exploration from here is covered.
     sleep: Vec<Ev>,
+    /// Threads asleep since the task's node ([`Task::sleep`], from the statically expanded
+    /// top of the tree) and not woken yet: they are never chosen, and a sequence that would
+    /// run one is not inserted (see [`top_tasks`]); unlike `sleep`, they do not stop other
+    /// insertions.
+    inherited: Vec<Ev>,
     /// Branches still to explore from here.
     wut: Vec<Wu>,
     /// The event the current execution takes here.
@@ -144,6 +153,9 @@ struct Node {
 /// The search state of [`explore_dpor`] across runs, and the current run's events.
 struct Dpor {
     nodes: Vec<Node>,
+    /// Depth of the task's node: nodes above it belong to the statically expanded top of
+    /// the tree ([`top_tasks`]) and are neither backtracked to nor inserted into.
+    floor: usize,
     /// Nodes `0..replay` are replayed (their `taken` thread is scheduled).
     replay: usize,
     /// While at node `d >= replay`, the wake-up child (if any) chosen there.
@@ -160,10 +172,24 @@ pub(super) enum Abandon {
 }
 
 impl Dpor {
-    fn new(threads: usize) -> Self {
+    /// The search below `task`'s node.
+    fn new(threads: usize, task: &Task) -> Self {
+        let mut nodes: Vec<Node> = task
+            .path
+            .iter()
+            .map(|e| Node {
+                taken: Some(e.clone()),
+                ..Node::default()
+            })
+            .collect();
+        nodes.push(Node {
+            inherited: task.sleep.clone(),
+            ..Node::default()
+        });
         Dpor {
-            nodes: vec![Node::default()],
-            replay: 0,
+            nodes,
+            floor: task.path.len(),
+            replay: task.path.len(),
             following: None,
             events: Vec::new(),
             last: vec![None; threads],
@@ -191,10 +217,12 @@ impl Dpor {
             self.following = Some(c);
             return Some(t);
         }
-        cands
-            .iter()
-            .copied()
-            .find(|t| node.sleep.iter().all(|s| s.thread != *t))
+        cands.iter().copied().find(|t| {
+            node.sleep
+                .iter()
+                .chain(&node.inherited)
+                .all(|s| s.thread != *t)
+        })
     }
 
     /// Record the event taken at depth `d`; `woken` are the threads it woke from a wait.
@@ -227,12 +255,23 @@ impl Dpor {
                 .filter(|q| !dependent(q, &ev))
                 .cloned()
                 .collect();
+            let inherited: Vec<Ev> = node
+                .inherited
+                .iter()
+                .filter(|q| !dependent(q, &ev))
+                .cloned()
+                .collect();
             node.sleep.push(ev.clone());
             node.taken = Some(ev.clone());
-            let wut = self.following.take().map(|c| c.children).unwrap_or_default();
+            let wut = self
+                .following
+                .take()
+                .map(|c| c.children)
+                .unwrap_or_default();
             self.nodes.truncate(d + 1);
             self.nodes.push(Node {
                 sleep: next_sleep,
+                inherited,
                 wut,
                 taken: None,
             });
@@ -341,8 +380,10 @@ impl Dpor {
                 if (i + 1..j).any(|k| has(&self.events[k].preds, i) && has(&ej.preds, k)) {
                     continue;
                 }
-                let mut v: Vec<Item> = (i + 1..j)
-                    .filter(|&k| !has(&self.events[k].preds, i))
+                // notdep(e, E): every later event of E that does not happen after e (the
+                // paper's definition: also those after e').
+                let mut v: Vec<Item> = (i + 1..n)
+                    .filter(|&k| k != j && !has(&self.events[k].preds, i))
                     .map(item)
                     .collect();
                 v.push(item(j));
@@ -350,11 +391,24 @@ impl Dpor {
             }
         }
         for (i, v) in inserts {
-            if self.nodes[i]
-                .sleep
-                .iter()
-                .any(|q| self.weak_initial(q, &v))
-            {
+            // Above the task's node the tree is fully expanded: every enabled thread not
+            // asleep is a branch, so an insertion there would change nothing.
+            if i < self.floor {
+                continue;
+            }
+            if self.nodes[i].sleep.iter().any(|q| self.weak_initial(q, &v)) {
+                continue;
+            }
+            // A thread asleep since the task's node cannot run before an event it depends
+            // on has woken it: a sequence that runs it earlier is not explored here (the
+            // race is not reversible in the subtree's own system; see `top_tasks`).
+            let mut asleep = self.nodes[i].inherited.clone();
+            let runs_asleep = v.iter().any(|x| {
+                let blocked = asleep.iter().any(|q| q.thread == x.ev.thread);
+                asleep.retain(|q| !dependent(q, &x.ev));
+                blocked
+            });
+            if runs_asleep {
                 continue;
             }
             let mut wut = std::mem::take(&mut self.nodes[i].wut);
@@ -366,7 +420,10 @@ impl Dpor {
     /// Go back to the deepest node with a branch left; `false` when there is none.
     fn backtrack(&mut self) -> bool {
         let depth = self.events.len().min(self.nodes.len());
-        let Some(k) = (0..depth).rev().find(|&k| !self.nodes[k].wut.is_empty()) else {
+        let Some(k) = (self.floor..depth)
+            .rev()
+            .find(|&k| !self.nodes[k].wut.is_empty())
+        else {
             return false;
         };
         self.nodes.truncate(k + 1);
@@ -494,34 +551,159 @@ impl Run<'_> {
     }
 }
 
-/// Explore `plan` with Optimal-DPOR (sequentially consistent memory). `Err(Abandon::Cycle)`
-/// when some run cycles (the caller then uses the state-caching search).
-pub(super) fn explore_dpor(
+/// A subtree of the search: the events leading to its node from the initial state, and
+/// the sleep set there.
+#[derive(Clone, Debug)]
+struct Task {
+    path: Vec<Ev>,
+    sleep: Vec<Ev>,
+}
+
+/// The top of the tree is expanded statically, level by level, until there are at least
+/// this many subtrees to share among workers (or [`TOP_DEPTH`] is reached). Both are
+/// constants, not functions of `--jobs`, so that the runs made, and the result, do not
+/// depend on the number of workers.
+const TOP_TASKS: usize = 32;
+/// See [`TOP_TASKS`].
+const TOP_DEPTH: usize = 3;
+/// Programs whose size estimate ([`super::size::estimate`]) is below `10^TOP_MIN_LOG10`
+/// states are searched as one subtree: the split costs a few sleep-set-blocked runs, which
+/// matter only when the whole search is small, and then so is the gain.
+const TOP_MIN_LOG10: f64 = 12.0;
+
+impl Run<'_> {
+    /// Follow `path` from the initial state and return the enabled threads' next events
+    /// there (empty when the execution has ended).
+    fn probe(mut self, path: &[Ev], opts: &ExploreOptions) -> Result<Vec<Ev>, Abandon> {
+        let mut seen: HashSet<u64> = HashSet::new();
+        for e in path {
+            self.settle();
+            if !seen.insert(self.fast_state_hash()) {
+                return Err(Abandon::Cycle);
+            }
+            let cands = self.candidates();
+            let Some(&(i, timeout)) = cands.iter().find(|c| c.0 == e.thread) else {
+                return Ok(Vec::new());
+            };
+            if timeout {
+                self.config.time_out(self.tids[i]);
+            } else {
+                self.config.step(self.tids[i], 1);
+            }
+        }
+        self.settle();
+        if self.exhausted || path.len() as u64 >= opts.max_steps {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .candidates()
+            .into_iter()
+            .map(|(i, _)| Ev {
+                thread: i,
+                fp: self.config.next_footprint(self.tids[i]),
+            })
+            .collect())
+    }
+}
+
+/// The subtrees at the bottom of the statically expanded top of the tree, in depth-first
+/// order, each with the threads asleep at its node.
+///
+/// Above them every node is fully expanded with sleep sets: its children are its enabled
+/// threads not asleep, in thread order, and child `k` sleeps the threads asleep at the node
+/// or explored by children `1..k` that are independent of its event. This is Godefroid's
+/// sleep-set search (P. Godefroid, *Partial-Order Methods for the Verification of Concurrent
+/// Systems*, LNCS 1032, 1996), which explores a linearization of every Mazurkiewicz trace
+/// as long as each subtree explores every trace from its node that has a linearization
+/// which never runs a thread while it sleeps.
+///
+/// Each subtree meets that with Optimal-DPOR on the system in which its sleeping threads
+/// are *disabled* until an event dependent on their next one wakes them: the sleep-respecting
+/// executions are exactly that system's executions. In it, waking is enabling, so a race
+/// that would move a sleeping thread's event before its waker is not reversible (such a
+/// sequence is not inserted), and the sleeping threads, not being enabled, neither stop
+/// insertions nor are chosen; the algorithm's own sleep sets work as in the paper. The
+/// subtrees are thereby independent of each other, so workers can take them in any order,
+/// and the result (united in subtree order) is the same for any number of workers. With a
+/// top of depth 0 this is the plain sequential algorithm. Nodes where the execution ends
+/// are subtrees of one run; nodes where every enabled thread sleeps are dropped.
+fn top_tasks(
     plan: &super::Plan,
+    base: &RunBase,
     opts: &ExploreOptions,
-    observe: &mut dyn FnMut(&Exploration),
-) -> Result<Result<Exploration, Abandon>, String> {
-    let started = Instant::now();
-    let base = RunBase::new(plan, opts)?;
+) -> Result<Vec<Task>, Abandon> {
+    let mut tasks = vec![Task {
+        path: Vec::new(),
+        sleep: Vec::new(),
+    }];
+    let depth = if super::size::estimate(plan).log10_states >= TOP_MIN_LOG10 {
+        TOP_DEPTH
+    } else {
+        0
+    };
+    for _ in 0..depth {
+        if tasks.len() >= TOP_TASKS {
+            break;
+        }
+        let mut next = Vec::new();
+        let mut grew = false;
+        for t in tasks {
+            let enabled = Run::new(plan, base, Vec::new()).probe(&t.path, opts)?;
+            if enabled.is_empty() {
+                next.push(t);
+                continue;
+            }
+            grew = true;
+            let mut asleep = t.sleep.clone();
+            for e in enabled {
+                if asleep.iter().any(|q| q.thread == e.thread) {
+                    continue;
+                }
+                let sleep = asleep
+                    .iter()
+                    .filter(|q| !dependent(q, &e))
+                    .cloned()
+                    .collect();
+                let mut path = t.path.clone();
+                path.push(e.clone());
+                next.push(Task { path, sleep });
+                asleep.push(e);
+            }
+        }
+        tasks = next;
+        if !grew {
+            break;
+        }
+    }
+    Ok(tasks)
+}
+
+/// Search the subtree of `task` with Optimal-DPOR. Stops early when `runs` (shared by all
+/// workers) reaches the bound or the time is up.
+fn explore_task(
+    plan: &super::Plan,
+    base: &RunBase,
+    opts: &ExploreOptions,
+    task: &Task,
+    runs: &AtomicU64,
+    started: Instant,
+) -> Result<Exploration, Abandon> {
     let mut result = Exploration {
         reduction: super::Reduction::Dpor,
         ..Exploration::default()
     };
-    let mut dpor = Dpor::new(plan.threads.len());
+    let mut dpor = Dpor::new(plan.threads.len(), task);
     loop {
-        if result.executions >= opts.max_executions {
+        if runs.fetch_add(1, AtomicOrdering::Relaxed) >= opts.max_executions {
             result.stopped = Some(Stopped::MaxExecutions);
-            return Ok(Ok(result));
+            break;
         }
         if opts.timeout.is_some_and(|t| started.elapsed() >= t) {
             result.stopped = Some(Stopped::Timeout);
-            return Ok(Ok(result));
+            break;
         }
-        let run = Run::new(plan, &base, Vec::new());
-        let r = match run.run_dpor(&mut dpor, opts) {
-            Ok(r) => r,
-            Err(a) => return Ok(Err(a)),
-        };
+        let run = Run::new(plan, base, Vec::new());
+        let r = run.run_dpor(&mut dpor, opts)?;
         result.executions += 1;
         match r.cut {
             Some(CUT_PRUNED) => result.pruned += 1,
@@ -541,15 +723,121 @@ pub(super) fn explore_dpor(
                 result.traces.push(t);
             }
         }
-        observe(&result);
         dpor.detect_races();
         if !dpor.backtrack() {
             break;
         }
     }
-    result.complete = result.step_bounded == 0;
-    if !result.complete {
-        result.stopped = Some(Stopped::StepBound);
+    Ok(result)
+}
+
+/// Add a subtree's result to the whole.
+fn absorb(whole: &mut Exploration, part: Exploration) {
+    whole.executions += part.executions;
+    whole.pruned += part.pruned;
+    whole.step_bounded += part.step_bounded;
+    for (o, f) in part.reachable {
+        whole
+            .reachable
+            .entry(o)
+            .and_modify(|g| g.count += f.count)
+            .or_insert(f);
+    }
+    whole.traces.extend(part.traces);
+    if whole.stopped.is_none() {
+        whole.stopped = part.stopped;
+    }
+}
+
+/// Explore `plan` with Optimal-DPOR (sequentially consistent memory), on
+/// [`ExploreOptions::jobs`] workers that take the subtrees of [`top_tasks`] in turn from a
+/// shared counter. Results are united in subtree order, so they are the same for every
+/// number of workers. `Err(Abandon::Cycle)` when some run cycles (the caller then uses the
+/// state-caching search).
+pub(super) fn explore_dpor(
+    plan: &super::Plan,
+    opts: &ExploreOptions,
+    observe: &mut dyn FnMut(&Exploration),
+) -> Result<Result<Exploration, Abandon>, String> {
+    let started = Instant::now();
+    let base = RunBase::new(plan, opts)?;
+    let tasks = match top_tasks(plan, &base, opts) {
+        Ok(t) => t,
+        Err(a) => return Ok(Err(a)),
+    };
+    let jobs = opts.jobs.clamp(1, tasks.len().max(1));
+    let runs = AtomicU64::new(0);
+    let next = AtomicUsize::new(0);
+    let abandoned = AtomicBool::new(false);
+    let mut parts: Vec<Option<Exploration>> = (0..tasks.len()).map(|_| None).collect();
+    // Subtrees are united in order as soon as all before them are in (progress reports the
+    // united part).
+    let mut united = 0;
+    let mut result = Exploration {
+        reduction: super::Reduction::Dpor,
+        ..Exploration::default()
+    };
+    let (send, receive) = mpsc::channel::<(usize, Result<Exploration, Abandon>)>();
+    // The plan's memories are `Send` but not `Sync`: each worker has its own copy.
+    let worker = |plan: &super::Plan,
+                  send: mpsc::Sender<(usize, Result<Exploration, Abandon>)>|
+     -> Result<(), String> {
+        let base = RunBase::new(plan, opts)?;
+        loop {
+            let k = next.fetch_add(1, AtomicOrdering::Relaxed);
+            if k >= tasks.len() || abandoned.load(AtomicOrdering::Relaxed) {
+                return Ok(());
+            }
+            let r = explore_task(plan, &base, opts, &tasks[k], &runs, started);
+            if r.is_err() {
+                abandoned.store(true, AtomicOrdering::Relaxed);
+            }
+            if send.send((k, r)).is_err() {
+                return Ok(());
+            }
+        }
+    };
+    let mut cycle = false;
+    std::thread::scope(|scope| -> Result<(), String> {
+        let handles: Vec<_> = (0..jobs)
+            .map(|_| {
+                let send = send.clone();
+                let plan = plan.clone();
+                let worker = &worker;
+                scope.spawn(move || worker(&plan, send))
+            })
+            .collect();
+        // The calling thread collects (and reports progress).
+        drop(send);
+        for (k, r) in receive.iter() {
+            match r {
+                Ok(part) => {
+                    parts[k] = Some(part);
+                    while let Some(p) = parts.get_mut(united).and_then(Option::take) {
+                        absorb(&mut result, p);
+                        united += 1;
+                    }
+                    observe(&result);
+                }
+                Err(Abandon::Cycle) => cycle = true,
+            }
+        }
+        for h in handles {
+            h.join().expect("exploration worker panicked")?;
+        }
+        Ok(())
+    })?;
+    if cycle {
+        return Ok(Err(Abandon::Cycle));
+    }
+    for p in parts.into_iter().flatten() {
+        absorb(&mut result, p);
+    }
+    if result.stopped.is_none() {
+        result.complete = result.step_bounded == 0;
+        if !result.complete {
+            result.stopped = Some(Stopped::StepBound);
+        }
     }
     Ok(Ok(result))
 }
