@@ -150,5 +150,8 @@ fn dpor_and_caching_agree_and_jobs_do_not_change_the_json() {
     assert_eq!(out.status.code(), Some(0));
     let replayed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(replayed["outcome"], line["found"][0]["outcome"]);
-    assert_eq!(heddle(&["explore", &file, "--jobs", "0"]).status.code(), Some(2));
+    assert_eq!(
+        heddle(&["explore", &file, "--jobs", "0"]).status.code(),
+        Some(2)
+    );
 }
