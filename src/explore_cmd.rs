@@ -6,7 +6,7 @@
 use heddle_model::{enumerate, parse_litmus, Config, Outcome};
 use heddle_spec_tests::explore::{
     explore_observed, replay, shard, size, Exploration, ExploreOptions, MemoryMode, Plan,
-    ScriptTrace, Shard,
+    Reduction, ScriptTrace, Shard,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -34,6 +34,16 @@ pub enum Memory {
     Sc,
     /// Relaxed: reads may return any write the memory model allows at that point.
     Relaxed,
+}
+
+/// Partial-order reduction of the search.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReductionArg {
+    /// Optimal DPOR (source sets and wake-up trees) for sequentially consistent memory; a
+    /// file whose runs cycle (spin loops), `--memory relaxed` and `--shard` use caching.
+    Dpor,
+    /// State caching: each state reached at a choice point is explored once.
+    Caching,
 }
 
 /// Arguments of `heddle explore`.
@@ -77,6 +87,13 @@ pub struct Args {
     /// `--format json` results with --merge (docs/explore.md, *Sharding*).
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
+    /// Partial-order reduction (docs/explore.md, *What is explored*).
+    #[arg(long, value_enum, default_value_t = ReductionArg::Dpor)]
+    pub reduction: ReductionArg,
+    /// Workers for one file's DPOR search (default: the number of cores). The result does
+    /// not depend on it; the caching search is sequential.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs: Option<u64>,
     /// Unite the JSON results (one object per line) of shards, given as FILES, into one
     /// result per litmus file.
     #[arg(long, conflicts_with_all = ["replay", "trace", "shard", "check", "force"])]
@@ -118,6 +135,14 @@ fn run_status(args: Args) -> Status {
         keep_traces: false,
         timeout: Some(Duration::from_secs(args.timeout)),
         shard: args.shard,
+        reduction: match args.reduction {
+            ReductionArg::Dpor => Reduction::Dpor,
+            ReductionArg::Caching => Reduction::Caching,
+        },
+        jobs: args.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |n| n as usize,
+        ),
     };
     let mut status = Status::Success;
     let mut trace_lines: Vec<String> = Vec::new();
@@ -258,6 +283,7 @@ fn run_status(args: Args) -> Status {
                     })).collect::<Vec<_>>(),
                     "executions": ex.executions,
                     "pruned": ex.pruned,
+                    "reduction": ex.reduction.name(),
                 });
                 if let Some(why) = ex.stopped {
                     obj["stopped"] = json!(why.to_string());
@@ -330,7 +356,7 @@ fn print_human(
     not_reached: &[Outcome],
 ) {
     println!(
-        "{file}{}: {} outcome(s) reachable{} ({} runs, {} cut at a state seen before)",
+        "{file}{}: {} outcome(s) reachable{} ({} runs, {} cut by the reduction ({}))",
         shard.map(|s| format!(" (shard {s})")).unwrap_or_default(),
         ex.reachable.len(),
         match ex.stopped {
@@ -338,7 +364,8 @@ fn print_human(
             Some(why) => format!(", INCOMPLETE ({why} was hit)"),
         },
         ex.executions,
-        ex.pruned
+        ex.pruned,
+        ex.reduction.name()
     );
     for (o, f) in &ex.reachable {
         println!("    {o}    ×{}  schedule {:?}", f.count, f.schedule);

@@ -1,6 +1,7 @@
 //! `heddle explore` at scale: `--shard K/N` with `--merge` (the merged result of all shards
 //! is the whole exploration's), the refusal of programs far too large, `--timeout`, and
-//! their exit statuses (README, *Exit statuses*: 3 for an incomplete result).
+//! their exit statuses (README, *Exit statuses*: 3 for an incomplete result); `--reduction`
+//! and `--jobs`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -124,4 +125,33 @@ fn far_too_large_programs_are_refused_and_timeouts_are_incomplete() {
     assert_eq!(o["stopped"], serde_json::json!("--timeout"));
     assert!(o["executions"].as_u64().unwrap() > 0);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn dpor_and_caching_agree_and_jobs_do_not_change_the_json() {
+    let file = repo("model/tests/litmus/SB.wast");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["explore", "--format", "json", file.as_str()];
+        args.extend_from_slice(extra);
+        let out = heddle(&args);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}");
+        out.stdout
+    };
+    let dpor1 = run(&["--jobs", "1"]);
+    let dpor2 = run(&["--jobs", "2"]);
+    assert_eq!(dpor1, dpor2);
+    let caching = run(&["--reduction", "caching"]);
+    assert_eq!(reachable(&dpor1), reachable(&caching));
+    let line: serde_json::Value = serde_json::from_slice(&dpor1).unwrap();
+    assert_eq!(line["reduction"], "dpor");
+    // A DPOR schedule replays.
+    let schedule = line["found"][0]["schedule"].as_str().unwrap().to_string();
+    let out = heddle(&["explore", "--format", "json", &file, "--replay", &schedule]);
+    assert_eq!(out.status.code(), Some(0));
+    let replayed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(replayed["outcome"], line["found"][0]["outcome"]);
+    assert_eq!(
+        heddle(&["explore", &file, "--jobs", "0"]).status.code(),
+        Some(2)
+    );
 }

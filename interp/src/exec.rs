@@ -44,6 +44,40 @@ const TAG_ARRAY: Slot = 4 << 64;
 const TAG_EXN: Slot = 5 << 64;
 /// Set on an `externref` that holds a reference of the `any` hierarchy (`ref.extern r`).
 const EXTERN_FLAG: Slot = 1 << 72;
+/// A range of bytes of one memory a step reads or writes ([`Configuration::next_footprint`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Footprint {
+    /// The memory.
+    pub memory: MemAddr,
+    /// First byte.
+    pub start: u64,
+    /// One past the last byte.
+    pub end: u64,
+    /// Whether the step may write these bytes (or otherwise change what other steps on them
+    /// see: `wait`, `notify`, `memory.grow`).
+    pub write: bool,
+}
+
+impl Footprint {
+    /// The whole of `memory`, written (conflicts with every access to it).
+    pub fn whole(memory: MemAddr) -> Self {
+        Footprint {
+            memory,
+            start: 0,
+            end: u64::MAX,
+            write: true,
+        }
+    }
+
+    /// Whether two steps with these footprints may not commute: the same memory,
+    /// overlapping bytes, and at least one writes.
+    pub fn conflicts(&self, other: &Footprint) -> bool {
+        self.memory == other.memory
+            && (self.write || other.write)
+            && self.start < other.end
+            && other.start < self.end
+    }
+}
 
 /// Identifies a thread of a [`Configuration`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -573,6 +607,106 @@ impl Configuration {
                     .is_some_and(|m| self.store.mems[m.0 as usize].is_shared())
             })
         })
+    }
+
+    /// The bytes of shared memory that thread `tid`'s next step may touch, for the
+    /// dependency relation of partial-order reduction (two steps of different threads
+    /// commute unless their footprints [conflict](Footprint::conflicts)). A runnable thread
+    /// about to take a visible step ([`Configuration::next_is_visible`]): scalar loads and
+    /// stores, atomics, `wait` and `notify` give their address range from the operand stack
+    /// (`wait` and `notify` count as writes, so they conflict with every access to their
+    /// cell and with each other); every other memory instruction (`memory.size`/`grow`,
+    /// bulk memory, SIMD, `atomic.fence`) counts as a write of the whole memory. A thread
+    /// blocked in `wait` (its possible step is the timeout) gives the waited cell, as a
+    /// write. Empty for every other thread, and for accesses to unshared memories.
+    pub fn next_footprint(&self, tid: ThreadId) -> Vec<Footprint> {
+        use crate::syntax::Instr::*;
+        let t = &self.threads[tid.0 as usize];
+        let shared = |m: MemAddr| self.store.mems[m.0 as usize].is_shared();
+        match t.state {
+            ThreadState::Blocked {
+                memory, address, ..
+            } => {
+                return vec![Footprint {
+                    memory,
+                    start: address,
+                    end: address.saturating_add(8),
+                    write: true,
+                }]
+            }
+            ThreadState::Runnable => {}
+            _ => return Vec::new(),
+        }
+        let Some(f) = t.frames.last() else {
+            return Vec::new();
+        };
+        let instr = f.module.funcs[f.func as usize].body[f.pc];
+        let Some(used) = instr.accessed_memories() else {
+            return Vec::new();
+        };
+        let mems = &self.store.instances[f.instance.0 as usize].mems;
+        let addr = |i: u32| mems.get(i as usize).copied();
+        // (memory index, operand depth of the address from the top, width, write)
+        let scalar = |m: crate::syntax::MemArg, depth: usize, width: u64, write: bool| {
+            (u32::from(m.memory), depth, width, write, m.offset())
+        };
+        let access = match instr {
+            I32Load(m) | F32Load(m) | I64Load32S(m) | I64Load32U(m) => Some(scalar(m, 0, 4, false)),
+            I64Load(m) | F64Load(m) => Some(scalar(m, 0, 8, false)),
+            I32Load8S(m) | I32Load8U(m) | I64Load8S(m) | I64Load8U(m) => {
+                Some(scalar(m, 0, 1, false))
+            }
+            I32Load16S(m) | I32Load16U(m) | I64Load16S(m) | I64Load16U(m) => {
+                Some(scalar(m, 0, 2, false))
+            }
+            I32Store(m) | F32Store(m) | I64Store32(m) => Some(scalar(m, 1, 4, true)),
+            I64Store(m) | F64Store(m) => Some(scalar(m, 1, 8, true)),
+            I32Store8(m) | I64Store8(m) => Some(scalar(m, 1, 1, true)),
+            I32Store16(m) | I64Store16(m) => Some(scalar(m, 1, 2, true)),
+            AtomicLoad { width, memarg, .. } => Some(scalar(memarg, 0, u64::from(width), false)),
+            AtomicStore { width, memarg, .. } | AtomicRmw { width, memarg, .. } => {
+                Some(scalar(memarg, 1, u64::from(width), true))
+            }
+            AtomicCmpxchg { width, memarg, .. } => Some(scalar(memarg, 2, u64::from(width), true)),
+            AtomicWait { memarg, .. } => Some(scalar(memarg, 2, 8, true)),
+            AtomicNotify(m) => Some(scalar(m, 1, 8, true)),
+            _ => None,
+        };
+        match access {
+            // Widths are in bytes.
+            Some((m, depth, width, write, offset)) => {
+                let (Some(memory), Some(&operand)) = (
+                    addr(m),
+                    t.stack
+                        .len()
+                        .checked_sub(depth + 1)
+                        .and_then(|i| t.stack.get(i)),
+                ) else {
+                    return Vec::new();
+                };
+                if !shared(memory) {
+                    return Vec::new();
+                }
+                let start = effective_address(operand, offset);
+                vec![Footprint {
+                    memory,
+                    start,
+                    end: start.saturating_add(width.max(1)),
+                    write,
+                }]
+            }
+            None => {
+                let mut v: Vec<Footprint> = Vec::new();
+                for i in used {
+                    if let Some(memory) = addr(i) {
+                        if shared(memory) && v.iter().all(|f| f.memory != memory) {
+                            v.push(Footprint::whole(memory));
+                        }
+                    }
+                }
+                v
+            }
+        }
     }
 
     /// Let a thread blocked in `memory.atomic.wait` with a finite timeout time out now,

@@ -68,7 +68,7 @@ pub mod values;
 
 pub use decode::Features;
 pub use error::{InstantiationError, ModuleError, ModuleErrorKind, Trap};
-pub use exec::{Configuration, ExecLimits, ThreadId, ThreadStatus};
+pub use exec::{Configuration, ExecLimits, Footprint, ThreadId, ThreadStatus};
 pub use exn::UncaughtException;
 pub use memory::SharedBackend;
 pub use native::{NativeHandle, NativeMemory};

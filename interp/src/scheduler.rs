@@ -148,6 +148,15 @@ impl ChoiceLog {
         c
     }
 
+    /// Record a choice the caller made itself (option `c` of `n`; not recorded when
+    /// `n <= 1`), as [`ChoiceLog::choose`] records its own: a search that picks threads by
+    /// other means (partial-order reduction) still writes a replayable schedule.
+    pub fn record(&mut self, c: usize, n: usize) {
+        if n > 1 {
+            self.taken.push((c as u32, n as u32));
+        }
+    }
+
     /// Whether the next choice is still part of the replayed prefix.
     pub fn replaying_prefix(&self) -> bool {
         self.taken.len() < self.forced.len()

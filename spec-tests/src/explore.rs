@@ -13,11 +13,14 @@
 //! * **Choice points** are only the *visible* steps: a step that touches the shared memory
 //!   ([`Configuration::next_is_visible`]) or a wait's timeout. Everything else a thread does
 //!   cannot affect or be affected by other threads, so it runs without interleaving.
-//! * **Reduction**: at each choice point the whole state (configuration, memory backend,
-//!   script positions) is hashed; a state seen before in a completed part of the search, or
-//!   on the current path (a cycle, e.g. a spin loop), is not explored again. Two independent
-//!   steps taken in either order reach the same state, so each order after the first is cut
-//!   there (state-caching partial-order reduction), and spin loops terminate.
+//! * **Reduction**: with sequentially consistent memory, optimal dynamic partial-order
+//!   reduction ([`dpor`]: source sets and wake-up trees, one run per Mazurkiewicz trace,
+//!   split into independent subtrees for parallel workers). Where it does not apply (a run
+//!   cycles, e.g. a spin loop; relaxed memory; shards), state caching: at each choice point
+//!   the whole state (configuration, memory backend, script positions) is hashed; a state
+//!   seen before in a completed part of the search, or on the current path (a cycle), is not
+//!   explored again. Two independent steps taken in either order reach the same state, so
+//!   each order after the first is cut there, and spin loops terminate.
 //! * **Search**: depth first over the [`ChoiceLog`] of a run: each run replays a prefix of
 //!   choices and records the rest; the schedule string of a run reproduces it exactly
 //!   (`--replay`).
@@ -41,6 +44,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod dpor;
 pub mod rings;
 pub mod shard;
 pub mod size;
@@ -56,6 +60,28 @@ pub enum MemoryMode {
     /// The relaxed backend (MODEL.md §9.3): reads may also return older writes, as the
     /// model allows.
     Relaxed,
+}
+
+/// How the search avoids exploring equivalent schedules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Reduction {
+    /// Optimal dynamic partial-order reduction with source sets and wake-up trees
+    /// ([`dpor`]), for sequentially consistent memory without shards; a file whose runs
+    /// cycle (spin loops), or a relaxed or sharded exploration, uses [`Reduction::Caching`].
+    #[default]
+    Dpor,
+    /// State caching: every state reached at a choice point is explored once.
+    Caching,
+}
+
+impl Reduction {
+    /// The name of `--reduction`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reduction::Dpor => "dpor",
+            Reduction::Caching => "caching",
+        }
+    }
 }
 
 /// Bounds and backend of an exploration.
@@ -75,6 +101,12 @@ pub struct ExploreOptions {
     pub timeout: Option<Duration>,
     /// Explore only this shard of the search tree ([`shard`]); `None` explores all of it.
     pub shard: Option<Shard>,
+    /// The reduction to use ([`Reduction::Dpor`] falls back to caching where it does not
+    /// apply).
+    pub reduction: Reduction,
+    /// Workers for one file's DPOR search (at least 1; the result does not depend on it).
+    /// The caching search, used for relaxed memory, shards and cycles, is sequential.
+    pub jobs: usize,
 }
 
 impl Default for ExploreOptions {
@@ -86,6 +118,8 @@ impl Default for ExploreOptions {
             keep_traces: false,
             timeout: None,
             shard: None,
+            reduction: Reduction::Dpor,
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -835,6 +869,8 @@ pub struct Exploration {
     pub other_shards: u64,
     /// Traces of the runs that reached an outcome (with `keep_traces`).
     pub traces: Vec<ScriptTrace>,
+    /// The reduction that made this result (DPOR falls back to caching, see [`Reduction`]).
+    pub reduction: Reduction,
 }
 
 /// Explore every schedule (and, with the relaxed backend, every allowed read) of `plan`.
@@ -851,11 +887,28 @@ pub fn explore_observed(
     opts: &ExploreOptions,
     observe: &mut dyn FnMut(&Exploration),
 ) -> Result<Exploration, String> {
+    if opts.reduction == Reduction::Dpor && opts.memory == MemoryMode::Sc && opts.shard.is_none() {
+        if let Ok(result) = dpor::explore_dpor(plan, opts, observe)? {
+            return Ok(result);
+        }
+    }
+    explore_caching(plan, opts, observe)
+}
+
+/// The state-caching search ([`Reduction::Caching`]).
+fn explore_caching(
+    plan: &Plan,
+    opts: &ExploreOptions,
+    observe: &mut dyn FnMut(&Exploration),
+) -> Result<Exploration, String> {
     let started = Instant::now();
     let shard = opts.shard.unwrap_or(Shard { index: 0, count: 1 });
     let split_depth = shard.split_depth();
     let base = RunBase::new(plan, opts)?;
-    let mut result = Exploration::default();
+    let mut result = Exploration {
+        reduction: Reduction::Caching,
+        ..Exploration::default()
+    };
     let mut visited = HashSet::new();
     let mut prefix = Some(Vec::new());
     while let Some(p) = prefix {
