@@ -250,10 +250,26 @@ impl SubType {
     /// The same sub type with every type index (`Concrete` heap types and the supertype)
     /// replaced by `f(index)`.
     pub fn map_indices(&self, f: &impl Fn(u32) -> HeapType) -> SubType {
-        let heap = |h: HeapType| match h {
-            HeapType::Concrete(i) => f(i),
-            other => other,
-        };
+        SubType {
+            is_final: self.is_final,
+            supertype: self.supertype.map(|s| match f(s) {
+                HeapType::Concrete(i) => i,
+                // Within the group: kept as `u32::MAX - i` in registry keys only.
+                HeapType::Rec(i) => u32::MAX - i,
+                _ => unreachable!("type indices map to type references"),
+            }),
+            composite: self.composite.map_heap(&|h| match h {
+                HeapType::Concrete(i) => f(i),
+                other => other,
+            }),
+        }
+    }
+}
+
+impl CompositeType {
+    /// The same composite type with every heap type `h` of its reference types replaced by
+    /// `heap(h)`.
+    pub fn map_heap(&self, heap: &impl Fn(HeapType) -> HeapType) -> CompositeType {
         let val = |t: ValType| match t {
             ValType::Ref(r) => ValType::Ref(RefType::new(r.nullable, heap(r.heap))),
             other => other,
@@ -265,24 +281,15 @@ impl SubType {
             },
             mutable: ft.mutable,
         };
-        SubType {
-            is_final: self.is_final,
-            supertype: self.supertype.map(|s| match f(s) {
-                HeapType::Concrete(i) => i,
-                // Within the group: kept as `u32::MAX - i` in registry keys only.
-                HeapType::Rec(i) => u32::MAX - i,
-                _ => unreachable!("type indices map to type references"),
+        match self {
+            CompositeType::Func(ft) => CompositeType::Func(FuncType {
+                params: ft.params.iter().map(|t| val(*t)).collect(),
+                results: ft.results.iter().map(|t| val(*t)).collect(),
             }),
-            composite: match &self.composite {
-                CompositeType::Func(ft) => CompositeType::Func(FuncType {
-                    params: ft.params.iter().map(|t| val(*t)).collect(),
-                    results: ft.results.iter().map(|t| val(*t)).collect(),
-                }),
-                CompositeType::Struct(fs) => {
-                    CompositeType::Struct(fs.iter().map(|f| field(*f)).collect())
-                }
-                CompositeType::Array(ft) => CompositeType::Array(field(*ft)),
-            },
+            CompositeType::Struct(fs) => {
+                CompositeType::Struct(fs.iter().map(|f| field(*f)).collect())
+            }
+            CompositeType::Array(ft) => CompositeType::Array(field(*ft)),
         }
     }
 }
@@ -455,29 +462,10 @@ impl TypeRegistry {
 
 /// Replace the `Rec(i)` heap types of a composite type by `Concrete(first + i)`.
 fn resolve_rec(c: &CompositeType, first: TypeId) -> CompositeType {
-    let heap = |h: HeapType| match h {
+    c.map_heap(&|h| match h {
         HeapType::Rec(i) => HeapType::Concrete(first + i),
         other => other,
-    };
-    let val = |t: ValType| match t {
-        ValType::Ref(r) => ValType::Ref(RefType::new(r.nullable, heap(r.heap))),
-        other => other,
-    };
-    let field = |ft: FieldType| FieldType {
-        storage: match ft.storage {
-            StorageType::Val(t) => StorageType::Val(val(t)),
-            packed => packed,
-        },
-        mutable: ft.mutable,
-    };
-    match c {
-        CompositeType::Func(ft) => CompositeType::Func(FuncType {
-            params: ft.params.iter().map(|t| val(*t)).collect(),
-            results: ft.results.iter().map(|t| val(*t)).collect(),
-        }),
-        CompositeType::Struct(fs) => CompositeType::Struct(fs.iter().map(|f| field(*f)).collect()),
-        CompositeType::Array(ft) => CompositeType::Array(field(*ft)),
-    }
+    })
 }
 
 /// Limits (spec `limits`): a minimum and an optional maximum, in pages for memories and in

@@ -693,6 +693,26 @@ impl<'p> Run<'p> {
         Outcome { threads }
     }
 
+    /// The result of a run that ended (cut or not) after `schedule`: its outcome unless it
+    /// was cut, and its trace when the options keep traces.
+    fn result(
+        &self,
+        cut: Option<&'static str>,
+        schedule: String,
+        opts: &ExploreOptions,
+    ) -> RunResult {
+        RunResult {
+            outcome: cut.is_none().then(|| self.outcome()),
+            cut,
+            schedule,
+            trace: if opts.keep_traces {
+                self.script_trace()
+            } else {
+                None
+            },
+        }
+    }
+
     fn script_trace(&self) -> Option<ScriptTrace> {
         let mem = self.plan.shared?;
         let heddle_interp::memory::MemInst::Shared(sm) = &self.config.store.mems[mem.0 as usize]
@@ -760,20 +780,7 @@ impl<'p> Run<'p> {
             }
             (_, c) => c,
         };
-        RunResult {
-            outcome: if cut.is_none() {
-                Some(self.outcome())
-            } else {
-                None
-            },
-            cut,
-            schedule,
-            trace: if opts.keep_traces {
-                self.script_trace()
-            } else {
-                None
-            },
-        }
+        self.result(cut, schedule, opts)
     }
 }
 

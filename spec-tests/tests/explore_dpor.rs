@@ -6,7 +6,7 @@
 
 #[allow(dead_code)] // the helpers other exploration tests use
 mod common;
-use common::{catalogue, suite_threads_dir};
+use common::catalogue_and_suite as files;
 use heddle_fuzz::generate::{program_strategy, GenConfig, LitmusProgram};
 use heddle_model::{check_execution, Config, Outcome};
 use heddle_spec_tests::explore::rings::{mp_chain, sb_ring};
@@ -15,7 +15,6 @@ use heddle_spec_tests::explore::{
 };
 use proptest::prelude::*;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 fn outcomes(ex: &Exploration) -> BTreeSet<String> {
     ex.reachable.keys().map(Outcome::to_string).collect()
@@ -59,18 +58,6 @@ fn compare(name: &str, plan: &Plan) -> Exploration {
         }
     }
     dpor
-}
-
-fn files() -> Vec<PathBuf> {
-    let mut files = catalogue();
-    let mut suite: Vec<PathBuf> = std::fs::read_dir(suite_threads_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
-        .collect();
-    suite.sort();
-    files.extend(suite);
-    files
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! view-based semantics of MODEL.md §9.3 cannot make), and every trace of every run that
 //! reached an outcome passes the model's `check_execution`.
 
+#[allow(dead_code)] // the helpers other exploration tests use
 mod common;
 use common::{
     assert_spin_loop_terminates, assert_suite_outcomes_pass_check, catalogue, suite_threads_dir,

@@ -5,7 +5,7 @@
 
 #[allow(dead_code)] // the helpers other exploration tests use
 mod common;
-use common::{catalogue, suite_threads_dir};
+use common::{catalogue, catalogue_and_suite as files};
 use heddle_model::Outcome;
 use heddle_spec_tests::explore::rings::{mp_chain, sb_ring};
 use heddle_spec_tests::explore::shard::merge;
@@ -14,25 +14,10 @@ use heddle_spec_tests::explore::{
 };
 use serde_json::json;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::time::Duration;
 
 fn outcomes(ex: &Exploration) -> BTreeSet<String> {
     ex.reachable.keys().map(Outcome::to_string).collect()
-}
-
-/// The files the shard tests run on: the catalogue and the suite's `threads/` files that set
-/// up as litmus plans.
-fn files() -> Vec<PathBuf> {
-    let mut files = catalogue();
-    let mut suite: Vec<PathBuf> = std::fs::read_dir(suite_threads_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
-        .collect();
-    suite.sort();
-    files.extend(suite);
-    files
 }
 
 /// Explore `plan` whole and in `n` shards; the union of the shards' outcomes (and the

@@ -534,20 +534,7 @@ impl Run<'_> {
             steps += 1;
         };
         let schedule = self.log.lock().expect("choice log").schedule();
-        Ok(RunResult {
-            outcome: if cut.is_none() {
-                Some(self.outcome())
-            } else {
-                None
-            },
-            cut,
-            schedule,
-            trace: if opts.keep_traces {
-                self.script_trace()
-            } else {
-                None
-            },
-        })
+        Ok(self.result(cut, schedule, opts))
     }
 }
 

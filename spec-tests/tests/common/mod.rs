@@ -29,6 +29,20 @@ pub fn suite_threads_dir() -> PathBuf {
     dir
 }
 
+/// The catalogue, then the suite's `threads/` files (sorted): what the exploration tests
+/// compare searches on.
+pub fn catalogue_and_suite() -> Vec<PathBuf> {
+    let mut files = catalogue();
+    let mut suite: Vec<PathBuf> = std::fs::read_dir(suite_threads_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+        .collect();
+    suite.sort();
+    files.extend(suite);
+    files
+}
+
 /// On the suite's files whose main script ends with `$Check`, every outcome `opts` reaches
 /// has `$Check` returning 1.
 pub fn assert_suite_outcomes_pass_check(opts: &ExploreOptions) {
