@@ -880,6 +880,24 @@ pub struct Exploration {
     pub reduction: Reduction,
 }
 
+impl Exploration {
+    /// Count a finished run's outcome (if it was not cut) and keep its trace (if any).
+    fn record(&mut self, r: RunResult) {
+        if let Some(o) = r.outcome {
+            self.reachable
+                .entry(o)
+                .and_modify(|f| f.count += 1)
+                .or_insert(Found {
+                    count: 1,
+                    schedule: r.schedule,
+                });
+            if let Some(t) = r.trace {
+                self.traces.push(t);
+            }
+        }
+    }
+}
+
 /// Explore every schedule (and, with the relaxed backend, every allowed read) of `plan`.
 ///
 /// Errors: the relaxed backend cannot be installed (the litmus memory is not shared).
@@ -946,19 +964,7 @@ fn explore_caching(
         if r.cut != Some(CUT_OTHER_SHARD) {
             result.executions += 1;
         }
-        if let Some(o) = r.outcome {
-            result
-                .reachable
-                .entry(o)
-                .and_modify(|f| f.count += 1)
-                .or_insert(Found {
-                    count: 1,
-                    schedule: r.schedule.clone(),
-                });
-            if let Some(t) = r.trace {
-                result.traces.push(t);
-            }
-        }
+        result.record(r);
         observe(&result);
         prefix = log.lock().expect("choice log").next_prefix();
     }

@@ -46,8 +46,7 @@
 //! cycle; the state-caching search is the one proven on spin loops.
 
 use super::{
-    Exploration, ExploreOptions, Found, Run, RunBase, RunResult, Stopped, CUT_PRUNED,
-    CUT_STEP_BOUND,
+    Exploration, ExploreOptions, Run, RunBase, RunResult, Stopped, CUT_PRUNED, CUT_STEP_BOUND,
 };
 use heddle_interp::{Footprint, ThreadStatus};
 use std::collections::HashSet;
@@ -697,19 +696,7 @@ fn explore_task(
             Some(_) => result.step_bounded += 1,
             None => {}
         }
-        if let Some(o) = r.outcome {
-            result
-                .reachable
-                .entry(o)
-                .and_modify(|f| f.count += 1)
-                .or_insert(Found {
-                    count: 1,
-                    schedule: r.schedule.clone(),
-                });
-            if let Some(t) = r.trace {
-                result.traces.push(t);
-            }
-        }
+        result.record(r);
         dpor.detect_races();
         if !dpor.backtrack() {
             break;
