@@ -8,10 +8,11 @@
 #[allow(dead_code)] // the helpers other exploration tests use
 mod common;
 use common::{
-    assert_spin_loop_terminates, assert_suite_outcomes_pass_check, catalogue, suite_threads_dir,
+    assert_spin_loop_terminates, assert_suite_outcomes_pass_check, catalogue, check_traces,
+    suite_threads_dir,
 };
 use heddle_interp::trace::TraceAction;
-use heddle_model::{check_execution, enumerate, parse_litmus, Config, Outcome};
+use heddle_model::{enumerate, parse_litmus, Config, Outcome};
 use heddle_spec_tests::explore::{explore, ExploreOptions, Plan};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -83,15 +84,8 @@ fn check_file(path: &Path) -> Option<(Vec<Outcome>, Vec<Outcome>)> {
         ex.traces.len() as u64,
         ex.reachable.values().map(|f| f.count).sum::<u64>()
     );
-    let mut checked_traces = 0;
-    for t in &ex.traces {
-        if let Some(exec) = t.to_execution() {
-            checked_traces += 1;
-            if let Err(v) = check_execution(&exec, &Config::default()) {
-                panic!("{}: a trace breaks {v}", path.display());
-            }
-        }
-    }
+    let checked_traces =
+        check_traces(&ex).unwrap_or_else(|v| panic!("{}: a trace breaks {v}", path.display()));
     assert!(
         checked_traces > 0,
         "{}: no trace was checked",

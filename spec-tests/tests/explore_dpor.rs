@@ -6,9 +6,9 @@
 
 #[allow(dead_code)] // the helpers other exploration tests use
 mod common;
-use common::catalogue_and_suite as files;
+use common::{catalogue_and_suite as files, check_traces};
 use heddle_fuzz::generate::{program_strategy, GenConfig, LitmusProgram};
-use heddle_model::{check_execution, Config, Outcome};
+use heddle_model::Outcome;
 use heddle_spec_tests::explore::rings::{mp_chain, sb_ring};
 use heddle_spec_tests::explore::{
     explore, Exploration, ExploreOptions, MemoryMode, Plan, Reduction,
@@ -50,12 +50,8 @@ fn compare(name: &str, plan: &Plan) -> Exploration {
         "{name}: DPOR ({:?}) and caching reach different outcomes",
         dpor.reduction
     );
-    for t in &dpor.traces {
-        if let Some(exec) = t.to_execution() {
-            if let Err(v) = check_execution(&exec, &Config::default()) {
-                panic!("{name}: a DPOR trace breaks {v}");
-            }
-        }
+    if let Err(v) = check_traces(&dpor) {
+        panic!("{name}: a DPOR trace breaks {v}");
     }
     dpor
 }
@@ -198,13 +194,7 @@ fn compare_random(p: &LitmusProgram, traces: bool) -> Result<(), TestCaseError> 
         text
     );
     prop_assert_eq!(outcomes(&dpor), outcomes(&caching), "\n{}", text);
-    for t in &dpor.traces {
-        if let Some(exec) = t.to_execution() {
-            if let Err(v) = check_execution(&exec, &Config::default()) {
-                return Err(TestCaseError::fail(format!("trace breaks {v}\n{text}")));
-            }
-        }
-    }
+    check_traces(&dpor).map_err(|v| TestCaseError::fail(format!("trace breaks {v}\n{text}")))?;
     Ok(())
 }
 

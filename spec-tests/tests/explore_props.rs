@@ -6,8 +6,11 @@
 //! exploration is allowed by `heddle-model`, and every trace
 //! of a run that reached an outcome passes `check_execution`.
 
+#[allow(dead_code)] // the helpers other exploration tests use
+mod common;
+use common::check_traces;
 use heddle_fuzz::generate::{program_strategy, GenConfig, LitmusProgram, Op, RmwOp};
-use heddle_model::{check_execution, enumerate, parse_litmus, Config, ModelError};
+use heddle_model::{enumerate, parse_litmus, Config, ModelError};
 use heddle_spec_tests::explore::{explore, ExploreOptions, MemoryMode, Plan};
 use proptest::prelude::*;
 
@@ -51,13 +54,7 @@ fn check(p: &LitmusProgram, memory: MemoryMode) -> Result<(), TestCaseError> {
             text
         );
     }
-    for t in &ex.traces {
-        if let Some(exec) = t.to_execution() {
-            if let Err(v) = check_execution(&exec, &Config::default()) {
-                return Err(TestCaseError::fail(format!("trace breaks {v}\n{text}")));
-            }
-        }
-    }
+    check_traces(&ex).map_err(|v| TestCaseError::fail(format!("trace breaks {v}\n{text}")))?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Files shared by the exploration tests: the litmus catalogue and the suite's `threads/`.
 
-use heddle_model::InvokeResult;
-use heddle_spec_tests::explore::{explore, ExploreOptions, Plan};
+use heddle_model::{check_execution, Config, InvokeResult, Violation};
+use heddle_spec_tests::explore::{explore, Exploration, ExploreOptions, Plan};
 use heddle_spec_tests::testsuite_dir;
 use std::path::{Path, PathBuf};
 
@@ -41,6 +41,17 @@ pub fn catalogue_and_suite() -> Vec<PathBuf> {
     suite.sort();
     files.extend(suite);
     files
+}
+
+/// Check every kept trace of `ex` that converts to a model execution with
+/// `check_execution` (default model): how many were checked, or the first rule broken.
+pub fn check_traces(ex: &Exploration) -> Result<usize, Violation> {
+    let mut checked = 0;
+    for exec in ex.traces.iter().filter_map(|t| t.to_execution()) {
+        check_execution(&exec, &Config::default())?;
+        checked += 1;
+    }
+    Ok(checked)
 }
 
 /// On the suite's files whose main script ends with `$Check`, every outcome `opts` reaches
