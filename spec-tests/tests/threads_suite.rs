@@ -28,6 +28,18 @@ fn suite_files() -> Vec<WastFile> {
     collect_files(&[dir], &[]).expect("cannot list the suite")
 }
 
+/// Every directive of every report passed (the failures listed otherwise).
+fn assert_no_failure(reports: &[FileReport]) {
+    let failed: u64 = reports.iter().map(|r| r.failed).sum();
+    let passed: u64 = reports.iter().map(|r| r.passed).sum();
+    assert_eq!(
+        failed,
+        0,
+        "{failed} failing directive(s) ({passed} passed):\n{}",
+        failure_listing(reports)
+    );
+}
+
 fn failure_listing(reports: &[FileReport]) -> String {
     let mut lines = Vec::new();
     for r in reports {
@@ -52,14 +64,7 @@ fn threads_suite_passes() {
     assert_eq!(files.len(), 160, "no other subdirectory expected");
 
     let reports = run_files(&files, &RunOptions::default(), None, &|_| {});
-    let failed: u64 = reports.iter().map(|r| r.failed).sum();
-    let passed: u64 = reports.iter().map(|r| r.passed).sum();
-    assert_eq!(
-        failed,
-        0,
-        "{failed} failing directive(s) ({passed} passed):\n{}",
-        failure_listing(&reports)
-    );
+    assert_no_failure(&reports);
     for r in &reports {
         assert!(r.passed > 0, "{} ran no directive", r.file);
     }
@@ -89,14 +94,7 @@ fn threads_suite_passes_on_the_native_backend() {
     let files = suite_files();
     assert_eq!(files.len(), 160);
     let reports = run_files(&files, &RunOptions::native(), None, &|_| {});
-    let failed: u64 = reports.iter().map(|r| r.failed).sum();
-    let passed: u64 = reports.iter().map(|r| r.passed).sum();
-    assert_eq!(
-        failed,
-        0,
-        "{failed} failing directive(s) ({passed} passed):\n{}",
-        failure_listing(&reports)
-    );
+    assert_no_failure(&reports);
     let in_threads: u64 = reports
         .iter()
         .filter(|r| r.file.contains("threads/threads/"))
