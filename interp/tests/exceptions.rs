@@ -3,14 +3,12 @@
 //! are exported and imported by address; `exnref` values come back as `Value::ExnRef`; and
 //! malformed handler code is rejected, never a panic.
 
+#[allow(dead_code)] // `func` is for the other tests
+mod common;
+use common::module;
 use heddle_interp::{
     Configuration, ExternType, ExternVal, FuncType, Module, ModuleErrorKind, Trap, ValType, Value,
 };
-use std::sync::Arc;
-
-fn module(wat: &str) -> Arc<Module> {
-    Arc::new(Module::decode(&wat::parse_str(wat).unwrap()).unwrap())
-}
 
 const THROWER: &str = r#"(module
   (tag $e (export "e") (param i32 i64))

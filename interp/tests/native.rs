@@ -3,6 +3,8 @@
 //! buffering, concurrent growth.
 #![cfg(not(loom))]
 
+mod common;
+use common::{func, module};
 use heddle_interp::exec::ThreadId;
 use heddle_interp::memory::{Ordering, SharedMemory};
 use heddle_interp::types::{Limits, MemType};
@@ -11,17 +13,6 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 const T0: ThreadId = ThreadId(0);
-
-fn module(wat: &str) -> Arc<Module> {
-    Arc::new(Module::decode(&wat::parse_str(wat).expect("test module parses")).expect("decodes"))
-}
-
-fn func(config: &Configuration, inst: InstanceAddr, name: &str) -> FuncAddr {
-    match config.export(inst, name) {
-        Some(ExternVal::Func(f)) => f,
-        other => panic!("export {name}: {other:?}"),
-    }
-}
 
 fn shared(min: u64, max: u64) -> Arc<NativeMemory> {
     Arc::new(

@@ -3,19 +3,9 @@
 //! virtual clock, deadlock reports, sharedness in linking, narrow cmpxchg, grow on shared
 //! memory. (The same cases as `.wast` scripts live in `spec-tests/tests/wast/`.)
 
+mod common;
+use common::{func, module};
 use heddle_interp::*;
-use std::sync::Arc;
-
-fn module(wat: &str) -> Arc<Module> {
-    Arc::new(Module::decode(&wat::parse_str(wat).expect("test module parses")).expect("decodes"))
-}
-
-fn func(config: &Configuration, inst: InstanceAddr, name: &str) -> FuncAddr {
-    match config.export(inst, name) {
-        Some(ExternVal::Func(f)) => f,
-        other => panic!("export {name}: {other:?}"),
-    }
-}
 
 const WAIT_NOTIFY: &str = r#"
   (module
