@@ -260,7 +260,14 @@ fn run_status(args: Args) -> Status {
             }
             None => (Vec::new(), Vec::new()),
         };
-        if !not_allowed.is_empty() {
+        // Relaxed exploration is complete (promises): an allowed outcome it did not reach
+        // is as much an error as a forbidden one it did, when the search finished (and a
+        // shard reaches only its part).
+        let relaxed_miss = args.memory == Memory::Relaxed
+            && ex.complete
+            && args.shard.is_none()
+            && !not_reached.is_empty();
+        if !not_allowed.is_empty() || relaxed_miss {
             status.add(Status::Failure);
         }
         match args.format {
@@ -285,6 +292,10 @@ fn run_status(args: Args) -> Status {
                     "pruned": ex.pruned,
                     "reduction": ex.reduction.name(),
                 });
+                if args.memory == Memory::Relaxed {
+                    obj["rounds"] = json!(ex.rounds);
+                    obj["broken_promises"] = json!(ex.broken_promises);
+                }
                 if let Some(why) = ex.stopped {
                     obj["stopped"] = json!(why.to_string());
                 }
@@ -356,7 +367,7 @@ fn print_human(
     not_reached: &[Outcome],
 ) {
     println!(
-        "{file}{}: {} outcome(s) reachable{} ({} runs, {} cut by the reduction ({}))",
+        "{file}{}: {} outcome(s) reachable{} ({} runs, {} cut by the reduction ({}){})",
         shard.map(|s| format!(" (shard {s})")).unwrap_or_default(),
         ex.reachable.len(),
         match ex.stopped {
@@ -365,7 +376,15 @@ fn print_human(
         },
         ex.executions,
         ex.pruned,
-        ex.reduction.name()
+        ex.reduction.name(),
+        if memory == Memory::Relaxed {
+            format!(
+                ", {} with a broken promise, {} value round(s)",
+                ex.broken_promises, ex.rounds
+            )
+        } else {
+            String::new()
+        }
     );
     for (o, f) in &ex.reachable {
         println!("    {o}    ×{}  schedule {:?}", f.count, f.schedule);
@@ -374,15 +393,22 @@ fn print_human(
         for o in not_allowed {
             println!("  ERROR reachable but not allowed by the model: {o}");
         }
+        let relaxed = memory == Memory::Relaxed;
         for o in not_reached {
-            println!("  allowed by the model but not reached: {o}");
+            if relaxed && ex.complete && shard.is_none() {
+                println!("  ERROR allowed by the model but not reached: {o}");
+            } else {
+                println!("  allowed by the model but not reached: {o}");
+            }
         }
         if !not_reached.is_empty() {
             println!(
                 "  ({})",
                 match memory {
                     Memory::Sc => "expected: a sequentially consistent run cannot show weak outcomes; try --memory relaxed",
-                    Memory::Relaxed => "the relaxed backend reads only writes already executed: outcomes that need a read from a later write, such as load buffering (1,1) or out-of-thin-air values, are out of its reach (MODEL.md §9.4)",
+                    Memory::Relaxed if shard.is_some() => "a shard reaches only its part of the outcomes",
+                    Memory::Relaxed if !ex.complete => "the exploration is incomplete",
+                    Memory::Relaxed => "the relaxed exploration with promises is complete: this is a bug in Heddle or in the model",
                 }
             );
         }

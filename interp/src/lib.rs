@@ -72,7 +72,7 @@ pub use exec::{Configuration, ExecLimits, Footprint, ThreadId, ThreadStatus};
 pub use exn::UncaughtException;
 pub use memory::SharedBackend;
 pub use native::{NativeHandle, NativeMemory};
-pub use relaxed::RelaxedMemory;
+pub use relaxed::{Promises, RelaxedMemory, ValueDomain};
 pub use scheduler::{Choice, ChoiceLog, RoundRobin, Scheduler, SeededRandom};
 pub use store::{
     ExnAddr, ExternVal, FuncAddr, GlobalAddr, HostFunc, InstanceAddr, MemAddr, Store, TableAddr,

@@ -94,6 +94,13 @@ pub trait SharedMemory: Send + fmt::Debug {
     fn enable_trace(&mut self);
     /// The trace recorded so far, if tracing is on.
     fn trace(&self) -> Option<&Trace>;
+    /// At the end of a run: whether every read that took bytes from writes not yet
+    /// executed (promises, [`crate::relaxed::RelaxedMemory::with_promises`]) can be given
+    /// such writes, completing the trace's reads-from lists. `false` means the run is not
+    /// an execution of the memory model. Backends without promises keep none: `true`.
+    fn fulfil_promises(&mut self) -> bool {
+        true
+    }
     /// `FENCE` (spec instr *atomic.fence*): recorded in the trace; no effect on contents.
     fn fence(&mut self, thread: ThreadId);
     /// The memory's type, with the current size in pages as `min`.

@@ -14,10 +14,24 @@
 //! an earlier to a later event in the log, and every clause of the rules that could forbid
 //! a read from `W` (C6(3), C7(1), (†), (‡)) talks about a write `W'` that is hb- or
 //! tot-*before* the read. Later events can therefore never make an earlier read
-//! inconsistent, and the allowed sources of a read are decided when it executes. The
-//! price is the one the model documents: reads never see *future* writes, so load
-//! buffering (LB (1,1)) and out-of-thin-air values (§6.3) are out of reach (§9.4 promises
-//! would recover them; not implemented).
+//! inconsistent, and the allowed sources of a read among the executed writes are decided
+//! when it executes.
+//!
+//! **Promises** (MODEL.md §9.4; Kang et al., POPL 2017, adapted): reads from writes *later*
+//! in `tot` (load buffering, LB (1,1)) are made by guessing. With a [`Promises`] value
+//! domain installed ([`RelaxedMemory::with_promises`]), a byte of a read may also take any
+//! value of the domain at its address that no executed write offers; the read is then
+//! *pending*, and [`SharedMemory::fulfil_promises`] decides at the end of the run whether
+//! writes later in the log keep every promise. For such a source `W` of byte `k` of read
+//! `R`, with `R` before `W` in `tot`, the rules of MODEL.md §4 reduce to: `W` writes that
+//! byte value (C5); `W` is not hb-after `R` (C6(1), checked against `W`'s hb-predecessors,
+//! which are final when `W` executes); `W` and `R` do not synchronise (C6(2): a
+//! synchronising pair must be in hb, hence in `tot` order); and C8 over all of `R`'s
+//! sources. C6(3) and C7 are vacuous (they need `hb(W, R)` or a write hb-between `W` and
+//! `R`, impossible when `W` is tot-after `R`), and a promised read synchronises with
+//! nothing, so it changes no view. The domain is the explorer's business (values written
+//! by the executions found so far, to a fixpoint); values outside it (out-of-thin-air
+//! values such as LB+data's 42) are not guessed.
 //!
 //! What is modelled, per MODEL.md §4:
 //! * **Happens-before** as vector clocks. A thread's *view* is the clock of its
@@ -61,7 +75,7 @@ use crate::scheduler::ChoiceLog;
 use crate::trace::{Trace, TraceAction};
 use crate::types::{Limits, MemType};
 use crate::Trap;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
@@ -158,8 +172,10 @@ impl Write {
 }
 
 /// The read being performed: its ordering, range and whether it is tear-free.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Hash)]
 struct ReadReq {
+    /// The reading thread.
+    thread: ThreadId,
     ord: Ordering,
     ea: u64,
     n: usize,
@@ -187,14 +203,161 @@ fn sync_ww(a: &Write, b: &Write) -> bool {
         && b.ord == Ordering::SeqCst
 }
 
-/// One allowed way to perform a read: the bytes, the source write of each byte (indices
-/// into [`RelaxedMemory::writes`]), and the read's hb-predecessors (its thread's view,
-/// joined with its synchronising source's).
+/// Where one byte of a read comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Source {
+    /// An executed write (an index into [`RelaxedMemory::writes`]).
+    Past(usize),
+    /// A write later in `tot` that is to write this byte value: a promise, kept or broken
+    /// when the run ends ([`SharedMemory::fulfil_promises`]).
+    Future(u8),
+}
+
+/// One allowed way to perform a read: the bytes, the source of each byte, and the read's
+/// hb-predecessors (its thread's view, joined with its synchronising source's).
 #[derive(Clone, Debug)]
 struct ReadOption {
     bytes: Vec<u8>,
-    sources: Vec<usize>,
+    sources: Vec<Source>,
     view: Clock,
+}
+
+impl ReadOption {
+    /// Whether some byte is promised by a write not yet executed.
+    fn promises(&self) -> bool {
+        self.sources.iter().any(|s| matches!(s, Source::Future(_)))
+    }
+}
+
+/// Who wrote a value of a [`ValueDomain`]: the thread and the shape of the write, which
+/// decide which reads it can be promised to (not its own thread's: a write po-after a read
+/// is hb-after it; not a read it would synchronise with).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Writer {
+    thread: ThreadId,
+    ea: u64,
+    len: usize,
+    seq_cst: bool,
+}
+
+impl Writer {
+    /// Whether a write of this shape may keep a promise made to read `r` (C6(1) for the
+    /// same thread, C6(2)).
+    fn may_promise_to(&self, r: &ReadReq) -> bool {
+        let sync = self.seq_cst && r.ord == Ordering::SeqCst && self.ea == r.ea && self.len == r.n;
+        self.thread != r.thread && !sync
+    }
+}
+
+/// A value domain for promises: per byte address, the byte values that writes write there,
+/// with the [`Writer`]s that wrote each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ValueDomain(BTreeMap<u64, BTreeMap<u8, BTreeSet<Writer>>>);
+
+impl ValueDomain {
+    /// Add the bytes of write `w`.
+    fn insert(&mut self, w: &Write) {
+        let Some(thread) = w.thread else {
+            return;
+        };
+        let writer = Writer {
+            thread,
+            ea: w.ea,
+            len: w.bytes.len(),
+            seq_cst: w.ord == Ordering::SeqCst,
+        };
+        for (k, &b) in (w.ea..).zip(&w.bytes) {
+            self.0
+                .entry(k)
+                .or_default()
+                .entry(b)
+                .or_default()
+                .insert(writer);
+        }
+    }
+
+    /// The values of byte address `k` that some write of the domain could promise to read
+    /// `r`, ascending.
+    fn values_for<'a>(&'a self, r: &'a ReadReq, k: u64) -> impl Iterator<Item = u8> + 'a {
+        self.0
+            .get(&k)
+            .into_iter()
+            .flatten()
+            .filter(|(_, writers)| writers.iter().any(|w| w.may_promise_to(r)))
+            .map(|(v, _)| *v)
+    }
+
+    /// Add every value and writer of `other`; whether anything was new.
+    pub fn extend(&mut self, other: &ValueDomain) -> bool {
+        let mut grew = false;
+        for (k, values) in &other.0 {
+            let mine = self.0.entry(*k).or_default();
+            for (v, writers) in values {
+                let w = mine.entry(*v).or_default();
+                for writer in writers {
+                    grew |= w.insert(*writer);
+                }
+            }
+        }
+        grew
+    }
+
+    /// Number of (address, value) pairs.
+    pub fn len(&self) -> usize {
+        self.0.values().map(BTreeMap::len).sum()
+    }
+
+    /// Whether there is no value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The promises of one round of an exploration: the [`ValueDomain`] reads may guess from
+/// (fixed, so that every run of the round has the same choices), and the values written
+/// by the runs of the round that kept their promises, i.e. by executions of the model (so
+/// the explorer can tell whether the domain is closed, or needs another round with the
+/// larger one). Shared by the runs of a round.
+#[derive(Debug, Default)]
+pub struct Promises {
+    offered: ValueDomain,
+    written: Mutex<ValueDomain>,
+}
+
+impl Promises {
+    /// Promises guessing from `offered`.
+    pub fn new(offered: ValueDomain) -> Self {
+        Promises {
+            offered,
+            written: Mutex::new(ValueDomain::default()),
+        }
+    }
+
+    /// The domain reads guess from.
+    pub fn offered(&self) -> &ValueDomain {
+        &self.offered
+    }
+
+    /// The values written so far by the runs made with these promises that kept them
+    /// ([`SharedMemory::fulfil_promises`]).
+    pub fn written(&self) -> ValueDomain {
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// A read some of whose bytes were promised by writes not yet executed.
+#[derive(Clone, Debug)]
+struct PendingRead {
+    /// The read's index in the trace (the log).
+    event: usize,
+    thread: ThreadId,
+    /// Its index in its thread's program order.
+    po: u32,
+    req: ReadReq,
+    sources: Vec<Source>,
 }
 
 /// Relaxed shared memory (MODEL.md §9.3): an event log with happens-before views; reads
@@ -224,6 +387,11 @@ pub struct RelaxedMemory {
     trace: Trace,
     tracing: bool,
     choices: Arc<Mutex<ChoiceLog>>,
+    /// The value domain reads may guess from (`None`: no promises, reads see only executed
+    /// writes).
+    promises: Option<Arc<Promises>>,
+    /// Reads with promised bytes, in log order, until the run ends.
+    pending: Vec<PendingRead>,
 }
 
 impl RelaxedMemory {
@@ -264,6 +432,24 @@ impl RelaxedMemory {
             trace,
             tracing: false,
             choices,
+            promises: None,
+            pending: Vec::new(),
+        }
+    }
+
+    /// [`RelaxedMemory::new`] whose reads may also take a byte from a write later in
+    /// `tot` (a promise, see the module documentation): any value of `promises`' domain at
+    /// the byte's address that no executed write offers. The values written by a run that
+    /// keeps its promises are added to `promises`' written set.
+    pub fn with_promises(
+        ty: MemType,
+        initial: Vec<u8>,
+        choices: Arc<Mutex<ChoiceLog>>,
+        promises: Arc<Promises>,
+    ) -> Self {
+        RelaxedMemory {
+            promises: Some(promises),
+            ..RelaxedMemory::new(ty, initial, choices)
         }
     }
 
@@ -291,14 +477,15 @@ impl RelaxedMemory {
     }
 
     /// Append an event of `thread` whose hb-predecessors are `pred` (which includes the
-    /// thread's view) to the log: its trace entry, and if it writes, its [`Write`].
+    /// thread's view) to the log: its trace entry, if it reads, the sources of its bytes
+    /// (a read with promised bytes becomes pending), and if it writes, its [`Write`].
     /// The thread's view becomes `pred` plus the event; returns that view.
     fn push_event(
         &mut self,
         thread: ThreadId,
         pred: Clock,
         actions: Vec<TraceAction>,
-        sources: &[usize],
+        read: Option<(&ReadReq, &[Source])>,
         write: Option<(Ordering, u64, Vec<u8>, bool)>,
     ) -> Clock {
         let po = pred.get(thread);
@@ -308,8 +495,27 @@ impl RelaxedMemory {
             "program order of {thread}"
         );
         let id = self.trace.events.len();
-        let reads_from = sources.iter().map(|&w| self.writes[w].id).collect();
+        let sources = read.map_or(&[][..], |(_, s)| s);
+        // A promised byte's source is filled in when the promise is kept.
+        let reads_from = sources
+            .iter()
+            .map(|s| match *s {
+                Source::Past(w) => self.writes[w].id,
+                Source::Future(_) => usize::MAX,
+            })
+            .collect();
         self.trace.push(Some(thread), actions, reads_from);
+        if let Some((req, sources)) = read {
+            if sources.iter().any(|s| matches!(s, Source::Future(_))) {
+                self.pending.push(PendingRead {
+                    event: id,
+                    thread,
+                    po,
+                    req: *req,
+                    sources: sources.to_vec(),
+                });
+            }
+        }
         let mut after = pred.clone();
         after.raise(thread, po + 1);
         if let Some((ord, ea, bytes, tearfree)) = write {
@@ -384,11 +590,13 @@ impl RelaxedMemory {
             .collect()
     }
 
-    /// The allowed sources of byte `k` of read `r` with hb-predecessors `view`, latest
-    /// first, one per (value, C8 identity): sources that agree on the byte are
-    /// interchangeable unless they are same-range tear-free writes of a tear-free read.
-    fn byte_candidates(&self, r: &ReadReq, view: &Clock, k: u64) -> Vec<usize> {
-        let mut cands: Vec<usize> = Vec::new();
+    /// The allowed sources of byte `k` of read `r` with hb-predecessors `view`: executed
+    /// writes, latest first, one per (value, C8 identity) (sources that agree on the byte
+    /// are interchangeable unless they are same-range tear-free writes of a tear-free read);
+    /// then, with promises, every value of the domain at `k` that no executed write offers
+    /// outside C8's count, in ascending order.
+    fn byte_candidates(&self, r: &ReadReq, view: &Clock, k: u64) -> Vec<Source> {
+        let mut cands: Vec<Source> = Vec::new();
         let mut keys: Vec<(u8, Option<usize>)> = Vec::new();
         for wi in (0..self.writes.len()).rev() {
             let w = &self.writes[wi];
@@ -401,10 +609,25 @@ impl RelaxedMemory {
             );
             if !keys.contains(&key) {
                 keys.push(key);
-                cands.push(wi);
+                cands.push(Source::Past(wi));
+            }
+        }
+        if let Some(p) = &self.promises {
+            for v in p.offered.values_for(r, k) {
+                if !keys.contains(&(v, None)) {
+                    cands.push(Source::Future(v));
+                }
             }
         }
         cands
+    }
+
+    /// The byte a source gives to byte `k`.
+    fn source_byte(&self, s: Source, k: u64) -> u8 {
+        match s {
+            Source::Past(w) => self.writes[w].byte(k),
+            Source::Future(v) => v,
+        }
     }
 
     /// Every allowed way to perform read `r` by a thread whose hb-predecessors are `base`,
@@ -427,7 +650,7 @@ impl RelaxedMemory {
         }
         let mut options = Vec::new();
         for (view, required) in variants {
-            let per_byte: Vec<Vec<usize>> = (r.ea..r.ea + r.n as u64)
+            let per_byte: Vec<Vec<Source>> = (r.ea..r.ea + r.n as u64)
                 .map(|k| self.byte_candidates(r, &view, k))
                 .collect();
             if per_byte.iter().any(Vec::is_empty) {
@@ -437,12 +660,14 @@ impl RelaxedMemory {
             // synchronising variant, by the presence of its source.
             let mut idx = vec![0usize; r.n];
             loop {
-                let sources: Vec<usize> = idx.iter().zip(&per_byte).map(|(&i, c)| c[i]).collect();
-                if self.no_tear(r, &sources) && required.is_none_or(|l| sources.contains(&l)) {
+                let sources: Vec<Source> = idx.iter().zip(&per_byte).map(|(&i, c)| c[i]).collect();
+                if self.no_tear(r, &sources)
+                    && required.is_none_or(|l| sources.contains(&Source::Past(l)))
+                {
                     let bytes = sources
                         .iter()
                         .enumerate()
-                        .map(|(i, &w)| self.writes[w].byte(r.ea + i as u64))
+                        .map(|(i, &s)| self.source_byte(s, r.ea + i as u64))
                         .collect();
                     options.push(ReadOption {
                         bytes,
@@ -464,15 +689,34 @@ impl RelaxedMemory {
                 }
             }
         }
-        let sc = self.latest_sources(r);
+        let sc: Vec<Source> = self
+            .latest_sources(r)
+            .into_iter()
+            .map(Source::Past)
+            .collect();
         let first = options
             .iter()
             .position(|o| o.sources == sc)
             .expect("the sequentially consistent choice is always allowed");
         options[..=first].rotate_right(1);
-        let mut distinct: Vec<ReadOption> = Vec::with_capacity(options.len());
-        for o in options {
+        // Options without promises, distinct by what the rest of the run sees (bytes and
+        // view); then options with promises, unless one without gives the same bytes and
+        // view (it needs no fulfilment). Those with promises are kept apart from each
+        // other: whether they can be kept depends on their sources.
+        let (kept, promised): (Vec<ReadOption>, Vec<ReadOption>) =
+            options.into_iter().partition(|o| !o.promises());
+        let mut distinct: Vec<ReadOption> = Vec::with_capacity(kept.len() + promised.len());
+        for o in kept {
             if !distinct
+                .iter()
+                .any(|d| d.bytes == o.bytes && d.view == o.view)
+            {
+                distinct.push(o);
+            }
+        }
+        let without_promises = distinct.len();
+        for o in promised {
+            if !distinct[..without_promises]
                 .iter()
                 .any(|d| d.bytes == o.bytes && d.view == o.view)
             {
@@ -483,13 +727,17 @@ impl RelaxedMemory {
     }
 
     /// C8 no-tear: a tear-free read takes bytes from at most one same-range tear-free
-    /// write (writes of other ranges and the init write do not count).
-    fn no_tear(&self, r: &ReadReq, sources: &[usize]) -> bool {
+    /// write (writes of other ranges and the init write do not count). Only executed
+    /// sources are counted here; promised bytes are counted when they are kept.
+    fn no_tear(&self, r: &ReadReq, sources: &[Source]) -> bool {
         if !r.tearfree {
             return true;
         }
         let mut first = None;
-        for &w in sources {
+        for w in sources.iter().filter_map(|s| match *s {
+            Source::Past(w) => Some(w),
+            Source::Future(_) => None,
+        }) {
             if r.same(&self.writes[w]) && self.writes[w].tearfree {
                 match first {
                     None => first = Some(w),
@@ -530,9 +778,9 @@ impl RelaxedMemory {
         let mut bytes = Vec::with_capacity(r.n);
         for k in r.ea..r.ea + r.n as u64 {
             let cands = self.byte_candidates(r, base, k);
-            let w = cands[self.choose(cands.len())];
-            sources.push(w);
-            bytes.push(self.writes[w].byte(k));
+            let s = cands[self.choose(cands.len())];
+            sources.push(s);
+            bytes.push(self.source_byte(s, k));
         }
         ReadOption {
             bytes,
@@ -541,9 +789,61 @@ impl RelaxedMemory {
         }
     }
 
+    /// The reads-from list (trace event per byte) of pending read `p` once its promises
+    /// are kept, or `None` if some cannot be. A promised byte `k` with value `v` may come
+    /// from a write `W` later in the log covering `k` with `v` there (C5), with `p` not in
+    /// `W`'s hb-predecessors (C6(1)) and not `sync(W, p)` (C6(2)). C8: if some promised
+    /// byte has only same-range tear-free candidates (of a tear-free read), all such bytes
+    /// take one write, the same as any same-range tear-free executed source; every other
+    /// promised byte takes a candidate that C8 does not count.
+    fn promise_sources(&self, p: &PendingRead) -> Option<Vec<usize>> {
+        let r = &p.req;
+        let counted = |w: &Write| r.tearfree && r.same(w) && w.tearfree;
+        let executed_counted = p.sources.iter().find_map(|s| match *s {
+            Source::Past(w) if counted(&self.writes[w]) => Some(w),
+            _ => None,
+        });
+        let mut rf = vec![0; r.n];
+        let mut only_counted: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (i, s) in p.sources.iter().enumerate() {
+            let k = r.ea + i as u64;
+            match *s {
+                Source::Past(w) => rf[i] = self.writes[w].id,
+                Source::Future(v) => {
+                    let cands: Vec<usize> = (0..self.writes.len())
+                        .filter(|&wi| {
+                            let w = &self.writes[wi];
+                            w.id > p.event
+                                && w.covers(k)
+                                && w.byte(k) == v
+                                && !w.pred.includes(Some(p.thread), p.po)
+                                && !r.sync(w)
+                        })
+                        .collect();
+                    match cands.iter().find(|&&w| !counted(&self.writes[w])) {
+                        Some(&w) => rf[i] = self.writes[w].id,
+                        None if cands.is_empty() => return None,
+                        None => only_counted.push((i, cands)),
+                    }
+                }
+            }
+        }
+        if let Some((_, first)) = only_counted.first() {
+            let &w = first.iter().find(|w| {
+                only_counted.iter().all(|(_, c)| c.contains(w))
+                    && executed_counted.is_none_or(|e| e == **w)
+            })?;
+            for (i, _) in &only_counted {
+                rf[*i] = self.writes[w].id;
+            }
+        }
+        Some(rf)
+    }
+
     /// A seq-cst read request for `width` bytes at `ea` (RMW, failed cmpxchg, wait).
-    fn sc_read(ea: u64, width: usize) -> ReadReq {
+    fn sc_read(thread: ThreadId, ea: u64, width: usize) -> ReadReq {
         ReadReq {
+            thread,
             ord: Ordering::SeqCst,
             ea,
             n: width,
@@ -567,15 +867,24 @@ impl SharedMemory for RelaxedMemory {
     /// through the views they leave. A spin loop that only reads or notifies therefore
     /// returns to the same state, and an explorer's state caching ends it, as with the
     /// sequentially consistent backend. (A loop that writes on every iteration grows the
-    /// log for ever; the explorer's step bound ends it.) The trace and the choice log are
-    /// left out: they do not determine the future.
+    /// log for ever; the explorer's step bound ends it.) Pending reads (promises) count
+    /// like writes in the clocks, since whether a later write is hb-after them decides
+    /// whether their promises can be kept, and are hashed with their sources. The trace
+    /// and the choice log are left out: they do not determine the future.
     fn hash_state(&self, mut h: &mut dyn Hasher) {
-        // Per thread, the program-order indices of its writes, ascending.
+        // Per thread, the program-order indices of its writes and pending reads, ascending.
         let mut write_po: BTreeMap<ThreadId, Vec<u32>> = BTreeMap::new();
         for w in &self.writes {
             if let Some(t) = w.thread {
                 write_po.entry(t).or_default().push(w.po);
             }
+        }
+        for p in &self.pending {
+            write_po.entry(p.thread).or_default().push(p.po);
+        }
+        for pos in write_po.values_mut() {
+            pos.sort_unstable();
+            pos.dedup();
         }
         let canon = |c: &Clock| -> Vec<(u32, usize)> {
             c.0.iter()
@@ -616,6 +925,36 @@ impl SharedMemory for RelaxedMemory {
                 (ea, c).hash(&mut h);
             }
         }
+        self.pending.len().hash(&mut h);
+        for p in &self.pending {
+            let rank = write_po[&p.thread].partition_point(|&q| q < p.po);
+            (p.thread, rank, p.req, &p.sources).hash(&mut h);
+        }
+    }
+
+    /// Keep the promises of every pending read (see the module documentation): for each
+    /// promised byte, find a write later in the log that writes that value there, is not
+    /// hb-after the read and does not synchronise with it, such that C8 holds for the read.
+    /// On success the trace's reads-from lists are completed; `false` if some promise
+    /// cannot be kept (the run is not an execution of the model and has no outcome).
+    ///
+    /// With [`Promises`], a run whose promises are kept is an execution of the model, and
+    /// the values its writes wrote are added to the promises' written set.
+    fn fulfil_promises(&mut self) -> bool {
+        let pending = std::mem::take(&mut self.pending);
+        for p in &pending {
+            match self.promise_sources(p) {
+                Some(rf) => self.trace.events[p.event].reads_from = rf,
+                None => return false,
+            }
+        }
+        if let Some(p) = &self.promises {
+            let mut written = p.written.lock().unwrap_or_else(|e| e.into_inner());
+            for w in &self.writes[1..] {
+                written.insert(w);
+            }
+        }
+        true
     }
 
     /// The trace is always recorded (it is the log); this only makes
@@ -632,7 +971,7 @@ impl SharedMemory for RelaxedMemory {
     /// meaning, MODEL.md §7.3 erratum 9).
     fn fence(&mut self, thread: ThreadId) {
         let pred = self.view(thread);
-        self.push_event(thread, pred, vec![TraceAction::Fence], &[], None);
+        self.push_event(thread, pred, vec![TraceAction::Fence], None, None);
     }
 
     fn ty(&self) -> MemType {
@@ -660,6 +999,7 @@ impl SharedMemory for RelaxedMemory {
     ) -> Result<(), Trap> {
         bounds(self.len as usize, ea, out.len())?;
         let r = ReadReq {
+            thread,
             ord,
             ea,
             n: out.len(),
@@ -673,7 +1013,13 @@ impl SharedMemory for RelaxedMemory {
             bytes: opt.bytes,
             no_tear,
         };
-        self.push_event(thread, opt.view, vec![action], &opt.sources, None);
+        self.push_event(
+            thread,
+            opt.view,
+            vec![action],
+            Some((&r, &opt.sources)),
+            None,
+        );
         Ok(())
     }
 
@@ -699,7 +1045,7 @@ impl SharedMemory for RelaxedMemory {
             thread,
             pred,
             vec![action],
-            &[],
+            None,
             Some((ord, ea, bytes.to_vec(), tearfree)),
         );
         Ok(())
@@ -716,7 +1062,7 @@ impl SharedMemory for RelaxedMemory {
         modify: &mut dyn FnMut(u64) -> Option<u64>,
     ) -> Result<u64, Trap> {
         bounds(self.len as usize, ea, width)?;
-        let r = Self::sc_read(ea, width);
+        let r = Self::sc_read(thread, ea, width);
         let opt = self.choose_read(&r, &self.view(thread));
         let old = le_to_u64(&opt.bytes);
         match modify(old) {
@@ -731,7 +1077,7 @@ impl SharedMemory for RelaxedMemory {
                     thread,
                     opt.view,
                     vec![action],
-                    &opt.sources,
+                    Some((&r, &opt.sources)),
                     Some((Ordering::SeqCst, ea, written, true)),
                 );
             }
@@ -742,7 +1088,13 @@ impl SharedMemory for RelaxedMemory {
                     bytes: opt.bytes,
                     no_tear: false,
                 };
-                self.push_event(thread, opt.view, vec![action], &opt.sources, None);
+                self.push_event(
+                    thread,
+                    opt.view,
+                    vec![action],
+                    Some((&r, &opt.sources)),
+                    None,
+                );
             }
         }
         Ok(old)
@@ -770,7 +1122,7 @@ impl SharedMemory for RelaxedMemory {
                 thread,
                 pred,
                 vec![action],
-                &[],
+                None,
                 Some((Ordering::Unord, ea, zeros, false)),
             );
         }
@@ -790,7 +1142,7 @@ impl SharedMemory for RelaxedMemory {
         timeout: i64,
     ) -> Result<WaitOutcome, Trap> {
         bounds(self.len as usize, ea, width)?;
-        let r = Self::sc_read(ea, width);
+        let r = Self::sc_read(thread, ea, width);
         let suspending: Vec<ReadOption> = self
             .read_options(&r, &self.susp_pred(thread, ea))
             .into_iter()
@@ -831,7 +1183,7 @@ impl SharedMemory for RelaxedMemory {
         if suspends {
             actions.push(TraceAction::Wait { ea, timeout });
         }
-        let after = self.push_event(thread, opt.view, actions, &opt.sources, None);
+        let after = self.push_event(thread, opt.view, actions, Some((&r, &opt.sources)), None);
         Ok(if suspends {
             self.susp_views.insert(ea, after);
             self.queues.enqueue(ea, thread);
@@ -853,11 +1205,11 @@ impl SharedMemory for RelaxedMemory {
             max: count,
         };
         let pred = self.susp_pred(thread, ea);
-        let after = self.push_event(thread, pred, vec![action], &[], None);
+        let after = self.push_event(thread, pred, vec![action], None, None);
         self.susp_views.insert(ea, after);
         for &w in &woken {
             let pred = self.susp_pred(w, ea);
-            let after = self.push_event(w, pred, vec![TraceAction::Woken { ea }], &[], None);
+            let after = self.push_event(w, pred, vec![TraceAction::Woken { ea }], None, None);
             self.susp_views.insert(ea, after);
         }
         Ok(Notified::resume(woken))
@@ -870,7 +1222,7 @@ impl SharedMemory for RelaxedMemory {
             return;
         }
         let pred = self.susp_pred(thread, ea);
-        let after = self.push_event(thread, pred, vec![TraceAction::Timeout { ea }], &[], None);
+        let after = self.push_event(thread, pred, vec![TraceAction::Timeout { ea }], None, None);
         self.susp_views.insert(ea, after);
     }
 

@@ -34,8 +34,8 @@ use crate::script::{lower, Action, Cmd, Directive};
 use crate::spectest::{self, Exports};
 use heddle_interp::trace::{Trace, TraceAction};
 use heddle_interp::{
-    ChoiceLog, Configuration, ExecLimits, ExternVal, FuncAddr, MemAddr, Module, ThreadId,
-    ThreadStatus, Value,
+    ChoiceLog, Configuration, ExecLimits, ExternVal, FuncAddr, MemAddr, Module, Promises,
+    RelaxedMemory, ThreadId, ThreadStatus, Value,
 };
 use heddle_model::{InvokeResult, Outcome};
 use indexmap::IndexMap;
@@ -45,6 +45,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub mod dpor;
+pub mod relaxed;
 pub mod rings;
 pub mod shard;
 pub mod size;
@@ -387,7 +388,8 @@ pub struct RunResult {
     /// The outcome, if the run ended (every thread finished or blocked for good).
     pub outcome: Option<Outcome>,
     /// Why the run has no outcome: `"pruned"` (reached a state explored before),
-    /// `"step bound"`.
+    /// `"step bound"`, `"other shard"`, `"broken promise"` (relaxed memory: a read guessed
+    /// a value no later write gave it).
     pub cut: Option<&'static str>,
     /// The choices of the run, as a schedule string for `--replay`.
     pub schedule: String,
@@ -416,6 +418,8 @@ struct Run<'p> {
     marks: Vec<Mark>,
     /// A thread ran out of fuel (the step bound): the run has no outcome.
     exhausted: bool,
+    /// See [`RunBase::eager_plain`].
+    eager_plain: bool,
 }
 
 fn is_number(t: heddle_interp::ValType) -> bool {
@@ -451,10 +455,24 @@ struct RunBase {
     config: Configuration,
     tids: Vec<ThreadId>,
     log: Arc<Mutex<ChoiceLog>>,
+    /// Whether plain scalar accesses of the litmus memory run without interleaving (relaxed
+    /// memory with promises, of a memory whose length cannot change; see [`relaxed`]).
+    eager_plain: bool,
 }
 
 impl RunBase {
+    /// A base for runs on the backend of `opts` (relaxed memory without promises).
     fn new(plan: &Plan, opts: &ExploreOptions) -> Result<Self, String> {
+        RunBase::with_promises(plan, opts, None)
+    }
+
+    /// A base for runs on the backend of `opts`; with relaxed memory and `promises`, reads
+    /// may guess values of its domain ([`RelaxedMemory::with_promises`]).
+    fn with_promises(
+        plan: &Plan,
+        opts: &ExploreOptions,
+        promises: Option<Arc<Promises>>,
+    ) -> Result<Self, String> {
         let mut config = plan.base.clone();
         config.set_limits(ExecLimits {
             clock_timeouts: false,
@@ -472,9 +490,12 @@ impl RunBase {
                 plan.shared_count
             ));
         }
+        let mut eager_plain = false;
         if let Some(mem) = plan.shared {
             if opts.memory == MemoryMode::Relaxed {
-                relaxed_backend(&mut config, mem, log.clone())?;
+                let ty = config.store.mems[mem.0 as usize].current_type();
+                eager_plain = promises.is_some() && ty.limits.max == Some(ty.limits.min);
+                relaxed_backend(&mut config, mem, log.clone(), promises)?;
             }
             if opts.keep_traces {
                 if let heddle_interp::memory::MemInst::Shared(m) =
@@ -485,7 +506,12 @@ impl RunBase {
             }
         }
         let tids = plan.threads.iter().map(|_| config.new_thread()).collect();
-        Ok(RunBase { config, tids, log })
+        Ok(RunBase {
+            config,
+            tids,
+            log,
+            eager_plain,
+        })
     }
 }
 
@@ -512,6 +538,7 @@ impl<'p> Run<'p> {
             log: base.log.clone(),
             marks: Vec::new(),
             exhausted: false,
+            eager_plain: base.eager_plain,
         }
     }
 
@@ -560,7 +587,10 @@ impl<'p> Run<'p> {
             }
             if st.running {
                 match self.config.status(tid) {
-                    ThreadStatus::Runnable if !self.config.next_is_visible(tid) => {
+                    ThreadStatus::Runnable
+                        if !self.config.next_is_visible(tid)
+                            || (self.eager_plain && self.config.next_is_plain_access(tid)) =>
+                    {
                         self.config.step(tid, 1);
                         progress = true;
                     }
@@ -705,11 +735,23 @@ impl<'p> Run<'p> {
             outcome: cut.is_none().then(|| self.outcome()),
             cut,
             schedule,
-            trace: if opts.keep_traces {
+            trace: if opts.keep_traces && cut != Some(CUT_BROKEN_PROMISE) {
                 self.script_trace()
             } else {
                 None
             },
+        }
+    }
+
+    /// At the end of a run: whether the litmus memory keeps every promise its reads made
+    /// ([`fulfil_promises`](heddle_interp::memory::SharedMemory::fulfil_promises); always, without promises).
+    fn fulfil_promises(&mut self) -> bool {
+        let Some(m) = self.plan.shared else {
+            return true;
+        };
+        match &mut self.config.store.mems[m.0 as usize] {
+            heddle_interp::memory::MemInst::Shared(sm) => sm.fulfil_promises(),
+            _ => true,
         }
     }
 
@@ -772,6 +814,10 @@ impl<'p> Run<'p> {
             steps += 1;
         };
         let schedule = self.log.lock().expect("choice log").schedule();
+        let cut = match cut {
+            None if !self.fulfil_promises() => Some(CUT_BROKEN_PROMISE),
+            c => c,
+        };
         // A run that ends before a choice point at the split depth is a node of its own:
         // another shard's, or this one's.
         let cut = match (&search, cut) {
@@ -786,6 +832,9 @@ impl<'p> Run<'p> {
 
 /// `RunResult::cut` of a run that reached a state explored before.
 const CUT_PRUNED: &str = "pruned";
+/// `RunResult::cut` of a run on relaxed memory whose promises could not all be kept: not
+/// an execution of the model.
+const CUT_BROKEN_PROMISE: &str = "broken promise";
 /// `RunResult::cut` of a run cut by the step bound.
 const CUT_STEP_BOUND: &str = "step bound";
 /// `RunResult::cut` of a run that entered a subtree of another shard.
@@ -799,11 +848,13 @@ struct Search<'v> {
     split_depth: usize,
 }
 
-/// Install the relaxed backend for the shared memory, seeded with its current contents.
+/// Install the relaxed backend for the shared memory, seeded with its current contents,
+/// with `promises` if given.
 fn relaxed_backend(
     config: &mut Configuration,
     mem: MemAddr,
     log: Arc<Mutex<ChoiceLog>>,
+    promises: Option<Arc<Promises>>,
 ) -> Result<(), String> {
     let m = &mut config.store.mems[mem.0 as usize];
     if !m.is_shared() {
@@ -820,9 +871,11 @@ fn relaxed_backend(
         false,
     )
     .map_err(|t| t.message())?;
-    *m = heddle_interp::memory::MemInst::Shared(Box::new(heddle_interp::RelaxedMemory::new(
-        ty, initial, log,
-    )));
+    let backend = match promises {
+        Some(p) => RelaxedMemory::with_promises(ty, initial, log, p),
+        None => RelaxedMemory::new(ty, initial, log),
+    };
+    *m = heddle_interp::memory::MemInst::Shared(Box::new(backend));
     Ok(())
 }
 
@@ -844,6 +897,9 @@ pub enum Stopped {
     Timeout,
     /// Some run was cut by [`ExploreOptions::max_steps`] (the search itself finished).
     StepBound,
+    /// Relaxed memory: the value domain of promises did not close within
+    /// [`relaxed::MAX_VALUE_ROUNDS`] rounds (writes kept making new values, e.g. a counter).
+    ValueRounds,
 }
 
 impl std::fmt::Display for Stopped {
@@ -852,6 +908,7 @@ impl std::fmt::Display for Stopped {
             Stopped::MaxExecutions => "--max-executions",
             Stopped::Timeout => "--timeout",
             Stopped::StepBound => "--max-steps",
+            Stopped::ValueRounds => "value rounds",
         })
     }
 }
@@ -874,6 +931,11 @@ pub struct Exploration {
     pub step_bounded: u64,
     /// Runs that descended to the split depth only to find the subtree another shard's.
     pub other_shards: u64,
+    /// Relaxed memory: runs that ended with a promise no later write kept (not executions
+    /// of the model, so without outcome).
+    pub broken_promises: u64,
+    /// Relaxed memory: rounds of the value domain (see [`relaxed`]); 0 otherwise.
+    pub rounds: u32,
     /// Traces of the runs that reached an outcome (with `keep_traces`).
     pub traces: Vec<ScriptTrace>,
     /// The reduction that made this result (DPOR falls back to caching, see [`Reduction`]).
@@ -912,24 +974,30 @@ pub fn explore_observed(
     opts: &ExploreOptions,
     observe: &mut dyn FnMut(&Exploration),
 ) -> Result<Exploration, String> {
-    if opts.reduction == Reduction::Dpor && opts.memory == MemoryMode::Sc && opts.shard.is_none() {
+    if opts.memory == MemoryMode::Relaxed {
+        return relaxed::explore_relaxed(plan, opts, observe);
+    }
+    if opts.reduction == Reduction::Dpor && opts.shard.is_none() {
         if let Ok(result) = dpor::explore_dpor(plan, opts, observe)? {
             return Ok(result);
         }
     }
-    explore_caching(plan, opts, observe)
+    explore_caching(plan, opts, observe, None, Instant::now())
 }
 
-/// The state-caching search ([`Reduction::Caching`]).
+/// The state-caching search ([`Reduction::Caching`]), on the relaxed backend with
+/// `promises` if given; `started` is when the exploration started (for
+/// [`ExploreOptions::timeout`]).
 fn explore_caching(
     plan: &Plan,
     opts: &ExploreOptions,
     observe: &mut dyn FnMut(&Exploration),
+    promises: Option<Arc<Promises>>,
+    started: Instant,
 ) -> Result<Exploration, String> {
-    let started = Instant::now();
     let shard = opts.shard.unwrap_or(Shard { index: 0, count: 1 });
     let split_depth = shard.split_depth();
-    let base = RunBase::new(plan, opts)?;
+    let base = RunBase::with_promises(plan, opts, promises)?;
     let mut result = Exploration {
         reduction: Reduction::Caching,
         ..Exploration::default()
@@ -958,6 +1026,7 @@ fn explore_caching(
         match r.cut {
             Some(CUT_OTHER_SHARD) => result.other_shards += 1,
             Some(CUT_PRUNED) => result.pruned += 1,
+            Some(CUT_BROKEN_PROMISE) => result.broken_promises += 1,
             Some(_) => result.step_bounded += 1,
             None => {}
         }
@@ -982,7 +1051,15 @@ pub fn replay(plan: &Plan, schedule: &str, opts: &ExploreOptions) -> Result<RunR
         keep_traces: true,
         ..opts.clone()
     };
-    let run = Run::new(plan, &RunBase::new(plan, &opts)?, prefix);
+    let promises = match opts.memory {
+        MemoryMode::Relaxed => Some(Arc::new(Promises::new(relaxed::value_domain(plan, &opts)?))),
+        MemoryMode::Sc => None,
+    };
+    let run = Run::new(
+        plan,
+        &RunBase::with_promises(plan, &opts, promises)?,
+        prefix,
+    );
     let log = run.log.clone();
     let result = run.run(None, &opts);
     if let Some(why) = log.lock().expect("choice log").misfit() {
