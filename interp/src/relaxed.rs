@@ -1277,6 +1277,92 @@ mod tests {
         out
     }
 
+    /// A value domain in which thread `t` wrote `value` (4 bytes at 0, plain or seq-cst),
+    /// collected as an exploration collects it: by a run that kept its promises.
+    fn domain_written_by(t: ThreadId, ord: Ordering, value: u8) -> ValueDomain {
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let promises = Arc::new(Promises::new(ValueDomain::default()));
+        let mut m = with_promises(&choices, &promises);
+        m.write(t, ord, 0, &[value, 0, 0, 0], true).unwrap();
+        assert!(m.fulfil_promises());
+        promises.written()
+    }
+
+    fn with_promises(choices: &Arc<Mutex<ChoiceLog>>, promises: &Arc<Promises>) -> RelaxedMemory {
+        let m = memory(choices);
+        RelaxedMemory::with_promises(
+            m.ty,
+            m.writes[0].bytes.clone(),
+            choices.clone(),
+            promises.clone(),
+        )
+    }
+
+    /// Read 4 bytes at 0 by `t`, taking option `option`.
+    fn read_option(m: &mut RelaxedMemory, t: ThreadId, ord: Ordering, option: u32) -> u64 {
+        *m.choices.lock().unwrap() = ChoiceLog::replaying(vec![option]);
+        let mut b = [0; 4];
+        m.read(t, ord, 0, &mut b, true).unwrap();
+        le_to_u64(&b)
+    }
+
+    #[test]
+    fn a_promised_read_is_kept_by_a_later_write_of_another_thread() {
+        let domain = domain_written_by(T1, Ordering::Unord, 1);
+        assert_eq!(domain.len(), 4, "one value at each of 4 bytes");
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let promises = Arc::new(Promises::new(domain));
+        let m = with_promises(&choices, &promises);
+        // The init value, then the promised 1 (load buffering's read).
+        assert_eq!(values(&m, T0, Ordering::Unord, 0, 4), vec![0, 1]);
+        let mut kept = m.clone();
+        kept.enable_trace();
+        assert_eq!(read_option(&mut kept, T0, Ordering::Unord, 1), 1);
+        kept.write(T1, Ordering::Unord, 0, &[1, 0, 0, 0], true)
+            .unwrap();
+        assert!(kept.fulfil_promises());
+        // The read (event 1) reads every byte from the write (event 2).
+        assert_eq!(kept.trace().unwrap().events[1].reads_from, vec![2; 4]);
+        // Nobody writes 1: the promise is broken.
+        let mut broken = m.clone();
+        read_option(&mut broken, T0, Ordering::Unord, 1);
+        broken
+            .write(T1, Ordering::Unord, 0, &[2, 0, 0, 0], true)
+            .unwrap();
+        assert!(!broken.fulfil_promises());
+        // The write happens after the read (T1 joined T0's view): C6(1) breaks it.
+        let mut hb_after = m.clone();
+        read_option(&mut hb_after, T0, Ordering::Unord, 1);
+        hb_after.join_view(T1, T0);
+        hb_after
+            .write(T1, Ordering::Unord, 0, &[1, 0, 0, 0], true)
+            .unwrap();
+        assert!(!hb_after.fulfil_promises());
+        // The pending read is part of the state.
+        let mut pending = m.clone();
+        read_option(&mut pending, T0, Ordering::Unord, 1);
+        let mut seen = m.clone();
+        read_option(&mut seen, T0, Ordering::Unord, 0);
+        assert_ne!(hash(&pending), hash(&seen));
+    }
+
+    #[test]
+    fn no_promise_to_the_writer_s_own_thread_or_to_a_synchronising_read() {
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let plain = Arc::new(Promises::new(domain_written_by(T1, Ordering::Unord, 1)));
+        // T1's own read cannot take a value T1 writes later (po ⊆ hb).
+        assert_eq!(
+            values(&with_promises(&choices, &plain), T1, Ordering::Unord, 0, 4),
+            vec![0]
+        );
+        // A seq-cst read of the range a seq-cst write writes would synchronise with it, so
+        // cannot read it before it happens (C6(2)); a plain read can.
+        let sc = Arc::new(Promises::new(domain_written_by(T1, Ordering::SeqCst, 1)));
+        let m = with_promises(&choices, &sc);
+        assert_eq!(values(&m, T0, Ordering::SeqCst, 0, 4), vec![0]);
+        assert_eq!(values(&m, T0, Ordering::Unord, 0, 4), vec![0, 1]);
+    }
+
     #[test]
     fn option_zero_is_the_latest_write() {
         let choices = Arc::new(Mutex::new(ChoiceLog::default()));

@@ -3,7 +3,8 @@
 //! catalogue's store-buffering, message-passing and IRIW tests (`model/tests/litmus/`) with
 //! each memory backend; and the generated store-buffering rings and message-passing chains
 //! of issue 13 (`heddle_spec_tests::explore::rings`): one run of the 12-access SB ring 2 × 6
-//! (the first schedule, `--max-executions 1`), and whole SC explorations.
+//! (the first schedule, `--max-executions 1`), whole SC explorations (DPOR), and whole
+//! relaxed explorations (promises) of SB 2 × 6 and 4 × 4.
 //!
 //! Run: `cargo bench -p heddle-spec-tests --bench explore`.
 
@@ -83,6 +84,24 @@ fn bench(c: &mut Criterion) {
         let plan = Plan::from_text(&text).expect("generated program");
         group.bench_function(format!("sc: {label}"), |b| {
             b.iter(|| assert!(explore(&plan, &ExploreOptions::default()).unwrap().complete))
+        });
+    }
+    // Relaxed memory with promises: every allowed outcome of the rings.
+    let relaxed = ExploreOptions {
+        memory: MemoryMode::Relaxed,
+        ..ExploreOptions::default()
+    };
+    for (label, text, outcomes) in [
+        ("SB ring 2x6", sb_ring(2, 6), 4_096),
+        ("SB ring 4x4", sb_ring(4, 4), 6_561),
+    ] {
+        let plan = Plan::from_text(&text).expect("generated program");
+        group.bench_function(format!("relaxed: {label}"), |b| {
+            b.iter(|| {
+                let ex = explore(&plan, &relaxed).unwrap();
+                assert!(ex.complete);
+                assert_eq!(ex.reachable.len(), outcomes);
+            })
         });
     }
     group.finish();

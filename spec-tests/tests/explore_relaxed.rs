@@ -145,3 +145,24 @@ fn every_relaxed_outcome_of_the_suite_passes_its_check() {
 fn relaxed_spin_loops_terminate_by_state_caching() {
     assert_spin_loop_terminates(&relaxed());
 }
+
+/// The relaxed targets of issue 13: on the store-buffering rings every load may read 0 or
+/// any value its neighbour stores, `(rounds + 1)^(threads · rounds)` outcomes, all reached
+/// (load-buffering shapes included: a load reading a store its neighbour makes later), each
+/// run's trace accepted by the model.
+#[test]
+fn relaxed_store_buffering_rings_reach_every_allowed_outcome() {
+    use heddle_spec_tests::explore::rings::sb_ring;
+    for (threads, accesses, outcomes) in [(2, 6, 4_096), (4, 4, 6_561)] {
+        let plan = Plan::from_text(&sb_ring(threads, accesses)).unwrap();
+        let ex = explore(&plan, &relaxed()).unwrap();
+        assert!(ex.complete, "SB {threads}x{accesses}");
+        assert_eq!(ex.reachable.len(), outcomes, "SB {threads}x{accesses}");
+        assert_eq!(
+            common::check_traces(&ex).unwrap(),
+            ex.traces.len(),
+            "SB {threads}x{accesses}"
+        );
+        assert_eq!(ex.traces.len(), outcomes);
+    }
+}
