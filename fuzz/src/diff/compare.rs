@@ -102,7 +102,8 @@ pub struct ModuleCheck {
     pub difference: Option<Difference>,
     /// Whether Heddle panicked (also reported as a `heddle-panic` difference).
     pub heddle_panicked: bool,
-    /// Time spent in Heddle (decode, validate, instantiate, calls, reads), in seconds.
+    /// Time spent in Heddle (decode, validate, instantiate, calls, reads, freeing the
+    /// instance), in seconds.
     pub heddle_seconds: f64,
 }
 
