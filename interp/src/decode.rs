@@ -517,7 +517,10 @@ fn lower_func(
         locals.extend(std::iter::repeat_n(ty, count as usize));
     }
 
-    let mut code: Vec<Instr> = Vec::new();
+    // An operator takes at least one byte and is lowered to at most one instruction per
+    // byte (`rethrow`, two bytes, to two): reserved once rather than grown while lowering,
+    // and shrunk to fit at the end.
+    let mut code: Vec<Instr> = Vec::with_capacity(body.as_bytes().len());
     let mut br_tables: Vec<Vec<BrTarget>> = Vec::new();
     let mut v128s: Vec<u128> = Vec::new();
     let mut br_casts: Vec<BrCast> = Vec::new();
@@ -526,7 +529,13 @@ fn lower_func(
     let mut ctl: Vec<Control> = vec![Control::new(FrameKind::Block, 0, None)];
     let mut ops = body.get_operators_reader().map_err(invalid)?;
     while !ops.eof() {
-        let (op, offset) = ops.read_with_offset().map_err(invalid)?;
+        // The operator is used where it was read (a borrow, not a move out of the
+        // `Result`): it is large, and copying it costs more than the rest of lowering it.
+        let read = ops.read_with_offset();
+        let (op, offset) = match &read {
+            Ok((op, offset)) => (op, *offset),
+            Err(e) => return Err(invalid(e.clone())),
+        };
         // Branches are resolved with the stack heights *before* the operator; a depth the
         // validator does not know is left as a placeholder for `fv.op` to reject.
         let target = |ctl: &mut [Control], depth: u32, popped: u32, patch: Patch| -> BrTarget {
@@ -561,7 +570,7 @@ fn lower_func(
                 }
             }
         };
-        let branch: Option<Instr> = match &op {
+        let branch: Option<Instr> = match op {
             Operator::Br { relative_depth } => Some(Instr::Br(target(
                 &mut ctl,
                 *relative_depth,
@@ -626,7 +635,7 @@ fn lower_func(
         };
         // A `try_table`'s catch clauses name labels outside it: resolve them before the
         // operator, as branches.
-        let catches: Vec<Catch> = match &op {
+        let catches: Vec<Catch> = match op {
             Operator::TryTable { try_table } => try_table
                 .catches
                 .iter()
@@ -657,11 +666,11 @@ fn lower_func(
             _ => Vec::new(),
         };
         let pc = code.len() as u32;
-        fv.op(offset, &op).map_err(invalid)?;
+        fv.op(offset, op).map_err(invalid)?;
         let handler = ctl.last().and_then(|c| c.handler);
         let height = fv.get_control_frame(0).map_or(0, |f| f.height as u32);
         // Structure, after validation of the operator.
-        match &op {
+        match op {
             Operator::Block { .. } => ctl.push(Control::new(FrameKind::Block, pc, handler)),
             Operator::Loop { .. } => ctl.push(Control::new(FrameKind::Loop, pc, handler)),
             Operator::If { .. } => {
@@ -699,7 +708,7 @@ fn lower_func(
             // Exception handling: the handlers of `try_table` and legacy `try` (crate::exn).
             Operator::TryTable { .. } | Operator::Try { .. } => {
                 let h = handlers.len() as u32;
-                let mut c = Control::new(fv_kind(&op), pc, Some(h));
+                let mut c = Control::new(fv_kind(op), pc, Some(h));
                 c.own_handler = Some(h);
                 let kind = if let Operator::Try { .. } = op {
                     let exn_local = (nparams + locals.len()) as u32;
@@ -727,7 +736,7 @@ fn lower_func(
                 c.pending.push(Patch::Instr(code.len()));
                 let h = c.own_handler.expect("validated: in a legacy try") as usize;
                 c.handler = handlers[h].parent;
-                c.kind = fv_kind(&op);
+                c.kind = fv_kind(op);
                 let handler = &mut handlers[h];
                 handler.end = handler.end.min(code.len() as u32);
                 code.push(Instr::Br(BrTarget {
@@ -736,7 +745,7 @@ fn lower_func(
                     keep: 0,
                 }));
                 let tag = match op {
-                    Operator::Catch { tag_index } => Some(tag_index),
+                    Operator::Catch { tag_index } => Some(*tag_index),
                     _ => None,
                 };
                 if let HandlerKind::Legacy { catches, .. } = &mut handler.kind {
@@ -813,13 +822,14 @@ fn lower_func(
         }
         match branch {
             Some(b) => code.push(b),
-            None => match crate::simd::lower(&op, &mut v128s)? {
+            None => match crate::simd::lower(op, &mut v128s)? {
                 Some(simd) => code.push(Instr::Simd(simd)),
-                None => code.extend(lower_simple(&op, m)?),
+                None => code.extend(lower_simple(op, m)?),
             },
         }
     }
     ops.finish().map_err(invalid)?;
+    code.shrink_to_fit();
     let ft = m.func_type(type_idx);
     Ok(Func {
         type_idx,

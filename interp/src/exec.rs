@@ -29,6 +29,10 @@ use std::sync::Arc;
 /// 128 bits.
 pub type Slot = u128;
 
+/// The operand stack's initial capacity in slots (4 KiB) when a thread starts: enough for
+/// most calls, so that the stack is not regrown from the arguments' size call by call.
+const INITIAL_STACK_SLOTS: usize = 256;
+
 /// Slot encoding of a null reference (of every type).
 const NULL_REF: Slot = u128::MAX;
 
@@ -288,7 +292,7 @@ impl Configuration {
             .funcs
             .get(func.0 as usize)
             .ok_or_else(|| Trap::Host(format!("no function at address {}", func.0)))?;
-        let ty = fi.ty().clone();
+        let ty = fi.ty();
         if args.len() != ty.params.len()
             || args
                 .iter()
@@ -303,13 +307,15 @@ impl Configuration {
                     .join(" ")
             )));
         }
+        let mut stack = Vec::with_capacity(INITIAL_STACK_SLOTS.max(args.len()));
+        stack.extend(args.iter().map(value_to_slot));
         let mut thread = Thread {
             frames: Vec::new(),
-            stack: args.iter().map(value_to_slot).collect(),
+            stack,
             state: ThreadState::Runnable,
             results: ty.results.clone(),
         };
-        match fi.clone() {
+        match fi {
             FuncInst::Host { code, .. } => {
                 thread.stack.clear();
                 thread.state = ThreadState::Finished(code(args));
@@ -324,9 +330,9 @@ impl Configuration {
                     &mut thread.stack,
                     &mut thread.frames,
                     &self.limits,
-                    module,
-                    defined_index,
-                    instance,
+                    module.clone(),
+                    *defined_index,
+                    *instance,
                 ) {
                     thread.state = ThreadState::Finished(Err(t));
                 }

@@ -102,7 +102,8 @@ pub struct ModuleCheck {
     pub difference: Option<Difference>,
     /// Whether Heddle panicked (also reported as a `heddle-panic` difference).
     pub heddle_panicked: bool,
-    /// Time spent in Heddle (decode, validate, instantiate, calls, reads), in seconds.
+    /// Time spent in Heddle (decode, validate, instantiate, calls, reads, freeing the
+    /// instance), in seconds.
     pub heddle_seconds: f64,
 }
 
@@ -176,6 +177,7 @@ pub fn check_module(
 ) -> ModuleCheck {
     let mut check = ModuleCheck::default();
     let mut heddle_time = std::time::Duration::ZERO;
+    let mut oracle = None;
     let result = run(
         wasm,
         engine,
@@ -183,9 +185,12 @@ pub fn check_module(
         arg_seed,
         &mut check,
         &mut heddle_time,
+        &mut oracle,
     );
+    // Freeing the instance (its store and module) is Heddle's work too.
+    let freed = heddle(&mut heddle_time, move || drop(oracle));
     check.heddle_seconds = heddle_time.as_secs_f64();
-    match result {
+    match result.and(freed) {
         Ok(()) => {}
         Err(Stop::Skip(s)) => check.skip = Some(s),
         Err(Stop::Differ(d)) => {
@@ -242,9 +247,12 @@ fn run(
     arg_seed: u64,
     check: &mut ModuleCheck,
     time: &mut std::time::Duration,
+    slot: &mut Option<Oracle>,
 ) -> Result<(), Stop> {
     let name = engine.name();
     let h = heddle(time, || Oracle::new(wasm, options.oracle))?;
+    // The oracle lives in `slot`, so that the caller frees it on Heddle's clock.
+    let h = h.map(|o| slot.insert(o));
     // A start function that would make the engine block forever or sleep long: the
     // engine is not run (see `Skip::WaitForever`, `Skip::LongWait`).
     let h = match h {
@@ -257,7 +265,7 @@ fn run(
         other => other,
     };
     let e = engine_side(name, || engine.instantiate(wasm, options.engine_fuel))?;
-    let mut oracle = match (h, e) {
+    let oracle = match (h, e) {
         (Ok(o), EngineInstantiation::Ready) => o,
         (Err(OracleError::Module(m)), _) if m.kind == ModuleErrorKind::Unsupported => {
             return Err(Stop::Skip(Skip::HeddleUnsupported))
@@ -310,7 +318,7 @@ fn run(
     };
     check.instantiated = true;
     let exports = heddle(time, || oracle.exports())?;
-    compare_state(&mut oracle, engine, &exports, time, "after instantiation")?;
+    compare_state(oracle, engine, &exports, time, "after instantiation")?;
     let mut rng = Rng::new(arg_seed);
     let funcs = exports
         .iter()
@@ -385,13 +393,7 @@ fn run(
             }
         }
         check.calls += 1;
-        compare_state(
-            &mut oracle,
-            engine,
-            &exports,
-            time,
-            &format!("after {call}"),
-        )?;
+        compare_state(oracle, engine, &exports, time, &format!("after {call}"))?;
     }
     Ok(())
 }

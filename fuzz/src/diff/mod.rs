@@ -152,7 +152,8 @@ pub struct Report {
     pub findings: Vec<FindingReport>,
     /// Modules on which Heddle panicked (each also a finding).
     pub heddle_panics: u64,
-    /// Seconds spent on Heddle's side (decode, validate, instantiate, run, reads).
+    /// Seconds spent on Heddle's side (decode, validate, instantiate, run, reads, freeing
+    /// the instance).
     pub heddle_seconds: f64,
 }
 
