@@ -752,35 +752,42 @@ pub(super) fn explore_dpor(
         ..Exploration::default()
     };
     let (send, receive) = mpsc::channel::<(usize, Result<Exploration, Abandon>)>();
-    // The plan's memories are `Send` but not `Sync`: each worker has its own copy.
     let worker = |plan: &super::Plan,
-                  send: mpsc::Sender<(usize, Result<Exploration, Abandon>)>|
-     -> Result<(), String> {
-        let base = RunBase::new(plan, opts)?;
-        loop {
-            let k = next.fetch_add(1, AtomicOrdering::Relaxed);
-            if k >= tasks.len() || abandoned.load(AtomicOrdering::Relaxed) {
-                return Ok(());
-            }
-            let r = explore_task(plan, &base, opts, &tasks[k], &runs, started);
-            if r.is_err() {
-                abandoned.store(true, AtomicOrdering::Relaxed);
-            }
-            if send.send((k, r)).is_err() {
-                return Ok(());
-            }
+                  base: &RunBase,
+                  send: mpsc::Sender<(usize, Result<Exploration, Abandon>)>| loop {
+        let k = next.fetch_add(1, AtomicOrdering::Relaxed);
+        if k >= tasks.len() || abandoned.load(AtomicOrdering::Relaxed) {
+            return;
+        }
+        let r = explore_task(plan, base, opts, &tasks[k], &runs, started);
+        if r.is_err() {
+            abandoned.store(true, AtomicOrdering::Relaxed);
+        }
+        if send.send((k, r)).is_err() {
+            return;
         }
     };
     let mut cycle = false;
     std::thread::scope(|scope| -> Result<(), String> {
-        let handles: Vec<_> = (0..jobs)
-            .map(|_| {
+        let mut handles = Vec::new();
+        if tasks.len() == 1 {
+            // One subtree (a small program): the calling thread explores it with the base
+            // made above, without starting a thread or copying the plan.
+            worker(plan, &base, send.clone());
+        } else {
+            for _ in 0..jobs {
                 let send = send.clone();
+                // The plan's memories are `Send` but not `Sync`: each worker has its own
+                // copy.
                 let plan = plan.clone();
                 let worker = &worker;
-                scope.spawn(move || worker(&plan, send))
-            })
-            .collect();
+                handles.push(scope.spawn(move || -> Result<(), String> {
+                    let base = RunBase::new(&plan, opts)?;
+                    worker(&plan, &base, send);
+                    Ok(())
+                }));
+            }
+        }
         // The calling thread collects (and reports progress).
         drop(send);
         for (k, r) in receive.iter() {
