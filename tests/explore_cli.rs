@@ -155,3 +155,32 @@ fn dpor_and_caching_agree_and_jobs_do_not_change_the_json() {
         Some(2)
     );
 }
+
+/// `--memory relaxed --check` on load buffering: the exploration reaches (1,1) through
+/// promises, so no allowed outcome is left unreached and the status is 0; the JSON says how
+/// many value rounds it took, and a relaxed schedule replays its outcome.
+#[test]
+fn relaxed_check_reaches_load_buffering_and_replays_it() {
+    let lb = repo("model/tests/litmus/LB.wast");
+    let out = heddle(&[
+        "explore", "--memory", "relaxed", "--check", "--format", "json", &lb,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let o: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(o["complete"], true);
+    assert_eq!(o["allowed_not_reachable"], serde_json::json!([]));
+    assert_eq!(o["reachable"].as_array().unwrap().len(), 4);
+    assert!(o["rounds"].as_u64().unwrap() >= 2, "{o}");
+    let found = o["found"].as_array().unwrap();
+    let one_one = found
+        .iter()
+        .find(|f| f["outcome"].to_string().matches("i32:1").count() == 2)
+        .expect("LB (1,1) found");
+    let schedule = one_one["schedule"].as_str().unwrap();
+    let out = heddle(&[
+        "explore", "--memory", "relaxed", "--format", "json", "--replay", schedule, &lb,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["outcome"], one_one["outcome"]);
+}
