@@ -41,6 +41,7 @@ use heddle_model::{InvokeResult, Outcome};
 use indexmap::IndexMap;
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -995,17 +996,34 @@ fn explore_caching(
     promises: Option<Arc<Promises>>,
     started: Instant,
 ) -> Result<Exploration, String> {
+    let base = RunBase::with_promises(plan, opts, promises)?;
+    let runs = AtomicU64::new(0);
+    search_caching(plan, &base, opts, observe, &[], &runs, started)
+}
+
+/// The state-caching search of the subtree below the choices `root` (all of the tree for an
+/// empty `root`), with runs made from `base`. `runs` counts the runs of the whole
+/// exploration (shared by workers searching subtrees in parallel) for
+/// [`ExploreOptions::max_executions`].
+fn search_caching(
+    plan: &Plan,
+    base: &RunBase,
+    opts: &ExploreOptions,
+    observe: &mut dyn FnMut(&Exploration),
+    root: &[u32],
+    runs: &AtomicU64,
+    started: Instant,
+) -> Result<Exploration, String> {
     let shard = opts.shard.unwrap_or(Shard { index: 0, count: 1 });
     let split_depth = shard.split_depth();
-    let base = RunBase::with_promises(plan, opts, promises)?;
     let mut result = Exploration {
         reduction: Reduction::Caching,
         ..Exploration::default()
     };
     let mut visited = HashSet::new();
-    let mut prefix = Some(Vec::new());
+    let mut prefix = Some(root.to_vec());
     while let Some(p) = prefix {
-        if result.executions + result.other_shards >= opts.max_executions {
+        if runs.load(AtomicOrdering::Relaxed) >= opts.max_executions {
             result.stopped = Some(Stopped::MaxExecutions);
             return Ok(result);
         }
@@ -1013,7 +1031,7 @@ fn explore_caching(
             result.stopped = Some(Stopped::Timeout);
             return Ok(result);
         }
-        let run = Run::new(plan, &base, p);
+        let run = Run::new(plan, base, p);
         let log = run.log.clone();
         let r = run.run(
             Some(Search {
@@ -1023,6 +1041,7 @@ fn explore_caching(
             }),
             opts,
         );
+        runs.fetch_add(1, AtomicOrdering::Relaxed);
         match r.cut {
             Some(CUT_OTHER_SHARD) => result.other_shards += 1,
             Some(CUT_PRUNED) => result.pruned += 1,
@@ -1035,7 +1054,13 @@ fn explore_caching(
         }
         result.record(r);
         observe(&result);
-        prefix = log.lock().expect("choice log").next_prefix();
+        // Depth first, the subtree below `root` is contiguous: it ends at the first prefix
+        // that changes a choice of `root`.
+        prefix = log
+            .lock()
+            .expect("choice log")
+            .next_prefix()
+            .filter(|p| p.len() > root.len());
     }
     result.complete = result.step_bounded == 0;
     if !result.complete {

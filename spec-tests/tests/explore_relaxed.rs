@@ -166,3 +166,30 @@ fn relaxed_store_buffering_rings_reach_every_allowed_outcome() {
         assert_eq!(ex.traces.len(), outcomes);
     }
 }
+
+/// A large relaxed exploration is split into subtrees for parallel workers; the result
+/// (outcomes in order, counts, schedules, runs) is the same for any number of them.
+#[test]
+fn relaxed_exploration_is_the_same_on_one_or_two_workers() {
+    use heddle_spec_tests::explore::rings::sb_ring;
+    let plan = Plan::from_text(&sb_ring(4, 4)).unwrap();
+    let run = |jobs| {
+        explore(
+            &plan,
+            &ExploreOptions {
+                memory: MemoryMode::Relaxed,
+                jobs,
+                ..ExploreOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    let (one, two) = (run(1), run(2));
+    assert!(one.complete && two.complete);
+    assert_eq!(one.reachable.len(), 6_561);
+    assert_eq!(one.reachable, two.reachable);
+    assert_eq!(
+        (one.executions, one.pruned, one.rounds),
+        (two.executions, two.pruned, two.rounds)
+    );
+}

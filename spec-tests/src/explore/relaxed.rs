@@ -40,9 +40,14 @@
 //! [`RelaxedMemory`]: heddle_interp::RelaxedMemory
 //! [`SharedMemory::fulfil_promises`]: heddle_interp::memory::SharedMemory::fulfil_promises
 
-use super::{explore_caching, Exploration, ExploreOptions, Plan, Stopped};
+use super::{
+    explore_caching, search_caching, Exploration, ExploreOptions, Plan, Run, RunBase, Search,
+    Shard, Stopped,
+};
 use heddle_interp::{Promises, ValueDomain};
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 /// At most this many rounds of the value domain (the domain grows each round until it
@@ -112,7 +117,7 @@ fn rounds(
             max_executions: opts.max_executions.saturating_sub(earlier.executions),
             ..opts.clone()
         };
-        let mut result = explore_caching(plan, &budget, observe, Some(promises.clone()), started)?;
+        let mut result = explore_round(plan, &budget, observe, promises.clone(), started)?;
         result.rounds = round;
         result.executions += earlier.executions;
         result.pruned += earlier.pruned;
@@ -127,4 +132,147 @@ fn rounds(
     earlier.complete = false;
     earlier.stopped = Some(Stopped::ValueRounds);
     Ok((earlier, domain))
+}
+
+/// Subtrees a round of a large program is split into for parallel workers (at least this
+/// many, when the tree is that wide; fixed, so that the result does not depend on the
+/// number of workers).
+const SUBTREES: usize = 32;
+
+/// Programs whose size estimate ([`super::size::estimate`]) is below `10^SPLIT_MIN_LOG10`
+/// are explored as one tree (splitting costs runs and the sharing of states between
+/// subtrees).
+const SPLIT_MIN_LOG10: f64 = 9.0;
+
+/// One round: the caching search over the whole tree, or, for a large program, over the
+/// [`subtrees`] of its top, taken in turn by [`ExploreOptions::jobs`] workers and united in
+/// subtree order, so that the result is the same for any number of workers. Each subtree
+/// has its own state cache. With a shard, the shard's part, sequentially.
+fn explore_round(
+    plan: &Plan,
+    opts: &ExploreOptions,
+    observe: &mut dyn FnMut(&Exploration),
+    promises: Arc<Promises>,
+    started: Instant,
+) -> Result<Exploration, String> {
+    if opts.shard.is_some() || super::size::estimate(plan).log10_states < SPLIT_MIN_LOG10 {
+        return explore_caching(plan, opts, observe, Some(promises), started);
+    }
+    let base = RunBase::with_promises(plan, opts, Some(promises.clone()))?;
+    let tasks = subtrees(plan, &base, opts);
+    let jobs = opts.jobs.clamp(1, tasks.len());
+    let runs = AtomicU64::new(0);
+    let next = AtomicUsize::new(0);
+    let (send, receive) = mpsc::channel::<(usize, Result<Exploration, String>)>();
+    let worker = |plan: &Plan, base: &RunBase, send: mpsc::Sender<_>| loop {
+        let k = next.fetch_add(1, AtomicOrdering::Relaxed);
+        if k >= tasks.len() {
+            return;
+        }
+        let r = search_caching(plan, base, opts, &mut |_| {}, &tasks[k], &runs, started);
+        if send.send((k, r)).is_err() {
+            return;
+        }
+    };
+    let mut parts: Vec<Option<Exploration>> = tasks.iter().map(|_| None).collect();
+    let mut result = Exploration::default();
+    let mut united = 0;
+    std::thread::scope(|scope| -> Result<(), String> {
+        let mut handles = Vec::new();
+        for _ in 1..jobs {
+            let send = send.clone();
+            // The plan's memories are `Send` but not `Sync`: each worker has its own copy.
+            let plan = plan.clone();
+            let promises = promises.clone();
+            let worker = &worker;
+            handles.push(scope.spawn(move || -> Result<(), String> {
+                let base = RunBase::with_promises(&plan, opts, Some(promises))?;
+                worker(&plan, &base, send);
+                Ok(())
+            }));
+        }
+        // The calling thread is a worker too, then collects what is left.
+        worker(plan, &base, send);
+        for (k, r) in receive.iter() {
+            parts[k] = Some(r?);
+            while let Some(p) = parts.get_mut(united).and_then(Option::take) {
+                unite(&mut result, p);
+                united += 1;
+            }
+            observe(&result);
+        }
+        for h in handles {
+            h.join().expect("exploration worker panicked")?;
+        }
+        Ok(())
+    })?;
+    result.complete = result.stopped.is_none();
+    Ok(result)
+}
+
+/// Add the result of a subtree to the results of the subtrees before it.
+fn unite(whole: &mut Exploration, part: Exploration) {
+    whole.executions += part.executions;
+    whole.pruned += part.pruned;
+    whole.step_bounded += part.step_bounded;
+    whole.broken_promises += part.broken_promises;
+    whole.reduction = part.reduction;
+    for (o, f) in part.reachable {
+        whole
+            .reachable
+            .entry(o)
+            .and_modify(|g| g.count += f.count)
+            .or_insert(f);
+    }
+    whole.traces.extend(part.traces);
+    if whole.stopped.is_none() {
+        whole.stopped = part.stopped;
+    }
+}
+
+/// The roots (choice prefixes) of at least [`SUBTREES`] disjoint subtrees that cover the
+/// tree, found breadth first: a node is replaced by its children, learnt from one run
+/// through it (with a state cache of its own, so that a cycle ends the run). A node where
+/// the run makes no further choice is a subtree of one run.
+fn subtrees(plan: &Plan, base: &RunBase, opts: &ExploreOptions) -> Vec<Vec<u32>> {
+    let mut tasks: Vec<Vec<u32>> = vec![Vec::new()];
+    while tasks.len() < SUBTREES {
+        let mut next = Vec::new();
+        let mut grew = false;
+        for t in tasks {
+            let run = Run::new(plan, base, t.clone());
+            let log = run.log.clone();
+            let mut visited = HashSet::new();
+            run.run(
+                Some(Search {
+                    visited: &mut visited,
+                    shard: Shard { index: 0, count: 1 },
+                    split_depth: 0,
+                }),
+                opts,
+            );
+            let options = log
+                .lock()
+                .expect("choice log")
+                .taken()
+                .get(t.len())
+                .map(|&(_, n)| n);
+            match options {
+                Some(n) => {
+                    grew = true;
+                    next.extend((0..n).map(|c| {
+                        let mut child = t.clone();
+                        child.push(c);
+                        child
+                    }));
+                }
+                None => next.push(t),
+            }
+        }
+        tasks = next;
+        if !grew {
+            break;
+        }
+    }
+    tasks
 }
