@@ -90,8 +90,9 @@ pub struct Args {
     /// Partial-order reduction (docs/explore.md, *What is explored*).
     #[arg(long, value_enum, default_value_t = ReductionArg::Dpor)]
     pub reduction: ReductionArg,
-    /// Workers for one file's DPOR search (default: the number of cores). The result does
-    /// not depend on it; the caching search is sequential.
+    /// Workers for one file's DPOR search and for a large relaxed exploration (default: the
+    /// number of cores). The result does not depend on it; the SC caching search is
+    /// sequential.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub jobs: Option<u64>,
     /// Unite the JSON results (one object per line) of shards, given as FILES, into one

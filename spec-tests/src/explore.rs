@@ -106,8 +106,9 @@ pub struct ExploreOptions {
     /// The reduction to use ([`Reduction::Dpor`] falls back to caching where it does not
     /// apply).
     pub reduction: Reduction,
-    /// Workers for one file's DPOR search (at least 1; the result does not depend on it).
-    /// The caching search, used for relaxed memory, shards and cycles, is sequential.
+    /// Workers for one file's DPOR search and for the subtrees of a large relaxed
+    /// exploration (at least 1; the result does not depend on it). The caching search of
+    /// sequentially consistent memory (shards, cycles) is sequential.
     pub jobs: usize,
 }
 
