@@ -622,40 +622,15 @@ impl Configuration {
     /// suspension rules are about seq-cst and suspension events only). The relaxed
     /// explorer with promises runs such steps without interleaving them.
     pub fn next_is_plain_access(&self, tid: ThreadId) -> bool {
-        use crate::syntax::Instr::*;
         if !self.next_is_visible(tid) {
             return false;
         }
         let t = &self.threads[tid.0 as usize];
-        let Some(f) = t.frames.last() else {
-            return false;
-        };
-        matches!(
-            f.module.funcs[f.func as usize].body[f.pc],
-            I32Load(_)
-                | I64Load(_)
-                | F32Load(_)
-                | F64Load(_)
-                | I32Load8S(_)
-                | I32Load8U(_)
-                | I32Load16S(_)
-                | I32Load16U(_)
-                | I64Load8S(_)
-                | I64Load8U(_)
-                | I64Load16S(_)
-                | I64Load16U(_)
-                | I64Load32S(_)
-                | I64Load32U(_)
-                | I32Store(_)
-                | I64Store(_)
-                | F32Store(_)
-                | F64Store(_)
-                | I32Store8(_)
-                | I32Store16(_)
-                | I64Store8(_)
-                | I64Store16(_)
-                | I64Store32(_)
-        )
+        t.frames.last().is_some_and(|f| {
+            f.module.funcs[f.func as usize].body[f.pc]
+                .plain_scalar_access()
+                .is_some()
+        })
     }
 
     /// The bytes of shared memory that thread `tid`'s next step may touch, for the

@@ -293,6 +293,21 @@ pub enum RmwOp {
 }
 
 impl Instr {
+    /// For a non-atomic scalar load or store (`i32.load`, `f64.store`, `i64.store8`, …):
+    /// `Some(false)` for a load, `Some(true)` for a store; `None` for every other
+    /// instruction.
+    pub fn plain_scalar_access(&self) -> Option<bool> {
+        use Instr::*;
+        match self {
+            I32Load(_) | I64Load(_) | F32Load(_) | F64Load(_) | I32Load8S(_) | I32Load8U(_)
+            | I32Load16S(_) | I32Load16U(_) | I64Load8S(_) | I64Load8U(_) | I64Load16S(_)
+            | I64Load16U(_) | I64Load32S(_) | I64Load32U(_) => Some(false),
+            I32Store(_) | I64Store(_) | F32Store(_) | F64Store(_) | I32Store8(_)
+            | I32Store16(_) | I64Store8(_) | I64Store16(_) | I64Store32(_) => Some(true),
+            _ => None,
+        }
+    }
+
     /// The memories (by index) whose state executing this instruction reads or writes
     /// (contents, size or wait queues): the instructions whose steps emit events on a
     /// shared memory (spec runtime.rst, *Events*). One index twice for one memory;

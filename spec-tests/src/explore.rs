@@ -945,6 +945,26 @@ pub struct Exploration {
 }
 
 impl Exploration {
+    /// Add the result of a subtree (of a split search) to the results of the subtrees
+    /// before it: counts summed, outcomes appended in order (their counts summed), traces
+    /// kept, the first bound hit kept.
+    fn absorb(&mut self, part: Exploration) {
+        self.executions += part.executions;
+        self.pruned += part.pruned;
+        self.step_bounded += part.step_bounded;
+        self.broken_promises += part.broken_promises;
+        for (o, f) in part.reachable {
+            self.reachable
+                .entry(o)
+                .and_modify(|g| g.count += f.count)
+                .or_insert(f);
+        }
+        self.traces.extend(part.traces);
+        if self.stopped.is_none() {
+            self.stopped = part.stopped;
+        }
+    }
+
     /// Count a finished run's outcome (if it was not cut) and keep its trace (if any).
     fn record(&mut self, r: RunResult) {
         if let Some(o) = r.outcome {

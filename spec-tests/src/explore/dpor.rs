@@ -705,24 +705,6 @@ fn explore_task(
     Ok(result)
 }
 
-/// Add a subtree's result to the whole.
-fn absorb(whole: &mut Exploration, part: Exploration) {
-    whole.executions += part.executions;
-    whole.pruned += part.pruned;
-    whole.step_bounded += part.step_bounded;
-    for (o, f) in part.reachable {
-        whole
-            .reachable
-            .entry(o)
-            .and_modify(|g| g.count += f.count)
-            .or_insert(f);
-    }
-    whole.traces.extend(part.traces);
-    if whole.stopped.is_none() {
-        whole.stopped = part.stopped;
-    }
-}
-
 /// Explore `plan` with Optimal-DPOR (sequentially consistent memory), on
 /// [`ExploreOptions::jobs`] workers that take the subtrees of [`top_tasks`] in turn from a
 /// shared counter. Results are united in subtree order, so they are the same for every
@@ -795,7 +777,7 @@ pub(super) fn explore_dpor(
                 Ok(part) => {
                     parts[k] = Some(part);
                     while let Some(p) = parts.get_mut(united).and_then(Option::take) {
-                        absorb(&mut result, p);
+                        result.absorb(p);
                         united += 1;
                     }
                     observe(&result);
@@ -812,7 +794,7 @@ pub(super) fn explore_dpor(
         return Ok(Err(Abandon::Cycle));
     }
     for p in parts.into_iter().flatten() {
-        absorb(&mut result, p);
+        result.absorb(p);
     }
     if result.stopped.is_none() {
         result.complete = result.step_bounded == 0;

@@ -175,7 +175,10 @@ fn explore_round(
         }
     };
     let mut parts: Vec<Option<Exploration>> = tasks.iter().map(|_| None).collect();
-    let mut result = Exploration::default();
+    let mut result = Exploration {
+        reduction: super::Reduction::Caching,
+        ..Exploration::default()
+    };
     let mut united = 0;
     std::thread::scope(|scope| -> Result<(), String> {
         let mut handles = Vec::new();
@@ -196,7 +199,7 @@ fn explore_round(
         for (k, r) in receive.iter() {
             parts[k] = Some(r?);
             while let Some(p) = parts.get_mut(united).and_then(Option::take) {
-                unite(&mut result, p);
+                result.absorb(p);
                 united += 1;
             }
             observe(&result);
@@ -208,26 +211,6 @@ fn explore_round(
     })?;
     result.complete = result.stopped.is_none();
     Ok(result)
-}
-
-/// Add the result of a subtree to the results of the subtrees before it.
-fn unite(whole: &mut Exploration, part: Exploration) {
-    whole.executions += part.executions;
-    whole.pruned += part.pruned;
-    whole.step_bounded += part.step_bounded;
-    whole.broken_promises += part.broken_promises;
-    whole.reduction = part.reduction;
-    for (o, f) in part.reachable {
-        whole
-            .reachable
-            .entry(o)
-            .and_modify(|g| g.count += f.count)
-            .or_insert(f);
-    }
-    whole.traces.extend(part.traces);
-    if whole.stopped.is_none() {
-        whole.stopped = part.stopped;
-    }
 }
 
 /// The roots (choice prefixes) of at least [`SUBTREES`] disjoint subtrees that cover the

@@ -95,36 +95,12 @@ impl Counts {
 /// direction is not distinguished here).
 fn kind(i: &Instr) -> (bool, bool) {
     use Instr::*;
+    if let Some(store) = i.plain_scalar_access() {
+        return (!store, store);
+    }
     match i {
-        I32Load(_)
-        | I64Load(_)
-        | F32Load(_)
-        | F64Load(_)
-        | I32Load8S(_)
-        | I32Load8U(_)
-        | I32Load16S(_)
-        | I32Load16U(_)
-        | I64Load8S(_)
-        | I64Load8U(_)
-        | I64Load16S(_)
-        | I64Load16U(_)
-        | I64Load32S(_)
-        | I64Load32U(_)
-        | AtomicLoad { .. }
-        | AtomicWait { .. } => (true, false),
-        I32Store(_)
-        | I64Store(_)
-        | F32Store(_)
-        | F64Store(_)
-        | I32Store8(_)
-        | I32Store16(_)
-        | I64Store8(_)
-        | I64Store16(_)
-        | I64Store32(_)
-        | AtomicStore { .. }
-        | MemoryFill(_)
-        | MemoryInit { .. }
-        | MemoryGrow(_) => (false, true),
+        AtomicLoad { .. } | AtomicWait { .. } => (true, false),
+        AtomicStore { .. } | MemoryFill(_) | MemoryInit { .. } | MemoryGrow(_) => (false, true),
         AtomicRmw { .. } | AtomicCmpxchg { .. } | MemoryCopy { .. } | Simd(_) => (true, true),
         _ => (false, false),
     }
