@@ -41,8 +41,8 @@ use heddle_model::{InvokeResult, Outcome};
 use indexmap::IndexMap;
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub mod dpor;
@@ -1005,6 +1005,90 @@ pub fn explore_observed(
         }
     }
     explore_caching(plan, opts, observe, None, Instant::now())
+}
+
+/// Explore the subtrees `tasks` of a split search with `explore`, on up to
+/// [`ExploreOptions::jobs`] workers that take them in turn from a shared counter, each with
+/// its own base from `make_base` and its own copy of the plan (the plan's memories are
+/// `Send` but not `Sync`); a single subtree is explored on the calling thread with `base`,
+/// without starting a thread or copying the plan. The calling thread unites the results
+/// into `result` in subtree order as soon as all before them are in, calling `observe`
+/// with the united part, so the result is the same for any number of workers. The first
+/// `Err` of a subtree stops the workers from taking more and is returned (inner `Err`);
+/// an error making a base is the outer `Err`.
+#[allow(clippy::too_many_arguments)] // the parts of a split search, each used once
+fn explore_subtrees<T: Sync, E: Send>(
+    plan: &Plan,
+    opts: &ExploreOptions,
+    base: &RunBase,
+    make_base: &(dyn Fn(&Plan) -> Result<RunBase, String> + Sync),
+    tasks: &[T],
+    explore: &(dyn Fn(&Plan, &RunBase, &T) -> Result<Exploration, E> + Sync),
+    result: &mut Exploration,
+    observe: &mut dyn FnMut(&Exploration),
+) -> Result<Result<(), E>, String> {
+    let jobs = opts.jobs.clamp(1, tasks.len().max(1));
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let (send, receive) = mpsc::channel::<(usize, Result<Exploration, E>)>();
+    let worker =
+        |plan: &Plan, base: &RunBase, send: mpsc::Sender<(usize, Result<Exploration, E>)>| loop {
+            let k = next.fetch_add(1, AtomicOrdering::Relaxed);
+            if k >= tasks.len() || failed.load(AtomicOrdering::Relaxed) {
+                return;
+            }
+            let r = explore(plan, base, &tasks[k]);
+            if r.is_err() {
+                failed.store(true, AtomicOrdering::Relaxed);
+            }
+            if send.send((k, r)).is_err() {
+                return;
+            }
+        };
+    let mut parts: Vec<Option<Exploration>> = tasks.iter().map(|_| None).collect();
+    let mut united = 0;
+    let mut first_error = None;
+    std::thread::scope(|scope| -> Result<(), String> {
+        let mut handles = Vec::new();
+        if tasks.len() == 1 {
+            worker(plan, base, send.clone());
+        } else {
+            for _ in 0..jobs {
+                let send = send.clone();
+                let plan = plan.clone();
+                let worker = &worker;
+                handles.push(scope.spawn(move || -> Result<(), String> {
+                    let base = make_base(&plan)?;
+                    worker(&plan, &base, send);
+                    Ok(())
+                }));
+            }
+        }
+        drop(send);
+        for (k, r) in receive.iter() {
+            match r {
+                Ok(part) => {
+                    parts[k] = Some(part);
+                    while let Some(p) = parts.get_mut(united).and_then(Option::take) {
+                        result.absorb(p);
+                        united += 1;
+                    }
+                    observe(result);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        for h in handles {
+            h.join().expect("exploration worker panicked")?;
+        }
+        Ok(())
+    })?;
+    Ok(match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    })
 }
 
 /// The state-caching search ([`Reduction::Caching`]), on the relaxed backend with

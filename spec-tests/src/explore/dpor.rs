@@ -50,8 +50,7 @@ use super::{
 };
 use heddle_interp::{Footprint, ThreadStatus};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::Instant;
 
 /// One event: a visible step (or timeout) of a script thread, with its footprint.
@@ -68,6 +67,16 @@ fn dependent(a: &Ev, b: &Ev) -> bool {
         || a.fp.is_empty()
         || b.fp.is_empty()
         || a.fp.iter().any(|x| b.fp.iter().any(|y| x.conflicts(y)))
+}
+
+/// The events of a sleep set `asleep` that stay asleep after `ev` is taken: those that
+/// commute with it (Abdulla et al., the sleep set of the next node).
+fn sleep_after(asleep: &[Ev], ev: &Ev) -> Vec<Ev> {
+    asleep
+        .iter()
+        .filter(|q| !dependent(q, ev))
+        .cloned()
+        .collect()
 }
 
 /// The footprint of the timeout of a thread blocked in a wait (as
@@ -248,18 +257,8 @@ impl Dpor {
         self.last[ev.thread] = Some(n);
         if d >= self.replay {
             let node = &mut self.nodes[d];
-            let next_sleep: Vec<Ev> = node
-                .sleep
-                .iter()
-                .filter(|q| !dependent(q, &ev))
-                .cloned()
-                .collect();
-            let inherited: Vec<Ev> = node
-                .inherited
-                .iter()
-                .filter(|q| !dependent(q, &ev))
-                .cloned()
-                .collect();
+            let next_sleep = sleep_after(&node.sleep, &ev);
+            let inherited = sleep_after(&node.inherited, &ev);
             node.sleep.push(ev.clone());
             node.taken = Some(ev.clone());
             let wut = self
@@ -645,11 +644,7 @@ fn top_tasks(
                 if asleep.iter().any(|q| q.thread == e.thread) {
                     continue;
                 }
-                let sleep = asleep
-                    .iter()
-                    .filter(|q| !dependent(q, &e))
-                    .cloned()
-                    .collect();
+                let sleep = sleep_after(&asleep, &e);
                 let mut path = t.path.clone();
                 path.push(e.clone());
                 next.push(Task { path, sleep });
@@ -721,80 +716,22 @@ pub(super) fn explore_dpor(
         Ok(t) => t,
         Err(a) => return Ok(Err(a)),
     };
-    let jobs = opts.jobs.clamp(1, tasks.len().max(1));
     let runs = AtomicU64::new(0);
-    let next = AtomicUsize::new(0);
-    let abandoned = AtomicBool::new(false);
-    let mut parts: Vec<Option<Exploration>> = (0..tasks.len()).map(|_| None).collect();
-    // Subtrees are united in order as soon as all before them are in (progress reports the
-    // united part).
-    let mut united = 0;
     let mut result = Exploration {
         reduction: super::Reduction::Dpor,
         ..Exploration::default()
     };
-    let (send, receive) = mpsc::channel::<(usize, Result<Exploration, Abandon>)>();
-    let worker = |plan: &super::Plan,
-                  base: &RunBase,
-                  send: mpsc::Sender<(usize, Result<Exploration, Abandon>)>| loop {
-        let k = next.fetch_add(1, AtomicOrdering::Relaxed);
-        if k >= tasks.len() || abandoned.load(AtomicOrdering::Relaxed) {
-            return;
-        }
-        let r = explore_task(plan, base, opts, &tasks[k], &runs, started);
-        if r.is_err() {
-            abandoned.store(true, AtomicOrdering::Relaxed);
-        }
-        if send.send((k, r)).is_err() {
-            return;
-        }
-    };
-    let mut cycle = false;
-    std::thread::scope(|scope| -> Result<(), String> {
-        let mut handles = Vec::new();
-        if tasks.len() == 1 {
-            // One subtree (a small program): the calling thread explores it with the base
-            // made above, without starting a thread or copying the plan.
-            worker(plan, &base, send.clone());
-        } else {
-            for _ in 0..jobs {
-                let send = send.clone();
-                // The plan's memories are `Send` but not `Sync`: each worker has its own
-                // copy.
-                let plan = plan.clone();
-                let worker = &worker;
-                handles.push(scope.spawn(move || -> Result<(), String> {
-                    let base = RunBase::new(&plan, opts)?;
-                    worker(&plan, &base, send);
-                    Ok(())
-                }));
-            }
-        }
-        // The calling thread collects (and reports progress).
-        drop(send);
-        for (k, r) in receive.iter() {
-            match r {
-                Ok(part) => {
-                    parts[k] = Some(part);
-                    while let Some(p) = parts.get_mut(united).and_then(Option::take) {
-                        result.absorb(p);
-                        united += 1;
-                    }
-                    observe(&result);
-                }
-                Err(Abandon::Cycle) => cycle = true,
-            }
-        }
-        for h in handles {
-            h.join().expect("exploration worker panicked")?;
-        }
-        Ok(())
-    })?;
-    if cycle {
-        return Ok(Err(Abandon::Cycle));
-    }
-    for p in parts.into_iter().flatten() {
-        result.absorb(p);
+    if let Err(a) = super::explore_subtrees(
+        plan,
+        opts,
+        &base,
+        &|plan| RunBase::new(plan, opts),
+        &tasks,
+        &|plan, base, task| explore_task(plan, base, opts, task, &runs, started),
+        &mut result,
+        observe,
+    )? {
+        return Ok(Err(a));
     }
     if result.stopped.is_none() {
         result.complete = result.step_bounded == 0;

@@ -46,8 +46,8 @@ use super::{
 };
 use heddle_interp::{Promises, ValueDomain};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// At most this many rounds of the value domain (the domain grows each round until it
@@ -145,9 +145,9 @@ const SUBTREES: usize = 32;
 const SPLIT_MIN_LOG10: f64 = 9.0;
 
 /// One round: the caching search over the whole tree, or, for a large program, over the
-/// [`subtrees`] of its top, taken in turn by [`ExploreOptions::jobs`] workers and united in
-/// subtree order, so that the result is the same for any number of workers. Each subtree
-/// has its own state cache. With a shard, the shard's part, sequentially.
+/// [`subtrees`] of its top ([`super::explore_subtrees`]: `--jobs` workers, the result the
+/// same for any number of them). Each subtree has its own state cache. With a shard, the
+/// shard's part, sequentially.
 fn explore_round(
     plan: &Plan,
     opts: &ExploreOptions,
@@ -160,55 +160,21 @@ fn explore_round(
     }
     let base = RunBase::with_promises(plan, opts, Some(promises.clone()))?;
     let tasks = subtrees(plan, &base, opts);
-    let jobs = opts.jobs.clamp(1, tasks.len());
     let runs = AtomicU64::new(0);
-    let next = AtomicUsize::new(0);
-    let (send, receive) = mpsc::channel::<(usize, Result<Exploration, String>)>();
-    let worker = |plan: &Plan, base: &RunBase, send: mpsc::Sender<_>| loop {
-        let k = next.fetch_add(1, AtomicOrdering::Relaxed);
-        if k >= tasks.len() {
-            return;
-        }
-        let r = search_caching(plan, base, opts, &mut |_| {}, &tasks[k], &runs, started);
-        if send.send((k, r)).is_err() {
-            return;
-        }
-    };
-    let mut parts: Vec<Option<Exploration>> = tasks.iter().map(|_| None).collect();
     let mut result = Exploration {
         reduction: super::Reduction::Caching,
         ..Exploration::default()
     };
-    let mut united = 0;
-    std::thread::scope(|scope| -> Result<(), String> {
-        let mut handles = Vec::new();
-        for _ in 1..jobs {
-            let send = send.clone();
-            // The plan's memories are `Send` but not `Sync`: each worker has its own copy.
-            let plan = plan.clone();
-            let promises = promises.clone();
-            let worker = &worker;
-            handles.push(scope.spawn(move || -> Result<(), String> {
-                let base = RunBase::with_promises(&plan, opts, Some(promises))?;
-                worker(&plan, &base, send);
-                Ok(())
-            }));
-        }
-        // The calling thread is a worker too, then collects what is left.
-        worker(plan, &base, send);
-        for (k, r) in receive.iter() {
-            parts[k] = Some(r?);
-            while let Some(p) = parts.get_mut(united).and_then(Option::take) {
-                result.absorb(p);
-                united += 1;
-            }
-            observe(&result);
-        }
-        for h in handles {
-            h.join().expect("exploration worker panicked")?;
-        }
-        Ok(())
-    })?;
+    super::explore_subtrees(
+        plan,
+        opts,
+        &base,
+        &|plan| RunBase::with_promises(plan, opts, Some(promises.clone())),
+        &tasks,
+        &|plan, base, root| search_caching(plan, base, opts, &mut |_| {}, root, &runs, started),
+        &mut result,
+        observe,
+    )??;
     result.complete = result.stopped.is_none();
     Ok(result)
 }
