@@ -68,6 +68,46 @@ fn fixed_seed_campaign_against_wasmi_finds_nothing() {
     assert_clean(&r);
 }
 
+/// A campaign prepares Heddle's side of the next modules on another thread: it must check
+/// exactly the modules, arguments and order that checking one module at a time does.
+#[cfg(feature = "wasmi")]
+#[test]
+fn campaign_checks_the_same_modules_as_one_module_at_a_time() {
+    use heddle_fuzz::diff::generate::{module, module_seed};
+    let c = Campaign {
+        seed: 5,
+        start: 40,
+        // Not a multiple of the planner's batch.
+        bound: Bound::Iterations(301),
+        out_dir: scratch("same-modules"),
+        ..Campaign::default()
+    };
+    let mut e = engine_by_name("wasmi").unwrap();
+    let r = run_campaign(&c, e.as_mut(), &mut |_, _| {}).unwrap();
+    let mut one_by_one = Report::new("wasmi");
+    for index in 40..40 + 301 {
+        let wasm = module(5, index, false, c.termination_fuel);
+        let m = check_module(&wasm, e.as_mut(), &c.check, module_seed(5, index));
+        one_by_one.modules += 1;
+        one_by_one.instantiated += m.instantiated as u64;
+        one_by_one.calls += m.calls;
+        if let Some(s) = m.skip {
+            *one_by_one.skips.entry(s.name().to_string()).or_default() += 1;
+        }
+        assert!(m.difference.is_none(), "module {index}: {:?}", m.difference);
+    }
+    assert_eq!(
+        (r.modules, r.instantiated, r.calls, &r.skips),
+        (
+            one_by_one.modules,
+            one_by_one.instantiated,
+            one_by_one.calls,
+            &one_by_one.skips
+        )
+    );
+    assert!(r.calls > 300, "{r:?}");
+}
+
 /// Modules skipped because Heddle's fuel ran out or a call stack filled up: with the
 /// termination fuel such a module traps (`unreachable`) in both engines and is compared.
 #[cfg(feature = "wasmi")]

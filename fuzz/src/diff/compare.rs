@@ -165,6 +165,26 @@ fn show(vals: &[Value]) -> String {
     format!("[{}]", v.join(", "))
 }
 
+/// Heddle's side of a module made ahead of its comparison ([`prepare`]): the oracle
+/// (decoded, validated, instantiated), or why there is none, and the time that took.
+/// A campaign prepares the next modules on another thread, a batch at a time, while the
+/// engine compiles and runs the current one ([`super::run_campaign`]).
+pub struct Prepared {
+    /// The instantiated oracle, Heddle's error, or (outer `Err`) Heddle's panic as a
+    /// `heddle-panic` difference.
+    oracle: Result<Result<Oracle, OracleError>, Difference>,
+    /// Wall time of the preparation, on whichever thread it ran.
+    time: std::time::Duration,
+}
+
+/// Decode, validate and instantiate `wasm` in Heddle with `options.oracle`, timed, a panic
+/// caught: the first half of [`check_module`], which [`check_prepared`] finishes.
+pub fn prepare(wasm: &[u8], options: &CheckOptions) -> Prepared {
+    let mut time = std::time::Duration::ZERO;
+    let oracle = timed_catch(&mut time, || Oracle::new(wasm, options.oracle));
+    Prepared { oracle, time }
+}
+
 /// Check one module: instantiate it in Heddle and in `engine`, call every exported
 /// function ([`CheckOptions::rounds`] times) with arguments from `arg_seed`, and compare results, traps and the
 /// exported globals, memories and tables after instantiation and after every call.
@@ -175,11 +195,24 @@ pub fn check_module(
     options: &CheckOptions,
     arg_seed: u64,
 ) -> ModuleCheck {
+    check_prepared(wasm, prepare(wasm, options), engine, options, arg_seed)
+}
+
+/// [`check_module`] with Heddle's instantiation already done by [`prepare`] (on the same
+/// `wasm` and `options`); its time counts in [`ModuleCheck::heddle_seconds`].
+pub fn check_prepared(
+    wasm: &[u8],
+    prepared: Prepared,
+    engine: &mut dyn DiffEngine,
+    options: &CheckOptions,
+    arg_seed: u64,
+) -> ModuleCheck {
     let mut check = ModuleCheck::default();
-    let mut heddle_time = std::time::Duration::ZERO;
+    let mut heddle_time = prepared.time;
     let mut oracle = None;
     let result = run(
         wasm,
+        prepared.oracle,
         engine,
         options,
         arg_seed,
@@ -219,14 +252,17 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 /// Run `f` on Heddle's side: timed, and a panic becomes a `heddle-panic` difference.
 fn heddle<T>(time: &mut std::time::Duration, f: impl FnOnce() -> T) -> Result<T, Stop> {
+    timed_catch(time, f).map_err(Stop::Differ)
+}
+
+/// [`heddle`], with the panic as a bare [`Difference`].
+fn timed_catch<T>(time: &mut std::time::Duration, f: impl FnOnce() -> T) -> Result<T, Difference> {
     let t = std::time::Instant::now();
     let r = catch_unwind(AssertUnwindSafe(f));
     *time += t.elapsed();
-    r.map_err(|p| {
-        differ(
-            "heddle-panic",
-            format!("Heddle panicked: {}", panic_message(&*p)),
-        )
+    r.map_err(|p| Difference {
+        kind: "heddle-panic",
+        summary: format!("Heddle panicked: {}", panic_message(&*p)),
     })
 }
 
@@ -240,8 +276,10 @@ fn engine_side<T>(name: &str, f: impl FnOnce() -> T) -> Result<T, Stop> {
     })
 }
 
+#[allow(clippy::too_many_arguments)] // the module, both sides, and where results go
 fn run(
     wasm: &[u8],
+    prepared: Result<Result<Oracle, OracleError>, Difference>,
     engine: &mut dyn DiffEngine,
     options: &CheckOptions,
     arg_seed: u64,
@@ -250,7 +288,7 @@ fn run(
     slot: &mut Option<Oracle>,
 ) -> Result<(), Stop> {
     let name = engine.name();
-    let h = heddle(time, || Oracle::new(wasm, options.oracle))?;
+    let h = prepared.map_err(Stop::Differ)?;
     // The oracle lives in `slot`, so that the caller frees it on Heddle's clock.
     let h = h.map(|o| slot.insert(o));
     // A start function that would make the engine block forever or sleep long: the

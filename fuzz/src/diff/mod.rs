@@ -175,8 +175,86 @@ impl Report {
     }
 }
 
+/// Modules a campaign generates in a row, then prepares in Heddle in a row ([`Planned`]):
+/// decoding one module after another keeps Heddle's decoder and validator in the caches,
+/// which wasm-smith and the engine's compiler otherwise evict between two modules.
+pub const BATCH: usize = 16;
+
+/// One module of a campaign, generated (or read) and prepared on Heddle's side
+/// ([`compare::prepare`]) ahead of its comparison.
+struct Planned {
+    /// Where the module came from (a seed and index, or a file), for reports.
+    origin: String,
+    wasm: Vec<u8>,
+    /// Seed of the call arguments.
+    arg_seed: u64,
+    heddle: compare::Prepared,
+}
+
+/// Generate (or read) the campaign's modules from its `i`-th on, in batches of [`BATCH`],
+/// prepare each in Heddle, and send them in order to `to`, until `total` modules (for
+/// [`Bound::Iterations`]) or until the receiver is gone.
+fn plan(
+    campaign: &Campaign,
+    files: &[(String, Vec<u8>)],
+    engine: &str,
+    threads: bool,
+    total: u64,
+    to: std::sync::mpsc::SyncSender<Planned>,
+) {
+    let mut i = 0u64;
+    loop {
+        let end = match campaign.bound {
+            Bound::Iterations(_) => total.min(i + BATCH as u64),
+            Bound::Seconds(_) => i + BATCH as u64,
+        };
+        if i >= end {
+            return;
+        }
+        let batch: Vec<(String, Vec<u8>, u64)> = (i..end)
+            .map(|i| {
+                let index = campaign.start + i;
+                if files.is_empty() {
+                    let w =
+                        generate::module(campaign.seed, index, threads, campaign.termination_fuel);
+                    let origin = format!(
+                        "seed {} module {index} (reproduce: heddle fuzz --engine {engine} --seed {} --termination-fuel {} --start {index} --iterations 1)",
+                        campaign.seed, campaign.seed, campaign.termination_fuel
+                    );
+                    (origin, w, generate::module_seed(campaign.seed, index))
+                } else {
+                    let (name, w) = &files[(i % files.len() as u64) as usize];
+                    (name.clone(), w.clone(), campaign.seed)
+                }
+            })
+            .collect();
+        let prepared: Vec<compare::Prepared> = batch
+            .iter()
+            .map(|(_, wasm, _)| compare::prepare(wasm, &campaign.check))
+            .collect();
+        for ((origin, wasm, arg_seed), heddle) in batch.into_iter().zip(prepared) {
+            let planned = Planned {
+                origin,
+                wasm,
+                arg_seed,
+                heddle,
+            };
+            if to.send(planned).is_err() {
+                return;
+            }
+        }
+        i = end;
+    }
+}
+
 /// Run a campaign against `engine`. `progress` is called after every module with the
 /// report so far and the fraction done (0.0–1.0).
+///
+/// Two threads: this one compiles and runs each module in the engine and compares it
+/// with Heddle, while a planner thread generates the next modules and decodes, validates
+/// and instantiates them in Heddle ([`compare::prepare`], a batch of [`BATCH`] at a time,
+/// at most two batches ahead). Module `i` and its arguments depend only on the seed and
+/// `i`, so a report is the same as with one thread.
 pub fn run_campaign(
     campaign: &Campaign,
     engine: &mut dyn DiffEngine,
@@ -188,31 +266,50 @@ pub fn run_campaign(
         .map(|p| read_module(p).map(|w| (p.display().to_string(), w)))
         .collect::<Result<_, _>>()?;
     let threads = engine.supports_threads();
-    let mut report = Report::new(engine.name());
     let total = match campaign.bound {
         Bound::Iterations(n) if !files.is_empty() => n.max(1) * files.len() as u64,
         Bound::Iterations(n) => n,
         Bound::Seconds(_) => 0,
     };
+    let name = engine.name();
+    std::thread::scope(|scope| {
+        let (to, planned) = std::sync::mpsc::sync_channel(2 * BATCH);
+        let files = &files;
+        scope.spawn(move || plan(campaign, files, name, threads, total, to));
+        // The planner stops when `planned` is dropped, at the end of the comparisons.
+        compare_planned(campaign, engine, total, planned, progress)
+    })
+}
+
+/// The comparing half of [`run_campaign`]: take the planned modules in order and compare
+/// each with `engine`.
+fn compare_planned(
+    campaign: &Campaign,
+    engine: &mut dyn DiffEngine,
+    total: u64,
+    planned: std::sync::mpsc::Receiver<Planned>,
+    progress: &mut dyn FnMut(&Report, f64),
+) -> Result<Report, String> {
+    let mut report = Report::new(engine.name());
     let clock = Clock::start(total);
     let mut i = 0u64;
     loop {
         if clock.over(campaign.bound, i) || report.findings.len() >= campaign.max_findings {
             break;
         }
-        let index = campaign.start + i;
-        let (wasm, origin, arg_seed) = if files.is_empty() {
-            let w = generate::module(campaign.seed, index, threads, campaign.termination_fuel);
-            let origin = format!(
-                "seed {} module {index} (reproduce: heddle fuzz --engine {} --seed {} --termination-fuel {} --start {index} --iterations 1)",
-                campaign.seed, report.engine, campaign.seed, campaign.termination_fuel
-            );
-            (w, origin, generate::module_seed(campaign.seed, index))
-        } else {
-            let (name, w) = &files[(i % files.len() as u64) as usize];
-            (w.clone(), name.clone(), campaign.seed)
+        // The planner sends every module up to the bound: a closed channel before it
+        // means the planner panicked.
+        let Ok(Planned {
+            origin,
+            wasm,
+            arg_seed,
+            heddle,
+        }) = planned.recv()
+        else {
+            return Err("the thread generating modules stopped early".into());
         };
-        let c = check_module(&wasm, engine, &campaign.check, arg_seed);
+        let index = campaign.start + i;
+        let c = compare::check_prepared(&wasm, heddle, engine, &campaign.check, arg_seed);
         report.modules += 1;
         report.instantiated += c.instantiated as u64;
         report.calls += c.calls;
