@@ -536,6 +536,14 @@ fn lower_func(
             Ok((op, offset)) => (op, *offset),
             Err(e) => return Err(invalid(e.clone())),
         };
+        // Most operators are not structured control: each lowers to at most one
+        // instruction with no reference to the control stack, so it is validated and
+        // lowered at once. (Telling them apart is a few comparisons, not a jump.)
+        if !is_control(op) {
+            fv.op(offset, op).map_err(invalid)?;
+            code.extend(lower_simple(op, m, &mut v128s)?);
+            continue;
+        }
         // Branches are resolved with the stack heights *before* the operator; a depth the
         // validator does not know is left as a placeholder for `fv.op` to reject.
         let target = |ctl: &mut [Control], depth: u32, popped: u32, patch: Patch| -> BrTarget {
@@ -820,13 +828,7 @@ fn lower_func(
             }
             _ => {}
         }
-        match branch {
-            Some(b) => code.push(b),
-            None => match crate::simd::lower(op, &mut v128s)? {
-                Some(simd) => code.push(Instr::Simd(simd)),
-                None => code.extend(lower_simple(op, m)?),
-            },
-        }
+        code.extend(branch);
     }
     ops.finish().map_err(invalid)?;
     code.shrink_to_fit();
@@ -841,6 +843,33 @@ fn lower_func(
         br_casts,
         handlers,
     })
+}
+
+/// Whether `op` is structured control (blocks, branches, exception handlers), which
+/// [`lower_func`] lowers with the control stack; every other operator is
+/// [`lower_simple`]'s.
+fn is_control(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::End
+            | Operator::Br { .. }
+            | Operator::BrIf { .. }
+            | Operator::BrTable { .. }
+            | Operator::BrOnNull { .. }
+            | Operator::BrOnNonNull { .. }
+            | Operator::BrOnCast { .. }
+            | Operator::BrOnCastFail { .. }
+            | Operator::TryTable { .. }
+            | Operator::Try { .. }
+            | Operator::Catch { .. }
+            | Operator::CatchAll
+            | Operator::Rethrow { .. }
+            | Operator::Delegate { .. }
+    )
 }
 
 /// The validator's frame kind of a block-starting operator.
@@ -919,9 +948,14 @@ pub(crate) fn memarg(m: &wasmparser::MemArg) -> Result<MemArg, ModuleError> {
     }
 }
 
-/// Lower an operator that maps to one instruction (everything but structured control).
-/// `Ok(None)` for operators that emit nothing (`end`, `else` are handled by the caller).
-fn lower_simple(op: &Operator<'_>, m: &Module) -> Result<Option<Instr>, ModuleError> {
+/// Lower an operator that maps to one instruction (everything but structured control,
+/// see [`is_control`]; vector operators through [`crate::simd::lower`], their 16-byte
+/// immediates appended to `v128s`). `Ok(None)` for `nop`.
+fn lower_simple(
+    op: &Operator<'_>,
+    m: &Module,
+    v128s: &mut Vec<u128>,
+) -> Result<Option<Instr>, ModuleError> {
     use AtomicType::{I32 as A32, I64 as A64};
     use Operator as O;
     let atomic_load = |ty, width, m| -> Result<_, ModuleError> {
@@ -954,14 +988,6 @@ fn lower_simple(op: &Operator<'_>, m: &Module) -> Result<Option<Instr>, ModuleEr
         })
     };
     Ok(Some(match op {
-        O::End | O::Else | O::Block { .. } | O::Loop { .. } | O::If { .. } => return Ok(None),
-        // Exception handling: handlers, not instructions (see `lower_func`).
-        O::TryTable { .. }
-        | O::Try { .. }
-        | O::Catch { .. }
-        | O::CatchAll
-        | O::Delegate { .. }
-        | O::Rethrow { .. } => return Ok(None),
         O::Throw { tag_index } => Instr::Throw(*tag_index),
         O::ThrowRef => Instr::ThrowRef,
         O::Unreachable => Instr::Unreachable,
@@ -1360,6 +1386,9 @@ fn lower_simple(op: &Operator<'_>, m: &Module) -> Result<Option<Instr>, ModuleEr
         O::I64TruncSatF64S => Instr::I64TruncSatF64S,
         O::I64TruncSatF64U => Instr::I64TruncSatF64U,
         other => {
+            if let Some(simd) = crate::simd::lower(other, v128s)? {
+                return Ok(Some(Instr::Simd(simd)));
+            }
             let name = format!("{other:?}");
             return Err(unsupported(format!(
                 "instruction {}",
