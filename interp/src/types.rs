@@ -314,7 +314,7 @@ pub type TypeId = u32;
 #[derive(Clone, Debug, Default)]
 pub struct TypeRegistry {
     types: Vec<SubType>,
-    groups: std::collections::HashMap<Vec<SubType>, TypeId>,
+    groups: rustc_hash::FxHashMap<Vec<SubType>, TypeId>,
 }
 
 impl TypeRegistry {
