@@ -10,6 +10,12 @@ mod run_cmd;
 mod wast_cmd;
 mod xcheck_cmd;
 
+/// mimalloc instead of the system allocator: a campaign frees on one thread what its
+/// planner thread allocated (Heddle's instances), which glibc does three times slower
+/// (BENCHMARKS.md, "Differential fuzzing").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
