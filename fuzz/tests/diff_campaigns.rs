@@ -288,25 +288,35 @@ fn trap_reasons_compare_under_the_policy() {
     ));
 }
 
-/// docs/findings.md §3: Heddle and wasmtime agree on the reproducer of the wasmi 2.0.0
-/// finding, and wasmi still differs there (when it stops differing, the finding is fixed in
-/// wasmi: update docs/findings.md).
+/// docs/findings.md §3 and §4: Heddle and wasmtime agree on the reproducers of the wasmi
+/// 2.0.0 findings, and wasmi still differs there, as it did when they were found (when it
+/// stops differing, the finding is fixed in wasmi: update docs/findings.md).
 #[cfg(all(feature = "wasmtime", feature = "wasmi"))]
 #[test]
-fn wasmi_finding_reproducer_agrees_with_wasmtime() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../docs/findings/wasmi-2.0.0-value-under-if.wat");
-    let wasm = heddle_fuzz::diff::read_module(&path).unwrap();
-    let options = CheckOptions::default();
-    let mut wasmtime = engine_by_name("wasmtime").unwrap();
-    let c = check_module(&wasm, wasmtime.as_mut(), &options, 0);
-    assert_eq!((c.skip, c.difference.clone()), (None, None), "{c:?}");
-    assert!(c.calls >= 1);
-    let mut wasmi = engine_by_name("wasmi").unwrap();
-    let d = check_module(&wasm, wasmi.as_mut(), &options, 0).difference;
-    assert_eq!(
-        d.as_ref().map(|d| d.kind),
-        Some("global"),
-        "wasmi no longer differs on the reproducer: {d:?}"
-    );
+fn wasmi_finding_reproducers_agree_with_wasmtime() {
+    for (file, kind) in [
+        ("wasmi-2.0.0-value-under-if.wat", "global"),
+        ("wasmi-2.0.0-store-same-register.wat", "engine-panic"),
+    ] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../docs/findings")
+            .join(file);
+        let wasm = heddle_fuzz::diff::read_module(&path).unwrap();
+        let options = CheckOptions::default();
+        let mut wasmtime = engine_by_name("wasmtime").unwrap();
+        let c = check_module(&wasm, wasmtime.as_mut(), &options, 0);
+        assert_eq!(
+            (c.skip, c.difference.clone()),
+            (None, None),
+            "{file}: {c:?}"
+        );
+        assert!(c.calls >= 1, "{file}");
+        let mut wasmi = engine_by_name("wasmi").unwrap();
+        let d = check_module(&wasm, wasmi.as_mut(), &options, 0).difference;
+        assert_eq!(
+            d.as_ref().map(|d| d.kind),
+            Some(kind),
+            "wasmi no longer differs on {file}: {d:?}"
+        );
+    }
 }
