@@ -243,7 +243,8 @@ fn differ(kind: &'static str, summary: String) -> Stop {
     Stop::Differ(Difference { kind, summary })
 }
 
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+/// The message of a caught panic (`&str` or `String` payloads), else "panic".
+pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())

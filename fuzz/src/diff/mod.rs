@@ -275,9 +275,16 @@ pub fn run_campaign(
     std::thread::scope(|scope| {
         let (to, planned) = std::sync::mpsc::sync_channel(2 * BATCH);
         let files = &files;
-        scope.spawn(move || plan(campaign, files, name, threads, total, to));
+        let planner = scope.spawn(move || plan(campaign, files, name, threads, total, to));
         // The planner stops when `planned` is dropped, at the end of the comparisons.
-        compare_planned(campaign, engine, total, planned, progress)
+        let report = compare_planned(campaign, engine, total, planned, progress);
+        match planner.join() {
+            Ok(()) => report,
+            Err(p) => Err(format!(
+                "the thread generating modules panicked: {}",
+                compare::panic_message(&*p)
+            )),
+        }
     })
 }
 
@@ -298,7 +305,7 @@ fn compare_planned(
             break;
         }
         // The planner sends every module up to the bound: a closed channel before it
-        // means the planner panicked.
+        // means the planner panicked (reported by `run_campaign`).
         let Ok(Planned {
             origin,
             wasm,
