@@ -1315,30 +1315,28 @@ mod tests {
         let m = with_promises(&choices, &promises);
         // The init value, then the promised 1 (load buffering's read).
         assert_eq!(values(&m, T0, Ordering::Unord, 0, 4), vec![0, 1]);
-        let mut kept = m.clone();
-        kept.enable_trace();
-        assert_eq!(read_option(&mut kept, T0, Ordering::Unord, 1), 1);
-        kept.write(T1, Ordering::Unord, 0, &[1, 0, 0, 0], true)
-            .unwrap();
+        // T0 reads the promised 1 (traced), then T1 writes `byte` at 0, after joining T0's
+        // view if `hb_after`.
+        let read_then_write = |byte: u8, hb_after: bool| {
+            let mut r = m.clone();
+            r.enable_trace();
+            assert_eq!(read_option(&mut r, T0, Ordering::Unord, 1), 1);
+            if hb_after {
+                r.join_view(T1, T0);
+            }
+            r.write(T1, Ordering::Unord, 0, &[byte, 0, 0, 0], true)
+                .unwrap();
+            r
+        };
+        let mut kept = read_then_write(1, false);
         assert!(kept.fulfil_promises());
         // The read (event 1) reads the promised byte from the write (event 2), the others
         // (0s, which the init write offers, so no promise is made for them) from event 0.
         assert_eq!(kept.trace().unwrap().events[1].reads_from, vec![2, 0, 0, 0]);
         // Nobody writes 1: the promise is broken.
-        let mut broken = m.clone();
-        read_option(&mut broken, T0, Ordering::Unord, 1);
-        broken
-            .write(T1, Ordering::Unord, 0, &[2, 0, 0, 0], true)
-            .unwrap();
-        assert!(!broken.fulfil_promises());
+        assert!(!read_then_write(2, false).fulfil_promises());
         // The write happens after the read (T1 joined T0's view): C6(1) breaks it.
-        let mut hb_after = m.clone();
-        read_option(&mut hb_after, T0, Ordering::Unord, 1);
-        hb_after.join_view(T1, T0);
-        hb_after
-            .write(T1, Ordering::Unord, 0, &[1, 0, 0, 0], true)
-            .unwrap();
-        assert!(!hb_after.fulfil_promises());
+        assert!(!read_then_write(1, true).fulfil_promises());
         // The pending read is part of the state.
         let mut pending = m.clone();
         read_option(&mut pending, T0, Ordering::Unord, 1);
