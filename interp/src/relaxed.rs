@@ -476,6 +476,24 @@ impl RelaxedMemory {
         v
     }
 
+    /// Append the read event of request `r` (`RD_ord data[ea] b* [noTear]`) taking option
+    /// `opt`: its bytes, sources and view.
+    fn push_read(&mut self, r: &ReadReq, opt: ReadOption, no_tear: bool) {
+        let action = TraceAction::Read {
+            ord: r.ord,
+            ea: r.ea,
+            bytes: opt.bytes,
+            no_tear,
+        };
+        self.push_event(
+            r.thread,
+            opt.view,
+            vec![action],
+            Some((r, &opt.sources)),
+            None,
+        );
+    }
+
     /// Append an event of `thread` whose hb-predecessors are `pred` (which includes the
     /// thread's view) to the log: its trace entry, if it reads, the sources of its bytes
     /// (a read with promised bytes becomes pending), and if it writes, its [`Write`].
@@ -1007,19 +1025,7 @@ impl SharedMemory for RelaxedMemory {
         };
         let opt = self.choose_read(&r, &self.view(thread));
         out.copy_from_slice(&opt.bytes);
-        let action = TraceAction::Read {
-            ord,
-            ea,
-            bytes: opt.bytes,
-            no_tear,
-        };
-        self.push_event(
-            thread,
-            opt.view,
-            vec![action],
-            Some((&r, &opt.sources)),
-            None,
-        );
+        self.push_read(&r, opt, no_tear);
         Ok(())
     }
 
@@ -1081,21 +1087,7 @@ impl SharedMemory for RelaxedMemory {
                     Some((Ordering::SeqCst, ea, written, true)),
                 );
             }
-            None => {
-                let action = TraceAction::Read {
-                    ord: Ordering::SeqCst,
-                    ea,
-                    bytes: opt.bytes,
-                    no_tear: false,
-                };
-                self.push_event(
-                    thread,
-                    opt.view,
-                    vec![action],
-                    Some((&r, &opt.sources)),
-                    None,
-                );
-            }
+            None => self.push_read(&r, opt, false),
         }
         Ok(old)
     }
