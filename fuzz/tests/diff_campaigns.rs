@@ -68,8 +68,9 @@ fn fixed_seed_campaign_against_wasmi_finds_nothing() {
     assert_clean(&r);
 }
 
-/// A campaign prepares Heddle's side of the next modules on another thread: it must check
-/// exactly the modules, arguments and order that checking one module at a time does.
+/// A campaign generates the next modules on another thread and takes them in batches
+/// (the engine compiles a batch, then Heddle prepares it): it must check exactly the
+/// modules, arguments and order that checking one module at a time does.
 #[cfg(feature = "wasmi")]
 #[test]
 fn campaign_checks_the_same_modules_as_one_module_at_a_time() {
@@ -319,4 +320,52 @@ fn wasmi_finding_reproducers_agree_with_wasmtime() {
             "wasmi no longer differs on {file}: {d:?}"
         );
     }
+}
+
+/// A campaign over files goes through the same batches (the engine compiling ahead, Heddle
+/// preparing ahead) as generated modules: over the two wasmi reproducers it reports the
+/// same differences as checking each file alone, the engine's panic included.
+#[cfg(feature = "wasmi")]
+#[test]
+fn campaign_over_files_reports_what_checking_each_file_reports() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/findings");
+    let files = vec![
+        dir.join("wasmi-2.0.0-value-under-if.wat"),
+        dir.join("wasmi-2.0.0-store-same-register.wat"),
+    ];
+    let c = Campaign {
+        bound: Bound::Iterations(1),
+        files,
+        out_dir: scratch("files"),
+        shrink_attempts: 0,
+        ..Campaign::default()
+    };
+    let mut e = engine_by_name("wasmi").unwrap();
+    let r = run_campaign(&c, e.as_mut(), &mut |_, _| {}).unwrap();
+    let kinds: Vec<&str> = r.findings.iter().map(|f| f.kind.as_str()).collect();
+    assert_eq!(
+        (r.modules, kinds),
+        (2, vec!["global", "engine-panic"]),
+        "{r:?}"
+    );
+    assert!(r.findings[1].summary.contains("wasmi panicked"), "{r:?}");
+}
+
+/// A module compiled by one engine is rejected by another engine's adapter, not misread.
+#[cfg(all(feature = "wasmtime", feature = "wasmi"))]
+#[test]
+fn a_module_compiled_by_another_engine_is_rejected() {
+    let wasm = wat::parse_str("(module (func (export \"f\")))").unwrap();
+    let wasmtime = engine_by_name("wasmtime").unwrap();
+    let mut wasmi = engine_by_name("wasmi").unwrap();
+    let compiled = wasmtime.compiler().compile(&wasm);
+    match wasmi.instantiate_compiled(compiled, 1_000) {
+        EngineInstantiation::Rejected(m) => assert!(m.contains("another engine"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let compiled = wasmi.compiler().compile(&wasm);
+    assert_eq!(
+        wasmi.instantiate_compiled(compiled, 1_000),
+        EngineInstantiation::Ready
+    );
 }

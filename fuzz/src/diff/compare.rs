@@ -2,7 +2,7 @@
 //! equivalence policy), exported state; and the skip reasons where a comparison would not
 //! be meaningful. docs/fuzz.md states the policy.
 
-use super::engine::{DiffEngine, EngineInstantiation, EngineOutcome};
+use super::engine::{Compiled, Compiler, DiffEngine, EngineInstantiation, EngineOutcome};
 use super::generate::{arguments, Rng};
 use crate::oracle::{
     ExportKind, ModuleErrorKind, Oracle, OracleError, OracleOptions, Outcome, TrapKind,
@@ -165,54 +165,93 @@ fn show(vals: &[Value]) -> String {
     format!("[{}]", v.join(", "))
 }
 
+/// A module's compilation by the engine, made ahead of its comparison on another thread
+/// ([`compile_ahead`]): what the engine's [`Compiler`] made, or its panic as an
+/// `engine-panic` difference.
+pub struct Ahead(Result<Compiled, Difference>);
+
+/// Compile `wasm` with `compiler` (of the engine named `engine`), a panic caught. A
+/// campaign compiles the next modules on another thread with this while it runs the
+/// current one in Heddle and the engine ([`super::run_campaign`]).
+pub fn compile_ahead(compiler: &dyn Compiler, engine: &str, wasm: &[u8]) -> Ahead {
+    Ahead(
+        catch_unwind(AssertUnwindSafe(|| compiler.compile(wasm))).map_err(|p| Difference {
+            kind: "engine-panic",
+            summary: format!("{engine} panicked: {}", panic_message(&*p)),
+        }),
+    )
+}
+
 /// Heddle's side of a module made ahead of its comparison ([`prepare`]): the oracle
 /// (decoded, validated, instantiated), or why there is none, and the time that took.
-/// A campaign prepares the next modules on another thread, a batch at a time, while the
-/// engine compiles and runs the current one ([`super::run_campaign`]).
 pub struct Prepared {
     /// The instantiated oracle, Heddle's error, or (outer `Err`) Heddle's panic as a
     /// `heddle-panic` difference.
     oracle: Result<Result<Oracle, OracleError>, Difference>,
-    /// Wall time of the preparation, on whichever thread it ran.
+    /// Wall time of the preparation.
     time: std::time::Duration,
 }
 
 /// Decode, validate and instantiate `wasm` in Heddle with `options.oracle`, timed, a panic
-/// caught: the first half of [`check_module`], which [`check_prepared`] finishes.
+/// caught: the first step of [`check_module`], made ahead for [`check_compiled`].
 pub fn prepare(wasm: &[u8], options: &CheckOptions) -> Prepared {
     let mut time = std::time::Duration::ZERO;
-    let oracle = timed_catch(&mut time, || Oracle::new(wasm, options.oracle));
+    let oracle = heddle(&mut time, || Oracle::new(wasm, options.oracle)).map_err(|s| match s {
+        Stop::Differ(d) => d,
+        Stop::Skip(_) => unreachable!("`heddle` stops only with a difference"),
+    });
     Prepared { oracle, time }
 }
 
 /// Check one module: instantiate it in Heddle and in `engine`, call every exported
-/// function ([`CheckOptions::rounds`] times) with arguments from `arg_seed`, and compare results, traps and the
-/// exported globals, memories and tables after instantiation and after every call.
-/// Panics of either side are caught and reported as differences.
+/// function ([`CheckOptions::rounds`] times) with arguments from `arg_seed`, and compare
+/// results, traps and the exported globals, memories and tables after instantiation and
+/// after every call. Panics of either side are caught and reported as differences.
 pub fn check_module(
     wasm: &[u8],
     engine: &mut dyn DiffEngine,
     options: &CheckOptions,
     arg_seed: u64,
 ) -> ModuleCheck {
-    check_prepared(wasm, prepare(wasm, options), engine, options, arg_seed)
+    check(wasm, None, None, engine, options, arg_seed)
 }
 
-/// [`check_module`] with Heddle's instantiation already done by [`prepare`] (on the same
-/// `wasm` and `options`); its time counts in [`ModuleCheck::heddle_seconds`].
-pub fn check_prepared(
+/// [`check_module`] with the engine's compilation of `wasm` made ahead by
+/// [`compile_ahead`] with `engine`'s [`DiffEngine::compiler`], and Heddle's instantiation
+/// by [`prepare`] (with the same `options`). The result is the same.
+pub fn check_compiled(
     wasm: &[u8],
+    compiled: Ahead,
     prepared: Prepared,
     engine: &mut dyn DiffEngine,
     options: &CheckOptions,
     arg_seed: u64,
 ) -> ModuleCheck {
+    check(
+        wasm,
+        Some(compiled),
+        Some(prepared),
+        engine,
+        options,
+        arg_seed,
+    )
+}
+
+fn check(
+    wasm: &[u8],
+    compiled: Option<Ahead>,
+    prepared: Option<Prepared>,
+    engine: &mut dyn DiffEngine,
+    options: &CheckOptions,
+    arg_seed: u64,
+) -> ModuleCheck {
     let mut check = ModuleCheck::default();
-    let mut heddle_time = prepared.time;
+    let mut heddle_time = std::time::Duration::ZERO;
     let mut oracle = None;
     let result = run(
         wasm,
-        prepared.oracle,
+        compiled,
+        prepared,
         engine,
         options,
         arg_seed,
@@ -253,17 +292,14 @@ pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 /// Run `f` on Heddle's side: timed, and a panic becomes a `heddle-panic` difference.
 fn heddle<T>(time: &mut std::time::Duration, f: impl FnOnce() -> T) -> Result<T, Stop> {
-    timed_catch(time, f).map_err(Stop::Differ)
-}
-
-/// [`heddle`], with the panic as a bare [`Difference`].
-fn timed_catch<T>(time: &mut std::time::Duration, f: impl FnOnce() -> T) -> Result<T, Difference> {
     let t = std::time::Instant::now();
     let r = catch_unwind(AssertUnwindSafe(f));
     *time += t.elapsed();
-    r.map_err(|p| Difference {
-        kind: "heddle-panic",
-        summary: format!("Heddle panicked: {}", panic_message(&*p)),
+    r.map_err(|p| {
+        differ(
+            "heddle-panic",
+            format!("Heddle panicked: {}", panic_message(&*p)),
+        )
     })
 }
 
@@ -280,7 +316,8 @@ fn engine_side<T>(name: &str, f: impl FnOnce() -> T) -> Result<T, Stop> {
 #[allow(clippy::too_many_arguments)] // the module, both sides, and where results go
 fn run(
     wasm: &[u8],
-    prepared: Result<Result<Oracle, OracleError>, Difference>,
+    compiled: Option<Ahead>,
+    prepared: Option<Prepared>,
     engine: &mut dyn DiffEngine,
     options: &CheckOptions,
     arg_seed: u64,
@@ -289,7 +326,13 @@ fn run(
     slot: &mut Option<Oracle>,
 ) -> Result<(), Stop> {
     let name = engine.name();
-    let h = prepared.map_err(Stop::Differ)?;
+    let h = match prepared {
+        Some(p) => {
+            *time += p.time;
+            p.oracle.map_err(Stop::Differ)?
+        }
+        None => heddle(time, || Oracle::new(wasm, options.oracle))?,
+    };
     // The oracle lives in `slot`, so that the caller frees it on Heddle's clock.
     let h = h.map(|o| slot.insert(o));
     // A start function that would make the engine block forever or sleep long: the
@@ -303,7 +346,13 @@ fn run(
         Ok(o) if o.waited_ns() > options.wait_budget_ns => return Err(Stop::Skip(Skip::LongWait)),
         other => other,
     };
-    let e = engine_side(name, || engine.instantiate(wasm, options.engine_fuel))?;
+    let e = match compiled {
+        None => engine_side(name, || engine.instantiate(wasm, options.engine_fuel))?,
+        Some(Ahead(Ok(c))) => {
+            engine_side(name, || engine.instantiate_compiled(c, options.engine_fuel))?
+        }
+        Some(Ahead(Err(panic))) => return Err(Stop::Differ(panic)),
+    };
     let oracle = match (h, e) {
         (Ok(o), EngineInstantiation::Ready) => o,
         (Err(OracleError::Module(m)), _) if m.kind == ModuleErrorKind::Unsupported => {

@@ -36,16 +36,39 @@ pub enum EngineInstantiation {
     Resource(String),
 }
 
+/// A module an engine has compiled (or failed to compile), not yet instantiated: the
+/// engine's own form, which only the [`DiffEngine::instantiate_compiled`] of an adapter of
+/// the same engine understands. It can cross threads, so that a campaign compiles the next
+/// modules on one thread while it runs the current one on another.
+pub struct Compiled(pub(crate) Box<dyn std::any::Any + Send>);
+
+/// Compiles modules for one engine, on any thread ([`DiffEngine::compiler`]).
+pub trait Compiler: Send {
+    /// Validate and compile `wasm`; a rejection is kept in the result and reported by
+    /// [`DiffEngine::instantiate_compiled`] as [`EngineInstantiation::Rejected`].
+    fn compile(&self, wasm: &[u8]) -> Compiled;
+}
+
 /// An engine under test. An adapter holds at most one instance at a time: the one of the
-/// last successful [`DiffEngine::instantiate`].
+/// last successful [`DiffEngine::instantiate`] or [`DiffEngine::instantiate_compiled`].
 pub trait DiffEngine {
     /// Short name, as on the command line (`wasmtime`, `wasmi`).
     fn name(&self) -> &'static str;
     /// Whether the engine implements the threads proposal (shared memories and atomics);
     /// generators leave threads out for those that do not.
     fn supports_threads(&self) -> bool;
+    /// A compiler of this engine's modules that can run on another thread (it shares the
+    /// engine's configuration).
+    fn compiler(&self) -> Box<dyn Compiler>;
+    /// Instantiate a module this engine's [`DiffEngine::compiler`] compiled, with no
+    /// imports; the start function runs with `fuel`. A module compiled by another engine
+    /// is [`EngineInstantiation::Rejected`].
+    fn instantiate_compiled(&mut self, compiled: Compiled, fuel: u64) -> EngineInstantiation;
     /// Compile and instantiate `wasm` with no imports; the start function runs with `fuel`.
-    fn instantiate(&mut self, wasm: &[u8], fuel: u64) -> EngineInstantiation;
+    fn instantiate(&mut self, wasm: &[u8], fuel: u64) -> EngineInstantiation {
+        let compiled = self.compiler().compile(wasm);
+        self.instantiate_compiled(compiled, fuel)
+    }
     /// Call the exported function `name` (of type `ty`) with `args` under `fuel`.
     fn call(&mut self, name: &str, ty: &FuncType, args: &[Value], fuel: u64) -> EngineOutcome;
     /// The value of exported global `name`.

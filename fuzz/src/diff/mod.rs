@@ -175,24 +175,94 @@ impl Report {
     }
 }
 
-/// Modules a campaign generates in a row, then prepares in Heddle in a row ([`Planned`]):
-/// decoding one module after another keeps Heddle's decoder and validator in the caches,
-/// which wasm-smith and the engine's compiler otherwise evict between two modules.
+/// Modules a campaign takes at a time: the engine compiles them one after another, then
+/// Heddle prepares them (decode, validate, instantiate) one after another, then each is
+/// run and compared ([`run_campaign`]).
 pub const BATCH: usize = 16;
 
-/// One module of a campaign, generated (or read) and prepared on Heddle's side
-/// ([`compare::prepare`]) ahead of its comparison.
+/// One module of a campaign, generated (or read) ahead of its comparison.
 struct Planned {
     /// Where the module came from (a seed and index, or a file), for reports.
     origin: String,
     wasm: Vec<u8>,
     /// Seed of the call arguments.
     arg_seed: u64,
-    heddle: compare::Prepared,
 }
 
-/// Generate (or read) the campaign's modules from its `i`-th on, in batches of [`BATCH`],
-/// prepare each in Heddle, and send them in order to `to`, until `total` modules (for
+/// Which of a campaign's two threads may run: the comparing thread holds the machine
+/// while it runs Heddle's side of a batch, and the planner generates modules only in
+/// between. On the 2-core machines this project measures on, two busy threads slow each
+/// other down about twofold (BENCHMARKS.md); this way Heddle's side is timed running
+/// alone, while wasm-smith still overlaps the engine's compiler.
+#[derive(Default)]
+struct Turns {
+    state: std::sync::Mutex<TurnState>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct TurnState {
+    /// The comparing thread holds the machine (or waits to).
+    comparing: bool,
+    /// The planner is generating a module.
+    generating: bool,
+}
+
+impl Turns {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TurnState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait<'a>(
+        &self,
+        s: std::sync::MutexGuard<'a, TurnState>,
+    ) -> std::sync::MutexGuard<'a, TurnState> {
+        self.changed.wait(s).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// For the planner: wait while the comparing thread holds the machine, then generate
+    /// until the returned guard is dropped (also on a panic).
+    fn generate(&self) -> Generating<'_> {
+        let mut s = self.lock();
+        while s.comparing {
+            s = self.wait(s);
+        }
+        s.generating = true;
+        Generating(self)
+    }
+
+    /// For the comparing thread: hold the machine until the returned guard is dropped,
+    /// once the planner has finished the module it is generating.
+    fn hold(&self) -> Held<'_> {
+        let mut s = self.lock();
+        s.comparing = true;
+        while s.generating {
+            s = self.wait(s);
+        }
+        Held(self)
+    }
+}
+
+struct Generating<'a>(&'a Turns);
+
+impl Drop for Generating<'_> {
+    fn drop(&mut self) {
+        self.0.lock().generating = false;
+        self.0.changed.notify_all();
+    }
+}
+
+struct Held<'a>(&'a Turns);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.lock().comparing = false;
+        self.0.changed.notify_all();
+    }
+}
+
+/// Generate (or read) the campaign's modules from its `i`-th on, taking [`Turns`], and
+/// send them in order to `to` (at most two batches ahead), until `total` modules (for
 /// [`Bound::Iterations`]) or until the receiver is gone.
 fn plan(
     campaign: &Campaign,
@@ -200,61 +270,51 @@ fn plan(
     engine: &str,
     threads: bool,
     total: u64,
+    turns: &Turns,
     to: std::sync::mpsc::SyncSender<Planned>,
 ) {
-    let mut i = 0u64;
-    loop {
-        let end = match campaign.bound {
-            Bound::Iterations(_) => total.min(i + BATCH as u64),
-            Bound::Seconds(_) => i + BATCH as u64,
-        };
-        if i >= end {
+    for i in 0.. {
+        if matches!(campaign.bound, Bound::Iterations(_)) && i >= total {
             return;
         }
-        let batch: Vec<(String, Vec<u8>, u64)> = (i..end)
-            .map(|i| {
-                let index = campaign.start + i;
-                if files.is_empty() {
-                    let w =
-                        generate::module(campaign.seed, index, threads, campaign.termination_fuel);
-                    let origin = format!(
-                        "seed {} module {index} (reproduce: heddle fuzz --engine {engine} --seed {} --termination-fuel {} --start {index} --iterations 1)",
-                        campaign.seed, campaign.seed, campaign.termination_fuel
-                    );
-                    (origin, w, generate::module_seed(campaign.seed, index))
-                } else {
-                    let (name, w) = &files[(i % files.len() as u64) as usize];
-                    (name.clone(), w.clone(), campaign.seed)
-                }
-            })
-            .collect();
-        let prepared: Vec<compare::Prepared> = batch
-            .iter()
-            .map(|(_, wasm, _)| compare::prepare(wasm, &campaign.check))
-            .collect();
-        for ((origin, wasm, arg_seed), heddle) in batch.into_iter().zip(prepared) {
-            let planned = Planned {
+        let index = campaign.start + i;
+        let turn = turns.generate();
+        let planned = if files.is_empty() {
+            let wasm = generate::module(campaign.seed, index, threads, campaign.termination_fuel);
+            let origin = format!(
+                "seed {} module {index} (reproduce: heddle fuzz --engine {engine} --seed {} --termination-fuel {} --start {index} --iterations 1)",
+                campaign.seed, campaign.seed, campaign.termination_fuel
+            );
+            let arg_seed = generate::module_seed(campaign.seed, index);
+            Planned {
                 origin,
                 wasm,
                 arg_seed,
-                heddle,
-            };
-            if to.send(planned).is_err() {
-                return;
             }
+        } else {
+            let (name, w) = &files[(i % files.len() as u64) as usize];
+            Planned {
+                origin: name.clone(),
+                wasm: w.clone(),
+                arg_seed: campaign.seed,
+            }
+        };
+        drop(turn);
+        if to.send(planned).is_err() {
+            return;
         }
-        i = end;
     }
 }
 
 /// Run a campaign against `engine`. `progress` is called after every module with the
 /// report so far and the fraction done (0.0–1.0).
 ///
-/// Two threads: this one compiles and runs each module in the engine and compares it
-/// with Heddle, while a planner thread generates the next modules and decodes, validates
-/// and instantiates them in Heddle ([`compare::prepare`], a batch of [`BATCH`] at a time,
-/// at most two batches ahead). Module `i` and its arguments depend only on the seed and
-/// `i`, so a report is the same as with one thread.
+/// Two threads. A planner thread generates the next modules with wasm-smith (at most two
+/// batches ahead). This one takes them a batch of [`BATCH`] at a time: it compiles them in
+/// the engine ([`DiffEngine::compiler`]), then holds the machine ([`Turns`]: the planner
+/// waits) while Heddle prepares the batch's modules in a row ([`compare::prepare`]) and
+/// each module is run and compared. Module `i` and its arguments depend only on the seed
+/// and `i`, so a report is the same as checking one module at a time ([`check_module`]).
 pub fn run_campaign(
     campaign: &Campaign,
     engine: &mut dyn DiffEngine,
@@ -272,12 +332,13 @@ pub fn run_campaign(
         Bound::Seconds(_) => 0,
     };
     let name = engine.name();
+    let turns = Turns::default();
     std::thread::scope(|scope| {
         let (to, planned) = std::sync::mpsc::sync_channel(2 * BATCH);
-        let files = &files;
-        let planner = scope.spawn(move || plan(campaign, files, name, threads, total, to));
+        let (files, turns) = (&files, &turns);
+        let planner = scope.spawn(move || plan(campaign, files, name, threads, total, turns, to));
         // The planner stops when `planned` is dropped, at the end of the comparisons.
-        let report = compare_planned(campaign, engine, total, planned, progress);
+        let report = compare_planned(campaign, engine, total, turns, planned, progress);
         match planner.join() {
             Ok(()) => report,
             Err(p) => Err(format!(
@@ -288,35 +349,66 @@ pub fn run_campaign(
     })
 }
 
-/// The comparing half of [`run_campaign`]: take the planned modules in order and compare
-/// each with `engine`.
+/// The comparing half of [`run_campaign`]: take the planned modules in order, a batch at
+/// a time, and compare each with `engine`.
 fn compare_planned(
     campaign: &Campaign,
     engine: &mut dyn DiffEngine,
     total: u64,
+    turns: &Turns,
     planned: std::sync::mpsc::Receiver<Planned>,
     progress: &mut dyn FnMut(&Report, f64),
 ) -> Result<Report, String> {
     let mut report = Report::new(engine.name());
+    let compiler = engine.compiler();
     let clock = Clock::start(total);
     let mut i = 0u64;
+    // The batch being compared: each module with the engine's compilation and Heddle's
+    // preparation of it, and the hold on the machine while it lasts.
+    let mut batch = std::collections::VecDeque::new();
+    let mut held = None;
     loop {
         if clock.over(campaign.bound, i) || report.findings.len() >= campaign.max_findings {
             break;
         }
-        // The planner sends every module up to the bound: a closed channel before it
-        // means the planner panicked (reported by `run_campaign`).
-        let Ok(Planned {
-            origin,
-            wasm,
-            arg_seed,
-            heddle,
-        }) = planned.recv()
+        if batch.is_empty() {
+            // Let the planner generate while the engine compiles the next batch.
+            drop(held.take());
+            let n = match campaign.bound {
+                Bound::Iterations(_) => (total - i).min(BATCH as u64),
+                Bound::Seconds(_) => BATCH as u64,
+            };
+            let mut modules = Vec::new();
+            for _ in 0..n {
+                // The planner sends every module up to the bound: a closed channel before
+                // it means the planner panicked (reported by `run_campaign`).
+                let Ok(p) = planned.recv() else {
+                    return Err("the thread generating modules stopped early".into());
+                };
+                let compiled = compare::compile_ahead(&*compiler, engine.name(), &p.wasm);
+                modules.push((p, compiled));
+            }
+            held = Some(turns.hold());
+            for (p, compiled) in modules {
+                let prepared = compare::prepare(&p.wasm, &campaign.check);
+                batch.push_back((p, compiled, prepared));
+            }
+        }
+        let Some((
+            Planned {
+                origin,
+                wasm,
+                arg_seed,
+            },
+            compiled,
+            prepared,
+        )) = batch.pop_front()
         else {
-            return Err("the thread generating modules stopped early".into());
+            return Err("the batch of modules is empty".into());
         };
         let index = campaign.start + i;
-        let c = compare::check_prepared(&wasm, heddle, engine, &campaign.check, arg_seed);
+        let c =
+            compare::check_compiled(&wasm, compiled, prepared, engine, &campaign.check, arg_seed);
         report.modules += 1;
         report.instantiated += c.instantiated as u64;
         report.calls += c.calls;
@@ -378,6 +470,7 @@ fn compare_planned(
         let fraction = clock.tick(&mut report, campaign.bound, i);
         progress(&report, fraction);
     }
+    drop(held);
     clock.tick(&mut report, campaign.bound, i);
     Ok(report)
 }

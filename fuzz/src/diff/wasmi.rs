@@ -1,7 +1,9 @@
 //! wasmi 2 (an interpreter, in process) as a [`DiffEngine`]. wasmi has no threads: the
 //! campaign gives it modules without shared memories or atomics.
 
-use super::engine::{opaque_ref, DiffEngine, EngineInstantiation, EngineOutcome};
+use super::engine::{
+    opaque_ref, Compiled, Compiler, DiffEngine, EngineInstantiation, EngineOutcome,
+};
 use crate::oracle::{TableView, TrapKind};
 use heddle_interp::{FuncType, Value};
 use wasmi::{Config, Engine, Instance, Linker, Module, Store, TrapCode, Val};
@@ -87,6 +89,18 @@ fn from_val(v: &Val) -> Value {
     }
 }
 
+/// Translates modules to wasmi's bytecode on any thread: a handle on the same [`Engine`],
+/// making `Result<Module, String>`s.
+struct WasmiCompiler(Engine);
+
+impl Compiler for WasmiCompiler {
+    fn compile(&self, wasm: &[u8]) -> Compiled {
+        Compiled(Box::new(
+            Module::new(&self.0, wasm).map_err(|e| e.to_string()),
+        ))
+    }
+}
+
 impl DiffEngine for Wasmi {
     fn name(&self) -> &'static str {
         "wasmi"
@@ -96,11 +110,20 @@ impl DiffEngine for Wasmi {
         false
     }
 
-    fn instantiate(&mut self, wasm: &[u8], fuel: u64) -> EngineInstantiation {
+    fn compiler(&self) -> Box<dyn Compiler> {
+        Box::new(WasmiCompiler(self.engine.clone()))
+    }
+
+    fn instantiate_compiled(&mut self, compiled: Compiled, fuel: u64) -> EngineInstantiation {
         self.current = None;
-        let module = match Module::new(&self.engine, wasm) {
-            Ok(m) => m,
-            Err(e) => return EngineInstantiation::Rejected(e.to_string()),
+        let module = match compiled.0.downcast::<Result<Module, String>>() {
+            Ok(m) => match *m {
+                Ok(m) => m,
+                Err(e) => return EngineInstantiation::Rejected(e),
+            },
+            Err(_) => {
+                return EngineInstantiation::Rejected("a module compiled by another engine".into())
+            }
         };
         let mut store = Store::new(&self.engine, ());
         if let Err(e) = store.set_fuel(fuel) {

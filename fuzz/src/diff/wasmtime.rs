@@ -5,7 +5,9 @@
 //! NaN canonicalisation on (the generator canonicalises NaNs too, see
 //! [`super::generate`]).
 
-use super::engine::{opaque_ref, DiffEngine, EngineInstantiation, EngineOutcome};
+use super::engine::{
+    opaque_ref, Compiled, Compiler, DiffEngine, EngineInstantiation, EngineOutcome,
+};
 use crate::oracle::{TableView, TrapKind};
 use heddle_interp::{FuncType, Value};
 use wasmtime::{Config, Engine, Extern, Instance, Module, Store, Val};
@@ -99,6 +101,21 @@ fn from_val(v: &Val) -> Value {
     }
 }
 
+/// Compiles with Cranelift on any thread: a handle on the same [`Engine`] (its
+/// configuration and code settings), making `Result<Module, String>`s.
+struct WasmtimeCompiler(Engine);
+
+impl Compiler for WasmtimeCompiler {
+    fn compile(&self, wasm: &[u8]) -> Compiled {
+        Compiled(Box::new(
+            Module::new(&self.0, wasm).map_err(|e| format!("{e:#}")),
+        ))
+    }
+}
+
+/// What [`DiffEngine::instantiate_compiled`] says of a module another engine compiled.
+const NOT_OURS: &str = "a module compiled by another engine";
+
 impl DiffEngine for Wasmtime {
     fn name(&self) -> &'static str {
         "wasmtime"
@@ -108,12 +125,19 @@ impl DiffEngine for Wasmtime {
         true
     }
 
-    fn instantiate(&mut self, wasm: &[u8], fuel: u64) -> EngineInstantiation {
+    fn compiler(&self) -> Box<dyn Compiler> {
+        Box::new(WasmtimeCompiler(self.engine.clone()))
+    }
+
+    fn instantiate_compiled(&mut self, compiled: Compiled, fuel: u64) -> EngineInstantiation {
         self.current = None;
         self.shared = None;
-        let module = match Module::new(&self.engine, wasm) {
-            Ok(m) => m,
-            Err(e) => return EngineInstantiation::Rejected(format!("{e:#}")),
+        let module = match compiled.0.downcast::<Result<Module, String>>() {
+            Ok(m) => match *m {
+                Ok(m) => m,
+                Err(e) => return EngineInstantiation::Rejected(e),
+            },
+            Err(_) => return EngineInstantiation::Rejected(NOT_OURS.into()),
         };
         let mut store = Store::new(&self.engine, ());
         if let Err(e) = store.set_fuel(fuel) {
