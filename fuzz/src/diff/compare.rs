@@ -213,7 +213,7 @@ pub fn check_module(
     options: &CheckOptions,
     arg_seed: u64,
 ) -> ModuleCheck {
-    check(wasm, None, None, engine, options, arg_seed)
+    check(wasm, None, engine, options, arg_seed)
 }
 
 /// [`check_module`] with the engine's compilation of `wasm` made ahead by
@@ -227,20 +227,13 @@ pub fn check_compiled(
     options: &CheckOptions,
     arg_seed: u64,
 ) -> ModuleCheck {
-    check(
-        wasm,
-        Some(compiled),
-        Some(prepared),
-        engine,
-        options,
-        arg_seed,
-    )
+    check(wasm, Some((compiled, prepared)), engine, options, arg_seed)
 }
 
+/// [`check_module`], with both sides' first steps made `ahead` or not.
 fn check(
     wasm: &[u8],
-    compiled: Option<Ahead>,
-    prepared: Option<Prepared>,
+    ahead: Option<(Ahead, Prepared)>,
     engine: &mut dyn DiffEngine,
     options: &CheckOptions,
     arg_seed: u64,
@@ -250,8 +243,7 @@ fn check(
     let mut oracle = None;
     let result = run(
         wasm,
-        compiled,
-        prepared,
+        ahead,
         engine,
         options,
         arg_seed,
@@ -316,8 +308,7 @@ fn engine_side<T>(name: &str, f: impl FnOnce() -> T) -> Result<T, Stop> {
 #[allow(clippy::too_many_arguments)] // the module, both sides, and where results go
 fn run(
     wasm: &[u8],
-    compiled: Option<Ahead>,
-    prepared: Option<Prepared>,
+    ahead: Option<(Ahead, Prepared)>,
     engine: &mut dyn DiffEngine,
     options: &CheckOptions,
     arg_seed: u64,
@@ -326,6 +317,7 @@ fn run(
     slot: &mut Option<Oracle>,
 ) -> Result<(), Stop> {
     let name = engine.name();
+    let (compiled, prepared) = ahead.unzip();
     let h = match prepared {
         Some(p) => {
             *time += p.time;
