@@ -38,9 +38,25 @@ pub enum EngineInstantiation {
 
 /// A module an engine has compiled (or failed to compile), not yet instantiated: the
 /// engine's own form, which only the [`DiffEngine::instantiate_compiled`] of an adapter of
-/// the same engine understands. It can cross threads, so that a campaign compiles the next
-/// modules on one thread while it runs the current one on another.
-pub struct Compiled(pub(crate) Box<dyn std::any::Any + Send>);
+/// the same engine understands. A campaign compiles a batch of modules this way before
+/// Heddle's turn (docs/fuzz.md).
+pub struct Compiled(Box<dyn std::any::Any + Send>);
+
+impl Compiled {
+    /// An adapter's compiled module `M`, or the engine's message rejecting it.
+    pub(crate) fn new<M: Send + 'static>(module: Result<M, String>) -> Compiled {
+        Compiled(Box::new(module))
+    }
+
+    /// The adapter's compiled module back, or why there is none: the engine's rejection,
+    /// or that another adapter (another `M`) compiled it.
+    pub(crate) fn take<M: Send + 'static>(self) -> Result<M, String> {
+        match self.0.downcast::<Result<M, String>>() {
+            Ok(module) => *module,
+            Err(_) => Err("a module compiled by another engine".into()),
+        }
+    }
+}
 
 /// Compiles modules for one engine, on any thread ([`DiffEngine::compiler`]).
 pub trait Compiler: Send {

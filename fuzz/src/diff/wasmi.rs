@@ -95,9 +95,7 @@ struct WasmiCompiler(Engine);
 
 impl Compiler for WasmiCompiler {
     fn compile(&self, wasm: &[u8]) -> Compiled {
-        Compiled(Box::new(
-            Module::new(&self.0, wasm).map_err(|e| e.to_string()),
-        ))
+        Compiled::new(Module::new(&self.0, wasm).map_err(|e| e.to_string()))
     }
 }
 
@@ -116,14 +114,9 @@ impl DiffEngine for Wasmi {
 
     fn instantiate_compiled(&mut self, compiled: Compiled, fuel: u64) -> EngineInstantiation {
         self.current = None;
-        let module = match compiled.0.downcast::<Result<Module, String>>() {
-            Ok(m) => match *m {
-                Ok(m) => m,
-                Err(e) => return EngineInstantiation::Rejected(e),
-            },
-            Err(_) => {
-                return EngineInstantiation::Rejected("a module compiled by another engine".into())
-            }
+        let module = match compiled.take::<Module>() {
+            Ok(m) => m,
+            Err(e) => return EngineInstantiation::Rejected(e),
         };
         let mut store = Store::new(&self.engine, ());
         if let Err(e) = store.set_fuel(fuel) {

@@ -107,14 +107,9 @@ struct WasmtimeCompiler(Engine);
 
 impl Compiler for WasmtimeCompiler {
     fn compile(&self, wasm: &[u8]) -> Compiled {
-        Compiled(Box::new(
-            Module::new(&self.0, wasm).map_err(|e| format!("{e:#}")),
-        ))
+        Compiled::new(Module::new(&self.0, wasm).map_err(|e| format!("{e:#}")))
     }
 }
-
-/// What [`DiffEngine::instantiate_compiled`] says of a module another engine compiled.
-const NOT_OURS: &str = "a module compiled by another engine";
 
 impl DiffEngine for Wasmtime {
     fn name(&self) -> &'static str {
@@ -132,12 +127,9 @@ impl DiffEngine for Wasmtime {
     fn instantiate_compiled(&mut self, compiled: Compiled, fuel: u64) -> EngineInstantiation {
         self.current = None;
         self.shared = None;
-        let module = match compiled.0.downcast::<Result<Module, String>>() {
-            Ok(m) => match *m {
-                Ok(m) => m,
-                Err(e) => return EngineInstantiation::Rejected(e),
-            },
-            Err(_) => return EngineInstantiation::Rejected(NOT_OURS.into()),
+        let module = match compiled.take::<Module>() {
+            Ok(m) => m,
+            Err(e) => return EngineInstantiation::Rejected(e),
         };
         let mut store = Store::new(&self.engine, ());
         if let Err(e) = store.set_fuel(fuel) {
