@@ -165,14 +165,14 @@ fn show(vals: &[Value]) -> String {
     format!("[{}]", v.join(", "))
 }
 
-/// A module's compilation by the engine, made ahead of its comparison on another thread
+/// A module's compilation by the engine, made ahead of its comparison
 /// ([`compile_ahead`]): what the engine's [`Compiler`] made, or its panic as an
 /// `engine-panic` difference.
 pub struct Ahead(Result<Compiled, Difference>);
 
 /// Compile `wasm` with `compiler` (of the engine named `engine`), a panic caught. A
-/// campaign compiles the next modules on another thread with this while it runs the
-/// current one in Heddle and the engine ([`super::run_campaign`]).
+/// campaign compiles a batch of modules with this before Heddle prepares the batch and
+/// each module is compared ([`super::run_campaign`]).
 pub fn compile_ahead(compiler: &dyn Compiler, engine: &str, wasm: &[u8]) -> Ahead {
     Ahead(
         catch_unwind(AssertUnwindSafe(|| compiler.compile(wasm))).map_err(|p| Difference {
@@ -196,10 +196,7 @@ pub struct Prepared {
 /// caught: the first step of [`check_module`], made ahead for [`check_compiled`].
 pub fn prepare(wasm: &[u8], options: &CheckOptions) -> Prepared {
     let mut time = std::time::Duration::ZERO;
-    let oracle = heddle(&mut time, || Oracle::new(wasm, options.oracle)).map_err(|s| match s {
-        Stop::Differ(d) => d,
-        Stop::Skip(_) => unreachable!("`heddle` stops only with a difference"),
-    });
+    let oracle = timed_catch(&mut time, || Oracle::new(wasm, options.oracle));
     Prepared { oracle, time }
 }
 
@@ -284,14 +281,17 @@ pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 /// Run `f` on Heddle's side: timed, and a panic becomes a `heddle-panic` difference.
 fn heddle<T>(time: &mut std::time::Duration, f: impl FnOnce() -> T) -> Result<T, Stop> {
+    timed_catch(time, f).map_err(Stop::Differ)
+}
+
+/// [`heddle`], with the panic as a bare [`Difference`].
+fn timed_catch<T>(time: &mut std::time::Duration, f: impl FnOnce() -> T) -> Result<T, Difference> {
     let t = std::time::Instant::now();
     let r = catch_unwind(AssertUnwindSafe(f));
     *time += t.elapsed();
-    r.map_err(|p| {
-        differ(
-            "heddle-panic",
-            format!("Heddle panicked: {}", panic_message(&*p)),
-        )
+    r.map_err(|p| Difference {
+        kind: "heddle-panic",
+        summary: format!("Heddle panicked: {}", panic_message(&*p)),
     })
 }
 
