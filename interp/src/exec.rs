@@ -853,6 +853,10 @@ fn any_to_slot(r: AnyRef) -> Slot {
 /// Decode a slot holding a value of type `ty`. A non-null reference is decoded from its
 /// slot alone; a null one gets the hierarchy of `ty`'s heap type (a concrete heap type
 /// gives `any`'s: see [`Store::slot_value`] for the precise one).
+///
+/// Numbers and vectors are decoded inline (`global.set` and every call's results decode
+/// slots); references by [`slot_to_ref`].
+#[inline]
 pub fn slot_to_value(s: Slot, ty: ValType) -> Value {
     match ty {
         ValType::I32 => Value::I32(s as u32 as i32),
@@ -860,27 +864,32 @@ pub fn slot_to_value(s: Slot, ty: ValType) -> Value {
         ValType::F32 => Value::F32(s as u32),
         ValType::F64 => Value::F64(s as u64),
         ValType::V128 => Value::V128(s),
-        ValType::Ref(r) if s == NULL_REF => Value::null_of(r.heap),
-        ValType::Ref(_) => {
-            let any = |s: Slot| match s & TAG_MASK {
-                TAG_I31 => AnyRef::I31(s as u32),
-                TAG_STRUCT => AnyRef::Struct(s as u32),
-                TAG_ARRAY => AnyRef::Array(s as u32),
-                _ => AnyRef::Host(s as u32),
-            };
-            if s & TAG_MASK == TAG_EXN {
-                Value::ExnRef(Some(ExnAddr(s as u32)))
-            } else if s & EXTERN_FLAG != 0 {
-                match any(s & !EXTERN_FLAG) {
-                    AnyRef::Host(n) => Value::ExternRef(Some(n)),
-                    r => Value::ExternAny(r),
-                }
-            } else if s & TAG_MASK == 0 {
-                Value::FuncRef(Some(FuncAddr(s as u32)))
-            } else {
-                Value::AnyRef(Some(any(s)))
-            }
+        ValType::Ref(r) => slot_to_ref(s, r),
+    }
+}
+
+/// [`slot_to_value`] for a slot holding a reference of type `r`.
+#[inline(never)]
+fn slot_to_ref(s: Slot, r: RefType) -> Value {
+    let any = |s: Slot| match s & TAG_MASK {
+        TAG_I31 => AnyRef::I31(s as u32),
+        TAG_STRUCT => AnyRef::Struct(s as u32),
+        TAG_ARRAY => AnyRef::Array(s as u32),
+        _ => AnyRef::Host(s as u32),
+    };
+    if s == NULL_REF {
+        Value::null_of(r.heap)
+    } else if s & TAG_MASK == TAG_EXN {
+        Value::ExnRef(Some(ExnAddr(s as u32)))
+    } else if s & EXTERN_FLAG != 0 {
+        match any(s & !EXTERN_FLAG) {
+            AnyRef::Host(n) => Value::ExternRef(Some(n)),
+            r => Value::ExternAny(r),
         }
+    } else if s & TAG_MASK == 0 {
+        Value::FuncRef(Some(FuncAddr(s as u32)))
+    } else {
+        Value::AnyRef(Some(any(s)))
     }
 }
 
@@ -1416,9 +1425,10 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 break Ok(Exit::Yield);
             }
             remaining -= 1;
-            let instr = body[pc];
+            // Matched where it lies: the arms read only the fields they use.
+            let instr = &body[pc];
             pc += 1;
-            match instr {
+            match *instr {
                 // ---- Control ----
                 Instr::Unreachable => break Err(Trap::Unreachable),
                 Instr::Nop => {}
@@ -1456,7 +1466,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 }
                 // `call_ref` (spec 3.0) shares the arm: one inlined call path.
                 Instr::Call(_) | Instr::CallRef(_) => {
-                    let addr = match instr {
+                    let addr = match *instr {
                         Instr::Call(idx) => {
                             ctx.store.instances[instance.0 as usize].funcs[idx as usize]
                         }
@@ -1484,7 +1494,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
 
                 // `return_call_ref` (spec 3.0) shares the arm.
                 Instr::ReturnCall(_) | Instr::ReturnCallRef(_) => {
-                    let addr = match instr {
+                    let addr = match *instr {
                         Instr::ReturnCall(idx) => {
                             ctx.store.instances[instance.0 as usize].funcs[idx as usize]
                         }
@@ -1965,7 +1975,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 Instr::I64Add128 | Instr::I64Sub128 => {
                     let b = u128::from(u64_of(pop!())) << 64 | u128::from(u64_of(pop!()));
                     let a = u128::from(u64_of(pop!())) << 64 | u128::from(u64_of(pop!()));
-                    let r = if instr == Instr::I64Add128 {
+                    let r = if *instr == Instr::I64Add128 {
                         a.wrapping_add(b)
                     } else {
                         a.wrapping_sub(b)
@@ -2132,7 +2142,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 | Instr::ArrayCopy
                 | Instr::ArrayInitData { .. }
                 | Instr::ArrayInitElem(_) => {
-                    tri!(gc_instr(ctx.store, ctx.limits, instance, instr, stack))
+                    tri!(gc_instr(ctx.store, ctx.limits, instance, *instr, stack))
                 }
                 // ---- Vector (spec *Vector Instructions*) ----
                 Instr::Simd(op) => {

@@ -306,6 +306,7 @@ impl Store {
     /// Decode a slot holding a value of (canonical) type `ty` (see
     /// [`crate::exec::slot_to_value`]), with nulls of concrete types in the right
     /// hierarchy.
+    #[inline]
     pub fn slot_value(&self, s: u128, ty: ValType) -> Value {
         match ty {
             ValType::Ref(r) => crate::exec::slot_to_value(
