@@ -529,21 +529,26 @@ fn lower_func(
     let mut ctl: Vec<Control> = vec![Control::new(FrameKind::Block, 0, None)];
     let mut ops = body.get_operators_reader().map_err(invalid)?;
     while !ops.eof() {
-        // The operator is used where it was read (a borrow, not a move out of the
-        // `Result`): it is large, and copying it costs more than the rest of lowering it.
-        let read = ops.read_with_offset();
-        let (op, offset) = match &read {
-            Ok((op, offset)) => (op, *offset),
-            Err(e) => return Err(invalid(e.clone())),
-        };
         // Most operators are not structured control: each lowers to at most one
-        // instruction with no reference to the control stack, so it is validated and
-        // lowered at once. (Telling them apart is a few comparisons, not a jump.)
-        if !is_control(op) {
-            fv.op(offset, op).map_err(invalid)?;
-            code.extend(lower_simple(op, m, &mut v128s)?);
-            continue;
+        // instruction with no reference to the control stack, so the reader hands it
+        // straight to [`Simple`], which validates and lowers it at once. Structured
+        // control comes back here as an operator.
+        let offset = ops.original_position();
+        let mut simple = Simple {
+            fv: &mut fv,
+            offset,
+            m,
+            code: &mut code,
+            v128s: &mut v128s,
+            control: None,
+            error: None,
+        };
+        ops.visit_operator(&mut simple).map_err(invalid)?;
+        if let Some(e) = simple.error {
+            return Err(e);
         }
+        let Some(op) = simple.control else { continue };
+        let op = &op;
         // Branches are resolved with the stack heights *before* the operator; a depth the
         // validator does not know is left as a placeholder for `fv.op` to reject.
         let target = |ctl: &mut [Control], depth: u32, popped: u32, patch: Patch| -> BrTarget {
@@ -845,6 +850,98 @@ fn lower_func(
     })
 }
 
+/// The visitor [`lower_func`] gives wasmparser's operator reader: each operator that is
+/// not structured control ([`is_control`]) is validated (by the function validator's
+/// method for that operator, called directly) and lowered ([`lower_simple`]) as it is
+/// read, with one dispatch on the opcode instead of three (read into an [`Operator`],
+/// validate it, lower it). Structured control is kept in `control` for [`lower_func`].
+///
+/// The visitor's output is `()`, and what it has to say is left in its fields: a large
+/// output (an operator, or an error) would be copied out of every visit, which costs
+/// more than the visit.
+struct Simple<'v, 'm, 'a> {
+    fv: &'v mut FuncValidator<ValidatorResources>,
+    /// Byte offset of the operator in the module (for the validator's errors).
+    offset: u64,
+    m: &'m Module,
+    code: &'v mut Vec<Instr>,
+    v128s: &'v mut Vec<u128>,
+    /// The operator, if it is structured control: neither validated nor lowered.
+    control: Option<Operator<'a>>,
+    /// Why the operator is invalid, or unsupported by Heddle.
+    error: Option<ModuleError>,
+}
+
+impl<'a> Simple<'_, '_, 'a> {
+    /// Lower `op` once it is `validated`; keep the error if either failed.
+    fn lower(&mut self, op: &Operator<'a>, validated: Result<(), ModuleError>) {
+        let lowered = validated.and_then(|()| lower_simple(op, self.m, self.v128s, self.code));
+        if let Err(e) = lowered {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// One method per operator for [`Simple`]: structured control is kept for
+/// [`lower_func`]; anything else is validated, then lowered. (`plain` or `simd`: how the
+/// validator is reached; SIMD operators go through its SIMD visitor.)
+macro_rules! visit_simple {
+    ($visit_in:ident; $( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            fn $visit(&mut self $($(, $arg: $argty)*)?) {
+                let op = Operator::$op $({ $($arg: $arg.clone()),* })?;
+                if is_control(&op) {
+                    self.control = Some(op);
+                    return;
+                }
+                let offset = self.offset;
+                let validated = visit_simple!(@validate $visit_in self.fv.visitor(offset), offset, $visit ($($($arg),*)?));
+                self.lower(&op, validated);
+            }
+        )*
+    };
+    (@validate plain $v:expr, $offset:expr, $visit:ident ($($arg:expr),*)) => {
+        $v.$visit($($arg),*).map_err(invalid)
+    };
+    (@validate simd $v:expr, $offset:expr, $visit:ident ($($arg:expr),*)) => {{
+        let mut v = $v;
+        match wasmparser::VisitOperator::simd_visitor(&mut v) {
+            Some(s) => s.$visit($($arg),*).map_err(invalid),
+            None => Err(ModuleError {
+                kind: ModuleErrorKind::Invalid,
+                message: "SIMD support is not enabled".into(),
+                offset: Some($offset),
+            }),
+        }
+    }};
+}
+
+macro_rules! visit_simple_plain {
+    ($($t:tt)*) => { visit_simple!(plain; $($t)*); };
+}
+
+macro_rules! visit_simple_simd {
+    ($($t:tt)*) => { visit_simple!(simd; $($t)*); };
+}
+
+#[allow(clippy::clone_on_copy)] // the arguments go to the operator and to the validator
+impl<'a> wasmparser::VisitOperator<'a> for Simple<'_, '_, 'a> {
+    type Output = ();
+
+    fn simd_visitor(
+        &mut self,
+    ) -> Option<&mut dyn wasmparser::VisitSimdOperator<'a, Output = Self::Output>> {
+        Some(self)
+    }
+
+    wasmparser::for_each_visit_operator!(visit_simple_plain);
+}
+
+#[allow(clippy::clone_on_copy)]
+impl<'a> wasmparser::VisitSimdOperator<'a> for Simple<'_, '_, 'a> {
+    wasmparser::for_each_visit_simd_operator!(visit_simple_simd);
+}
+
 /// Whether `op` is structured control (blocks, branches, exception handlers), which
 /// [`lower_func`] lowers with the control stack; every other operator is
 /// [`lower_simple`]'s.
@@ -955,7 +1052,8 @@ fn lower_simple(
     op: &Operator<'_>,
     m: &Module,
     v128s: &mut Vec<u128>,
-) -> Result<Option<Instr>, ModuleError> {
+    code: &mut Vec<Instr>,
+) -> Result<(), ModuleError> {
     use AtomicType::{I32 as A32, I64 as A64};
     use Operator as O;
     let atomic_load = |ty, width, m| -> Result<_, ModuleError> {
@@ -987,11 +1085,11 @@ fn lower_simple(
             memarg: memarg(m)?,
         })
     };
-    Ok(Some(match op {
+    code.push(match op {
         O::Throw { tag_index } => Instr::Throw(*tag_index),
         O::ThrowRef => Instr::ThrowRef,
         O::Unreachable => Instr::Unreachable,
-        O::Nop => return Ok(None),
+        O::Nop => return Ok(()),
         O::Return => Instr::Return,
         O::Call { function_index } => Instr::Call(*function_index),
         O::CallIndirect {
@@ -1387,13 +1485,15 @@ fn lower_simple(
         O::I64TruncSatF64U => Instr::I64TruncSatF64U,
         other => {
             if let Some(simd) = crate::simd::lower(other, v128s)? {
-                return Ok(Some(Instr::Simd(simd)));
+                Instr::Simd(simd)
+            } else {
+                let name = format!("{other:?}");
+                return Err(unsupported(format!(
+                    "instruction {}",
+                    name.split([' ', '{']).next().unwrap_or(&name)
+                )));
             }
-            let name = format!("{other:?}");
-            return Err(unsupported(format!(
-                "instruction {}",
-                name.split([' ', '{']).next().unwrap_or(&name)
-            )));
         }
-    }))
+    });
+    Ok(())
 }
