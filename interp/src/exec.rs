@@ -1327,7 +1327,11 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             match thread.frames.last() {
                 None => break Ok(Exit::Return),
                 Some(f) => {
-                    module = f.module.clone();
+                    // Most calls and returns stay in one module: no reference count
+                    // to move then (an atomic increment and decrement each).
+                    if !Arc::ptr_eq(&module, &f.module) {
+                        module = f.module.clone();
+                    }
                     func_idx = f.func;
                     pc = f.pc;
                     fp = f.fp;
