@@ -76,6 +76,14 @@ pub trait DiffEngine {
     /// A compiler of this engine's modules that can run on another thread (it shares the
     /// engine's configuration).
     fn compiler(&self) -> Box<dyn Compiler>;
+    /// Whether compiling a module costs the engine far more than generating it (an
+    /// ahead-of-time compiler such as Cranelift): then a campaign gives Heddle its turn,
+    /// pausing the generator while Heddle runs, and the generator still overlaps the
+    /// compiler. An engine that compiles lazily (wasmi) says `false`: the generator is
+    /// then the slowest part of the loop, and it never waits ([`super::run_campaign`]).
+    fn compiles_ahead(&self) -> bool {
+        true
+    }
     /// Instantiate a module this engine's [`DiffEngine::compiler`] compiled, with no
     /// imports; the start function runs with `fuel`. A module compiled by another engine
     /// is [`EngineInstantiation::Rejected`].

@@ -313,7 +313,9 @@ fn plan(
 /// batches ahead). This one takes them a batch of [`BATCH`] at a time: it compiles them in
 /// the engine ([`DiffEngine::compiler`]), then holds the machine ([`Turns`]: the planner
 /// waits) while Heddle prepares the batch's modules in a row ([`compare::prepare`]) and
-/// each module is run and compared. Module `i` and its arguments depend only on the seed
+/// each module is run and compared. For an engine that compiles lazily
+/// ([`DiffEngine::compiles_ahead`] is false) it does not hold the machine: the planner
+/// generates all along. Module `i` and its arguments depend only on the seed
 /// and `i`, so a report is the same as checking one module at a time ([`check_module`]).
 pub fn run_campaign(
     campaign: &Campaign,
@@ -388,7 +390,9 @@ fn compare_planned(
                 let compiled = compare::compile_ahead(&*compiler, engine.name(), &p.wasm);
                 modules.push((p, compiled));
             }
-            held = Some(turns.hold());
+            // Heddle's turn, for an engine whose compiler hides the generator (see
+            // `DiffEngine::compiles_ahead`).
+            held = engine.compiles_ahead().then(|| turns.hold());
             for (p, compiled) in modules {
                 let prepared = compare::prepare(&p.wasm, &campaign.check);
                 batch.push_back((p, compiled, prepared));

@@ -108,6 +108,11 @@ impl DiffEngine for Wasmi {
         false
     }
 
+    /// wasmi translates function bodies lazily, on first call: its compile step is cheap.
+    fn compiles_ahead(&self) -> bool {
+        false
+    }
+
     fn compiler(&self) -> Box<dyn Compiler> {
         Box::new(WasmiCompiler(self.engine.clone()))
     }
