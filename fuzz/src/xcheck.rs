@@ -1,6 +1,6 @@
 //! `heddle xcheck`: litmus tests run on engines, every observed outcome checked against the
 //! outcomes the memory model allows for the same file (spec `exec/relaxed.rst`, computed by
-//! [`heddle_model::enumerate`]).
+//! [`heddle_model::enumerate()`]).
 //!
 //! An observed outcome the model forbids is a finding; so is an engine's crash, hang or
 //! compile error. Allowed outcomes an engine never showed are information only (x86 never

@@ -855,7 +855,7 @@ fn any_to_slot(r: AnyRef) -> Slot {
 /// gives `any`'s: see [`Store::slot_value`] for the precise one).
 ///
 /// Numbers and vectors are decoded inline (`global.set` and every call's results decode
-/// slots); references by [`slot_to_ref`].
+/// slots); references out of line, by `slot_to_ref`.
 #[inline]
 pub fn slot_to_value(s: Slot, ty: ValType) -> Value {
     match ty {

@@ -10,7 +10,7 @@
 //! time. Each function instead carries a static table of its handlers ([`Handler`]), one
 //! per `try_table` (or legacy `try`), each with the range of code its body covers and the
 //! operand-stack heights its clauses restore. Where the spec's `throw_ref` reduces in the
-//! innermost handler context `H[...]` around it, [`throw_ref`] finds the innermost handler
+//! innermost handler context `H[...]` around it, `throw_ref` finds the innermost handler
 //! whose range contains the throwing instruction (or, in a caller frame, the calling one):
 //! the same handler, as the ranges nest exactly as the `handler` frames would.
 //!

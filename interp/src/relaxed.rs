@@ -250,7 +250,7 @@ impl Writer {
 }
 
 /// A value domain for promises: per byte address, the byte values that writes write there,
-/// with the [`Writer`]s that wrote each.
+/// with the `Writer`s that wrote each.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ValueDomain(BTreeMap<u64, BTreeMap<u8, BTreeSet<Writer>>>);
 

@@ -198,7 +198,7 @@ pub struct ArrayInst {
 pub struct TagInst {
     /// The tag type: `[t*] -> []`, the payload's types as parameters.
     pub ty: FuncType,
-    /// The tag type's canonical id in the store's [`crate::TypeRegistry`] (what import
+    /// The tag type's canonical id in the store's [`crate::types::TypeRegistry`] (what import
     /// matching compares).
     pub type_id: TypeId,
 }

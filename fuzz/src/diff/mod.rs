@@ -311,7 +311,7 @@ fn plan(
 ///
 /// Two threads. A planner thread generates the next modules with wasm-smith (at most two
 /// batches ahead). This one takes them a batch of [`BATCH`] at a time: it compiles them in
-/// the engine ([`DiffEngine::compiler`]), then holds the machine ([`Turns`]: the planner
+/// the engine ([`DiffEngine::compiler`]), then holds the machine (`Turns`: the planner
 /// waits) while Heddle prepares the batch's modules in a row ([`compare::prepare`]) and
 /// each module is run and compared. For an engine that compiles lazily
 /// ([`DiffEngine::compiles_ahead`] is false) it does not hold the machine: the planner

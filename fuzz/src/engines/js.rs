@@ -4,7 +4,7 @@
 //! line on stdout (docs/xcheck.md, "The JavaScript harness").
 //!
 //! Also the pieces the browser adapter shares: the harness sources, parsing a harness result
-//! into a [`Histogram`], and [`ProcessGroup`] (a child process in its own process group,
+//! into a [`Histogram`], and `ProcessGroup` (a child process in its own process group,
 //! killed with the whole group).
 
 use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};

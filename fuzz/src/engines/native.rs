@@ -10,7 +10,7 @@
 //! before their first invoke (after instantiating), then each waits a seeded number of
 //! spin-loop hints, so that their bodies overlap. A `wait` without timeout that nothing
 //! notifies within the test's watchdog time is `"blocked"` (it traps with "deadlock") only
-//! if every script thread still running is itself in such a wait ([`Liveness`]); otherwise
+//! if every script thread still running is itself in such a wait (`Liveness`); otherwise
 //! it waits on (a slow notifier is not a deadlock). A thread that joins a blocked thread
 //! stops there, as in the model.
 //! Iterations stop early at the time bound ([`RunOptions::timeout`]); the histogram then

@@ -7,7 +7,7 @@
 //! executions under swapping adjacent independent steps) and never starts an execution that
 //! sleep sets would block.
 //!
-//! * **Events** are the visible steps of script threads ([`Configuration::next_is_visible`])
+//! * **Events** are the visible steps of script threads ([`heddle_interp::Configuration::next_is_visible`])
 //!   and wait timeouts. Two events are **dependent** when they belong to the same script
 //!   thread, or their [footprints](heddle_interp::Footprint) conflict: overlapping bytes of
 //!   one memory, at least one a write. `wait`, `notify` and a timeout count as writes of
@@ -27,7 +27,7 @@
 //!   thread there is a weak initial of `v` (the paper's Algorithm 2, lines 3-6). Backtracking
 //!   takes the deepest node with a non-empty wake-up tree and follows its leftmost branch.
 //!
-//! The search is split into independent subtrees for `--jobs` workers ([`top_tasks`]).
+//! The search is split into independent subtrees for `--jobs` workers (`top_tasks`).
 //!
 //! Executions are re-run from the start (the runs are cheap, BENCHMARKS.md), following the
 //! threads of the path and then of the wake-up tree; after it, the first enabled thread not

@@ -3,7 +3,7 @@
 //! instead of running silently for hours.
 //!
 //! The estimate counts, per script thread, the *visible* instructions of the functions it
-//! invokes (those that touch memory: [`Instr::accesses_memory`], the choice points of the
+//! invokes (those that read or write a memory: the choice points of the
 //! explorer), following direct calls, each instruction once (a loop body counts once). For
 //! straight-line code, a state the explorer caches is determined by where each thread is
 //! (`n_i + 1` places for `n_i` visible steps) and by the values its reads returned; a read may
