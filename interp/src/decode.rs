@@ -1047,7 +1047,8 @@ pub(crate) fn memarg(m: &wasmparser::MemArg) -> Result<MemArg, ModuleError> {
 
 /// Lower an operator that maps to one instruction (everything but structured control,
 /// see [`is_control`]; vector operators through [`crate::simd::lower`], their 16-byte
-/// immediates appended to `v128s`). `Ok(None)` for `nop`.
+/// immediates appended to `v128s`), pushing it onto `code`; `nop` pushes nothing. An
+/// operator Heddle does not implement is an `Unsupported` error.
 fn lower_simple(
     op: &Operator<'_>,
     m: &Module,
