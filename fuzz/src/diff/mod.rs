@@ -193,7 +193,9 @@ struct Planned {
 /// while it runs Heddle's side of a batch, and the planner generates modules only in
 /// between. On the 2-core machines this project measures on, two busy threads slow each
 /// other down about twofold (BENCHMARKS.md); this way Heddle's side is timed running
-/// alone, while wasm-smith still overlaps the engine's compiler.
+/// alone, while wasm-smith still overlaps the engine's compiler. Only for engines that
+/// compile ahead ([`DiffEngine::compiles_ahead`]): against the others the comparing
+/// thread never holds the machine, and the planner never waits.
 #[derive(Default)]
 struct Turns {
     state: std::sync::Mutex<TurnState>,
