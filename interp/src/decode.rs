@@ -874,10 +874,10 @@ struct Simple<'v, 'm, 'a> {
 
 impl<'a> Simple<'_, '_, 'a> {
     /// Lower `op` once it is `validated`; keep the error if either failed.
-    fn lower(&mut self, op: &Operator<'a>, validated: Result<(), ModuleError>) {
+    fn lower(&mut self, op: &Operator<'a>, validated: Lowering<()>) {
         let lowered = validated.and_then(|()| lower_simple(op, self.m, self.v128s, self.code));
         if let Err(e) = lowered {
-            self.error = Some(e);
+            self.error = Some(*e);
         }
     }
 }
@@ -901,17 +901,18 @@ macro_rules! visit_simple {
         )*
     };
     (@validate plain $v:expr, $offset:expr, $visit:ident ($($arg:expr),*)) => {
-        $v.$visit($($arg),*).map_err(invalid)
+        $v.$visit($($arg),*).map_err(|e| invalid(e).into())
     };
     (@validate simd $v:expr, $offset:expr, $visit:ident ($($arg:expr),*)) => {{
         let mut v = $v;
         match wasmparser::VisitOperator::simd_visitor(&mut v) {
-            Some(s) => s.$visit($($arg),*).map_err(invalid),
+            Some(s) => s.$visit($($arg),*).map_err(|e| invalid(e).into()),
             None => Err(ModuleError {
                 kind: ModuleErrorKind::Invalid,
                 message: "SIMD support is not enabled".into(),
                 offset: Some($offset),
-            }),
+            }
+            .into()),
         }
     }};
 }
@@ -1034,16 +1035,18 @@ fn field_packing(m: &Module, ty: u32, field: Option<u32>) -> Packed {
     }
 }
 
-pub(crate) fn memarg(m: &wasmparser::MemArg) -> Result<MemArg, ModuleError> {
+pub(crate) fn memarg(m: &wasmparser::MemArg) -> Lowering<MemArg> {
     match (m.target, m.ordering) {
         (wasmparser::MemArgTarget::Memory(memory), None) => u16::try_from(memory)
             .map(|memory| MemArg::new(m.offset, memory))
-            .map_err(|_| unsupported("a memory index above 65535")),
-        _ => Err(unsupported(
-            "memory immediates of the shared-everything-threads proposal",
-        )),
+            .map_err(|_| unsupported("a memory index above 65535").into()),
+        _ => Err(unsupported("memory immediates of the shared-everything-threads proposal").into()),
     }
 }
+
+/// The result of lowering one operator: its error boxed, so that the result is one
+/// machine word wide (a wide result goes through memory at every operator).
+pub(crate) type Lowering<T> = Result<T, Box<ModuleError>>;
 
 /// Lower an operator that maps to one instruction (everything but structured control,
 /// see [`is_control`]; vector operators through [`crate::simd::lower`], their 16-byte
@@ -1054,24 +1057,24 @@ fn lower_simple(
     m: &Module,
     v128s: &mut Vec<u128>,
     code: &mut Vec<Instr>,
-) -> Result<(), ModuleError> {
+) -> Lowering<()> {
     use AtomicType::{I32 as A32, I64 as A64};
     use Operator as O;
-    let atomic_load = |ty, width, m| -> Result<_, ModuleError> {
+    let atomic_load = |ty, width, m| -> Lowering<_> {
         Ok(Instr::AtomicLoad {
             ty,
             width,
             memarg: memarg(m)?,
         })
     };
-    let atomic_store = |ty, width, m| -> Result<_, ModuleError> {
+    let atomic_store = |ty, width, m| -> Lowering<_> {
         Ok(Instr::AtomicStore {
             ty,
             width,
             memarg: memarg(m)?,
         })
     };
-    let rmw = |op, ty, width, m| -> Result<_, ModuleError> {
+    let rmw = |op, ty, width, m| -> Lowering<_> {
         Ok(Instr::AtomicRmw {
             op,
             ty,
@@ -1079,7 +1082,7 @@ fn lower_simple(
             memarg: memarg(m)?,
         })
     };
-    let cmpxchg = |ty, width, m| -> Result<_, ModuleError> {
+    let cmpxchg = |ty, width, m| -> Lowering<_> {
         Ok(Instr::AtomicCmpxchg {
             ty,
             width,
@@ -1492,7 +1495,8 @@ fn lower_simple(
                 return Err(unsupported(format!(
                     "instruction {}",
                     name.split([' ', '{']).next().unwrap_or(&name)
-                )));
+                ))
+                .into());
             }
         }
     });

@@ -829,19 +829,19 @@ impl SimdInstr {
 pub(crate) fn lower(
     op: &Operator<'_>,
     v128s: &mut Vec<u128>,
-) -> Result<Option<SimdInstr>, ModuleError> {
+) -> crate::decode::Lowering<Option<SimdInstr>> {
     use Operator as O;
     use Shape::*;
     use SimdInstr::*;
     let memarg = crate::decode::memarg;
-    let load = |bytes, then, m| -> Result<SimdInstr, ModuleError> {
+    let load = |bytes, then, m| -> crate::decode::Lowering<SimdInstr> {
         Ok(Load {
             bytes,
             then,
             memarg: memarg(m)?,
         })
     };
-    let mut side = |c: u128| -> Result<u32, ModuleError> {
+    let mut side = |c: u128| -> crate::decode::Lowering<u32> {
         let i = u32::try_from(v128s.len()).map_err(|_| ModuleError {
             kind: ModuleErrorKind::Unsupported,
             message: "more than 2^32 v128 immediates in one function".into(),
