@@ -4,7 +4,8 @@
 //! `DiffEngine`/`DiffInstance`, wasmtime#4852): instantiate a module once ([`Oracle::new`],
 //! imports optional through [`Oracle::with_imports`]), then evaluate any export by name
 //! ([`Oracle::call`]) and read any exported global ([`Oracle::global`]), memory
-//! ([`Oracle::memory`], the bytes) or table ([`Oracle::table`], size and null entries).
+//! ([`Oracle::memory`], the bytes) or table ([`Oracle::table`], size and null entries);
+//! [`Oracle::export_states`] reads every global and table at once.
 //! Every call runs under fuel ([`OracleOptions::fuel`], small steps of the interpreter),
 //! and traps come back as the stable enum [`TrapKind`] carrying the spec's message
 //! ([`Trap::message`]).
@@ -33,7 +34,7 @@
 use heddle_interp::syntax::Instr;
 use heddle_interp::{
     Configuration, ExecLimits, ExternVal, FuncType, InstanceAddr, InstantiationError, Module,
-    ModuleError, Trap, Value,
+    ModuleError, TableAddr, Trap, Value,
 };
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -222,6 +223,17 @@ pub struct TableView {
     pub null: Vec<bool>,
 }
 
+/// What [`Oracle::export_states`] reads of one export.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExportState {
+    /// An exported global's current value.
+    Global(Value),
+    /// An exported table's size and null entries.
+    Table(TableView),
+    /// A function, memory or tag: nothing is read (memories through [`Oracle::memory`]).
+    Other,
+}
+
 /// The kind of an export, with a function's type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExportKind {
@@ -364,16 +376,36 @@ impl Oracle {
     /// The size and null entries of the exported table `name`.
     pub fn table(&self, name: &str) -> Option<TableView> {
         match self.config.export(self.instance, name)? {
-            ExternVal::Table(t) => Some(TableView {
-                null: self
-                    .config
-                    .table_elements(t)
-                    .iter()
-                    .map(|v| matches!(v, Value::FuncRef(None) | Value::ExternRef(None)))
-                    .collect(),
-            }),
+            ExternVal::Table(t) => Some(self.table_view(t)),
             _ => None,
         }
+    }
+
+    fn table_view(&self, table: TableAddr) -> TableView {
+        TableView {
+            null: self
+                .config
+                .table_elements(table)
+                .iter()
+                .map(|v| matches!(v, Value::FuncRef(None) | Value::ExternRef(None)))
+                .collect(),
+        }
+    }
+
+    /// Every exported global's value and table's view at once, in the order of
+    /// [`Oracle::exports`] (one entry per export, [`ExportState::Other`] for the other
+    /// kinds): one pass over the instance's exports instead of a lookup by name for each,
+    /// for a differential check that reads them all after every call.
+    pub fn export_states(&self) -> Vec<ExportState> {
+        let inst = &self.config.store.instances[self.instance.0 as usize];
+        inst.exports
+            .iter()
+            .map(|(_, ev)| match *ev {
+                ExternVal::Global(g) => ExportState::Global(self.config.global_value(g)),
+                ExternVal::Table(t) => ExportState::Table(self.table_view(t)),
+                _ => ExportState::Other,
+            })
+            .collect()
     }
 
     /// The configuration underneath, for anything this layer does not cover.
