@@ -299,9 +299,8 @@ impl Configuration {
             let ea = self.store.instances[addr.0 as usize].elems[i];
             match &seg.mode {
                 ElemMode::Active { table, offset } => {
-                    let inst = self.store.instances[addr.0 as usize].clone();
-                    let ta = inst.tables[*table as usize];
-                    let d = const_address(eval_const(&mut self.store, &limits, &inst, offset)?);
+                    let ta = self.store.instances[addr.0 as usize].tables[*table as usize];
+                    let d = const_address(self.eval_const_in(addr, &limits, offset)?);
                     let d = usize::try_from(d).unwrap_or(usize::MAX);
                     let n = seg.items.len();
                     table_init(&mut self.store, ta, ea, d, 0, n)?;
@@ -313,15 +312,30 @@ impl Configuration {
         }
         for (i, seg) in module.datas.iter().enumerate() {
             if let DataMode::Active { memory, offset } = &seg.mode {
-                let inst = self.store.instances[addr.0 as usize].clone();
+                let inst = &self.store.instances[addr.0 as usize];
                 let (ma, da) = (inst.mems[*memory as usize], inst.datas[i]);
-                let d = const_address(eval_const(&mut self.store, &limits, &inst, offset)?);
+                let d = const_address(self.eval_const_in(addr, &limits, offset)?);
                 let n = seg.bytes.len();
                 memory_init(&mut self.store, INSTANTIATING_THREAD, ma, da, d, 0, n)?;
                 self.store.datas[da.0 as usize].bytes = Vec::new();
             }
         }
         Ok(())
+    }
+
+    /// [`eval_const`] in the frame of instance `addr`, once it is in the store: the
+    /// instance is lent to the evaluation (which needs the store mutably, to allocate) and
+    /// put back, rather than copied.
+    fn eval_const_in(
+        &mut self,
+        addr: InstanceAddr,
+        limits: &crate::ExecLimits,
+        expr: &ConstExpr,
+    ) -> Result<Slot, Trap> {
+        let inst = std::mem::take(&mut self.store.instances[addr.0 as usize]);
+        let value = eval_const(&mut self.store, limits, &inst, expr);
+        self.store.instances[addr.0 as usize] = inst;
+        value
     }
 }
 
