@@ -7,6 +7,7 @@ use heddle_fuzz::engines::browser::BrowserEngine;
 use heddle_fuzz::engines::js::{group_alive, NodeEngine};
 use heddle_fuzz::{Engine, EngineFailure, Histogram, LitmusTest, RunOptions};
 use heddle_model::{InvokeResult, Outcome, Value};
+use heddle_spec_tests::testsuite_dir;
 use serde_json::json;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -20,12 +21,6 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-fn suite() -> PathBuf {
-    std::env::var_os("HEDDLE_TESTSUITE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/testsuite"))
-}
-
 fn load_path(p: &Path) -> LitmusTest {
     let src = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     LitmusTest::from_wast(&p.display().to_string(), &src)
@@ -37,7 +32,7 @@ fn litmus(name: &str) -> LitmusTest {
 }
 
 fn suite_mp() -> LitmusTest {
-    load_path(&suite().join("threads/threads/MP.wast"))
+    load_path(&testsuite_dir().join("threads/threads/MP.wast"))
 }
 
 fn opts(iterations: u64) -> RunOptions {

@@ -17,10 +17,9 @@ const SKIPPED: &[(&str, &str)] = &[
 ];
 
 fn suite_threads_dir() -> PathBuf {
-    let root = std::env::var_os("HEDDLE_TESTSUITE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testsuite")));
-    let dir = root.join("threads").join("threads");
+    let dir = heddle_spec_tests::testsuite_dir()
+        .join("threads")
+        .join("threads");
     assert!(
         dir.is_dir(),
         "the threads suite is missing at {} (set HEDDLE_TESTSUITE)",
