@@ -1,7 +1,7 @@
 //! Random litmus programs: the one generator of straight-line racy programs behind `heddle
 //! xcheck --generate N --seed S`, the racy half of `heddle fuzz --threads`, and the property
-//! tests of the memory model (`model/tests/properties.rs`) and of
-//! exploration (`spec-tests/tests/explore_props.rs`).
+//! tests of the memory model (`fuzz/tests/model_properties.rs`) and of
+//! exploration (`fuzz/tests/explore_props.rs`).
 //!
 //! A [`LitmusProgram`] is a few threads, each a straight-line list of shared-memory
 //! operations ([`Op`]); [`LitmusProgram::to_wast`] writes it as a litmus `.wast` file in
@@ -489,7 +489,7 @@ impl GenConfig {
         }
     }
 
-    /// `model/tests/properties.rs`, all-seq-cst same-size programs (compared with the
+    /// `fuzz/tests/model_properties.rs`, all-seq-cst same-size programs (compared with the
     /// brute-force SC interleaver, which knows loads, stores and RMWs only): 2–3 threads of
     /// 1–`max_ops` atomic 4-byte loads, stores, adds and exchanges on addresses 0 and 4,
     /// at most `max_arith` adds per program.
@@ -520,7 +520,7 @@ impl GenConfig {
         }
     }
 
-    /// `model/tests/properties.rs`, mixed programs: 2–3 threads of 1–`max_ops` loads and
+    /// `fuzz/tests/model_properties.rs`, mixed programs: 2–3 threads of 1–`max_ops` loads and
     /// stores (plain or atomic) and exchanges of widths 1, 2 and 4 on addresses 0, 2 and 4,
     /// possibly misaligned (a misaligned atomic access traps, an outcome too). Exchanges only: arithmetic RMWs on overlapping
     /// mixed-size cells grow the value domain (and the candidate space) by orders of
@@ -553,7 +553,7 @@ impl GenConfig {
         }
     }
 
-    /// `spec-tests/tests/explore_props.rs`: 2 threads of 1–4 ops or 3 threads of 1–3
+    /// `fuzz/tests/explore_props.rs`: 2 threads of 1–4 ops or 3 threads of 1–3
     /// (the model's enumeration cost grows with the product of the threads' unfoldings),
     /// loads and stores of every width, plain or atomic, 4-byte adds and exchanges,
     /// cmpxchg, fences, `wait32` for 0 with a 1 µs timeout, notify of one waiter, all on

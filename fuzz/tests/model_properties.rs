@@ -2,6 +2,9 @@
 //! all-seq-cst same-size programs the allowed set equals the set of outcomes of all
 //! sequentially consistent interleavings (brute force, below); for any program the SC
 //! outcomes are a subset of the allowed set.
+//!
+//! (In heddle-fuzz, which has the generator, rather than in heddle-model: a dev-dependency of
+//! heddle-model on heddle-fuzz would be a cycle, and `cargo publish` refuses it.)
 
 use heddle_fuzz::generate::{program_strategy, GenConfig, LitmusProgram};
 use heddle_model::program::{Machine, MemRequest, ScriptStep, Step};

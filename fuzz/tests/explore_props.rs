@@ -6,8 +6,13 @@
 //! exploration is allowed by `heddle-model`, on the relaxed backend every allowed outcome
 //! is reached, and every trace
 //! of a run that reached an outcome passes `check_execution`.
+//!
+//! (In heddle-fuzz, which has the generator, rather than in heddle-spec-tests: a
+//! dev-dependency of heddle-spec-tests on heddle-fuzz would be a cycle, and `cargo publish`
+//! refuses it. The helpers are the other exploration tests', in spec-tests/tests/common.)
 
 #[allow(dead_code)] // the helpers other exploration tests use
+#[path = "../../spec-tests/tests/common/mod.rs"]
 mod common;
 use common::check_traces;
 use heddle_fuzz::generate::{program_strategy, GenConfig, LitmusProgram, Op, RmwOp};

@@ -3,8 +3,13 @@
 //! rings and random programs; every trace of a DPOR run that reaches an outcome passes
 //! `check_execution`; and on the rings (where every Mazurkiewicz trace has its own outcome)
 //! DPOR makes exactly one run per outcome.
+//!
+//! (In heddle-fuzz, which has the generator, rather than in heddle-spec-tests: a
+//! dev-dependency of heddle-spec-tests on heddle-fuzz would be a cycle, and `cargo publish`
+//! refuses it. The helpers are the other exploration tests', in spec-tests/tests/common.)
 
 #[allow(dead_code)] // the helpers other exploration tests use
+#[path = "../../spec-tests/tests/common/mod.rs"]
 mod common;
 use common::{catalogue_and_suite as files, check_traces};
 use heddle_fuzz::generate::{program_strategy, GenConfig, LitmusProgram};
