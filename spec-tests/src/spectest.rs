@@ -111,7 +111,10 @@ pub fn instance_exports(config: &Configuration, inst: heddle_interp::InstanceAdd
 }
 
 /// Resolve the imports of `module` by (module name, field) in `registry`. A missing one is
-/// a link failure, worded like the reference interpreter: `unknown import "m" "f"`.
+/// a link failure, worded like the reference interpreter, `unknown import "m" "f"`, then
+/// what is wrong: no module is registered as `m` (with the names that are, and how a
+/// `thread` block, whose registry starts with only `spectest`, registers one), or the
+/// module registered as `m` exports no `f` (with what it exports).
 pub fn resolve_imports(
     module: &heddle_interp::Module,
     registry: &IndexMap<String, Arc<Exports>>,
@@ -120,11 +123,40 @@ pub fn resolve_imports(
         .imports
         .iter()
         .map(|imp| {
-            registry
-                .get(&imp.module)
-                .and_then(|exports| exports.get(&imp.name))
-                .copied()
-                .ok_or_else(|| format!("unknown import {:?} {:?}", imp.module, imp.name))
+            let unknown = format!("unknown import {:?} {:?}", imp.module, imp.name);
+            match registry.get(&imp.module) {
+                None => Err(format!(
+                    "{unknown}: no module is registered as {:?} (registered: {}); a thread \
+                     block has its own registry: register the module inside the thread: \
+                     (register {:?} $M) (docs/harness.md, Script threads)",
+                    imp.module,
+                    quoted_list(registry.keys()),
+                    imp.module
+                )),
+                Some(exports) => exports.get(&imp.name).copied().ok_or_else(|| {
+                    format!(
+                        "{unknown}: the module registered as {:?} exports no {:?} (its \
+                         exports: {})",
+                        imp.module,
+                        imp.name,
+                        quoted_list(exports.keys())
+                    )
+                }),
+            }
         })
         .collect()
+}
+
+/// `"a", "b", "c"`: at most ten names, then how many more; `none` for no name.
+fn quoted_list<'a>(names: impl ExactSizeIterator<Item = &'a String>) -> String {
+    const SHOWN: usize = 10;
+    let total = names.len();
+    if total == 0 {
+        return "none".into();
+    }
+    let mut list: Vec<String> = names.take(SHOWN).map(|n| format!("{n:?}")).collect();
+    if total > SHOWN {
+        list.push(format!("and {} more", total - SHOWN));
+    }
+    list.join(", ")
 }

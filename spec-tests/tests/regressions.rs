@@ -275,3 +275,44 @@ fn unparsable_scripts_are_one_failure() {
     assert_eq!(r.failures[0].directive, "parse");
     assert_eq!(r.failures[0].line, 2);
 }
+
+#[test]
+fn an_import_from_a_module_not_registered_in_the_thread_says_how_to_register_it() {
+    // A thread block has its own registry: registering "mem" in the main script does not
+    // make it visible in $T.
+    let src = r#"(module $Mem (memory (export "shared") 1 1 shared))
+(register "mem" $Mem)
+(thread $T (shared (module $Mem))
+  (module (memory (import "mem" "shared") 1 1 shared)))
+(wait $T)
+(module (memory (import "mem" "nope") 1 1 shared))
+"#;
+    let r = run_wast_source("unregistered.wast", src, &RunOptions::default());
+    let got: Vec<(&str, &str, u32)> = r
+        .failures
+        .iter()
+        .map(|f| (f.thread.as_str(), f.directive.as_str(), f.line))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("$T", "module", 4), ("main", "module", 6)],
+        "{:#?}",
+        r.failures
+    );
+    let msg = &r.failures[0].message;
+    assert!(msg.contains("unknown import \"mem\" \"shared\""), "{msg}");
+    assert!(
+        msg.contains("no module is registered as \"mem\" (registered: \"spectest\")"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("register the module inside the thread: (register \"mem\" $M)"),
+        "{msg}"
+    );
+    // A registered module without the field: the hint names what it does export.
+    let msg = &r.failures[1].message;
+    assert!(
+        msg.contains("unknown import \"mem\" \"nope\": the module registered as \"mem\" exports no \"nope\" (its exports: \"shared\")"),
+        "{msg}"
+    );
+}
