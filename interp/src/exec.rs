@@ -485,7 +485,8 @@ impl Configuration {
     }
 
     /// A human-readable account of what a blocked thread waits for, e.g. for deadlock
-    /// reports: `"waits on memory 0, address 8 (no timeout)"`.
+    /// reports: `"waits on memory 0, address 8 (no timeout)"`, the memory named as the
+    /// waiting function's instance names it ([`Store::memory_name`]).
     pub fn describe_block(&self, tid: ThreadId) -> String {
         match self.status(tid) {
             ThreadStatus::Blocked {
@@ -493,8 +494,11 @@ impl Configuration {
                 address,
                 deadline,
             } => format!(
-                "waits on memory {}, address {address} ({})",
-                memory.0,
+                "waits on {}, address {address} ({})",
+                match self.threads[tid.0 as usize].frames.last() {
+                    Some(f) => self.store.memory_name(f.instance, &f.module, memory),
+                    None => format!("memory address {} in the store", memory.0),
+                },
                 match deadline {
                     Some(d) => format!("deadline at {d} ns"),
                     None => "no timeout".into(),

@@ -283,6 +283,37 @@ impl Store {
         }
     }
 
+    /// How instance `inst` (of `module`) names memory `mem`, for messages such as deadlock
+    /// reports: by its memory index there, with the names it is imported or exported under,
+    /// `memory 0`, `memory 0 (imported as "mem" "shared")`, `memory 1 (exported as "m")`;
+    /// `memory address 2 in the store` when the instance has no such memory.
+    pub fn memory_name(&self, inst: InstanceAddr, module: &Module, mem: MemAddr) -> String {
+        let Some(index) = self
+            .instances
+            .get(inst.0 as usize)
+            .and_then(|i| i.mems.iter().position(|&a| a == mem))
+        else {
+            return format!("memory address {} in the store", mem.0);
+        };
+        let mut names = Vec::new();
+        if let Some(import) = module
+            .imports
+            .iter()
+            .filter(|i| matches!(i.ty, ExternType::Memory(_)))
+            .nth(index)
+        {
+            names.push(format!("imported as {:?} {:?}", import.module, import.name));
+        }
+        let exports = &self.instances[inst.0 as usize].exports;
+        if let Some((name, _)) = exports.iter().find(|(_, v)| *v == ExternVal::Memory(mem)) {
+            names.push(format!("exported as {name:?}"));
+        }
+        match names.is_empty() {
+            true => format!("memory {index}"),
+            false => format!("memory {index} ({})", names.join(", ")),
+        }
+    }
+
     /// The precise null of reference type `r` (whose concrete heap types are canonical).
     pub fn null_of(&self, r: RefType) -> Value {
         Value::null_of(self.abstract_heap(r.heap))

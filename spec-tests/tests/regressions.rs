@@ -105,6 +105,12 @@ fn two_threads_waiting_forever_are_a_reported_deadlock() {
             assert!(f.message.contains("address 0"), "{}", f.message);
             assert!(f.message.contains("address 8"), "{}", f.message);
             assert!(f.message.contains("main waits for $T1"), "{}", f.message);
+            assert!(
+                f.message
+                    .contains("waits on memory 0 (imported as \"mem\" \"shared\"), address 8"),
+                "{}",
+                f.message
+            );
         }
         assert!(r.failures[1]
             .message
@@ -163,6 +169,22 @@ fn one_thread_waiting_with_no_notifier_is_a_reported_deadlock() {
         .message
         .contains("$T is blocked in invoke \"wait_forever\""));
     assert!(r.failures[1].message.contains("address 16"));
+    // Each module's only memory is its memory 0, whatever its address in the store (main's
+    // module allocated the store's first one, $T's module the second).
+    assert!(
+        r.failures[0]
+            .message
+            .contains("waits on memory 0, address 0 (no timeout)"),
+        "{}",
+        r.failures[0].message
+    );
+    assert!(
+        r.failures[1]
+            .message
+            .contains("waits on memory 0, address 16 (no timeout)"),
+        "{}",
+        r.failures[1].message
+    );
     // The directives after each deadlock still ran and passed.
     assert_eq!(r.passed, 5, "{:#?}", r.outcomes);
 }
