@@ -10,8 +10,8 @@ use crate::store::{
 };
 use crate::syntax::{ConstExpr, DataMode, ElemMode, Instr, Module};
 use crate::types::{
-    ExternType, FuncType, GlobalType, HeapType, MemType, RefType, SubType, TableType, TypeId,
-    ValType,
+    AddrType, ExternType, FuncType, GlobalType, HeapType, Limits, MemType, RefType, SubType,
+    TableType, TypeId, TypeRegistry, ValType, DEFAULT_PAGE_SIZE_LOG2,
 };
 use crate::values::Value;
 use crate::Trap;
@@ -131,7 +131,8 @@ impl Configuration {
     /// Instantiate `module` with `imports`, given in the order of the module's imports
     /// (spec *Instantiation*):
     /// 1. each import must match its declared type ([`crate::ExternType::matches`], including
-    ///    memory sharedness), else `Link("incompatible import type")`;
+    ///    memory sharedness), else `Link("incompatible import type for "m" "f": expected
+    ///    a function of type [i32] -> [], got a function of type [] -> []")`;
     /// 2. allocate functions, tables, memories, globals (initialisers evaluated), segments;
     /// 3. run active element and data segments in order, then drop them (and declarative
     ///    element segments); an out-of-bounds segment is `Trap(..)`, and the writes made
@@ -168,8 +169,11 @@ impl Configuration {
             let expected = canon_extern(&ids, &import.ty);
             if !self.store.types.extern_matches(&actual, &expected) {
                 return Err(InstantiationError::Link(format!(
-                    "incompatible import type for {:?} {:?}: expected {:?}, got {:?}",
-                    import.module, import.name, import.ty, actual
+                    "incompatible import type for {:?} {:?}: expected {}, got {}",
+                    import.module,
+                    import.name,
+                    describe_extern_type(&self.store.types, &expected),
+                    describe_extern_type(&self.store.types, &actual)
                 )));
             }
             match *ev {
@@ -499,4 +503,46 @@ pub(crate) fn memory_init(
     let m = &mut store.mems[mem.0 as usize];
     crate::memory::bounds(m.len_bytes(thread) as usize, d, n)?;
     m.write(thread, Ordering::Unord, d, &src[s..s + n], false)
+}
+
+/// An external type in words, for link errors: `a function of type [i32] -> []`, `a memory
+/// of type i64 1 2 shared`, `a table of type 3 funcref`, `a global of type (mut i32)`, `a
+/// tag of type [i32] -> []` (limits, address type, sharedness and page size as the text
+/// format writes them). Function and tag types are canonical ids in `types`.
+fn describe_extern_type(types: &TypeRegistry, ty: &ExternType) -> String {
+    let func_type = |id: u32| match ((id as usize) < types.len())
+        .then(|| types.get(id).as_func())
+        .flatten()
+    {
+        Some(f) => f.to_string(),
+        None => format!("type {id}"),
+    };
+    let limits = |addr: AddrType, l: &Limits| {
+        let mut out = String::new();
+        if addr == AddrType::I64 {
+            out.push_str("i64 ");
+        }
+        out.push_str(&l.min.to_string());
+        if let Some(max) = l.max {
+            out.push_str(&format!(" {max}"));
+        }
+        out
+    };
+    match ty {
+        ExternType::Func(id) => format!("a function of type {}", func_type(*id)),
+        ExternType::Tag(id) => format!("a tag of type {}", func_type(*id)),
+        ExternType::Table(t) => format!("a table of type {} {}", limits(t.addr, &t.limits), t.elem),
+        ExternType::Memory(m) => {
+            let mut out = format!("a memory of type {}", limits(m.addr, &m.limits));
+            if m.shared {
+                out.push_str(" shared");
+            }
+            if m.page_size_log2 != DEFAULT_PAGE_SIZE_LOG2 {
+                out.push_str(&format!(" (pagesize {})", m.page_size()));
+            }
+            out
+        }
+        ExternType::Global(g) if g.mutable => format!("a global of type (mut {})", g.content),
+        ExternType::Global(g) => format!("a global of type {}", g.content),
+    }
 }
