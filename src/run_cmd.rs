@@ -2,10 +2,11 @@
 
 use crate::exit::Status;
 use crate::wast_cmd::MemoryArg;
+use heddle_interp::simd::Shape;
 use heddle_interp::{Module, SharedBackend, Trap, Value};
 use heddle_spec_tests::{
-    export_func_type, format_value, invoke_decoded_on, load_module_file, locate_in_text, parse_arg,
-    RunError, DEFAULT_FUEL,
+    export_func_type, format_value_in, invoke_decoded_on, load_module_file, locate_in_text,
+    parse_arg, RunError, DEFAULT_FUEL,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +33,11 @@ pub struct RunArgs {
     /// traps with "deadlock" at once, as with `sc`).
     #[arg(long, value_enum, default_value_t = MemoryArg::Sc)]
     memory: MemoryArg,
+    /// The lane shape v128 results are printed in: i8x16, i16x8, i32x4, i64x2, f32x4 or
+    /// f64x2. A v128's type does not say how its bits are divided into lanes, so the result
+    /// of e.g. `f32x4.add` is printed as i32x4 unless this says f32x4.
+    #[arg(long, value_name = "SHAPE", default_value = "i32x4", value_parser = parse_shape)]
+    v128_shape: Shape,
     /// Wall-clock limit in seconds (e.g. 2.5; default: none).
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
     timeout: Option<Duration>,
@@ -47,6 +53,10 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
         ));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_shape(s: &str) -> Result<Shape, String> {
+    s.parse()
 }
 
 /// Stack of the thread the invocation runs on.
@@ -165,7 +175,7 @@ fn run_status(args: RunArgs) -> Status {
     match result {
         Ok(results) => {
             for v in &results {
-                println!("{}", format_value(v));
+                println!("{}", format_value_in(v, args.v128_shape));
             }
             Status::Success
         }

@@ -239,6 +239,28 @@ fn run_types_arguments_from_the_signature_and_takes_options_anywhere() {
         &["--invoke", "v", "i32x4:1,2,3,-1"],
         "v128:i32x4 1 2 3 4294967295\n",
     );
+    // A v128 result is printed as i32x4 lanes unless --v128-shape names another shape.
+    ok(
+        &["--invoke", "v", "f32x4:1.5,2,-0,inf"],
+        "v128:i32x4 1069547520 1073741824 2147483648 2139095040\n",
+    );
+    ok(
+        &[
+            "--invoke",
+            "v",
+            "f32x4:1.5,2,-0,inf",
+            "--v128-shape",
+            "f32x4",
+        ],
+        "v128:f32x4 1.5 2 -0 inf\n",
+    );
+    ok(
+        &["--v128-shape", "i64x2", "--invoke", "v", "i32x4:1,0,2,0"],
+        "v128:i64x2 1 2\n",
+    );
+    let (code, _, err) = run_out(&wat, &["--invoke", "v", "0x0", "--v128-shape", "f16x8"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("unknown shape \"f16x8\""), "{err}");
     ok(&["--invoke", "r", "ref.extern:7", "null"], "ref.extern 7\n");
     ok(
         &["--invoke", "r", "null", "funcref:null"],

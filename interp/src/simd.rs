@@ -111,6 +111,20 @@ impl fmt::Display for Shape {
     }
 }
 
+impl std::str::FromStr for Shape {
+    type Err = String;
+
+    /// A shape by its text-format name (`i32x4`); the error lists the names.
+    fn from_str(s: &str) -> Result<Shape, String> {
+        Shape::ALL
+            .into_iter()
+            .find(|sh| sh.to_string() == s)
+            .ok_or_else(|| {
+                format!("unknown shape {s:?} (i8x16, i16x8, i32x4, i64x2, f32x4, f64x2)")
+            })
+    }
+}
+
 /// A v128 value written lane by lane in a shape, the way the text format writes
 /// `v128.const`: `i32x4 1 2 3 4294967295`, `f32x4 1.5 -0 inf nan:0x200000`. See
 /// [`format_lane`].

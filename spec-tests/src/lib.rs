@@ -27,7 +27,7 @@ pub use runner::{
     features_for, run_wast_file, run_wast_source, RunOptions, DEFAULT_FUEL, NATIVE_WAIT_LIMIT,
 };
 pub use suite::{collect_files, run_files, testsuite_dir, Excludes, SuiteError, WastFile};
-pub use values::{format_value, parse_arg, parse_typed_arg};
+pub use values::{format_value, format_value_in, parse_arg, parse_typed_arg};
 
 use heddle_interp::syntax::ExportDesc;
 use heddle_interp::{

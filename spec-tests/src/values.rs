@@ -255,6 +255,12 @@ impl fmt::Display for Expected {
 /// `f64:NaN (0x7ff8000000000000)` (floats that do not print exactly also show their bits),
 /// `ref.null func`, ...
 pub fn format_value(v: &Value) -> String {
+    format_value_in(v, Shape::I32x4)
+}
+
+/// [`format_value`], with a v128 written lane by lane in `v128_shape`: `v128:f32x4 1.5 2 -0
+/// inf` (a v128's type does not say how its bits are divided into lanes).
+pub fn format_value_in(v: &Value, v128_shape: Shape) -> String {
     match v {
         Value::I32(x) => format!("i32:{x}"),
         Value::I64(x) => format!("i64:{x}"),
@@ -274,7 +280,7 @@ pub fn format_value(v: &Value) -> String {
                 format!("f64:{x:?}")
             }
         }
-        Value::V128(x) => format!("v128:{}", format_v128(*x, Shape::I32x4)),
+        Value::V128(x) => format!("v128:{}", format_v128(*x, v128_shape)),
         other => other.to_string(),
     }
 }
@@ -558,12 +564,7 @@ fn parse_v128(s: &str) -> Result<u128, String> {
         .find([':', ' '])
         .ok_or("expected SHAPE:LANES (e.g. i32x4:1,2,3,4) or 0xHEX")?;
     let (shape_name, lanes) = (&s[..split], &s[split + 1..]);
-    let shape = Shape::ALL
-        .into_iter()
-        .find(|sh| sh.to_string() == shape_name)
-        .ok_or_else(|| {
-            format!("unknown shape {shape_name:?} (i8x16, i16x8, i32x4, i64x2, f32x4, f64x2)")
-        })?;
+    let shape: Shape = shape_name.parse()?;
     let lanes: Vec<&str> = lanes.split([',', ' ']).filter(|l| !l.is_empty()).collect();
     if lanes.len() != shape.lanes() {
         return Err(format!(
