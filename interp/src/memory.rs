@@ -640,6 +640,20 @@ impl MemInst {
         matches!(self, MemInst::Shared(_))
     }
 
+    /// Whether bulk instructions on this memory take the spec's byte steps (exec/instructions.rst
+    /// *memory.fill*, *memory.copy*, *memory.init*: a sequence of `i32.store8`, and of
+    /// `i32.load8_u` for a copy), between which other threads may step: on a shared memory
+    /// whose threads a scheduler or an explorer interleaves. An unshared memory belongs to
+    /// one thread, which nothing can interrupt, so one step does the whole range there; a
+    /// native memory ([`crate::native`]) is written by OS threads that interleave by
+    /// themselves, and keeps its own bulk operations.
+    pub fn steps_by_bytes(&self) -> bool {
+        match self {
+            MemInst::Unshared { .. } => false,
+            MemInst::Shared(m) => m.native().is_none(),
+        }
+    }
+
     /// Feed the instance's state to `h` (see [`SharedMemory::hash_state`]).
     pub fn hash_state(&self, mut h: &mut dyn Hasher) {
         match self {
