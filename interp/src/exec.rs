@@ -9,11 +9,12 @@
 //! the FIFO wait queue of its effective address, and finite timeouts expire against a
 //! deterministic virtual clock that advances by one nanosecond per small step.
 
+use crate::memory::MemInst;
 use crate::memory::{Ordering, WaitOutcome};
 use crate::numerics::*;
 use crate::scheduler::Scheduler;
 use crate::store::{
-    ArrayInst, ExnAddr, FuncAddr, FuncInst, InstanceAddr, MemAddr, Store, StructInst,
+    ArrayInst, DataAddr, ExnAddr, FuncAddr, FuncInst, InstanceAddr, MemAddr, Store, StructInst,
 };
 use crate::syntax::{AtomicType, BrTarget, Func, Instr, Module, Packed, RmwOp};
 use crate::types::{AddrType, CompositeType, FuncType, HeapType, RefType, StorageType, ValType};
@@ -176,6 +177,10 @@ struct Thread {
     stack: Vec<Slot>,
     state: ThreadState,
     results: Vec<ValType>,
+    /// The byte a `memory.copy` on a shared memory has loaded and not yet stored: the spec
+    /// reduces each byte of the copy to an `i32.load8_u` step and an `i32.store8` step
+    /// (*memory.copy*), and other threads may step in between ([`copy_byte`]).
+    pending_byte: Option<u8>,
 }
 
 /// The spec's global configuration: a store and the threads that run over it. Cloning
@@ -314,6 +319,7 @@ impl Configuration {
             stack,
             state: ThreadState::Runnable,
             results: ty.results.clone(),
+            pending_byte: None,
         };
         match fi {
             FuncInst::Host { code, .. } => {
@@ -471,6 +477,7 @@ impl Configuration {
             Err(trap) => {
                 thread.frames.clear();
                 thread.stack.clear();
+                thread.pending_byte = None;
                 ThreadState::Finished(Err(trap))
             }
         };
@@ -568,6 +575,7 @@ impl Configuration {
                     .hash(&mut h);
             }
             t.stack.hash(&mut h);
+            t.pending_byte.hash(&mut h);
             match &t.state {
                 ThreadState::Runnable => 0u8.hash(&mut h),
                 ThreadState::Blocked {
@@ -631,9 +639,14 @@ impl Configuration {
         }
         let t = &self.threads[tid.0 as usize];
         t.frames.last().is_some_and(|f| {
-            f.module.funcs[f.func as usize].body[f.pc]
-                .plain_scalar_access()
-                .is_some()
+            let instr = &f.module.funcs[f.func as usize].body[f.pc];
+            // A bulk instruction's byte steps on a shared memory are the spec's
+            // `i32.load8_u` and `i32.store8` (see `fill_byte`): plain accesses too.
+            instr.plain_scalar_access().is_some()
+                || matches!(
+                    instr,
+                    Instr::MemoryFill(_) | Instr::MemoryCopy { .. } | Instr::MemoryInit { .. }
+                )
         })
     }
 
@@ -643,8 +656,9 @@ impl Configuration {
     /// about to take a visible step ([`Configuration::next_is_visible`]): scalar loads and
     /// stores, atomics, `wait` and `notify` give their address range from the operand stack
     /// (`wait` and `notify` count as writes, so they conflict with every access to their
-    /// cell and with each other); every other memory instruction (`memory.size`/`grow`,
-    /// bulk memory, SIMD, `atomic.fence`) counts as a write of the whole memory. A thread
+    /// cell and with each other); a byte step of bulk memory gives its byte
+    /// ([`Configuration::bulk_footprint`]); every other memory instruction
+    /// (`memory.size`/`grow`, SIMD, `atomic.fence`) counts as a write of the whole memory. A thread
     /// blocked in `wait` (its possible step is the timeout) gives the waited cell, as a
     /// write. Empty for every other thread, and for accesses to unshared memories.
     pub fn next_footprint(&self, tid: ThreadId) -> Vec<Footprint> {
@@ -674,6 +688,9 @@ impl Configuration {
         };
         let mems = &self.store.instances[f.instance.0 as usize].mems;
         let addr = |i: u32| mems.get(i as usize).copied();
+        if let Some(fp) = self.bulk_footprint(tid, &instr, &addr) {
+            return fp;
+        }
         // (memory index, operand depth of the address from the top, width, write)
         let scalar = |m: crate::syntax::MemArg, depth: usize, width: u64, write: bool| {
             (u32::from(m.memory), depth, width, write, m.offset())
@@ -737,6 +754,64 @@ impl Configuration {
         }
     }
 
+    /// The footprint of thread `tid`'s next step when it is a byte step of a bulk instruction
+    /// on a shared memory ([`MemInst::steps_by_bytes`], see [`fill_byte`]): the one byte it
+    /// stores (fill, init, the second step of a copy's byte) or loads (the first step of a
+    /// copy's byte), so that byte steps on different bytes commute. A step with `n = 0`
+    /// only reads the memory's length, and one whose range is out of bounds traps: both
+    /// count as a write of the whole memory, as `memory.size` does (a step that stores a
+    /// byte also reads the length, but only `memory.grow`, a write of the whole memory,
+    /// changes it). `None` for every other step.
+    fn bulk_footprint(
+        &self,
+        tid: ThreadId,
+        instr: &Instr,
+        addr: &dyn Fn(u32) -> Option<MemAddr>,
+    ) -> Option<Vec<Footprint>> {
+        let by_bytes = |m: MemAddr| self.store.mems[m.0 as usize].steps_by_bytes();
+        let (dst, src) = match *instr {
+            Instr::MemoryFill(m) | Instr::MemoryInit { memory: m, .. } => (addr(m)?, addr(m)?),
+            Instr::MemoryCopy { dst, src } => (addr(dst)?, addr(src)?),
+            _ => return None,
+        };
+        if !by_bytes(dst) && !by_bytes(src) {
+            return None;
+        }
+        let t = &self.threads[tid.0 as usize];
+        let len = t.stack.len();
+        let [d, s, n] = (len >= 3).then(|| bulk_operands(&t.stack))?;
+        let whole = || {
+            let mut v = vec![Footprint::whole(dst)];
+            if src != dst {
+                v.push(Footprint::whole(src));
+            }
+            v
+        };
+        let byte = |memory: MemAddr, at: u64, write: bool| {
+            Some(vec![Footprint {
+                memory,
+                start: at,
+                end: at + 1,
+                write,
+            }])
+        };
+        let fits = |m: MemAddr, at: u64| {
+            at.checked_add(n)
+                .is_some_and(|end| end <= self.store.mems[m.0 as usize].len_bytes(tid))
+        };
+        match (*instr, t.pending_byte) {
+            (Instr::MemoryCopy { .. }, Some(_)) => {
+                byte(dst, if d <= s { d } else { d + n - 1 }, true)
+            }
+            _ if n == 0 || !fits(dst, d) => Some(whole()),
+            (Instr::MemoryCopy { .. }, None) if !fits(src, s) => Some(whole()),
+            (Instr::MemoryCopy { .. }, None) => {
+                byte(src, if d <= s { s } else { s + n - 1 }, false)
+            }
+            _ => byte(dst, d, true),
+        }
+    }
+
     /// Let a thread blocked in `memory.atomic.wait` with a finite timeout time out now,
     /// whatever the clock says (spec instr *WAITX*: the TIMEOUT step may be taken at any
     /// time; exploration treats it as a choice). Returns `false`, doing nothing, if the
@@ -779,6 +854,7 @@ impl Thread {
             stack: Vec::new(),
             state: ThreadState::Collected,
             results: Vec::new(),
+            pending_byte: None,
         }
     }
 }
@@ -1285,6 +1361,156 @@ fn no_tear(integer: bool, width: u64, ea: u64) -> bool {
     integer && width <= 4 && ea.is_multiple_of(width)
 }
 
+// ---- Bulk memory on shared memories, byte by byte ----
+//
+// On a shared memory the spec reduces `memory.fill`, `memory.copy` and `memory.init` to byte
+// steps (exec/instructions.rst *memory.fill*, *memory.copy*, *memory.init*): the
+// instruction reads the memory's length (`RD len`) and traps if its range does not fit;
+// with `n = 0` it is done; otherwise it stores one byte with `i32.store8` (for a copy, one
+// byte loaded with `i32.load8_u` first) and executes again on the rest of the range, which
+// re-reads the length. Other threads may step between any two of those instructions.
+//
+// Heddle executes the instruction again in the same way: each step below does one byte and
+// then either pops the operands (`Bulk::Done`) or replaces them by the rest of the range
+// and leaves the instruction to execute again (`Bulk::Again`). Two of the spec's steps are
+// taken as one, which no thread can tell apart because a memory's length never shrinks:
+// - the bounds check and the byte's first access (the `i32.store8` of fill and init, the
+//   `i32.load8_u` of copy): between them only `memory.grow` could change what the check
+//   sees, and a check that passed still passes after it; a schedule that grows the memory
+//   before a failing check is another schedule of the same program;
+// - the last byte and the re-execution with `n = 0`, whose check then always passes.
+// A copy's load and store stay two steps: the loaded byte waits in the thread
+// (`Thread::pending_byte`) while other threads step.
+
+/// What one step of a bulk instruction on a shared memory left to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bulk {
+    /// The instruction is finished; its operands are popped.
+    Done,
+    /// The instruction executes again: its operands are the rest of its range.
+    Again,
+}
+
+/// The bulk instruction's operands `d`, `s` or `val`, `n` on top of the stack (as `u64`).
+fn bulk_operands(stack: &[Slot]) -> [u64; 3] {
+    let len = stack.len();
+    [
+        u64_of(stack[len - 3]),
+        u64_of(stack[len - 2]),
+        u64_of(stack[len - 1]),
+    ]
+}
+
+/// After a byte: the instruction is done if that was the last one, else its operands
+/// become `next` (the spec's pushes before it executes again).
+fn bulk_next(stack: &mut Vec<Slot>, n: u64, next: [u64; 3]) -> Bulk {
+    let len = stack.len();
+    if n <= 1 {
+        stack.truncate(len - 3);
+        return Bulk::Done;
+    }
+    for (slot, v) in stack[len - 3..].iter_mut().zip(next) {
+        *slot = from_u64(v);
+    }
+    Bulk::Again
+}
+
+/// Spec *memory.fill*, the shared case's bounds check: `RD len` and trap if `ea + n > len`.
+fn check_range(mem: &MemInst, tid: ThreadId, ea: u64, n: u64) -> Result<(), Trap> {
+    match ea.checked_add(n) {
+        Some(end) if end <= mem.len_bytes(tid) => Ok(()),
+        _ => Err(Trap::OutOfBoundsMemoryAccess),
+    }
+}
+
+/// One step of `memory.fill` on a shared memory (spec *memory.fill*, shared case; operands
+/// `d`, `val`, `n` on the stack): check `d + n` against the length, then, if `n > 0`,
+/// `i32.store8` of `val` at `d`, and execute again with `d + 1`, `val`, `n - 1`.
+#[inline(never)]
+fn fill_byte(mem: &mut MemInst, tid: ThreadId, stack: &mut Vec<Slot>) -> Result<Bulk, Trap> {
+    let [d, val, n] = bulk_operands(stack);
+    check_range(mem, tid, d, n)?;
+    if n > 0 {
+        mem.write(tid, Ordering::Unord, d, &[val as u8], no_tear(true, 1, d))?;
+    }
+    Ok(bulk_next(stack, n, [d + 1, val, n.saturating_sub(1)]))
+}
+
+/// One step of `memory.copy` on a shared memory (spec *memory.copy*, shared case; operands
+/// `d`, `s`, `n` on the stack), from memory `src` to memory `dst` (the same memory but
+/// with multi-memory). With no byte pending: check both ranges against the lengths, then,
+/// if `n > 0`, `i32.load8_u` of the byte to move, which waits in `pending`. With a byte
+/// pending: `i32.store8` of it, and execute again on the rest. The byte moved is the
+/// lowest of the range when `d <= s` (then the rest is `d + 1`, `s + 1`, `n - 1`), else the
+/// highest (the rest is `d`, `s`, `n - 1`), so that an overlapping copy reads every source
+/// byte before writing over it.
+#[inline(never)]
+fn copy_byte(
+    mems: &mut [MemInst],
+    tid: ThreadId,
+    dst: MemAddr,
+    src: MemAddr,
+    stack: &mut Vec<Slot>,
+    pending: &mut Option<u8>,
+) -> Result<Bulk, Trap> {
+    let [d, s, n] = bulk_operands(stack);
+    let forward = d <= s;
+    match pending.take() {
+        None => {
+            check_range(&mems[src.0 as usize], tid, s, n)?;
+            check_range(&mems[dst.0 as usize], tid, d, n)?;
+            if n == 0 {
+                return Ok(bulk_next(stack, n, [d, s, n]));
+            }
+            let from = if forward { s } else { s + n - 1 };
+            let mut byte = [0u8];
+            let nt = no_tear(true, 1, from);
+            mems[src.0 as usize].read(tid, Ordering::Unord, from, &mut byte, nt)?;
+            *pending = Some(byte[0]);
+            Ok(Bulk::Again)
+        }
+        Some(byte) => {
+            let to = if forward { d } else { d + n - 1 };
+            let nt = no_tear(true, 1, to);
+            mems[dst.0 as usize].write(tid, Ordering::Unord, to, &[byte], nt)?;
+            let rest = if forward {
+                [d + 1, s + 1, n - 1]
+            } else {
+                [d, s, n - 1]
+            };
+            Ok(bulk_next(stack, n, rest))
+        }
+    }
+}
+
+/// One step of `memory.init` on a shared memory (spec *memory.init*, shared case; operands
+/// `d`, `s`, `n` on the stack): check `s + n` against the data segment and `d + n` against
+/// the memory's length, then, if `n > 0`, `i32.store8` of the segment's byte `s` at `d`, and
+/// execute again with `d + 1`, `s + 1`, `n - 1`.
+#[inline(never)]
+fn init_byte(
+    store: &mut Store,
+    tid: ThreadId,
+    mem: MemAddr,
+    data: DataAddr,
+    stack: &mut Vec<Slot>,
+) -> Result<Bulk, Trap> {
+    let [d, s, n] = bulk_operands(stack);
+    let segment = &store.datas[data.0 as usize].bytes;
+    if s.checked_add(n)
+        .is_none_or(|end| end > segment.len() as u64)
+    {
+        return Err(Trap::OutOfBoundsMemoryAccess);
+    }
+    let mem_inst = &mut store.mems[mem.0 as usize];
+    check_range(mem_inst, tid, d, n)?;
+    if n > 0 {
+        let byte = segment[s as usize];
+        mem_inst.write(tid, Ordering::Unord, d, &[byte], no_tear(true, 1, d))?;
+    }
+    Ok(bulk_next(stack, n, [d + 1, s + 1, n.saturating_sub(1)]))
+}
+
 /// Atomic accesses, wait and notify trap unless the effective address is aligned to the
 /// access width (spec *Atomic Memory Instructions*; checked before the bounds check).
 #[inline(always)]
@@ -1737,38 +1963,56 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                     let r = mem.grow(tid, delta);
                     stack.push(r.map_or(minus_one(addr), from_u64));
                 }
+                // On a shared memory (but a native one, whose OS threads interleave by
+                // themselves) a bulk instruction takes the spec's byte steps: one byte, then
+                // the instruction executes again on the rest of its range (see
+                // `fill_byte`). Elsewhere nothing can observe the steps between: one step.
                 Instr::MemoryFill(m) => {
-                    let n = index_of(pop!());
-                    let val = u32_of(pop!()) as u8;
-                    let d = u64_of(pop!());
                     let mem = mem_addr!(m);
-                    // In place: no buffer of n bytes (a fill may cover the whole memory).
-                    tri!(ctx.store.mems[mem.0 as usize].fill(tid, d, val, n));
+                    if ctx.store.mems[mem.0 as usize].steps_by_bytes() {
+                        let mem = &mut ctx.store.mems[mem.0 as usize];
+                        if tri!(fill_byte(mem, tid, stack)) == Bulk::Again {
+                            pc -= 1;
+                        }
+                    } else {
+                        let n = index_of(pop!());
+                        let val = u32_of(pop!()) as u8;
+                        let d = u64_of(pop!());
+                        // In place: no buffer of n bytes (a fill may cover the whole memory).
+                        tri!(ctx.store.mems[mem.0 as usize].fill(tid, d, val, n));
+                    }
                 }
                 Instr::MemoryCopy { dst, src } => {
-                    let n = index_of(pop!());
-                    let s = u64_of(pop!());
-                    let d = u64_of(pop!());
                     let (dm, sm) = (mem_addr!(dst), mem_addr!(src));
-                    tri!(crate::memory::copy(
-                        &mut ctx.store.mems,
-                        tid,
-                        dm,
-                        d,
-                        sm,
-                        s,
-                        n
-                    ));
+                    let mems = &mut ctx.store.mems;
+                    if mems[dm.0 as usize].steps_by_bytes() || mems[sm.0 as usize].steps_by_bytes()
+                    {
+                        let pending = &mut thread.pending_byte;
+                        if tri!(copy_byte(mems, tid, dm, sm, stack, pending)) == Bulk::Again {
+                            pc -= 1;
+                        }
+                    } else {
+                        let n = index_of(pop!());
+                        let s = u64_of(pop!());
+                        let d = u64_of(pop!());
+                        tri!(crate::memory::copy(mems, tid, dm, d, sm, s, n));
+                    }
                 }
                 Instr::MemoryInit { memory, data } => {
-                    let n = index_of(pop!());
-                    let s = index_of(pop!());
-                    let d = u64_of(pop!());
                     let inst = &ctx.store.instances[instance.0 as usize];
                     let (mem, da) = (inst.mems[memory as usize], inst.datas[data as usize]);
-                    tri!(crate::instantiate::memory_init(
-                        ctx.store, tid, mem, da, d, s, n
-                    ));
+                    if ctx.store.mems[mem.0 as usize].steps_by_bytes() {
+                        if tri!(init_byte(ctx.store, tid, mem, da, stack)) == Bulk::Again {
+                            pc -= 1;
+                        }
+                    } else {
+                        let n = index_of(pop!());
+                        let s = index_of(pop!());
+                        let d = u64_of(pop!());
+                        tri!(crate::instantiate::memory_init(
+                            ctx.store, tid, mem, da, d, s, n
+                        ));
+                    }
                 }
                 Instr::DataDrop(seg) => {
                     let da = ctx.store.instances[instance.0 as usize].datas[seg as usize];

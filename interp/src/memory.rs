@@ -138,7 +138,10 @@ pub trait SharedMemory: Send + fmt::Debug {
         width: usize,
         modify: &mut dyn FnMut(u64) -> Option<u64>,
     ) -> Result<u64, Trap>;
-    /// `memory.fill`: `n` bytes of `val` at `ea`, as one non-atomic write. The default
+    /// `memory.fill`: `n` bytes of `val` at `ea`, as one non-atomic write. The interpreter
+    /// calls it only on memories that do not take the spec's byte steps
+    /// ([`MemInst::steps_by_bytes`]: the native backend); on the others a fill is a
+    /// sequence of one-byte [`SharedMemory::write`]s, one per small step. The default
     /// builds the bytes and calls [`SharedMemory::write`], for backends whose event log
     /// keeps every write's bytes anyway; a backend holding plain bytes overrides it to fill
     /// in place, so that a bulk operation never holds a second copy of the memory.
@@ -146,7 +149,8 @@ pub trait SharedMemory: Send + fmt::Debug {
         bounds(self.len_bytes(thread) as usize, ea, n)?;
         self.write(thread, Ordering::Unord, ea, &vec![val; n], false)
     }
-    /// `memory.copy`: read `n` bytes at `src`, then write them at `dst` (non-atomic). The
+    /// `memory.copy`: read `n` bytes at `src`, then write them at `dst` (non-atomic). Called
+    /// as [`SharedMemory::fill`] is (else a copy is one-byte reads and writes). The
     /// default goes through a buffer and [`SharedMemory::read`]/[`SharedMemory::write`]
     /// (see [`SharedMemory::fill`]); a backend holding plain bytes copies in place.
     fn copy_within(&mut self, thread: ThreadId, dst: u64, src: u64, n: usize) -> Result<(), Trap> {
@@ -638,6 +642,20 @@ impl MemInst {
     /// Whether this is a shared memory instance.
     pub fn is_shared(&self) -> bool {
         matches!(self, MemInst::Shared(_))
+    }
+
+    /// Whether bulk instructions on this memory take the spec's byte steps (exec/instructions.rst
+    /// *memory.fill*, *memory.copy*, *memory.init*: a sequence of `i32.store8`, and of
+    /// `i32.load8_u` for a copy), between which other threads may step: on a shared memory
+    /// whose threads a scheduler or an explorer interleaves. An unshared memory belongs to
+    /// one thread, which nothing can interrupt, so one step does the whole range there; a
+    /// native memory ([`crate::native`]) is written by OS threads that interleave by
+    /// themselves, and keeps its own bulk operations.
+    pub fn steps_by_bytes(&self) -> bool {
+        match self {
+            MemInst::Unshared { .. } => false,
+            MemInst::Shared(m) => m.native().is_none(),
+        }
     }
 
     /// Feed the instance's state to `h` (see [`SharedMemory::hash_state`]).

@@ -261,3 +261,51 @@ fn seeded_schedules_reproduce() {
     let totals: std::collections::HashSet<_> = (0..20).map(run).collect();
     assert!(totals.len() > 1, "{totals:?}");
 }
+
+/// Bulk memory on a shared memory takes the spec's byte steps (exec/instructions.rst
+/// *memory.fill*, *memory.copy*, *memory.init*): one small step per byte of a fill or an
+/// init, two (the load and the store) per byte of a copy; on an unshared memory one step
+/// does the whole range. Counted with [`Configuration::steps`] around each invocation.
+#[test]
+fn bulk_memory_takes_byte_steps_only_on_a_shared_memory() {
+    const N: u64 = 1000;
+    for shared in [false, true] {
+        let mem = if shared {
+            "(memory 1 1 shared)"
+        } else {
+            "(memory 1)"
+        };
+        let wat = format!(
+            r#"(module {mem}
+              (data $d "\01\02\03\04")
+              (func (export "fill") (memory.fill (i32.const 0) (i32.const 7) (i32.const {N})))
+              (func (export "copy") (memory.copy (i32.const 1) (i32.const 0) (i32.const {N})))
+              (func (export "init") (memory.init $d (i32.const 0) (i32.const 0) (i32.const 4)))
+              (func (export "load8") (param i32) (result i32) (i32.load8_u (local.get 0))))"#
+        );
+        let mut config = Configuration::new();
+        let inst = config.instantiate(module(&wat), &[]).unwrap();
+        let mut steps = |name: &str| {
+            let before = config.steps();
+            config.invoke(func(&config, inst, name), &[]).unwrap();
+            config.steps() - before
+        };
+        // Besides the bulk instruction's steps: its three operands, and the return.
+        let (fill, copy, init) = (steps("fill"), steps("copy"), steps("init"));
+        if shared {
+            assert_eq!((fill, copy, init), (N + 4, 2 * N + 4, 4 + 4));
+        } else {
+            assert_eq!((fill, copy, init), (5, 5, 5));
+        }
+        // The contents are those of the unshared rules.
+        let load8 = func(&config, inst, "load8");
+        for a in [0, 4, N as i32 - 1, N as i32] {
+            let want = if a < 4 { a + 1 } else { 7 };
+            assert_eq!(
+                config.invoke(load8, &[Value::I32(a)]),
+                Ok(vec![Value::I32(want)]),
+                "shared={shared}: byte {a}"
+            );
+        }
+    }
+}

@@ -11,8 +11,11 @@
 //!   and wait timeouts. Two events are **dependent** when they belong to the same script
 //!   thread, or their [footprints](heddle_interp::Footprint) conflict: overlapping bytes of
 //!   one memory, at least one a write. `wait`, `notify` and a timeout count as writes of
-//!   their cell; `memory.size`/`grow`, bulk memory, SIMD accesses and `atomic.fence` as
-//!   writes of their whole memory. Independent events commute (either order reaches the
+//!   their cell; a byte step of bulk memory on a shared memory (the spec's `i32.load8_u` or
+//!   `i32.store8` of `memory.fill`, `memory.copy`, `memory.init`, exec/instructions.rst) as
+//!   the read or write of its byte, so byte steps on different bytes commute;
+//!   `memory.size`/`grow`, SIMD accesses and `atomic.fence` as writes of their whole
+//!   memory. Independent events commute (either order reaches the
 //!   same state) and neither enables nor disables the other, which is all the algorithm
 //!   needs of the relation.
 //! * **Happens-before** of an execution is the transitive closure of program order, the
