@@ -6,7 +6,7 @@
 use heddle_model::{enumerate, parse_litmus, Config, Outcome};
 use heddle_spec_tests::explore::{
     explore_observed, replay, shard, size, Exploration, ExploreOptions, MemoryMode, Plan,
-    Reduction, ScriptTrace, Shard,
+    Reduction, ScriptTrace, Shard, StateHash,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -144,6 +144,7 @@ fn run_status(args: Args) -> Status {
             || std::thread::available_parallelism().map_or(1, |n| n.get()),
             |n| n as usize,
         ),
+        state_hash: StateHash::default(),
     };
     let mut status = Status::Success;
     let mut trace_lines: Vec<String> = Vec::new();
