@@ -192,12 +192,13 @@ fn run_status(args: Args) -> Status {
             continue;
         }
         let estimate = size::estimate(&plan);
-        if estimate.far_too_large() && !args.force {
-            let why = format!(
-                "far too large to explore: {}, above the limit of 10^{} (--force explores it anyway, within --timeout)",
-                estimate.describe(),
-                size::MAX_LOG10_STATES
-            );
+        let search = estimate.search(
+            opts.memory == MemoryMode::Relaxed,
+            opts.reduction == Reduction::Dpor && opts.shard.is_none(),
+        );
+        let shards = opts.shard.map_or(1, |s| s.count);
+        let refusal = estimate.refusal(search, args.timeout as f64, opts.jobs, shards);
+        if let (Some(why), false) = (refusal, args.force) {
             eprintln!("heddle explore: {file}: {why}");
             if args.format == Format::Json {
                 let mut obj = json!({"file": file, "complete": false, "refused": why});
