@@ -1,6 +1,7 @@
 //! `heddle run`: instantiate a module and invoke one export.
 
 use crate::exit::Status;
+use crate::out::outln;
 use crate::wast_cmd::MemoryArg;
 use heddle_interp::{Module, SharedBackend, Trap, Value};
 use heddle_spec_tests::{
@@ -165,7 +166,7 @@ fn run_status(args: RunArgs) -> Status {
     match result {
         Ok(results) => {
             for v in &results {
-                println!("{}", format_value(v));
+                outln!("{}", format_value(v));
             }
             Status::Success
         }
