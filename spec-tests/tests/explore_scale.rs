@@ -240,6 +240,41 @@ fn the_size_estimate_refuses_only_what_would_not_finish() {
     }
 }
 
+/// Reads do not conflict with reads: one writer and three threads reading its cell twice
+/// have `Π C(2 + 1, 2) = 27` traces (each reader's two reads fall before, around or after
+/// the write), not the `7!/(2!·2!·2!) = 630` orders of all the accesses.
+#[test]
+fn reads_of_one_cell_do_not_multiply_the_traces() {
+    let mut text = String::from(
+        "(module $Mem (memory (export \"shared\") 1 1 shared))\n(register \"mem\" $Mem)\n",
+    );
+    let thread = |name: &str, body: &str, result: &str| {
+        format!(
+            "(thread ${name} (shared (module $Mem))\n  (register \"mem\" $Mem)\n  (module\n    \
+             (memory (import \"mem\" \"shared\") 1 1 shared)\n    \
+             (func (export \"run\") {result} {body}))\n  (invoke \"run\"))\n"
+        )
+    };
+    text.push_str(&thread("W", "(i32.store (i32.const 0) (i32.const 1))", ""));
+    let reads = "(i32.add (i32.load (i32.const 0)) (i32.load (i32.const 0)))";
+    for r in ["R0", "R1", "R2"] {
+        text.push_str(&thread(r, reads, "(result i32)"));
+    }
+    for t in ["W", "R0", "R1", "R2"] {
+        text.push_str(&format!("(wait ${t})\n"));
+    }
+    let plan = Plan::from_text(&text).unwrap();
+    let e = size::estimate(&plan);
+    assert!(
+        (e.log10_traces - 27f64.log10()).abs() < 1e-9,
+        "{}",
+        e.log10_traces
+    );
+    let ex = explore(&plan, &ExploreOptions::default()).unwrap();
+    assert!(ex.complete);
+    assert!(ex.executions - ex.pruned <= 27, "{}", ex.executions);
+}
+
 /// The bound on Mazurkiewicz traces is an over-estimate of DPOR's runs (those not blocked
 /// by sleep sets), on the catalogue and on rings.
 #[test]
