@@ -12,6 +12,16 @@
 //! 2, then 1, then 3, then 0.
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// The rank of the most serious status any [`Status::add`] recorded in this process: the
+/// status a command ends with when its output is cut off ([`crate::out`]).
+static WORST: AtomicU8 = AtomicU8::new(0);
+
+/// The most serious status recorded so far by [`Status::add`].
+pub fn worst_so_far() -> Status {
+    Status::of_rank(WORST.load(Ordering::Relaxed))
+}
 
 /// The exit status of a `heddle` subcommand. `Ord` orders by seriousness.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +56,15 @@ impl Status {
         }
     }
 
+    fn of_rank(rank: u8) -> Status {
+        match rank {
+            0 => Status::Success,
+            1 => Status::Incomplete,
+            2 => Status::Failure,
+            _ => Status::Usage,
+        }
+    }
+
     /// The more serious of two statuses (for runs over several files).
     pub fn max(self, other: Status) -> Status {
         if other.rank() > self.rank() {
@@ -55,9 +74,10 @@ impl Status {
         }
     }
 
-    /// Record `other` into `self`.
+    /// Record `other` into `self` (and into [`worst_so_far`]).
     pub fn add(&mut self, other: Status) {
         *self = self.max(other);
+        WORST.fetch_max(self.rank(), Ordering::Relaxed);
     }
 }
 

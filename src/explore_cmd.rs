@@ -3,10 +3,10 @@
 //! each, and with `--check` a comparison with the outcomes the memory model allows.
 //! See `docs/explore.md` for the JSON and trace formats.
 
-use heddle_model::{enumerate, parse_litmus, Config, Outcome};
+use heddle_model::{Config, Outcome};
 use heddle_spec_tests::explore::{
     explore_observed, replay, shard, size, Exploration, ExploreOptions, MemoryMode, Plan,
-    Reduction, ScriptTrace, Shard,
+    Reduction, ScriptTrace, Shard, StateHash,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::exit::Status;
+use crate::out::outln;
 
 /// Output format.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -49,7 +50,8 @@ pub enum ReductionArg {
 /// Arguments of `heddle explore`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Litmus `.wast` files (with --merge: JSON result files of `--format json` runs).
+    /// Litmus `.wast` files, or directories searched recursively for them (with --merge:
+    /// JSON result files of `--format json` runs).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Shared-memory backend.
@@ -144,10 +146,18 @@ fn run_status(args: Args) -> Status {
             || std::thread::available_parallelism().map_or(1, |n| n.get()),
             |n| n as usize,
         ),
+        state_hash: StateHash::default(),
     };
     let mut status = Status::Success;
     let mut trace_lines: Vec<String> = Vec::new();
-    for path in &args.files {
+    let files = match crate::litmus_cmd::litmus_files(&args.files) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("heddle explore: {e}");
+            return Status::Usage;
+        }
+    };
+    for path in &files {
         let file = path.display().to_string();
         let plan = match std::fs::read_to_string(path)
             .map_err(|e| e.to_string())
@@ -166,7 +176,7 @@ fn run_status(args: Args) -> Status {
                 Ok(r) => {
                     let outcome = r.outcome.as_ref().map(|o| o.to_string());
                     match args.format {
-                        Format::Human => println!(
+                        Format::Human => outln!(
                             "{file}: schedule {:?}: {}",
                             r.schedule,
                             outcome.unwrap_or_else(|| format!(
@@ -174,7 +184,7 @@ fn run_status(args: Args) -> Status {
                                 r.cut.unwrap_or("cut")
                             ))
                         ),
-                        Format::Json => println!(
+                        Format::Json => outln!(
                             "{}",
                             json!({"file": file, "schedule": r.schedule, "outcome": r.outcome, "cut": r.cut})
                         ),
@@ -191,21 +201,22 @@ fn run_status(args: Args) -> Status {
             continue;
         }
         let estimate = size::estimate(&plan);
-        if estimate.far_too_large() && !args.force {
-            let why = format!(
-                "far too large to explore: {}, above the limit of 10^{} (--force explores it anyway, within --timeout)",
-                estimate.describe(),
-                size::MAX_LOG10_STATES
-            );
+        let search = estimate.search(
+            opts.memory == MemoryMode::Relaxed,
+            opts.reduction == Reduction::Dpor && opts.shard.is_none(),
+        );
+        let shards = opts.shard.map_or(1, |s| s.count);
+        let refusal = estimate.refusal(search, args.timeout as f64, opts.jobs, shards);
+        if let (Some(why), false) = (refusal, args.force) {
+            status.add(Status::Incomplete);
             eprintln!("heddle explore: {file}: {why}");
             if args.format == Format::Json {
                 let mut obj = json!({"file": file, "complete": false, "refused": why});
                 if let Some(s) = args.shard {
                     obj["shard"] = json!(s.to_string());
                 }
-                println!("{obj}");
+                outln!("{obj}");
             }
-            status.add(Status::Incomplete);
             continue;
         }
         let ex = match explore_with_progress(&file, &plan, &opts) {
@@ -229,14 +240,23 @@ fn run_status(args: Args) -> Status {
             }
         }
         let check = if args.check {
-            match parse_litmus(&text)
-                .map_err(|e| e.to_string())
-                .and_then(|p| enumerate(&p, &Config::default()).map_err(|e| e.to_string()))
-            {
+            // The model rejecting the program is unreadable input (2), as for `heddle
+            // litmus`; a model bound (too many events, a value domain cut off) leaves the
+            // check incomplete (3).
+            match crate::litmus_cmd::analyse_text(&text, &Config::default()) {
+                Ok(en) if en.stats.domain_truncated => {
+                    // The allowed set may lack outcomes: no comparison.
+                    eprintln!(
+                        "heddle explore: {file}: --check: model: the value domain was cut off; \
+                         the allowed outcomes are incomplete, so they are not compared"
+                    );
+                    status.add(Status::Incomplete);
+                    None
+                }
                 Ok(en) => Some(en.allowed.keys().cloned().collect::<Vec<Outcome>>()),
-                Err(e) => {
-                    eprintln!("heddle explore: {file}: model: {e}");
-                    status.add(Status::Failure);
+                Err((s, e)) => {
+                    eprintln!("heddle explore: {file}: --check: model: {e}");
+                    status.add(s);
                     None
                 }
             }
@@ -307,7 +327,7 @@ fn run_status(args: Args) -> Status {
                     obj["not_allowed"] = json!(not_allowed);
                     obj["allowed_not_reachable"] = json!(not_reached);
                 }
-                println!("{obj}");
+                outln!("{obj}");
             }
         }
     }
@@ -367,7 +387,7 @@ fn print_human(
     not_allowed: &[Outcome],
     not_reached: &[Outcome],
 ) {
-    println!(
+    outln!(
         "{file}{}: {} outcome(s) reachable{} ({} runs, {} cut by the reduction ({}){})",
         shard.map(|s| format!(" (shard {s})")).unwrap_or_default(),
         ex.reachable.len(),
@@ -388,22 +408,22 @@ fn print_human(
         }
     );
     for (o, f) in &ex.reachable {
-        println!("    {o}    ×{}  schedule {:?}", f.count, f.schedule);
+        outln!("    {o}    ×{}  schedule {:?}", f.count, f.schedule);
     }
     if checked {
         for o in not_allowed {
-            println!("  ERROR reachable but not allowed by the model: {o}");
+            outln!("  ERROR reachable but not allowed by the model: {o}");
         }
         let relaxed = memory == Memory::Relaxed;
         for o in not_reached {
             if relaxed && ex.complete && shard.is_none() {
-                println!("  ERROR allowed by the model but not reached: {o}");
+                outln!("  ERROR allowed by the model but not reached: {o}");
             } else {
-                println!("  allowed by the model but not reached: {o}");
+                outln!("  allowed by the model but not reached: {o}");
             }
         }
         if !not_reached.is_empty() {
-            println!(
+            outln!(
                 "  ({})",
                 match memory {
                     Memory::Sc => "expected: a sequentially consistent run cannot show weak outcomes; try --memory relaxed",
@@ -414,7 +434,7 @@ fn print_human(
             );
         }
         if not_allowed.is_empty() {
-            println!("  every reachable outcome is allowed by the model");
+            outln!("  every reachable outcome is allowed by the model");
         }
     }
 }
@@ -483,10 +503,10 @@ fn merge(args: &Args) -> Status {
             status.add(Status::Failure);
         }
         match args.format {
-            Format::Json => println!("{m}"),
+            Format::Json => outln!("{m}"),
             Format::Human => {
                 let missing = m["missing_shards"].as_array().map_or(0, Vec::len);
-                println!(
+                outln!(
                     "{}: {} outcome(s) reachable, merged from {} shard(s){} ({} runs, {} cut at a state seen before)",
                     m["file"].as_str().unwrap_or("?"),
                     m["reachable"].as_array().map_or(0, Vec::len),
@@ -502,19 +522,21 @@ fn merge(args: &Args) -> Status {
                     m["pruned"],
                 );
                 for f in m["found"].as_array().into_iter().flatten() {
-                    println!(
+                    outln!(
                         "    {}    ×{}  schedule {}",
-                        f["outcome"], f["count"], f["schedule"]
+                        f["outcome"],
+                        f["count"],
+                        f["schedule"]
                     );
                 }
                 if let Some(na) = m["not_allowed"].as_array() {
                     for o in na {
-                        println!("  ERROR reachable but not allowed by the model: {o}");
+                        outln!("  ERROR reachable but not allowed by the model: {o}");
                     }
                 }
                 if let Some(nr) = m["allowed_not_reachable"].as_array() {
                     for o in nr {
-                        println!("  allowed by the model but not reached: {o}");
+                        outln!("  allowed by the model but not reached: {o}");
                     }
                 }
             }

@@ -3,6 +3,8 @@
 //! real threads, every outcome checked; and with `--mutate`, the no-panic campaign over
 //! mutated modules.
 
+use crate::exit::Status;
+use crate::out::outln;
 use heddle_fuzz::diff::threads::{run_threads_campaign, ThreadsCampaign};
 use heddle_fuzz::diff::{self, engine::engine_by_name, mutate, Bound, Campaign, Report};
 use heddle_fuzz::engines::{create, EngineSpec};
@@ -163,18 +165,20 @@ fn finish(result: Result<Report, String>, format: Format, human: fn(&Report)) ->
             return ExitCode::from(2);
         }
     };
+    // The status is recorded before the report is printed: a reader that stops reading
+    // (`| head`) ends the command with it (`crate::out`).
+    let mut status = Status::Success;
+    if !report.findings.is_empty() || report.heddle_panics > 0 {
+        status.add(Status::Failure);
+    }
     match format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string(&report).expect("a report serialises")
         ),
         Format::Human => human(&report),
     }
-    if report.findings.is_empty() && report.heddle_panics == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    status.into()
 }
 
 /// The campaign's bound: `--iterations`, else `--seconds`, else 60 seconds.
@@ -234,7 +238,7 @@ fn run_threads(args: &Args) -> ExitCode {
 }
 
 fn print_threads_human(r: &Report) {
-    println!(
+    outln!(
         "heddle fuzz --threads vs {}: {} programs ({} checked on the engine), {} runs in {:.1} s ({:.0} runs/s)",
         r.engine, r.modules, r.instantiated, r.calls, r.seconds, r.execs_per_sec
     );
@@ -242,7 +246,7 @@ fn print_threads_human(r: &Report) {
 }
 
 fn print_human(r: &Report) {
-    println!(
+    outln!(
         "heddle fuzz vs {}: {} modules ({} instantiated), {} calls in {:.1} s ({:.0} calls/s; Heddle's side {:.1} s, {:.0} modules/s)",
         r.engine,
         r.modules,
@@ -260,18 +264,22 @@ fn print_human(r: &Report) {
 fn print_findings(r: &Report) {
     if !r.skips.is_empty() {
         let s: Vec<String> = r.skips.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!("skipped: {}", s.join(", "));
+        outln!("skipped: {}", s.join(", "));
     }
     for f in &r.findings {
-        println!(
+        outln!(
             "FINDING {}: {} ({} -> {} bytes)\n  saved: {} (and the files beside it)",
-            f.kind, f.summary, f.sizes.0, f.sizes.1, f.path
+            f.kind,
+            f.summary,
+            f.sizes.0,
+            f.sizes.1,
+            f.path
         );
     }
     if r.heddle_panics > 0 {
-        println!("Heddle panicked or failed on {} modules", r.heddle_panics);
+        outln!("Heddle panicked or failed on {} modules", r.heddle_panics);
     }
-    println!(
+    outln!(
         "{}",
         if r.findings.is_empty() {
             "no finding"
@@ -306,9 +314,13 @@ fn run_mutate(args: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut status = Status::Success;
+    if r.heddle_panics > 0 {
+        status.add(Status::Failure);
+    }
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string(&r).expect("a report serialises")),
-        Format::Human => println!(
+        Format::Json => outln!("{}", serde_json::to_string(&r).expect("a report serialises")),
+        Format::Human => outln!(
             "heddle fuzz --mutate: {} mutated modules ({} valid, {} instantiated, {} calls) in {:.1} s ({:.0}/s): {} Heddle panics",
             r.modules,
             r.valid,
@@ -319,9 +331,5 @@ fn run_mutate(args: &Args) -> ExitCode {
             r.heddle_panics
         ),
     }
-    if r.heddle_panics == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    status.into()
 }

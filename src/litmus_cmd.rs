@@ -20,7 +20,7 @@ pub enum Format {
 /// Arguments of `heddle litmus`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Litmus `.wast` files.
+    /// Litmus `.wast` files, or directories searched recursively for them.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Output format.
@@ -48,7 +48,14 @@ impl Args {
 fn analyse(path: &PathBuf, cfg: &Config) -> Result<Enumeration, (Status, String)> {
     let text =
         std::fs::read_to_string(path).map_err(|e| (Status::Usage, format!("cannot read: {e}")))?;
-    let program = parse_litmus(&text).map_err(|e| (Status::Usage, e.to_string()))?;
+    analyse_text(&text, cfg)
+}
+
+/// Analyse a litmus program's text; an error comes with its exit status: 2 for a program
+/// the model's front end rejects (syntax, a construct it does not read), 3 for a program too
+/// large to enumerate, 1 for the model's internal errors.
+pub fn analyse_text(text: &str, cfg: &Config) -> Result<Enumeration, (Status, String)> {
+    let program = parse_litmus(text).map_err(|e| (Status::Usage, e.to_string()))?;
     enumerate(&program, cfg).map_err(|e| {
         let status = match e {
             ModelError::TooManyEvents(_) | ModelError::TooManyCandidates(_) => Status::Incomplete,
@@ -151,15 +158,20 @@ fn human(file: &str, en: &Enumeration, witnesses: bool) -> String {
 /// 1 if the model fails on one, 3 if a result is incomplete (value domain cut off, program
 /// too large), else 0.
 pub fn run(args: Args) -> ExitCode {
-    use std::io::Write;
     if args.witnesses && args.format == Format::Json {
         eprintln!("heddle litmus: --witnesses applies to the human format only");
         return Status::Usage.into();
     }
     let cfg = args.config();
     let mut status = Status::Success;
-    let mut stdout = std::io::stdout().lock();
-    for path in &args.files {
+    let files = match litmus_files(&args.files) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("heddle litmus: {e}");
+            return Status::Usage.into();
+        }
+    };
+    for path in &files {
         let file = path.display().to_string();
         let result = analyse(path, &cfg);
         match &result {
@@ -176,9 +188,21 @@ pub fn run(args: Args) -> ExitCode {
                 continue;
             }
         };
-        if stdout.write_all(text.as_bytes()).is_err() {
-            break; // e.g. a closed pipe
-        }
+        crate::out::write_bytes(text.as_bytes());
     }
     status.into()
+}
+
+/// The litmus files of `paths`: directories searched recursively for `.wast` files (sorted),
+/// files as given, as `heddle wast` and `heddle xcheck` find them
+/// ([`heddle_spec_tests::suite::collect_files`]). `Err` names a path that does not exist,
+/// or a directory that holds no `.wast` file.
+pub fn litmus_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let files = heddle_spec_tests::suite::collect_files(paths, &[]).map_err(|e| e.to_string())?;
+    for p in paths.iter().filter(|p| p.is_dir()) {
+        if !files.iter().any(|f| f.path.starts_with(p)) {
+            return Err(format!("{}: no .wast files found", p.display()));
+        }
+    }
+    Ok(files.into_iter().map(|f| f.path).collect())
 }

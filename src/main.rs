@@ -6,6 +6,7 @@ mod explore_cmd;
 mod fuzz_cmd;
 mod litmus_cmd;
 mod model_args;
+mod out;
 mod run_cmd;
 mod wast_cmd;
 mod xcheck_cmd;

@@ -1,6 +1,7 @@
 //! `heddle run`: instantiate a module and invoke one export.
 
 use crate::exit::Status;
+use crate::out::outln;
 use crate::wast_cmd::MemoryArg;
 use heddle_interp::simd::Shape;
 use heddle_interp::{Module, SharedBackend, Trap, Value};
@@ -175,7 +176,7 @@ fn run_status(args: RunArgs) -> Status {
     match result {
         Ok(results) => {
             for v in &results {
-                println!("{}", format_value_in(v, args.v128_shape));
+                outln!("{}", format_value_in(v, args.v128_shape));
             }
             Status::Success
         }

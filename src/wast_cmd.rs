@@ -7,7 +7,7 @@ use heddle_spec_tests::{
     collect_files, run_files, testsuite_dir, RunOptions, Summary, DEFAULT_FUEL,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -88,6 +88,10 @@ pub struct WastArgs {
 /// Files from which a progress bar is shown (when stderr is a terminal).
 const PROGRESS_MIN_FILES: usize = 10;
 
+/// How a failing directive's message says its invocation ran out of fuel (the message of
+/// `Trap::FuelExhausted`).
+const FUEL_EXHAUSTED: &str = "fuel exhausted (step limit reached)";
+
 pub fn run(args: WastArgs) -> ExitCode {
     run_status(args).into()
 }
@@ -156,15 +160,30 @@ fn run_status(args: WastArgs) -> Status {
         bar.finish_and_clear();
     }
     let summary = Summary::of(&reports, opts.seed, start.elapsed());
-    let mut out = std::io::stdout().lock();
-    let written = match args.format {
+    let unreadable = reports
+        .iter()
+        .any(|r| r.failures.iter().any(|f| f.directive == UNREADABLE));
+    // Recorded before the report is written: a reader that stops reading (`| head`) ends
+    // the command with it (`crate::out`).
+    // A directive that ran out of `--fuel` hit a bound (3) rather than failed (1).
+    let fuel_bound = |f: &heddle_spec_tests::report::Failure| f.message.contains(FUEL_EXHAUSTED);
+    let failures = || reports.iter().flat_map(|r| r.failures.iter());
+    let mut status = Status::Success;
+    if unreadable {
+        status.add(Status::Usage);
+    } else if failures().any(|f| !fuel_bound(f)) {
+        status.add(Status::Failure);
+    } else if failures().any(fuel_bound) {
+        status.add(Status::Incomplete);
+    }
+    let report = match args.format {
         Format::Human => {
             let mut s = String::new();
             for r in reports.iter().filter(|r| !args.quiet || !r.ok()) {
                 s.push_str(&human_file(r));
             }
             s.push_str(&human_summary(&summary));
-            writeln!(out, "{s}")
+            s
         }
         Format::Json => {
             let mut s = String::new();
@@ -173,24 +192,10 @@ fn run_status(args: WastArgs) -> Status {
                 s.push('\n');
             }
             s.push_str(&summary.to_json_line());
-            writeln!(out, "{s}")
+            s
         }
-        Format::Junit => writeln!(out, "{}", junit(&reports, &summary)),
+        Format::Junit => junit(&reports, &summary),
     };
-    if let Err(e) = written.and_then(|_| out.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("heddle wast: cannot write the report: {e}");
-        }
-        return Status::Usage;
-    }
-    let unreadable = reports
-        .iter()
-        .any(|r| r.failures.iter().any(|f| f.directive == UNREADABLE));
-    if unreadable {
-        Status::Usage
-    } else if summary.failed == 0 {
-        Status::Success
-    } else {
-        Status::Failure
-    }
+    crate::out::outln!("{report}");
+    status
 }

@@ -7,7 +7,7 @@ use heddle_fuzz::engine::{Engine, RunOptions};
 use heddle_fuzz::engines::{self, EngineSpec};
 use heddle_fuzz::xcheck::{self, Input, TestReport};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -136,6 +136,14 @@ fn run_inner(args: Args) -> Result<bool, String> {
     for f in &files {
         let source =
             std::fs::read_to_string(f).map_err(|e| format!("{}: cannot read: {e}", f.display()))?;
+        // A file that is not a `.wast` script at all is unreadable input (2); a script the
+        // model does not take (not a litmus test) is reported as skipped.
+        if let Err(e) = heddle_model::parse_litmus(&source) {
+            // `LitmusError::column` is non-zero for syntax errors only.
+            if e.column != 0 {
+                return Err(format!("{}: {e}", f.display()));
+            }
+        }
         inputs.push(Input {
             name: f.display().to_string(),
             source,
@@ -190,21 +198,23 @@ fn run_inner(args: Args) -> Result<bool, String> {
     let seconds = started.elapsed().as_secs_f64();
     let reports: Vec<TestReport> = prepared.into_iter().map(|(_, r)| r).collect();
 
-    let mut out = std::io::stdout().lock();
+    let summary = heddle_fuzz::xcheck::Summary::of(&reports, &engines_run, seconds);
+    // Recorded before printing: a reader that stops reading ends the command with it.
+    let mut found = Status::Success;
+    if summary.findings() > 0 {
+        found.add(Status::Failure);
+    }
     for r in &reports {
         let text = match args.format {
             Format::Human => heddle_fuzz::xcheck::human(r),
             Format::Json => heddle_fuzz::xcheck::json_lines(r),
         };
-        if out.write_all(text.as_bytes()).is_err() {
-            break;
-        }
+        crate::out::write_bytes(text.as_bytes());
     }
-    let summary = heddle_fuzz::xcheck::Summary::of(&reports, &engines_run, seconds);
-    let _ = match args.format {
-        Format::Human => out.write_all(summary.human().as_bytes()),
-        Format::Json => writeln!(out, "{}", summary.json()),
-    };
+    match args.format {
+        Format::Human => crate::out::write_bytes(summary.human().as_bytes()),
+        Format::Json => crate::out::write_bytes(format!("{}\n", summary.json()).as_bytes()),
+    }
     // Generated programs with a finding, saved for reproduction.
     for (i, r) in reports.iter().enumerate().skip(generated_from) {
         if r.has_finding() {

@@ -101,7 +101,8 @@ fn far_too_large_programs_are_refused_and_timeouts_are_incomplete() {
     let out = heddle(&["explore", &big]);
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("far too large"), "{err}");
+    assert!(err.contains("too large to explore"), "{err}");
+    assert!(err.contains("--force") && err.contains("--shard"), "{err}");
     let out = heddle(&["explore", &big, "--format", "json"]);
     assert_eq!(out.status.code(), Some(3));
     let o: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -124,6 +125,47 @@ fn far_too_large_programs_are_refused_and_timeouts_are_incomplete() {
     assert_eq!(o["complete"], serde_json::json!(false));
     assert_eq!(o["stopped"], serde_json::json!("--timeout"));
     assert!(o["executions"].as_u64().unwrap() > 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The rings DPOR finishes within the default timeout are not refused (one run, to be
+/// quick: the bound then stops it, where a refused file reports `refused`).
+#[test]
+fn rings_dpor_finishes_are_accepted_without_force() {
+    use heddle_spec_tests::explore::rings::{mp_chain, sb_ring};
+    let dir = scratch("accepted");
+    for (name, text) in [
+        ("MP_N4_K6.wast", mp_chain(4, 6)),
+        ("SB_N4_K6.wast", sb_ring(4, 6)),
+        ("SB_N3_K6.wast", sb_ring(3, 6)),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let path = path.display().to_string();
+        let out = heddle(&[
+            "explore",
+            &path,
+            "--memory",
+            "sc",
+            "--max-executions",
+            "1",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{name}");
+        let o: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(o.get("refused").is_none(), "{name}: {o}");
+        assert_eq!(
+            o["stopped"],
+            serde_json::json!("--max-executions"),
+            "{name}"
+        );
+    }
+    // Relaxed SB 4×6 is refused, and the refusal points to --memory sc.
+    let path = dir.join("SB_N4_K6.wast").display().to_string();
+    let out = heddle(&["explore", &path, "--memory", "relaxed"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--memory sc"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

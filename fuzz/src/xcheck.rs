@@ -11,7 +11,7 @@ use crate::litmus::LitmusTest;
 use heddle_model::{enumerate, Config, Outcome};
 use indexmap::IndexMap;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The rule reported for an observed outcome that is not even a candidate of the model's
 /// enumeration (its shape cannot come from any execution of the program, e.g. a value no
@@ -192,32 +192,9 @@ impl TestReport {
 /// # Errors
 /// A message naming the path that does not exist or cannot be read.
 pub fn collect_wast_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| format!("{}: {e}", dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else if p.extension().is_some_and(|x| x == "wast") {
-                out.push(p);
-            }
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            walk(p, &mut out)?;
-        } else if p.is_file() {
-            out.push(p.clone());
-        } else {
-            return Err(format!("{}: no such file or directory", p.display()));
-        }
-    }
-    Ok(out)
+    // One walk for every subcommand: `heddle wast`'s.
+    let files = heddle_spec_tests::suite::collect_files(paths, &[]).map_err(|e| e.to_string())?;
+    Ok(files.into_iter().map(|f| f.path).collect())
 }
 
 /// A test to cross-check: its name and text, or why it cannot be (already rejected).

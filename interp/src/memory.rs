@@ -90,6 +90,13 @@ pub trait SharedMemory: Send + fmt::Debug {
     /// Feed everything that determines this memory's future behaviour (contents, wait
     /// queues, and for a relaxed backend its event log) to `h`: equal states hash equally.
     fn hash_state(&self, h: &mut dyn Hasher);
+    /// Feed `h` the exact data behind the digests [`hash_state`](Self::hash_state) feeds
+    /// (where it feeds the incremental hash of some bytes, the bytes themselves), so that
+    /// `hash_state` followed by this is an exact encoding of the state: two states give
+    /// equal streams only if they are equal. An explorer's state cache compares these
+    /// streams to prune only on equal states, not on equal hashes. A backend whose
+    /// `hash_state` feeds no digest feeds nothing.
+    fn hash_contents(&self, h: &mut dyn Hasher);
     /// Start recording a [`Trace`] of every action on this memory (from now on).
     fn enable_trace(&mut self);
     /// The trace recorded so far, if tracing is on.
@@ -365,6 +372,11 @@ impl SharedMemory for ScMemory {
     fn hash_state(&self, mut h: &mut dyn Hasher) {
         (self.bytes.len(), self.content).hash(&mut h);
         self.waiters.hash_state(h);
+    }
+
+    /// The bytes behind the incremental hash `hash_state` feeds.
+    fn hash_contents(&self, mut h: &mut dyn Hasher) {
+        self.bytes.hash(&mut h);
     }
 
     fn plain_bytes(&self) -> Option<&[u8]> {
@@ -663,6 +675,15 @@ impl MemInst {
         match self {
             MemInst::Unshared { bytes, .. } => bytes.hash(&mut h),
             MemInst::Shared(m) => m.hash_state(h),
+        }
+    }
+
+    /// Feed the data behind the digests of [`MemInst::hash_state`] to `h` (see
+    /// [`SharedMemory::hash_contents`]); an unshared memory's `hash_state` feeds its bytes,
+    /// so nothing.
+    pub fn hash_contents(&self, h: &mut dyn Hasher) {
+        if let MemInst::Shared(m) = self {
+            m.hash_contents(h);
         }
     }
 

@@ -385,6 +385,9 @@ impl SharedMemory for NativeHandle {
         Box::new(self.clone())
     }
 
+    /// [`hash_state`](SharedMemory::hash_state) feeds the contents themselves: nothing.
+    fn hash_contents(&self, _h: &mut dyn Hasher) {}
+
     /// The size and the current contents (a relaxed read of each word) and the number of
     /// waiters per address; only meaningful while no other thread runs.
     fn hash_state(&self, mut h: &mut dyn Hasher) {

@@ -889,6 +889,14 @@ impl SharedMemory for RelaxedMemory {
     /// like writes in the clocks, since whether a later write is hb-after them decides
     /// whether their promises can be kept, and are hashed with their sources. The trace
     /// and the choice log are left out: they do not determine the future.
+    /// The bytes of every write of the log, in log order: `hash_state` feeds each write's
+    /// incremental hash instead.
+    fn hash_contents(&self, mut h: &mut dyn Hasher) {
+        for w in &self.writes {
+            w.bytes.hash(&mut h);
+        }
+    }
+
     fn hash_state(&self, mut h: &mut dyn Hasher) {
         // Per thread, the program-order indices of its writes and pending reads, ascending.
         let mut write_po: BTreeMap<ThreadId, Vec<u32>> = BTreeMap::new();

@@ -17,10 +17,12 @@
 //!   reduction ([`dpor`]: source sets and wake-up trees, one run per Mazurkiewicz trace,
 //!   split into independent subtrees for parallel workers). Where it does not apply (a run
 //!   cycles, e.g. a spin loop; relaxed memory; shards), state caching: at each choice point
-//!   the whole state (configuration, memory backend, script positions) is hashed; a state
-//!   seen before in a completed part of the search, or on the current path (a cycle), is not
-//!   explored again. Two independent steps taken in either order reach the same state, so
-//!   each order after the first is cut there, and spin loops terminate.
+//!   the whole state (configuration, memory backend, script positions) is encoded exactly
+//!   ([`StateEncoder`]); a state equal to one seen before in a completed part of the
+//!   search, or on the current path (a cycle), is not explored again ([`StateCache`]: the
+//!   hash picks a bucket, the encoding decides). Two independent steps taken in either order
+//!   reach the same state, so each order after the first is cut there, and spin loops
+//!   terminate.
 //! * **Search**: depth first over the [`ChoiceLog`] of a run: each run replays a prefix of
 //!   choices and records the rest; the schedule string of a run reproduces it exactly
 //!   (`--replay`).
@@ -110,6 +112,35 @@ pub struct ExploreOptions {
     /// exploration (at least 1; the result does not depend on it). The caching search of
     /// sequentially consistent memory (shards, cycles) is sequential.
     pub jobs: usize,
+    /// The hash that files states into the state cache's buckets ([`StateCache`]). Only
+    /// the speed of the search depends on it: states are pruned when their encodings are
+    /// equal, not their hashes. Tests replace it with a colliding one.
+    pub state_hash: StateHash,
+}
+
+/// The function that hashes a state's encoding ([`ExploreOptions::state_hash`]).
+#[derive(Clone, Copy)]
+pub struct StateHash(pub fn(&[u8]) -> u64);
+
+impl StateHash {
+    /// FxHash of the encoding (the default).
+    pub fn fx(encoding: &[u8]) -> u64 {
+        let mut h = rustc_hash::FxHasher::default();
+        h.write(encoding);
+        h.finish()
+    }
+}
+
+impl Default for StateHash {
+    fn default() -> Self {
+        StateHash(StateHash::fx)
+    }
+}
+
+impl std::fmt::Debug for StateHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StateHash")
+    }
 }
 
 impl Default for ExploreOptions {
@@ -123,6 +154,7 @@ impl Default for ExploreOptions {
             shard: None,
             reduction: Reduction::Dpor,
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            state_hash: StateHash::default(),
         }
     }
 }
@@ -694,11 +726,18 @@ impl<'p> Run<'p> {
         h.finish()
     }
 
-    fn state_hash(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        self.config.hash_state(&mut h);
-        self.states.hash(&mut h);
-        h.finish()
+    /// The state's exact encoding ([`StateEncoder`]): what [`Configuration::hash_state`]
+    /// feeds a hasher, the data behind its digests of memory contents
+    /// ([`MemInst::hash_contents`](heddle_interp::memory::MemInst::hash_contents)), and
+    /// the script threads' states.
+    fn state_encoding(&self) -> Vec<u8> {
+        let mut e = StateEncoder::default();
+        self.config.hash_state(&mut e);
+        for m in &self.config.store.mems {
+            m.hash_contents(&mut e);
+        }
+        self.states.hash(&mut e);
+        e.bytes
     }
 
     /// The outcome of a run that cannot go on: results so far, and `blocked` for an invoke
@@ -802,7 +841,8 @@ impl<'p> Run<'p> {
                         break Some(CUT_OTHER_SHARD);
                     }
                 }
-                if depth >= s.split_depth && !s.visited.insert(self.state_hash()) && !replaying {
+                if depth >= s.split_depth && !s.visited.insert(self.state_encoding()) && !replaying
+                {
                     break Some(CUT_PRUNED);
                 }
             }
@@ -845,9 +885,180 @@ const CUT_OTHER_SHARD: &str = "other shard";
 /// What a run of an exploration needs from the search: the states explored so far, the
 /// shard explored (1/1 without shards) and its split depth.
 struct Search<'v> {
-    visited: &'v mut HashSet<u64>,
+    visited: &'v mut StateCache,
     shard: Shard,
     split_depth: usize,
+}
+
+/// A canonical, comparable encoding of a state: the stream of writes a [`Hasher`] is fed
+/// by the state's `Hash`/`hash_state` methods, kept instead of digested. Each write is
+/// kept with its length, so the boundaries between the fields fed stay visible. A write of
+/// 1, 2, 4, 8 or 16 bytes (an integer field) is a tag byte giving its width and how many of
+/// its bytes remain once the trailing (most significant) zeros are dropped, then those
+/// bytes; another write of at most [`StateEncoder::SHORT`] bytes is a tag, its length and
+/// its bytes; a longer one (a memory's contents) is a tag, its length and runs of zero
+/// bytes and of non-zero bytes, since litmus memories are almost all zeros. Every form can
+/// be decoded back to the write, so two streams of writes give equal encodings only if
+/// they are equal.
+///
+/// The encoding is exact when the state's hash methods feed everything that determines
+/// its future, and delimit what they feed (`Hash` of std collections prefixes their
+/// lengths): equal encodings then mean equal states. Digests fed in place of data (the
+/// incremental hashes of memory contents) are followed by the data itself
+/// ([`Run::state_encoding`]).
+#[derive(Default)]
+pub struct StateEncoder {
+    /// The encoding so far.
+    pub bytes: Vec<u8>,
+}
+
+impl StateEncoder {
+    /// Writes of at most this many bytes are kept as they are.
+    const SHORT: usize = 32;
+    /// The tag of a short write of another width than 1, 2, 4, 8 and 16.
+    const OTHER: u8 = 0xF0;
+    /// The tag of a long write.
+    const LONG: u8 = 0xFF;
+
+    fn push_len(&mut self, mut n: usize) {
+        // LEB128.
+        loop {
+            let low = (n & 0x7F) as u8;
+            n >>= 7;
+            if n == 0 {
+                self.bytes.push(low);
+                return;
+            }
+            self.bytes.push(low | 0x80);
+        }
+    }
+}
+
+impl Hasher for StateEncoder {
+    /// Not a hash: an encoder is read through [`StateEncoder::bytes`]; this is FxHash of
+    /// the encoding so far.
+    fn finish(&self) -> u64 {
+        StateHash::fx(&self.bytes)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Tags 0x00..=0x90: width code (0..=4 for 1, 2, 4, 8, 16 bytes) × 32 + bytes kept.
+        if let Some(code) = [1, 2, 4, 8, 16].iter().position(|&w| w == bytes.len()) {
+            let kept = bytes.iter().rposition(|&b| b != 0).map_or(0, |k| k + 1);
+            self.bytes.push((code * 32 + kept) as u8);
+            self.bytes.extend_from_slice(&bytes[..kept]);
+            return;
+        }
+        if bytes.len() <= Self::SHORT {
+            self.bytes.push(Self::OTHER);
+            self.bytes.push(bytes.len() as u8);
+            self.bytes.extend_from_slice(bytes);
+            return;
+        }
+        self.bytes.push(Self::LONG);
+        self.push_len(bytes.len());
+        // Runs: (zeros, non-zero bytes), each run maximal, until the end. Zeros are skipped
+        // a block of 64 at a time (the OR of a block vectorises).
+        let mut i = 0;
+        while i < bytes.len() {
+            let zeros_from = i;
+            while let Some(block) = bytes.get(i..i + 64) {
+                if block.iter().fold(0u8, |a, &b| a | b) != 0 {
+                    break;
+                }
+                i += 64;
+            }
+            while bytes.get(i) == Some(&0) {
+                i += 1;
+            }
+            let literal_from = i;
+            while bytes.get(i).is_some_and(|&b| b != 0) {
+                i += 1;
+            }
+            self.push_len(literal_from - zeros_from);
+            self.push_len(i - literal_from);
+            self.bytes.extend_from_slice(&bytes[literal_from..i]);
+        }
+    }
+}
+
+/// The states a state-caching search has explored, by their exact encodings
+/// ([`StateEncoder`]): a state is pruned only if an *equal* state was explored, never
+/// because another state has the same hash (a 64-bit hash can collide, and a collision
+/// would silently lose the outcomes below the state while the result says complete). The
+/// hash ([`ExploreOptions::state_hash`]) only picks the bucket: the first state of each
+/// hash is kept in one table, the rare later states with the same hash in another.
+pub struct StateCache {
+    hash: StateHash,
+    first: HashMap<u64, Box<[u8]>>,
+    collided: HashMap<u64, Vec<Box<[u8]>>>,
+    /// Bytes of the encodings kept.
+    encoded: usize,
+    len: usize,
+}
+
+impl StateCache {
+    /// An empty cache whose buckets are chosen by `hash`.
+    pub fn new(hash: StateHash) -> Self {
+        StateCache {
+            hash,
+            first: HashMap::new(),
+            collided: HashMap::new(),
+            encoded: 0,
+            len: 0,
+        }
+    }
+
+    /// Keep the state encoded as `encoding`; `false` if an equal state was kept before.
+    pub fn insert(&mut self, encoding: Vec<u8>) -> bool {
+        let key = (self.hash.0)(&encoding);
+        match self.first.entry(key) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                self.encoded += encoding.len();
+                self.len += 1;
+                v.insert(encoding.into_boxed_slice());
+                true
+            }
+            std::collections::hash_map::Entry::Occupied(o) => {
+                if **o.get() == *encoding {
+                    return false;
+                }
+                let bucket = self.collided.entry(key).or_default();
+                if bucket.iter().any(|e| **e == *encoding) {
+                    return false;
+                }
+                self.encoded += encoding.len();
+                self.len += 1;
+                bucket.push(encoding.into_boxed_slice());
+                true
+            }
+        }
+    }
+
+    /// How many distinct states are kept.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no state is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The heap memory the cache holds, estimated: the encodings, and the tables'
+    /// slots (key, boxed slice or vector, and hashbrown's control byte per slot of
+    /// capacity).
+    pub fn heap_bytes(&self) -> usize {
+        let slot = |value: usize| std::mem::size_of::<u64>() + value + 1;
+        self.encoded
+            + self.first.capacity() * slot(std::mem::size_of::<Box<[u8]>>())
+            + self.collided.capacity() * slot(std::mem::size_of::<Vec<Box<[u8]>>>())
+            + self
+                .collided
+                .values()
+                .map(|b| b.capacity() * std::mem::size_of::<Box<[u8]>>())
+                .sum::<usize>()
+    }
 }
 
 /// Install the relaxed backend for the shared memory, seeded with its current contents,
@@ -942,6 +1153,11 @@ pub struct Exploration {
     pub traces: Vec<ScriptTrace>,
     /// The reduction that made this result (DPOR falls back to caching, see [`Reduction`]).
     pub reduction: Reduction,
+    /// State caching: distinct states kept in the state caches (summed over subtrees).
+    pub cached_states: u64,
+    /// State caching: heap bytes of the state caches, encodings and tables
+    /// ([`StateCache::heap_bytes`], summed over subtrees): the memory exact caching costs.
+    pub cached_bytes: u64,
 }
 
 impl Exploration {
@@ -953,6 +1169,8 @@ impl Exploration {
         self.pruned += part.pruned;
         self.step_bounded += part.step_bounded;
         self.broken_promises += part.broken_promises;
+        self.cached_states += part.cached_states;
+        self.cached_bytes += part.cached_bytes;
         for (o, f) in part.reachable {
             self.reachable
                 .entry(o)
@@ -1125,16 +1343,16 @@ fn search_caching(
         reduction: Reduction::Caching,
         ..Exploration::default()
     };
-    let mut visited = HashSet::new();
+    let mut visited = StateCache::new(opts.state_hash);
     let mut prefix = Some(root.to_vec());
     while let Some(p) = prefix {
         if runs.load(AtomicOrdering::Relaxed) >= opts.max_executions {
             result.stopped = Some(Stopped::MaxExecutions);
-            return Ok(result);
+            break;
         }
         if opts.timeout.is_some_and(|t| started.elapsed() >= t) {
             result.stopped = Some(Stopped::Timeout);
-            return Ok(result);
+            break;
         }
         let run = Run::new(plan, base, p);
         let log = run.log.clone();
@@ -1166,6 +1384,11 @@ fn search_caching(
             .expect("choice log")
             .next_prefix()
             .filter(|p| p.len() > root.len());
+    }
+    result.cached_states = visited.len() as u64;
+    result.cached_bytes = visited.heap_bytes() as u64;
+    if result.stopped.is_some() {
+        return Ok(result);
     }
     result.complete = result.step_bounded == 0;
     if !result.complete {

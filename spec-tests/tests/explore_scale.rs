@@ -175,11 +175,14 @@ fn the_sb_ring_of_two_threads_has_the_outcomes_of_the_issue() {
     assert_eq!(size::estimate(&plan).threads.len(), 4);
 }
 
+/// The default bound of `heddle explore`.
+const TIMEOUT: f64 = 600.0;
+
 #[test]
-fn the_size_estimate_refuses_only_programs_far_too_large() {
+fn the_size_estimate_refuses_only_what_would_not_finish() {
+    use size::SearchKind::{Caching, Dpor, Relaxed};
     let est = |text: String| size::estimate(&Plan::from_text(&text).unwrap());
     let sb46 = est(sb_ring(4, 6));
-    assert!(!sb46.far_too_large(), "{}", sb46.describe());
     assert!(
         (sb46.log10_states - 15.38).abs() < 0.01,
         "{}",
@@ -192,16 +195,123 @@ fn the_size_estimate_refuses_only_programs_far_too_large() {
             .collect::<Vec<_>>(),
         vec![(6, 3, 3); 4]
     );
+    // Per cell x[t]: 3 writes of T_t, 3 reads of T_{t-1}: C(6, 3) = 20 orders; 20^4 in all
+    // (DPOR makes 108,113 runs).
+    assert!((sb46.log10_traces - 160_000f64.log10()).abs() < 1e-9);
+    assert!(!sb46.cyclic);
+    // What DPOR finishes within the default timeout is accepted, with one worker or two.
+    for text in [sb_ring(4, 6), sb_ring(3, 6), mp_chain(4, 6), sb_ring(5, 6)] {
+        let e = est(text);
+        for jobs in [1, 2] {
+            assert_eq!(e.search(false, true), Dpor);
+            assert_eq!(e.refusal(Dpor, TIMEOUT, jobs, 1), None, "{}", e.describe());
+        }
+    }
+    // Relaxed exploration of SB 3×6 and MP 4×6 finishes (BENCHMARKS.md: 45 s, 37 s).
+    for text in [sb_ring(3, 6), mp_chain(4, 6), sb_ring(4, 4)] {
+        let e = est(text);
+        assert_eq!(e.refusal(Relaxed, TIMEOUT, 1, 1), None, "{}", e.describe());
+    }
+    // Truly huge: refused, saying how to go on.
     let sb66 = est(sb_ring(6, 6));
-    assert!(sb66.far_too_large(), "{}", sb66.describe());
-    assert!(!est(mp_chain(4, 6)).far_too_large());
+    let why = sb66
+        .refusal(Dpor, TIMEOUT, 2, 1)
+        .expect("SB 6×6 is refused");
+    assert!(why.contains("--force") && why.contains("--shard"), "{why}");
+    let why = est(sb_ring(4, 6))
+        .refusal(Relaxed, TIMEOUT, 2, 1)
+        .expect("SB 4×6 relaxed is refused");
+    assert!(why.contains("--memory sc"), "{why}");
+    let why = est(sb_ring(4, 6))
+        .refusal(Caching, TIMEOUT, 2, 1)
+        .expect("SB 4×6 without DPOR is refused");
+    assert!(why.contains("--reduction dpor"), "{why}");
+    // A longer timeout, or shards, accept it.
+    assert_eq!(sb66.refusal(Dpor, 1e9, 2, 1), None);
     for path in files() {
         let text = std::fs::read_to_string(&path).unwrap();
         if let Ok(plan) = Plan::from_text(&text) {
             let e = size::estimate(&plan);
             assert!(e.log10_states < 9.0, "{}: {}", path.display(), e.describe());
+            for search in [Dpor, Caching, Relaxed] {
+                assert_eq!(e.refusal(search, TIMEOUT, 1, 1), None, "{}", path.display());
+            }
         }
     }
+}
+
+/// Reads do not conflict with reads: one writer and three threads reading its cell twice
+/// have `Π C(2 + 1, 2) = 27` traces (each reader's two reads fall before, around or after
+/// the write), not the `7!/(2!·2!·2!) = 630` orders of all the accesses.
+#[test]
+fn reads_of_one_cell_do_not_multiply_the_traces() {
+    let mut text = String::from(
+        "(module $Mem (memory (export \"shared\") 1 1 shared))\n(register \"mem\" $Mem)\n",
+    );
+    let thread = |name: &str, body: &str, result: &str| {
+        format!(
+            "(thread ${name} (shared (module $Mem))\n  (register \"mem\" $Mem)\n  (module\n    \
+             (memory (import \"mem\" \"shared\") 1 1 shared)\n    \
+             (func (export \"run\") {result} {body}))\n  (invoke \"run\"))\n"
+        )
+    };
+    text.push_str(&thread("W", "(i32.store (i32.const 0) (i32.const 1))", ""));
+    let reads = "(i32.add (i32.load (i32.const 0)) (i32.load (i32.const 0)))";
+    for r in ["R0", "R1", "R2"] {
+        text.push_str(&thread(r, reads, "(result i32)"));
+    }
+    for t in ["W", "R0", "R1", "R2"] {
+        text.push_str(&format!("(wait ${t})\n"));
+    }
+    let plan = Plan::from_text(&text).unwrap();
+    let e = size::estimate(&plan);
+    assert!(
+        (e.log10_traces - 27f64.log10()).abs() < 1e-9,
+        "{}",
+        e.log10_traces
+    );
+    let ex = explore(&plan, &ExploreOptions::default()).unwrap();
+    assert!(ex.complete);
+    assert!(ex.executions - ex.pruned <= 27, "{}", ex.executions);
+}
+
+/// The bound on Mazurkiewicz traces is an over-estimate of DPOR's runs (those not blocked
+/// by sleep sets), on the catalogue and on rings.
+#[test]
+fn the_trace_bound_is_above_dpor_runs() {
+    let mut programs: Vec<(String, String)> = catalogue()
+        .iter()
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap()))
+        .collect();
+    for (t, a) in [(2, 6), (3, 4), (3, 6), (4, 4)] {
+        programs.push((format!("SB {t}x{a}"), sb_ring(t, a)));
+        programs.push((format!("MP {t}x{a}"), mp_chain(t, a)));
+    }
+    let mut tight = 0;
+    for (name, text) in programs {
+        let Ok(plan) = Plan::from_text(&text) else {
+            continue;
+        };
+        let e = size::estimate(&plan);
+        let ex = explore(&plan, &ExploreOptions::default()).unwrap();
+        if ex.reduction != Reduction::Dpor || e.cyclic {
+            continue;
+        }
+        assert!(ex.complete, "{name}");
+        let runs = (ex.executions - ex.pruned) as f64;
+        let bound = 10f64.powf(e.log10_traces);
+        assert!(
+            runs <= bound * (1.0 + 1e-9),
+            "{name}: {runs} runs, bound {bound}"
+        );
+        if bound <= 4.0 * runs {
+            tight += 1;
+        }
+    }
+    assert!(
+        tight >= 8,
+        "the bound is within 4x of the runs on most programs: {tight}"
+    );
 }
 
 #[test]

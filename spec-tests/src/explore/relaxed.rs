@@ -42,10 +42,9 @@
 
 use super::{
     explore_caching, search_caching, Exploration, ExploreOptions, Plan, Run, RunBase, Search,
-    Shard, Stopped,
+    Shard, StateCache, Stopped,
 };
 use heddle_interp::{Promises, ValueDomain};
-use std::collections::HashSet;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
@@ -191,7 +190,7 @@ fn subtrees(plan: &Plan, base: &RunBase, opts: &ExploreOptions) -> Vec<Vec<u32>>
         for t in tasks {
             let run = Run::new(plan, base, t.clone());
             let log = run.log.clone();
-            let mut visited = HashSet::new();
+            let mut visited = StateCache::new(opts.state_hash);
             run.run(
                 Some(Search {
                     visited: &mut visited,

@@ -1,0 +1,336 @@
+//! The exit statuses of every subcommand, row by row of the README's table (*Exit
+//! statuses*): 0 success, 1 a failure or finding, 2 bad usage or unreadable input, 3
+//! incomplete results; and a closed standard output (`| head`), which ends every
+//! subcommand quietly instead of with a panic (status 101).
+//!
+//! Rows that cannot happen for a subcommand are left out, with the reason: `heddle litmus`
+//! has no findings (the model itself fails only on an internal error), `heddle xcheck` and
+//! `heddle fuzz` have no bound that leaves a result incomplete (a hang is a finding; a
+//! campaign's bound is its length).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn heddle(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_heddle"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The status of `heddle args`, with its standard error for messages.
+fn status(args: &[&str]) -> (Option<i32>, String) {
+    let out = heddle(args);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("heddle-exit-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn catalogue(name: &str) -> String {
+    format!("{}/model/tests/litmus/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+const PASSING: &str = r#"(module (func (export "f") (result i32) (i32.const 1)))
+(assert_return (invoke "f") (i32.const 1))
+"#;
+const FAILING: &str = r#"(module (func (export "f") (result i32) (i32.const 1)))
+(assert_return (invoke "f") (i32.const 2))
+"#;
+const LOOPING: &str = r#"(module (func (export "f") (result i32) (loop (br 0)) (i32.const 1)))
+(assert_return (invoke "f") (i32.const 1))
+"#;
+const SYNTAX_ERROR: &str =
+    "(module (func (export \"f\") (result i32) (i32.const 1))\n(thread $T0\n";
+
+#[test]
+fn wast() {
+    let dir = scratch("wast");
+    let pass = write(&dir, "pass.wast", PASSING);
+    let fail = write(&dir, "fail.wast", FAILING);
+    let looping = write(&dir, "loop.wast", LOOPING);
+    assert_eq!(status(&["wast", &pass]).0, Some(0));
+    assert_eq!(status(&["wast", &fail]).0, Some(1));
+    assert_eq!(status(&["wast", "/no/such/file.wast"]).0, Some(2));
+    assert_eq!(status(&["wast", &pass, "--jobs", "0"]).0, Some(2));
+    // Out of fuel: a bound, not a failure; a failure elsewhere is more serious.
+    assert_eq!(status(&["wast", &looping, "--fuel", "1000"]).0, Some(3));
+    assert_eq!(
+        status(&["wast", &looping, &fail, "--fuel", "1000"]).0,
+        Some(1)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run() {
+    let dir = scratch("run");
+    let wat = write(
+        &dir,
+        "m.wat",
+        r#"(module
+  (func (export "one") (result i32) (i32.const 1))
+  (func (export "trap") (unreachable))
+  (func (export "spin") (loop (br 0))))"#,
+    );
+    assert_eq!(status(&["run", &wat, "--invoke", "one"]).0, Some(0));
+    assert_eq!(status(&["run", &wat, "--invoke", "trap"]).0, Some(1));
+    assert_eq!(
+        status(&["run", "/no/such.wat", "--invoke", "one"]).0,
+        Some(2)
+    );
+    assert_eq!(status(&["run", &wat, "--invoke", "nothing"]).0, Some(2));
+    assert_eq!(
+        status(&["run", &wat, "--invoke", "spin", "--fuel", "1000"]).0,
+        Some(3)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn litmus() {
+    let dir = scratch("litmus");
+    assert_eq!(status(&["litmus", &catalogue("SB.wast")]).0, Some(0));
+    // A directory is searched for .wast files, as by `heddle wast`.
+    let sub = dir.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::copy(catalogue("SB.wast"), sub.join("SB.wast")).unwrap();
+    let out = heddle(&["litmus", dir.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    let bad = write(&dir, "bad.wast", SYNTAX_ERROR);
+    let (code, err) = status(&["litmus", &bad]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("line 2, column 2: syntax error"), "{err}");
+    assert_eq!(status(&["litmus", "/no/such/file.wast"]).0, Some(2));
+    let empty = scratch("litmus-empty");
+    assert_eq!(status(&["litmus", empty.to_str().unwrap()]).0, Some(2));
+    // Too many events for the model: incomplete.
+    let big = write(
+        &dir,
+        "big.wast",
+        &heddle_spec_tests::explore::rings::sb_ring(2, 70),
+    );
+    let (code, err) = status(&["litmus", &big]);
+    assert_eq!(code, Some(3), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&empty).unwrap();
+}
+
+#[test]
+fn explore() {
+    let dir = scratch("explore");
+    assert_eq!(status(&["explore", &catalogue("SB.wast")]).0, Some(0));
+    assert_eq!(
+        status(&["explore", &catalogue("SB.wast"), "--check"]).0,
+        Some(0)
+    );
+    // A directory is searched for .wast files.
+    let sub = dir.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::copy(catalogue("MP.wast"), sub.join("MP.wast")).unwrap();
+    let out = heddle(&["explore", dir.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    // 1: a shard's result says an outcome is not allowed by the model (with --check).
+    let finding = serde_json::json!({
+        "file": "x.wast", "shard": "1/1", "complete": true,
+        "reachable": [{"T0": [["i32:0"]]}],
+        "found": [{"outcome": {"T0": [["i32:0"]]}, "count": 1, "schedule": ""}],
+        "executions": 1, "pruned": 0, "reduction": "caching",
+        "not_allowed": [{"T0": [["i32:0"]]}], "allowed_not_reachable": [],
+    });
+    let result = write(&dir, "result.json", &format!("{finding}\n"));
+    let (code, err) = status(&["explore", "--merge", &result]);
+    assert_eq!(code, Some(1), "{err}");
+    // 2: unreadable input, nonsensical options.
+    let bad = write(&dir, "bad.wast", SYNTAX_ERROR);
+    assert_eq!(status(&["explore", &bad]).0, Some(2));
+    assert_eq!(status(&["explore", "/no/such/file.wast"]).0, Some(2));
+    assert_eq!(
+        status(&["explore", &catalogue("SB.wast"), "--jobs", "0"]).0,
+        Some(2)
+    );
+    // --check on a program the explorer runs but the model does not read (a loop): the
+    // model rejects the input, 2.
+    let looping = write(
+        &dir,
+        "loop.wast",
+        r#"(module $Mem (memory (export "shared") 1 1 shared))
+(register "mem" $Mem)
+(thread $T0 (shared (module $Mem))
+  (register "mem" $Mem)
+  (module (memory (import "mem" "shared") 1 1 shared)
+    (func (export "run") (result i32)
+      (block (loop (br_if 1 (i32.eqz (i32.load (i32.const 0)))) (br 0)))
+      (i32.const 1)))
+  (invoke "run"))
+(wait $T0)
+"#,
+    );
+    let (code, err) = status(&["explore", &looping]);
+    assert_eq!(code, Some(0), "the explorer reads it: {err}");
+    let (code, err) = status(&["explore", &looping, "--check"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--check: model"), "{err}");
+    // 3: a bound.
+    assert_eq!(
+        status(&["explore", &catalogue("SB.wast"), "--max-executions", "1"]).0,
+        Some(3)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn xcheck() {
+    let dir = scratch("xcheck");
+    let sb = catalogue("SB_sc.wast");
+    let quick = ["--engine", "heddle", "--iterations", "2"];
+    let args = |extra: &[&str]| {
+        let mut a = vec!["xcheck"];
+        a.extend_from_slice(extra);
+        a.extend_from_slice(&quick);
+        status(&a)
+    };
+    assert_eq!(args(&[&sb]).0, Some(0));
+    // 1: an engine (a recorded one) shows an outcome the model forbids.
+    let liar = serde_json::json!({
+        "file": sb, "engine": "liar", "version": "liar 1.0", "iterations": 10,
+        "histogram": [{"outcome": {"T0": [["i32:0"]], "T1": [["i32:0"]]}, "count": 10}],
+    });
+    let liar = write(&dir, "liar.jsonl", &format!("{liar}\n"));
+    let engine = format!("file:{liar}");
+    let (code, err) = status(&["xcheck", &sb, "--iterations", "10", "--engine", &engine]);
+    assert_eq!(code, Some(1), "{err}");
+    // 2: a litmus file with a syntax error is not skipped; neither is a missing one.
+    let bad = write(&dir, "bad.wast", SYNTAX_ERROR);
+    let (code, err) = args(&[&bad]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("line 2, column 2: syntax error"), "{err}");
+    assert_eq!(args(&["/no/such/file.wast"]).0, Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn fuzz() {
+    let dir = scratch("fuzz");
+    let out = dir.display().to_string();
+    // The no-panic campaign needs no engine.
+    let (code, err) = status(&["fuzz", "--mutate", "--iterations", "3", "--out", &out]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        status(&[
+            "fuzz",
+            "--threads",
+            "--engine",
+            "wasmi",
+            "--iterations",
+            "1"
+        ])
+        .0,
+        Some(2)
+    );
+    assert_eq!(
+        status(&["fuzz", "/no/such/module.wasm", "--iterations", "1"]).0,
+        Some(2)
+    );
+    #[cfg(feature = "wasmtime")]
+    {
+        let (code, err) = status(&[
+            "fuzz",
+            "--threads",
+            "--iterations",
+            "4",
+            "--runs",
+            "100",
+            "--planted-fault",
+            "--max-findings",
+            "1",
+            "--out",
+            &out,
+        ]);
+        assert_eq!(code, Some(1), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `heddle … | head`: the reader closes the pipe; the command ends quietly (no panic, not
+/// status 101) with the status of what it had found.
+fn closed_pipe(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_heddle"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before the command writes anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_pipe_ends_every_subcommand_quietly() {
+    let dir = scratch("pipe");
+    let pass = write(&dir, "pass.wast", PASSING);
+    let fail = write(&dir, "fail.wast", FAILING);
+    let wat = write(
+        &dir,
+        "m.wat",
+        r#"(module (func (export "one") (result i32) (i32.const 1)))"#,
+    );
+    // More than a pipe's buffer of output (4,411 outcomes), so that a write surely fails.
+    let ring = write(
+        &dir,
+        "sb_3x6.wast",
+        &heddle_spec_tests::explore::rings::sb_ring(3, 6),
+    );
+    let out = dir.display().to_string();
+    for (args, expected) in [
+        (vec!["wast", pass.as_str()], 0),
+        (vec!["wast", fail.as_str()], 1),
+        (vec!["run", wat.as_str(), "--invoke", "one"], 0),
+        (vec!["litmus", &catalogue("SB.wast")], 0),
+        (vec!["explore", ring.as_str()], 0),
+        (
+            vec!["explore", &catalogue("SB.wast"), "--format", "json"],
+            0,
+        ),
+        (
+            vec![
+                "xcheck",
+                &catalogue("SB_sc.wast"),
+                "--engine",
+                "heddle",
+                "--iterations",
+                "2",
+            ],
+            0,
+        ),
+        (
+            vec!["fuzz", "--mutate", "--iterations", "2", "--out", &out],
+            0,
+        ),
+    ] {
+        let (code, err) = closed_pipe(&args);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(code, Some(expected), "{args:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
