@@ -563,7 +563,11 @@ impl Configuration {
     /// with their wait queues, segments). The clock and step counts are left out, so two
     /// schedules that reach the same state by commuting independent steps hash equally.
     pub fn hash_state(&self, mut h: &mut dyn Hasher) {
+        self.threads.len().hash(&mut h);
         for t in &self.threads {
+            // The number of frames first, so that the sequence of values fed here decodes
+            // one way only (the explorer compares these encodings for equality).
+            t.frames.len().hash(&mut h);
             for f in &t.frames {
                 (
                     Arc::as_ptr(&f.module) as usize,
