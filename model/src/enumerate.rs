@@ -788,7 +788,11 @@ impl Search<'_, '_> {
                     .filter(|&w| w != r && c.covers(w, k) && c.evs[w].byte_written_at(k) == Some(b))
                     .collect();
                 if by_value.is_empty() {
-                    self.note_lazy((2, 0), Rule::ValueConsistency, vec![r], || format!("event {r} reads {b} at {at}, but no other event writes that byte there", at = crate::event::describe(k)));
+                    let len = length_of(ri.start).map(|m| (m, crate::program::le_bits(&ri.read)));
+                    self.note_lazy((2, 0), Rule::ValueConsistency, vec![r], || match len {
+                        Some((m, len)) => format!("event {r} reads the length {len} of memory {m}, but no other event writes that length"),
+                        None => format!("event {r} reads {b} at {at}, but no other event writes that byte there", at = crate::event::describe(k)),
+                    });
                     return None;
                 }
                 let mut ok = 0u128;
