@@ -49,7 +49,8 @@ fn stated(text: &str) -> (BTreeSet<String>, BTreeMap<String, String>) {
     (allowed, forbidden)
 }
 
-const STATED: [&str; 7] = [
+const STATED: [&str; 8] = [
+    "grow_size_publishes",
     "grow_size",
     "grow_grow",
     "grow_publish",
