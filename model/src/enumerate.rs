@@ -225,7 +225,7 @@ fn unfold_thread(
                     // Children are pushed in reverse so that the DFS visits them in order.
                     let mut children: Vec<UnfoldState> = Vec::new();
                     // The bounds check of an access to a memory whose length varies: an unord
-                    // read of the length location (instructions.rst, e.g. *t.load* step 13,
+                    // read of the length location (instructions.rst l.1757 (t.load step 13),
                     // `RD a.len n`; relaxed.rst *Consistency*, note), as its own event just
                     // before the access (docs/model.md, *The length location*, says why
                     // this is the same as one event with both actions). A length too small
