@@ -32,6 +32,10 @@ pub struct ModelSwitches {
     /// tearfree exactly as relaxed.rst writes it (non-atomic accesses never tear-free).
     #[arg(long)]
     pub literal_tearfree: bool,
+    /// A memory.grow fails only when it would exceed the maximum (by default, as the spec
+    /// says, any grow may fail and return -1).
+    #[arg(long)]
+    pub grow_fails_only_at_max: bool,
     /// Order of the WOKEN events that follow a NOTIFY.
     #[arg(long, value_enum, default_value_t = WokenOrderArg::Any)]
     pub woken_order: WokenOrderArg,
@@ -56,6 +60,7 @@ impl ModelSwitches {
             },
             literal_tearfree: self.literal_tearfree,
             thin_air_seeds: seeds.to_vec(),
+            spurious_grow_failure: !self.grow_fails_only_at_max,
         }
     }
 }

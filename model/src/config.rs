@@ -54,6 +54,12 @@ pub struct Config {
     /// explores values a write can produce from the initial memory and these seeds.
     /// Default: none. Values are truncated to the access width.
     pub thin_air_seeds: Vec<u64>,
+    /// Whether `memory.grow` of a shared memory may fail when the memory's maximum leaves
+    /// room (instructions.rst *memory.grow* 10.b "Or indicate failure", and its note:
+    /// "failure *can* occur in other cases as well"). Default `true`, the spec: every grow
+    /// may return -1. `false`: a grow fails only when it would exceed the maximum (what an
+    /// engine with memory to spare does), which keeps the failures out of outcome sets.
+    pub spurious_grow_failure: bool,
 }
 
 impl Default for Config {
@@ -66,6 +72,7 @@ impl Default for Config {
             woken_order: WokenOrder::Any,
             literal_tearfree: false,
             thin_air_seeds: Vec::new(),
+            spurious_grow_failure: true,
         }
     }
 }

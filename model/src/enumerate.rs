@@ -19,8 +19,8 @@
 use crate::check::{check_execution, queue_machine, Rule, Violation};
 use crate::config::{Config, FenceSemantics};
 use crate::event::{
-    location, memory_and_address, Action, Event, EventId, Location, MemOrder, SuspensionKind,
-    ThreadId,
+    length_location, length_of, location, memory_and_address, Action, Event, EventId, Location,
+    MemOrder, SuspensionKind, ThreadId,
 };
 use crate::execution::{Execution, Relation, MAX_EVENTS};
 use crate::outcome::{InvokeResult, Outcome};
@@ -91,14 +91,28 @@ struct Unfolding {
     blocked_at: Option<usize>,
 }
 
-/// Candidate byte values per address.
+/// Candidate byte values per address, and candidate lengths per memory whose length
+/// varies.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Domain {
     bytes: BTreeMap<Location, BTreeSet<u8>>,
     seeds: Vec<u64>,
+    /// Lengths a grow of some unfolding writes, per memory (with the initial length, the
+    /// candidates of a read of the length location).
+    lengths: BTreeMap<usize, BTreeSet<u64>>,
 }
 
 impl Domain {
+    /// The lengths a read of memory `m`'s length location may return: the initial length
+    /// and every length a grow writes.
+    fn lengths(&self, prog: &Program, m: usize) -> Vec<u64> {
+        let mut out: BTreeSet<u64> = self.lengths.get(&m).cloned().unwrap_or_default();
+        if let Some(mem) = prog.memories.get(m) {
+            out.insert(mem.size);
+        }
+        out.into_iter().collect()
+    }
+
     fn values(&self, prog: &Program, addr: Location, width: u8) -> Vec<Vec<u8>> {
         let mut out: Vec<Vec<u8>> = vec![Vec::new()];
         for k in addr..addr + width as u64 {
@@ -149,6 +163,9 @@ fn access_label(req: &MemRequest, func: &str) -> String {
         MemRequest::Wait { .. } => "wait",
         MemRequest::Notify { .. } => "notify",
         MemRequest::Fence => "fence",
+        MemRequest::Bounds { .. } => "bulk memory",
+        MemRequest::Size { .. } => "memory.size",
+        MemRequest::Grow { .. } => "memory.grow",
     };
     format!("{k} in {func}")
 }
@@ -204,33 +221,62 @@ fn unfold_thread(
                     st.step += 1;
                 }
                 Step::Mem(req, line) => {
-                    let po = st.events.len();
                     let label = format!("{name}: {} (line {line})", access_label(&req, &fname));
-                    let mk = |actions: Vec<Action>, po: usize| Event {
-                        thread: Some(t),
-                        po_index: po,
-                        actions,
-                        label: label.clone(),
-                    };
                     // Children are pushed in reverse so that the DFS visits them in order.
                     let mut children: Vec<UnfoldState> = Vec::new();
-                    let mut child =
-                        |st: &UnfoldState, evs: Vec<Event>, push: Option<Value>, blocked: bool| {
+                    // The bounds check of an access to a memory whose length varies: an unord
+                    // read of the length location (instructions.rst l.1757 (t.load step 13),
+                    // `RD a.len n`; relaxed.rst *Consistency*, note), as its own event just
+                    // before the access (docs/model.md, *The length location*, says why
+                    // this is the same as one event with both actions). A length too small
+                    // for the access traps after the read.
+                    let mut checks: Vec<Option<Event>> = Vec::new();
+                    match req.bounds_checked() {
+                        Some((m, end)) if prog.memories.get(m).is_some_and(|x| x.growable) => {
+                            for len in dom.lengths(prog, m) {
+                                let read = Event {
+                                    thread: Some(t),
+                                    po_index: st.events.len(),
+                                    actions: vec![length_read(m, MemOrder::Unord, len)],
+                                    label: format!(
+                                        "{name}: bounds check of {} (line {line})",
+                                        access_label(&req, &fname)
+                                    ),
+                                };
+                                if end > len {
+                                    children.push(trapped(&st, read));
+                                } else {
+                                    checks.push(Some(read));
+                                }
+                            }
+                        }
+                        _ => checks.push(None),
+                    }
+                    let mut traps: Vec<UnfoldState> = Vec::new();
+                    for check in checks {
+                        let po = st.events.len() + usize::from(check.is_some());
+                        let mk = |actions: Vec<Action>, po: usize| Event {
+                            thread: Some(t),
+                            po_index: po,
+                            actions,
+                            label: label.clone(),
+                        };
+                        let mut child = |st: &UnfoldState,
+                                         evs: Vec<Event>,
+                                         push: Option<Value>,
+                                         blocked: bool| {
                             let mut events = st.events.clone();
-                            events.extend(evs.into_iter().map(|e| (e, st.step)));
+                            events.extend(check.iter().cloned().chain(evs).map(|e| (e, st.step)));
                             let mut m2 = st.machine.clone();
                             let mut results = st.results.clone();
                             if blocked {
                                 results.push((st.step, InvokeResult::Blocked));
-                                leaves_push(
-                                    &mut children,
-                                    UnfoldState {
-                                        step: usize::MAX,
-                                        machine: None,
-                                        events,
-                                        results,
-                                    },
-                                );
+                                children.push(UnfoldState {
+                                    step: usize::MAX,
+                                    machine: None,
+                                    events,
+                                    results,
+                                });
                                 return;
                             }
                             if let Some(m) = m2.as_mut() {
@@ -243,123 +289,192 @@ fn unfold_thread(
                                 results,
                             });
                         };
-                    match &req {
-                        MemRequest::Load {
-                            ord,
-                            addr,
-                            width,
-                            no_tear,
-                            ..
-                        } => {
-                            for bytes in dom.values(prog, *addr, *width) {
-                                let v = req.loaded(&bytes);
-                                let a = Action::Read {
-                                    ord: *ord,
-                                    offset: *addr,
-                                    bytes,
-                                    no_tear: *no_tear,
-                                };
-                                child(&st, vec![mk(vec![a], po)], Some(v), false);
-                            }
-                        }
-                        MemRequest::Store {
-                            ord,
-                            addr,
-                            bytes,
-                            no_tear,
-                        } => {
-                            let a = Action::Write {
-                                ord: *ord,
-                                offset: *addr,
-                                bytes: bytes.clone(),
-                                no_tear: *no_tear,
-                            };
-                            child(&st, vec![mk(vec![a], po)], None, false);
-                        }
-                        MemRequest::Rmw { addr, width, .. } => {
-                            for bytes in dom.values(prog, *addr, *width) {
-                                let (v, written) = req.rmw_outcome(&bytes);
-                                let a = match written {
-                                    Some(w) => Action::Rmw {
-                                        offset: *addr,
-                                        read: bytes,
-                                        written: w,
-                                    },
-                                    None => Action::Read {
-                                        ord: MemOrder::SeqCst,
+                        match &req {
+                            MemRequest::Load {
+                                ord,
+                                addr,
+                                width,
+                                no_tear,
+                                ..
+                            } => {
+                                for bytes in dom.values(prog, *addr, *width) {
+                                    let v = req.loaded(&bytes);
+                                    let a = Action::Read {
+                                        ord: *ord,
                                         offset: *addr,
                                         bytes,
-                                        no_tear: false,
-                                    },
-                                };
-                                child(&st, vec![mk(vec![a], po)], Some(v), false);
+                                        no_tear: *no_tear,
+                                    };
+                                    child(&st, vec![mk(vec![a], po)], Some(v), false);
+                                }
                             }
-                        }
-                        MemRequest::Wait {
-                            addr,
-                            width,
-                            timeout,
-                            ..
-                        } => {
-                            for bytes in dom.values(prog, *addr, *width) {
-                                let rd = Action::Read {
-                                    ord: MemOrder::SeqCst,
+                            MemRequest::Store {
+                                ord,
+                                addr,
+                                bytes,
+                                no_tear,
+                            } => {
+                                let a = Action::Write {
+                                    ord: *ord,
                                     offset: *addr,
                                     bytes: bytes.clone(),
-                                    no_tear: false,
+                                    no_tear: *no_tear,
                                 };
-                                if !req.wait_equal(&bytes) {
-                                    child(&st, vec![mk(vec![rd], po)], Some(Value::I32(1)), false);
-                                    continue;
+                                child(&st, vec![mk(vec![a], po)], None, false);
+                            }
+                            MemRequest::Rmw { addr, width, .. } => {
+                                for bytes in dom.values(prog, *addr, *width) {
+                                    let (v, written) = req.rmw_outcome(&bytes);
+                                    let a = match written {
+                                        Some(w) => Action::Rmw {
+                                            offset: *addr,
+                                            read: bytes,
+                                            written: w,
+                                        },
+                                        None => Action::Read {
+                                            ord: MemOrder::SeqCst,
+                                            offset: *addr,
+                                            bytes,
+                                            no_tear: false,
+                                        },
+                                    };
+                                    child(&st, vec![mk(vec![a], po)], Some(v), false);
                                 }
-                                let w = Action::Wait {
-                                    offset: *addr,
-                                    timeout: *timeout,
-                                };
-                                let wait_ev = mk(vec![rd, w], po);
-                                let woken = mk(vec![Action::Woken { offset: *addr }], po + 1);
-                                child(
-                                    &st,
-                                    vec![wait_ev.clone(), woken],
-                                    Some(Value::I32(0)),
-                                    false,
-                                );
-                                if *timeout >= 0 {
-                                    let to = mk(vec![Action::Timeout { offset: *addr }], po + 1);
+                            }
+                            MemRequest::Wait {
+                                addr,
+                                width,
+                                timeout,
+                                ..
+                            } => {
+                                for bytes in dom.values(prog, *addr, *width) {
+                                    let rd = Action::Read {
+                                        ord: MemOrder::SeqCst,
+                                        offset: *addr,
+                                        bytes: bytes.clone(),
+                                        no_tear: false,
+                                    };
+                                    if !req.wait_equal(&bytes) {
+                                        child(
+                                            &st,
+                                            vec![mk(vec![rd], po)],
+                                            Some(Value::I32(1)),
+                                            false,
+                                        );
+                                        continue;
+                                    }
+                                    let w = Action::Wait {
+                                        offset: *addr,
+                                        timeout: *timeout,
+                                    };
+                                    let wait_ev = mk(vec![rd, w], po);
+                                    let woken = mk(vec![Action::Woken { offset: *addr }], po + 1);
                                     child(
                                         &st,
-                                        vec![wait_ev.clone(), to],
-                                        Some(Value::I32(2)),
+                                        vec![wait_ev.clone(), woken],
+                                        Some(Value::I32(0)),
                                         false,
                                     );
+                                    if *timeout >= 0 {
+                                        let to =
+                                            mk(vec![Action::Timeout { offset: *addr }], po + 1);
+                                        child(
+                                            &st,
+                                            vec![wait_ev.clone(), to],
+                                            Some(Value::I32(2)),
+                                            false,
+                                        );
+                                    }
+                                    if *timeout < 0 || cfg.finite_timeout_may_block {
+                                        child(&st, vec![wait_ev], None, true);
+                                    }
                                 }
-                                if *timeout < 0 || cfg.finite_timeout_may_block {
-                                    child(&st, vec![wait_ev], None, true);
+                            }
+                            MemRequest::Notify { addr, count } => {
+                                for j in 0..=(*count).min(notify_bound) {
+                                    let a = Action::Notify {
+                                        offset: *addr,
+                                        woken: j,
+                                        max: *count,
+                                    };
+                                    child(&st, vec![mk(vec![a], po)], Some(Value::I32(j)), false);
                                 }
                             }
-                        }
-                        MemRequest::Notify { addr, count } => {
-                            for j in 0..=(*count).min(notify_bound) {
-                                let a = Action::Notify {
-                                    offset: *addr,
-                                    woken: j,
-                                    max: *count,
-                                };
-                                child(&st, vec![mk(vec![a], po)], Some(Value::I32(j)), false);
+                            MemRequest::Fence => {
+                                let mut acts = vec![Action::Fence];
+                                if cfg.fence == FenceSemantics::RmwOnHiddenLocation {
+                                    acts.push(Action::Rmw {
+                                        offset: fence_loc,
+                                        read: vec![0; 4],
+                                        written: vec![0; 4],
+                                    });
+                                }
+                                child(&st, vec![mk(acts, po)], None, false);
                             }
-                        }
-                        MemRequest::Fence => {
-                            let mut acts = vec![Action::Fence];
-                            if cfg.fence == FenceSemantics::RmwOnHiddenLocation {
-                                acts.push(Action::Rmw {
-                                    offset: fence_loc,
-                                    read: vec![0; 4],
-                                    written: vec![0; 4],
-                                });
+                            MemRequest::Bounds { memory, end } => {
+                                // A bulk instruction's bounds check (instructions.rst
+                                // *memory.fill* step 13, *memory.copy* 13, *memory.init* 17).
+                                for len in dom.lengths(prog, *memory) {
+                                    let read =
+                                        mk(vec![length_read(*memory, MemOrder::Unord, len)], po);
+                                    if *end > len {
+                                        traps.push(trapped(&st, read));
+                                    } else {
+                                        child(&st, vec![read], None, false);
+                                    }
+                                }
                             }
-                            child(&st, vec![mk(acts, po)], None, false);
+                            MemRequest::Size { memory } => {
+                                // instructions.rst *memory.size*: `RD_seqcst a.len n`.
+                                let mem = prog.memories[*memory];
+                                for len in dom.lengths(prog, *memory) {
+                                    let read =
+                                        mk(vec![length_read(*memory, MemOrder::SeqCst, len)], po);
+                                    child(&st, vec![read], Some(mem.pages(len)), false);
+                                }
+                            }
+                            MemRequest::Grow { memory, delta } => {
+                                // instructions.rst *memory.grow*: either `RMW a.len l (l+k)` and
+                                // `WR a.data[l] (0)^k`, returning l in pages, or `RD_seqcst a.len l`,
+                                // returning -1. The zero write is its own event just before the
+                                // RMW; its bytes are filled in once every accessed byte is known
+                                // (`fill_zero_writes`).
+                                let mem = prog.memories[*memory];
+                                for len in dom.lengths(prog, *memory) {
+                                    let grown =
+                                        len.checked_add(*delta).filter(|&g| g <= mem.max_length());
+                                    if let Some(grown) = grown {
+                                        let zeros = mk(
+                                            vec![Action::Write {
+                                                ord: MemOrder::Unord,
+                                                offset: location(*memory, len),
+                                                bytes: Vec::new(),
+                                                no_tear: false,
+                                            }],
+                                            po,
+                                        );
+                                        let rmw = mk(
+                                            vec![Action::Rmw {
+                                                offset: length_location(*memory),
+                                                read: crate::program::to_le(len, 8),
+                                                written: crate::program::to_le(grown, 8),
+                                            }],
+                                            po + 1,
+                                        );
+                                        child(&st, vec![zeros, rmw], Some(mem.pages(len)), false);
+                                    }
+                                    if grown.is_none() || cfg.spurious_grow_failure {
+                                        let read = mk(
+                                            vec![length_read(*memory, MemOrder::SeqCst, len)],
+                                            po,
+                                        );
+                                        child(&st, vec![read], Some(mem.grow_failure()), false);
+                                    }
+                                }
+                            }
                         }
                     }
+                    children.append(&mut traps);
                     for c in children.into_iter().rev() {
                         if c.step == usize::MAX {
                             let blocked_at = c.results.last().map(|r| r.0);
@@ -383,8 +498,31 @@ fn unfold_thread(
     Ok(leaves)
 }
 
-fn leaves_push(children: &mut Vec<UnfoldState>, st: UnfoldState) {
-    children.push(st);
+/// A read of the length location of memory `m` that returns `len` (relaxed.rst
+/// *Consistency*, note: bounds checks are unord reads, `memory.size` and a failing
+/// `memory.grow` seq-cst ones). The length is one value: the read carries `noTear`.
+fn length_read(m: usize, ord: MemOrder, len: u64) -> Action {
+    Action::Read {
+        ord,
+        offset: length_location(m),
+        bytes: crate::program::to_le(len, 8),
+        no_tear: true,
+    }
+}
+
+/// The unfolding that continues after the invoke in progress trapped on `check`, a bounds
+/// check that read a length too small for the access.
+fn trapped(st: &UnfoldState, check: Event) -> UnfoldState {
+    let mut events = st.events.clone();
+    events.push((check, st.step));
+    let mut results = st.results.clone();
+    results.push((st.step, InvokeResult::Trap));
+    UnfoldState {
+        step: st.step + 1,
+        machine: None,
+        events,
+        results,
+    }
 }
 
 /// Per-event facts used by the search, computed once per combination.
@@ -650,7 +788,11 @@ impl Search<'_, '_> {
                     .filter(|&w| w != r && c.covers(w, k) && c.evs[w].byte_written_at(k) == Some(b))
                     .collect();
                 if by_value.is_empty() {
-                    self.note_lazy((2, 0), Rule::ValueConsistency, vec![r], || format!("event {r} reads {b} at {at}, but no other event writes that byte there", at = crate::event::describe(k)));
+                    let len = length_of(ri.start).map(|m| (m, crate::program::le_bits(&ri.read)));
+                    self.note_lazy((2, 0), Rule::ValueConsistency, vec![r], || match len {
+                        Some((m, len)) => format!("event {r} reads the length {len} of memory {m}, but no other event writes that length"),
+                        None => format!("event {r} reads {b} at {at}, but no other event writes that byte there", at = crate::event::describe(k)),
+                    });
                     return None;
                 }
                 let mut ok = 0u128;
@@ -1096,7 +1238,13 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
                 .filter(|(i, _)| {
                     matches!(
                         i,
-                        Instr::Store { .. } | Instr::Rmw { .. } | Instr::Cmpxchg { .. }
+                        Instr::Store { .. }
+                            | Instr::Rmw { .. }
+                            | Instr::Cmpxchg { .. }
+                            | Instr::MemoryGrow { .. }
+                            | Instr::MemoryFill { .. }
+                            | Instr::MemoryCopy { .. }
+                            | Instr::MemoryInit { .. }
                     )
                 })
                 .count(),
@@ -1109,9 +1257,10 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
     let mut dom = Domain {
         bytes: BTreeMap::new(),
         seeds: cfg.thin_air_seeds.clone(),
+        lengths: BTreeMap::new(),
     };
     let max_rounds = writes + 2;
-    let unfoldings: Vec<Vec<Unfolding>> = loop {
+    let mut unfoldings: Vec<Vec<Unfolding>> = loop {
         stats.domain_rounds += 1;
         let mut all = Vec::with_capacity(nthreads);
         for (t, w) in waits.iter().enumerate() {
@@ -1121,6 +1270,13 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
         for u in all.iter().flatten() {
             for (e, _) in &u.events {
                 let (s, _) = e.range();
+                if let Some(m) = length_of(s) {
+                    if e.writing() {
+                        let len = crate::program::le_bits(e.write());
+                        next.lengths.entry(m).or_default().insert(len);
+                    }
+                    continue;
+                }
                 for (j, &b) in e.write().iter().enumerate() {
                     next.bytes.entry(s + j as u64).or_default().insert(b);
                 }
@@ -1147,7 +1303,7 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
     for u in unfoldings.iter().flatten() {
         for (e, _) in &u.events {
             let (s, x) = e.range();
-            if s < x {
+            if s < x && length_of(s).is_none() {
                 let (memory, _) = memory_and_address(s);
                 let r = ranges.entry(memory).or_insert((s, x));
                 r.0 = r.0.min(s);
@@ -1158,8 +1314,19 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
     if ranges.is_empty() {
         ranges.insert(0, (0, 0));
     }
-    let inits: Vec<Event> = ranges
+    fill_zero_writes(&mut unfoldings, &ranges);
+    // The init write covers the initial bytes only: bytes beyond a memory's initial length
+    // exist only after a grow, whose write of zeros they read.
+    for (&memory, r) in ranges.iter_mut() {
+        if let Some(mem) = prog.memories.get(memory) {
+            let end = location(memory, mem.size);
+            r.1 = r.1.min(end);
+            r.0 = r.0.min(r.1);
+        }
+    }
+    let mut inits: Vec<Event> = ranges
         .iter()
+        .filter(|&(&memory, &(lo, hi))| lo < hi || memory == 0 && ranges.len() == 1)
         .map(|(memory, &(lo, hi))| Event {
             thread: None,
             po_index: 0,
@@ -1176,6 +1343,23 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
             },
         })
         .collect();
+    // The allocation of a memory whose length varies also writes its length location
+    // (modules.rst *allocmem*: `WR_seqcst a.len n`), before every thread runs.
+    for (m, mem) in prog.memories.iter().enumerate() {
+        if mem.growable {
+            inits.push(Event {
+                thread: None,
+                po_index: 0,
+                actions: vec![Action::Write {
+                    ord: MemOrder::SeqCst,
+                    offset: length_location(m),
+                    bytes: crate::program::to_le(mem.size, 8),
+                    no_tear: true,
+                }],
+                label: format!("init: length of shared memory {m}"),
+            });
+        }
+    }
 
     // Outcome threads: those with invokes, in file order, main last.
     let mut out_threads: Vec<ThreadId> = (1..nthreads).collect();
@@ -1298,6 +1482,44 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
             idx[t] = 0;
             t += 1;
         }
+    }
+}
+
+/// Gives every grow's write of zeros (instructions.rst *memory.grow*: `WR a.data[l] (0)^k`,
+/// the event just before the grow's RMW of the length) the bytes of `[l, l + k)` that some
+/// unfolding accesses (`ranges`, per memory), as the init write covers the accessed initial
+/// bytes; a write that covers none of them is left out.
+fn fill_zero_writes(
+    unfoldings: &mut [Vec<Unfolding>],
+    ranges: &BTreeMap<usize, (Location, Location)>,
+) {
+    for u in unfoldings.iter_mut().flatten() {
+        let mut keep = vec![true; u.events.len()];
+        for i in 1..u.events.len() {
+            let (start, _) = u.events[i].0.range();
+            let Some(m) = length_of(start) else { continue };
+            let Some(Action::Rmw { read, written, .. }) = u.events[i].0.access() else {
+                continue;
+            };
+            let (old, new) = (
+                crate::program::le_bits(read),
+                crate::program::le_bits(written),
+            );
+            let (lo, hi) = ranges.get(&m).copied().unwrap_or((0, 0));
+            let from = location(m, old).max(lo);
+            let to = location(m, new).min(hi);
+            let zeros = &mut u.events[i - 1].0;
+            if let Some(Action::Write { offset, bytes, .. }) = zeros.actions.first_mut() {
+                if from < to {
+                    *offset = from;
+                    *bytes = vec![0; (to - from) as usize];
+                } else {
+                    keep[i - 1] = false;
+                }
+            }
+        }
+        let mut k = keep.iter();
+        u.events.retain(|_| *k.next().unwrap_or(&true));
     }
 }
 

@@ -1,10 +1,14 @@
 //! Events and actions (runtime.rst l.664–756; MODEL.md §2).
 //!
 //! An [`Event`] is a set of [`Action`]s performed by one thread as one indivisible step.
-//! Only the `data` regions of the shared memories are modelled: a location is a shared
-//! memory and a byte address in it (`region[offset]` with `region = data` of that memory,
-//! [`Location`]). The `len` regions (bounds checks, `memory.size`, `memory.grow`) are not
-//! modelled; see `docs/model.md`.
+//! A location is a shared memory's `data` region and a byte address in it
+//! (`region[offset]`, [`Location`]), or the distinguished *length* location of a memory
+//! (its `len` region, relaxed.rst *Consistency*, note: "bounds checks … additionally
+//! access a distinguished length location"; [`length_location`]). The length holds a value,
+//! not bytes: its actions carry the length in bytes as 8 little-endian bytes at offset 0 of
+//! that location, always all 8 (so every two length actions have the same range), and a
+//! read of it carries `noTear` (a value is read whole; see `docs/model.md`, *The length
+//! location*).
 //!
 //! The helper functions of relaxed.rst l.20–80 (`read`, `write`, `ord`, `range`, `same`,
 //! `overlap`, `sync`, `tearfree`) are methods of [`Event`]; they see the event's *access*
@@ -32,9 +36,35 @@ pub fn location(memory: usize, address: u64) -> Location {
     memory as u64 * MEMORY_SPAN + address
 }
 
-/// A location for messages: `address 8` in memory 0, `memory 1 address 8` in another.
+/// The memory number from which locations are *length* locations: the length location of
+/// memory `m` is `location(LENGTH_REGION + m, 0)` ([`length_location`]). A litmus program
+/// has fewer memories (the front end refuses more than [`MAX_MEMORIES`]).
+pub const LENGTH_REGION: usize = 1 << 15;
+
+/// The most shared memories a litmus program may define.
+pub const MAX_MEMORIES: usize = 1 << 10;
+
+/// The distinguished length location of shared memory `memory` (relaxed.rst, *Consistency*,
+/// note; runtime.rst `a.len`): read by bounds checks (unord) and `memory.size` (seq-cst),
+/// read-modified-written by `memory.grow` (instructions.rst *memory.size*, *memory.grow*).
+pub fn length_location(memory: usize) -> Location {
+    location(LENGTH_REGION + memory, 0)
+}
+
+/// The memory whose length location `loc` is, if it is one.
+pub fn length_of(loc: Location) -> Option<usize> {
+    let (m, a) = memory_and_address(loc);
+    (m >= LENGTH_REGION && a == 0).then(|| m - LENGTH_REGION)
+}
+
+/// A location for messages: `address 8` in memory 0, `memory 1 address 8` in another,
+/// `the length of memory 0` for a length location.
 pub fn describe(loc: Location) -> String {
     match memory_and_address(loc) {
+        (m, 0) if m >= LENGTH_REGION => format!("the length of memory {}", m - LENGTH_REGION),
+        (m, byte) if m >= LENGTH_REGION => {
+            format!("byte {byte} of the length of memory {}", m - LENGTH_REGION)
+        }
         (0, address) => format!("address {address}"),
         (memory, address) => format!("memory {memory} address {address}"),
     }

@@ -17,7 +17,7 @@
 //! and cmpxchg, `memory.atomic.wait32/64`, `memory.atomic.notify` and `atomic.fence`.
 //! Anything else is a [`LitmusError`] naming the construct and its line.
 
-use crate::event::{location, Location, MEMORY_SPAN};
+use crate::event::{location, Location, MAX_MEMORIES, MEMORY_SPAN};
 use crate::program::{
     Convert, Func, Instr, IntBinop, IntUnop, Memory, Program, RmwOp, ScriptStep, Thread, ValType,
     Value,
@@ -79,6 +79,9 @@ struct Front<'t> {
     init: BTreeMap<Location, u8>,
     /// The memory index space of the module being lowered: program memory of each index.
     module_memories: Vec<usize>,
+    /// The data segments of the module being lowered, as `memory.init` sees them: a
+    /// passive segment's bytes; an active one is empty (dropped at instantiation).
+    module_data: Vec<Arc<[u8]>>,
 }
 
 /// Parses a `.wast` litmus file into a [`Program`].
@@ -99,6 +102,7 @@ pub fn parse_litmus(text: &str) -> Result<Program, LitmusError> {
         memories: Vec::new(),
         init: BTreeMap::new(),
         module_memories: Vec::new(),
+        module_data: Vec::new(),
     };
     let mut scope = Scope::default();
     f.directives(wast.directives, 0, &mut scope)?;
@@ -108,6 +112,21 @@ pub fn parse_litmus(text: &str) -> Result<Program, LitmusError> {
             column: 0,
             message: "no shared memory is defined (a litmus test defines a shared memory)".into(),
         });
+    }
+    // A memory's length varies iff some function grows it (model/src/program.rs
+    // `Memory::growable`).
+    for th in &f.threads {
+        for step in &th.steps {
+            if let ScriptStep::Invoke { func, .. } = step {
+                for (ins, _) in &func.body {
+                    if let Instr::MemoryGrow { memory } = ins {
+                        if let Some(m) = f.memories.get_mut(*memory) {
+                            m.growable = true;
+                        }
+                    }
+                }
+            }
+        }
     }
     Ok(Program {
         memories: f.memories.into(),
@@ -302,6 +321,7 @@ impl<'t> Front<'t> {
             return self.err(mspan, "unsupported construct: binary module");
         };
         self.module_memories.clear();
+        self.module_data.clear();
         let mut memory_exports: Vec<(String, usize)> = Vec::new();
         for f in fields {
             match f {
@@ -360,8 +380,18 @@ impl<'t> Front<'t> {
                 },
                 ModuleField::Data(d) => {
                     let DataKind::Active { offset, memory } = &d.kind else {
-                        return self.err(d.span, "unsupported construct: passive data segment");
+                        let bytes: Vec<u8> = d
+                            .data
+                            .iter()
+                            .flat_map(|v| match v {
+                                DataVal::String(s) => s.to_vec(),
+                                DataVal::Integral(b) => b.clone(),
+                            })
+                            .collect();
+                        self.module_data.push(bytes.into());
+                        continue;
                     };
+                    self.module_data.push(Arc::from(Vec::new()));
                     if !may_define_memory {
                         return self.err(
                             d.span,
@@ -538,7 +568,13 @@ impl<'t> Front<'t> {
 
     /// Define a shared memory of type `ty`: its index in the program's memories.
     fn define_memory(&mut self, span: Span, ty: &MemoryType) -> Result<usize, LitmusError> {
-        let page_size = 1u64 << ty.page_size_log2.unwrap_or(16);
+        if self.memories.len() >= MAX_MEMORIES {
+            return self.err(
+                span,
+                format!("unsupported construct: more than {MAX_MEMORIES} shared memories"),
+            );
+        }
+        let page_size = 1u64 << ty.page_size_log2.unwrap_or(16).min(16);
         let size = ty
             .limits
             .min
@@ -550,9 +586,16 @@ impl<'t> Front<'t> {
                 "unsupported construct: a memory of more than 2^48 bytes",
             );
         };
+        let max = ty
+            .limits
+            .max
+            .map(|m| m.saturating_mul(page_size).min(MEMORY_SPAN));
         self.memories.push(Memory {
             size,
             addr64: ty.limits.is64,
+            page_size,
+            max,
+            growable: false,
         });
         Ok(self.memories.len() - 1)
     }
@@ -580,6 +623,17 @@ impl<'t> Front<'t> {
                 span,
                 format!("import of memory \"{module}\" \"{field}\": no registered module exports it (with several memories, imports must name a registered one)"),
             ),
+        }
+    }
+
+    /// The program memory of a memory index of the module being lowered.
+    fn memory_index(&self, index: &Index<'_>, span: Span) -> Result<usize, LitmusError> {
+        match index {
+            Index::Num(i, _) => match self.module_memories.get(*i as usize) {
+                Some(&memory) => Ok(memory),
+                None => self.err(span, "access to a memory the module does not have"),
+            },
+            Index::Id(_) => self.err(span, "unsupported construct: memory immediate"),
         }
     }
 
@@ -820,6 +874,32 @@ impl<'t> Front<'t> {
                 at: self.memarg(m, span)?,
             }),
             I::atomic_fence(None) => Ok(Instr::Fence),
+            I::memory_size(a) => Ok(Instr::MemorySize {
+                memory: self.memory_index(&a.mem, span)?,
+            }),
+            I::memory_grow(a) => Ok(Instr::MemoryGrow {
+                memory: self.memory_index(&a.mem, span)?,
+            }),
+            I::memory_fill(a) => Ok(Instr::MemoryFill {
+                memory: self.memory_index(&a.mem, span)?,
+            }),
+            I::memory_copy(c) => Ok(Instr::MemoryCopy {
+                dst: self.memory_index(&c.dst, span)?,
+                src: self.memory_index(&c.src, span)?,
+            }),
+            I::memory_init(i) => {
+                let data = match i.data {
+                    Index::Num(x, _) => self.module_data.get(x as usize).cloned(),
+                    Index::Id(_) => None,
+                };
+                let Some(data) = data else {
+                    return self.err(span, "memory.init of an unknown data segment");
+                };
+                Ok(Instr::MemoryInit {
+                    memory: self.memory_index(&i.mem, span)?,
+                    data,
+                })
+            }
             other => {
                 let dbg = format!("{other:?}");
                 let name: String = dbg

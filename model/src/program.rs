@@ -3,7 +3,7 @@
 //! shared-memory operation so that a caller decides what reads return (the operational
 //! layer's "guessed" reads, MODEL.md §1, §5.2).
 
-use crate::event::{location, Location, MemOrder};
+use crate::event::{location, memory_and_address, Location, MemOrder, MEMORY_SPAN};
 use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
@@ -274,6 +274,39 @@ pub enum Instr {
     },
     /// `atomic.fence`.
     Fence,
+    /// `memory.size` of the program memory `memory` (instructions.rst *memory.size*).
+    MemorySize {
+        /// Index into [`Program::memories`].
+        memory: usize,
+    },
+    /// `memory.grow` of the program memory `memory` (instructions.rst *memory.grow*).
+    MemoryGrow {
+        /// Index into [`Program::memories`].
+        memory: usize,
+    },
+    /// `memory.fill` (instructions.rst *memory.fill*): reduced to one `i32.store8` per
+    /// byte, from low to high, the bounds re-checked before each.
+    MemoryFill {
+        /// Index into [`Program::memories`].
+        memory: usize,
+    },
+    /// `memory.copy` (instructions.rst *memory.copy*): one `i32.load8_u` and one
+    /// `i32.store8` per byte, from the high end when `d > s`, the bounds re-checked before
+    /// each.
+    MemoryCopy {
+        /// Destination memory (index into [`Program::memories`]).
+        dst: usize,
+        /// Source memory.
+        src: usize,
+    },
+    /// `memory.init` from a passive data segment (instructions.rst *memory.init*): one
+    /// `i32.store8` per byte of the segment, the bounds re-checked before each.
+    MemoryInit {
+        /// Index into [`Program::memories`].
+        memory: usize,
+        /// The segment's bytes.
+        data: Arc<[u8]>,
+    },
 }
 
 /// A memory immediate of a litmus instruction: which of the program's shared memories
@@ -293,6 +326,45 @@ pub struct Memory {
     pub size: u64,
     /// Whether addresses are `i64` (memory64) rather than `i32`.
     pub addr64: bool,
+    /// Page size in bytes (64 Ki, or a custom page size).
+    pub page_size: u64,
+    /// Maximum size in bytes (maximum pages × page size), if the type has one.
+    pub max: Option<u64>,
+    /// Whether some function of the program grows this memory (`memory.grow`). If not, its
+    /// length is constant and the model leaves its length location out (bounds checks and
+    /// `memory.size` use [`Memory::size`]; `docs/model.md`, *The length location*, says why
+    /// this is exact). The front end sets it; a program built by hand that grows a memory
+    /// must set it too.
+    pub growable: bool,
+}
+
+impl Memory {
+    /// The largest length the memory can ever have: its maximum, at most
+    /// [`MEMORY_SPAN`] (and 2^32 for a 32-bit memory).
+    pub fn max_length(&self) -> u64 {
+        let limit = if self.addr64 { MEMORY_SPAN } else { 1 << 32 };
+        self.max.unwrap_or(limit).min(limit).max(self.size)
+    }
+
+    /// The value `memory.size` returns for a length of `len` bytes (`i32`, or `i64` for a
+    /// 64-bit memory).
+    pub fn pages(&self, len: u64) -> Value {
+        let pages = len / self.page_size.max(1);
+        if self.addr64 {
+            Value::I64(pages)
+        } else {
+            Value::I32(pages as u32)
+        }
+    }
+
+    /// The value `memory.grow` returns when it fails (`-1`).
+    pub fn grow_failure(&self) -> Value {
+        if self.addr64 {
+            Value::I64(u64::MAX)
+        } else {
+            Value::I32(u32::MAX)
+        }
+    }
 }
 
 /// A function: parameter and local types, result types and a straight-line body with the
@@ -429,9 +501,35 @@ pub enum MemRequest {
     },
     /// `atomic.fence`; resume with `None`.
     Fence,
+    /// A bounds check of a bulk memory instruction on a memory whose length varies: the
+    /// caller reads the length `l` (an unord read of the length location) and traps if
+    /// `end > l`; otherwise resume with `None`.
+    Bounds {
+        /// Index into [`Program::memories`].
+        memory: usize,
+        /// The end of the checked range (`d + n`), saturated at `u64::MAX`.
+        end: u64,
+    },
+    /// `memory.size` of a memory whose length varies: the caller reads the length `l`
+    /// (seq-cst) and resumes with [`Memory::pages`]`(l)`.
+    Size {
+        /// Index into [`Program::memories`].
+        memory: usize,
+    },
+    /// `memory.grow` by `delta` bytes: the caller either grows (an RMW of the length
+    /// location from `l` to `l + delta`, and a write of zeros to the new bytes) and resumes
+    /// with [`Memory::pages`]`(l)`, or fails (a seq-cst read of the length) and resumes with
+    /// [`Memory::grow_failure`].
+    Grow {
+        /// Index into [`Program::memories`].
+        memory: usize,
+        /// Bytes to add (pages × page size), saturated at `u64::MAX`.
+        delta: u64,
+    },
 }
 
-fn le_bits(bytes: &[u8]) -> u64 {
+/// The little-endian number of `bytes` (at most 8).
+pub fn le_bits(bytes: &[u8]) -> u64 {
     bytes.iter().rev().fold(0u64, |acc, &b| acc << 8 | b as u64)
 }
 
@@ -523,6 +621,23 @@ impl MemRequest {
         }
     }
 
+    /// For an access to memory data (load, store, RMW, wait, notify): the memory and the
+    /// end of the accessed range, which its bounds check compares with the length.
+    pub fn bounds_checked(&self) -> Option<(usize, u64)> {
+        let (addr, width) = match *self {
+            MemRequest::Load { addr, width, .. }
+            | MemRequest::Rmw { addr, width, .. }
+            | MemRequest::Wait { addr, width, .. } => (addr, width),
+            MemRequest::Store {
+                addr, ref bytes, ..
+            } => (addr, bytes.len() as u8),
+            MemRequest::Notify { addr, .. } => (addr, 4),
+            _ => return None,
+        };
+        let (memory, address) = memory_and_address(addr);
+        Some((memory, address + width as u64))
+    }
+
     /// The byte range `(addr, width)` the request accesses (`None` for notify and fence).
     pub fn access_range(&self) -> Option<(Location, u8)> {
         match *self {
@@ -548,6 +663,46 @@ pub enum Step {
     Trap(String, usize),
 }
 
+/// A bulk memory instruction in progress, reduced per byte as instructions.rst does
+/// (*memory.fill*, *memory.copy*, *memory.init*): each step of the recursion first checks
+/// the bounds of what remains (`d + n`, and `s + n` for a copy), returns when `n = 0`, and
+/// otherwise moves one byte with `i32.store8` (after an `i32.load8_u` for a copy).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Bulk {
+    op: BulkOp,
+    /// Destination memory.
+    dst: usize,
+    /// Destination address of the remaining bytes.
+    d: u64,
+    /// Source address of the remaining bytes (copy, init).
+    s: u64,
+    /// Bytes remaining.
+    n: u64,
+    /// Where the recursion is.
+    phase: BulkPhase,
+    /// Source line of the instruction.
+    line: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum BulkOp {
+    Fill(u8),
+    Copy { src: usize },
+    Init(Arc<[u8]>),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+enum BulkPhase {
+    /// The bounds check at the start of a step of the recursion.
+    Check,
+    /// The same check's second half: the source memory of a copy between two memories.
+    CheckSource,
+    /// Move one byte (load it first, for a copy).
+    Move,
+    /// A copy's byte was loaded and is on the stack: store it.
+    StoreLoaded,
+}
+
 /// Executes one invocation of a straight-line function (the thread-local part of the
 /// operational semantics), stopping at every shared-memory operation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -557,6 +712,7 @@ pub struct Machine {
     stack: Vec<Value>,
     locals: Vec<Value>,
     memories: Arc<[Memory]>,
+    bulk: Option<Bulk>,
 }
 
 impl Machine {
@@ -570,6 +726,7 @@ impl Machine {
             stack: Vec::new(),
             locals,
             memories,
+            bulk: None,
         }
     }
 
@@ -593,33 +750,276 @@ impl Machine {
         self.pop().bits()
     }
 
+    /// An address operand of memory `mem` from the stack: `i32` zero-extended, or `i64`.
+    fn pop_addr(&mut self, mem: &Memory) -> u64 {
+        let operand = self.pop_bits();
+        if mem.addr64 {
+            operand
+        } else {
+            operand as u32 as u64
+        }
+    }
+
     /// The location of the effective address of an access of `width` bytes (spec:
     /// `ea = i + memarg.offset`, the operand an `i32`, or an `i64` for a 64-bit memory),
     /// after the alignment check of atomic accesses (on the effective address, first) and
-    /// the bounds check.
+    /// the bounds check. The bounds check is done here against the size of a memory whose
+    /// length is constant; for a memory that grows it is left to the caller
+    /// ([`MemRequest::bounds_checked`]), which reads the length location, unless the access
+    /// ends beyond the largest length the memory can ever have.
     fn ea(&mut self, at: MemArg, width: u8, atomic: bool, line: usize) -> Result<Location, Step> {
         let Some(mem) = self.memories.get(at.memory).copied() else {
             return Err(Step::Trap("unknown memory".into(), line));
         };
-        let operand = self.pop_bits();
-        let i = if mem.addr64 {
-            operand
-        } else {
-            operand as u32 as u64
-        };
+        let i = self.pop_addr(&mem);
         let ea = u128::from(i) + u128::from(at.offset);
         if atomic && !ea.is_multiple_of(u128::from(width)) {
             return Err(Step::Trap("unaligned atomic".into(), line));
         }
-        if ea + u128::from(width) > u128::from(mem.size) {
+        let limit = if mem.growable {
+            mem.max_length()
+        } else {
+            mem.size
+        };
+        if ea + u128::from(width) > u128::from(limit) {
             return Err(Step::Trap("out of bounds memory access".into(), line));
         }
         Ok(location(at.memory, ea as u64))
     }
 
+    /// A bounds check `end ≤ length` of memory `memory` in a bulk instruction: decided here
+    /// if the memory's length is constant (`None`: in bounds), else a request.
+    fn check_bounds(&self, memory: usize, end: u128, line: usize) -> Option<Step> {
+        let mem = self.memories.get(memory)?;
+        if end > u128::from(mem.max_length()) || (!mem.growable && end > u128::from(mem.size)) {
+            return Some(Step::Trap("out of bounds memory access".into(), line));
+        }
+        if mem.growable {
+            return Some(Step::Mem(
+                MemRequest::Bounds {
+                    memory,
+                    end: end as u64,
+                },
+                line,
+            ));
+        }
+        None
+    }
+
+    /// Runs the bulk instruction in progress until its next shared-memory operation (or
+    /// trap); `None` when it has finished.
+    fn run_bulk(&mut self) -> Option<Step> {
+        let mut b = self.bulk.take()?;
+        let line = b.line;
+        loop {
+            match b.phase {
+                BulkPhase::Check => {
+                    let d_end = u128::from(b.d) + u128::from(b.n);
+                    let s_end = u128::from(b.s) + u128::from(b.n);
+                    let (end, next) = match &b.op {
+                        BulkOp::Fill(_) => (d_end, BulkPhase::Move),
+                        BulkOp::Copy { src } if *src == b.dst => {
+                            (d_end.max(s_end), BulkPhase::Move)
+                        }
+                        BulkOp::Copy { .. } => (d_end, BulkPhase::CheckSource),
+                        BulkOp::Init(data) => {
+                            if s_end > data.len() as u128 {
+                                return Some(Step::Trap(
+                                    "out of bounds memory access".into(),
+                                    line,
+                                ));
+                            }
+                            (d_end, BulkPhase::Move)
+                        }
+                    };
+                    b.phase = next;
+                    if let Some(step) = self.check_bounds(b.dst, end, line) {
+                        if matches!(step, Step::Mem(..)) {
+                            self.bulk = Some(b);
+                        }
+                        return Some(step);
+                    }
+                }
+                BulkPhase::CheckSource => {
+                    b.phase = BulkPhase::Move;
+                    if let BulkOp::Copy { src } = b.op {
+                        let end = u128::from(b.s) + u128::from(b.n);
+                        if let Some(step) = self.check_bounds(src, end, line) {
+                            if matches!(step, Step::Mem(..)) {
+                                self.bulk = Some(b);
+                            }
+                            return Some(step);
+                        }
+                    }
+                }
+                BulkPhase::Move => {
+                    if b.n == 0 {
+                        return None;
+                    }
+                    let store = |m: &mut Machine, at: u64, byte: Value, b: Bulk| {
+                        let memarg = MemArg {
+                            memory: b.dst,
+                            offset: 0,
+                        };
+                        m.stack.push(Value::I64(at));
+                        m.stack.push(byte);
+                        m.bulk = Some(Bulk {
+                            phase: BulkPhase::Check,
+                            ..b
+                        });
+                        Some(m.store(ValType::I32, 1, memarg, false, line))
+                    };
+                    match b.op.clone() {
+                        BulkOp::Fill(v) => {
+                            let d = b.d;
+                            b.d += 1;
+                            b.n -= 1;
+                            return store(self, d, Value::I32(v as u32), b);
+                        }
+                        BulkOp::Init(data) => {
+                            let (d, byte) = (b.d, data.get(b.s as usize).copied().unwrap_or(0));
+                            b.d += 1;
+                            b.s += 1;
+                            b.n -= 1;
+                            return store(self, d, Value::I32(byte as u32), b);
+                        }
+                        BulkOp::Copy { src } => {
+                            let s = if b.d <= b.s { b.s } else { b.s + b.n - 1 };
+                            b.phase = BulkPhase::StoreLoaded;
+                            self.stack.push(Value::I64(s));
+                            self.bulk = Some(b);
+                            let at = MemArg {
+                                memory: src,
+                                offset: 0,
+                            };
+                            return Some(self.load(ValType::I32, 1, false, at, false, line));
+                        }
+                    }
+                }
+                BulkPhase::StoreLoaded => {
+                    let byte = self.pop();
+                    let d = if b.d <= b.s {
+                        let d = b.d;
+                        b.d += 1;
+                        b.s += 1;
+                        d
+                    } else {
+                        b.d + b.n - 1
+                    };
+                    b.n -= 1;
+                    self.stack.push(Value::I64(d));
+                    self.stack.push(byte);
+                    let at = MemArg {
+                        memory: b.dst,
+                        offset: 0,
+                    };
+                    b.phase = BulkPhase::Check;
+                    self.bulk = Some(b);
+                    return Some(self.store(ValType::I32, 1, at, false, line));
+                }
+            }
+        }
+    }
+
+    /// A load: its request, or a trap.
+    fn load(
+        &mut self,
+        ty: ValType,
+        width: u8,
+        signed: bool,
+        at: MemArg,
+        atomic: bool,
+        line: usize,
+    ) -> Step {
+        let addr = match self.ea(at, width, atomic, line) {
+            Ok(a) => a,
+            Err(s) => return s,
+        };
+        let (ord, no_tear) = access_flags(ty, width, atomic, addr);
+        Step::Mem(
+            MemRequest::Load {
+                ord,
+                addr,
+                width,
+                no_tear,
+                ty,
+                signed,
+            },
+            line,
+        )
+    }
+
+    /// A store (operands on the stack): its request, or a trap.
+    fn store(&mut self, ty: ValType, width: u8, at: MemArg, atomic: bool, line: usize) -> Step {
+        let v = self.pop_bits();
+        let addr = match self.ea(at, width, atomic, line) {
+            Ok(a) => a,
+            Err(s) => return s,
+        };
+        let (ord, no_tear) = access_flags(ty, width, atomic, addr);
+        Step::Mem(
+            MemRequest::Store {
+                ord,
+                addr,
+                bytes: to_le(v, width),
+                no_tear,
+            },
+            line,
+        )
+    }
+
+    /// Starts a bulk instruction on memory `dst` (operands `d`, then `s`/value, then `n`
+    /// on the stack) and runs it to its first shared-memory operation.
+    fn start_bulk(&mut self, dst: usize, op: BulkOp, line: usize) -> Option<Step> {
+        let Some(dmem) = self.memories.get(dst).copied() else {
+            return Some(Step::Trap("unknown memory".into(), line));
+        };
+        let smem = match &op {
+            BulkOp::Copy { src } => match self.memories.get(*src).copied() {
+                Some(m) => Some(m),
+                None => return Some(Step::Trap("unknown memory".into(), line)),
+            },
+            _ => None,
+        };
+        // n is an address-typed operand when both memories are 64-bit (fill, copy), an
+        // i32 for memory.init.
+        let n = match &op {
+            BulkOp::Init(_) => self.pop_bits() as u32 as u64,
+            _ if dmem.addr64 && smem.is_none_or(|m| m.addr64) => self.pop_bits(),
+            _ => self.pop_bits() as u32 as u64,
+        };
+        let (op, s) = match op {
+            BulkOp::Fill(_) => (BulkOp::Fill(self.pop_bits() as u8), 0),
+            BulkOp::Copy { src } => {
+                let s = smem.map_or(0, |m| self.pop_addr(&m));
+                (BulkOp::Copy { src }, s)
+            }
+            BulkOp::Init(data) => (BulkOp::Init(data), self.pop_bits() as u32 as u64),
+        };
+        let d = self.pop_addr(&dmem);
+        self.bulk = Some(Bulk {
+            op,
+            dst,
+            d,
+            s,
+            n,
+            phase: BulkPhase::Check,
+            line,
+        });
+        self.run_bulk()
+    }
+
     /// Runs until the next shared-memory operation, the end of the function, or a trap.
     pub fn run(&mut self) -> Step {
-        while self.pc < self.func.body.len() {
+        loop {
+            if self.bulk.is_some() {
+                if let Some(step) = self.run_bulk() {
+                    return step;
+                }
+            }
+            if self.pc >= self.func.body.len() {
+                break;
+            }
             let (ins, line) = self.func.body[self.pc].clone();
             self.pc += 1;
             match ins {
@@ -687,46 +1087,13 @@ impl Machine {
                     signed,
                     at,
                     atomic,
-                } => {
-                    let addr = match self.ea(at, width, atomic, line) {
-                        Ok(a) => a,
-                        Err(s) => return s,
-                    };
-                    let (ord, no_tear) = access_flags(ty, width, atomic, addr);
-                    return Step::Mem(
-                        MemRequest::Load {
-                            ord,
-                            addr,
-                            width,
-                            no_tear,
-                            ty,
-                            signed,
-                        },
-                        line,
-                    );
-                }
+                } => return self.load(ty, width, signed, at, atomic, line),
                 Instr::Store {
                     ty,
                     width,
                     at,
                     atomic,
-                } => {
-                    let v = self.pop_bits();
-                    let addr = match self.ea(at, width, atomic, line) {
-                        Ok(a) => a,
-                        Err(s) => return s,
-                    };
-                    let (ord, no_tear) = access_flags(ty, width, atomic, addr);
-                    return Step::Mem(
-                        MemRequest::Store {
-                            ord,
-                            addr,
-                            bytes: to_le(v, width),
-                            no_tear,
-                        },
-                        line,
-                    );
-                }
+                } => return self.store(ty, width, at, atomic, line),
                 Instr::Rmw { ty, width, at, op } => {
                     let operand = self.pop_bits() & mask(width);
                     let addr = match self.ea(at, width, true, line) {
@@ -790,6 +1157,38 @@ impl Machine {
                     return Step::Mem(MemRequest::Notify { addr, count }, line);
                 }
                 Instr::Fence => return Step::Mem(MemRequest::Fence, line),
+                Instr::MemorySize { memory } => {
+                    let Some(mem) = self.memories.get(memory).copied() else {
+                        return Step::Trap("unknown memory".into(), line);
+                    };
+                    if mem.growable {
+                        return Step::Mem(MemRequest::Size { memory }, line);
+                    }
+                    self.stack.push(mem.pages(mem.size));
+                }
+                Instr::MemoryGrow { memory } => {
+                    let Some(mem) = self.memories.get(memory).copied() else {
+                        return Step::Trap("unknown memory".into(), line);
+                    };
+                    let pages = self.pop_addr(&mem);
+                    let delta = pages.saturating_mul(mem.page_size);
+                    return Step::Mem(MemRequest::Grow { memory, delta }, line);
+                }
+                Instr::MemoryFill { memory } => {
+                    if let Some(step) = self.start_bulk(memory, BulkOp::Fill(0), line) {
+                        return step;
+                    }
+                }
+                Instr::MemoryCopy { dst, src } => {
+                    if let Some(step) = self.start_bulk(dst, BulkOp::Copy { src }, line) {
+                        return step;
+                    }
+                }
+                Instr::MemoryInit { memory, data } => {
+                    if let Some(step) = self.start_bulk(memory, BulkOp::Init(data), line) {
+                        return step;
+                    }
+                }
             }
         }
         let n = self.func.results.len();
