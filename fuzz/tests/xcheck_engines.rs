@@ -14,11 +14,6 @@ use std::time::Duration;
 const SKIPPED: &[(&str, &str)] = &[
     ("atomic.wast", "unshared memory"),
     ("wait_notify.wast", "instruction `loop`"),
-    // Bulk memory by bytes (issue 24): until the model reads bulk instructions.
-    ("bulk_copy_backward.wast", "instruction `memory_copy`"),
-    ("bulk_copy_forward.wast", "instruction `memory_copy`"),
-    ("bulk_fill_forward.wast", "instruction `memory_fill`"),
-    ("bulk_init_forward.wast", "passive data segment"),
 ];
 
 fn suite_threads_dir() -> PathBuf {

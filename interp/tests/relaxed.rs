@@ -470,11 +470,6 @@ fn explore_text(name: &str, text: &str, unreached: &[&str]) -> Exploration {
 }
 
 /// Whether the model parses the catalogue file `NAME.wast`.
-fn model_reads(name: &str) -> bool {
-    let text = std::fs::read_to_string(litmus_path(name)).expect("read litmus file");
-    heddle_model::parse_litmus(&text).is_ok()
-}
-
 /// Explore a catalogue file (`model/tests/litmus/NAME.wast`), as [`explore_text`].
 fn explore_file(name: &str, unreached: &[&str]) -> Exploration {
     let text = std::fs::read_to_string(litmus_path(name)).expect("read litmus file");
@@ -627,11 +622,6 @@ fn catalogue_reachable_equals_allowed_except_load_buffering() {
     assert!(names.len() >= 40, "catalogue found at {}", dir.display());
     let mut report = Vec::new();
     for name in &names {
-        // The bulk-memory files (issue 24) are explored in spec-tests/tests/explore_bulk.rs;
-        // they are checked against the model here once it reads bulk instructions.
-        if name.starts_with("bulk_") && !model_reads(name) {
-            continue;
-        }
         let unreached: &[&str] = match name.as_str() {
             "LB" => &["1 1"],
             _ => &[],

@@ -72,11 +72,6 @@ fn relaxed_exploration_of_the_catalogue_reaches_exactly_the_allowed_outcomes() {
     for f in catalogue() {
         let name = f.file_stem().unwrap().to_str().unwrap().to_string();
         let Some((reached, unreached)) = check_file(&f) else {
-            // The bulk-memory files (issue 24) wait for the model to read bulk
-            // instructions; spec-tests/tests/explore_bulk.rs explores them meanwhile.
-            if name.starts_with("bulk_") {
-                continue;
-            }
             panic!("{name}: the model rejects a catalogue file");
         };
         assert_eq!(
