@@ -1,6 +1,7 @@
-//! The native backend on real OS threads (the loom models are in `tests/loom.rs`): real
-//! timeouts, wait/notify between configurations on different threads, seq-cst store
-//! buffering, concurrent growth, snapshots, custom page sizes.
+//! The native backend on real OS threads (the loom models are in `tests/loom.rs`, the
+//! seq-cst and contention tests in `tests/native_seqcst.rs`): real timeouts, wait/notify
+//! between configurations on different threads, concurrent growth, snapshots, custom
+//! page sizes.
 #![cfg(not(loom))]
 
 mod common;
@@ -9,7 +10,7 @@ use heddle_interp::exec::ThreadId;
 use heddle_interp::memory::{Ordering, SharedMemory};
 use heddle_interp::types::{Limits, MemType};
 use heddle_interp::*;
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const T0: ThreadId = ThreadId(0);
@@ -105,37 +106,6 @@ fn a_wait_limit_turns_a_deadlock_into_a_trap() {
     assert!(matches!(c.invoke(wait, &[]), Err(Trap::Deadlock(_))));
     let mem = c.store.instances[inst.0 as usize].mems[0];
     assert!(c.native_memory(mem).is_some());
-}
-
-/// Store buffering with seq-cst accesses on real threads: (0,0) is forbidden by the model
-/// (and not checkable under loom, which treats SeqCst like acquire/release).
-#[test]
-fn sb_atomic_never_shows_both_zero() {
-    const ROUNDS: usize = 20_000;
-    let memory = shared(1, 1);
-    let barrier = Arc::new(Barrier::new(2));
-    let run = |x: u64, y: u64| {
-        let mut h = NativeHandle::new(memory.clone());
-        let barrier = barrier.clone();
-        std::thread::spawn(move || {
-            let mut results = Vec::with_capacity(ROUNDS);
-            for round in 1..=ROUNDS as u32 {
-                barrier.wait();
-                h.write(T0, Ordering::SeqCst, x, &round.to_le_bytes(), true)
-                    .unwrap();
-                let mut b = [0u8; 4];
-                h.read(T0, Ordering::SeqCst, y, &mut b, true).unwrap();
-                // Saw the other thread's store of this round?
-                results.push(u32::from_le_bytes(b) >= round);
-            }
-            results
-        })
-    };
-    let t1 = run(0, 64);
-    let t2 = run(64, 0);
-    let (r1, r2) = (t1.join().unwrap(), t2.join().unwrap());
-    let both_zero = r1.iter().zip(&r2).filter(|(a, b)| !**a && !**b).count();
-    assert_eq!(both_zero, 0, "SB (0,0) with seq-cst accesses");
 }
 
 /// Several threads grow the memory while others store and load in the part that exists:
