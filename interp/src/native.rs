@@ -4,7 +4,7 @@
 //! A [`NativeMemory`] is shared between OS threads by [`Arc`]; each thread's
 //! [`crate::Configuration`] holds a [`NativeHandle`] to it in an ordinary
 //! [`MemInst::Shared`](crate::memory::MemInst) instance (see
-//! [`crate::Configuration::import_native_memory`]). Its contents are pages of [`AtomicU64`]
+//! [`crate::Configuration::import_native_memory`]). Its contents are blocks of [`AtomicU64`]
 //! words, little-endian (byte `i` of a word is bits `8i..8i+8`):
 //!
 //! * a non-atomic access (spec `RD_unord` / `WR_unord`, `exec/relaxed.rst`) is one
@@ -16,9 +16,11 @@
 //! * an atomic access (spec `RD_seqcst` / `WR_seqcst` / `RMW`) is aligned and at most 8
 //!   bytes, so it lies in one word: one `SeqCst` load, store, or compare-and-swap loop on
 //!   that word (sub-word stores and RMWs splice their bytes in the CAS);
-//! * `memory.grow` (spec `growmem`) appends pages under a mutex and then publishes the new
-//!   length; pages never move or shrink, so accesses need no lock: each handle caches the
-//!   pages it has seen and takes the mutex only for an access past its cached length;
+//! * the contents are stored in blocks of 64 KiB, whatever the memory's page size (64 KiB
+//!   or, with custom page sizes, 1 byte); `memory.grow` (spec `growmem`) appends blocks
+//!   under a mutex and then publishes the new length; blocks never move or shrink, so
+//!   accesses need no lock: each handle caches the blocks and the length it has seen and
+//!   takes the mutex only for an access past its cached length;
 //! * `memory.atomic.wait` / `notify` (spec instr *wait*, *notify*) use FIFO queues keyed by
 //!   effective address behind one mutex; the compare of `wait` happens under that mutex, so
 //!   no `notify` can slip between the compare and the enqueue (no lost wake-ups). A waiter
@@ -28,11 +30,15 @@
 //!
 //! Built with `--cfg loom`, the atomics, mutexes, condition variables and `Arc` are loom's
 //! (`interp/tests/loom.rs` model-checks the backend).
+//!
+//! The cargo feature `weaken-seqcst-for-tests` is a **planted fault**, never on by default:
+//! it turns every `SeqCst` operation of the backend into acquire, release or acq-rel (see
+//! [`order`]), so that the real-thread tests of `interp/tests/native_seqcst.rs` can be seen
+//! to fail (`.ci/run` requires them to). Never build Heddle for use with it.
 
 use crate::exec::ThreadId;
 use crate::memory::{
     bounds, fits_implementation, grown_pages, Notified, Ordering, SharedMemory, WaitOutcome,
-    PAGE_SIZE,
 };
 use crate::trace::Trace;
 use crate::types::{Limits, MemType};
@@ -56,18 +62,81 @@ mod sync {
     pub(crate) use std::sync::{atomic, Arc, Condvar, Mutex, MutexGuard};
 }
 
+/// The orderings of the backend's seq-cst operations: `SeqCst` everywhere, unless the
+/// planted fault `weaken-seqcst-for-tests` weakens each to what release/acquire gives
+/// (acquire loads, release stores, acq-rel read-modify-writes and fences), under which
+/// store buffering's (0,0) becomes observable on x86 for whole-word stores.
+pub(crate) mod order {
+    use super::sync::atomic::Ordering;
+
+    #[cfg(not(feature = "weaken-seqcst-for-tests"))]
+    mod chosen {
+        use super::Ordering;
+        pub const LOAD: Ordering = Ordering::SeqCst;
+        pub const STORE: Ordering = Ordering::SeqCst;
+        pub const RMW: Ordering = Ordering::SeqCst;
+        pub const RMW_LOAD: Ordering = Ordering::SeqCst;
+        pub const FENCE: Ordering = Ordering::SeqCst;
+    }
+
+    #[cfg(feature = "weaken-seqcst-for-tests")]
+    mod chosen {
+        use super::Ordering;
+        pub const LOAD: Ordering = Ordering::Acquire;
+        pub const STORE: Ordering = Ordering::Release;
+        pub const RMW: Ordering = Ordering::AcqRel;
+        pub const RMW_LOAD: Ordering = Ordering::Acquire;
+        pub const FENCE: Ordering = Ordering::AcqRel;
+    }
+
+    /// A seq-cst load (atomic load, `memory.size`, the compare of `wait`).
+    pub const LOAD: Ordering = chosen::LOAD;
+    /// A seq-cst store (atomic store of a whole word, the new length after a grow).
+    pub const STORE: Ordering = chosen::STORE;
+    /// A seq-cst read-modify-write (atomic RMW, `cmpxchg`, the splice of a sub-word atomic
+    /// store): the ordering of its successful compare-and-swap...
+    pub const RMW: Ordering = chosen::RMW;
+    /// ...and of its load (and failed compare-and-swap).
+    pub const RMW_LOAD: Ordering = chosen::RMW_LOAD;
+    /// `atomic.fence`.
+    pub const FENCE: Ordering = chosen::FENCE;
+}
+
 /// Bytes per word of the memory.
 const WORD: u64 = 8;
 
-/// Words per page (65536 / 8).
-const WORDS_PER_PAGE: usize = (PAGE_SIZE / WORD) as usize;
+/// Bytes per block of storage (64 KiB, whatever the memory's page size).
+const BLOCK: u64 = 65536;
 
-/// One page of the memory: [`WORDS_PER_PAGE`] atomic words.
-type Page = Box<[AtomicU64]>;
+/// Words per block (65536 / 8).
+const WORDS_PER_BLOCK: usize = (BLOCK / WORD) as usize;
 
-/// A zeroed page.
-fn new_page() -> Arc<Page> {
-    Arc::new((0..WORDS_PER_PAGE).map(|_| AtomicU64::new(0)).collect())
+/// One block of the memory's storage: [`WORDS_PER_BLOCK`] atomic words.
+type Block = Box<[AtomicU64]>;
+
+/// A block holding `words` (zeroed when `words` yields zeros).
+fn new_block(words: impl Iterator<Item = u64>) -> Arc<Block> {
+    Arc::new(words.map(AtomicU64::new).collect())
+}
+
+/// A zeroed block.
+fn zeroed_block() -> Arc<Block> {
+    new_block(std::iter::repeat_n(0, WORDS_PER_BLOCK))
+}
+
+/// The number of blocks that hold `bytes` bytes.
+fn blocks_for(bytes: u64) -> usize {
+    bytes.div_ceil(BLOCK) as usize
+}
+
+/// The storage of a native memory, changed only under its mutex: blocks only ever
+/// appended, and the size in the memory's pages.
+struct Storage {
+    /// The blocks, in address order: enough to hold `pages` pages (the bytes past the size
+    /// in the last block are zero, never written).
+    blocks: Vec<Arc<Block>>,
+    /// The current size in pages (mirrored by [`NativeMemory::len_pages`]).
+    pages: u64,
 }
 
 /// The mask of bytes `lo..lo + n` of a word (`lo + n <= 8`).
@@ -87,10 +156,10 @@ fn byte_mask(lo: u64, n: u64) -> u64 {
 pub struct NativeMemory {
     /// The declared type (limits as declared; the current size is [`NativeMemory::pages`]).
     ty: MemType,
-    /// The pages, in address order; only ever appended to, under this mutex.
-    pages: Mutex<Vec<Arc<Page>>>,
+    /// The blocks and the size; blocks are only ever appended, under this mutex.
+    storage: Mutex<Storage>,
     /// The current size in pages (spec: the `len` location in pages), written with
-    /// `SeqCst` under the `pages` mutex after the pages are in place.
+    /// `SeqCst` under the `storage` mutex after the blocks are in place.
     len_pages: AtomicU64,
     /// The wait queues (spec: suspension), with the compare of `wait` done under this lock.
     waiters: Mutex<WaitQueues>,
@@ -155,17 +224,21 @@ impl fmt::Debug for NativeMemory {
 }
 
 impl NativeMemory {
-    /// Allocate (spec `allocmem`): `ty.limits.min` pages of zeros. `ty` should be shared
-    /// (the backend works for any type, but only shared memories are shared by threads).
-    /// `None` if `min` passes the maximum number of pages of a 32-bit memory.
+    /// Allocate (spec `allocmem`): `ty.limits.min` pages of zeros, of the type's page size
+    /// (64 KiB, or a custom one). `ty` should be shared (the backend works for any type, but
+    /// only shared memories are shared by threads). `None` if the initial size passes what
+    /// the implementation allocates ([`fits_implementation`]).
     pub fn new(ty: MemType) -> Option<Self> {
-        // The backend's pages are 64 KiB (custom page sizes are for the other backends).
-        if !fits_implementation(&ty) || ty.page_size_log2 != 16 {
+        if !fits_implementation(&ty) {
             return None;
         }
+        let bytes = ty.limits.min << ty.page_size_log2;
         Some(NativeMemory {
             ty,
-            pages: Mutex::new((0..ty.limits.min).map(|_| new_page()).collect()),
+            storage: Mutex::new(Storage {
+                blocks: (0..blocks_for(bytes)).map(|_| zeroed_block()).collect(),
+                pages: ty.limits.min,
+            }),
             len_pages: AtomicU64::new(ty.limits.min),
             waiters: Mutex::new(WaitQueues::default()),
             wait_limit: None,
@@ -202,15 +275,46 @@ impl NativeMemory {
         }
     }
 
-    /// Current size in pages (spec `memory.size`: a seq-cst read of `len`).
+    /// Current size in pages of the memory's page size (spec `memory.size`: a seq-cst
+    /// read of `len`).
     pub fn pages(&self) -> u64 {
-        self.len_pages.load(AtomicOrdering::SeqCst)
+        self.len_pages.load(order::LOAD)
     }
 
-    /// The pages, locked (a poisoned lock is still a valid page list: pages are only ever
-    /// appended, whole).
-    fn lock_pages(&self) -> MutexGuard<'_, Vec<Arc<Page>>> {
-        self.pages.lock().unwrap_or_else(|e| e.into_inner())
+    /// Current size in bytes.
+    pub fn len_bytes(&self) -> u64 {
+        self.pages() << self.ty.page_size_log2
+    }
+
+    /// The storage, locked (a poisoned lock is still valid storage: blocks are only ever
+    /// appended, whole, before the size is updated).
+    fn lock_storage(&self) -> MutexGuard<'_, Storage> {
+        self.storage.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new memory with this one's type, wait limit, size and contents (relaxed loads of
+    /// each word: a consistent copy only while no other thread writes), and no waiters:
+    /// they are OS threads blocked on this memory, which the copy does not have. The
+    /// deadlock check is not copied either (it counts the threads of this memory's
+    /// harness); a wait without timeout on the copy traps at the wait limit, as without one.
+    pub fn snapshot(&self) -> NativeMemory {
+        let storage = self.lock_storage();
+        let blocks = storage
+            .blocks
+            .iter()
+            .map(|b| new_block(b.iter().map(|w| w.load(AtomicOrdering::Relaxed))))
+            .collect();
+        NativeMemory {
+            ty: self.ty,
+            storage: Mutex::new(Storage {
+                blocks,
+                pages: storage.pages,
+            }),
+            len_pages: AtomicU64::new(storage.pages),
+            waiters: Mutex::new(WaitQueues::default()),
+            wait_limit: self.wait_limit,
+            deadlock_check: None,
+        }
     }
 
     /// The wait queues, locked (a poisoned lock holds valid queues: each update is one
@@ -220,15 +324,19 @@ impl NativeMemory {
     }
 
     /// Spec `growmem`, `memory.grow` by `delta` pages: the old size in pages, or `None`
-    /// (nothing changes) past the declared maximum or 4 GiB. Safe against concurrent
-    /// accesses: pages are appended, never moved, and the new length is published after
-    /// they are in place.
+    /// (nothing changes) past the declared maximum or what the implementation allocates.
+    /// Safe against concurrent accesses: blocks are appended, never moved, and the new
+    /// length is published after they are in place.
     pub fn grow(&self, delta: u64) -> Option<u64> {
-        let mut pages = self.lock_pages();
-        let old = pages.len() as u64;
+        let mut storage = self.lock_storage();
+        let old = storage.pages;
         let new = grown_pages(&self.ty, old, delta)?;
-        pages.extend((old..new).map(|_| new_page()));
-        self.len_pages.store(new, AtomicOrdering::SeqCst);
+        let blocks = blocks_for(new << self.ty.page_size_log2);
+        while storage.blocks.len() < blocks {
+            storage.blocks.push(zeroed_block());
+        }
+        storage.pages = new;
+        self.len_pages.store(new, order::STORE);
         Some(old)
     }
 
@@ -256,37 +364,51 @@ impl NativeMemory {
     }
 }
 
-/// One OS thread's handle on a [`NativeMemory`]: the memory, and the pages this thread
-/// has seen (a cache that makes accesses lock-free; see the module docs).
+/// One OS thread's handle on a [`NativeMemory`]: the memory, and the blocks and size this
+/// thread has seen (a cache that makes accesses lock-free; see the module docs). Cloning a
+/// handle gives another handle on the same memory; [`SharedMemory::box_clone`] gives a
+/// snapshot instead.
+#[derive(Clone)]
 pub struct NativeHandle {
     memory: Arc<NativeMemory>,
-    /// The pages known to this handle: a prefix of the memory's pages.
-    pages: Vec<Arc<Page>>,
+    /// The blocks known to this handle: a prefix of the memory's blocks, holding at least
+    /// `len` bytes.
+    blocks: Vec<Arc<Block>>,
+    /// A size in bytes the memory has had (it never shrinks): accesses below it need no
+    /// lock.
+    len: u64,
 }
 
 impl fmt::Debug for NativeHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NativeHandle")
             .field("memory", &self.memory)
-            .field("cached_pages", &self.pages.len())
+            .field("cached_bytes", &self.len)
             .finish()
-    }
-}
-
-impl Clone for NativeHandle {
-    fn clone(&self) -> Self {
-        NativeHandle {
-            memory: self.memory.clone(),
-            pages: self.pages.clone(),
-        }
     }
 }
 
 impl NativeHandle {
     /// A handle on `memory` for the calling thread.
     pub fn new(memory: Arc<NativeMemory>) -> Self {
-        let pages = memory.lock_pages().clone();
-        NativeHandle { memory, pages }
+        let mut h = NativeHandle {
+            memory,
+            blocks: Vec::new(),
+            len: 0,
+        };
+        h.catch_up();
+        h
+    }
+
+    /// Take the memory's current blocks and size into the cache (under the storage
+    /// mutex, which every grow holds while it appends blocks and sets the size).
+    fn catch_up(&mut self) {
+        let storage = self.memory.lock_storage();
+        if storage.blocks.len() > self.blocks.len() {
+            self.blocks
+                .extend(storage.blocks[self.blocks.len()..].iter().cloned());
+        }
+        self.len = storage.pages << self.memory.ty.page_size_log2;
     }
 
     /// The shared memory this handle accesses.
@@ -295,29 +417,23 @@ impl NativeHandle {
     }
 
     /// Bounds check of `[ea, ea + n)` (spec: `RD len`, then the access traps past it): in
-    /// bounds of the cached pages, or else of the memory's current pages (which the cache
+    /// bounds of the cached size, or else of the memory's current size (which the cache
     /// then catches up with). The memory never shrinks, so the fast path is sound.
     #[inline]
     fn check(&mut self, ea: u64, n: usize) -> Result<(), Trap> {
-        let cached = self.pages.len() * PAGE_SIZE as usize;
-        if bounds(cached, ea, n).is_ok() {
+        if bounds(self.len as usize, ea, n).is_ok() {
             return Ok(());
         }
-        {
-            let pages = self.memory.lock_pages();
-            if pages.len() > self.pages.len() {
-                self.pages.extend(pages[self.pages.len()..].iter().cloned());
-            }
-        }
-        bounds(self.pages.len() * PAGE_SIZE as usize, ea, n).map(|_| ())
+        self.catch_up();
+        bounds(self.len as usize, ea, n).map(|_| ())
     }
 
-    /// The word holding byte address `ea` (in bounds of the cached pages).
+    /// The word holding byte address `ea` (in bounds of the cached size).
     #[inline]
     fn word(&self, ea: u64) -> &AtomicU64 {
-        let page = (ea / PAGE_SIZE) as usize;
-        let index = ((ea % PAGE_SIZE) / WORD) as usize;
-        &self.pages[page][index]
+        let block = (ea / BLOCK) as usize;
+        let index = ((ea % BLOCK) / WORD) as usize;
+        &self.blocks[block][index]
     }
 
     /// Visit the words of `[ea, ea + n)`: `(word address, first byte in the word, bytes,
@@ -334,55 +450,69 @@ impl NativeHandle {
         }
     }
 
-    /// Read `out.len()` bytes at `ea` with one load per word, of ordering `ord`.
-    fn load_bytes(&self, ea: u64, out: &mut [u8], ord: AtomicOrdering) {
+    /// Read `out.len()` bytes at `ea` with one load per word, of ordering `ord.load`.
+    fn load_bytes(&self, ea: u64, out: &mut [u8], ord: AccessOrder) {
         Self::for_each_word(ea, out.len(), |w, lo, n, off| {
-            let bytes = self.word(w).load(ord).to_le_bytes();
+            let bytes = self.word(w).load(ord.load).to_le_bytes();
             out[off..off + n as usize].copy_from_slice(&bytes[lo as usize..(lo + n) as usize]);
         });
     }
 
     /// Write `data` at `ea` with one atomic operation per word, of ordering `ord`: a store
     /// of a whole word, or a compare-and-swap loop that changes only the written bytes.
-    fn store_bytes(&self, ea: u64, data: &[u8], ord: AtomicOrdering) {
+    fn store_bytes(&self, ea: u64, data: &[u8], ord: AccessOrder) {
         Self::for_each_word(ea, data.len(), |w, lo, n, off| {
             let word = self.word(w);
             let mut bytes = [0u8; 8];
             bytes[lo as usize..(lo + n) as usize].copy_from_slice(&data[off..off + n as usize]);
             let value = u64::from_le_bytes(bytes);
             if n == WORD {
-                word.store(value, ord);
+                word.store(value, ord.store);
             } else {
                 let mask = byte_mask(lo, n);
-                let _ =
-                    word.fetch_update(ord, load_ordering(ord), |old| Some((old & !mask) | value));
+                let _ = word.fetch_update(ord.cas, ord.cas_load, |old| Some((old & !mask) | value));
             }
         });
     }
 }
 
-/// The ordering of the load half of a compare-and-swap whose store half has `ord`.
-fn load_ordering(ord: AtomicOrdering) -> AtomicOrdering {
-    match ord {
-        AtomicOrdering::SeqCst => AtomicOrdering::SeqCst,
-        _ => AtomicOrdering::Relaxed,
-    }
+/// The atomic orderings of an access of the spec's ordering `ord`: `(load, store,
+/// compare-and-swap, its load)`, seq-cst ([`order`]) for atomic accesses, relaxed for
+/// non-atomic ones and initialisation.
+#[derive(Clone, Copy)]
+struct AccessOrder {
+    load: AtomicOrdering,
+    store: AtomicOrdering,
+    cas: AtomicOrdering,
+    cas_load: AtomicOrdering,
 }
 
-/// The atomic ordering of an access of the spec's ordering `ord`: seq-cst for atomic
-/// accesses, relaxed for non-atomic ones and initialisation.
-fn atomic_ordering(ord: Ordering) -> AtomicOrdering {
-    match ord {
-        Ordering::SeqCst => AtomicOrdering::SeqCst,
-        Ordering::Unord | Ordering::Init => AtomicOrdering::Relaxed,
+impl AccessOrder {
+    fn of(ord: Ordering) -> AccessOrder {
+        match ord {
+            Ordering::SeqCst => AccessOrder {
+                load: order::LOAD,
+                store: order::STORE,
+                cas: order::RMW,
+                cas_load: order::RMW_LOAD,
+            },
+            Ordering::Unord | Ordering::Init => AccessOrder {
+                load: AtomicOrdering::Relaxed,
+                store: AtomicOrdering::Relaxed,
+                cas: AtomicOrdering::Relaxed,
+                cas_load: AtomicOrdering::Relaxed,
+            },
+        }
     }
 }
 
 impl SharedMemory for NativeHandle {
-    /// Another handle on the same memory: a native memory is shared, never copied, so it
-    /// cannot be snapshotted (exploration uses the other backends).
+    /// A snapshot: a handle on a new native memory with this one's size and contents and
+    /// no waiters ([`NativeMemory::snapshot`]; consistent only while no other thread
+    /// writes). The copy is no longer shared with the threads of the original: to share
+    /// the memory, clone its `Arc` ([`crate::Configuration::native_memory`]) instead.
     fn box_clone(&self) -> Box<dyn SharedMemory> {
-        Box::new(self.clone())
+        Box::new(NativeHandle::new(Arc::new(self.memory.snapshot())))
     }
 
     /// [`hash_state`](SharedMemory::hash_state) feeds the contents themselves: nothing.
@@ -391,10 +521,10 @@ impl SharedMemory for NativeHandle {
     /// The size and the current contents (a relaxed read of each word) and the number of
     /// waiters per address; only meaningful while no other thread runs.
     fn hash_state(&self, mut h: &mut dyn Hasher) {
-        let pages = self.memory.lock_pages();
-        pages.len().hash(&mut h);
-        for p in pages.iter() {
-            for w in p.iter() {
+        let storage = self.memory.lock_storage();
+        storage.pages.hash(&mut h);
+        for b in storage.blocks.iter() {
+            for w in b.iter() {
                 w.load(AtomicOrdering::Relaxed).hash(&mut h);
             }
         }
@@ -413,7 +543,7 @@ impl SharedMemory for NativeHandle {
     /// A seq-cst fence (spec: `FENCE` has no effect in the model; this one orders
     /// nothing the model needs, and costs little).
     fn fence(&mut self, _thread: ThreadId) {
-        sync::atomic::fence(AtomicOrdering::SeqCst);
+        sync::atomic::fence(order::FENCE);
     }
 
     fn ty(&self) -> MemType {
@@ -421,7 +551,7 @@ impl SharedMemory for NativeHandle {
     }
 
     fn len_bytes(&self, _thread: ThreadId) -> u64 {
-        self.memory.pages() * PAGE_SIZE
+        self.memory.len_bytes()
     }
 
     fn read(
@@ -433,7 +563,7 @@ impl SharedMemory for NativeHandle {
         _no_tear: bool,
     ) -> Result<(), Trap> {
         self.check(ea, out.len())?;
-        self.load_bytes(ea, out, atomic_ordering(ord));
+        self.load_bytes(ea, out, AccessOrder::of(ord));
         Ok(())
     }
 
@@ -446,7 +576,7 @@ impl SharedMemory for NativeHandle {
         _no_tear: bool,
     ) -> Result<(), Trap> {
         self.check(ea, bytes.len())?;
-        self.store_bytes(ea, bytes, atomic_ordering(ord));
+        self.store_bytes(ea, bytes, AccessOrder::of(ord));
         Ok(())
     }
 
@@ -457,7 +587,11 @@ impl SharedMemory for NativeHandle {
         let mut done = 0;
         while done < n {
             let take = (n - done).min(chunk.len());
-            self.store_bytes(ea + done as u64, &chunk[..take], AtomicOrdering::Relaxed);
+            self.store_bytes(
+                ea + done as u64,
+                &chunk[..take],
+                AccessOrder::of(Ordering::Unord),
+            );
             done += take;
         }
         Ok(())
@@ -483,7 +617,7 @@ impl SharedMemory for NativeHandle {
         let mask = byte_mask(lo, width as u64);
         let shift = 8 * lo;
         let word = self.word(ea - lo);
-        let r = word.fetch_update(AtomicOrdering::SeqCst, AtomicOrdering::SeqCst, |w| {
+        let r = word.fetch_update(order::RMW, order::RMW_LOAD, |w| {
             let old = (w & mask) >> shift;
             modify(old).map(|new| (w & !mask) | ((new << shift) & mask))
         });
@@ -515,7 +649,7 @@ impl SharedMemory for NativeHandle {
         let memory = self.memory.clone();
         let mut queues = memory.lock_waiters();
         // The seq-cst read of `wait`, under the lock every `notify` takes.
-        let value = (self.word(ea - lo).load(AtomicOrdering::SeqCst) & mask) >> (8 * lo);
+        let value = (self.word(ea - lo).load(order::LOAD) & mask) >> (8 * lo);
         if value != expected {
             return Ok(WaitOutcome::NotEqual);
         }

@@ -1,6 +1,7 @@
-//! The native backend on real OS threads (the loom models are in `tests/loom.rs`): real
-//! timeouts, wait/notify between configurations on different threads, seq-cst store
-//! buffering, concurrent growth.
+//! The native backend on real OS threads (the loom models are in `tests/loom.rs`, the
+//! seq-cst and contention tests in `tests/native_seqcst.rs`): real timeouts, wait/notify
+//! between configurations on different threads, concurrent growth, snapshots, custom
+//! page sizes.
 #![cfg(not(loom))]
 
 mod common;
@@ -9,7 +10,7 @@ use heddle_interp::exec::ThreadId;
 use heddle_interp::memory::{Ordering, SharedMemory};
 use heddle_interp::types::{Limits, MemType};
 use heddle_interp::*;
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const T0: ThreadId = ThreadId(0);
@@ -107,37 +108,6 @@ fn a_wait_limit_turns_a_deadlock_into_a_trap() {
     assert!(c.native_memory(mem).is_some());
 }
 
-/// Store buffering with seq-cst accesses on real threads: (0,0) is forbidden by the model
-/// (and not checkable under loom, which treats SeqCst like acquire/release).
-#[test]
-fn sb_atomic_never_shows_both_zero() {
-    const ROUNDS: usize = 20_000;
-    let memory = shared(1, 1);
-    let barrier = Arc::new(Barrier::new(2));
-    let run = |x: u64, y: u64| {
-        let mut h = NativeHandle::new(memory.clone());
-        let barrier = barrier.clone();
-        std::thread::spawn(move || {
-            let mut results = Vec::with_capacity(ROUNDS);
-            for round in 1..=ROUNDS as u32 {
-                barrier.wait();
-                h.write(T0, Ordering::SeqCst, x, &round.to_le_bytes(), true)
-                    .unwrap();
-                let mut b = [0u8; 4];
-                h.read(T0, Ordering::SeqCst, y, &mut b, true).unwrap();
-                // Saw the other thread's store of this round?
-                results.push(u32::from_le_bytes(b) >= round);
-            }
-            results
-        })
-    };
-    let t1 = run(0, 64);
-    let t2 = run(64, 0);
-    let (r1, r2) = (t1.join().unwrap(), t2.join().unwrap());
-    let both_zero = r1.iter().zip(&r2).filter(|(a, b)| !**a && !**b).count();
-    assert_eq!(both_zero, 0, "SB (0,0) with seq-cst accesses");
-}
-
 /// Several threads grow the memory while others store and load in the part that exists:
 /// every grow returns a distinct old size, the final size is their total, and no access
 /// in bounds of a size it observed traps.
@@ -207,4 +177,137 @@ fn concurrent_byte_stores_do_not_clobber_neighbours() {
 fn the_sc_backend_is_still_the_default() {
     let c = Configuration::new();
     assert_eq!(c.shared_backend(), SharedBackend::Sc);
+}
+
+/// `Configuration::clone` (and `SharedMemory::box_clone`) take a snapshot of a native
+/// memory: the copy has the contents at the time of the clone and its own storage, and
+/// writes on either side do not show on the other.
+#[test]
+fn cloning_a_configuration_snapshots_its_native_memory() {
+    let mut c = Configuration::new();
+    c.set_shared_backend(SharedBackend::Native { wait_limit: None });
+    let inst = c
+        .instantiate(
+            module(
+                r#"(module (memory (export "m") 1 2 shared)
+                     (func (export "set") (param i32) (i32.atomic.store (i32.const 8) (local.get 0)))
+                     (func (export "get") (result i32) (i32.atomic.load (i32.const 8)))
+                     (func (export "grow") (result i32) (memory.grow (i32.const 1))))"#,
+            ),
+            &[],
+        )
+        .unwrap();
+    let (set, get, grow) = (
+        func(&c, inst, "set"),
+        func(&c, inst, "get"),
+        func(&c, inst, "grow"),
+    );
+    c.invoke(set, &[Value::I32(42)]).unwrap();
+    let mut copy = c.clone();
+    c.invoke(set, &[Value::I32(7)]).unwrap();
+    assert_eq!(copy.invoke(get, &[]), Ok(vec![Value::I32(42)]));
+    copy.invoke(set, &[Value::I32(9)]).unwrap();
+    assert_eq!(c.invoke(get, &[]), Ok(vec![Value::I32(7)]));
+    // Growing the copy leaves the original's size alone.
+    assert_eq!(copy.invoke(grow, &[]), Ok(vec![Value::I32(1)]));
+    let Some(ExternVal::Memory(mem)) = c.export(inst, "m") else {
+        panic!("no memory export")
+    };
+    let (original, copied) = (
+        c.native_memory(mem).expect("native"),
+        copy.native_memory(mem).expect("the copy is native too"),
+    );
+    assert!(!Arc::ptr_eq(&original, &copied));
+    assert_eq!((original.pages(), copied.pages()), (1, 2));
+}
+
+/// Waiters are OS threads blocked on the original memory: a snapshot has none, and a
+/// notify on it wakes nobody (the waiter is still woken by a notify on the original).
+#[test]
+fn a_snapshot_has_no_waiters() {
+    let memory = shared(1, 1);
+    let m2 = memory.clone();
+    let waiter = std::thread::spawn(move || {
+        let (mut c, i) = waiter_config(m2);
+        let wait = func(&c, i, "wait");
+        c.invoke(wait, &[Value::I64(-1)])
+    });
+    while memory.waiters(0) == 0 {
+        std::thread::yield_now();
+    }
+    let copy = memory.snapshot();
+    assert_eq!(copy.waiters(0), 0);
+    assert_eq!(copy.notify(0, 1), 0);
+    assert_eq!(memory.notify(0, 1), 1);
+    assert_eq!(waiter.join().unwrap(), Ok(vec![Value::I32(0)]));
+}
+
+/// A shared memory with a custom page size (1 byte) is native, sized and bounds-checked
+/// in bytes, and grows by bytes, across the backend's 64 KiB storage blocks.
+#[test]
+fn custom_page_sizes_are_native() {
+    let mut c = Configuration::new();
+    c.set_shared_backend(SharedBackend::Native { wait_limit: None });
+    let inst = c
+        .instantiate(
+            module(
+                r#"(module (memory (export "m") 5 200000 shared (pagesize 1))
+                     (func (export "size") (result i32) (memory.size))
+                     (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+                     (func (export "store") (param i32 i32) (i32.atomic.store8 (local.get 0) (local.get 1)))
+                     (func (export "load") (param i32) (result i32) (i32.load (local.get 0))))"#,
+            ),
+            &[],
+        )
+        .unwrap();
+    let Some(ExternVal::Memory(mem)) = c.export(inst, "m") else {
+        panic!("no memory export")
+    };
+    let native = c
+        .native_memory(mem)
+        .expect("a native memory, not the SC backend");
+    assert_eq!(native.ty().page_size_log2, 0);
+    let call = |c: &mut Configuration, name: &str, args: &[i32]| {
+        let f = func(c, inst, name);
+        let args: Vec<Value> = args.iter().map(|a| Value::I32(*a)).collect();
+        c.invoke(f, &args)
+    };
+    let i32s = |v: &[i32]| Ok(v.iter().map(|x| Value::I32(*x)).collect::<Vec<_>>());
+    assert_eq!(call(&mut c, "size", &[]), i32s(&[5]));
+    assert_eq!(
+        call(&mut c, "load", &[1]),
+        i32s(&[0]),
+        "bytes 1..5 in bounds"
+    );
+    assert_eq!(
+        call(&mut c, "load", &[2]),
+        Err(Trap::OutOfBoundsMemoryAccess),
+        "bytes 2..6 are not"
+    );
+    assert_eq!(
+        call(&mut c, "store", &[5, 1]),
+        Err(Trap::OutOfBoundsMemoryAccess)
+    );
+    // Grow by 3 bytes: byte 5 (in the word of bytes 0..8) becomes accessible and zero.
+    assert_eq!(call(&mut c, "grow", &[3]), i32s(&[5]));
+    assert_eq!(call(&mut c, "size", &[]), i32s(&[8]));
+    assert_eq!(call(&mut c, "load", &[4]), i32s(&[0]));
+    assert_eq!(call(&mut c, "store", &[7, 0xab]), Ok(vec![]));
+    assert_eq!(call(&mut c, "load", &[4]), i32s(&[0xab00_0000u32 as i32]));
+    // Across a block: to 70,000 bytes, and another handle (thread) sees the growth.
+    assert_eq!(call(&mut c, "grow", &[69_992]), i32s(&[8]));
+    assert_eq!(native.pages(), 70_000);
+    assert_eq!(call(&mut c, "store", &[69_999, 1]), Ok(vec![]));
+    assert_eq!(
+        call(&mut c, "store", &[70_000, 1]),
+        Err(Trap::OutOfBoundsMemoryAccess)
+    );
+    let mut h = NativeHandle::new(native.clone());
+    let mut b = [0u8; 4];
+    h.read(T0, Ordering::SeqCst, 69_996, &mut b, true).unwrap();
+    assert_eq!(b, [0, 0, 0, 1]);
+    assert_eq!(native.grow(200_000), None, "past the maximum");
+    // A snapshot keeps the page size and the contents.
+    let copy = native.snapshot();
+    assert_eq!((copy.ty(), copy.len_bytes()), (native.ty(), 70_000));
 }

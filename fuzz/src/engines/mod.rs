@@ -1,5 +1,6 @@
 //! Engine adapters, and the names the command line knows them by.
 
+mod barrier;
 pub mod browser;
 pub mod heddle;
 pub mod js;

@@ -17,6 +17,7 @@
 //! counts the iterations done.
 
 use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
+use crate::engines::barrier::AbortableBarrier;
 use crate::litmus::{LitmusTest, RawResult, Step};
 use heddle_interp::exec::ThreadId;
 use heddle_interp::memory::{Ordering, SharedMemory};
@@ -25,7 +26,6 @@ use heddle_interp::{
     Configuration, ExternVal, Module, NativeHandle, NativeMemory, SharedBackend, Trap, Value,
 };
 use heddle_model::Value as ModelValue;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -126,10 +126,7 @@ impl Plan {
                 .map_err(|t| EngineFailure::Harness(format!("initial bytes: {t}")))?;
         }
         let group = self.at_barrier.iter().filter(|b| **b).count();
-        let barrier = SpinBarrier {
-            n: group,
-            arrived: AtomicUsize::new(0),
-        };
+        let barrier = AbortableBarrier::new(group);
         let ctx = Ctx {
             test,
             modules,
@@ -150,7 +147,7 @@ struct Ctx<'a> {
     test: &'a LitmusTest,
     modules: &'a [Arc<Module>],
     memory: &'a Arc<NativeMemory>,
-    barrier: &'a SpinBarrier,
+    barrier: &'a AbortableBarrier,
     at_barrier: &'a [bool],
     seed: u64,
     live: &'a Liveness,
@@ -234,8 +231,11 @@ impl<'a> Ctx<'a> {
     {
         let mut met = !self.at_barrier[t];
         let r = self.run_steps(scope, t, raw, &mut met);
-        // Meet the others even after a failure, so that none waits forever.
-        if !met {
+        if r.is_err() {
+            // Release the threads at the barrier: some may never come (this thread may
+            // have failed before spawning them), and the iteration has failed anyway.
+            self.barrier.abort();
+        } else if !met {
             self.barrier.wait();
         }
         self.live.end(t);
@@ -311,8 +311,12 @@ impl<'a> Ctx<'a> {
                         continue;
                     }
                     if !*met {
-                        self.barrier.wait();
                         *met = true;
+                        if !self.barrier.wait() {
+                            return Err(EngineFailure::Harness(
+                                "another script thread of the iteration failed".into(),
+                            ));
+                        }
                     }
                     if raw[t].is_empty() {
                         for _ in 0..delay() {
@@ -346,29 +350,6 @@ impl<'a> Ctx<'a> {
             merge(raw, join(h)?);
         }
         Ok(())
-    }
-}
-
-/// A one-use barrier that spins (yielding after a while), so that the threads leave it
-/// within a few hundred nanoseconds of each other (a sleeping barrier wakes them tens of
-/// microseconds apart, longer than a litmus thread's body).
-struct SpinBarrier {
-    n: usize,
-    arrived: AtomicUsize,
-}
-
-impl SpinBarrier {
-    fn wait(&self) {
-        self.arrived.fetch_add(1, SeqCst);
-        let mut spins = 0u32;
-        while self.arrived.load(SeqCst) < self.n {
-            if spins < 1_000 {
-                std::hint::spin_loop();
-                spins += 1;
-            } else {
-                std::thread::yield_now();
-            }
-        }
     }
 }
 

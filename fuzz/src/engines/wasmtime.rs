@@ -8,13 +8,12 @@
 //! nothing can wake, marks them `"blocked"` and wakes them with `memory.atomic.notify`.
 
 use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
+use crate::engines::barrier::{Barrier, Parking};
 use crate::litmus::{LitmusTest, RawResult, Step};
 use heddle_model::Value;
 use std::collections::HashMap;
-use std::sync::atomic::{
-    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst,
-};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::{
     Config, Extern, Instance, MemoryType, Module, SharedMemory, Store, Trap, Val, ValType,
@@ -109,86 +108,6 @@ const RUNNING: u64 = 1;
 const SPAWN: u64 = 2;
 /// Waiting for thread `s - JOIN` to finish.
 const JOIN: u64 = 3;
-
-/// Where threads that waited too long to keep spinning sleep until something changes. Every
-/// change a waiter may be waiting for (a barrier released, a spawn or done flag set, an
-/// abort) calls [`Parking::wake`].
-struct Parking {
-    mutex: Mutex<()>,
-    changed: Condvar,
-    sleepers: AtomicUsize,
-    /// Spin rounds before sleeping: many when every worker has a core, few otherwise.
-    spins: u32,
-}
-
-impl Parking {
-    fn new(workers: usize) -> Parking {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Parking {
-            mutex: Mutex::new(()),
-            changed: Condvar::new(),
-            sleepers: AtomicUsize::new(0),
-            spins: if workers <= cores { 50_000 } else { 500 },
-        }
-    }
-
-    /// Spins, then sleeps, until `ready()`. A sleeper re-checks at least every millisecond.
-    fn wait_until(&self, ready: impl Fn() -> bool) {
-        for _ in 0..self.spins {
-            if ready() {
-                return;
-            }
-            std::hint::spin_loop();
-        }
-        let mut guard = self.mutex.lock().unwrap_or_else(|e| e.into_inner());
-        self.sleepers.fetch_add(1, SeqCst);
-        while !ready() {
-            guard = self
-                .changed
-                .wait_timeout(guard, Duration::from_millis(1))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        self.sleepers.fetch_sub(1, SeqCst);
-    }
-
-    /// Wakes every sleeper (call after the change, which must be a `SeqCst` store).
-    fn wake(&self) {
-        if self.sleepers.load(SeqCst) > 0 {
-            let _guard = self.mutex.lock().unwrap_or_else(|e| e.into_inner());
-            self.changed.notify_all();
-        }
-    }
-}
-
-/// A generation barrier; the last thread to arrive runs `last` before releasing the others.
-struct Barrier {
-    n: usize,
-    count: AtomicUsize,
-    generation: AtomicU64,
-}
-
-impl Barrier {
-    fn new(n: usize) -> Barrier {
-        Barrier {
-            n,
-            count: AtomicUsize::new(0),
-            generation: AtomicU64::new(0),
-        }
-    }
-
-    fn arrive(&self, parking: &Parking, abort: &AtomicBool, last: impl FnOnce()) {
-        let g = self.generation.load(SeqCst);
-        if self.count.fetch_add(1, SeqCst) + 1 == self.n {
-            last();
-            self.count.store(0, SeqCst);
-            self.generation.store(g + 1, SeqCst);
-            parking.wake();
-        } else {
-            parking.wait_until(|| self.generation.load(SeqCst) != g || abort.load(SeqCst));
-        }
-    }
-}
 
 /// Iterations by their key: per thread, the id of its result list (interned by its worker)
 /// and its blocked mark (`id | (blocked index + 1) << 32`, 0 in the high half for none).
