@@ -7,14 +7,15 @@
 //! files"): what the model's front end rejects is rejected here with its reason, so that
 //! every test an engine runs has an allowed set to be checked against.
 
+pub use crate::value::parse_value;
 use heddle_model::program::{Instr, ScriptStep, ValType};
 use heddle_model::{parse_litmus, InvokeResult, Outcome, Program, Value};
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
-use wast::core::{MemoryKind, ModuleField, ModuleKind, WastArgCore};
+use wast::core::{MemoryKind, ModuleField, ModuleKind};
 use wast::parser::{self, ParseBuffer};
-use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wat};
+use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, Wat};
 
 /// One step of a script thread, as the engine harnesses run it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -465,25 +466,6 @@ impl LitmusTest {
 /// the threads it spawned before it stopped.
 type Walked = (bool, Vec<InvokeResult>, Vec<usize>);
 
-/// Parses a value in the outcome format (`"i32:N"`, `"i64:N"`, N unsigned decimal;
-/// `"f32:N"`, `"f64:N"`, N the bit pattern).
-///
-/// # Errors
-/// A message naming the text when it is not such a value.
-pub fn parse_value(s: &str) -> Result<Value, String> {
-    let bad = || format!("not a value: {s:?}");
-    let (ty, n) = s.split_once(':').ok_or_else(bad)?;
-    let n: u64 = n.parse().map_err(|_| bad())?;
-    let small = || u32::try_from(n).map_err(|_| bad());
-    Ok(match ty {
-        "i32" => Value::I32(small()?),
-        "i64" => Value::I64(n),
-        "f32" => Value::F32(small()?),
-        "f64" => Value::F64(n),
-        _ => return Err(bad()),
-    })
-}
-
 /// Parses one invoke result of a harness: a list of values, `"trap"` or `"blocked"`;
 /// `null` means the invoke did not run.
 ///
@@ -662,16 +644,12 @@ impl Extract<'_> {
             None => scope.last,
         }
         .ok_or_else(|| format!("line {line}: invoke \"{}\": no such module", inv.name))?;
-        let mut args = Vec::new();
-        for a in &inv.args {
-            args.push(match a {
-                WastArg::Core(WastArgCore::I32(v)) => Value::I32(*v as u32),
-                WastArg::Core(WastArgCore::I64(v)) => Value::I64(*v as u64),
-                WastArg::Core(WastArgCore::F32(v)) => Value::F32(v.bits),
-                WastArg::Core(WastArgCore::F64(v)) => Value::F64(v.bits),
-                _ => return Err(format!("line {line}: non-numeric invoke argument")),
-            });
-        }
+        let args = inv
+            .args
+            .iter()
+            .map(crate::value::from_wast_arg)
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| format!("line {line}: non-numeric invoke argument"))?;
         // The result types come from the model's view of the same invoke.
         self.threads[t].steps.push(Step::Invoke {
             instance,

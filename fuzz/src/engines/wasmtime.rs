@@ -9,16 +9,14 @@
 
 use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
 use crate::litmus::{LitmusTest, RawResult, Step};
-use heddle_model::Value;
+use crate::value;
 use std::collections::HashMap;
 use std::sync::atomic::{
     AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst,
 };
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use wasmtime::{
-    Config, Extern, Instance, MemoryType, Module, SharedMemory, Store, Trap, Val, ValType,
-};
+use wasmtime::{Config, Extern, Instance, MemoryType, Module, SharedMemory, Store, Trap, Val};
 
 /// The version of the wasmtime crate Heddle is built with (pinned in fuzz/Cargo.toml).
 pub const WASMTIME_VERSION: &str = "48.0.8";
@@ -444,17 +442,13 @@ impl<'a> Harness<'a> {
                             "no exported function {export:?}"
                         )))
                     })?;
-                let params: Vec<Val> = args.iter().map(to_val).collect();
+                let params: Vec<Val> = args.iter().map(value::to_wasmtime).collect();
                 let results: Vec<Val> = f
                     .ty(&store)
                     .results()
-                    .map(|r| match r {
-                        ValType::I64 => Val::I64(0),
-                        ValType::F32 => Val::F32(0),
-                        ValType::F64 => Val::F64(0),
-                        _ => Val::I32(0),
-                    })
-                    .collect();
+                    .map(|r| value::wasmtime_slot(&r))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| fail(e.failure(&self.test.name, &self.test.threads[t].name)))?;
                 calls.push((f, params, results));
             }
         }
@@ -518,7 +512,15 @@ impl<'a> Harness<'a> {
                         ctl.invoke[t].store(k as u64, SeqCst);
                         let (f, params, results) = &mut calls[k];
                         raw.push(match f.call(&mut store, params, results) {
-                            Ok(()) => RawResult::Values(results.iter().map(from_val).collect()),
+                            Ok(()) => RawResult::Values(
+                                results
+                                    .iter()
+                                    .map(value::from_wasmtime)
+                                    .collect::<Result<_, _>>()
+                                    .map_err(|e| {
+                                        fail(e.failure(&self.test.name, &self.test.threads[t].name))
+                                    })?,
+                            ),
                             Err(e) if e.downcast_ref::<Trap>().is_some() => {
                                 if ctl.abort.load(SeqCst) {
                                     return Ok(());
@@ -711,25 +713,6 @@ fn notify_all(addresses: &[u32], memory: &SharedMemory) -> u64 {
         .iter()
         .map(|&a| memory.atomic_notify(a as u64, u32::MAX).unwrap_or(0) as u64)
         .sum()
-}
-
-fn to_val(v: &Value) -> Val {
-    match *v {
-        Value::I32(x) => Val::I32(x as i32),
-        Value::I64(x) => Val::I64(x as i64),
-        Value::F32(b) => Val::F32(b),
-        Value::F64(b) => Val::F64(b),
-    }
-}
-
-fn from_val(v: &Val) -> Value {
-    match *v {
-        Val::I32(x) => Value::I32(x as u32),
-        Val::I64(x) => Value::I64(x as u64),
-        Val::F32(b) => Value::F32(b),
-        Val::F64(b) => Value::F64(b),
-        _ => Value::I32(0),
-    }
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
