@@ -28,5 +28,5 @@ pub mod report;
 pub mod value;
 pub mod xcheck;
 
-pub use engine::{Engine, EngineFailure, Histogram, RunOptions};
+pub use engine::{DiscardReason, Engine, EngineFailure, HangBound, Histogram, RunOptions};
 pub use litmus::{LitmusTest, RawResult, ScriptThread, Step};
