@@ -13,8 +13,9 @@
 //! if every script thread still running is itself in such a wait (`Liveness`); otherwise
 //! it waits on (a slow notifier is not a deadlock). A thread that joins a blocked thread
 //! stops there, as in the model.
-//! Iterations stop early at the time bound ([`RunOptions::timeout`]); the histogram then
-//! counts the iterations done.
+//! Iterations stop early once [`RunOptions::timeout`] (for the other engines the floor of
+//! the per-iteration hang bound) has passed in all; the histogram then counts the
+//! iterations done.
 
 use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
 use crate::litmus::{LitmusTest, RawResult, Step};
