@@ -1,6 +1,6 @@
 // Browser page shim (core.js is prepended): fetches /tests.json, runs the tests one by one
-// on Web Workers (/worker.js), POSTs each result object to /result as it finishes, then
-// POSTs /done. A result with an empty name is an error of the whole session.
+// on Web Workers (/worker.js), POSTs each result object to /result as it finishes (and
+// heartbeats to /progress meanwhile), then POSTs /done. A result with an empty name is an error of the whole session.
 (async function () {
   const post = (path, obj) =>
     fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(obj) });
@@ -21,6 +21,9 @@
       w.onmessageerror = (e) => onError(new Error("message error: " + e));
       w.postMessage(data);
       return { terminate: () => w.terminate() };
+    },
+    progress(obj) {
+      post("/progress", obj).catch(() => {});
     },
   };
   try {

@@ -3,10 +3,12 @@
 // The coordinator (`runTest`) sets up one test, starts one worker per script thread plus a
 // watchdog worker, and returns the test's result object:
 //   {"name", "histogram": [{"results": [R_thread0, ...], "count": N}], "iterations",
-//    "discarded", "seconds"}
+//    "discarded", "discard_reasons": {KEY: N}, "seconds"}
 // or {"name", "error": {"kind": "compile"|"crash"|"hang"|"harness", "message"}}.
 // Workers run `workerMain(data, post)`. The environment shims (node.js, browser_*.js) give
-// `runTest` an `env` with `spawnWorker(data) -> {onMessage(cb), terminate()}`.
+// `runTest` an `env` with `spawnWorker(data) -> {onMessage(cb), terminate()}` and
+// `progress(obj)`, which sends a heartbeat {"name", "progress": completed iterations,
+// "bound_ms": the per-iteration hang bound} to Heddle about every second.
 // docs/xcheck.md ("The JavaScript harness") describes the design; the wasmtime harness in Rust
 // follows the same one.
 "use strict";
@@ -21,6 +23,8 @@ const C_COMPLETED = 33; // last iteration whose results were assembled
 const C_LOCK = 34; // watchdog lock: 0 free, 1 watchdog, 2 assembler
 const C_DISCARD = 35; // iteration number of a discarded iteration
 const C_STOP = 36; // non-zero: stop everything (a failure was reported)
+const C_DISCARD_WHY = 37; // why C_DISCARD's iteration was discarded (an index of DISCARD_KEYS)
+const C_BOUND_MS = 38; // the watchdog's current per-iteration hang bound, ms
 const C_WD_SLEEP = 48; // the watchdog sleeps on this word (never notified)
 const C_THREADS = 64; // per-thread blocks start here
 const T_WORDS = 16; // words per thread block (one cache line)
@@ -39,6 +43,16 @@ const S_RUNNING = 1;
 const S_WAIT_SPAWN = 2;
 const S_WAIT_JOIN = 3;
 const S_DONE = 4;
+
+// Why an iteration was discarded, by code (Rust: DiscardReason::key).
+const DISCARD_AMBIGUOUS = 1; // the watchdog woke a thread another might have woken
+const DISCARD_FINITE = 2; // the watchdog woke a wait with a finite timeout (not yet run)
+const DISCARD_KEYS = [null, "ambiguous_wake", "finite_wait_woken"];
+
+// The coordinator's heartbeat period, and how long past the hang bound it waits for the
+// watchdog's own report before ending a stalled test itself.
+const HEARTBEAT_MS = 1000;
+const BACKSTOP_GRACE_MS = 5000;
 
 // Spins before falling back to Atomics.wait (workers may outnumber cores), adapted per
 // worker: doubled when a spin succeeds, halved when it runs out (then sleeping was needed).
@@ -317,7 +331,7 @@ function threadMain(data, ctl, post) {
   const active = sched.active;
   if (!active[t]) {
     // Nothing to do per iteration: its result list is always the same.
-    post({ done: true, thread: t, table: ["[" + parts0(invokes) + "]"], counts: [], discarded: 0, seconds: 0, sink: 0 });
+    post({ done: true, thread: t, table: ["[" + parts0(invokes) + "]"], counts: [], discards: {}, seconds: 0, sink: 0 });
     return;
   }
   const n = active.filter((x) => x).length;
@@ -331,7 +345,7 @@ function threadMain(data, ctl, post) {
   const ids = new Map();
   const table = [];
   const counts = new Map();
-  let discarded = 0;
+  const discards = {}; // reason key -> count
   let sink = 0;
   let it = 0;
 
@@ -346,7 +360,8 @@ function threadMain(data, ctl, post) {
       /* the watchdog holds the lock briefly */
     }
     if (Atomics.load(ctl, C_DISCARD) === it) {
-      discarded++;
+      const key = DISCARD_KEYS[Atomics.load(ctl, C_DISCARD_WHY)] || "ambiguous_wake";
+      discards[key] = (discards[key] || 0) + 1;
     } else {
       let key = "";
       for (let u = 0; u < active.length; u++) {
@@ -420,7 +435,7 @@ function threadMain(data, ctl, post) {
     if (!barrier(ctl, n, endSerial)) return;
   }
   const seconds = (performance.now() - t0) / 1000;
-  post({ done: true, thread: t, table, counts: Array.from(counts), discarded, seconds, sink });
+  post({ done: true, thread: t, table, counts: Array.from(counts), discards, seconds, sink });
 }
 
 /** Whether a module of the test may contain `memory.atomic.wait32/64` (opcodes 0xFE 0x01 and
@@ -442,7 +457,18 @@ function watchdogMain(data, ctl, post) {
   const period = mayWait(test) ? Math.max(test.watchdog_ms, 0.05) : 20;
   const waitsPerInvoke = test.threads.map((th) =>
     th.steps.filter((s) => s.invoke).map((s) => s.invoke.waits || 0));
+  // Whether no wait of an invoke can time out: only a thread in such an invoke may be
+  // called blocked (a wait with a finite timeout ends by itself, however late it runs).
+  const untimedPerInvoke = test.threads.map((th) =>
+    th.steps.filter((s) => s.invoke).map((s) => s.invoke.untimed === true));
   const now = () => performance.now();
+  // The per-iteration hang bound (Rust: HangBound): the larger of the floor and
+  // hang_factor times the slowest of the first hang_calibration iterations (each iteration
+  // completed between two polls took at most the time between them).
+  let slowest = 0;
+  let calibrated = 0;
+  const bound = () => Math.max(test.timeout_ms, test.hang_factor * slowest);
+  Atomics.store(ctl, C_BOUND_MS, Math.min(0x7fffffff, Math.ceil(bound())));
   let last = Atomics.load(ctl, C_COMPLETED);
   let lastProgress = now();
   let decided = 0; // iteration already decided (blocked marks committed, or discarded)
@@ -459,13 +485,24 @@ function watchdogMain(data, ctl, post) {
     const c = Atomics.load(ctl, C_COMPLETED);
     if (c >= test.iterations) break;
     if (c !== last) {
+      if (calibrated < test.hang_calibration) {
+        calibrated += c - last;
+        slowest = Math.max(slowest, now() - lastProgress);
+        Atomics.store(ctl, C_BOUND_MS, Math.min(0x7fffffff, Math.ceil(bound())));
+      }
       last = c;
       lastProgress = now();
       continue;
     }
-    if (now() - lastProgress > test.timeout_ms) {
+    const stalled = now() - lastProgress;
+    if (stalled > bound()) {
       Atomics.store(ctl, C_STOP, 1);
-      post({ error: { kind: "hang", message: "no iteration completed for " + test.timeout_ms + " ms (iteration " + (c + 1) + ")" } });
+      const how = "the larger of the floor " + test.timeout_ms + " ms and " + test.hang_factor +
+        " x the slowest of the first " + Math.min(calibrated, test.hang_calibration) + " iterations, " +
+        slowest.toFixed(1) + " ms";
+      post({ error: { kind: "hang", message: "iteration " + (c + 1) + " made no progress for " +
+        (stalled / 1000).toFixed(1) + " s (bound " + (bound() / 1000).toFixed(1) + " s: " + how + "); " +
+        c + " of " + test.iterations + " iterations completed" } });
       return;
     }
     const it = Atomics.load(ctl, C_ITER);
@@ -512,9 +549,15 @@ function watchdogMain(data, ctl, post) {
         let stable = running.every(([t, k]) => (waitsPerInvoke[t][k] || 0) <= 1);
         for (let t = 0; t < n; t++) if (Atomics.load(ctl, threadBase(t) + T_SEQ) !== seq[t]) stable = false;
         if (sum !== 0) {
-          // We woke someone: this iteration is decided.
+          // We woke someone: this iteration is decided (Rust: watchdog::verdict).
           decided = it;
-          if (stable && sum === running.length) {
+          const untimed = running.every(([t, k]) => untimedPerInvoke[t][k] === true);
+          if (!untimed) {
+            // A running thread's waits may time out: if it was queued, the OS had not run
+            // it yet; it is never blocked, and waking it was the watchdog's doing.
+            Atomics.store(ctl, C_DISCARD_WHY, DISCARD_FINITE);
+            Atomics.store(ctl, C_DISCARD, it);
+          } else if (stable && sum === running.length) {
             // Every running thread was waiting with nothing left to wake it: blocked.
             for (const [t, k] of running) {
               Atomics.store(ctl, threadBase(t) + T_BLOCKED_K, k);
@@ -522,6 +565,7 @@ function watchdogMain(data, ctl, post) {
             }
           } else {
             // We woke a thread that another, still running, thread might have woken.
+            Atomics.store(ctl, C_DISCARD_WHY, DISCARD_AMBIGUOUS);
             Atomics.store(ctl, C_DISCARD, it);
           }
         }
@@ -565,6 +609,8 @@ async function runTest(test, env) {
   }
   const n = test.threads.length;
   const ctlBuf = new SharedArrayBuffer(4 * (C_THREADS + n * T_WORDS));
+  const ctl = new Int32Array(ctlBuf);
+  Atomics.store(ctl, C_BOUND_MS, Math.min(0x7fffffff, test.timeout_ms));
   const workers = [];
   return await new Promise((resolve) => {
     let finished = false;
@@ -573,8 +619,8 @@ async function runTest(test, env) {
     const finish = (r) => {
       if (finished) return;
       finished = true;
-      clearTimeout(timer);
-      Atomics.store(new Int32Array(ctlBuf), C_STOP, 1);
+      clearInterval(heartbeat);
+      Atomics.store(ctl, C_STOP, 1);
       for (const w of workers) {
         try {
           w.terminate();
@@ -584,8 +630,22 @@ async function runTest(test, env) {
       }
       resolve(r);
     };
-    // A backstop if the watchdog itself cannot report (e.g. every core is stuck).
-    const timer = setTimeout(() => finish(errorResult(name, "hang", "the test did not finish within " + (test.timeout_ms + 2000) + " ms")), test.timeout_ms + 2000);
+    // Heartbeats to Heddle, and a backstop if the watchdog itself cannot report: no
+    // iteration completed for the watchdog's bound and BACKSTOP_GRACE_MS more.
+    let lastCompleted = -1;
+    let lastChange = performance.now();
+    const heartbeat = setInterval(() => {
+      const c = Atomics.load(ctl, C_COMPLETED);
+      const b = Atomics.load(ctl, C_BOUND_MS);
+      if (c !== lastCompleted) {
+        lastCompleted = c;
+        lastChange = performance.now();
+      } else if (performance.now() - lastChange > b + BACKSTOP_GRACE_MS) {
+        return finish(errorResult(name, "hang", "iteration " + (c + 1) + " made no progress for " +
+          ((performance.now() - lastChange) / 1000).toFixed(1) + " s, and the watchdog did not report (bound " + b + " ms)"));
+      }
+      if (env.progress) env.progress({ name, progress: c, bound_ms: b });
+    }, HEARTBEAT_MS);
     const onMessage = (m) => {
       if (finished) return;
       if (m.error) return finish({ name, error: m.error });
@@ -611,9 +671,13 @@ function assemble(test, parts) {
   for (const p of parts) tables[p.thread] = p.table;
   const hist = new Map();
   let discarded = 0;
+  const discardReasons = {};
   let seconds = 0;
   for (const p of parts) {
-    discarded += p.discarded;
+    for (const [key, count] of Object.entries(p.discards)) {
+      discarded += count;
+      discardReasons[key] = (discardReasons[key] || 0) + count;
+    }
     seconds = Math.max(seconds, p.seconds);
     for (const [key, count] of p.counts) hist.set(key, (hist.get(key) || 0) + count);
   }
@@ -635,7 +699,7 @@ function assemble(test, parts) {
     }
     histogram.push({ results, count });
   }
-  return { name: test.name, histogram, iterations: test.iterations, discarded, seconds };
+  return { name: test.name, histogram, iterations: test.iterations, discarded, discard_reasons: discardReasons, seconds };
 }
 
 if (typeof module !== "undefined" && module.exports) {

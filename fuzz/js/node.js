@@ -14,6 +14,9 @@
       w.postMessage(data);
       return { terminate: () => w.terminate() };
     },
+    progress(obj) {
+      process.stdout.write(JSON.stringify(obj) + "\n");
+    },
   };
   const write = (obj) => new Promise((res) => process.stdout.write(JSON.stringify(obj) + "\n", res));
   (async () => {

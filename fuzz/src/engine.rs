@@ -5,6 +5,7 @@
 use crate::litmus::LitmusTest;
 use heddle_model::Outcome;
 use indexmap::IndexMap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -17,9 +18,114 @@ pub struct RunOptions {
     /// Seed of the per-thread random delays before each thread's body (litmus7 style). The
     /// same seed gives the same delays; what the hardware does with them is not repeatable.
     pub seed: u64,
-    /// Bound on one test's wall-clock time on one engine (set-up included). An engine that
-    /// has not finished by then is reported as hung ([`EngineFailure::Hang`]).
+    /// The floor of the per-iteration hang bound ([`HangBound`]): an engine is reported as
+    /// hung ([`EngineFailure::Hang`]) when one iteration (the first one's set-up included)
+    /// makes no progress for this long, or for longer when the engine has shown that it
+    /// needs more. There is no bound on the whole test: a slow engine is not a hung one.
     pub timeout: Duration,
+}
+
+/// How long one iteration may make no progress before the engine is called hung: the
+/// larger of the floor ([`RunOptions::timeout`]) and [`HangBound::FACTOR`] times the
+/// slowest of the first [`HangBound::CALIBRATION`] iterations (on a loaded machine, tests
+/// whose threads block take milliseconds per iteration, and one iteration now and then
+/// much longer). Every harness (wasmtime, the JavaScript one) computes the same bound.
+#[derive(Clone, Debug)]
+pub struct HangBound {
+    floor: Duration,
+    slowest: Duration,
+    calibrated: u64,
+}
+
+impl HangBound {
+    /// How many times the slowest calibration iteration one iteration may take.
+    pub const FACTOR: u32 = 100;
+    /// Iterations whose durations calibrate the bound.
+    pub const CALIBRATION: u64 = 100;
+
+    /// The bound before any iteration completed: the floor.
+    pub fn new(floor: Duration) -> HangBound {
+        HangBound {
+            floor,
+            slowest: Duration::ZERO,
+            calibrated: 0,
+        }
+    }
+
+    /// Notes that `n` more iterations completed within `took` (each took at most that;
+    /// harnesses that poll see several complete between two polls). Only the first
+    /// [`Self::CALIBRATION`] iterations count.
+    pub fn observe(&mut self, n: u64, took: Duration) {
+        if n > 0 && self.calibrated < Self::CALIBRATION {
+            self.calibrated = self.calibrated.saturating_add(n);
+            self.slowest = self.slowest.max(took);
+        }
+    }
+
+    /// The current bound.
+    pub fn bound(&self) -> Duration {
+        self.floor.max(self.slowest.saturating_mul(Self::FACTOR))
+    }
+
+    /// How the bound was made, for the message of a hang.
+    pub fn explain(&self) -> String {
+        format!(
+            "the larger of the floor {:.1} s and {} x the slowest of the first {} iterations, {:.1} ms",
+            self.floor.as_secs_f64(),
+            Self::FACTOR,
+            self.calibrated.min(Self::CALIBRATION),
+            self.slowest.as_secs_f64() * 1000.0
+        )
+    }
+}
+
+/// Why a harness threw an iteration away instead of counting its outcome (docs/xcheck.md,
+/// "Blocked threads"). A discard can only hide an outcome, never invent one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DiscardReason {
+    /// The watchdog woke a waiter while another thread still ran (and might have woken
+    /// it), or a woken thread may have waited again and been counted twice.
+    AmbiguousWake,
+    /// The watchdog had to wake a thread whose waits all have finite timeouts: the timeout
+    /// had passed but the thread had not run yet (a busy machine), so its result is the
+    /// watchdog's doing. Such a thread is never called blocked.
+    FiniteWaitWoken,
+    /// A recorded histogram gives a discard count without reasons.
+    Unrecorded,
+}
+
+impl DiscardReason {
+    /// Every reason, in report order.
+    pub const ALL: [DiscardReason; 3] = [
+        DiscardReason::AmbiguousWake,
+        DiscardReason::FiniteWaitWoken,
+        DiscardReason::Unrecorded,
+    ];
+
+    /// The key in JSON (`"discard_reasons"`) and in the JavaScript harness's results.
+    pub fn key(self) -> &'static str {
+        match self {
+            DiscardReason::AmbiguousWake => "ambiguous_wake",
+            DiscardReason::FiniteWaitWoken => "finite_wait_woken",
+            DiscardReason::Unrecorded => "unrecorded",
+        }
+    }
+
+    /// The reason with this key.
+    pub fn from_key(key: &str) -> Option<DiscardReason> {
+        Self::ALL.into_iter().find(|r| r.key() == key)
+    }
+
+    /// A few words for the human and HTML reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DiscardReason::AmbiguousWake => "the watchdog woke a thread another might have woken",
+            DiscardReason::FiniteWaitWoken => {
+                "the watchdog woke a wait with a finite timeout the OS had not yet run"
+            }
+            DiscardReason::Unrecorded => "reason not recorded",
+        }
+    }
 }
 
 impl Default for RunOptions {
@@ -27,7 +133,7 @@ impl Default for RunOptions {
         RunOptions {
             iterations: 10_000,
             seed: 0,
-            timeout: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
         }
     }
 }
@@ -39,10 +145,11 @@ pub struct Histogram {
     pub counts: IndexMap<Outcome, u64>,
     /// Iterations run (counted ones plus discarded ones).
     pub iterations: u64,
-    /// Iterations thrown away by the harness: a thread was found waiting while another was
-    /// still running when the watchdog woke it, so its results say nothing about the test
-    /// (docs/xcheck.md, "Blocked threads").
+    /// Iterations thrown away by the harness (docs/xcheck.md, "Blocked threads"): the sum
+    /// of [`Self::discard_reasons`].
     pub discarded: u64,
+    /// Discarded iterations by reason (reasons with none left out).
+    pub discard_reasons: BTreeMap<DiscardReason, u64>,
     /// Wall-clock seconds the engine took for the iterations (set-up excluded where the
     /// engine can tell).
     pub seconds: f64,
@@ -52,6 +159,23 @@ impl Histogram {
     /// Adds `n` observations of `outcome`.
     pub fn add(&mut self, outcome: Outcome, n: u64) {
         *self.counts.entry(outcome).or_insert(0) += n;
+    }
+
+    /// Adds `n` iterations discarded for `reason`.
+    pub fn discard(&mut self, reason: DiscardReason, n: u64) {
+        if n > 0 {
+            *self.discard_reasons.entry(reason).or_insert(0) += n;
+            self.discarded += n;
+        }
+    }
+
+    /// The discarded iterations by reason, as `"8: <reason>; 4: <reason>"`.
+    pub fn discard_summary(&self) -> String {
+        self.discard_reasons
+            .iter()
+            .map(|(r, n)| format!("{n}: {}", r.describe()))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// Outcomes sorted (by thread, then results), with their counts.
@@ -97,8 +221,8 @@ impl EngineFailure {
 /// Anything that runs litmus tests: an adapter for one engine.
 ///
 /// Implementations must never panic or hang on a misbehaving engine: every failure is an
-/// [`EngineFailure`] for the test at hand, and every run is bounded by
-/// [`RunOptions::timeout`].
+/// [`EngineFailure`] for the test at hand, and no iteration may make no progress for longer
+/// than its [`HangBound`] (from [`RunOptions::timeout`]).
 pub trait Engine: Send + Sync {
     /// Short name used on the command line (`wasmtime`, `node`, `bun`, `chromium`,
     /// `firefox`, `heddle`).

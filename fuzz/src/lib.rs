@@ -6,6 +6,7 @@
 //!   Chromium and Firefox (Web Workers on a page Heddle serves), and Heddle itself.
 //! * [`generate`]: random litmus programs (`heddle xcheck --generate`, the property tests).
 //! * [`report`]: the self-contained HTML report of a cross-check.
+//! * [`value`]: the one conversion between outcome values and every engine's values.
 //! * [`xcheck`]: the `heddle xcheck` driver: every observed outcome checked against the
 //!   memory model's allowed set.
 //!
@@ -24,7 +25,8 @@ pub mod generate;
 pub mod litmus;
 pub mod oracle;
 pub mod report;
+pub mod value;
 pub mod xcheck;
 
-pub use engine::{Engine, EngineFailure, Histogram, RunOptions};
+pub use engine::{DiscardReason, Engine, EngineFailure, HangBound, Histogram, RunOptions};
 pub use litmus::{LitmusTest, RawResult, ScriptThread, Step};

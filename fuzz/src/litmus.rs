@@ -7,14 +7,15 @@
 //! files"): what the model's front end rejects is rejected here with its reason, so that
 //! every test an engine runs has an allowed set to be checked against.
 
+pub use crate::value::parse_value;
 use heddle_model::program::{Instr, ScriptStep, ValType};
 use heddle_model::{parse_litmus, InvokeResult, Outcome, Program, Value};
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
-use wast::core::{MemoryKind, ModuleField, ModuleKind, WastArgCore};
+use wast::core::{MemoryKind, ModuleField, ModuleKind};
 use wast::parser::{self, ParseBuffer};
-use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wat};
+use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, Wat};
 
 /// One step of a script thread, as the engine harnesses run it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,6 +96,9 @@ pub struct LitmusTest {
     /// function may perform, `2` standing for "two or more" (a `wait` in a loop, or a call
     /// to another function).
     waits: Vec<Vec<usize>>,
+    /// For every thread and invoke `[t][k]`: whether no `wait` one call of the invoked
+    /// function may perform has a timeout that can fire (see [`Self::untimed_per_invoke`]).
+    untimed: Vec<Vec<bool>>,
 }
 
 /// The result of one invoke in one iteration, as a harness records it.
@@ -152,6 +156,7 @@ impl LitmusTest {
         let reset_len = reset_len.min(mem_size).min(u32::MAX as u64) as u32;
         let wait_addresses = (0..reset_len).step_by(4).collect();
         let watchdog = watchdog(bounds.finite_timeouts, bounds.max_timeout_ns);
+        let (waits, untimed) = model_waits_per_invoke(&program);
         let mut test = LitmusTest {
             name: name.to_string(),
             source: source.to_string(),
@@ -166,7 +171,8 @@ impl LitmusTest {
             threads: x.threads,
             wait_addresses,
             watchdog,
-            waits: model_waits_per_invoke(&program),
+            waits,
+            untimed,
             program: Some(program),
         };
         fill_result_types(&mut test);
@@ -203,10 +209,12 @@ impl LitmusTest {
             .map(|m| binary::ModuleFacts::of(m))
             .collect::<Result<_, _>>()?;
         let mut waits = Vec::new();
+        let mut untimed = Vec::new();
         let mut threads = x.threads;
         for th in &mut threads {
             let mut instances = Vec::new();
             let mut per_invoke = Vec::new();
+            let mut untimed_per_invoke = Vec::new();
             for s in &mut th.steps {
                 match s {
                     Step::Instantiate { module } => instances.push(*module),
@@ -224,11 +232,13 @@ impl LitmusTest {
                             })?;
                         *results = f.results.clone();
                         per_invoke.push(f.waits);
+                        untimed_per_invoke.push(f.untimed);
                     }
                     _ => {}
                 }
             }
             waits.push(per_invoke);
+            untimed.push(untimed_per_invoke);
         }
         let finite = facts.iter().any(|f| f.finite_timeouts);
         let max_timeout = facts.iter().map(|f| f.max_timeout_ns).max().unwrap_or(0);
@@ -252,6 +262,7 @@ impl LitmusTest {
             wait_addresses: (0..reset_len).step_by(4).collect(),
             watchdog: watchdog(finite, max_timeout),
             waits,
+            untimed,
         })
     }
 
@@ -261,6 +272,16 @@ impl LitmusTest {
     /// `wait` is in a loop or the function calls another.
     pub fn waits_per_invoke(&self) -> Vec<Vec<usize>> {
         self.waits.clone()
+    }
+
+    /// For every thread and invoke `[t][k]`: whether no `wait` that one call of the invoked
+    /// function may perform has a timeout that can fire, i.e. each takes a negative
+    /// `i64.const` timeout right before it (true when it has no `wait`). A non-constant
+    /// timeout, or a call in a module with a timed `wait`, makes it false. Only a thread in
+    /// such an invoke may be called blocked: a thread in a `wait` with a finite timeout
+    /// returns by itself, however late the OS runs it.
+    pub fn untimed_per_invoke(&self) -> Vec<Vec<bool>> {
+        self.untimed.clone()
     }
 
     /// For every thread and invoke `[t][k]`: whether any step after invoke `k` of thread
@@ -405,9 +426,12 @@ impl LitmusTest {
 
     /// The test in the JSON form the JavaScript harness reads (fuzz/js/README.md): modules
     /// as byte arrays, values as `"i32:N"` strings, each invoke with the number of `wait`
-    /// instructions of its function (`"waits"`).
+    /// instructions of its function (`"waits"`) and whether none of them can time out
+    /// (`"untimed"`); the hang bound's floor (`"timeout_ms"`) and its factor and
+    /// calibration ([`crate::HangBound`]).
     pub fn to_harness_json(&self, opts: &crate::RunOptions) -> serde_json::Value {
         let waits = self.waits_per_invoke();
+        let untimed = self.untimed_per_invoke();
         let threads: Vec<serde_json::Value> = self
             .threads
             .iter()
@@ -426,6 +450,7 @@ impl LitmusTest {
                             results,
                         } => {
                             let w = waits[ti].get(k).copied().unwrap_or(0);
+                            let u = untimed[ti].get(k).copied().unwrap_or(false);
                             k += 1;
                             json!({"invoke": {
                                 "instance": instance,
@@ -433,6 +458,7 @@ impl LitmusTest {
                                 "args": args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
                                 "results": results,
                                 "waits": w,
+                                "untimed": u,
                             }})
                         }
                         Step::Spawn(c) => json!({ "spawn": c }),
@@ -448,6 +474,8 @@ impl LitmusTest {
             "seed": opts.seed,
             "watchdog_ms": self.watchdog.as_secs_f64() * 1000.0,
             "timeout_ms": opts.timeout.as_millis() as u64,
+            "hang_factor": crate::HangBound::FACTOR,
+            "hang_calibration": crate::HangBound::CALIBRATION,
             "memory": {
                 "initial": self.memory.initial_pages,
                 "maximum": self.memory.maximum_pages,
@@ -464,25 +492,6 @@ impl LitmusTest {
 /// A thread's walk in [`LitmusTest::assemble`]: whether it ended blocked, its results, and
 /// the threads it spawned before it stopped.
 type Walked = (bool, Vec<InvokeResult>, Vec<usize>);
-
-/// Parses a value in the outcome format (`"i32:N"`, `"i64:N"`, N unsigned decimal;
-/// `"f32:N"`, `"f64:N"`, N the bit pattern).
-///
-/// # Errors
-/// A message naming the text when it is not such a value.
-pub fn parse_value(s: &str) -> Result<Value, String> {
-    let bad = || format!("not a value: {s:?}");
-    let (ty, n) = s.split_once(':').ok_or_else(bad)?;
-    let n: u64 = n.parse().map_err(|_| bad())?;
-    let small = || u32::try_from(n).map_err(|_| bad());
-    Ok(match ty {
-        "i32" => Value::I32(small()?),
-        "i64" => Value::I64(n),
-        "f32" => Value::F32(small()?),
-        "f64" => Value::F64(n),
-        _ => return Err(bad()),
-    })
-}
 
 /// Parses one invoke result of a harness: a list of values, `"trap"` or `"blocked"`;
 /// `null` means the invoke did not run.
@@ -662,16 +671,12 @@ impl Extract<'_> {
             None => scope.last,
         }
         .ok_or_else(|| format!("line {line}: invoke \"{}\": no such module", inv.name))?;
-        let mut args = Vec::new();
-        for a in &inv.args {
-            args.push(match a {
-                WastArg::Core(WastArgCore::I32(v)) => Value::I32(*v as u32),
-                WastArg::Core(WastArgCore::I64(v)) => Value::I64(*v as u64),
-                WastArg::Core(WastArgCore::F32(v)) => Value::F32(v.bits),
-                WastArg::Core(WastArgCore::F64(v)) => Value::F64(v.bits),
-                _ => return Err(format!("line {line}: non-numeric invoke argument")),
-            });
-        }
+        let args = inv
+            .args
+            .iter()
+            .map(crate::value::from_wast_arg)
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| format!("line {line}: non-numeric invoke argument"))?;
         // The result types come from the model's view of the same invoke.
         self.threads[t].steps.push(Step::Invoke {
             instance,
@@ -699,26 +704,36 @@ fn watchdog(finite_timeouts: bool, max_timeout_ns: u64) -> Duration {
     }
 }
 
-/// The number of `wait` instructions in the function of each invoke of each thread.
-fn model_waits_per_invoke(program: &Program) -> Vec<Vec<usize>> {
-    program
-        .threads
-        .iter()
-        .map(|t| {
-            t.steps
-                .iter()
-                .filter_map(|s| match s {
-                    ScriptStep::Invoke { func, .. } => Some(
-                        func.body
-                            .iter()
-                            .filter(|(i, _)| matches!(i, Instr::Wait { .. }))
-                            .count(),
-                    ),
-                    _ => None,
-                })
-                .collect()
-        })
-        .collect()
+/// For the function of each invoke of each thread: the number of `wait` instructions, and
+/// whether none of them has a timeout that may fire (each takes a negative `i64.const`
+/// timeout right before it; true when there is no `wait`).
+fn model_waits_per_invoke(program: &Program) -> (Vec<Vec<usize>>, Vec<Vec<bool>>) {
+    let mut counts = Vec::new();
+    let mut untimed = Vec::new();
+    for t in &program.threads {
+        let (mut c, mut u) = (Vec::new(), Vec::new());
+        for s in &t.steps {
+            let ScriptStep::Invoke { func, .. } = s else {
+                continue;
+            };
+            let mut waits = 0;
+            let mut all_untimed = true;
+            let mut prev: Option<&Instr> = None;
+            for (ins, _) in &func.body {
+                if matches!(ins, Instr::Wait { .. }) {
+                    waits += 1;
+                    all_untimed &=
+                        matches!(prev, Some(Instr::Const(Value::I64(t))) if (*t as i64) < 0);
+                }
+                prev = Some(ins);
+            }
+            c.push(waits);
+            u.push(all_untimed);
+        }
+        counts.push(c);
+        untimed.push(u);
+    }
+    (counts, untimed)
 }
 
 /// Fills in the result types of every invoke from the model's view of the file.
@@ -827,6 +842,10 @@ mod binary {
         /// `wait` instructions in the body, `2` ("two or more") when one is inside a `loop`
         /// or the body calls another function.
         pub waits: usize,
+        /// No `wait` a call may perform has a timeout that can fire (each in the body has a
+        /// negative `i64.const` right before it, and if the body calls, so has every `wait`
+        /// of the module).
+        pub untimed: bool,
     }
 
     /// Exported functions, and the constant timeouts of every `wait` of the module.
@@ -841,6 +860,10 @@ mod binary {
     /// What one function body does with `wait`.
     struct BodyFacts {
         waits: usize,
+        /// Every `wait` of the body has a negative constant timeout.
+        untimed: bool,
+        /// The body calls another function.
+        calls: bool,
         finite_timeouts: bool,
         max_timeout_ns: u64,
     }
@@ -858,6 +881,8 @@ mod binary {
     fn body_facts(body: &wasmparser::FunctionBody<'_>) -> Result<BodyFacts, String> {
         let mut f = BodyFacts {
             waits: 0,
+            untimed: true,
+            calls: false,
             finite_timeouts: false,
             max_timeout_ns: 0,
         };
@@ -881,7 +906,10 @@ mod binary {
                 | Operator::ReturnCall { .. }
                 | Operator::ReturnCallIndirect { .. }
                 | Operator::CallRef { .. }
-                | Operator::ReturnCallRef { .. } => f.waits = 2,
+                | Operator::ReturnCallRef { .. } => {
+                    f.waits = 2;
+                    f.calls = true;
+                }
                 Operator::MemoryAtomicWait32 { .. } | Operator::MemoryAtomicWait64 { .. } => {
                     f.waits = if loops.contains(&true) {
                         2
@@ -891,10 +919,12 @@ mod binary {
                     match prev_const {
                         Some(t) if t < 0 => {}
                         Some(t) => {
+                            f.untimed = false;
                             f.finite_timeouts = true;
                             f.max_timeout_ns = f.max_timeout_ns.max(t as u64);
                         }
                         None => {
+                            f.untimed = false;
                             f.finite_timeouts = true;
                             f.max_timeout_ns = f.max_timeout_ns.max(500_000_000);
                         }
@@ -953,6 +983,7 @@ mod binary {
                     _ => {}
                 }
             }
+            let all_untimed = imported == 0 && bodies.iter().all(|b| b.untimed);
             let mut facts = ModuleFacts {
                 exports: HashMap::new(),
                 finite_timeouts: bodies.iter().any(|b| b.finite_timeouts),
@@ -969,11 +1000,19 @@ mod binary {
                     .map(|&t| type_name(t))
                     .collect::<Result<_, _>>()?;
                 // An imported function's body is elsewhere: it may wait any number of times.
-                let waits = (index as usize)
+                let body = (index as usize)
                     .checked_sub(imported)
-                    .and_then(|i| bodies.get(i))
-                    .map_or(2, |b| b.waits);
-                facts.exports.insert(name, ExportedFunc { results, waits });
+                    .and_then(|i| bodies.get(i));
+                let waits = body.map_or(2, |b| b.waits);
+                let untimed = body.is_some_and(|b| b.untimed && (!b.calls || all_untimed));
+                facts.exports.insert(
+                    name,
+                    ExportedFunc {
+                        results,
+                        waits,
+                        untimed,
+                    },
+                );
             }
             Ok(facts)
         }

@@ -283,14 +283,27 @@ fn section(s: &mut String, i: usize, r: &TestReport) {
     }
     table(s, &all, r);
     for row in &r.rows {
-        if let Err(e) = &row.result {
-            let class = if e.is_finding() { "fail bad" } else { "note" };
-            let _ = writeln!(
-                s,
-                "<p class=\"{class}\">{}: {}</p>",
-                escape(&row.engine),
-                escape(&e.to_string())
-            );
+        match &row.result {
+            Err(e) => {
+                let class = if e.is_finding() { "fail bad" } else { "note" };
+                let _ = writeln!(
+                    s,
+                    "<p class=\"{class}\">{}: {}</p>",
+                    escape(&row.engine),
+                    escape(&e.to_string())
+                );
+            }
+            Ok(c) if c.histogram.discarded > 0 => {
+                let _ = writeln!(
+                    s,
+                    "<p class=\"note\">{}: {} of {} iterations discarded ({})</p>",
+                    escape(&row.engine),
+                    c.histogram.discarded,
+                    c.histogram.iterations,
+                    escape(&c.histogram.discard_summary())
+                );
+            }
+            Ok(_) => {}
         }
     }
     s.push_str("</section>\n");
@@ -351,8 +364,10 @@ fn table(s: &mut String, all: &BTreeMap<Outcome, Option<String>>, r: &TestReport
             Ok(c) => {
                 let _ = write!(
                     s,
-                    "<td class=\"num\">{} ({})</td>",
-                    c.histogram.iterations, c.histogram.discarded
+                    "<td class=\"num\" title=\"{}\">{} ({})</td>",
+                    escape(&c.histogram.discard_summary()),
+                    c.histogram.iterations,
+                    c.histogram.discarded
                 );
             }
             Err(e) => {

@@ -6,11 +6,11 @@
 //! compile error. Allowed outcomes an engine never showed are information only (x86 never
 //! shows message passing's (1, 0), for instance).
 
-use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
+use crate::engine::{DiscardReason, Engine, EngineFailure, Histogram, RunOptions};
 use crate::litmus::LitmusTest;
 use heddle_model::{enumerate, Config, Outcome};
 use indexmap::IndexMap;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// The rule reported for an observed outcome that is not even a candidate of the model's
@@ -289,8 +289,9 @@ pub fn run(
 }
 
 /// The JSON lines of one test: one object per engine, keys in this order:
-/// `{"file", "engine", "version", "iterations", "discarded", "histogram": [{"outcome", "count",
-/// "allowed", "rule"}], "forbidden_observed", "allowed_unobserved", "seconds"}` (`rule` null
+/// `{"file", "engine", "version", "iterations", "discarded", "discard_reasons": {REASON: N},
+/// "histogram": [{"outcome", "count", "allowed", "rule"}], "forbidden_observed",
+/// "allowed_unobserved", "seconds"}` (`REASON` a [`crate::DiscardReason::key`]; `rule` null
 /// when allowed; `forbidden_observed` the number of iterations whose outcome the model
 /// forbids), or `{"file", "engine", "error"}` when the engine failed; a test the model or the
 /// front end rejected is one `{"file", "skipped"}` line.
@@ -310,6 +311,9 @@ pub fn json_lines(r: &TestReport) -> String {
                 "version": row.version,
                 "iterations": c.histogram.iterations,
                 "discarded": c.histogram.discarded,
+                "discard_reasons": c.histogram.discard_reasons.iter()
+                    .map(|(r, n)| (r.key().to_string(), json!(n)))
+                    .collect::<serde_json::Map<_, _>>(),
                 "histogram": c.outcomes.iter().map(|o| json!({
                     "outcome": o.outcome,
                     "count": o.count,
@@ -392,8 +396,11 @@ pub fn human(r: &TestReport) -> String {
             Ok(c) if c.histogram.discarded > 0 => {
                 let _ = writeln!(
                     out,
-                    "  {}: {} of {} iterations discarded (a thread was woken while another ran)",
-                    row.engine, c.histogram.discarded, c.histogram.iterations
+                    "  {}: {} of {} iterations discarded ({})",
+                    row.engine,
+                    c.histogram.discarded,
+                    c.histogram.iterations,
+                    c.histogram.discard_summary()
                 );
             }
             Ok(_) => {}
@@ -418,6 +425,8 @@ pub struct Summary {
     pub engine_findings: Vec<(String, String, String)>,
     /// (test, engine, failure) where the harness or the engine's absence was the cause.
     pub other_failures: Vec<(String, String, String)>,
+    /// Discarded iterations per reason, over every test and engine.
+    pub discarded: BTreeMap<DiscardReason, u64>,
     /// Wall-clock seconds of the whole run.
     pub seconds: f64,
 }
@@ -451,6 +460,11 @@ impl Summary {
             }
             s.tests += 1;
             for row in &r.rows {
+                if let Ok(c) = &row.result {
+                    for (&reason, &n) in &c.histogram.discard_reasons {
+                        *s.discarded.entry(reason).or_insert(0) += n;
+                    }
+                }
                 match &row.result {
                     Ok(c) if c.forbidden_observed() > 0 => s.forbidden.push((
                         r.file.clone(),
@@ -480,7 +494,7 @@ impl Summary {
 
     /// The summary object: `{"summary": {"tests", "skipped", "engines": [{"name",
     /// "version"}], "forbidden_observed": [{"file", "engine", "count"}], "engine_failures":
-    /// [{"file", "engine", "error"}], "seconds"}}`.
+    /// [{"file", "engine", "error"}], "discarded": {REASON: N}, "seconds"}}`.
     pub fn json(&self) -> String {
         use serde_json::json;
         let failures: Vec<_> = self
@@ -495,6 +509,9 @@ impl Summary {
             "engines": self.engines.iter().map(|(n, v)| json!({"name": n, "version": v})).collect::<Vec<_>>(),
             "forbidden_observed": self.forbidden.iter().map(|(f, e, n)| json!({"file": f, "engine": e, "count": n})).collect::<Vec<_>>(),
             "engine_failures": failures,
+            "discarded": self.discarded.iter()
+                .map(|(r, n)| (r.key().to_string(), json!(n)))
+                .collect::<serde_json::Map<_, _>>(),
             "seconds": (self.seconds * 1000.0).round() / 1000.0,
         }})
         .to_string()
@@ -518,6 +535,9 @@ impl Summary {
         }
         for (f, e, m) in self.engine_findings.iter().chain(&self.other_failures) {
             let _ = writeln!(out, "ENGINE FAILURE: {f} on {e}: {m}");
+        }
+        for (reason, n) in &self.discarded {
+            let _ = writeln!(out, "discarded {n} iterations: {}", reason.describe());
         }
         let _ = writeln!(
             out,

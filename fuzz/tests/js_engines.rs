@@ -97,6 +97,8 @@ fn harness_json_of_sb_has_the_expected_shape() {
     assert_eq!(v["iterations"], 1000);
     assert_eq!(v["seed"], 42);
     assert_eq!(v["timeout_ms"], 3000);
+    assert_eq!(v["hang_factor"], heddle_fuzz::HangBound::FACTOR);
+    assert_eq!(v["hang_calibration"], heddle_fuzz::HangBound::CALIBRATION);
     assert_eq!(
         v["memory"],
         json!({"initial": 1, "maximum": 1, "reset_len": 64, "init": []})
@@ -111,7 +113,7 @@ fn harness_json_of_sb_has_the_expected_shape() {
             [json!(0), json!(97), json!(115), json!(109)]
         );
     }
-    let t0 = json!({"invoke": {"instance": 0, "export": "run", "args": [], "results": ["i32"], "waits": 0}});
+    let t0 = json!({"invoke": {"instance": 0, "export": "run", "args": [], "results": ["i32"], "waits": 0, "untimed": true}});
     assert_eq!(
         v["threads"],
         json!([
@@ -407,11 +409,16 @@ fn a_hanging_engine_is_a_hang_and_is_killed() {
     };
     let tests = vec![litmus("SB.wast"), litmus("MP.wast")];
     let mut seen = Vec::new();
+    let started = std::time::Instant::now();
     e.run_batch(&tests, &o, &mut |i, r| {
         assert!(matches!(r, Err(EngineFailure::Hang(_))), "{i}: {r:?}");
         seen.push(i);
     });
     assert_eq!(seen, vec![0, 1]);
+    // Silent from the start: each session waits the floor, the start grace and the
+    // backstop's grace (0.5 + 10 + 5 s), and not much more.
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2 * 16 + 10), "{took:?}");
     assert!(
         !process_with_arg("987654"),
         "the hung engine's child survived"

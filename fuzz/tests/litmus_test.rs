@@ -60,11 +60,73 @@ fn harness_json_on_a_fixed_seed() {
     assert_eq!(j["threads"][0]["steps"][0], serde_json::json!({"spawn": 1}));
     assert_eq!(
         j["threads"][1]["steps"][1],
-        serde_json::json!({"invoke": {"instance": 0, "export": "run", "args": [], "results": ["i32"], "waits": 0}})
+        serde_json::json!({"invoke": {"instance": 0, "export": "run", "args": [], "results": ["i32"], "waits": 0, "untimed": true}})
     );
     // Module bytes start with the Wasm magic number.
     assert_eq!(j["modules"][0][0], 0);
     assert_eq!(j["modules"][0][1], 0x61);
+}
+
+/// A thread with one invoke whose function runs `body` (a memory imported as `shared`).
+fn one_invoke(body: &str) -> String {
+    format!(
+        r#"(module $Mem (memory (export "shared") 1 1 shared))
+(register "mem" $Mem)
+(thread $T0 (shared (module $Mem))
+  (register "mem" $Mem)
+  (module
+    (memory (import "mem" "shared") 1 1 shared)
+    (func $helper (result i32)
+      (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 10)))
+    (func (export "run") (result i32) {body}))
+  (invoke "run"))
+(wait $T0)
+"#
+    )
+}
+
+/// Only a `wait` with a negative constant timeout can block forever; a finite timeout, a
+/// non-constant one, or a call into a module with a timed wait cannot be called blocked.
+#[test]
+fn untimed_waits_are_those_with_a_negative_constant_timeout() {
+    let untimed = |body: &str| {
+        let src = one_invoke(body);
+        LitmusTest::unmodelled("t", &src, 64)
+            .expect("test")
+            .untimed_per_invoke()[1][0]
+    };
+    let wait =
+        |timeout: &str| format!("(memory.atomic.wait32 (i32.const 0) (i32.const 0) {timeout})");
+    assert!(untimed(&wait("(i64.const -1)")));
+    assert!(untimed("(i32.const 0)"));
+    assert!(!untimed(&wait("(i64.const 1000)")));
+    assert!(!untimed(&wait("(i64.const 0)")));
+    assert!(!untimed(&wait(
+        "(i64.extend_i32_u (i32.load (i32.const 4)))"
+    )));
+    // $helper's wait has a timeout of 10 ns.
+    assert!(!untimed("(call $helper)"));
+    // The model's view of a litmus file says the same.
+    let model = |timeout: i64| {
+        let src = format!(
+            r#"(module $Mem (memory (export "shared") 1 1 shared))
+(register "mem" $Mem)
+(thread $T0 (shared (module $Mem))
+  (register "mem" $Mem)
+  (module
+    (memory (import "mem" "shared") 1 1 shared)
+    (func (export "run") (result i32)
+      (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const {timeout}))))
+  (invoke "run"))
+(wait $T0)
+"#
+        );
+        LitmusTest::from_wast("t", &src)
+            .expect("test")
+            .untimed_per_invoke()[1][0]
+    };
+    assert!(model(-1));
+    assert!(!model(1000));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! page POSTs back (docs/xcheck.md, "The JavaScript harness"). The page and workers run the
 //! same harness core as node and bun ([`super::js::CORE_JS`]).
 
-use super::js::{check_name, histogram_from_result, ProcessGroup, CORE_JS};
+use super::js::{check_name, histogram_from_result, Heartbeat, ProcessGroup, CORE_JS};
 use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
 use crate::litmus::LitmusTest;
 use serde_json::Value as Json;
@@ -196,13 +196,24 @@ impl BrowserEngine {
         }
         let mut reported = 0;
         for (i, test) in tests.iter().enumerate() {
-            let bound = opts.timeout
-                + if i == 0 {
-                    BROWSER_START_GRACE
-                } else {
-                    Duration::ZERO
-                };
-            match next_message(&rx, &mut proc, bound) {
+            let start = if i == 0 {
+                BROWSER_START_GRACE
+            } else {
+                Duration::ZERO
+            };
+            let mut heartbeat = Heartbeat::new(test, opts, start);
+            let message = loop {
+                match next_message(&rx, &mut proc, heartbeat.patience()) {
+                    Message::Progress(body) => {
+                        // A heartbeat of this test (anything else there is ignored).
+                        if let Ok(v) = serde_json::from_str::<Json>(&body) {
+                            heartbeat.beat(&v);
+                        }
+                    }
+                    m => break m,
+                }
+            };
+            match message {
                 Message::Result(body) => {
                     let v = match serde_json::from_str::<Json>(&body) {
                         Ok(v) => v,
@@ -255,14 +266,9 @@ impl BrowserEngine {
                     reported = i + 1;
                     break;
                 }
-                Message::Timeout => {
-                    done(
-                        i,
-                        Err(EngineFailure::Hang(format!(
-                            "no result within {:.1} s",
-                            bound.as_secs_f64()
-                        ))),
-                    );
+                // (A heartbeat never gets here: the loop above consumes them.)
+                Message::Timeout | Message::Progress(_) => {
+                    done(i, Err(heartbeat.hang()));
                     reported = i + 1;
                     break;
                 }
@@ -338,6 +344,8 @@ impl Engine for BrowserEngine {
 enum Message {
     /// A result object POSTed to `/result` (the raw body).
     Result(String),
+    /// A heartbeat POSTed to `/progress` (the raw body).
+    Progress(String),
     /// The page POSTed `/done`.
     Done,
     /// The browser's main process exited.
@@ -443,10 +451,11 @@ fn handle(mut req: tiny_http::Request, files: &Files, tx: &Sender<Message>) {
             "application/javascript",
         ),
         (Method::Get, "/tests.json") => (200, files.tests.clone().into(), "application/json"),
-        (Method::Post, "/result") | (Method::Post, "/done") => {
+        (Method::Post, "/result") | (Method::Post, "/done") | (Method::Post, "/progress") => {
             let mut body = String::new();
             let msg = match req.as_reader().read_to_string(&mut body) {
                 Ok(_) if path == "/done" => Message::Done,
+                Ok(_) if path == "/progress" => Message::Progress(body),
                 Ok(_) => Message::Result(body),
                 Err(e) => Message::Result(format!("unreadable body: {e}")),
             };

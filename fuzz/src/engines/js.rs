@@ -7,7 +7,7 @@
 //! into a [`Histogram`], and `ProcessGroup` (a child process in its own process group,
 //! killed with the whole group).
 
-use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
+use crate::engine::{DiscardReason, Engine, EngineFailure, Histogram, RunOptions};
 use crate::litmus::{parse_raw_result, LitmusTest, RawResult};
 use serde_json::Value as Json;
 use std::io::{BufRead, BufReader, Read};
@@ -25,6 +25,76 @@ pub const NODE_JS: &str = include_str!("../../js/node.js");
 
 /// Extra time granted on top of [`RunOptions::timeout`] for a process to start.
 pub(crate) const START_GRACE: Duration = Duration::from_secs(10);
+
+/// How long past the harness's hang bound Heddle waits for any output (heartbeats come
+/// every second) before calling the engine's process hung: the harness's own watchdog and
+/// backstop should have reported long before.
+pub(crate) const BACKSTOP_GRACE: Duration = Duration::from_secs(5);
+
+/// The Rust side's view of one running test of the JavaScript harness, from the
+/// heartbeats it sends (`{"name", "progress": completed iterations, "bound_ms"}`, about
+/// every second): a test whose process falls silent, or whose iterations stop completing,
+/// for the harness's per-iteration hang bound plus [`BACKSTOP_GRACE`] is a hang. Nothing
+/// bounds the test as a whole.
+pub(crate) struct Heartbeat {
+    /// The test's name (heartbeats of another test are ignored).
+    name: String,
+    /// The hang bound the harness last reported (the floor until then).
+    bound: Duration,
+    /// Extra time for the process or browser to start, until the first heartbeat.
+    start: Duration,
+    completed: Option<u64>,
+    since: Instant,
+}
+
+impl Heartbeat {
+    pub(crate) fn new(test: &LitmusTest, opts: &RunOptions, start: Duration) -> Heartbeat {
+        Heartbeat {
+            name: test.name.clone(),
+            bound: opts.timeout,
+            start,
+            completed: None,
+            since: Instant::now(),
+        }
+    }
+
+    /// How long to wait for the next message.
+    pub(crate) fn patience(&self) -> Duration {
+        (self.bound + BACKSTOP_GRACE + self.start).saturating_sub(self.since.elapsed())
+    }
+
+    /// Whether `v` is a heartbeat; if it is one of this test's, notes it.
+    pub(crate) fn beat(&mut self, v: &Json) -> bool {
+        let Some(done) = v.get("progress").and_then(Json::as_u64) else {
+            return false;
+        };
+        if v.get("name").and_then(Json::as_str) != Some(self.name.as_str()) {
+            return true;
+        }
+        if let Some(ms) = v.get("bound_ms").and_then(Json::as_u64) {
+            self.bound = Duration::from_millis(ms);
+        }
+        self.start = Duration::ZERO;
+        if self.completed != Some(done) {
+            self.completed = Some(done);
+            self.since = Instant::now();
+        }
+        true
+    }
+
+    /// The hang to report when patience ran out.
+    pub(crate) fn hang(&self) -> EngineFailure {
+        let done = self.completed.map_or("no heartbeat".to_string(), |c| {
+            format!("{c} iterations completed")
+        });
+        EngineFailure::Hang(format!(
+            "no progress for {:.1} s ({done}; the harness's bound {:.1} s and {:.0} s more)",
+            self.since.elapsed().as_secs_f64(),
+            self.bound.as_secs_f64(),
+            BACKSTOP_GRACE.as_secs_f64()
+        ))
+    }
+}
 
 /// The complete node / bun harness script: `node SCRIPT TESTS.json`, where `TESTS.json` is a
 /// JSON array of [`LitmusTest::to_harness_json`] objects.
@@ -153,8 +223,18 @@ impl NodeEngine {
         };
         let lines = proc.stdout_lines();
         for (i, test) in tests.iter().enumerate() {
-            let bound = opts.timeout + if i == 0 { START_GRACE } else { Duration::ZERO };
-            match lines.recv_timeout(bound) {
+            let start = if i == 0 { START_GRACE } else { Duration::ZERO };
+            let mut heartbeat = Heartbeat::new(test, opts, start);
+            let line = loop {
+                match lines.recv_timeout(heartbeat.patience()) {
+                    Ok(line) => match serde_json::from_str::<Json>(&line) {
+                        Ok(v) if heartbeat.beat(&v) => {}
+                        _ => break Ok(line),
+                    },
+                    Err(e) => break Err(e),
+                }
+            };
+            match line {
                 Ok(line) => {
                     let r = serde_json::from_str::<Json>(&line)
                         .map_err(|e| format!("{e}"))
@@ -176,13 +256,7 @@ impl NodeEngine {
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     proc.finish();
-                    done(
-                        i,
-                        Err(EngineFailure::Hang(format!(
-                            "no result within {:.1} s",
-                            bound.as_secs_f64()
-                        ))),
-                    );
+                    done(i, Err(heartbeat.hang()));
                     return i + 1;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
@@ -265,13 +339,14 @@ pub(crate) fn check_name(test: &LitmusTest, v: Json) -> Result<Json, String> {
 }
 
 /// Turns one harness result object (`{"name", "histogram": [{"results", "count"}],
-/// "iterations", "discarded", "seconds"}` or `{"name", "error": {"kind", "message"}}`) into
-/// a histogram of `test`'s outcomes.
+/// "iterations", "discarded", "discard_reasons": {KEY: N}, "seconds"}` or `{"name",
+/// "error": {"kind", "message"}}`) into a histogram of `test`'s outcomes.
 ///
 /// # Errors
 /// The reported failure (`"compile"`, `"crash"`, `"hang"`, `"harness"` kinds), or
 /// [`EngineFailure::Harness`] when the object does not have this shape, its counts do not add
-/// up to `iterations - discarded`, or a result list does not fit the test.
+/// up to `iterations - discarded` or its discard reasons to `discarded`, a discard reason is
+/// unknown, or a result list does not fit the test.
 pub fn histogram_from_result(test: &LitmusTest, v: &Json) -> Result<Histogram, EngineFailure> {
     let bad = |what: &str| EngineFailure::Harness(format!("bad harness result: {what}"));
     if let Some(err) = v.get("error") {
@@ -290,13 +365,28 @@ pub fn histogram_from_result(test: &LitmusTest, v: &Json) -> Result<Histogram, E
     let u64_field = |k: &str| v.get(k).and_then(Json::as_u64).ok_or_else(|| bad(k));
     let mut h = Histogram {
         iterations: u64_field("iterations")?,
-        discarded: u64_field("discarded")?,
         seconds: v
             .get("seconds")
             .and_then(Json::as_f64)
             .ok_or_else(|| bad("seconds"))?,
         ..Histogram::default()
     };
+    let reasons = v
+        .get("discard_reasons")
+        .and_then(Json::as_object)
+        .ok_or_else(|| bad("discard_reasons"))?;
+    for (key, n) in reasons {
+        let reason = DiscardReason::from_key(key)
+            .ok_or_else(|| bad(&format!("unknown discard reason {key:?}")))?;
+        h.discard(reason, n.as_u64().ok_or_else(|| bad("discard_reasons"))?);
+    }
+    if u64_field("discarded")? != h.discarded {
+        return Err(bad(&format!(
+            "\"discarded\" is {}, the reasons add up to {}",
+            u64_field("discarded")?,
+            h.discarded
+        )));
+    }
     let entries = v
         .get("histogram")
         .and_then(Json::as_array)

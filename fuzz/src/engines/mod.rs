@@ -8,6 +8,7 @@ pub mod native;
 pub mod recorded;
 #[cfg(feature = "wasmtime")]
 pub mod wasmtime;
+pub mod watchdog;
 
 use crate::engine::Engine;
 use heddle_spec_tests::explore::MemoryMode;

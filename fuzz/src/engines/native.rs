@@ -13,19 +13,20 @@
 //! if every script thread still running is itself in such a wait (`Liveness`); otherwise
 //! it waits on (a slow notifier is not a deadlock). A thread that joins a blocked thread
 //! stops there, as in the model.
-//! Iterations stop early at the time bound ([`RunOptions::timeout`]); the histogram then
-//! counts the iterations done.
+//! Iterations stop early once [`RunOptions::timeout`] (for the other engines the floor of
+//! the per-iteration hang bound) has passed in all; the histogram then counts the
+//! iterations done.
 
 use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
 use crate::engines::barrier::AbortableBarrier;
 use crate::litmus::{LitmusTest, RawResult, Step};
+use crate::value;
 use heddle_interp::exec::ThreadId;
 use heddle_interp::memory::{Ordering, SharedMemory};
 use heddle_interp::types::{Limits, MemType};
 use heddle_interp::{
     Configuration, ExternVal, Module, NativeHandle, NativeMemory, SharedBackend, Trap, Value,
 };
-use heddle_model::Value as ModelValue;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -333,9 +334,16 @@ impl<'a> Ctx<'a> {
                         .ok_or_else(|| {
                             EngineFailure::Compile(format!("no exported function {export:?}"))
                         })?;
-                    let args: Vec<Value> = args.iter().map(to_value).collect();
+                    let args: Vec<Value> = args.iter().map(value::to_interp).collect();
                     let r = match config.invoke(f, &args) {
-                        Ok(vs) => RawResult::Values(vs.iter().map(from_value).collect()),
+                        Ok(vs) => RawResult::Values(
+                            vs.iter()
+                                .map(value::from_interp)
+                                .collect::<Result<_, _>>()
+                                .map_err(|e| {
+                                    e.failure(&self.test.name, &self.test.threads[t].name)
+                                })?,
+                        ),
                         Err(Trap::Deadlock(_)) => RawResult::Blocked,
                         Err(Trap::Host(m)) => return Err(EngineFailure::Harness(m)),
                         Err(_) => RawResult::Trap,
@@ -367,24 +375,5 @@ fn merge(raw: &mut Results, child: Results) {
         if !c.is_empty() {
             *r = c;
         }
-    }
-}
-
-fn to_value(v: &ModelValue) -> Value {
-    match *v {
-        ModelValue::I32(x) => Value::I32(x as i32),
-        ModelValue::I64(x) => Value::I64(x as i64),
-        ModelValue::F32(b) => Value::F32(b),
-        ModelValue::F64(b) => Value::F64(b),
-    }
-}
-
-fn from_value(v: &Value) -> ModelValue {
-    match *v {
-        Value::I32(x) => ModelValue::I32(x as u32),
-        Value::I64(x) => ModelValue::I64(x as u64),
-        Value::F32(b) => ModelValue::F32(b),
-        Value::F64(b) => ModelValue::F64(b),
-        _ => ModelValue::I32(0),
     }
 }

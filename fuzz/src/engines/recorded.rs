@@ -5,7 +5,7 @@
 //! not run on (a phone's browser, an ARM board) get checked, and how the tests plant a
 //! forbidden outcome to see that it is caught.
 
-use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
+use crate::engine::{DiscardReason, Engine, EngineFailure, Histogram, RunOptions};
 use crate::litmus::{parse_raw_result, LitmusTest, RawResult};
 use heddle_model::{InvokeResult, Outcome};
 use std::path::PathBuf;
@@ -111,7 +111,26 @@ impl Engine for RecordedEngine {
         h.iterations = line["iterations"]
             .as_u64()
             .unwrap_or_else(|| h.counts.values().sum());
-        h.discarded = line["discarded"].as_u64().unwrap_or(0);
+        let mut reasons = 0;
+        if let Some(map) = line.get("discard_reasons").and_then(|m| m.as_object()) {
+            for (key, n) in map {
+                let reason = DiscardReason::from_key(key)
+                    .ok_or_else(|| bad(format!("unknown discard reason {key:?}")))?;
+                let n = n
+                    .as_u64()
+                    .ok_or_else(|| bad(format!("discard_reasons.{key}: {n}")))?;
+                h.discard(reason, n);
+                reasons += n;
+            }
+        }
+        let discarded = line["discarded"].as_u64().unwrap_or(reasons);
+        if discarded < reasons {
+            return Err(bad(format!(
+                "{} discarded, but the reasons add up to {reasons}",
+                discarded
+            )));
+        }
+        h.discard(DiscardReason::Unrecorded, discarded - reasons);
         h.seconds = line["seconds"].as_f64().unwrap_or(0.0);
         Ok(h)
     }

@@ -7,17 +7,16 @@
 //! arrive records the outcome. A watchdog thread finds threads blocked in a `wait` that
 //! nothing can wake, marks them `"blocked"` and wakes them with `memory.atomic.notify`.
 
-use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
+use super::watchdog::{self, Verdict};
+use crate::engine::{DiscardReason, Engine, EngineFailure, HangBound, Histogram, RunOptions};
 use crate::engines::barrier::{Barrier, Parking};
 use crate::litmus::{LitmusTest, RawResult, Step};
-use heddle_model::Value;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::SeqCst};
+use crate::value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use wasmtime::{
-    Config, Extern, Instance, MemoryType, Module, SharedMemory, Store, Trap, Val, ValType,
-};
+use wasmtime::{Config, Extern, Instance, MemoryType, Module, SharedMemory, Store, Trap, Val};
 
 /// The version of the wasmtime crate Heddle is built with (pinned in fuzz/Cargo.toml).
 pub const WASMTIME_VERSION: &str = "48.0.8";
@@ -132,7 +131,8 @@ struct Control {
     done: Vec<AtomicU64>,
     /// Committed blocked marks (invoke index, -1 for none), per thread.
     blocked_at: Vec<AtomicI64>,
-    discard: AtomicBool,
+    /// Why this iteration is discarded: 0 for not, else [`discard_code`] of the first reason.
+    discard: AtomicU8,
     watchdog_busy: AtomicBool,
     abort: AtomicBool,
     parking: Parking,
@@ -140,8 +140,8 @@ struct Control {
     result_id: Vec<AtomicU32>,
     /// Each worker's interned result lists, handed over when it finishes.
     result_lists: Vec<Mutex<Vec<Vec<RawResult>>>>,
-    /// Raw iteration results → count, and the number of discarded iterations.
-    histogram: Mutex<(RawHistogram, u64)>,
+    /// Raw iteration results → count, and the discarded iterations by reason.
+    histogram: Mutex<(RawHistogram, BTreeMap<DiscardReason, u64>)>,
 }
 
 struct Harness<'a> {
@@ -153,6 +153,8 @@ struct Harness<'a> {
     at_barrier: Vec<bool>,
     /// `wait` instructions in each invoke's function, `[t][k]`.
     waits: Vec<Vec<usize>>,
+    /// Whether no `wait` of invoke `k` of thread `t` can time out, `[t][k]`.
+    untimed: Vec<Vec<bool>>,
     /// Whether a step after invoke `k` of thread `t` may wait or spawn, `[t][k]`.
     wait_or_spawn_after: Vec<Vec<bool>>,
 }
@@ -205,6 +207,7 @@ impl<'a> Harness<'a> {
             workers,
             at_barrier,
             waits: test.waits_per_invoke(),
+            untimed: test.untimed_per_invoke(),
             wait_or_spawn_after: test.may_wait_or_spawn_after(),
         }
     }
@@ -229,13 +232,13 @@ impl<'a> Harness<'a> {
             spawned: (0..n).map(|_| AtomicU64::new(0)).collect(),
             done: (0..n).map(|_| AtomicU64::new(0)).collect(),
             blocked_at: (0..n).map(|_| AtomicI64::new(-1)).collect(),
-            discard: AtomicBool::new(false),
+            discard: AtomicU8::new(0),
             watchdog_busy: AtomicBool::new(false),
             abort: AtomicBool::new(false),
             parking: Parking::new(nw),
             result_id: (0..n).map(|_| AtomicU32::new(NO_RESULTS)).collect(),
             result_lists: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
-            histogram: Mutex::new((HashMap::new(), 0)),
+            histogram: Mutex::new((HashMap::new(), BTreeMap::new())),
         });
         let started = Instant::now();
         let outcome: Result<(), EngineFailure> = std::thread::scope(|scope| {
@@ -266,13 +269,16 @@ impl<'a> Harness<'a> {
         });
         outcome?;
         let seconds = started.elapsed().as_secs_f64();
-        let (counts, discarded) = std::mem::take(&mut *ctl.histogram.lock().expect("histogram"));
+        let (counts, discards) =
+            std::mem::take(&mut *ctl.histogram.lock().unwrap_or_else(|e| e.into_inner()));
         let mut h = Histogram {
             iterations: self.opts.iterations,
-            discarded,
             seconds,
             ..Histogram::default()
         };
+        for (reason, n) in discards {
+            h.discard(reason, n);
+        }
         let mut sorted: Vec<_> = counts.into_iter().collect();
         sorted.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
         let lists: Vec<Vec<Vec<RawResult>>> = ctl
@@ -317,6 +323,8 @@ impl<'a> Harness<'a> {
             ctl.parking.wake();
             e
         };
+        // However the worker ends, the watchdog stops counting it as running.
+        let _exit = ExitGuard { ctl, t };
         let mut store = Store::new(engine, ());
         store.set_epoch_deadline(1);
         store.epoch_deadline_trap();
@@ -363,17 +371,13 @@ impl<'a> Harness<'a> {
                             "no exported function {export:?}"
                         )))
                     })?;
-                let params: Vec<Val> = args.iter().map(to_val).collect();
+                let params: Vec<Val> = args.iter().map(value::to_wasmtime).collect();
                 let results: Vec<Val> = f
                     .ty(&store)
                     .results()
-                    .map(|r| match r {
-                        ValType::I64 => Val::I64(0),
-                        ValType::F32 => Val::F32(0),
-                        ValType::F64 => Val::F64(0),
-                        _ => Val::I32(0),
-                    })
-                    .collect();
+                    .map(|r| value::wasmtime_slot(&r))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| fail(e.failure(&self.test.name, &self.test.threads[t].name)))?;
                 calls.push((f, params, results));
             }
         }
@@ -395,7 +399,7 @@ impl<'a> Harness<'a> {
                 for &w in &self.workers {
                     ctl.state[w].store(RUNNING, SeqCst);
                 }
-                ctl.discard.store(false, SeqCst);
+                ctl.discard.store(0, SeqCst);
             });
             if let Some(e) = reset_err {
                 return Err(fail(EngineFailure::Crash(e)));
@@ -437,7 +441,15 @@ impl<'a> Harness<'a> {
                         ctl.invoke[t].store(k as u64, SeqCst);
                         let (f, params, results) = &mut calls[k];
                         raw.push(match f.call(&mut store, params, results) {
-                            Ok(()) => RawResult::Values(results.iter().map(from_val).collect()),
+                            Ok(()) => RawResult::Values(
+                                results
+                                    .iter()
+                                    .map(value::from_wasmtime)
+                                    .collect::<Result<_, _>>()
+                                    .map_err(|e| {
+                                        fail(e.failure(&self.test.name, &self.test.threads[t].name))
+                                    })?,
+                            ),
                             Err(e) if e.downcast_ref::<Trap>().is_some() => {
                                 if ctl.abort.load(SeqCst) {
                                     return Ok(());
@@ -485,9 +497,9 @@ impl<'a> Harness<'a> {
     /// The end barrier's serial section: the iteration's raw results (with the watchdog's
     /// blocked marks) into the histogram, or counted as discarded.
     fn record(&self, ctl: &Control) {
-        let mut h = ctl.histogram.lock().expect("histogram");
-        if ctl.discard.load(SeqCst) {
-            h.1 += 1;
+        let mut h = ctl.histogram.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(reason) = discard_reason(ctl.discard.load(SeqCst)) {
+            *h.1.entry(reason).or_insert(0) += 1;
             return;
         }
         let key: Vec<u64> = (0..ctl.threads)
@@ -501,8 +513,8 @@ impl<'a> Harness<'a> {
     }
 
     /// The watchdog, on the calling thread until the run ends: finds threads blocked in a
-    /// `wait` that nothing can wake (docs/xcheck.md, "Blocked threads") and ends a run that
-    /// makes no progress within the time bound.
+    /// `wait` that nothing can wake (docs/xcheck.md, "Blocked threads") and ends a run whose
+    /// current iteration makes no progress within the per-iteration bound ([`HangBound`]).
     fn watchdog(
         &self,
         ctl: &Control,
@@ -510,9 +522,9 @@ impl<'a> Harness<'a> {
         memory: &SharedMemory,
     ) -> Result<(), EngineFailure> {
         let period = self.test.watchdog;
+        let mut hang = HangBound::new(self.opts.timeout);
         let mut last = ctl.completed.load(SeqCst);
         let mut last_progress = Instant::now();
-        let deadline = Instant::now() + self.opts.timeout;
         loop {
             std::thread::sleep(period);
             let now = ctl.completed.load(SeqCst);
@@ -520,15 +532,22 @@ impl<'a> Harness<'a> {
                 return Ok(());
             }
             if now != last {
+                // Each of these iterations took at most the time since the last progress.
+                hang.observe(now - last, last_progress.elapsed());
                 last = now;
                 last_progress = Instant::now();
-                if Instant::now() > deadline {
-                    return Err(self.abort(ctl, engine, memory, "the time bound"));
-                }
                 continue;
             }
-            if last_progress.elapsed() > self.opts.timeout || Instant::now() > deadline {
-                return Err(self.abort(ctl, engine, memory, "no progress within the time bound"));
+            let stalled = last_progress.elapsed();
+            if stalled > hang.bound() {
+                let why = format!(
+                    "iteration {} made no progress for {:.1} s (bound {:.1} s: {})",
+                    now + 1,
+                    stalled.as_secs_f64(),
+                    hang.bound().as_secs_f64(),
+                    hang.explain()
+                );
+                return Err(self.abort(ctl, engine, memory, why));
             }
             ctl.watchdog_busy.store(true, SeqCst);
             if ctl.completed.load(SeqCst) == now {
@@ -541,9 +560,9 @@ impl<'a> Harness<'a> {
 
     /// The watchdog's decision about an iteration that made no progress for a period
     /// (docs/xcheck.md, "Blocked threads"): wake the waiters one address at a time until as
-    /// many have been woken as threads are running; if that is all of them, and none can
-    /// have been counted twice (woken, then waiting again during the sweep), mark each
-    /// blocked at its invoke; if some were woken but not as many, discard the iteration.
+    /// many have been woken as threads are running, then let [`watchdog::verdict`] decide:
+    /// mark each running thread blocked at its invoke, or discard the iteration (with the
+    /// first reason found), or keep watching.
     fn find_blocked(&self, ctl: &Control, iter: u64, memory: &SharedMemory) {
         let n = ctl.threads;
         let running: Vec<bool> = (0..n).map(|t| self.running(ctl, t, iter)).collect();
@@ -559,9 +578,6 @@ impl<'a> Harness<'a> {
                 break;
             }
         }
-        if woken == 0 {
-            return;
-        }
         let counted_once = (0..n).all(|t| {
             let moved = ctl.progress[t].load(SeqCst) != progress[t];
             if !running[t] {
@@ -573,16 +589,32 @@ impl<'a> Harness<'a> {
                     && (!moved || !self.wait_or_spawn_after[t].get(k).copied().unwrap_or(true))
             }
         });
-        if woken == count && counted_once {
-            for t in (0..n).filter(|&t| running[t]) {
-                let k = invoke[t] as i64;
-                let prev = ctl.blocked_at[t].load(SeqCst);
-                if prev < 0 || k < prev {
-                    ctl.blocked_at[t].store(k, SeqCst);
+        let untimed = (0..n)
+            .filter(|&t| running[t])
+            .all(|t| self.untimed[t].get(invoke[t]).copied().unwrap_or(false));
+        let sweep = watchdog::Sweep {
+            running: count,
+            woken,
+            counted_once,
+            untimed,
+        };
+        match watchdog::verdict(sweep) {
+            Verdict::Slow => {}
+            Verdict::Blocked => {
+                for t in (0..n).filter(|&t| running[t]) {
+                    let k = invoke[t] as i64;
+                    let prev = ctl.blocked_at[t].load(SeqCst);
+                    if prev < 0 || k < prev {
+                        ctl.blocked_at[t].store(k, SeqCst);
+                    }
                 }
             }
-        } else {
-            ctl.discard.store(true, SeqCst);
+            Verdict::Discard(reason) => {
+                // The first reason found stays.
+                let _ = ctl
+                    .discard
+                    .compare_exchange(0, discard_code(reason), SeqCst, SeqCst);
+            }
         }
     }
 
@@ -601,7 +633,7 @@ impl<'a> Harness<'a> {
         ctl: &Control,
         engine: &wasmtime::Engine,
         memory: &SharedMemory,
-        why: &str,
+        why: String,
     ) -> EngineFailure {
         ctl.abort.store(true, SeqCst);
         ctl.parking.wake();
@@ -616,11 +648,43 @@ impl<'a> Harness<'a> {
             std::thread::sleep(Duration::from_millis(1));
         }
         EngineFailure::Hang(format!(
-            "{} iterations of {} completed before {why} ({:?})",
+            "{why}; {} of {} iterations completed",
             ctl.completed.load(SeqCst),
-            self.opts.iterations,
-            self.opts.timeout
+            self.opts.iterations
         ))
+    }
+}
+
+/// Marks a worker's thread [`DONE`] when the worker ends, whichever way.
+struct ExitGuard<'a> {
+    ctl: &'a Control,
+    t: usize,
+}
+
+impl Drop for ExitGuard<'_> {
+    fn drop(&mut self) {
+        self.ctl.state[self.t].store(DONE, SeqCst);
+    }
+}
+
+/// [`Control::discard`]'s code of a reason (never 0).
+fn discard_code(reason: DiscardReason) -> u8 {
+    DiscardReason::ALL
+        .iter()
+        .position(|&r| r == reason)
+        .map_or(u8::MAX, |i| i as u8 + 1)
+}
+
+/// The reason of a [`Control::discard`] code; `None` for 0 (not discarded).
+fn discard_reason(code: u8) -> Option<DiscardReason> {
+    match code {
+        0 => None,
+        c => Some(
+            DiscardReason::ALL
+                .get(usize::from(c) - 1)
+                .copied()
+                .unwrap_or(DiscardReason::AmbiguousWake),
+        ),
     }
 }
 
@@ -630,25 +694,6 @@ fn notify_all(addresses: &[u32], memory: &SharedMemory) -> u64 {
         .iter()
         .map(|&a| memory.atomic_notify(a as u64, u32::MAX).unwrap_or(0) as u64)
         .sum()
-}
-
-fn to_val(v: &Value) -> Val {
-    match *v {
-        Value::I32(x) => Val::I32(x as i32),
-        Value::I64(x) => Val::I64(x as i64),
-        Value::F32(b) => Val::F32(b),
-        Value::F64(b) => Val::F64(b),
-    }
-}
-
-fn from_val(v: &Val) -> Value {
-    match *v {
-        Val::I32(x) => Value::I32(x as u32),
-        Val::I64(x) => Value::I64(x as u64),
-        Val::F32(b) => Value::F32(b),
-        Val::F64(b) => Value::F64(b),
-        _ => Value::I32(0),
-    }
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
