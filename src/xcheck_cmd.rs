@@ -63,7 +63,9 @@ pub struct Args {
     /// Backend of the `heddle` engine row.
     #[arg(long, value_enum, default_value_t = MemoryArg::Sc)]
     pub memory: MemoryArg,
-    /// Bound on one test on one engine, in seconds [default: 60 + 2 ms per iteration].
+    /// Hang bound, in seconds: an engine that makes no progress for this long (or for 100 ×
+    /// its slowest of the first 100 iterations, if larger) is hung; heddle-native stops
+    /// after this long in all [default: 60 + 2 ms per iteration].
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
     /// The model's switches.

@@ -527,12 +527,25 @@ impl SharedMemory for ScMemory {
         Ok(old)
     }
 
-    fn grow(&mut self, _thread: ThreadId, delta: u64) -> Option<u64> {
+    fn grow(&mut self, thread: ThreadId, delta: u64) -> Option<u64> {
         // Spec erratum MODEL.md §7.3 (11): the formal rule has no maximum check for shared
         // memories; the overview and the test suite require it.
+        let old_len = self.bytes.len();
         let old = grow_bytes(&mut self.bytes, &self.ty, delta)?;
         if let Some((_, last)) = &mut self.tracing {
             last.resize(self.bytes.len(), 0);
+        }
+        if self.tracing.is_some() && self.bytes.len() > old_len {
+            // The new pages' zeros are written by the growing thread (exec/instructions.rst
+            // *memory.grow*: `growmem` appends zero bytes), as the relaxed backend records
+            // them: a read of a new byte reads from this event, not from the allocation's.
+            let action = TraceAction::Write {
+                ord: Ordering::Unord,
+                ea: old_len as u64,
+                bytes: vec![0; self.bytes.len() - old_len],
+                no_tear: false,
+            };
+            self.record(thread, vec![action], None, Some(old_len..self.bytes.len()));
         }
         Some(old)
     }
