@@ -79,6 +79,7 @@ fn a_wrong_engine_is_caught_with_the_rule() {
             "version",
             "iterations",
             "discarded",
+            "discard_reasons",
             "histogram",
             "forbidden_observed",
             "allowed_unobserved",
