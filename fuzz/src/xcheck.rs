@@ -39,6 +39,27 @@ pub struct ModelView {
     pub unlisted_rule: Option<String>,
 }
 
+/// Why a test that grows a memory is skipped: every engine harness runs all iterations of a
+/// test over one memory, zeroed between iterations, and a grown memory stays grown, so from
+/// the second iteration on its `memory.grow` fails and the outcomes are not the program's.
+pub const GROWS_A_MEMORY: &str = "memory.grow: the engine harnesses run every iteration on one \
+     memory, which stays grown (a fresh memory per iteration is not built yet; issue 29)";
+
+/// Whether some function the program invokes executes `memory.grow`.
+fn grows_a_memory(program: &heddle_model::Program) -> bool {
+    program
+        .threads
+        .iter()
+        .flat_map(|t| &t.steps)
+        .any(|s| match s {
+            heddle_model::program::ScriptStep::Invoke { func, .. } => func
+                .body
+                .iter()
+                .any(|(i, _)| matches!(i, heddle_model::program::Instr::MemoryGrow { .. })),
+            _ => false,
+        })
+}
+
 impl ModelView {
     /// Computes the model's view of `test` under `config`.
     ///
@@ -50,6 +71,9 @@ impl ModelView {
             .program
             .as_ref()
             .ok_or("the test is outside the model's subset")?;
+        if grows_a_memory(program) {
+            return Err(GROWS_A_MEMORY.to_string());
+        }
         let e = enumerate(program, config).map_err(|e| e.to_string())?;
         Ok(ModelView {
             allowed: e.allowed.keys().cloned().collect(),

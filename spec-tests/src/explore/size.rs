@@ -221,6 +221,22 @@ fn access(func: &Func, pc: usize, targets: &[bool]) -> Option<Access> {
             (memarg, w, 2, true, false, true, 2)
         }
         AtomicNotify(memarg) => (memarg, 4, 1, false, false, true, 1),
+        // Bulk memory takes a step per byte on a shared memory (exec/instructions.rst
+        // *memory.fill*, *memory.copy*, *memory.init*; docs/deviations.md #32), a copy two
+        // (the byte's load and its store): with a constant length `n` right before it, `n`
+        // or `2n` steps on the whole memory; otherwise one pass is counted as one step.
+        MemoryFill(_) | MemoryInit { .. } | MemoryCopy { .. } => {
+            let per_byte = if matches!(i, MemoryCopy { .. }) { 2 } else { 1 };
+            let n = match pc.checked_sub(1).map(|k| &func.body[k]) {
+                Some(I32Const(n)) if !targets[pc] => u64::from(*n as u32),
+                Some(I64Const(n)) if !targets[pc] => *n as u64,
+                _ => 1,
+            };
+            return Some(Access {
+                steps: n.saturating_mul(per_byte).max(1),
+                ..whole
+            });
+        }
         _ => return Some(whole),
     };
     let a = (memarg, width, after, reads, writes, conflicts, steps);
