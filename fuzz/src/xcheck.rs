@@ -45,21 +45,6 @@ pub struct ModelView {
 pub const GROWS_A_MEMORY: &str = "memory.grow: the engine harnesses run every iteration on one \
      memory, which stays grown (a fresh memory per iteration is not built yet; issue 29)";
 
-/// Whether some function the program invokes executes `memory.grow`.
-fn grows_a_memory(program: &heddle_model::Program) -> bool {
-    program
-        .threads
-        .iter()
-        .flat_map(|t| &t.steps)
-        .any(|s| match s {
-            heddle_model::program::ScriptStep::Invoke { func, .. } => func
-                .body
-                .iter()
-                .any(|(i, _)| matches!(i, heddle_model::program::Instr::MemoryGrow { .. })),
-            _ => false,
-        })
-}
-
 impl ModelView {
     /// Computes the model's view of `test` under `config`.
     ///
@@ -71,7 +56,8 @@ impl ModelView {
             .program
             .as_ref()
             .ok_or("the test is outside the model's subset")?;
-        if grows_a_memory(program) {
+        // `Memory::growable`: the front end marks a memory some invoked function grows.
+        if program.memories.iter().any(|m| m.growable) {
             return Err(GROWS_A_MEMORY.to_string());
         }
         let e = enumerate(program, config).map_err(|e| e.to_string())?;
