@@ -261,9 +261,30 @@ fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleErro
                 m.tags.push(t.map_err(invalid)?.func_type_idx);
             }
         }
+        Payload::CustomSection(c) => {
+            if let wasmparser::KnownCustom::Name(names) = c.as_known() {
+                decode_func_names(m, names);
+            }
+        }
         _ => {}
     }
     Ok(())
+}
+
+/// The function names of a name section (spec *Appendix › Custom Sections › Name
+/// Section*, subsection 1). A custom section is not validated (spec: its contents are
+/// ignored by validation), so a malformed name section only loses the names from the
+/// point it breaks.
+fn decode_func_names(m: &mut Module, names: wasmparser::NameSectionReader<'_>) {
+    for subsection in names {
+        let Ok(wasmparser::Name::Function(map)) = subsection else {
+            continue;
+        };
+        for naming in map {
+            let Ok(naming) = naming else { break };
+            m.func_names.insert(naming.index, naming.name.to_string());
+        }
+    }
 }
 
 fn val_type(t: wasmparser::ValType) -> Result<ValType, ModuleError> {

@@ -58,6 +58,10 @@ pub enum Trap {
     /// spec 3.0 *Results*). It travels with the traps because both end a computation
     /// abruptly; embedders tell them apart with [`Trap::is_exception`].
     Exception(crate::exn::UncaughtException),
+    /// Not a trap: a host function ended the whole program with this exit status (WASI
+    /// `proc_exit`, see [`crate::host::Caller::exit`]). The thread that called it finishes
+    /// with it; the embedder stops the other threads.
+    Exit(i32),
 }
 
 impl Trap {
@@ -88,6 +92,7 @@ impl Trap {
             Trap::Host(m) => m.clone(),
             Trap::NullExceptionReference => "null exception reference".into(),
             Trap::Exception(e) => e.to_string(),
+            Trap::Exit(code) => format!("the program exited with status {code}"),
         }
     }
 

@@ -197,6 +197,12 @@ pub struct Configuration {
     steps: u64,
     /// The backend of the shared memories this configuration allocates.
     shared_backend: crate::memory::SharedBackend,
+    /// Threads host functions asked for ([`crate::host::Caller::spawn`]), not yet taken by
+    /// the embedder ([`Configuration::take_spawn_requests`]).
+    spawn_requests: Vec<crate::host::SpawnRequest>,
+    /// Who starts requested threads at once instead
+    /// ([`Configuration::set_spawn_handler`]).
+    spawn_handler: Option<crate::host::SpawnHandler>,
 }
 
 /// Why the inner loop stopped.
@@ -296,6 +302,7 @@ impl Configuration {
             .store
             .funcs
             .get(func.0 as usize)
+            .cloned()
             .ok_or_else(|| Trap::Host(format!("no function at address {}", func.0)))?;
         let ty = fi.ty();
         if args.len() != ty.params.len()
@@ -321,10 +328,19 @@ impl Configuration {
             results: ty.results.clone(),
             pending_byte: None,
         };
-        match fi {
+        match &fi {
             FuncInst::Host { code, .. } => {
                 thread.stack.clear();
-                thread.state = ThreadState::Finished(code(args));
+                let mut caller = crate::host::Caller {
+                    store: &mut self.store,
+                    instance: None,
+                    thread: ThreadId(self.threads.len() as u32),
+                    clock: self.clock,
+                    spawns: &mut self.spawn_requests,
+                    spawn_handler: self.spawn_handler.as_ref(),
+                    spawned: false,
+                };
+                thread.state = ThreadState::Finished(code(&mut caller, args));
             }
             FuncInst::Wasm {
                 module,
@@ -444,6 +460,9 @@ impl Configuration {
             clock: self.clock,
             woken: &mut woken,
             taken: 0,
+            spawns: &mut self.spawn_requests,
+            spawn_handler: self.spawn_handler.as_ref(),
+            end_quantum: false,
         };
         let exit = if budget == 0 {
             Err(Trap::FuelExhausted)
@@ -553,7 +572,7 @@ impl Configuration {
                 }
                 continue;
             }
-            let choice = scheduler.pick(runnable.len());
+            let choice = scheduler.pick_thread(&runnable, self.steps);
             self.step(runnable[choice.index], choice.quantum);
         }
     }
@@ -839,6 +858,62 @@ impl Configuration {
         true
     }
 
+    /// Have thread requests ([`crate::host::Caller::spawn`]) carried out by `handler` at
+    /// once, during the host call, instead of queued for
+    /// [`Configuration::take_spawn_requests`]: an embedder that runs each thread on an OS
+    /// thread needs the new thread running before the caller can block in `wait`.
+    pub fn set_spawn_handler(&mut self, handler: crate::host::SpawnHandler) {
+        self.spawn_handler = Some(handler);
+    }
+
+    /// The thread requests host functions made ([`crate::host::Caller::spawn`]) since the
+    /// last call, oldest first; the embedder carries them out, e.g. with
+    /// [`Configuration::start_spawned`].
+    pub fn take_spawn_requests(&mut self) -> Vec<crate::host::SpawnRequest> {
+        std::mem::take(&mut self.spawn_requests)
+    }
+
+    /// Carry out a [`crate::host::SpawnRequest`] in this configuration: instantiate its
+    /// module (spec *Instantiation*, start function included) and start a new thread that
+    /// invokes its export (spec *Invocation*). Errors: `Trap::Host` naming what failed
+    /// (instantiation, or an export that is missing or not a function).
+    pub fn start_spawned(&mut self, request: crate::host::SpawnRequest) -> Result<ThreadId, Trap> {
+        let inst = self
+            .instantiate(request.module, &request.imports)
+            .map_err(|e| Trap::Host(format!("starting a thread: instantiation failed: {e}")))?;
+        let Some(crate::store::ExternVal::Func(f)) = self.export(inst, &request.export) else {
+            return Err(Trap::Host(format!(
+                "starting a thread: no exported function {:?}",
+                request.export
+            )));
+        };
+        self.spawn(f, &request.args)
+    }
+
+    /// Every thread of the configuration, in creation order (finished ones included).
+    pub fn threads(&self) -> Vec<ThreadId> {
+        (0..self.threads.len() as u32).map(ThreadId).collect()
+    }
+
+    /// The call stack of thread `tid`, innermost frame first: one line per frame, `func 7
+    /// $name` (the function index in its module's function index space, and its name from
+    /// the module's name section when there is one, [`Module::func_name`]). Empty for a
+    /// finished thread.
+    pub fn call_stack(&self, tid: ThreadId) -> Vec<String> {
+        self.threads[tid.0 as usize]
+            .frames
+            .iter()
+            .rev()
+            .map(|f| {
+                let index = (f.module.imported_funcs() + f.func as usize) as u32;
+                match f.module.func_name(index) {
+                    Some(name) => format!("func {index} ${name}"),
+                    None => format!("func {index}"),
+                }
+            })
+            .collect()
+    }
+
     /// Invoke `func` with `args` on a new thread and run that thread alone to completion
     /// (other threads do not step). Blocking forever is reported as [`Trap::Deadlock`], an
     /// exception no handler caught as [`Trap::Exception`] (not a trap:
@@ -871,6 +946,12 @@ struct StepCtx<'a> {
     clock: u64,
     woken: &'a mut Vec<ThreadId>,
     taken: u64,
+    /// Where host functions put their thread requests.
+    spawns: &'a mut Vec<crate::host::SpawnRequest>,
+    /// Who starts requested threads at once, if anyone (else they queue in `spawns`).
+    spawn_handler: Option<&'a crate::host::SpawnHandler>,
+    /// Set by a host function's spawn: the step ends after the call.
+    end_quantum: bool,
 }
 
 /// Spec *Invocation of function address a*, for a Wasm function: the arguments are on top
@@ -1658,6 +1739,12 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
         // The current function's body, borrowed once per frame: a call or return changes
         // the frame and re-enters here (`enter_top_frame!`).
         let body: &[Instr] = &module.funcs[func_idx as usize].body;
+        // A host function asked for a thread: the quantum ends here, so that the embedder
+        // starts the thread before this one goes on (see `Caller::spawn`).
+        if ctx.end_quantum {
+            ctx.end_quantum = false;
+            break Ok(Exit::Yield);
+        }
         break loop {
             if remaining == 0 {
                 break Ok(Exit::Yield);
@@ -2684,7 +2771,18 @@ fn call(
                 .map(|(s, t)| ctx.store.slot_value(*s, *t))
                 .collect();
             stack.truncate(stack.len() - n);
-            let results = code(&args)?;
+            let mut caller = crate::host::Caller {
+                store: &mut *ctx.store,
+                instance: frames.last().map(|f| f.instance),
+                thread: ctx.tid,
+                clock: ctx.clock,
+                spawns: &mut *ctx.spawns,
+                spawn_handler: ctx.spawn_handler,
+                spawned: false,
+            };
+            let results = code(&mut caller, &args);
+            ctx.end_quantum |= caller.spawned;
+            let results = results?;
             stack.extend(results.iter().map(value_to_slot));
             Ok(())
         }

@@ -6,7 +6,8 @@ use crate::exec::{Configuration, ThreadId};
 use crate::memory::{MemInst, Ordering};
 use crate::store::{
     DataAddr, DataInst, ElemAddr, ElemInst, ExternVal, FuncAddr, FuncInst, GlobalAddr, GlobalInst,
-    HostFunc, InstanceAddr, MemAddr, ModuleInst, Store, TableAddr, TableInst, TagAddr, TagInst,
+    HostCallFunc, HostFunc, InstanceAddr, MemAddr, ModuleInst, Store, TableAddr, TableInst,
+    TagAddr, TagInst,
 };
 use crate::syntax::{ConstExpr, DataMode, ElemMode, Instr, Module};
 use crate::types::{
@@ -26,6 +27,12 @@ impl Configuration {
     /// Its type is interned in the store's type registry as a recursion group of its own
     /// (its reference types are abstract).
     pub fn alloc_host_func(&mut self, ty: FuncType, code: HostFunc) -> FuncAddr {
+        self.alloc_host_call_func(ty, Arc::new(move |_caller, args| code(args)))
+    }
+
+    /// Allocate a host function that sees its caller (spec `allochostfunc`; see
+    /// [`crate::host::Caller`]), as [`Configuration::alloc_host_func`] does.
+    pub fn alloc_host_call_func(&mut self, ty: FuncType, code: HostCallFunc) -> FuncAddr {
         let type_id = self
             .store
             .types

@@ -21,6 +21,7 @@
 //! | [`relaxed`] | *Relaxed Memory Model*: a shared memory whose reads return any allowed value |
 //! | [`instantiate`] | *Modules › Allocation, Instantiation* |
 //! | [`exec`] | *Instructions*, *Configurations* (threads), wait/notify |
+//! | [`host`] | *Embedding*: what host functions see of their caller (memory, clock, spawn, exit) |
 //! | [`exn`] | 3.0 *Control Instructions* `throw`, `throw_ref`, `try_table` (exception handling; and the legacy `try`) |
 //! | [`numerics`] | *Numerics* |
 //! | [`simd`] | *Vector Instructions*, *Numerics › Vector Operations* |
@@ -53,6 +54,7 @@ pub mod decode;
 pub mod error;
 pub mod exec;
 pub mod exn;
+pub mod host;
 pub mod instantiate;
 pub mod memory;
 pub mod native;
@@ -70,13 +72,14 @@ pub use decode::Features;
 pub use error::{InstantiationError, ModuleError, ModuleErrorKind, Trap};
 pub use exec::{Configuration, ExecLimits, Footprint, ThreadId, ThreadStatus};
 pub use exn::UncaughtException;
+pub use host::{Caller, SpawnHandler, SpawnRequest};
 pub use memory::SharedBackend;
 pub use native::{NativeHandle, NativeMemory};
 pub use relaxed::{Promises, RelaxedMemory, ValueDomain};
-pub use scheduler::{Choice, ChoiceLog, RoundRobin, Scheduler, SeededRandom};
+pub use scheduler::{Choice, ChoiceLog, Pct, RoundRobin, Scheduler, SeededRandom};
 pub use store::{
-    ExnAddr, ExternVal, FuncAddr, GlobalAddr, HostFunc, InstanceAddr, MemAddr, Store, TableAddr,
-    TagAddr,
+    ExnAddr, ExternVal, FuncAddr, GlobalAddr, HostCallFunc, HostFunc, InstanceAddr, MemAddr, Store,
+    TableAddr, TagAddr,
 };
 pub use syntax::Module;
 pub use types::{

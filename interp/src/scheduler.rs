@@ -12,11 +12,23 @@ pub struct Choice {
     pub quantum: u64,
 }
 
+use crate::exec::ThreadId;
+use std::collections::BTreeMap;
+
 /// Decides who steps next. Implementations must be *fair*: a candidate that stays runnable
-/// is eventually picked. Deterministic given its construction (seed), so runs reproduce.
+/// is eventually picked ([`Pct`] is the exception: it is fair only after its last priority
+/// change point). Deterministic given its construction (seed), so runs reproduce.
 pub trait Scheduler: Send {
     /// Pick one of `n >= 1` runnable candidates.
     fn pick(&mut self, n: usize) -> Choice;
+
+    /// Pick one of the `runnable` threads (`runnable.len() >= 1`, in creation order), when
+    /// the configuration has taken `steps` small steps so far. A scheduler that tells
+    /// threads apart (priorities) overrides this; the default is [`Scheduler::pick`].
+    fn pick_thread(&mut self, runnable: &[ThreadId], steps: u64) -> Choice {
+        let _ = steps;
+        self.pick(runnable.len())
+    }
 }
 
 /// Round-robin over the runnable candidates with a fixed quantum.
@@ -64,8 +76,10 @@ impl SeededRandom {
         }
     }
 
-    /// SplitMix64 (Steele, Lea, Flood 2014): a small, well-distributed generator.
-    fn next_u64(&mut self) -> u64 {
+    /// The next number of the generator: SplitMix64 (Steele, Lea, Flood 2014), a small,
+    /// well-distributed generator; Heddle's seeded randomness (schedules, WASI's
+    /// `random_get`) comes from here.
+    pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -79,6 +93,103 @@ impl Scheduler for SeededRandom {
         let index = (self.next_u64() % n as u64) as usize;
         let quantum = 1 + self.next_u64() % self.max_quantum;
         Choice { index, quantum }
+    }
+}
+
+/// PCT, probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi, Nagarakatte,
+/// *A Randomized Scheduler with Probabilistic Guarantees of Finding Bugs*, ASPLOS 2010):
+/// each thread gets a random priority of at least `depth` when it is first seen; the
+/// runnable thread of highest priority runs; `depth - 1` change points are chosen uniformly
+/// among the first `steps_bound` steps, and when the run passes change point `i`
+/// (`1..depth`), the thread that ran across it drops to priority `i`, below every initial
+/// priority. A bug of depth `d` in a run of `k` steps with `n` threads is found with
+/// probability at least `1 / (n k^(d-1))` per run.
+///
+/// Steps are counted as the configuration counts them ([`Scheduler::pick_thread`]'s
+/// `steps`); a quantum ends at the next change point (at most `max_quantum` steps), so the
+/// priority changes at the step the paper says, unless the thread blocked or finished
+/// before it (then the change applies to it at its next pick, which is how a change point
+/// on a blocked thread's step has no other effect). Not fair: a spinning thread of highest
+/// priority holds up the others until a change point (the paper assumes no spin loops).
+#[derive(Clone, Debug)]
+pub struct Pct {
+    rng: SeededRandom,
+    depth: u64,
+    /// `(step, i)`: at step `step` the running thread drops to priority `i`, sorted by step.
+    change_points: Vec<(u64, u64)>,
+    priorities: BTreeMap<ThreadId, u64>,
+    /// The last thread picked, and the steps taken when it was picked.
+    last: Option<(ThreadId, u64)>,
+    max_quantum: u64,
+}
+
+impl Pct {
+    /// A PCT scheduler from `seed`, for bugs of depth `depth` (at least 1: `depth - 1`
+    /// change points) in runs of about `steps_bound` steps, with quanta of at most
+    /// `max_quantum` steps (at least 1).
+    pub fn new(seed: u64, depth: u64, steps_bound: u64, max_quantum: u64) -> Self {
+        let mut rng = SeededRandom::new(seed, 1);
+        let depth = depth.max(1);
+        let mut change_points: Vec<(u64, u64)> = (1..depth)
+            .map(|i| (1 + rng.next_u64() % steps_bound.max(1), i))
+            .collect();
+        change_points.sort_unstable();
+        Pct {
+            rng,
+            depth,
+            change_points,
+            priorities: BTreeMap::new(),
+            last: None,
+            max_quantum: max_quantum.max(1),
+        }
+    }
+
+    /// The priority of `t`, drawing its initial one (at least `depth`) on first sight.
+    fn priority(&mut self, t: ThreadId) -> u64 {
+        let (depth, rng) = (self.depth, &mut self.rng);
+        *self
+            .priorities
+            .entry(t)
+            .or_insert_with(|| depth + rng.next_u64() % (u64::MAX - depth))
+    }
+}
+
+impl Scheduler for Pct {
+    /// Without thread identities: the first candidate, for one step.
+    fn pick(&mut self, _n: usize) -> Choice {
+        Choice {
+            index: 0,
+            quantum: 1,
+        }
+    }
+
+    fn pick_thread(&mut self, runnable: &[ThreadId], steps: u64) -> Choice {
+        // Change points passed since the last pick lower the thread that ran across them.
+        if let Some((t, since)) = self.last {
+            for &(at, i) in &self.change_points {
+                if since < at && at <= steps {
+                    self.priorities.insert(t, i);
+                }
+            }
+        }
+        let mut best = 0;
+        let mut best_priority = 0;
+        for (k, &t) in runnable.iter().enumerate() {
+            let p = self.priority(t);
+            if k == 0 || p > best_priority {
+                (best, best_priority) = (k, p);
+            }
+        }
+        self.last = Some((runnable[best], steps));
+        let next = self
+            .change_points
+            .iter()
+            .find(|(at, _)| *at > steps)
+            .map_or(u64::MAX, |(at, _)| at - steps);
+        Choice {
+            index: best,
+            quantum: next.clamp(1, self.max_quantum),
+        }
     }
 }
 
@@ -104,6 +215,47 @@ mod tests {
         assert!(run(7)
             .iter()
             .all(|c| c.index < 4 && (1..=100).contains(&c.quantum)));
+    }
+
+    #[test]
+    fn pct_runs_the_highest_priority_thread_until_a_change_point_lowers_it() {
+        let threads = [ThreadId(0), ThreadId(1), ThreadId(2)];
+        // Depth 2: one change point within the first 100 steps.
+        let mut pct = Pct::new(3, 2, 100, 1_000);
+        let first = pct.pick_thread(&threads, 0);
+        let at = pct.change_points[0].0;
+        assert_eq!(first.quantum, at, "the quantum ends at the change point");
+        // Before the change point, the same thread again (it is the highest).
+        assert_eq!(pct.pick_thread(&threads, at - 1).index, first.index);
+        // Past it, that thread has priority 1, below every other: someone else runs, and
+        // keeps running (no change point left: quanta of the maximum).
+        let second = pct.pick_thread(&threads, at);
+        assert_ne!(second.index, first.index);
+        assert_eq!(second.quantum, 1_000);
+        assert_eq!(pct.pick_thread(&threads, at + 5).index, second.index);
+        // The lowered thread alone still runs.
+        assert_eq!(
+            pct.pick_thread(&threads[first.index..=first.index], at + 9)
+                .index,
+            0
+        );
+    }
+
+    #[test]
+    fn pct_reproduces_from_its_seed_and_seeds_differ() {
+        let run = |seed| {
+            let mut pct = Pct::new(seed, 3, 50, 10);
+            let mut steps = 0;
+            (0..20)
+                .map(|_| {
+                    let c = pct.pick_thread(&[ThreadId(0), ThreadId(1), ThreadId(4)], steps);
+                    steps += c.quantum;
+                    c
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(1), run(1));
+        assert!((0..8).any(|s| run(s) != run(1)));
     }
 }
 

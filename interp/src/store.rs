@@ -86,8 +86,15 @@ impl fmt::Display for ExternVal {
 }
 
 /// A host function: receives the arguments (already checked against its type) and returns
-/// the results, or a trap.
+/// the results, or a trap. One that needs the calling thread's memory, or to start threads
+/// or end the program, is a [`HostCallFunc`] instead.
 pub type HostFunc = Arc<dyn Fn(&[Value]) -> Result<Vec<Value>, Trap> + Send + Sync>;
+
+/// A host function that sees its caller ([`crate::host::Caller`]: the calling thread, its
+/// instance's memories, the virtual clock, thread spawning and program exit), with the
+/// arguments (already checked against its type); returns the results, or a trap.
+pub type HostCallFunc =
+    Arc<dyn Fn(&mut crate::host::Caller<'_>, &[Value]) -> Result<Vec<Value>, Trap> + Send + Sync>;
 
 /// A function instance (spec `funcinst`).
 #[derive(Clone)]
@@ -107,7 +114,7 @@ pub enum FuncInst {
     Host {
         ty: FuncType,
         type_id: TypeId,
-        code: HostFunc,
+        code: HostCallFunc,
     },
 }
 

@@ -47,9 +47,18 @@ pub struct Module {
     pub elems: Vec<ElemSegment>,
     /// The data segments.
     pub datas: Vec<DataSegment>,
+    /// Function names from the name section (custom section `name`, spec *Appendix › Custom
+    /// Sections › Name Section*), by index in the function index space; empty when the
+    /// binary has none. Used in messages (call stacks) only.
+    pub func_names: std::collections::BTreeMap<u32, String>,
 }
 
 impl Module {
+    /// The name of function `idx` (function index space) from the name section, if any.
+    pub fn func_name(&self, idx: u32) -> Option<&str> {
+        self.func_names.get(&idx).map(String::as_str)
+    }
+
     /// The function type with index `idx` (an empty one if that is not a function type,
     /// which validation excludes wherever a function type is required).
     pub fn func_type(&self, idx: u32) -> &FuncType {
