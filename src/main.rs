@@ -8,6 +8,7 @@ mod litmus_cmd;
 mod model_args;
 mod out;
 mod run_cmd;
+mod wasi_cmd;
 mod wast_cmd;
 mod xcheck_cmd;
 
@@ -39,7 +40,8 @@ enum Command {
     /// Run .wast scripts (files, or directories recursively; default: the vendored threads
     /// suite) and report per directive.
     Wast(wast_cmd::WastArgs),
-    /// Instantiate a module (.wasm or .wat) and invoke one of its exports.
+    /// Instantiate a module (.wasm or .wat) and invoke one of its exports, or run a WASI
+    /// program (--wasi).
     Run(run_cmd::RunArgs),
     /// Allowed and forbidden outcomes of litmus .wast files under the memory model.
     Litmus(litmus_cmd::Args),

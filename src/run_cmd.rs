@@ -17,23 +17,31 @@ use std::time::Duration;
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
     /// The module: binary (`.wasm`) or text (`.wat`).
-    file: PathBuf,
-    /// The exported function to invoke.
-    #[arg(long)]
-    invoke: String,
+    pub(crate) file: PathBuf,
+    /// The exported function to invoke (not with --wasi).
+    #[arg(long, required_unless_present = "wasi", conflicts_with = "wasi")]
+    invoke: Option<String>,
     /// Arguments, typed from the export's parameters: `5`, `-1`, `0.5`, or typed `i32:5`;
-    /// v128 `i32x4:1,2,3,4` or `0xHEX`; references `null`, `ref.extern:N`. Options may come
-    /// before, between or after them; `--` ends the options.
+    /// v128 `i32x4:1,2,3,4` or `0xHEX`; references `null`, `ref.extern:N`. With --wasi, the
+    /// program's arguments (after its name). Options may come before, between or after
+    /// them; `--` ends the options.
     #[arg(allow_negative_numbers = true)]
-    args: Vec<String>,
-    /// Small steps the start function and the invocation may take (0: no limit).
+    pub(crate) args: Vec<String>,
+    /// Run FILE as a WASI program (preview1 and wasi-threads): instantiate it, invoke
+    /// `_start`, and exit with the program's exit status (docs/wasi.md).
+    #[arg(long)]
+    wasi: bool,
+    #[command(flatten)]
+    pub(crate) wasi_args: crate::wasi_cmd::WasiArgs,
+    /// Small steps the start function and the invocation may take (0: no limit); with
+    /// --wasi, the whole program (over all threads; per thread with --memory native).
     #[arg(long, default_value_t = DEFAULT_FUEL)]
-    fuel: u64,
+    pub(crate) fuel: u64,
     /// Shared-memory backend: `sc`, or `native` (atomic words, as `heddle wast --memory
     /// native`; the invocation is the memory's only thread, so a wait without timeout
     /// traps with "deadlock" at once, as with `sc`).
     #[arg(long, value_enum, default_value_t = MemoryArg::Sc)]
-    memory: MemoryArg,
+    pub(crate) memory: MemoryArg,
     /// The lane shape v128 results are printed in: i8x16, i16x8, i32x4, i64x2, f32x4 or
     /// f64x2. A v128's type does not say how its bits are divided into lanes, so the result
     /// of e.g. `f32x4.add` is printed as i32x4 unless this says f32x4.
@@ -41,7 +49,7 @@ pub struct RunArgs {
     v128_shape: Shape,
     /// Wall-clock limit in seconds (e.g. 2.5; default: none).
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
@@ -61,28 +69,37 @@ fn parse_shape(s: &str) -> Result<Shape, String> {
 }
 
 /// Stack of the thread the invocation runs on.
-const STACK_BYTES: usize = 256 << 20;
+pub(crate) const STACK_BYTES: usize = 256 << 20;
 
 pub fn run(args: RunArgs) -> ExitCode {
+    if args.wasi {
+        let module = match decode_file(&args.file) {
+            Ok(m) => m,
+            Err(status) => return status.into(),
+        };
+        return crate::wasi_cmd::run(&args, module);
+    }
     run_status(args).into()
 }
 
-fn run_status(args: RunArgs) -> Status {
-    let file = args.file.display().to_string();
-    let wasm = match load_module_file(&args.file) {
+/// Read and decode the module in `file` (binary or text); a failure is reported (naming
+/// the file, and for text the line and column) and is `Status::Usage`.
+fn decode_file(path: &std::path::Path) -> Result<Arc<Module>, Status> {
+    let file = path.display().to_string();
+    let wasm = match load_module_file(path) {
         Ok(w) => w,
         Err(e) => {
             // The message names the file (and, for text, the line and column).
             eprintln!("heddle run: {e}");
-            return Status::Usage;
+            return Err(Status::Usage);
         }
     };
-    let module = match Module::decode(&wasm) {
-        Ok(m) => Arc::new(m),
+    match Module::decode(&wasm) {
+        Ok(m) => Ok(Arc::new(m)),
         Err(e) => {
             // A binary names the byte offset; a text module the line and column of the
             // function the error is in (the offset is in the encoding of the text).
-            let text = std::fs::read(&args.file)
+            let text = std::fs::read(path)
                 .ok()
                 .filter(|b| !b.starts_with(b"\0asm"))
                 .and_then(|b| String::from_utf8(b).ok());
@@ -98,10 +115,19 @@ fn run_status(args: RunArgs) -> Status {
                 },
                 _ => eprintln!("heddle run: {file}: {}", e.located()),
             }
-            return Status::Usage;
+            Err(Status::Usage)
         }
+    }
+}
+
+fn run_status(args: RunArgs) -> Status {
+    let file = args.file.display().to_string();
+    let module = match decode_file(&args.file) {
+        Ok(m) => m,
+        Err(status) => return status,
     };
-    let ty = match export_func_type(&module, &args.invoke) {
+    let invoke = args.invoke.clone().unwrap_or_default();
+    let ty = match export_func_type(&module, &invoke) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("heddle run: {file}: {e}");
@@ -111,7 +137,7 @@ fn run_status(args: RunArgs) -> Status {
     if args.args.len() != ty.params.len() {
         eprintln!(
             "heddle run: {file}: {:?} has type {ty}: it takes {} argument(s), {} given",
-            args.invoke,
+            invoke,
             ty.params.len(),
             args.args.len()
         );
@@ -126,12 +152,12 @@ fn run_status(args: RunArgs) -> Status {
     {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("heddle run: {file}: --invoke {:?}: {e}", args.invoke);
+            eprintln!("heddle run: {file}: --invoke {invoke:?}: {e}");
             return Status::Usage;
         }
     };
     let fuel = (args.fuel != 0).then_some(args.fuel);
-    let export = args.invoke.clone();
+    let export = invoke.clone();
     let backend = match args.memory {
         MemoryArg::Sc => SharedBackend::Sc,
         MemoryArg::Native => SharedBackend::Native {
@@ -154,8 +180,7 @@ fn run_status(args: RunArgs) -> Status {
             Ok(r) => r,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 eprintln!(
-                    "heddle run: {file}: timeout: {:?} did not finish within {} s",
-                    args.invoke,
+                    "heddle run: {file}: timeout: {invoke:?} did not finish within {} s",
                     t.as_secs_f64()
                 );
                 return Status::Incomplete;
@@ -187,7 +212,7 @@ fn run_status(args: RunArgs) -> Status {
                 if matches!(result, Err(RunError::Start(_))) {
                     "instantiation (the start function)".to_string()
                 } else {
-                    format!("{:?}", args.invoke)
+                    format!("{invoke:?}")
                 },
                 args.fuel
             );

@@ -100,6 +100,46 @@ fn run() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `heddle run --wasi` (docs/wasi.md): the program's own status, 134 for a trap or a
+/// deadlock, 2 for a binary that is not a WASI program, 3 when the step bound runs out.
+#[test]
+fn run_wasi() {
+    let dir = scratch("run-wasi");
+    let wasi = |body: &str| {
+        format!(
+            r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (import "env" "memory" (memory 1 1 shared))
+  (func (export "_start") {body}))"#
+        )
+    };
+    let returns = write(&dir, "returns.wat", &wasi(""));
+    let exits = write(&dir, "exits.wat", &wasi("(call $proc_exit (i32.const 5))"));
+    let traps = write(&dir, "traps.wat", &wasi("unreachable"));
+    let spins = write(&dir, "spins.wat", &wasi("(loop (br 0))"));
+    let waits = write(
+        &dir,
+        "waits.wat",
+        &wasi("(drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))"),
+    );
+    let no_start = write(
+        &dir,
+        "no_start.wat",
+        r#"(module (memory 1) (func (export "main")))"#,
+    );
+    assert_eq!(status(&["run", "--wasi", &returns]).0, Some(0));
+    assert_eq!(status(&["run", "--wasi", &exits]).0, Some(5));
+    assert_eq!(status(&["run", "--wasi", &traps]).0, Some(134));
+    assert_eq!(status(&["run", "--wasi", &waits]).0, Some(134));
+    assert_eq!(status(&["run", "--wasi", &no_start]).0, Some(2));
+    assert_eq!(status(&["run", "--wasi", "/no/such.wasm"]).0, Some(2));
+    assert_eq!(
+        status(&["run", "--wasi", &spins, "--fuel", "1000"]).0,
+        Some(3)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn litmus() {
     let dir = scratch("litmus");

@@ -179,12 +179,17 @@ fn the_schedule_decides_the_output_and_its_replay_reproduces_it() {
                 steps: 200,
             },
         ] {
-            let first = run_with("race.wat", &[], &[], &sc(policy.clone()));
+            let first = run_with("race.wat", &["race"], &[], &sc(policy.clone()));
             assert_eq!(first.report.ending, Ending::Exit(0));
             assert_eq!(first.stdout.len(), 10);
             let schedule = first.report.schedule.clone().expect("an SC run has one");
             let prefix = heddle_interp::ChoiceLog::parse_schedule(&schedule).unwrap();
-            let again = run_with("race.wat", &[], &[], &sc(SchedulePolicy::Replay(prefix)));
+            let again = run_with(
+                "race.wat",
+                &["race"],
+                &[],
+                &sc(SchedulePolicy::Replay(prefix)),
+            );
             assert_eq!(again.stdout, first.stdout, "{policy:?} replayed");
             assert_eq!(again.report.schedule, Some(schedule), "{policy:?}");
             assert_eq!(again.report.misfit, None);
