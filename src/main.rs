@@ -28,7 +28,8 @@ use std::process::ExitCode;
     about = "Reference interpreter for the WebAssembly threads proposal",
     after_help = "Exit status (every subcommand): 0 success; 1 a failure or finding (failing \
 directive, trap, forbidden outcome); 2 bad usage or unreadable input; 3 incomplete results \
-(a bound such as --fuel or --max-executions was hit)."
+(a bound such as --fuel or --max-executions was hit). `run --wasi` exits with the program's \
+own status, or 134 if it trapped or deadlocked."
 )]
 struct Cli {
     #[command(subcommand)]
