@@ -890,11 +890,6 @@ impl Configuration {
         self.spawn(f, &request.args)
     }
 
-    /// Every thread of the configuration, in creation order (finished ones included).
-    pub fn threads(&self) -> Vec<ThreadId> {
-        (0..self.threads.len() as u32).map(ThreadId).collect()
-    }
-
     /// The call stack of thread `tid`, innermost frame first: one line per frame, `func 7
     /// $name` (the function index in its module's function index space, and its name from
     /// the module's name section when there is one, [`Module::func_name`]). Empty for a

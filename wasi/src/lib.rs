@@ -6,15 +6,15 @@
 //! `WebAssembly/WASI`, `legacy/preview1/docs.md`) and wasi-threads (`wasi.thread-spawn`,
 //! `WebAssembly/wasi-threads`) over Heddle's interpreter, so that real threaded programs
 //! (C or Rust compiled for `wasm32-wasip1-threads`) run on the reference semantics under a
-//! chosen, replayable schedule ([`run`]), or on OS threads with the native backend.
+//! chosen, replayable schedule ([`run()`]), or on OS threads with the native backend.
 //!
 //! * [`preview1`]: the WASI functions, over a [`WasiCtx`] (arguments, environment, stdin,
 //!   stdout/stderr sinks, a virtual clock, seeded randomness); the functions a program
 //!   without a filesystem needs. Every other preview1 function links, and traps with
 //!   "unsupported WASI function NAME" when called.
-//! * [`link`]: resolve a program's imports (`env.memory`, `wasi.thread-spawn`,
+//! * [`mod@link`]: resolve a program's imports (`env.memory`, `wasi.thread-spawn`,
 //!   `wasi_snapshot_preview1.*`) in a configuration, and check its exports ([`Program`]).
-//! * [`run`]: run a program to its end ([`Ending`]): `proc_exit`, `_start` returning, a
+//! * [`mod@run`]: run a program to its end ([`Ending`]): `proc_exit`, `_start` returning, a
 //!   trap in any thread, a deadlock, or the step bound.
 //!
 //! Deterministic by default: the same program, arguments, seed and schedule give the same
