@@ -648,9 +648,9 @@ fn catalogue_reachable_equals_allowed_except_load_buffering() {
     for name in &names {
         // Files this driver cannot run (its observer runs one function after the threads,
         // `Litmus::observer`) or that are a known gap are explored by the full explorer
-        // instead (spec-tests/tests/explore_relaxed.rs).
+        // instead (explore/tests/explore_relaxed.rs).
         if let Some((_, why)) = NOT_FOR_THIS_DRIVER.iter().find(|(n, _)| n == name) {
-            println!("{name}: explored in spec-tests/tests/explore_relaxed.rs ({why})");
+            println!("{name}: explored in explore/tests/explore_relaxed.rs ({why})");
             continue;
         }
         let unreached: &[&str] = match name.as_str() {
