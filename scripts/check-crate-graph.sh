@@ -26,8 +26,9 @@ fi
 cd "$(dirname "$0")/.."
 command -v python3 >/dev/null || { echo "check-crate-graph.sh: python3 not found" >&2; exit 2; }
 
-cargo metadata --no-deps --format-version 1 --offline | python3 -c '
+cargo metadata --no-deps --format-version 1 --offline | PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=scripts python3 -c '
 import json, sys
+from graph_cycles import cycles
 
 # The crate that may depend (normally) on heddle-spec-tests, and those that may dev-depend.
 SPEC_TESTS = "heddle-spec-tests"
@@ -55,23 +56,8 @@ for name, p in crates.items():
                     )
 
 # Cycles: depth-first search, reporting each cycle once by its path.
-WHITE, GREY, BLACK = 0, 1, 2
-colour = {name: WHITE for name in crates}
-stack = []
-def visit(name):
-    colour[name] = GREY
-    stack.append(name)
-    for dep, kind in sorted(edges[name]):
-        if colour[dep] == GREY:
-            cycle = stack[stack.index(dep):] + [dep]
-            problems.append("dependency cycle (dev-dependencies included): " + " -> ".join(cycle))
-        elif colour[dep] == WHITE:
-            visit(dep)
-    stack.pop()
-    colour[name] = BLACK
-for name in sorted(crates):
-    if colour[name] == WHITE:
-        visit(name)
+for cycle in cycles(sorted(crates), lambda name: [dep for dep, kind in sorted(edges[name])]):
+    problems.append("dependency cycle (dev-dependencies included): " + " -> ".join(cycle))
 
 for p in problems:
     print("check-crate-graph: " + p)

@@ -21,8 +21,9 @@ dir="${1:-interp/src}"
 [ -d "$dir" ] || { echo "check-module-cycles.sh: no directory $dir" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "check-module-cycles.sh: python3 not found" >&2; exit 2; }
 
-python3 - "$dir" <<'PY'
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=scripts python3 - "$dir" <<'PY'
 import os, re, sys
+from graph_cycles import cycles
 
 # Today's cycle-forming edges (module -> module it names), to be removed one by one.
 KNOWN = {
@@ -48,25 +49,9 @@ for a, b in sorted(KNOWN):
     if b not in edges.get(a, []):
         problems.append(f"known edge {a} -> {b} is gone: remove it from KNOWN")
 
-# Depth-first search over the edges not in KNOWN, reporting each cycle found by its path.
-WHITE, GREY, BLACK = 0, 1, 2
-colour = {m: WHITE for m in modules}
-stack = []
-def visit(m):
-    colour[m] = GREY
-    stack.append(m)
-    for n in edges[m]:
-        if (m, n) in KNOWN:
-            continue
-        if colour[n] == GREY:
-            problems.append("module cycle: " + " -> ".join(stack[stack.index(n):] + [n]))
-        elif colour[n] == WHITE:
-            visit(n)
-    stack.pop()
-    colour[m] = BLACK
-for m in modules:
-    if colour[m] == WHITE:
-        visit(m)
+# Cycles over the edges not in KNOWN, each reported by its path.
+for cycle in cycles(modules, lambda m: [n for n in edges[m] if (m, n) not in KNOWN]):
+    problems.append("module cycle: " + " -> ".join(cycle))
 
 for p in problems:
     print("check-module-cycles: " + p)
