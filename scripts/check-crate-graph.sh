@@ -5,9 +5,9 @@
 #   1. no cycle among workspace crates, counting normal, build and dev-dependencies (a
 #      dev-dependency cycle, e.g. heddle-model dev-depending on heddle-fuzz, which depends
 #      on heddle-model, cannot be published);
-#   2. heddle-spec-tests (the .wast runner and the explorer) is a dependency of the `heddle`
-#      command, and of heddle-fuzz, whose engines and thread campaigns run the explorer;
-#      of no other crate, and a dev-dependency of none but `heddle`.
+#   2. heddle-spec-tests (the .wast runner) is a dependency of the `heddle` command only;
+#      heddle-explore and heddle-fuzz may dev-depend on it (their tests find the vendored
+#      suite with `testsuite_dir`, and fuzz's run scripts), nothing explores through it.
 # Reads only `cargo metadata --no-deps` (no build, no network). Exit status 0 when the graph
 # is acceptable, 1 with one line per problem otherwise.
 #
@@ -26,13 +26,14 @@ fi
 cd "$(dirname "$0")/.."
 command -v python3 >/dev/null || { echo "check-crate-graph.sh: python3 not found" >&2; exit 2; }
 
-cargo metadata --no-deps --format-version 1 --offline | python3 -c '
+cargo metadata --no-deps --format-version 1 --offline | PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=scripts python3 -c '
 import json, sys
+from graph_cycles import cycles
 
-# Crates that may depend (normally) on heddle-spec-tests, and the one that may dev-depend.
+# The crate that may depend (normally) on heddle-spec-tests, and those that may dev-depend.
 SPEC_TESTS = "heddle-spec-tests"
-MAY_DEPEND = {"heddle", "heddle-fuzz"}
-MAY_DEV_DEPEND = {"heddle"}
+MAY_DEPEND = {"heddle"}
+MAY_DEV_DEPEND = {"heddle", "heddle-explore", "heddle-fuzz"}
 
 meta = json.load(sys.stdin)
 members = set(meta["workspace_members"])
@@ -55,23 +56,8 @@ for name, p in crates.items():
                     )
 
 # Cycles: depth-first search, reporting each cycle once by its path.
-WHITE, GREY, BLACK = 0, 1, 2
-colour = {name: WHITE for name in crates}
-stack = []
-def visit(name):
-    colour[name] = GREY
-    stack.append(name)
-    for dep, kind in sorted(edges[name]):
-        if colour[dep] == GREY:
-            cycle = stack[stack.index(dep):] + [dep]
-            problems.append("dependency cycle (dev-dependencies included): " + " -> ".join(cycle))
-        elif colour[dep] == WHITE:
-            visit(dep)
-    stack.pop()
-    colour[name] = BLACK
-for name in sorted(crates):
-    if colour[name] == WHITE:
-        visit(name)
+for cycle in cycles(sorted(crates), lambda name: [dep for dep, kind in sorted(edges[name])]):
+    problems.append("dependency cycle (dev-dependencies included): " + " -> ".join(cycle))
 
 for p in problems:
     print("check-crate-graph: " + p)

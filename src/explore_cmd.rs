@@ -3,11 +3,11 @@
 //! each, and with `--check` a comparison with the outcomes the memory model allows.
 //! See `docs/explore.md` for the JSON and trace formats.
 
-use heddle_model::{Config, Outcome};
-use heddle_spec_tests::explore::{
+use heddle_explore::{
     explore_observed, replay, shard, size, Exploration, ExploreOptions, MemoryMode, Plan,
     Reduction, ScriptTrace, Shard, StateHash,
 };
+use heddle_model::{Config, Outcome};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::collections::HashSet;

@@ -5,10 +5,10 @@
 
 use crate::exit::Status;
 use crate::out::outln;
+use heddle_explore::MemoryMode;
 use heddle_fuzz::diff::threads::{run_threads_campaign, ThreadsCampaign};
 use heddle_fuzz::diff::{self, engine::engine_by_name, mutate, Bound, Campaign, Report};
 use heddle_fuzz::engines::{create, EngineSpec};
-use heddle_spec_tests::explore::MemoryMode;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -101,8 +101,8 @@ fn run_inner(args: Args) -> Result<bool, String> {
         paths.insert(name.to_string(), PathBuf::from(path));
     }
     let memory = match args.memory {
-        MemoryArg::Sc => heddle_spec_tests::explore::MemoryMode::Sc,
-        MemoryArg::Relaxed => heddle_spec_tests::explore::MemoryMode::Relaxed,
+        MemoryArg::Sc => heddle_explore::MemoryMode::Sc,
+        MemoryArg::Relaxed => heddle_explore::MemoryMode::Relaxed,
     };
     let names: Vec<String> = if args.engine.iter().any(|e| e == "all") {
         engines::ALL.iter().map(|s| s.to_string()).collect()
@@ -134,7 +134,12 @@ fn run_inner(args: Args) -> Result<bool, String> {
     }
 
     let mut inputs = Vec::new();
-    let files = xcheck::collect_wast_files(&args.paths)?;
+    // One walk for every subcommand: `heddle wast`'s.
+    let files: Vec<PathBuf> = heddle_spec_tests::suite::collect_files(&args.paths, &[])
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
     for f in &files {
         let source =
             std::fs::read_to_string(f).map_err(|e| format!("{}: cannot read: {e}", f.display()))?;

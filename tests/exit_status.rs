@@ -159,11 +159,7 @@ fn litmus() {
     let empty = scratch("litmus-empty");
     assert_eq!(status(&["litmus", empty.to_str().unwrap()]).0, Some(2));
     // Too many events for the model: incomplete.
-    let big = write(
-        &dir,
-        "big.wast",
-        &heddle_spec_tests::explore::rings::sb_ring(2, 70),
-    );
+    let big = write(&dir, "big.wast", &heddle_explore::rings::sb_ring(2, 70));
     let (code, err) = status(&["litmus", &big]);
     assert_eq!(code, Some(3), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -336,11 +332,7 @@ fn a_closed_pipe_ends_every_subcommand_quietly() {
         r#"(module (func (export "one") (result i32) (i32.const 1)))"#,
     );
     // More than a pipe's buffer of output (4,411 outcomes), so that a write surely fails.
-    let ring = write(
-        &dir,
-        "sb_3x6.wast",
-        &heddle_spec_tests::explore::rings::sb_ring(3, 6),
-    );
+    let ring = write(&dir, "sb_3x6.wast", &heddle_explore::rings::sb_ring(3, 6));
     let out = dir.display().to_string();
     for (args, expected) in [
         (vec!["wast", pass.as_str()], 0),

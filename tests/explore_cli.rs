@@ -96,7 +96,7 @@ fn merged_shards_equal_the_whole_exploration() {
 fn far_too_large_programs_are_refused_and_timeouts_are_incomplete() {
     let dir = scratch("large");
     let big = dir.join("sb_6x6.wast");
-    std::fs::write(&big, heddle_spec_tests::explore::rings::sb_ring(6, 6)).unwrap();
+    std::fs::write(&big, heddle_explore::rings::sb_ring(6, 6)).unwrap();
     let big = big.display().to_string();
     let out = heddle(&["explore", &big]);
     assert_eq!(out.status.code(), Some(3));
@@ -132,7 +132,7 @@ fn far_too_large_programs_are_refused_and_timeouts_are_incomplete() {
 /// quick: the bound then stops it, where a refused file reports `refused`).
 #[test]
 fn rings_dpor_finishes_are_accepted_without_force() {
-    use heddle_spec_tests::explore::rings::{mp_chain, sb_ring};
+    use heddle_explore::rings::{mp_chain, sb_ring};
     let dir = scratch("accepted");
     for (name, text) in [
         ("MP_N4_K6.wast", mp_chain(4, 6)),

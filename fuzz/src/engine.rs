@@ -3,6 +3,7 @@
 //! (docs/model.md).
 
 use crate::litmus::LitmusTest;
+use heddle_interp::rng::{SplitMix64, GOLDEN_GAMMA};
 use heddle_model::Outcome;
 use indexmap::IndexMap;
 use std::collections::BTreeMap;
@@ -261,13 +262,9 @@ pub trait Engine: Send + Sync {
 /// splitmix64): half of the iterations start at once, the others after 0–63 spin-loop
 /// hints. The same seed and thread give the same sequence.
 pub fn delay_sequence(seed: u64, thread: usize) -> impl FnMut() -> u32 {
-    let mut state = seed ^ (thread as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut rng = SplitMix64::new(seed ^ (thread as u64 + 1).wrapping_mul(GOLDEN_GAMMA));
     move || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
+        let z = rng.next_u64();
         if z & 1 == 0 {
             0
         } else {

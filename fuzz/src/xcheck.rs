@@ -11,7 +11,6 @@ use crate::litmus::LitmusTest;
 use heddle_model::{enumerate, Config, Outcome};
 use indexmap::IndexMap;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 /// The rule reported for an observed outcome that is not even a candidate of the model's
 /// enumeration (its shape cannot come from any execution of the program, e.g. a value no
@@ -194,17 +193,6 @@ impl TestReport {
             Err(e) => e.is_finding(),
         })
     }
-}
-
-/// Collects the `.wast` files named by `paths` (directories searched recursively), sorted
-/// within each directory.
-///
-/// # Errors
-/// A message naming the path that does not exist or cannot be read.
-pub fn collect_wast_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    // One walk for every subcommand: `heddle wast`'s.
-    let files = heddle_spec_tests::suite::collect_files(paths, &[]).map_err(|e| e.to_string())?;
-    Ok(files.into_iter().map(|f| f.path).collect())
 }
 
 /// A test to cross-check: its name and text, or why it cannot be (already rejected).

@@ -6,18 +6,16 @@
 //!
 //! (In heddle-fuzz, which has the generator, rather than in heddle-spec-tests: a
 //! dev-dependency of heddle-spec-tests on heddle-fuzz would be a cycle, and `cargo publish`
-//! refuses it. The helpers are the other exploration tests', in spec-tests/tests/common.)
+//! refuses it. The helpers are the other exploration tests', in explore/tests/common.)
 
 #[allow(dead_code)] // the helpers other exploration tests use
-#[path = "../../spec-tests/tests/common/mod.rs"]
+#[path = "../../explore/tests/common/mod.rs"]
 mod common;
 use common::{catalogue_and_suite as files, check_traces};
+use heddle_explore::rings::{mp_chain, sb_ring};
+use heddle_explore::{explore, Exploration, ExploreOptions, MemoryMode, Plan, Reduction};
 use heddle_fuzz::generate::{program_strategy, GenConfig, LitmusProgram};
 use heddle_model::Outcome;
-use heddle_spec_tests::explore::rings::{mp_chain, sb_ring};
-use heddle_spec_tests::explore::{
-    explore, Exploration, ExploreOptions, MemoryMode, Plan, Reduction,
-};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 

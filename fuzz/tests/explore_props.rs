@@ -9,15 +9,15 @@
 //!
 //! (In heddle-fuzz, which has the generator, rather than in heddle-spec-tests: a
 //! dev-dependency of heddle-spec-tests on heddle-fuzz would be a cycle, and `cargo publish`
-//! refuses it. The helpers are the other exploration tests', in spec-tests/tests/common.)
+//! refuses it. The helpers are the other exploration tests', in explore/tests/common.)
 
 #[allow(dead_code)] // the helpers other exploration tests use
-#[path = "../../spec-tests/tests/common/mod.rs"]
+#[path = "../../explore/tests/common/mod.rs"]
 mod common;
 use common::check_traces;
+use heddle_explore::{explore, ExploreOptions, MemoryMode, Plan};
 use heddle_fuzz::generate::{program_strategy, GenConfig, LitmusProgram, Op, RmwOp};
 use heddle_model::{enumerate, parse_litmus, Config, ModelError};
-use heddle_spec_tests::explore::{explore, ExploreOptions, MemoryMode, Plan};
 use proptest::prelude::*;
 
 /// The preset of this test (2 threads of up to 4 ops or 3 of up to 3; see

@@ -132,7 +132,7 @@ fn untimed_waits_are_those_with_a_negative_constant_timeout() {
 #[test]
 fn observer_on_main_is_the_last_outcome_thread() {
     let path = format!(
-        "{}/../spec-tests/tests/common/../../../model/tests/litmus/2+2W_sc_sc_observer.wast",
+        "{}/../explore/tests/common/../../../model/tests/litmus/2+2W_sc_sc_observer.wast",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(path).expect("file");

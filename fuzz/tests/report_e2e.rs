@@ -1,12 +1,12 @@
 //! The report of a real cross-check: generated programs and a catalogue test run on
 //! Heddle's exploring engines (SC and relaxed memory), checked against the model.
 
+use heddle_explore::MemoryMode;
 use heddle_fuzz::engines::heddle::HeddleEngine;
 use heddle_fuzz::generate::{generate, GenConfig};
 use heddle_fuzz::xcheck::{prepare, run, Input};
 use heddle_fuzz::{Engine, RunOptions};
 use heddle_model::Config;
-use heddle_spec_tests::explore::MemoryMode;
 
 #[test]
 fn report_of_generated_programs_on_heddle() {

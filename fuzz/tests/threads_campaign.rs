@@ -3,12 +3,12 @@
 //! binaries, a fixed-seed campaign against wasmtime finds nothing, and a planted fault is
 //! found, shrunk and saved.
 
+use heddle_explore::{explore, ExploreOptions, MemoryMode, Plan};
 use heddle_fuzz::diff::threads::{run_threads_campaign, ThreadedProgram, ThreadsCampaign};
 use heddle_fuzz::diff::Bound;
 use heddle_fuzz::generate::drf::{Block, DrfProgram, Fault, EXTENT};
 use heddle_fuzz::LitmusTest;
 use heddle_model::InvokeResult;
-use heddle_spec_tests::explore::{explore, ExploreOptions, MemoryMode, Plan};
 use std::path::PathBuf;
 
 fn scratch(name: &str) -> PathBuf {
@@ -17,7 +17,7 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-fn sc(wast: &str, max: u64) -> heddle_spec_tests::explore::Exploration {
+fn sc(wast: &str, max: u64) -> heddle_explore::Exploration {
     let plan = Plan::from_text(wast).expect("generated programs set up");
     explore(
         &plan,

@@ -2,11 +2,11 @@
 //! `threads/`, on every engine, 10,000 iterations each: no forbidden outcome observed, no
 //! engine failure. An engine that is not installed fails its test (CI installs them all).
 
+use heddle_explore::MemoryMode;
 use heddle_fuzz::engines::{self, EngineSpec};
 use heddle_fuzz::xcheck::{self, human, Input, Summary, TestReport};
 use heddle_fuzz::RunOptions;
 use heddle_model::Config;
-use heddle_spec_tests::explore::MemoryMode;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -40,7 +40,12 @@ fn inputs() -> Vec<Input> {
         env!("CARGO_MANIFEST_DIR"),
         "/../model/tests/litmus"
     ));
-    let files = xcheck::collect_wast_files(&[catalogue, suite_threads_dir()]).expect("files");
+    let files: Vec<PathBuf> =
+        heddle_spec_tests::suite::collect_files(&[catalogue, suite_threads_dir()], &[])
+            .expect("files")
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
     assert!(files.len() >= 46 + 13, "{} files", files.len());
     files
         .iter()

@@ -8,6 +8,8 @@
 //! write, toggle the new bytes in. Zero bytes contribute nothing, so a fresh (all-zero)
 //! memory, and the pages `memory.grow` adds, hash to 0 without being read.
 
+use crate::rng::{mix, GOLDEN_GAMMA};
+
 /// The Zobrist hash of a byte vector (see the module documentation).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ContentHash(u64);
@@ -40,10 +42,7 @@ impl ContentHash {
 /// The key of byte value `b` at `address`: SplitMix64's finaliser (Steele, Lea, Flood 2014)
 /// of the pair, a bijection, so distinct pairs have distinct keys.
 fn key(address: usize, b: u8) -> u64 {
-    let mut z = ((address as u64) << 8 | u64::from(b)).wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    mix(((address as u64) << 8 | u64::from(b)).wrapping_add(GOLDEN_GAMMA))
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@
 //! | [`numerics`] | *Numerics* |
 //! | [`simd`] | *Vector Instructions*, *Numerics › Vector Operations* |
 //! | [`scheduler`] | who steps next (the spec's nondeterministic choice of thread) |
+//! | [`rng`] | not the spec: the one seeded generator (SplitMix64) of schedulers, harnesses and generators |
 //!
 //! Wasm 3.0's typed function references and GC ([`Features::Wasm3`]): reference types are
 //! [`RefType`]s over [`types::HeapType`]s; a module's types are recursion groups of
@@ -60,6 +61,7 @@ pub mod memory;
 pub mod native;
 pub mod numerics;
 pub mod relaxed;
+pub mod rng;
 pub mod scheduler;
 pub mod simd;
 pub mod store;

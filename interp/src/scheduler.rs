@@ -2,6 +2,8 @@
 //! picks *any* thread; the spec imposes no fairness, Heddle's schedulers are fair so that
 //! spin loops such as the one in `threads/wait_notify.wast` terminate).
 
+use crate::rng::SplitMix64;
+
 /// One scheduling decision: which of the `n` runnable candidates runs, and for how many
 /// small steps (its quantum, at least 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +65,7 @@ impl Scheduler for RoundRobin {
 /// `1..=max_quantum`. The same seed gives the same sequence of choices (SplitMix64).
 #[derive(Clone, Debug)]
 pub struct SeededRandom {
-    state: u64,
+    rng: SplitMix64,
     max_quantum: u64,
 }
 
@@ -71,27 +73,16 @@ impl SeededRandom {
     /// A random scheduler from `seed`, with quanta of at most `max_quantum` steps.
     pub fn new(seed: u64, max_quantum: u64) -> Self {
         SeededRandom {
-            state: seed,
+            rng: SplitMix64::new(seed),
             max_quantum: max_quantum.max(1),
         }
-    }
-
-    /// The next number of the generator: SplitMix64 (Steele, Lea, Flood 2014), a small,
-    /// well-distributed generator; Heddle's seeded randomness (schedules, WASI's
-    /// `random_get`) comes from here.
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
     }
 }
 
 impl Scheduler for SeededRandom {
     fn pick(&mut self, n: usize) -> Choice {
-        let index = (self.next_u64() % n as u64) as usize;
-        let quantum = 1 + self.next_u64() % self.max_quantum;
+        let index = (self.rng.next_u64() % n as u64) as usize;
+        let quantum = 1 + self.rng.next_u64() % self.max_quantum;
         Choice { index, quantum }
     }
 }
@@ -113,7 +104,7 @@ impl Scheduler for SeededRandom {
 /// priority holds up the others until a change point (the paper assumes no spin loops).
 #[derive(Clone, Debug)]
 pub struct Pct {
-    rng: SeededRandom,
+    rng: SplitMix64,
     depth: u64,
     /// `(step, i)`: at step `step` the running thread drops to priority `i`, sorted by step.
     change_points: Vec<(u64, u64)>,
@@ -128,7 +119,7 @@ impl Pct {
     /// change points) in runs of about `steps_bound` steps, with quanta of at most
     /// `max_quantum` steps (at least 1).
     pub fn new(seed: u64, depth: u64, steps_bound: u64, max_quantum: u64) -> Self {
-        let mut rng = SeededRandom::new(seed, 1);
+        let mut rng = SplitMix64::new(seed);
         let depth = depth.max(1);
         let mut change_points: Vec<(u64, u64)> = (1..depth)
             .map(|i| (1 + rng.next_u64() % steps_bound.max(1), i))

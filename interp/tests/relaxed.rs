@@ -648,9 +648,9 @@ fn catalogue_reachable_equals_allowed_except_load_buffering() {
     for name in &names {
         // Files this driver cannot run (its observer runs one function after the threads,
         // `Litmus::observer`) or that are a known gap are explored by the full explorer
-        // instead (spec-tests/tests/explore_relaxed.rs).
+        // instead (explore/tests/explore_relaxed.rs).
         if let Some((_, why)) = NOT_FOR_THIS_DRIVER.iter().find(|(n, _)| n == name) {
-            println!("{name}: explored in spec-tests/tests/explore_relaxed.rs ({why})");
+            println!("{name}: explored in explore/tests/explore_relaxed.rs ({why})");
             continue;
         }
         let unreached: &[&str] = match name.as_str() {
@@ -753,29 +753,15 @@ fn checker_rejects_the_forbidden_store_buffering_execution() {
 
 // ---- Random litmus programs ----
 
-/// SplitMix64, for reproducible random programs without another dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+// Reproducible random programs: the crate's seeded generator.
+use heddle_interp::rng::SplitMix64;
 
 /// A random litmus program: 2 or 3 threads of 1 to 3 shared-memory instructions (plain
 /// and atomic loads and stores of 8 to 64 bits, RMWs, cmpxchg, fences, wait and notify)
 /// over the bytes `[0, 16)`; each thread returns what it loaded. At most one 64-bit
 /// access, a store, to keep the model's byte-wise enumeration small.
 fn random_litmus(seed: u64) -> String {
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     let mut text = String::from(
         "(module $Mem (memory (export \"shared\") 1 1 shared))\n(register \"mem\" $Mem)\n",
     );

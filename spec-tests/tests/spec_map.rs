@@ -15,7 +15,14 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Where the code lives, relative to the workspace root.
-const CODE_DIRS: [&str; 4] = ["interp/src", "model/src", "spec-tests/src", "src"];
+const CODE_DIRS: [&str; 6] = [
+    "interp/src",
+    "model/src",
+    "litmus/src",
+    "explore/src",
+    "spec-tests/src",
+    "src",
+];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -11,11 +11,10 @@
 //! [`WasiCtx`]'s virtual clock: every `clock_time_get` call advances it by
 //! [`WasiCtx::CLOCK_TICK_NS`], and a `poll_oneoff` sleep advances it to the sleep's end
 //! (the sleep itself takes no steps). Every clock reads this one time. `random_get` draws
-//! from the seeded generator [`heddle_interp::SeededRandom`].
+//! from the project's seeded generator [`heddle_interp::rng::SplitMix64`].
 
-use heddle_interp::{
-    Caller, ExternVal, FuncType, Module, SeededRandom, SpawnRequest, Trap, ValType, Value,
-};
+use heddle_interp::rng::SplitMix64;
+use heddle_interp::{Caller, ExternVal, FuncType, Module, SpawnRequest, Trap, ValType, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -61,7 +60,7 @@ pub struct WasiCtx {
 struct State {
     stdin_read: usize,
     clock_ns: u64,
-    rng: SeededRandom,
+    rng: SplitMix64,
     /// The thread id the next `thread-spawn` returns.
     next_tid: u32,
 }
@@ -90,7 +89,7 @@ impl WasiCtx {
             state: Mutex::new(State {
                 stdin_read: 0,
                 clock_ns: 0,
-                rng: SeededRandom::new(seed, 1),
+                rng: SplitMix64::new(seed),
                 next_tid: 1,
             }),
             program: OnceLock::new(),

@@ -4,38 +4,9 @@
 use arbitrary::Unstructured;
 use heddle_interp::{ValType, Value};
 
-/// A small deterministic generator (SplitMix64): fast, seedable, good enough for inputs.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from `seed`.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    /// Fill `buf` with random bytes.
-    pub fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let r = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&r[..chunk.len()]);
-        }
-    }
-}
+/// The inputs' generator: the project's seeded SplitMix64 (fast, seedable, good enough
+/// for inputs).
+pub use heddle_interp::rng::SplitMix64 as Rng;
 
 /// The seed of module number `index` of a campaign seeded with `seed`.
 pub fn module_seed(seed: u64, index: u64) -> u64 {

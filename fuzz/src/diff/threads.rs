@@ -5,7 +5,7 @@
 //!
 //! * [`ThreadedProgram::Drf`]: data-race-free programs with loops, spin-waits and
 //!   `wait`/`notify` ([`crate::generate::drf`]). By SC-DRF the outcomes of an exhaustive
-//!   sequentially consistent exploration ([`heddle_spec_tests::explore`]) are all the
+//!   sequentially consistent exploration ([`heddle_explore`]) are all the
 //!   allowed ones ([`ModelView::sc_drf`]); a program whose exploration is incomplete is a
 //!   counted skip (`exploration-incomplete`).
 //! * [`ThreadedProgram::Racy`]: straight-line racy programs ([`crate::generate`], the
@@ -24,7 +24,7 @@ use crate::generate::drf::{DrfProgram, Fault, EXTENT};
 use crate::generate::{generate, GenConfig, LitmusProgram};
 use crate::litmus::LitmusTest;
 use crate::xcheck::{Checked, ModelView};
-use heddle_spec_tests::explore::{explore, ExploreOptions, Plan};
+use heddle_explore::{explore, ExploreOptions, Plan};
 use std::fmt::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;

@@ -8,7 +8,7 @@
 
 use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
 use crate::litmus::LitmusTest;
-use heddle_spec_tests::explore::{explore, ExploreOptions, MemoryMode, Plan};
+use heddle_explore::{explore, ExploreOptions, MemoryMode, Plan};
 use std::time::Instant;
 
 /// The exploring interpreter, with the shared-memory backend it explores.

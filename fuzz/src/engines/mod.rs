@@ -11,7 +11,7 @@ pub mod wasmtime;
 pub mod watchdog;
 
 use crate::engine::Engine;
-use heddle_spec_tests::explore::MemoryMode;
+use heddle_explore::MemoryMode;
 use std::path::PathBuf;
 
 /// Every engine `--engine all` selects, in report order. Besides these, `file:PATH`

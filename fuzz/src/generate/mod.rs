@@ -840,16 +840,8 @@ pub fn program_strategy(config: &GenConfig) -> impl Strategy<Value = LitmusProgr
 
 /// The 32 bytes of ChaCha seed derived from `seed` (SplitMix64 steps).
 fn seed_bytes(seed: u64) -> [u8; 32] {
-    let mut x = seed;
     let mut out = [0u8; 32];
-    for chunk in out.chunks_mut(8) {
-        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        chunk.copy_from_slice(&z.to_le_bytes());
-    }
+    heddle_interp::rng::SplitMix64::new(seed).fill(&mut out);
     out
 }
 

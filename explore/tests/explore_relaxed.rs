@@ -10,8 +10,8 @@ mod common;
 use common::{
     assert_spin_loop_terminates, assert_suite_outcomes_pass_check, catalogue, suite_threads_dir,
 };
+use heddle_explore::{explore, replay, ExploreOptions, MemoryMode, Plan};
 use heddle_model::{check_execution, enumerate, parse_litmus, Config, Outcome};
-use heddle_spec_tests::explore::{explore, replay, ExploreOptions, MemoryMode, Plan};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -201,7 +201,7 @@ fn relaxed_spin_loops_terminate_by_state_caching() {
 /// run's trace accepted by the model.
 #[test]
 fn relaxed_store_buffering_rings_reach_every_allowed_outcome() {
-    use heddle_spec_tests::explore::rings::sb_ring;
+    use heddle_explore::rings::sb_ring;
     for (threads, accesses, outcomes) in [(2, 6, 4_096), (4, 4, 6_561)] {
         let plan = Plan::from_text(&sb_ring(threads, accesses)).unwrap();
         let ex = explore(&plan, &relaxed()).unwrap();
@@ -220,7 +220,7 @@ fn relaxed_store_buffering_rings_reach_every_allowed_outcome() {
 /// (outcomes in order, counts, schedules, runs) is the same for any number of them.
 #[test]
 fn relaxed_exploration_is_the_same_on_one_or_two_workers() {
-    use heddle_spec_tests::explore::rings::sb_ring;
+    use heddle_explore::rings::sb_ring;
     let plan = Plan::from_text(&sb_ring(4, 4)).unwrap();
     let run = |jobs| {
         explore(

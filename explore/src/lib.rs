@@ -31,14 +31,15 @@
 //!   hang. [`size::estimate`] tells up front whether a program is far too large.
 //! * **Shards**: with [`ExploreOptions::shard`], only a deterministic part of the tree is
 //!   explored, and the shards' results unite to the whole ([`shard`]).
+#![deny(missing_docs)]
 
-use crate::script::{lower, Action, Cmd, Directive};
-use crate::spectest::{self, Exports};
 use heddle_interp::trace::{Trace, TraceAction};
 use heddle_interp::{
     ChoiceLog, Configuration, ExecLimits, ExternVal, FuncAddr, MemAddr, Module, Promises,
     RelaxedMemory, ThreadId, ThreadStatus, Value,
 };
+use heddle_litmus::script::{lower, Action, Cmd, Directive};
+use heddle_litmus::spectest::{self, Exports};
 use heddle_model::{InvokeResult, Outcome};
 use indexmap::IndexMap;
 use std::collections::{HashMap, HashSet};

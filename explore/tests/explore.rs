@@ -11,15 +11,15 @@ use common::{
     assert_spin_loop_terminates, assert_suite_outcomes_pass_check, catalogue, check_traces,
     suite_threads_dir,
 };
+use heddle_explore::{explore, ExploreOptions, Plan};
 use heddle_interp::trace::TraceAction;
 use heddle_model::{enumerate, parse_litmus, Config, Outcome};
-use heddle_spec_tests::explore::{explore, ExploreOptions, Plan};
 use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Whether every access of every trace (but the initialising write) is seq-cst and all
 /// have one width.
-fn all_seqcst_one_size(ex: &heddle_spec_tests::explore::Exploration) -> bool {
+fn all_seqcst_one_size(ex: &heddle_explore::Exploration) -> bool {
     let mut widths = BTreeSet::new();
     for t in &ex.traces {
         for e in t.trace.events.iter().skip(1) {
@@ -169,8 +169,7 @@ fn a_schedule_replays_its_outcome() {
     let ex = explore(&plan, &ExploreOptions::default()).unwrap();
     assert!(ex.reachable.len() >= 3);
     for (o, f) in &ex.reachable {
-        let r = heddle_spec_tests::explore::replay(&plan, &f.schedule, &ExploreOptions::default())
-            .unwrap();
+        let r = heddle_explore::replay(&plan, &f.schedule, &ExploreOptions::default()).unwrap();
         assert_eq!(r.outcome.as_ref(), Some(o));
         assert_eq!(r.schedule, f.schedule);
         assert!(r.trace.is_some());

@@ -1,15 +1,15 @@
-//! Write a generated litmus program of issue 13 (`heddle_spec_tests::explore::rings`) to
+//! Write a generated litmus program of issue 13 (`heddle_explore::rings`) to
 //! standard output, for the exploration figures in BENCHMARKS.md:
 //!
 //! ```sh
-//! cargo run --release -p heddle-spec-tests --example rings -- sb 4 6 > sb_4x6.wast
-//! cargo run --release -p heddle-spec-tests --example rings -- mp 4 6 > mp_4x6.wast
+//! cargo run --release -p heddle-explore --example rings -- sb 4 6 > sb_4x6.wast
+//! cargo run --release -p heddle-explore --example rings -- mp 4 6 > mp_4x6.wast
 //! ```
 //!
 //! Arguments: `sb` (store-buffering ring) or `mp` (message-passing chain), the number of
 //! threads (1 to 64) and of accesses per thread (1 to 64).
 
-use heddle_spec_tests::explore::rings::{mp_chain, sb_ring};
+use heddle_explore::rings::{mp_chain, sb_ring};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

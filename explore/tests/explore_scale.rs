@@ -6,12 +6,12 @@
 #[allow(dead_code)] // the helpers other exploration tests use
 mod common;
 use common::{catalogue, catalogue_and_suite as files};
-use heddle_model::Outcome;
-use heddle_spec_tests::explore::rings::{mp_chain, sb_ring};
-use heddle_spec_tests::explore::shard::merge;
-use heddle_spec_tests::explore::{
+use heddle_explore::rings::{mp_chain, sb_ring};
+use heddle_explore::shard::merge;
+use heddle_explore::{
     explore, size, Exploration, ExploreOptions, MemoryMode, Plan, Reduction, Shard, Stopped,
 };
+use heddle_model::Outcome;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Duration;

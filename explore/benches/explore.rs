@@ -2,15 +2,15 @@
 //! suite's `threads/` (`$HEDDLE_TESTSUITE/threads/threads`), and exploration of the
 //! catalogue's store-buffering, message-passing and IRIW tests (`model/tests/litmus/`) with
 //! each memory backend; and the generated store-buffering rings and message-passing chains
-//! of issue 13 (`heddle_spec_tests::explore::rings`): one run of the 12-access SB ring 2 × 6
+//! of issue 13 (`heddle_explore::rings`): one run of the 12-access SB ring 2 × 6
 //! (the first schedule, `--max-executions 1`), whole SC explorations (DPOR), and whole
 //! relaxed explorations (promises) of SB 2 × 6 and 4 × 4.
 //!
-//! Run: `cargo bench -p heddle-spec-tests --bench explore`.
+//! Run: `cargo bench -p heddle-explore --bench explore`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use heddle_spec_tests::explore::rings::{mp_chain, sb_ring};
-use heddle_spec_tests::explore::{explore, ExploreOptions, MemoryMode, Plan};
+use heddle_explore::rings::{mp_chain, sb_ring};
+use heddle_explore::{explore, ExploreOptions, MemoryMode, Plan};
 use heddle_spec_tests::testsuite_dir;
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! Generated litmus programs that scale: store-buffering rings and message-passing chains of
 //! any number of threads and accesses, the programs of issue 13 and of the exploration
-//! figures in BENCHMARKS.md (`cargo run --release -p heddle-spec-tests --example rings`
+//! figures in BENCHMARKS.md (`cargo run --release -p heddle-explore --example rings`
 //! writes them as `.wast` files).
 //!
 //! All accesses are plain (non-atomic) `i32` loads and stores on one shared memory; cell `c`

@@ -1,7 +1,7 @@
 //! Files shared by the exploration tests: the litmus catalogue and the suite's `threads/`.
 
+use heddle_explore::{explore, Exploration, ExploreOptions, Plan};
 use heddle_model::{check_execution, Config, InvokeResult, Violation};
-use heddle_spec_tests::explore::{explore, Exploration, ExploreOptions, Plan};
 use heddle_spec_tests::testsuite_dir;
 use std::path::{Path, PathBuf};
 

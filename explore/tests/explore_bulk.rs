@@ -12,10 +12,8 @@
 #[allow(dead_code)] // the helpers other exploration tests use
 mod common;
 use common::{catalogue, check_traces};
+use heddle_explore::{explore, Exploration, ExploreOptions, MemoryMode, Plan, Reduction};
 use heddle_model::{InvokeResult, Outcome, Value};
-use heddle_spec_tests::explore::{
-    explore, Exploration, ExploreOptions, MemoryMode, Plan, Reduction,
-};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

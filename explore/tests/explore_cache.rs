@@ -7,12 +7,12 @@
 #[allow(dead_code)] // the helpers other exploration tests use
 mod common;
 use common::{catalogue, suite_threads_dir};
-use heddle_model::Outcome;
-use heddle_spec_tests::explore::rings::{mp_chain, sb_ring};
-use heddle_spec_tests::explore::{
+use heddle_explore::rings::{mp_chain, sb_ring};
+use heddle_explore::{
     explore, Exploration, ExploreOptions, MemoryMode, Plan, Reduction, StateCache, StateEncoder,
     StateHash,
 };
+use heddle_model::Outcome;
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 
@@ -162,7 +162,7 @@ fn the_encoding_is_exact() {
 }
 
 /// The memory exact caching costs, per cached state (BENCHMARKS.md, "Exact state caching"):
-/// `cargo test -p heddle-spec-tests --release --test explore_cache -- --ignored --nocapture`.
+/// `cargo test -p heddle-explore --release --test explore_cache -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn measure_bytes_per_cached_state() {
