@@ -39,12 +39,6 @@ pub struct ModelView {
     pub unlisted_rule: Option<String>,
 }
 
-/// Why a test that grows a memory is skipped: every engine harness runs all iterations of a
-/// test over one memory, zeroed between iterations, and a grown memory stays grown, so from
-/// the second iteration on its `memory.grow` fails and the outcomes are not the program's.
-pub const GROWS_A_MEMORY: &str = "memory.grow: the engine harnesses run every iteration on one \
-     memory, which stays grown (a fresh memory per iteration is not built yet; issue 29)";
-
 impl ModelView {
     /// Computes the model's view of `test` under `config`.
     ///
@@ -56,10 +50,6 @@ impl ModelView {
             .program
             .as_ref()
             .ok_or("the test is outside the model's subset")?;
-        // `Memory::growable`: the front end marks a memory some invoked function grows.
-        if program.memories.iter().any(|m| m.growable) {
-            return Err(GROWS_A_MEMORY.to_string());
-        }
         let e = enumerate(program, config).map_err(|e| e.to_string())?;
         Ok(ModelView {
             allowed: e.allowed.keys().cloned().collect(),
