@@ -14,6 +14,7 @@
 //! nothing can wake, marks them `"blocked"` and wakes them with `memory.atomic.notify`.
 
 use super::watchdog::{self, Verdict};
+use crate::diff::compare::panic_message;
 use crate::engine::{DiscardReason, Engine, EngineFailure, HangBound, Histogram, RunOptions};
 use crate::engines::barrier::{Barrier, Parking};
 use crate::litmus::{LitmusTest, RawResult, Step};
@@ -756,11 +757,4 @@ fn notify_all(addresses: &[u32], memory: &SharedMemory) -> u64 {
         .iter()
         .map(|&a| memory.atomic_notify(a as u64, u32::MAX).unwrap_or(0) as u64)
         .sum()
-}
-
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".into())
 }
