@@ -225,8 +225,9 @@ function importObject(module, memory) {
 // the memories in pools of consecutive iterations, {start (first iteration), memories}: the
 // first pool comes with each worker's data, the next ones as messages {pool} that a worker
 // takes synchronously with its environment's `receive` (node and bun:
-// receiveMessageOnPort). An environment without `receive` (the browsers) gets one pool for
-// every iteration.
+// receiveMessageOnPort). An environment without `receive` (the browsers, env.feedsPools
+// unset) runs such a test in rounds of POOL_SIZE iterations, each round on new workers with
+// one pool (runTest).
 const POOL_SIZE = 64;
 
 /** A fresh shared memory of the test's size (throws on failure). */
@@ -672,6 +673,51 @@ async function runTestReporting(test, env) {
 }
 
 async function runTest(test, env) {
+  if (test.memory.grows !== true || env.feedsPools) return runTestOnce(test, env);
+  // A test that grows its memory, and workers that cannot take more pools: rounds.
+  let merged;
+  for (let start = 1; start <= test.iterations; start += POOL_SIZE) {
+    const round = Object.assign({}, test, {
+      iterations: Math.min(POOL_SIZE, test.iterations - start + 1),
+      seed: test.seed + start - 1,
+    });
+    const roundEnv = Object.assign({}, env, {
+      progress: (o) => env.progress && env.progress(Object.assign({}, o, { progress: o.progress + start - 1 })),
+    });
+    const r = await runTestOnce(round, roundEnv);
+    if (r.error) {
+      r.error.message = "in the round of iterations " + start + ".." + (start + round.iterations - 1) + ": " + r.error.message;
+      return r;
+    }
+    merged = merged === undefined ? r : mergeResults(merged, r);
+  }
+  merged.iterations = test.iterations;
+  return merged;
+}
+
+/** The result object of two rounds of one test. */
+function mergeResults(a, b) {
+  const hist = new Map();
+  for (const h of a.histogram.concat(b.histogram)) {
+    const key = JSON.stringify(h.results);
+    const prev = hist.get(key);
+    if (prev) prev.count += h.count;
+    else hist.set(key, { results: h.results, count: h.count });
+  }
+  const reasons = Object.assign({}, a.discard_reasons);
+  for (const [k, n] of Object.entries(b.discard_reasons)) reasons[k] = (reasons[k] || 0) + n;
+  return {
+    name: a.name,
+    histogram: Array.from(hist.values()),
+    iterations: a.iterations + b.iterations,
+    discarded: a.discarded + b.discarded,
+    discard_reasons: reasons,
+    seconds: a.seconds + b.seconds,
+  };
+}
+
+/** Runs one test, or one round of it, on new workers. */
+async function runTestOnce(test, env) {
   const name = test.name;
   let memory;
   try {

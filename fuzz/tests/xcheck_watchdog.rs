@@ -2,7 +2,8 @@
 //! a finite timeout is never called blocked (the watchdog that has to wake it discards the
 //! iteration, with its reason); a test whose threads block every iteration is slow, not
 //! hung, whatever its length; an engine that really hangs is reported within its
-//! per-iteration bound. node must be installed (a missing engine fails the test).
+//! per-iteration bound (`heddle-native` too). node must be installed (a missing engine
+//! fails the test).
 
 use heddle_fuzz::engines::js::NodeEngine;
 use heddle_fuzz::{DiscardReason, Engine, EngineFailure, Histogram, LitmusTest, RunOptions};
@@ -47,6 +48,24 @@ fn hangs_after(after: u32) -> LitmusTest {
 "#
     );
     LitmusTest::unmodelled("hangs_after.wast", &src, 64).expect("a threaded script")
+}
+
+/// `$T0` loops forever from the first iteration on (for `heddle-native`, whose every
+/// iteration starts on a fresh memory, so no counter can survive from one to the next).
+fn hangs_at_once() -> LitmusTest {
+    let src = r#"(module $Mem (memory (export "shared") 1 1 shared))
+(register "mem" $Mem)
+(thread $T0 (shared (module $Mem))
+  (register "mem" $Mem)
+  (module
+    (memory (import "mem" "shared") 1 1 shared)
+    (func (export "run") (result i32)
+      (loop $spin (br $spin))
+      (i32.const 0)))
+  (invoke "run"))
+(wait $T0)
+"#;
+    LitmusTest::unmodelled("hangs_at_once.wast", src, 64).expect("a threaded script")
 }
 
 #[cfg(feature = "wasmtime")]
@@ -200,4 +219,25 @@ fn wasmtime_real_hang_is_reported_within_its_bound() {
 fn node_real_hang_is_reported_within_its_bound() {
     // node's start-up and the watchdog's own poll come on top.
     real_hang_is_reported_within_its_bound(&*node(), Duration::from_secs(10));
+}
+
+/// heddle-native's first iteration spins forever: reported as a hang once it has made no
+/// progress for the 2 s floor (no iteration calibrated the bound), not never.
+#[test]
+fn heddle_native_real_hang_is_reported_within_its_bound() {
+    let engine = heddle_fuzz::engines::native::NativeEngine::new();
+    let floor = Duration::from_secs(2);
+    let started = Instant::now();
+    let r = engine.run(&hangs_at_once(), &opts(1_000_000, floor));
+    let took = started.elapsed();
+    eprintln!("heddle-native: {r:?} after {took:?}");
+    match r {
+        Err(EngineFailure::Hang(m)) => {
+            assert!(m.contains("iteration 1 made no progress"), "{m}");
+            assert!(m.contains("0 of 1000000 iterations completed"), "{m}");
+        }
+        other => panic!("heddle-native: expected a hang, got {other:?}"),
+    }
+    assert!(took >= floor, "{took:?}");
+    assert!(took < floor + Duration::from_secs(5), "{took:?}");
 }

@@ -601,14 +601,7 @@ impl<'a> Harness<'a> {
             }
             let stalled = last_progress.elapsed();
             if stalled > hang.bound() {
-                let why = format!(
-                    "iteration {} made no progress for {:.1} s (bound {:.1} s: {})",
-                    now + 1,
-                    stalled.as_secs_f64(),
-                    hang.bound().as_secs_f64(),
-                    hang.explain()
-                );
-                return Err(self.abort(ctl, engine, why));
+                return Err(self.abort(ctl, engine, hang.hang_message(now, stalled)));
             }
             ctl.watchdog_busy.store(true, SeqCst);
             if ctl.completed.load(SeqCst) == now {
