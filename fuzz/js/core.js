@@ -684,7 +684,18 @@ async function runTest(test, env) {
     const roundEnv = Object.assign({}, env, {
       progress: (o) => env.progress && env.progress(Object.assign({}, o, { progress: o.progress + start - 1 })),
     });
-    const r = await runTestOnce(round, roundEnv);
+    // The previous rounds' memories are garbage, but a browser may not have collected them
+    // yet (Chromium: "could not allocate memory" after about 128): wait for it, up to 10 s.
+    let pool;
+    for (let tries = 0; pool === undefined; tries++) {
+      try {
+        pool = makePool(round, 1, round.iterations);
+      } catch (e) {
+        if (tries === 100) return errorResult(test.name, "harness", "cannot create the fresh memories: " + e);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    const r = await runTestOnce(round, roundEnv, pool);
     if (r.error) {
       r.error.message = "in the round of iterations " + start + ".." + (start + round.iterations - 1) + ": " + r.error.message;
       return r;
@@ -716,8 +727,9 @@ function mergeResults(a, b) {
   };
 }
 
-/** Runs one test, or one round of it, on new workers. */
-async function runTestOnce(test, env) {
+/** Runs one test, or one round of it (with its `roundPool` of fresh memories), on new
+ * workers. */
+async function runTestOnce(test, env, roundPool) {
   const name = test.name;
   let memory;
   try {
@@ -738,7 +750,7 @@ async function runTestOnce(test, env) {
   const poolSize = env.feedsPools ? POOL_SIZE : test.iterations;
   let pool;
   try {
-    pool = grows ? makePool(test, 1, poolSize) : undefined;
+    pool = grows ? roundPool || makePool(test, 1, poolSize) : undefined;
   } catch (e) {
     return errorResult(name, "harness", "cannot create the fresh memories: " + e);
   }
