@@ -195,3 +195,21 @@ fn files_the_model_rejects_are_rejected_with_a_line() {
     assert!(e.contains("line 5") && e.contains("loop"), "{e}");
     assert!(LitmusTest::from_wast("bad", "(module").is_err());
 }
+
+/// A test that grows its memory asks the harnesses for a fresh memory per iteration
+/// (`SharedMemorySpec::grows`), read from the model's view or, unmodelled, from the binary.
+#[test]
+fn a_test_that_grows_its_memory_says_so() {
+    assert!(litmus("grow_size.wast").memory.grows);
+    assert!(!litmus("SB.wast").memory.grows);
+    let grows =
+        common::one_thread(r#"(func (export "run") (result i32) (memory.grow (i32.const 0)))"#);
+    let t = LitmusTest::unmodelled("grows", &grows, 64).expect("a threaded script");
+    assert!(t.memory.grows);
+    assert_eq!(
+        t.to_harness_json(&RunOptions::default())["memory"]["grows"],
+        true
+    );
+    let t = LitmusTest::unmodelled("waits", &common::lone_wait_source(-1), 64).expect("script");
+    assert!(!t.memory.grows);
+}
