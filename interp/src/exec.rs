@@ -1422,7 +1422,7 @@ fn bulk_next(stack: &mut Vec<Slot>, n: u64, next: [u64; 3]) -> Bulk {
 /// Spec *memory.fill*, the shared case's bounds check: `RD_unord len l` and trap if
 /// `ea + n > l` ([`MemInst::check_bounds`]).
 fn check_range(mem: &mut MemInst, tid: ThreadId, ea: u64, n: u64) -> Result<(), Trap> {
-    mem.check_bounds(tid, ea.checked_add(n).unwrap_or(u64::MAX))
+    mem.check_bounds(tid, ea.saturating_add(n))
 }
 
 /// One step of `memory.fill` on a shared memory (spec *memory.fill*, shared case; operands
@@ -1462,7 +1462,7 @@ fn copy_byte(
             // One read of the length within one memory; between two, the destination's
             // then the source's (docs/model.md, *The length location*).
             if src == dst {
-                let end = |a: u64| a.checked_add(n).unwrap_or(u64::MAX);
+                let end = |a: u64| a.saturating_add(n);
                 mems[dst.0 as usize].check_bounds(tid, end(d).max(end(s)))?;
             } else {
                 check_range(&mut mems[dst.0 as usize], tid, d, n)?;

@@ -965,7 +965,7 @@ impl RelaxedMemory {
 /// The end address of an access of `n` bytes at `ea`; `u64::MAX` when it overflows (then
 /// out of bounds of every memory).
 fn end(ea: u64, n: usize) -> u64 {
-    ea.checked_add(n as u64).unwrap_or(u64::MAX)
+    ea.saturating_add(n as u64)
 }
 
 impl SharedMemory for RelaxedMemory {
