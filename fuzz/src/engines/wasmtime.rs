@@ -42,17 +42,23 @@ impl Default for WasmtimeEngine {
 }
 
 impl WasmtimeEngine {
-    /// A wasmtime engine with `wasm_threads`, `shared_memory` and epoch interruption (to
-    /// stop a runaway thread at the time bound).
+    /// A wasmtime engine of [`threads_config`].
     pub fn new() -> WasmtimeEngine {
-        let mut c = Config::new();
-        c.wasm_threads(true);
-        c.shared_memory(true);
-        c.epoch_interruption(true);
         WasmtimeEngine {
-            engine: wasmtime::Engine::new(&c).map_err(|e| format!("{e:#}")),
+            engine: wasmtime::Engine::new(&threads_config()).map_err(|e| format!("{e:#}")),
         }
     }
+}
+
+/// The configuration of the wasmtime engines that run threads (the litmus engine and
+/// [`super::wasi_threads`]): Cranelift with `wasm_threads`,
+/// `shared_memory` and epoch interruption (to stop a runaway thread at a time bound).
+pub fn threads_config() -> Config {
+    let mut c = Config::new();
+    c.wasm_threads(true);
+    c.shared_memory(true);
+    c.epoch_interruption(true);
+    c
 }
 
 impl Engine for WasmtimeEngine {
