@@ -125,6 +125,22 @@ impl Module {
     }
 }
 
+/// The function names of a name section (appendix *Name Section*); what cannot be read
+/// is left out.
+fn function_names(
+    names: wasmparser::NameSectionReader<'_>,
+) -> std::collections::BTreeMap<u32, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for sub in names.into_iter().flatten() {
+        if let wasmparser::Name::Function(map) = sub {
+            for naming in map.into_iter().flatten() {
+                out.insert(naming.index, naming.name.to_string());
+            }
+        }
+    }
+    out
+}
+
 fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleError> {
     match payload {
         Payload::TypeSection(r) => {
@@ -259,6 +275,11 @@ fn decode_section(m: &mut Module, payload: Payload<'_>) -> Result<(), ModuleErro
         Payload::TagSection(r) => {
             for t in r {
                 m.tags.push(t.map_err(invalid)?.func_type_idx);
+            }
+        }
+        Payload::CustomSection(c) => {
+            if let wasmparser::KnownCustom::Name(names) = c.as_known() {
+                m.func_names = function_names(names);
             }
         }
         _ => {}

@@ -47,6 +47,10 @@ pub struct Module {
     pub elems: Vec<ElemSegment>,
     /// The data segments.
     pub datas: Vec<DataSegment>,
+    /// Function names from the custom `name` section (appendix *Name Section*, function
+    /// names subsection), by function index; empty without one. A malformed name section
+    /// is ignored, as custom sections are not validated.
+    pub func_names: std::collections::BTreeMap<u32, String>,
 }
 
 impl Module {
