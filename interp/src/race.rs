@@ -334,15 +334,23 @@ impl RaceDetector {
             return;
         }
         let atomic = ord == Ordering::SeqCst;
-        // Most accesses lie in one chunk; take the bytes of each chunk in turn.
         let end = address.saturating_add(size);
-        let mut shadows: Vec<ByteShadow> = Vec::with_capacity(size.min(CHUNK) as usize);
-        for k in address..end {
-            shadows.push(self.take_byte(k));
+        // The bytes' shadow state is taken out, stepped, and put back: on the stack for a
+        // load or store (at most 16 bytes), else in a vector.
+        let mut small: [ByteShadow; 16] = Default::default();
+        let mut large: Vec<ByteShadow> = Vec::new();
+        let shadows: &mut [ByteShadow] = if size <= 16 {
+            &mut small[..size as usize]
+        } else {
+            large.resize_with(size as usize, ByteShadow::default);
+            &mut large
+        };
+        for (k, s) in (address..end).zip(shadows.iter_mut()) {
+            *s = self.take_byte(k);
         }
-        self.access_bytes(t, Region::Data, address, size, atomic, kind, &mut shadows);
-        for (k, s) in (address..end).zip(shadows) {
-            self.put_byte(k, s);
+        self.access_bytes(t, Region::Data, address, size, atomic, kind, shadows);
+        for (k, s) in (address..end).zip(shadows.iter_mut()) {
+            self.put_byte(k, std::mem::take(s));
         }
     }
 
@@ -415,7 +423,8 @@ impl RaceDetector {
                 c.join(r);
             }
         }
-        let clock = self.clock_mut(ti).clone();
+        self.clock_mut(ti);
+        let clock = &self.clocks[ti];
         let now = clock.get(ti);
         // Check: every recorded access not happening before this one, one of the two
         // writing, is a race.
@@ -451,7 +460,7 @@ impl RaceDetector {
             (AccessKind::Write, true) => &[Class::AtomicWrite],
             (AccessKind::Rmw, _) => &[Class::Read, Class::AtomicWrite],
         };
-        let release = (atomic && kind.writes()).then(|| Arc::new(clock.clone()));
+        let release = (atomic && kind.writes()).then(|| Arc::new(self.clocks[ti].clone()));
         for s in shadows.iter_mut() {
             for &class in classes {
                 let entry = Entry {
