@@ -624,6 +624,18 @@ impl SharedMemory for ScMemory {
             r.length_access(thread, true, kind);
         }
         let old = grown?;
+        if let Some(r) = &mut self.races {
+            // The new bytes' zeros: a non-atomic write by the growing thread (instructions.rst
+            // *memory.grow*, as the trace records it below).
+            let n = (self.bytes.len() - old_len) as u64;
+            r.access(
+                thread,
+                Ordering::Unord,
+                old_len as u64,
+                n,
+                AccessKind::Write,
+            );
+        }
         if let Some((_, last)) = &mut self.tracing {
             last.resize(self.bytes.len(), 0);
         }
