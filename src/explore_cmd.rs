@@ -7,6 +7,7 @@ use heddle_explore::{
     explore_observed, replay, shard, size, Exploration, ExploreOptions, MemoryMode, Plan,
     Reduction, ScriptTrace, Shard, StateHash,
 };
+use heddle_litmus::race_report::RaceReport;
 use heddle_model::{Config, Outcome};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -45,6 +46,30 @@ pub enum ReductionArg {
     Dpor,
     /// State caching: each state reached at a choice point is explored once.
     Caching,
+}
+
+/// Which races `--races` reports (docs/races.md).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RacesArg {
+    /// Data races only: races where one access is a non-atomic write.
+    Data,
+    /// Also races that are not data races (no non-atomic write among the two accesses).
+    All,
+}
+
+impl RacesArg {
+    /// Whether `r` is reported under this choice.
+    pub fn reports(self, r: &RaceReport) -> bool {
+        self == RacesArg::All || r.is_data_race()
+    }
+}
+
+/// Print the races `which` selects from `races`, human or JSON per `format` (the JSON
+/// objects are `obj["races"]`); whether one is a data race (exit status 1).
+pub fn races_found(races: &[RaceReport], which: RacesArg) -> (Vec<&RaceReport>, bool) {
+    let shown: Vec<&RaceReport> = races.iter().filter(|r| which.reports(r)).collect();
+    let data = shown.iter().any(|r| r.is_data_race());
+    (shown, data)
 }
 
 /// Arguments of `heddle explore`.
@@ -104,6 +129,11 @@ pub struct Args {
     /// result per litmus file.
     #[arg(long, conflicts_with_all = ["replay", "trace", "shard", "check", "force"])]
     pub merge: bool,
+    /// Detect races on every explored schedule (sequentially consistent memory): report
+    /// data races (`--races`), or all races (`--races=all`), each with both accesses and a
+    /// schedule that replays it; a data race makes the exit status 1 (docs/races.md).
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "data", value_name = "WHICH", conflicts_with = "merge")]
+    pub races: Option<RacesArg>,
 }
 
 /// Run `heddle explore`. Exit status (see `exit.rs`): 2 for a file that cannot be read or
@@ -151,11 +181,16 @@ fn run_status(args: Args) -> Status {
         ),
         state_hash: StateHash::default(),
         spurious_grow_failure: args.grow.spurious_grow_failure(),
+        races: args.races.is_some(),
     };
     let model_config = Config {
         spurious_grow_failure: opts.spurious_grow_failure,
         ..Config::default()
     };
+    if args.races.is_some() && args.memory == Memory::Relaxed {
+        eprintln!("heddle explore: --races needs sequentially consistent memory (--memory sc)");
+        return Status::Usage;
+    }
     let mut status = Status::Success;
     let mut trace_lines: Vec<String> = Vec::new();
     let files = match crate::litmus_cmd::litmus_files(&args.files) {
@@ -183,19 +218,34 @@ fn run_status(args: Args) -> Status {
             match replay(&plan, schedule, &opts) {
                 Ok(r) => {
                     let outcome = r.outcome.as_ref().map(|o| o.to_string());
+                    let (races, data) = match args.races {
+                        Some(which) => races_found(&r.races, which),
+                        None => (Vec::new(), false),
+                    };
+                    if data {
+                        status.add(Status::Failure);
+                    }
                     match args.format {
-                        Format::Human => outln!(
-                            "{file}: schedule {:?}: {}",
-                            r.schedule,
-                            outcome.unwrap_or_else(|| format!(
-                                "no outcome ({})",
-                                r.cut.unwrap_or("cut")
-                            ))
-                        ),
-                        Format::Json => outln!(
-                            "{}",
-                            json!({"file": file, "schedule": r.schedule, "outcome": r.outcome, "cut": r.cut})
-                        ),
+                        Format::Human => {
+                            outln!(
+                                "{file}: schedule {:?}: {}",
+                                r.schedule,
+                                outcome.unwrap_or_else(|| format!(
+                                    "no outcome ({})",
+                                    r.cut.unwrap_or("cut")
+                                ))
+                            );
+                            for race in &races {
+                                outln!("  {}", race.human());
+                            }
+                        }
+                        Format::Json => {
+                            let mut obj = json!({"file": file, "schedule": r.schedule, "outcome": r.outcome, "cut": r.cut});
+                            if args.races.is_some() {
+                                obj["races"] = json!(races);
+                            }
+                            outln!("{obj}");
+                        }
                     }
                     if let Some(t) = &r.trace {
                         trace_lines.push(trace_json(&file, &r.schedule, r.outcome.as_ref(), t));
@@ -299,16 +349,39 @@ fn run_status(args: Args) -> Status {
         if !not_allowed.is_empty() || relaxed_miss {
             status.add(Status::Failure);
         }
+        let (races, data_race) = match args.races {
+            Some(which) => races_found(&ex.races, which),
+            None => (Vec::new(), false),
+        };
+        if data_race {
+            status.add(Status::Failure);
+        }
         match args.format {
-            Format::Human => print_human(
-                &file,
-                args.shard,
-                &ex,
-                check.is_some(),
-                args.memory,
-                &not_allowed,
-                &not_reached,
-            ),
+            Format::Human => {
+                print_human(
+                    &file,
+                    args.shard,
+                    &ex,
+                    check.is_some(),
+                    args.memory,
+                    &not_allowed,
+                    &not_reached,
+                );
+                if args.races.is_some() {
+                    outln!(
+                        "  {} race(s) reported ({})",
+                        races.len(),
+                        if args.races == Some(RacesArg::All) {
+                            "races and data races"
+                        } else {
+                            "data races"
+                        }
+                    );
+                    for race in &races {
+                        outln!("  {}", race.human());
+                    }
+                }
+            }
             Format::Json => {
                 let mut obj = json!({
                     "file": file,
@@ -334,6 +407,9 @@ fn run_status(args: Args) -> Status {
                 if check.is_some() {
                     obj["not_allowed"] = json!(not_allowed);
                     obj["allowed_not_reachable"] = json!(not_reached);
+                }
+                if args.races.is_some() {
+                    obj["races"] = json!(races);
                 }
                 outln!("{obj}");
             }

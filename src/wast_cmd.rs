@@ -1,6 +1,7 @@
 //! `heddle wast`: run `.wast` scripts and report.
 
 use crate::exit::Status;
+use crate::explore_cmd::RacesArg;
 use heddle_spec_tests::report::{human_file, human_summary, junit};
 use heddle_spec_tests::runner::UNREADABLE;
 use heddle_spec_tests::{
@@ -83,6 +84,11 @@ pub struct WastArgs {
     /// Human format: list only failing files.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Detect races in each file's run (sequentially consistent memory): report data races
+    /// (`--races`), or all races (`--races=all`), each with both accesses; a data race makes
+    /// the exit status 1 (docs/races.md).
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "data", value_name = "WHICH")]
+    races: Option<RacesArg>,
 }
 
 /// Files from which a progress bar is shown (when stderr is a terminal).
@@ -123,6 +129,10 @@ fn run_status(args: WastArgs) -> Status {
         eprintln!("heddle wast: no .wast files found in {}", shown.join(", "));
         return Status::Usage;
     }
+    if args.races.is_some() && args.memory == MemoryArg::Native {
+        eprintln!("heddle wast: --races needs sequentially consistent memory (--memory sc)");
+        return Status::Usage;
+    }
     let base = match args.memory {
         MemoryArg::Sc => RunOptions::default(),
         MemoryArg::Native => RunOptions::native(),
@@ -136,6 +146,7 @@ fn run_status(args: WastArgs) -> Status {
             FeatureSet::Threads => Some(heddle_interp::Features::Threads),
             FeatureSet::Wasm3 => Some(heddle_interp::Features::Wasm3),
         },
+        races: args.races.is_some(),
         ..base
     };
     let bar = (std::io::stderr().is_terminal() && files.len() >= PROGRESS_MIN_FILES).then(|| {
@@ -148,7 +159,7 @@ fn run_status(args: WastArgs) -> Status {
     });
     let start = Instant::now();
     let jobs = args.jobs.map(|j| j as usize);
-    let reports = run_files(&files, &opts, jobs, &|r| {
+    let mut reports = run_files(&files, &opts, jobs, &|r| {
         if let Some(bar) = &bar {
             bar.inc(1);
             if !r.ok() {
@@ -158,6 +169,14 @@ fn run_status(args: WastArgs) -> Status {
     });
     if let Some(bar) = &bar {
         bar.finish_and_clear();
+    }
+    // The races `--races` selects; a data race is a finding (1).
+    let mut data_race = false;
+    if let Some(which) = args.races {
+        for r in &mut reports {
+            r.races.retain(|x| which.reports(x));
+            data_race |= r.races.iter().any(|x| x.is_data_race());
+        }
     }
     let summary = Summary::of(&reports, opts.seed, start.elapsed());
     let unreadable = reports
@@ -171,7 +190,7 @@ fn run_status(args: WastArgs) -> Status {
     let mut status = Status::Success;
     if unreadable {
         status.add(Status::Usage);
-    } else if failures().any(|f| !fuel_bound(f)) {
+    } else if data_race || failures().any(|f| !fuel_bound(f)) {
         status.add(Status::Failure);
     } else if failures().any(fuel_bound) {
         status.add(Status::Incomplete);
@@ -179,8 +198,14 @@ fn run_status(args: WastArgs) -> Status {
     let report = match args.format {
         Format::Human => {
             let mut s = String::new();
-            for r in reports.iter().filter(|r| !args.quiet || !r.ok()) {
+            for r in reports
+                .iter()
+                .filter(|r| !args.quiet || !r.ok() || !r.races.is_empty())
+            {
                 s.push_str(&human_file(r));
+                for race in &r.races {
+                    s.push_str(&format!("    {}\n", race.human()));
+                }
             }
             s.push_str(&human_summary(&summary));
             s

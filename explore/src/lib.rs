@@ -38,6 +38,7 @@ use heddle_interp::{
     ChoiceLog, Configuration, ExecLimits, ExternVal, FuncAddr, MemAddr, Module, Promises,
     RelaxedMemory, ThreadId, ThreadStatus, Value,
 };
+use heddle_litmus::race_report::RaceReport;
 use heddle_litmus::script::{lower, Action, Cmd, Directive};
 use heddle_litmus::spectest::{self, Exports};
 use heddle_model::{InvokeResult, Outcome};
@@ -122,6 +123,9 @@ pub struct ExploreOptions {
     /// The model's switch of the same name (`heddle_model::Config::spurious_grow_failure`,
     /// `--grow-fails-only-at-max` turns both off); on by default, as there.
     pub spurious_grow_failure: bool,
+    /// Detect races on every run ([`heddle_interp::race`]; sequentially consistent
+    /// memory, one shared memory): [`Exploration::races`].
+    pub races: bool,
 }
 
 /// The function that hashes a state's encoding ([`ExploreOptions::state_hash`]).
@@ -162,6 +166,7 @@ impl Default for ExploreOptions {
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             state_hash: StateHash::default(),
             spurious_grow_failure: true,
+            races: false,
         }
     }
 }
@@ -475,6 +480,9 @@ pub struct RunResult {
     /// The shared memory's trace, when kept, with the script thread of each interpreter
     /// thread and the spawn/join marks.
     pub trace: Option<ScriptTrace>,
+    /// With [`ExploreOptions::races`]: the races of the run (one per pair of code
+    /// locations), each with this run's schedule.
+    pub races: Vec<RaceReport>,
 }
 
 /// A trace with what is needed to turn it into a model execution.
@@ -562,12 +570,17 @@ impl RunBase {
         // The relaxed backend and the traces checked against the model cover one shared
         // memory; exploring the interleavings of a script with several (sequentially
         // consistent) shared memories needs neither.
-        if plan.shared_count > 1 && (opts.memory == MemoryMode::Relaxed || opts.keep_traces) {
+        if plan.shared_count > 1
+            && (opts.memory == MemoryMode::Relaxed || opts.keep_traces || opts.races)
+        {
             return Err(format!(
-                "the script defines {} shared memories: --memory relaxed and --check (traces) \
-                 support one",
+                "the script defines {} shared memories: --memory relaxed, --check (traces) \
+                 and --races support one",
                 plan.shared_count
             ));
+        }
+        if opts.races && opts.memory == MemoryMode::Relaxed {
+            return Err("--races needs sequentially consistent memory (--memory sc)".into());
         }
         let mut eager_plain = false;
         if let Some(mem) = plan.shared {
@@ -586,6 +599,13 @@ impl RunBase {
                 }
                 if opts.keep_traces {
                     m.enable_trace();
+                }
+            }
+            if opts.races {
+                if let heddle_interp::memory::MemInst::Shared(m) =
+                    &mut config.store.mems[mem.0 as usize]
+                {
+                    m.enable_races();
                 }
             }
         }
@@ -825,13 +845,41 @@ impl<'p> Run<'p> {
         RunResult {
             outcome: cut.is_none().then(|| self.outcome()),
             cut,
-            schedule,
             trace: if opts.keep_traces && cut != Some(CUT_BROKEN_PROMISE) {
                 self.script_trace()
             } else {
                 None
             },
+            races: if opts.races {
+                self.races(&schedule)
+            } else {
+                Vec::new()
+            },
+            schedule,
         }
+    }
+
+    /// The races the shared memory's detector found in this run, as reports naming the
+    /// script threads.
+    fn races(&self, schedule: &str) -> Vec<RaceReport> {
+        let Some(mem) = self.plan.shared else {
+            return Vec::new();
+        };
+        let heddle_interp::memory::MemInst::Shared(sm) = &self.config.store.mems[mem.0 as usize]
+        else {
+            return Vec::new();
+        };
+        let Some(det) = sm.races() else {
+            return Vec::new();
+        };
+        let name = |t: ThreadId| match self.tids.iter().position(|x| *x == t) {
+            Some(i) => self.plan.threads[i].name.clone(),
+            None => t.to_string(),
+        };
+        det.races()
+            .iter()
+            .map(|r| RaceReport::new(r, &self.config.store, &name, schedule))
+            .collect()
     }
 
     /// At the end of a run: whether the litmus memory keeps every promise its reads made
@@ -1208,6 +1256,9 @@ pub struct Exploration {
     /// State caching: heap bytes of the state caches, encodings and tables
     /// ([`StateCache::heap_bytes`], summed over subtrees): the memory exact caching costs.
     pub cached_bytes: u64,
+    /// With [`ExploreOptions::races`]: the races of every run, one per pair of code
+    /// locations and kind, each with the schedule of the first run that had it.
+    pub races: Vec<RaceReport>,
 }
 
 impl Exploration {
@@ -1228,13 +1279,31 @@ impl Exploration {
                 .or_insert(f);
         }
         self.traces.extend(part.traces);
+        for r in part.races {
+            self.add_race(r);
+        }
         if self.stopped.is_none() {
             self.stopped = part.stopped;
         }
     }
 
+    /// Keep a race unless one of the same pair of code locations and kind is kept.
+    fn add_race(&mut self, r: RaceReport) {
+        if !self.races.iter().any(|x| x.same_locations(&r)) {
+            self.races.push(r);
+        }
+    }
+
+    /// Whether some run had a data race.
+    pub fn has_data_race(&self) -> bool {
+        self.races.iter().any(RaceReport::is_data_race)
+    }
+
     /// Count a finished run's outcome (if it was not cut) and keep its trace (if any).
     fn record(&mut self, r: RunResult) {
+        for race in r.races.iter().cloned() {
+            self.add_race(race);
+        }
         if let Some(o) = r.outcome {
             self.reachable
                 .entry(o)

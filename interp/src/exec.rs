@@ -1714,11 +1714,26 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             ctx.store.instances[instance.0 as usize].mems[$memory as usize]
         };
     }
+    // Race detection (crate::race): the code location of the memory instruction being
+    // executed, told to the shared memory `$mem` before it is accessed.
+    macro_rules! race_site {
+        ($mem:expr) => {
+            if let crate::memory::MemInst::Shared(sm) = &mut ctx.store.mems[$mem.0 as usize] {
+                let site = crate::race::Site {
+                    instance: instance.0,
+                    func: func_idx,
+                    pc: (pc - 1) as u32,
+                };
+                sm.race_hook(tid, crate::memory::RaceHook::Site(site));
+            }
+        };
+    }
     macro_rules! load {
         ($m:expr, $n:literal, $int:expr, |$b:ident| $conv:expr) => {{
             let ea = effective_address(*top!(), $m.offset());
             let mut $b = [0u8; $n];
             let mem = mem_addr!($m.memory);
+            race_site!(mem);
             let nt = no_tear($int, $n, ea);
             tri!(ctx.store.mems[mem.0 as usize].read(tid, Ordering::Unord, ea, &mut $b, nt));
             *top!() = $conv;
@@ -1729,6 +1744,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
             let $v = pop!();
             let ea = effective_address(pop!(), $m.offset());
             let mem = mem_addr!($m.memory);
+            race_site!(mem);
             let bytes = $bytes;
             let nt = no_tear($int, bytes.len() as u64, ea);
             tri!(ctx.store.mems[mem.0 as usize].write(tid, Ordering::Unord, ea, &bytes, nt));
@@ -2043,11 +2059,18 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 }
                 Instr::I64Store32(m) => store!(m, true, |v| (v as u32).to_le_bytes()),
                 Instr::MemorySize(m) => {
+                    race_site!(mem_addr!(m));
+                    if let crate::memory::MemInst::Shared(sm) =
+                        &mut ctx.store.mems[mem_addr!(m).0 as usize]
+                    {
+                        sm.race_hook(tid, crate::memory::RaceHook::Size);
+                    }
                     let mem = &mut ctx.store.mems[mem_addr!(m).0 as usize];
                     let pages = mem.size(tid) >> mem.current_type().page_size_log2;
                     stack.push(from_u64(pages));
                 }
                 Instr::MemoryGrow(m) => {
+                    race_site!(mem_addr!(m));
                     let mem = &mut ctx.store.mems[mem_addr!(m).0 as usize];
                     let delta = u64_of(pop!());
                     let addr = mem.current_type().addr;
@@ -2060,6 +2083,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 // `fill_byte`). Elsewhere nothing can observe the steps between: one step.
                 Instr::MemoryFill(m) => {
                     let mem = mem_addr!(m);
+                    race_site!(mem);
                     if ctx.store.mems[mem.0 as usize].steps_by_bytes() {
                         let mem = &mut ctx.store.mems[mem.0 as usize];
                         if tri!(fill_byte(mem, tid, stack)) == Bulk::Again {
@@ -2075,6 +2099,8 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 }
                 Instr::MemoryCopy { dst, src } => {
                     let (dm, sm) = (mem_addr!(dst), mem_addr!(src));
+                    race_site!(dm);
+                    race_site!(sm);
                     let mems = &mut ctx.store.mems;
                     if mems[dm.0 as usize].steps_by_bytes() || mems[sm.0 as usize].steps_by_bytes()
                     {
@@ -2092,6 +2118,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 Instr::MemoryInit { memory, data } => {
                     let inst = &ctx.store.instances[instance.0 as usize];
                     let (mem, da) = (inst.mems[memory as usize], inst.datas[data as usize]);
+                    race_site!(mem);
                     if ctx.store.mems[mem.0 as usize].steps_by_bytes() {
                         if tri!(init_byte(ctx.store, tid, mem, da, stack)) == Bulk::Again {
                             pc -= 1;
@@ -2112,6 +2139,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
 
                 // ---- Atomic memory (threads proposal) ----
                 Instr::AtomicLoad { ty, width, memarg } => {
+                    race_site!(mem_addr!(memarg.memory));
                     let r = atomic_address(*top!(), memarg.offset(), width as u64).and_then(|ea| {
                         let mut b = [0u8; 8];
                         let mem = mem_addr!(memarg.memory);
@@ -2132,6 +2160,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 Instr::AtomicStore { width, memarg, .. } => {
                     let v = u64_of(pop!());
                     let mem = mem_addr!(memarg.memory);
+                    race_site!(mem);
                     let r = atomic_address(pop!(), memarg.offset(), width as u64).and_then(|ea| {
                         ctx.store.mems[mem.0 as usize].write(
                             tid,
@@ -2153,6 +2182,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 } => {
                     let operand = u64_of(pop!());
                     let mem = mem_addr!(memarg.memory);
+                    race_site!(mem);
                     let r = atomic_address(pop!(), memarg.offset(), width as u64).and_then(|ea| {
                         ctx.store.mems[mem.0 as usize].rmw(tid, ea, width as usize, &mut |old| {
                             Some(rmw_apply(op, old, operand))
@@ -2168,6 +2198,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                     // The expected value is wrapped to the access width (spec instr cmpxchg).
                     let expected = wrap_to_width(u64_of(pop!()), width);
                     let mem = mem_addr!(memarg.memory);
+                    race_site!(mem);
                     let r = atomic_address(pop!(), memarg.offset(), width as u64).and_then(|ea| {
                         ctx.store.mems[mem.0 as usize].rmw(tid, ea, width as usize, &mut |old| {
                             (old == expected).then_some(replacement)
@@ -2183,6 +2214,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                     // memory there are no waiters and the result is 0.
                     let count = u32_of(pop!());
                     let mem = mem_addr!(memarg.memory);
+                    race_site!(mem);
                     let m = &mut ctx.store.mems[mem.0 as usize];
                     let r = atomic_address(pop!(), memarg.offset(), 4).and_then(|ea| match m {
                         crate::memory::MemInst::Shared(sm) => sm.notify(tid, ea, count),
@@ -2205,6 +2237,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                     let width: u64 = if ty == AtomicType::I32 { 4 } else { 8 };
                     let expected = wrap_to_width(u64_of(pop!()), width as u8);
                     let mem = mem_addr!(memarg.memory);
+                    race_site!(mem);
                     let r =
                         atomic_address(pop!(), memarg.offset(), width).and_then(
                             |ea| match &mut ctx.store.mems[mem.0 as usize] {
@@ -2490,7 +2523,10 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 // ---- Vector (spec *Vector Instructions*) ----
                 Instr::Simd(op) => {
                     let mem = match op.memarg() {
-                        Some(m) => Some(&mut ctx.store.mems[mem_addr!(m.memory).0 as usize]),
+                        Some(m) => {
+                            race_site!(mem_addr!(m.memory));
+                            Some(&mut ctx.store.mems[mem_addr!(m.memory).0 as usize])
+                        }
                         None => None,
                     };
                     tri!(crate::simd::execute(op, stack, &code!().v128s, mem, tid));

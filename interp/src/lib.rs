@@ -18,6 +18,7 @@
 //! | [`store`] | *Runtime Structure › Store, Addresses, Instances* |
 //! | [`memory`] | *Memory Instances*, shared memory and the memory-model interface |
 //! | [`native`] | shared memory of atomic words for Wasm threads on OS threads |
+//! | [`race`] | *Relaxed Memory Model*: races and data races of a run (vector clocks) |
 //! | [`relaxed`] | *Relaxed Memory Model*: a shared memory whose reads return any allowed value |
 //! | [`instantiate`] | *Modules › Allocation, Instantiation* |
 //! | [`exec`] | *Instructions*, *Configurations* (threads), wait/notify |
@@ -60,6 +61,7 @@ pub mod instantiate;
 pub mod memory;
 pub mod native;
 pub mod numerics;
+pub mod race;
 pub mod relaxed;
 pub mod rng;
 pub mod scheduler;

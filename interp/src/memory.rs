@@ -10,6 +10,7 @@
 
 use crate::content_hash::ContentHash;
 use crate::exec::ThreadId;
+use crate::race::{AccessKind, RaceDetector, Site};
 use crate::scheduler::ChoiceLog;
 use crate::store::MemAddr;
 use crate::trace::{Trace, TraceAction};
@@ -242,6 +243,19 @@ pub trait SharedMemory: Send + fmt::Debug {
     /// Backends that keep happens-before views join `from`'s view into `to`'s; the
     /// sequentially consistent backend has nothing to do.
     fn join_view(&mut self, _to: ThreadId, _from: ThreadId) {}
+    /// Start detecting races (relaxed.rst; [`crate::race`]) from now on: whether this
+    /// backend can (only the sequentially consistent one can). Off by default, and then
+    /// it costs nothing but [`SharedMemory::race_hook`]'s empty call.
+    fn enable_races(&mut self) -> bool {
+        false
+    }
+    /// The race detector, when detection is on.
+    fn races(&self) -> Option<&RaceDetector> {
+        None
+    }
+    /// What the interpreter tells a race detector besides the accesses themselves: the
+    /// code location of the instruction a thread executes next, and `memory.size`.
+    fn race_hook(&mut self, _thread: ThreadId, _hook: RaceHook) {}
     /// The native memory behind this backend, if it is one ([`crate::native`]): what an
     /// embedder shares with the configurations of other OS threads.
     fn native(&self) -> Option<&crate::native::SharedNative> {
@@ -256,6 +270,15 @@ pub trait SharedMemory: Send + fmt::Debug {
     }
 }
 
+/// What the interpreter tells a race detector ([`SharedMemory::race_hook`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaceHook {
+    /// The thread executes the memory instruction at this code location next.
+    Site(Site),
+    /// The thread executes `memory.size`: a seq-cst read of the length location.
+    Size,
+}
+
 /// Sequentially consistent shared memory (MODEL.md §9.1): one byte vector, every action
 /// performed whole in one step, FIFO wait queues keyed by effective address.
 #[derive(Debug, Clone)]
@@ -268,6 +291,8 @@ pub struct ScMemory {
     /// When tracing: the trace, and for every byte the event that last wrote it (the
     /// write a sequentially consistent read reads from).
     tracing: Option<(Trace, Vec<usize>)>,
+    /// The race detector, when detection is on ([`SharedMemory::enable_races`]).
+    races: Option<Box<RaceDetector>>,
     /// The length location, when modelled ([`SharedMemory::model_length`]).
     length: Option<ScLength>,
 }
@@ -292,6 +317,7 @@ impl ScMemory {
             waiters: WaitQueues::default(),
             tracing: None,
             length: None,
+            races: None,
         }
     }
 
@@ -323,6 +349,24 @@ impl ScMemory {
 
     fn range(&self, ea: u64, n: usize) -> Result<std::ops::Range<usize>, Trap> {
         bounds(self.bytes.len(), ea, n)
+    }
+
+    /// When detecting races: a bounds check (the length read), then, if in bounds, the
+    /// access of `n` bytes at `ea` (relaxed.rst *Consistency*, note).
+    fn race_access(
+        &mut self,
+        thread: ThreadId,
+        ord: Ordering,
+        ea: u64,
+        n: usize,
+        kind: AccessKind,
+    ) {
+        if let Some(r) = &mut self.races {
+            r.bounds_check(thread);
+            if bounds(self.bytes.len(), ea, n).is_ok() {
+                r.access(thread, ord, ea, n as u64, kind);
+            }
+        }
     }
 
     /// Record an event when tracing: `reads` is the byte range read (its sources are the
@@ -458,10 +502,13 @@ impl SharedMemory for ScMemory {
     }
 
     /// The length and the incremental hash of the contents (not the bytes: `O(1)`), and the
-    /// wait queues.
+    /// wait queues; when detecting races, the detector's state ([`RaceDetector::hash_state`]).
     fn hash_state(&self, mut h: &mut dyn Hasher) {
         (self.bytes.len(), self.content).hash(&mut h);
         self.waiters.hash_state(h);
+        if let Some(r) = &self.races {
+            r.hash_state(h);
+        }
     }
 
     /// The bytes behind the incremental hash `hash_state` feeds.
@@ -531,6 +578,32 @@ impl SharedMemory for ScMemory {
         self.tracing.as_ref().map(|(t, _)| t)
     }
 
+    fn enable_races(&mut self) -> bool {
+        if self.races.is_none() {
+            self.races = Some(Box::default());
+        }
+        true
+    }
+
+    fn races(&self) -> Option<&RaceDetector> {
+        self.races.as_deref()
+    }
+
+    fn race_hook(&mut self, thread: ThreadId, hook: RaceHook) {
+        if let Some(r) = &mut self.races {
+            match hook {
+                RaceHook::Site(site) => r.set_site(thread, site),
+                RaceHook::Size => r.length_access(thread, true, AccessKind::Read),
+            }
+        }
+    }
+
+    fn join_view(&mut self, to: ThreadId, from: ThreadId) {
+        if let Some(r) = &mut self.races {
+            r.join(to, from);
+        }
+    }
+
     fn fence(&mut self, thread: ThreadId) {
         self.record(thread, vec![TraceAction::Fence], None, None);
     }
@@ -557,6 +630,7 @@ impl SharedMemory for ScMemory {
         out: &mut [u8],
         no_tear: bool,
     ) -> Result<(), Trap> {
+        self.race_access(thread, ord, ea, out.len(), AccessKind::Read);
         let r = self.checked_range(thread, ea, out.len())?;
         out.copy_from_slice(&self.bytes[r.clone()]);
         if self.tracing.is_some() {
@@ -579,6 +653,7 @@ impl SharedMemory for ScMemory {
         bytes: &[u8],
         no_tear: bool,
     ) -> Result<(), Trap> {
+        self.race_access(thread, ord, ea, bytes.len(), AccessKind::Write);
         let r = self.checked_range(thread, ea, bytes.len())?;
         self.content.toggle(r.start, &self.bytes[r.clone()]);
         self.bytes[r.clone()].copy_from_slice(bytes);
@@ -597,7 +672,7 @@ impl SharedMemory for ScMemory {
 
     fn fill(&mut self, thread: ThreadId, ea: u64, val: u8, n: usize) -> Result<(), Trap> {
         let r = self.range(ea, n)?;
-        if self.tracing.is_some() {
+        if self.tracing.is_some() || self.races.is_some() {
             // The trace records the written bytes: one event, as `write` makes it.
             return self.write(thread, Ordering::Unord, ea, &vec![val; n], false);
         }
@@ -610,7 +685,7 @@ impl SharedMemory for ScMemory {
     fn copy_within(&mut self, thread: ThreadId, dst: u64, src: u64, n: usize) -> Result<(), Trap> {
         let r = self.range(src, n)?;
         let d = self.range(dst, n)?;
-        if self.tracing.is_some() {
+        if self.tracing.is_some() || self.races.is_some() {
             let mut buf = vec![0u8; n];
             self.read(thread, Ordering::Unord, src, &mut buf, false)?;
             return self.write(thread, Ordering::Unord, dst, &buf, false);
@@ -631,7 +706,14 @@ impl SharedMemory for ScMemory {
         let r = self.checked_range(thread, ea, width)?;
         let read = self.bytes[r.clone()].to_vec();
         let old = le_to_u64(&read);
-        match modify(old) {
+        let new = modify(old);
+        // A failed cmpxchg is a seq-cst read (spec instr l.3313).
+        let kind = match new {
+            Some(_) => AccessKind::Rmw,
+            None => AccessKind::Read,
+        };
+        self.race_access(thread, Ordering::SeqCst, ea, width, kind);
+        match new {
             Some(new) => {
                 let written = new.to_le_bytes()[..width].to_vec();
                 self.content.toggle(r.start, &read);
@@ -669,11 +751,34 @@ impl SharedMemory for ScMemory {
                 .as_ref()
                 .and_then(|l| l.grow_failure.as_ref())
                 .is_some_and(|log| log.lock().unwrap_or_else(|e| e.into_inner()).choose(2) == 1);
-        if !fits || fails_by_choice {
+        let grown = if !fits || fails_by_choice {
             self.record_length_read(thread, Ordering::SeqCst);
-            return None;
+            None
+        } else {
+            grow_bytes(&mut self.bytes, &self.ty, delta)
+        };
+        if let Some(r) = &mut self.races {
+            // `memory.grow`: a seq-cst RMW of the length, or a seq-cst read when it fails
+            // (instructions.rst *memory.grow*).
+            let kind = match grown {
+                Some(_) => AccessKind::Rmw,
+                None => AccessKind::Read,
+            };
+            r.length_access(thread, true, kind);
         }
-        let old = grow_bytes(&mut self.bytes, &self.ty, delta)?;
+        let old = grown?;
+        if let Some(r) = &mut self.races {
+            // The new bytes' zeros: a non-atomic write by the growing thread (instructions.rst
+            // *memory.grow*, as the trace records it below).
+            let n = (self.bytes.len() - old_len) as u64;
+            r.access(
+                thread,
+                Ordering::Unord,
+                old_len as u64,
+                n,
+                AccessKind::Write,
+            );
+        }
         if let Some((_, last)) = &mut self.tracing {
             last.resize(self.bytes.len(), 0);
         }
@@ -710,9 +815,13 @@ impl SharedMemory for ScMemory {
         expected: u64,
         timeout: i64,
     ) -> Result<WaitOutcome, Trap> {
+        self.race_access(thread, Ordering::SeqCst, ea, width, AccessKind::Read);
         let r = self.checked_range(thread, ea, width)?;
         let read = self.bytes[r.clone()].to_vec();
         let equal = le_to_u64(&read) == expected;
+        if let (true, Some(races)) = (equal, &mut self.races) {
+            races.suspension(thread, ea);
+        }
         let mut actions = vec![TraceAction::Read {
             ord: Ordering::SeqCst,
             ea,
@@ -732,8 +841,18 @@ impl SharedMemory for ScMemory {
     }
 
     fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Notified, Trap> {
+        if let Some(r) = &mut self.races {
+            r.bounds_check(thread);
+        }
         self.checked_range(thread, ea, 4)?;
         let woken = self.waiters.dequeue(ea, count);
+        if let Some(r) = &mut self.races {
+            // NOTIFY, then the WOKEN of each woken waiter, oldest first (MODEL.md §9.3).
+            r.suspension(thread, ea);
+            for w in &woken {
+                r.suspension(*w, ea);
+            }
+        }
         let action = TraceAction::Notify {
             ea,
             woken: woken.len() as u32,
@@ -750,6 +869,9 @@ impl SharedMemory for ScMemory {
 
     fn cancel_wait(&mut self, thread: ThreadId, ea: u64) {
         self.waiters.remove(ea, thread);
+        if let Some(r) = &mut self.races {
+            r.suspension(thread, ea);
+        }
         self.record(thread, vec![TraceAction::Timeout { ea }], None, None);
     }
 }

@@ -608,6 +608,9 @@ struct Search<'c, 'a> {
     cfg: &'c Config,
     best: Option<Fail>,
     rf_candidates: usize,
+    /// With a goal, only a consistent execution meeting it is found (the search goes on
+    /// past the others).
+    goal: Option<Goal>,
 }
 
 impl Search<'_, '_> {
@@ -995,7 +998,11 @@ impl Search<'_, '_> {
                     }
                 }
             }
-            return self.tot_search(least, &rf);
+            let found = self.tot_search(least, &rf);
+            return match (found, self.goal) {
+                (Some(f), Some(goal)) if !goal(&c.evs, &f.hb) => None,
+                (found, _) => found,
+            };
         }
         let r = reads[i];
         'opt: for set in &options[i] {
@@ -1204,8 +1211,43 @@ fn included(cut: Cut, step: usize) -> bool {
 /// # Errors
 /// [`ModelError`] if the program is too large for exhaustive search, or (a bug) if the
 /// literal checker rejects a witness.
-#[allow(clippy::map_entry)] // the search runs between the lookup and the insert
 pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelError> {
+    match search(program, cfg, None)? {
+        Searched::All(e) => Ok(e),
+        Searched::Goal(_) => unreachable!("no goal was given"),
+    }
+}
+
+/// A property of a consistent execution that [`search_executions`] looks for: its events
+/// and its least happens-before.
+pub(crate) type Goal = fn(&[&Event], &Relation) -> bool;
+
+/// The first consistent execution of `program` (in the enumerator's order) whose events
+/// and least happens-before satisfy `goal`, searching every combination of unfoldings,
+/// suspension orders and reads-from (the enumerator proper stops at one witness per
+/// outcome). Confirmed by the literal checker.
+///
+/// # Errors
+/// As [`enumerate`].
+pub(crate) fn search_executions(
+    program: &Program,
+    cfg: &Config,
+    goal: Goal,
+) -> Result<Option<Execution>, ModelError> {
+    match search(program, cfg, Some(goal))? {
+        Searched::Goal(ex) => Ok(ex),
+        Searched::All(_) => unreachable!("a goal was given"),
+    }
+}
+
+/// What [`search`] found: all outcomes (no goal), or the execution meeting the goal.
+enum Searched {
+    All(Enumeration),
+    Goal(Option<Execution>),
+}
+
+#[allow(clippy::map_entry)] // the search runs between the lookup and the insert
+fn search(program: &Program, cfg: &Config, goal: Option<Goal>) -> Result<Searched, ModelError> {
     let prog = program;
     let nthreads = prog.threads.len();
     // Static bound on how many waiters a notify can wake: waits in other threads.
@@ -1375,11 +1417,14 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
     let mut forbidden: HashMap<Outcome, Fail> = HashMap::new();
     let mut idx = vec![0usize; nthreads];
     if unfoldings.iter().any(|u| u.is_empty()) {
-        return Ok(Enumeration {
+        if goal.is_some() {
+            return Ok(Searched::Goal(None));
+        }
+        return Ok(Searched::All(Enumeration {
             allowed: IndexMap::new(),
             forbidden: IndexMap::new(),
             stats,
-        });
+        }));
     }
     loop {
         let pick: Vec<&Unfolding> = (0..nthreads).map(|t| &unfoldings[t][idx[t]]).collect();
@@ -1422,7 +1467,7 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
             }
             outcome.threads.push((prog.threads[t].name.clone(), rs));
         }
-        if !allowed.contains_key(&outcome) {
+        if goal.is_some() || !allowed.contains_key(&outcome) {
             stats.combinations += 1;
             let combo = build_combo(prog, &pick, &cuts, &reached, &inits, cfg)?;
             let mut search = Search {
@@ -1430,6 +1475,7 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
                 cfg,
                 best: None,
                 rf_candidates: 0,
+                goal,
             };
             let found = search.run();
             stats.rf_candidates += search.rf_candidates;
@@ -1441,6 +1487,9 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
                             outcome: outcome.to_string(),
                             violation: v.to_string(),
                         });
+                    }
+                    if goal.is_some() {
+                        return Ok(Searched::Goal(Some(ex)));
                     }
                     forbidden.remove(&outcome);
                     allowed.insert(outcome, ex);
@@ -1462,6 +1511,9 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
         let mut t = 0;
         loop {
             if t == nthreads {
+                if goal.is_some() {
+                    return Ok(Searched::Goal(None));
+                }
                 let mut a: Vec<(Outcome, Execution)> = allowed.into_iter().collect();
                 a.sort_by(|x, y| x.0.cmp(&y.0));
                 let mut f: Vec<(Outcome, Violation)> = forbidden
@@ -1469,11 +1521,11 @@ pub fn enumerate(program: &Program, cfg: &Config) -> Result<Enumeration, ModelEr
                     .map(|(o, f)| (o, f.violation))
                     .collect();
                 f.sort_by(|x, y| x.0.cmp(&y.0));
-                return Ok(Enumeration {
+                return Ok(Searched::All(Enumeration {
                     allowed: a.into_iter().collect(),
                     forbidden: f.into_iter().collect(),
                     stats,
-                });
+                }));
             }
             idx[t] += 1;
             if idx[t] < unfoldings[t].len() {

@@ -10,6 +10,8 @@
 //! * [`enumerate()`] — all allowed outcomes of a litmus [`Program`], each with a witness,
 //!   and the rule that rules out every other candidate outcome.
 //! * [`litmus`] — litmus programs from `.wast` files in the style of the threads suite.
+//! * [`race`] — races and data races of an execution; whether some allowed execution of
+//!   a program has a data race ([`find_data_race`]).
 //! * [`Config`] — the named switches (spec errata and model variants), with defaults.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -22,6 +24,7 @@ pub mod execution;
 pub mod litmus;
 pub mod outcome;
 pub mod program;
+pub mod race;
 
 pub use check::{check_execution, Rule, Violation};
 pub use config::{Config, FenceSemantics, WokenOrder};
@@ -33,3 +36,4 @@ pub use execution::{Execution, Relation};
 pub use litmus::{parse_litmus, LitmusError};
 pub use outcome::{InvokeResult, Outcome};
 pub use program::{Memory, Program, Value};
+pub use race::{find_data_race, find_race, races, Race, RaceKind};

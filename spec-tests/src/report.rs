@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::time::Duration;
 
+pub use heddle_litmus::race_report::{RaceAccess, RaceReport};
+
 /// One failing directive.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
@@ -53,6 +55,10 @@ pub struct FileReport {
     /// Wall time spent on this file.
     #[serde(skip)]
     pub duration: Duration,
+    /// With race detection (`heddle wast --races`): the races found, one per pair of code
+    /// locations and kind (docs/races.md). Absent from the JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub races: Vec<RaceReport>,
 }
 
 impl FileReport {
@@ -65,6 +71,7 @@ impl FileReport {
             failures: Vec::new(),
             outcomes: Vec::new(),
             duration: Duration::ZERO,
+            races: Vec::new(),
         }
     }
 

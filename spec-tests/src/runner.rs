@@ -50,6 +50,9 @@ pub struct RunOptions {
     /// The feature set modules are decoded with; `None` chooses by file
     /// ([`features_for`]).
     pub features: Option<Features>,
+    /// Detect races on the shared memories (sequentially consistent backend;
+    /// [`heddle_interp::race`]): [`FileReport::races`].
+    pub races: bool,
 }
 
 /// The feature set a script file is run with: [`Features::Threads`] for the threads
@@ -108,6 +111,7 @@ impl Default for RunOptions {
             fuel: Some(DEFAULT_FUEL),
             max_quantum: 64,
             features: None,
+            races: false,
         }
     }
 }
@@ -131,6 +135,7 @@ pub fn run_wast_source(file: &str, text: &str, opts: &RunOptions) -> FileReport 
         directives,
     );
     runner.run_catching();
+    runner.collect_races();
     let mut report = runner.report;
     report.duration = start.elapsed();
     report
@@ -274,6 +279,10 @@ struct Task {
     ctx: Context,
     cmds: VecDeque<Directive>,
     state: TaskState,
+    /// With races detected: the interpreter threads whose steps happen before this task's
+    /// next action (its previous action's thread, the spawner's at the `thread`
+    /// directive, the threads of the tasks it waited for).
+    preds: Vec<ThreadId>,
 }
 
 struct Runner {
@@ -294,6 +303,8 @@ struct Runner {
     last: Option<(Location, String)>,
     /// The feature set modules are decoded with.
     features: Features,
+    /// With races detected: the script thread (task name) of each interpreter thread.
+    thread_names: HashMap<ThreadId, String>,
 }
 
 /// Outcome of a directive that ran synchronously.
@@ -319,6 +330,45 @@ impl Runner {
             report,
             last: None,
             features: opts.features.unwrap_or_default(),
+            thread_names: HashMap::new(),
+        }
+    }
+
+    /// With races detected: detection on every shared memory allocated so far (from now
+    /// on), and the predecessors of task `i` happen before interpreter thread `tid`, which
+    /// runs its next action (thread start and join, runtime.rst; docs/races.md).
+    fn start_races(&mut self, i: usize, tid: ThreadId) {
+        if !self.opts.races {
+            return;
+        }
+        let preds = std::mem::replace(&mut self.tasks[i].preds, vec![tid]);
+        for m in &mut self.config.store.mems {
+            if let heddle_interp::memory::MemInst::Shared(sm) = m {
+                sm.enable_races();
+                for &p in &preds {
+                    sm.join_view(tid, p);
+                }
+            }
+        }
+        self.thread_names.insert(tid, self.tasks[i].name.clone());
+    }
+
+    /// With races detected: the races of every shared memory into the report.
+    fn collect_races(&mut self) {
+        if !self.opts.races {
+            return;
+        }
+        let names = &self.thread_names;
+        let name = |t: ThreadId| names.get(&t).cloned().unwrap_or_else(|| t.to_string());
+        for m in &self.config.store.mems {
+            if let heddle_interp::memory::MemInst::Shared(sm) = m {
+                for r in sm.races().map(|d| d.races()).unwrap_or_default() {
+                    let report = crate::report::RaceReport::new(r, &self.config.store, &name, "");
+                    if !self.report.races.iter().any(|x| x.same_locations(&report)) {
+                        self.report.races.push(report);
+                    }
+                }
+            }
         }
     }
 
@@ -480,6 +530,7 @@ impl Runner {
             ctx,
             cmds: cmds.into(),
             state: TaskState::Ready,
+            preds: Vec::new(),
         });
         self.tasks.len() - 1
     }
@@ -506,6 +557,8 @@ impl Runner {
                     TaskState::Waiting { task, ref at } => {
                         if matches!(self.tasks[task].state, TaskState::Done) {
                             let at = at.clone();
+                            let joined = self.tasks[task].preds.clone();
+                            self.tasks[i].preds.extend(joined);
                             self.tasks[i].state = TaskState::Ready;
                             self.record(i, &at, Ok(()));
                             changed = true;
@@ -781,6 +834,7 @@ impl Runner {
                     }
                 }
                 let t = self.add_task(name.clone(), ctx, body);
+                self.tasks[t].preds = self.tasks[i].preds.clone();
                 self.tasks[i].ctx.threads.insert(name, t);
                 res
             }
@@ -788,6 +842,8 @@ impl Runner {
                 None => Err(format!("unknown thread {thread}")),
                 Some(&t) => {
                     if matches!(self.tasks[t].state, TaskState::Done) {
+                        let joined = self.tasks[t].preds.clone();
+                        self.tasks[i].preds.extend(joined);
                         Ok(())
                     } else {
                         self.tasks[i].state = TaskState::Waiting { task: t, at };
@@ -891,6 +947,7 @@ impl Runner {
                 match started {
                     Err(e) => self.record(i, &at, Err(e)),
                     Ok(tid) => {
+                        self.start_races(i, tid);
                         self.tasks[i].state = TaskState::Running {
                             tid,
                             at,
