@@ -18,7 +18,7 @@
 //! `try`, after the declared locals, of type `exnref`), which `rethrow l` reads: the spec's
 //! `caught{exn}` administrative frame, stored where the flattened code can reach it.
 
-use crate::exec::{slot_to_value, value_to_slot, Frame, Slot};
+use crate::runtime::{slot_to_value, value_to_slot, Frame, Slot};
 use crate::store::{ExnAddr, ExnInst, Store, TagAddr};
 use crate::values::Value;
 use crate::Trap;

@@ -50,6 +50,7 @@
 //! assert_eq!(config.invoke(inc, &[Value::I32(41)]), Ok(vec![Value::I32(42)]));
 //! ```
 
+mod addr;
 pub mod content_hash;
 pub mod decode;
 pub mod error;
@@ -62,6 +63,7 @@ pub mod native;
 pub mod numerics;
 pub mod relaxed;
 pub mod rng;
+mod runtime;
 pub mod scheduler;
 pub mod simd;
 pub mod store;

@@ -8,9 +8,9 @@
 //! with the `len` read (bounds check) folded into the same call, as the spec's instruction
 //! rules emit `RD len` and the data action in one event.
 
+use crate::addr::MemAddr;
 use crate::content_hash::ContentHash;
-use crate::exec::ThreadId;
-use crate::store::MemAddr;
+use crate::runtime::ThreadId;
 use crate::trace::{Trace, TraceAction};
 use crate::types::{Limits, MemType};
 use crate::Trap;

@@ -36,10 +36,10 @@
 //! [`order`]), so that the real-thread tests of `interp/tests/native_seqcst.rs` can be seen
 //! to fail (`.ci/run` requires them to). Never build Heddle for use with it.
 
-use crate::exec::ThreadId;
 use crate::memory::{
     bounds, fits_implementation, grown_pages, Notified, Ordering, SharedMemory, WaitOutcome,
 };
+use crate::runtime::ThreadId;
 use crate::trace::Trace;
 use crate::types::{Limits, MemType};
 use crate::Trap;

@@ -67,10 +67,10 @@
 //! `WR_unord data[l] 0^k`), without the `RMW len` action.
 
 use crate::content_hash::ContentHash;
-use crate::exec::ThreadId;
 use crate::memory::{
     bounds, grown_pages, le_to_u64, Notified, Ordering, SharedMemory, WaitOutcome, WaitQueues,
 };
+use crate::runtime::ThreadId;
 use crate::scheduler::ChoiceLog;
 use crate::trace::{Trace, TraceAction};
 use crate::types::{Limits, MemType};

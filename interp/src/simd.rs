@@ -23,11 +23,12 @@
 //! NaN otherwise, as spec `nans_N` allows; `abs`, `neg`, `pmin` and `pmax` touch no NaN.
 
 use crate::error::{ModuleError, ModuleErrorKind};
-use crate::exec::Slot;
 use crate::memory::{MemInst, Ordering};
 use crate::numerics::{fmax32, fmax64, fmin32, fmin64, quiet_nan32, quiet_nan64};
+use crate::runtime::Slot;
+use crate::runtime::ThreadId;
 use crate::syntax::MemArg;
-use crate::{ThreadId, Trap};
+use crate::Trap;
 use std::fmt;
 use wasmparser::Operator;
 
@@ -981,7 +982,7 @@ pub(crate) fn execute(
     const NO_TEAR: bool = false;
     let pop = |stack: &mut Vec<Slot>| stack.pop().expect(VALID);
     let memory = || mem.ok_or_else(|| Trap::Host("vector memory access without a memory".into()));
-    let address = |operand: Slot, m: MemArg| crate::exec::effective_address(operand, m.offset());
+    let address = |operand: Slot, m: MemArg| crate::runtime::effective_address(operand, m.offset());
     match instr {
         SimdInstr::Op(op) => op.apply(stack),
         SimdInstr::Const(i) => stack.push(v128s.get(i as usize).copied().unwrap_or(0)),

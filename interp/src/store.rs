@@ -6,7 +6,11 @@
 //! as its store (a configuration's store only grows). The store also holds the canonical
 //! types of every module instantiated in it ([`TypeRegistry`]).
 
+pub use crate::addr::{
+    DataAddr, ElemAddr, ExnAddr, FuncAddr, GlobalAddr, InstanceAddr, MemAddr, TableAddr, TagAddr,
+};
 use crate::memory::MemInst;
+use crate::runtime::ThreadId;
 use crate::syntax::{ExportDesc, Module};
 use crate::types::{
     ExternType, FuncType, GlobalType, HeapType, RefType, TableType, TypeId, TypeRegistry, ValType,
@@ -16,51 +20,6 @@ use crate::values::Value;
 use crate::Trap;
 use std::fmt;
 use std::sync::Arc;
-
-macro_rules! address {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(pub u32);
-    };
-}
-
-address!(
-    /// Spec `funcaddr`: index into [`Store::funcs`].
-    FuncAddr
-);
-address!(
-    /// Spec `tableaddr`: index into [`Store::tables`].
-    TableAddr
-);
-address!(
-    /// Spec `memaddr`: index into [`Store::mems`].
-    MemAddr
-);
-address!(
-    /// Spec `globaladdr`: index into [`Store::globals`].
-    GlobalAddr
-);
-address!(
-    /// Spec `elemaddr`: index into [`Store::elems`].
-    ElemAddr
-);
-address!(
-    /// Spec `dataaddr`: index into [`Store::datas`].
-    DataAddr
-);
-address!(
-    /// Spec 3.0 `tagaddr`: index into [`Store::tags`].
-    TagAddr
-);
-address!(
-    /// Spec 3.0 `exnaddr`: index into [`Store::exns`].
-    ExnAddr
-);
-address!(
-    /// Index into [`Store::instances`] (spec `moduleinst`).
-    InstanceAddr
-);
 
 /// An external value (spec `externval`): what imports are given and exports resolve to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -94,7 +53,45 @@ pub type HostFunc = Arc<dyn Fn(&[Value]) -> Result<Vec<Value>, Trap> + Send + Sy
 /// instance's memories, the virtual clock, thread spawning and program exit), with the
 /// arguments (already checked against its type); returns the results, or a trap.
 pub type HostCallFunc =
-    Arc<dyn Fn(&mut crate::host::Caller<'_>, &[Value]) -> Result<Vec<Value>, Trap> + Send + Sync>;
+    Arc<dyn Fn(&mut Caller<'_>, &[Value]) -> Result<Vec<Value>, Trap> + Send + Sync>;
+
+/// A request to start a thread (e.g. WASI's `thread-spawn`): instantiate `module` with
+/// `imports` in the caller's store, then invoke its export `export` with `args` on a new
+/// thread. Carried out by the embedder after the step that made it
+/// ([`crate::Configuration::start_spawned`]).
+#[derive(Clone, Debug)]
+pub struct SpawnRequest {
+    /// The module to instantiate.
+    pub module: Arc<Module>,
+    /// Its imports, in the order of the module's imports.
+    pub imports: Vec<ExternVal>,
+    /// The exported function the new thread invokes.
+    pub export: String,
+    /// Its arguments.
+    pub args: Vec<Value>,
+}
+
+/// Starts a requested thread at once (see [`crate::Configuration::set_spawn_handler`]).
+#[derive(Clone)]
+pub struct SpawnHandler(pub Arc<dyn Fn(SpawnRequest) + Send + Sync>);
+
+impl std::fmt::Debug for SpawnHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SpawnHandler")
+    }
+}
+
+/// What a host function sees of its caller; see [`crate::host`].
+pub struct Caller<'a> {
+    pub(crate) store: &'a mut Store,
+    pub(crate) instance: Option<InstanceAddr>,
+    pub(crate) thread: ThreadId,
+    pub(crate) clock: u64,
+    pub(crate) spawns: &'a mut Vec<SpawnRequest>,
+    pub(crate) spawn_handler: Option<&'a SpawnHandler>,
+    /// Whether this call asked for a thread (the step then ends after the call).
+    pub(crate) spawned: bool,
+}
 
 /// A function instance (spec `funcinst`).
 #[derive(Clone)]
@@ -347,11 +344,11 @@ impl Store {
     #[inline]
     pub fn slot_value(&self, s: u128, ty: ValType) -> Value {
         match ty {
-            ValType::Ref(r) => crate::exec::slot_to_value(
+            ValType::Ref(r) => crate::runtime::slot_to_value(
                 s,
                 RefType::new(r.nullable, self.abstract_heap(r.heap)).into(),
             ),
-            other => crate::exec::slot_to_value(s, other),
+            other => crate::runtime::slot_to_value(s, other),
         }
     }
 

@@ -2,8 +2,8 @@
 //! `exec/runtime.rst`, *Events*; `exec/relaxed.rst`, *Traces*). A trace together with each
 //! read's sources (per byte) is an execution that `heddle-model` can check.
 
-use crate::exec::ThreadId;
 use crate::memory::Ordering;
+use crate::runtime::ThreadId;
 
 /// An action of an event (spec runtime.rst `action`), on the `data` region of the memory.
 /// Addresses are effective addresses in bytes; byte strings are little-endian contents.
