@@ -8,8 +8,8 @@
 //! clause, see [`crate::exn`]) once, here, at load time.
 
 use crate::error::{ModuleError, ModuleErrorKind};
-use crate::exn::{Catch, Handler, HandlerKind, LegacyCatch};
 use crate::syntax::*;
+use crate::syntax::{Catch, Handler, HandlerKind, LegacyCatch};
 use crate::types::{
     self, AddrType, CompositeType, ExternType, FieldType, FuncType, GlobalType, HeapType, Limits,
     MemType, StorageType, SubType, TableType, ValType,

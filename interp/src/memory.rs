@@ -11,7 +11,9 @@
 use crate::addr::MemAddr;
 use crate::content_hash::ContentHash;
 use crate::runtime::ThreadId;
+pub use crate::trace::Ordering;
 use crate::trace::{Trace, TraceAction};
+pub use crate::types::MAX_MEMORY_BYTES;
 use crate::types::{Limits, MemType};
 use crate::Trap;
 use std::collections::{BTreeMap, VecDeque};
@@ -21,24 +23,6 @@ use std::hash::{Hash, Hasher};
 /// Size of a page, in bytes (spec: 64 KiB), unless the memory type has a custom page size
 /// ([`MemType::page_size`]).
 pub const PAGE_SIZE: u64 = 65536;
-
-/// Implementation limit on the size of one memory, in bytes: 8 GiB. The spec lets
-/// `memory.grow` fail at any size (it returns -1 past this), and a module whose memory
-/// starts larger fails to instantiate. Memory is allocated zeroed by the operating system,
-/// so only pages actually touched cost physical memory: a 64-bit memory just above 4 GiB
-/// is cheap.
-pub const MAX_MEMORY_BYTES: u64 = 1 << 33;
-
-/// Ordering of a memory action (spec `ord ::= unord | seqcst | init`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Ordering {
-    /// A non-atomic access.
-    Unord,
-    /// An atomic (sequentially consistent) access.
-    SeqCst,
-    /// The initialising write of an allocation.
-    Init,
-}
 
 /// What a `memory.atomic.wait` did in its one indivisible step (spec instr *wait*).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -140,7 +140,7 @@ pub struct Func {
     pub br_casts: Vec<BrCast>,
     /// The exception handlers of the body (`try_table` and legacy `try` blocks), in the
     /// order their blocks begin; see [`crate::exn`].
-    pub handlers: Vec<crate::exn::Handler>,
+    pub handlers: Vec<Handler>,
 }
 
 /// The operands of `br_on_cast l rt1 rt2` (`fail: false`) or `br_on_cast_fail` (`fail:
@@ -243,7 +243,7 @@ pub struct BrTarget {
 /// in 16. An offset of [`MemArg::OFFSET_LIMIT`] or more is stored as
 /// `OFFSET_LIMIT - 8 + offset mod 8`, which behaves the same: every effective address at
 /// or above `OFFSET_LIMIT - 8` is out of bounds (no memory is larger than
-/// [`crate::memory::MAX_MEMORY_BYTES`]), and the alignment of an address depends only on it
+/// [`crate::types::MAX_MEMORY_BYTES`]), and the alignment of an address depends only on it
 /// modulo 8.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemArg {
@@ -254,7 +254,7 @@ pub struct MemArg {
 }
 
 // The stored offset of a large offset must stay out of bounds.
-const _: () = assert!(crate::memory::MAX_MEMORY_BYTES < MemArg::OFFSET_LIMIT - 8);
+const _: () = assert!(crate::types::MAX_MEMORY_BYTES < MemArg::OFFSET_LIMIT - 8);
 
 impl MemArg {
     /// Offsets below this are stored exactly (see [`MemArg`]).
@@ -744,7 +744,69 @@ mod tests {
             let stored = MemArg::new(offset, 0).offset();
             assert_eq!(stored % 8, offset % 8);
             assert!(stored >= MemArg::OFFSET_LIMIT - 8);
-            assert!(stored > crate::memory::MAX_MEMORY_BYTES);
+            assert!(stored > crate::types::MAX_MEMORY_BYTES);
         }
     }
+}
+
+// ---- Exception handlers (spec 3.0 `try_table`, legacy `try`), see [`crate::exn`] ----
+
+/// A handler of a function body: the code range `[start, end)` it covers, and what it does
+/// with an exception thrown there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handler {
+    /// First pc of the covered body.
+    pub start: u32,
+    /// The pc after the covered body (for a legacy `try`, its first `catch`).
+    pub end: u32,
+    /// Operand-stack height (above the locals) on entry to the block, below its parameters:
+    /// where a legacy `catch` body's operands begin.
+    pub height: u32,
+    /// The enclosing handler, tried when this one does not catch the exception; `None`: the
+    /// exception leaves the function.
+    pub parent: Option<u32>,
+    /// What the handler does.
+    pub kind: HandlerKind,
+}
+
+/// The kinds of handler.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandlerKind {
+    /// `try_table bt catch* instr* end`: the clauses, in order.
+    TryTable(Vec<Catch>),
+    /// Legacy `try bt instr* (catch x instr*)* (catch_all instr*)? end`: the clauses, and
+    /// the hidden local the caught exception is stored in (for `rethrow`).
+    Legacy {
+        /// The `catch`/`catch_all` clauses, in order.
+        catches: Vec<LegacyCatch>,
+        /// Index of the hidden `exnref` local.
+        exn_local: u32,
+    },
+    /// Legacy `try bt instr* delegate l`: the exception goes on to the handler in force at
+    /// label `l` (`None`: out of the function).
+    Delegate(Option<u32>),
+}
+
+/// A `try_table` catch clause (spec 3.0 `catch`): `catch x l`, `catch_ref x l`,
+/// `catch_all l`, `catch_all_ref l`, with its label resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Catch {
+    /// The tag index (`catch`, `catch_ref`), or `None` for `catch_all`, `catch_all_ref`.
+    pub tag: Option<u32>,
+    /// Whether the exception reference is pushed after the payload (`_ref` clauses).
+    pub with_ref: bool,
+    /// The label's continuation.
+    pub pc: u32,
+    /// The operand-stack height (above the locals) of the label, below the values the
+    /// branch passes to it.
+    pub height: u32,
+}
+
+/// A legacy `catch x` (`tag` is `Some(x)`) or `catch_all` clause and the pc of its body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LegacyCatch {
+    /// The tag index, or `None` for `catch_all`.
+    pub tag: Option<u32>,
+    /// The first pc of the clause's body.
+    pub pc: u32,
 }
