@@ -1862,7 +1862,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                     let n = index_of(pop!());
                     let s = index_of(pop!());
                     let d = index_of(pop!());
-                    if let Err(t) = crate::instantiate::table_init(ctx.store, ta, ea, d, s, n) {
+                    if let Err(t) = crate::store::table_init(ctx.store, ta, ea, d, s, n) {
                         break Err(t);
                     }
                 }
@@ -1973,9 +1973,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                         let n = index_of(pop!());
                         let s = index_of(pop!());
                         let d = u64_of(pop!());
-                        tri!(crate::instantiate::memory_init(
-                            ctx.store, tid, mem, da, d, s, n
-                        ));
+                        tri!(crate::store::memory_init(ctx.store, tid, mem, da, d, s, n));
                     }
                 }
                 Instr::DataDrop(seg) => {
