@@ -19,7 +19,8 @@
 //! `caught{exn}` administrative frame, stored where the flattened code can reach it.
 
 pub use crate::error::UncaughtException;
-use crate::runtime::{slot_to_value, value_to_slot, Frame, Slot};
+use crate::frame::Frame;
+use crate::runtime::{slot_to_value, value_to_slot, Slot};
 use crate::store::{ExnAddr, ExnInst, Store, TagAddr};
 pub use crate::syntax::{Catch, Handler, HandlerKind, LegacyCatch};
 use crate::values::Value;

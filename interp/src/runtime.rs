@@ -1,17 +1,15 @@
 //! Runtime structure shared by the execution layers (spec *Runtime Structure*, and the
 //! threads proposal's *Configurations*): thread identities, the slot a value occupies on a
-//! thread's stack (and its encoding of values), activation frames, and effective addresses.
+//! thread's stack (and its encoding of values), and effective addresses.
 //!
-//! It sits below [`crate::memory`], [`crate::store`], [`crate::exn`], [`crate::simd`] and
-//! [`crate::exec`], which all name these; its items are re-exported at their former paths
-//! in [`crate::exec`].
+//! It sits below [`crate::syntax`], [`crate::memory`], [`crate::store`], [`crate::exn`],
+//! [`crate::simd`] and [`crate::exec`], which name these; its items are re-exported at
+//! their former paths in [`crate::exec`]. Activation frames are in [`crate::frame`].
 
-use crate::addr::{ExnAddr, FuncAddr, InstanceAddr};
-use crate::syntax::Module;
+use crate::addr::{ExnAddr, FuncAddr};
 use crate::types::{RefType, ValType};
 use crate::values::{AnyRef, Value};
 use std::fmt;
-use std::sync::Arc;
 
 /// One operand-stack or local slot. Every value occupies one slot: integers zero-extended
 /// (an `i32` slot never has a bit set above bit 31, which lets 32- and 64-bit addresses be
@@ -43,19 +41,6 @@ impl fmt::Display for ThreadId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "thread {}", self.0)
     }
-}
-
-/// A function activation (spec `frame`): the code it runs, where it is, where its locals
-/// start on the thread's slot stack, and its module instance.
-#[derive(Clone, Debug)]
-pub(crate) struct Frame {
-    pub(crate) module: Arc<Module>,
-    pub(crate) func: u32,
-    pub(crate) instance: InstanceAddr,
-    /// The next instruction; in a caller's frame, the one after the call.
-    pub(crate) pc: usize,
-    /// Index of local 0 in `Thread::stack` (in [`crate::exec`]).
-    pub(crate) fp: usize,
 }
 
 // ---- Slot encoding ----

@@ -6,7 +6,8 @@
 //! execution never scans for `end` and needs no run-time label stack. Everything else maps
 //! one-to-one to the spec's instructions and keeps their names.
 
-use crate::simd::SimdInstr;
+pub use crate::memarg::MemArg;
+pub use crate::simd::SimdInstr;
 use crate::types::{
     CompositeType, ExternType, FuncType, GlobalType, HeapType, MemType, RefType, SubType,
     TableType, ValType,
@@ -232,53 +233,6 @@ pub struct BrTarget {
     pub drop: u32,
     /// Operand slots the branch keeps (its label's arity).
     pub keep: u32,
-}
-
-/// A memory immediate (spec 3.0 `memarg`): the memory it addresses (multi-memory) and the
-/// static offset added to the address operand to form the effective address (up to 64
-/// bits with memory64). The alignment hint has no run-time meaning; atomic accesses are
-/// checked against their natural alignment.
-///
-/// Kept to 8 bytes so that [`Instr`] stays 16: the offset in 48 bits and the memory index
-/// in 16. An offset of [`MemArg::OFFSET_LIMIT`] or more is stored as
-/// `OFFSET_LIMIT - 8 + offset mod 8`, which behaves the same: every effective address at
-/// or above `OFFSET_LIMIT - 8` is out of bounds (no memory is larger than
-/// [`crate::types::MAX_MEMORY_BYTES`]), and the alignment of an address depends only on it
-/// modulo 8.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MemArg {
-    offset_low: u32,
-    offset_high: u16,
-    /// The memory index (0 without multi-memory).
-    pub memory: u16,
-}
-
-// The stored offset of a large offset must stay out of bounds.
-const _: () = assert!(crate::types::MAX_MEMORY_BYTES < MemArg::OFFSET_LIMIT - 8);
-
-impl MemArg {
-    /// Offsets below this are stored exactly (see [`MemArg`]).
-    pub const OFFSET_LIMIT: u64 = 1 << 48;
-
-    /// The immediate of memory `memory` with static offset `offset`.
-    pub fn new(offset: u64, memory: u16) -> MemArg {
-        let stored = if offset < Self::OFFSET_LIMIT {
-            offset
-        } else {
-            Self::OFFSET_LIMIT - 8 + offset % 8
-        };
-        MemArg {
-            offset_low: stored as u32,
-            offset_high: (stored >> 32) as u16,
-            memory,
-        }
-    }
-
-    /// The static offset (as stored, see [`MemArg`]).
-    #[inline(always)]
-    pub fn offset(self) -> u64 {
-        u64::from(self.offset_high) << 32 | u64::from(self.offset_low)
-    }
 }
 
 /// The value type an atomic access produces or consumes (`i32` or `i64`).
@@ -725,6 +679,32 @@ pub enum Instr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::simd::{Shape, SimdOp};
+
+    #[test]
+    fn instructions_stay_small() {
+        assert!(std::mem::size_of::<Instr>() <= 16);
+        assert!(std::mem::size_of::<SimdInstr>() <= 12);
+    }
+
+    #[test]
+    fn exactly_the_loads_and_stores_access_memory() {
+        let m = MemArg::new(0, 0);
+        let accesses = |s: SimdInstr| Instr::Simd(s).accessed_memories().is_some();
+        assert!(accesses(SimdInstr::Store(m)));
+        assert!(accesses(SimdInstr::Load {
+            bytes: 16,
+            then: None,
+            memarg: m
+        }));
+        assert!(accesses(SimdInstr::StoreLane {
+            shape: Shape::I8x16,
+            lane: 0,
+            memarg: m
+        }));
+        assert!(!accesses(SimdInstr::Op(SimdOp::I8x16Add)));
+        assert!(!accesses(SimdInstr::Const(0)));
+    }
 
     #[test]
     fn instructions_stay_16_bytes() {
