@@ -175,10 +175,18 @@ pub trait SharedMemory: Send + fmt::Debug {
     /// Backends that keep happens-before views join `from`'s view into `to`'s; the
     /// sequentially consistent backend has nothing to do.
     fn join_view(&mut self, _to: ThreadId, _from: ThreadId) {}
-    /// The native memory behind this backend, if it is one ([`crate::native`]): what an
-    /// embedder shares with the configurations of other OS threads.
-    fn native(&self) -> Option<&crate::native::SharedNative> {
+    /// This backend as [`std::any::Any`], for a backend that an embedder must find again
+    /// behind a [`MemInst::Shared`]: the native one, whose memory it shares with the
+    /// configurations of other OS threads (`native()` on a `dyn SharedMemory`, in
+    /// [`crate::native`], is built on it). `None` by default.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
+    }
+    /// Whether bulk instructions take the spec's byte steps on this backend (see
+    /// [`MemInst::steps_by_bytes`]); `false` for a backend that keeps its own bulk
+    /// operations (the native one). `true` by default.
+    fn steps_by_bytes(&self) -> bool {
+        true
     }
     /// The contents as plain bytes, borrowed, when this backend holds them that way (the
     /// sequentially consistent one); `None` for a backend whose reads depend on the reader
@@ -663,7 +671,7 @@ impl MemInst {
     pub fn steps_by_bytes(&self) -> bool {
         match self {
             MemInst::Unshared { .. } => false,
-            MemInst::Shared(m) => m.native().is_none(),
+            MemInst::Shared(m) => m.steps_by_bytes(),
         }
     }
 
@@ -694,23 +702,6 @@ impl MemInst {
                 ty,
                 bytes: vec![0; initial_bytes(&ty)],
             }
-        }
-    }
-
-    /// Allocate a memory of type `ty` (spec `allocmem`), shared memories with `backend`.
-    /// A native memory whose minimum passes 4 GiB falls back to the sequentially
-    /// consistent backend (instantiation rejects such types before allocating).
-    pub fn with_backend(ty: MemType, backend: SharedBackend) -> Self {
-        match backend {
-            SharedBackend::Native { wait_limit } if ty.shared => {
-                match crate::native::NativeMemory::new(ty) {
-                    Some(m) => MemInst::Shared(Box::new(crate::native::NativeHandle::new(
-                        crate::native::SharedNative::new(m.with_wait_limit(wait_limit)),
-                    ))),
-                    None => MemInst::new(ty),
-                }
-            }
-            _ => MemInst::new(ty),
         }
     }
 
