@@ -28,6 +28,13 @@
 //! | [`scheduler`] | who steps next (the spec's nondeterministic choice of thread) |
 //! | [`rng`] | not the spec: the one seeded generator (SplitMix64) of schedulers, harnesses and generators |
 //!
+//! The modules are layered as the spec is (syntax, then validation, then execution): none
+//! names a module above it, so their graph has no cycle (`scripts/check-module-cycles.sh`
+//! checks it). What several layers name lives below them, in private modules whose items
+//! are re-exported at their public paths: the store's addresses (`addr`, in [`store`]),
+//! the memory immediate (`memarg`, in [`syntax`]), thread ids and slots (`runtime`, in
+//! [`exec`]) and activation frames (`frame`).
+//!
 //! Wasm 3.0's typed function references and GC ([`Features::Wasm3`]): reference types are
 //! [`RefType`]s over [`types::HeapType`]s; a module's types are recursion groups of
 //! [`types::SubType`]s, canonicalised store-wide at instantiation
