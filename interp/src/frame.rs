@@ -1,4 +1,4 @@
-//! Activation frames (spec *Runtime Structure › Activations and Frames*): the frame of a
+//! Activation frames (spec *Runtime Structure › Stack › Activation Frames*): the frame of a
 //! function call on a thread's frame stack, named by [`crate::exn`] (unwinding) and
 //! [`crate::exec`] (calls and returns), re-exported at its former path in [`crate::exec`].
 

@@ -1,5 +1,5 @@
 //! The host interface: what a host function ([`crate::store::HostCallFunc`]) may do besides
-//! computing results from its arguments (spec *Embedding*: host functions act on the
+//! computing results from its arguments (the spec's embedding interface: host functions act on the
 //! store; the spec leaves their behaviour to the embedder).
 //!
 //! A [`Caller`] gives a host function

@@ -8,8 +8,8 @@
 /// bits with memory64). The alignment hint has no run-time meaning; atomic accesses are
 /// checked against their natural alignment.
 ///
-/// Kept to 8 bytes so that [`crate::syntax::Instr`] stays 16: the offset in 48 bits and the memory index
-/// in 16. An offset of [`MemArg::OFFSET_LIMIT`] or more is stored as
+/// Kept to 8 bytes so that [`crate::syntax::Instr`] stays 16: the offset in 48 bits and the
+/// memory index in 16. An offset of [`MemArg::OFFSET_LIMIT`] or more is stored as
 /// `OFFSET_LIMIT - 8 + offset mod 8`, which behaves the same: every effective address at
 /// or above `OFFSET_LIMIT - 8` is out of bounds (no memory is larger than
 /// [`crate::types::MAX_MEMORY_BYTES`]), and the alignment of an address depends only on it
