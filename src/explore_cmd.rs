@@ -97,6 +97,9 @@ pub struct Args {
     /// sequential.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub jobs: Option<u64>,
+    /// Whether a memory.grow may fail though it would fit (also for --check's model).
+    #[command(flatten)]
+    pub grow: crate::model_args::GrowSwitch,
     /// Unite the JSON results (one object per line) of shards, given as FILES, into one
     /// result per litmus file.
     #[arg(long, conflicts_with_all = ["replay", "trace", "shard", "check", "force"])]
@@ -147,6 +150,11 @@ fn run_status(args: Args) -> Status {
             |n| n as usize,
         ),
         state_hash: StateHash::default(),
+        spurious_grow_failure: args.grow.spurious_grow_failure(),
+    };
+    let model_config = Config {
+        spurious_grow_failure: opts.spurious_grow_failure,
+        ..Config::default()
     };
     let mut status = Status::Success;
     let mut trace_lines: Vec<String> = Vec::new();
@@ -203,7 +211,7 @@ fn run_status(args: Args) -> Status {
         let estimate = size::estimate(&plan);
         let search = estimate.search(
             opts.memory == MemoryMode::Relaxed,
-            opts.reduction == Reduction::Dpor && opts.shard.is_none(),
+            opts.reduction == Reduction::Dpor && opts.shard.is_none() && !plan.steps_choose(&opts),
         );
         let shards = opts.shard.map_or(1, |s| s.count);
         let refusal = estimate.refusal(search, args.timeout as f64, opts.jobs, shards);
@@ -243,7 +251,7 @@ fn run_status(args: Args) -> Status {
             // The model rejecting the program is unreadable input (2), as for `heddle
             // litmus`; a model bound (too many events, a value domain cut off) leaves the
             // check incomplete (3).
-            match crate::litmus_cmd::analyse_text(&text, &Config::default()) {
+            match crate::litmus_cmd::analyse_text(&text, &model_config) {
                 Ok(en) if en.stats.domain_truncated => {
                     // The allowed set may lack outcomes: no comparison.
                     eprintln!(

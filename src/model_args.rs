@@ -14,6 +14,24 @@ pub enum WokenOrderArg {
     YoungestFirst,
 }
 
+/// The switch of `memory.grow`'s failure, one flag for the model (`heddle litmus`, `heddle
+/// xcheck`: `Config::spurious_grow_failure`) and the explorer (`heddle explore`:
+/// `ExploreOptions::spurious_grow_failure`), so that both read the spec alike.
+#[derive(clap::Args, Debug, Clone)]
+pub struct GrowSwitch {
+    /// A memory.grow fails only when it would exceed the maximum (by default, as the spec
+    /// says, any grow may fail and return -1).
+    #[arg(long)]
+    pub grow_fails_only_at_max: bool,
+}
+
+impl GrowSwitch {
+    /// Whether a grow may fail though it would fit (the spec's reading, the default).
+    pub fn spurious_grow_failure(&self) -> bool {
+        !self.grow_fails_only_at_max
+    }
+}
+
 /// The model's switches (all off by default: the spec as Heddle reads it).
 #[derive(clap::Args, Debug, Clone)]
 pub struct ModelSwitches {
@@ -32,10 +50,9 @@ pub struct ModelSwitches {
     /// tearfree exactly as relaxed.rst writes it (non-atomic accesses never tear-free).
     #[arg(long)]
     pub literal_tearfree: bool,
-    /// A memory.grow fails only when it would exceed the maximum (by default, as the spec
-    /// says, any grow may fail and return -1).
-    #[arg(long)]
-    pub grow_fails_only_at_max: bool,
+    /// Whether a memory.grow may fail though it would fit.
+    #[command(flatten)]
+    pub grow: GrowSwitch,
     /// Order of the WOKEN events that follow a NOTIFY.
     #[arg(long, value_enum, default_value_t = WokenOrderArg::Any)]
     pub woken_order: WokenOrderArg,
@@ -60,7 +77,7 @@ impl ModelSwitches {
             },
             literal_tearfree: self.literal_tearfree,
             thin_air_seeds: seeds.to_vec(),
-            spurious_grow_failure: !self.grow_fails_only_at_max,
+            spurious_grow_failure: self.grow.spurious_grow_failure(),
         }
     }
 }

@@ -117,6 +117,11 @@ pub struct ExploreOptions {
     /// the speed of the search depends on it: states are pruned when their encodings are
     /// equal, not their hashes. Tests replace it with a colliding one.
     pub state_hash: StateHash,
+    /// Whether a `memory.grow` of the litmus memory may fail (return -1) though it would
+    /// fit, as instructions.rst *memory.grow* 10.b allows: a choice point of every grow.
+    /// The model's switch of the same name (`heddle_model::Config::spurious_grow_failure`,
+    /// `--grow-fails-only-at-max` turns both off); on by default, as there.
+    pub spurious_grow_failure: bool,
 }
 
 /// The function that hashes a state's encoding ([`ExploreOptions::state_hash`]).
@@ -156,6 +161,7 @@ impl Default for ExploreOptions {
             reduction: Reduction::Dpor,
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             state_hash: StateHash::default(),
+            spurious_grow_failure: true,
         }
     }
 }
@@ -185,6 +191,8 @@ pub struct Plan {
     shared: Option<MemAddr>,
     /// How many shared memories the script itself defines.
     shared_count: usize,
+    /// Whether some function of the script may grow the litmus memory ([`Plan::grows`]).
+    grows: bool,
 }
 
 /// Scope of names while setting up: registered modules and named instances.
@@ -222,6 +230,7 @@ impl Plan {
             }],
             shared: None,
             shared_count: 0,
+            grows: false,
         };
         plan.add_directives(0, &directives, &mut scope, &spectest)?;
         // The litmus memory: the first shared memory the script itself defines (not
@@ -246,7 +255,42 @@ impl Plan {
         plan.shared = script_shared.first().copied();
         plan.shared_count = script_shared.len();
         plan.drop_unused_memories();
+        plan.grows = plan.shared.is_some_and(|m| plan.function_grows(m));
         Ok(plan)
+    }
+
+    /// Whether some function of the script may grow the litmus memory: whether it has a
+    /// shared memory whose length location the runs model (docs/model.md, *The length
+    /// location*; the model's `Memory::growable`, here over every function of every
+    /// instance, which is a superset of the invoked ones and of their callees: a memory
+    /// nobody grows has a constant length, and modelling it changes no outcome).
+    pub fn grows(&self) -> bool {
+        self.grows
+    }
+
+    /// Whether the code of some function instance has a `memory.grow` of memory `mem`.
+    fn function_grows(&self, mem: MemAddr) -> bool {
+        let store = &self.base.store;
+        store.funcs.iter().any(|f| match f {
+            heddle_interp::store::FuncInst::Wasm {
+                instance,
+                module,
+                defined_index,
+                ..
+            } => module.funcs[*defined_index as usize].body.iter().any(|i| {
+                matches!(i, heddle_interp::syntax::Instr::MemoryGrow(m)
+                    if store.instances[instance.0 as usize].mems.get(*m as usize) == Some(&mem))
+            }),
+            heddle_interp::store::FuncInst::Host { .. } => false,
+        })
+    }
+
+    /// Whether some step of a run may make a choice of its own besides the schedule: a
+    /// `memory.grow` that may fail by choice ([`ExploreOptions::spurious_grow_failure`]).
+    /// Optimal DPOR explores schedules of deterministic steps only, so such a plan is
+    /// explored by state caching.
+    pub fn steps_choose(&self, opts: &ExploreOptions) -> bool {
+        self.grows && opts.spurious_grow_failure
     }
 
     /// Memories no module instance refers to (spectest's `memory` and `shared_memory` when
@@ -532,10 +576,15 @@ impl RunBase {
                 eager_plain = promises.is_some() && ty.limits.max == Some(ty.limits.min);
                 relaxed_backend(&mut config, mem, log.clone(), promises)?;
             }
-            if opts.keep_traces {
-                if let heddle_interp::memory::MemInst::Shared(m) =
-                    &mut config.store.mems[mem.0 as usize]
-                {
+            if let heddle_interp::memory::MemInst::Shared(m) =
+                &mut config.store.mems[mem.0 as usize]
+            {
+                // The length location of a memory some function grows (docs/model.md): its
+                // reads and writes are events, and a grow may fail by choice.
+                if plan.grows {
+                    m.model_length(opts.spurious_grow_failure.then(|| log.clone()));
+                }
+                if opts.keep_traces {
                     m.enable_trace();
                 }
             }
@@ -1218,7 +1267,7 @@ pub fn explore_observed(
     if opts.memory == MemoryMode::Relaxed {
         return relaxed::explore_relaxed(plan, opts, observe);
     }
-    if opts.reduction == Reduction::Dpor && opts.shard.is_none() {
+    if opts.reduction == Reduction::Dpor && opts.shard.is_none() && !plan.steps_choose(opts) {
         if let Ok(result) = dpor::explore_dpor(plan, opts, observe)? {
             return Ok(result);
         }
@@ -1423,7 +1472,7 @@ pub fn replay(plan: &Plan, schedule: &str, opts: &ExploreOptions) -> Result<RunR
 }
 
 impl ScriptTrace {
-    /// The events as JSON values: `{"thread": "T1" | null (the initialising write),
+    /// The events as JSON values: `{"thread": "T1" | null (the allocation's writes),
     /// "actions": [{"kind": "read"|"write"|"rmw"|"wait"|"woken"|"timeout"|"notify"|"fence",
     /// "ord"?, "address"?, "bytes"?, "read"?, "written"?, "no_tear"?, "timeout"?, "woken"?,
     /// "max"?}], "reads_from": [event index per byte read]}`, in execution order.
@@ -1433,6 +1482,11 @@ impl ScriptTrace {
             heddle_interp::memory::Ordering::Unord => "unord",
             heddle_interp::memory::Ordering::SeqCst => "seqcst",
             heddle_interp::memory::Ordering::Init => "init",
+        };
+        // The length location's events name it instead of its stand-in address.
+        let address = |ea: &u64| match *ea {
+            heddle_interp::memory::LENGTH_ADDRESS => json!("length"),
+            ea => json!(ea),
         };
         self.trace
             .events
@@ -1447,19 +1501,19 @@ impl ScriptTrace {
                     .iter()
                     .map(|a| match a {
                         TraceAction::Read { ord: o, ea, bytes, no_tear } => json!({
-                            "kind": "read", "ord": ord(*o), "address": ea, "bytes": bytes, "no_tear": no_tear}),
+                            "kind": "read", "ord": ord(*o), "address": address(ea), "bytes": bytes, "no_tear": no_tear}),
                         TraceAction::Write { ord: o, ea, bytes, no_tear } => json!({
-                            "kind": "write", "ord": ord(*o), "address": ea,
+                            "kind": "write", "ord": ord(*o), "address": address(ea),
                             "bytes": if bytes.len() > 64 { json!(format!("{} bytes", bytes.len())) } else { json!(bytes) },
                             "no_tear": no_tear}),
                         TraceAction::Rmw { ea, read, written } => json!({
-                            "kind": "rmw", "address": ea, "read": read, "written": written}),
+                            "kind": "rmw", "address": address(ea), "read": read, "written": written}),
                         TraceAction::Wait { ea, timeout } => json!({
-                            "kind": "wait", "address": ea, "timeout": timeout}),
+                            "kind": "wait", "address": address(ea), "timeout": timeout}),
                         TraceAction::Woken { ea } => json!({"kind": "woken", "address": ea}),
                         TraceAction::Timeout { ea } => json!({"kind": "timeout", "address": ea}),
                         TraceAction::Notify { ea, woken, max } => json!({
-                            "kind": "notify", "address": ea, "woken": woken, "max": max}),
+                            "kind": "notify", "address": address(ea), "woken": woken, "max": max}),
                         TraceAction::Fence => json!({"kind": "fence"}),
                     })
                     .collect();
@@ -1482,6 +1536,12 @@ impl ScriptTrace {
             heddle_interp::memory::Ordering::Unord => MemOrder::Unord,
             heddle_interp::memory::Ordering::SeqCst => MemOrder::SeqCst,
             heddle_interp::memory::Ordering::Init => MemOrder::Init,
+        };
+        // The trace's length address is the model's length location of memory 0 (the one
+        // shared memory a trace covers); a data address is the model's location.
+        let location = |ea: u64| match ea {
+            heddle_interp::memory::LENGTH_ADDRESS => heddle_model::event::length_location(0),
+            _ => ea,
         };
         let mut po_counts: HashMap<usize, usize> = HashMap::new();
         let mut thread_of = Vec::with_capacity(n);
@@ -1508,7 +1568,7 @@ impl ScriptTrace {
                             no_tear,
                         } => A::Read {
                             ord: ord(o),
-                            offset: ea,
+                            offset: location(ea),
                             bytes,
                             no_tear,
                         },
@@ -1519,23 +1579,23 @@ impl ScriptTrace {
                             no_tear,
                         } => A::Write {
                             ord: ord(o),
-                            offset: ea,
+                            offset: location(ea),
                             bytes,
                             no_tear,
                         },
                         TraceAction::Rmw { ea, read, written } => A::Rmw {
-                            offset: ea,
+                            offset: location(ea),
                             read,
                             written,
                         },
                         TraceAction::Wait { ea, timeout } => A::Wait {
-                            offset: ea,
+                            offset: location(ea),
                             timeout,
                         },
                         TraceAction::Woken { ea } => A::Woken { offset: ea },
                         TraceAction::Timeout { ea } => A::Timeout { offset: ea },
                         TraceAction::Notify { ea, woken, max } => A::Notify {
-                            offset: ea,
+                            offset: location(ea),
                             woken,
                             max,
                         },
@@ -1562,11 +1622,11 @@ impl ScriptTrace {
                     po.set(a, b);
                 }
             }
+            // The allocation's writes (the initialising write, and the length's when it is
+            // modelled) come first and happen before every later event.
             if thread_of[a].is_none() {
-                for b in 0..n {
-                    if b != a {
-                        spawn.set(a, b);
-                    }
+                for b in a + 1..n {
+                    spawn.set(a, b);
                 }
             }
         }

@@ -8,6 +8,7 @@
 //! out by hand in their comment (`;; SC set: {(0,0), (0,1)}`, T1's two results): sequentially
 //! consistent exploration (DPOR and state caching) must reach exactly that set, relaxed
 //! exploration a superset of it, and every trace of every run must pass `check_execution`.
+//! The `grow_*.wast` files do the same for `memory.grow` (`;; SC:` lines, one outcome each).
 
 #[allow(dead_code)] // the helpers other exploration tests use
 mod common;
@@ -215,4 +216,72 @@ fn a_copy_loads_and_stores_each_byte_in_two_steps() {
         sets.push(reached);
     }
     assert_eq!(sets[0], sets[1], "DPOR and caching differ");
+}
+
+/// The catalogue's `grow_*.wast` files: each writes its sequentially consistent outcomes out
+/// by hand (`;; SC: <outcome>` lines), with every grow free to fail (instructions.rst
+/// *memory.grow* 10.b; [`ExploreOptions::spurious_grow_failure`], on by default).
+fn grow_files() -> Vec<(PathBuf, BTreeSet<String>)> {
+    let files: Vec<(PathBuf, BTreeSet<String>)> = catalogue()
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("grow_")
+        })
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let set: BTreeSet<String> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix(";; SC: "))
+                .map(str::to_string)
+                .collect();
+            assert!(!set.is_empty(), "{}: no `;; SC:` line", p.display());
+            (p, set)
+        })
+        .collect();
+    assert!(files.len() >= 6, "grow files: {files:?}");
+    files
+}
+
+/// Sequentially consistent exploration of a program that grows its memory reaches exactly
+/// the hand-derived set, with either reduction (DPOR gives way to state caching: a grow's
+/// failure is a choice inside a step), and every trace, with its length events (the
+/// allocation's write of the length, bounds checks, `memory.size`, the grows' RMWs), passes
+/// `check_execution`.
+#[test]
+fn sc_exploration_of_the_grow_files_reaches_exactly_the_hand_written_set() {
+    for (path, expected) in grow_files() {
+        for reduction in [Reduction::Dpor, Reduction::Caching] {
+            let ex = explore_with(&path, MemoryMode::Sc, reduction);
+            let reached: BTreeSet<String> = ex.reachable.keys().map(Outcome::to_string).collect();
+            assert_eq!(reached, expected, "{} ({reduction:?})", path.display());
+            assert_eq!(ex.reduction, Reduction::Caching, "{}", path.display());
+        }
+    }
+}
+
+/// Without spurious failure (`--grow-fails-only-at-max`) a grow below the maximum always
+/// succeeds: no outcome of the SC set has -1, and DPOR explores the schedules.
+#[test]
+fn without_spurious_failure_a_grow_below_the_maximum_succeeds() {
+    for (path, expected) in grow_files() {
+        let opts = ExploreOptions {
+            spurious_grow_failure: false,
+            keep_traces: true,
+            ..ExploreOptions::default()
+        };
+        let ex = explore(&plan(&path), &opts).unwrap();
+        assert!(ex.complete);
+        assert!(check_traces(&ex).is_ok());
+        assert_eq!(ex.reduction, Reduction::Dpor, "{}", path.display());
+        let reached: BTreeSet<String> = ex.reachable.keys().map(Outcome::to_string).collect();
+        let succeeding: BTreeSet<String> = expected
+            .into_iter()
+            .filter(|o| !o.contains("4294967295"))
+            .collect();
+        assert_eq!(reached, succeeding, "{}", path.display());
+    }
 }

@@ -23,58 +23,13 @@ fn relaxed() -> ExploreOptions {
     }
 }
 
-/// The model's reading that matches what the interpreter implements: every switch at its
-/// default, except that `memory.grow` fails only at the maximum (the interpreter never fails
-/// a grow spuriously, docs/deviations.md; the model's `--grow-fails-only-at-max`). It changes
-/// nothing for programs that do not grow a memory.
-fn interpreter_reading() -> Config {
-    Config {
-        spurious_grow_failure: false,
-        ..Config::default()
-    }
-}
-
-/// Catalogue files on which relaxed exploration is known to disagree with the model, and
-/// why. Each is asserted to still disagree, so that the list cannot go stale (issue 24).
-const KNOWN_GAPS: &[(&str, &str)] = &[(
-    "grow_size_publishes",
-    "the relaxed backend keeps no length location: its memory.size does not read the length \
-     seq-cst, so it does not synchronise with the memory.grow it sees (relaxed.rst), and \
-     exploration reaches T1: [i32:2] [i32:0], which the model forbids",
-)];
-
-/// Assert that relaxed exploration of `path` still reaches an outcome the model forbids.
-fn assert_still_a_gap(path: &Path, why: &str) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let program = parse_litmus(&text).unwrap();
-    let allowed = enumerate(&program, &interpreter_reading()).unwrap().allowed;
-    let plan = Plan::from_text(&text).unwrap();
-    let ex = explore(&plan, &relaxed()).unwrap();
-    let forbidden: Vec<String> = ex
-        .reachable
-        .keys()
-        .filter(|o| !allowed.contains_key(*o))
-        .map(|o| o.to_string())
-        .collect();
-    assert!(
-        !forbidden.is_empty(),
-        "{}: listed as a known gap ({why}), but relaxed exploration now reaches only allowed \
-         outcomes: remove it from KNOWN_GAPS",
-        path.display()
-    );
-    println!(
-        "{}: known gap ({why}): reached {forbidden:?}",
-        path.display()
-    );
-}
-
 /// Explore `path` on the relaxed backend; `None` if the model does not accept it. Asserts
 /// completeness, soundness (reachable ⊆ allowed) and that every kept trace passes the
 /// checker. Returns the reachable and the allowed-but-unreached outcomes.
 fn check_file(path: &Path) -> Option<(Vec<Outcome>, BTreeSet<String>)> {
     let text = std::fs::read_to_string(path).unwrap();
     let program = parse_litmus(&text).ok()?;
-    let allowed: Vec<Outcome> = enumerate(&program, &interpreter_reading())
+    let allowed: Vec<Outcome> = enumerate(&program, &Config::default())
         .unwrap_or_else(|e| panic!("{}: model: {e}", path.display()))
         .allowed
         .keys()
@@ -116,10 +71,6 @@ fn relaxed_exploration_of_the_catalogue_reaches_exactly_the_allowed_outcomes() {
     let mut lb = false;
     for f in catalogue() {
         let name = f.file_stem().unwrap().to_str().unwrap().to_string();
-        if let Some((_, why)) = KNOWN_GAPS.iter().find(|(n, _)| *n == name) {
-            assert_still_a_gap(&f, why);
-            continue;
-        }
         let Some((reached, unreached)) = check_file(&f) else {
             panic!("{name}: the model rejects a catalogue file");
         };

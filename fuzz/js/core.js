@@ -218,6 +218,43 @@ function importObject(module, memory) {
   return imports;
 }
 
+// ---- Fresh memories (a test that grows its memory) ----
+
+// A grown memory stays grown, so every iteration of a test that grows its memory
+// (test.memory.grows) runs on a fresh memory, with fresh instances. The coordinator makes
+// the memories in pools of consecutive iterations, {start (first iteration), memories}: the
+// first pool comes with each worker's data, the next ones as messages {pool} that a worker
+// takes synchronously with its environment's `receive` (node and bun:
+// receiveMessageOnPort). An environment without `receive` (the browsers, env.feedsPools
+// unset) runs such a test in rounds of POOL_SIZE iterations, each round on new workers with
+// one pool (runTest).
+const POOL_SIZE = 64;
+
+/** A fresh shared memory of the test's size (throws on failure). */
+function freshMemory(test) {
+  return new WebAssembly.Memory({ initial: test.memory.initial, maximum: test.memory.maximum, shared: true });
+}
+
+/** The pool of iterations start..start+n-1 (n at most `size`, none past the last). */
+function makePool(test, start, size) {
+  const memories = [];
+  for (let it = start; it < start + size && it <= test.iterations; it++) memories.push(freshMemory(test));
+  return { start, memories };
+}
+
+/** A worker's view of the pools: `memory(it)` takes every pool that has arrived, drops the
+ * pools of iterations before it, and returns iteration it's memory (undefined when its pool
+ * has not arrived yet). */
+function poolReader(first, receive) {
+  const pools = [first];
+  return function memory(it) {
+    for (let m = receive && receive(); m !== undefined; m = receive()) if (m.pool) pools.push(m.pool);
+    while (pools.length > 1 && it >= pools[0].start + pools[0].memories.length) pools.shift();
+    for (const p of pools) if (it >= p.start && it < p.start + p.memories.length) return p.memories[it - p.start];
+    return undefined;
+  };
+}
+
 // ---- Workers ----
 
 class HarnessError extends Error {
@@ -228,14 +265,16 @@ class HarnessError extends Error {
 }
 
 /**
- * A worker's body. data = {role: "thread"|"watchdog", test, thread (index), memory, ctl (SAB)}.
+ * A worker's body. data = {role: "thread"|"watchdog", test, thread (index), memory, ctl (SAB),
+ * pool (the first pool of fresh memories, for a test that grows its memory)}. `receive()`,
+ * if the environment has it, returns the next message from the coordinator or undefined.
  * Posts {done: true, ...} or {error: {kind, message}}.
  */
-function workerMain(data, post) {
+function workerMain(data, post, receive) {
   const ctl = new Int32Array(data.ctl);
   try {
-    if (data.role === "watchdog") watchdogMain(data, ctl, post);
-    else threadMain(data, ctl, post);
+    if (data.role === "watchdog") watchdogMain(data, ctl, post, receive);
+    else threadMain(data, ctl, post, receive);
   } catch (e) {
     Atomics.store(ctl, C_STOP, 1);
     const kind = e instanceof HarnessError ? e.kind : "harness";
@@ -292,37 +331,64 @@ function parts0(k) {
   return new Array(k).fill("null").join(",");
 }
 
-function threadMain(data, ctl, post) {
-  const { test, thread: t, memory } = data;
+function threadMain(data, ctl, post, receive) {
+  const { test, thread: t } = data;
   const steps = test.threads[t].steps;
   const base = threadBase(t);
-  // Instantiate the thread's modules once.
-  const instances = [];
+  // Compile the thread's modules once.
+  const modules = [];
   for (const s of steps) {
     if (s.instantiate === undefined) continue;
-    let inst;
     try {
-      const m = new WebAssembly.Module(new Uint8Array(test.modules[s.instantiate]));
-      inst = new WebAssembly.Instance(m, importObject(m, memory));
+      modules.push(new WebAssembly.Module(new Uint8Array(test.modules[s.instantiate])));
     } catch (e) {
       throw new HarnessError("compile", "thread " + test.threads[t].name + ": " + e);
     }
-    instances.push(inst);
   }
-  // Compile the steps to closures.
+  // The steps as a plan; an invoke's function `f` is bound to the instances by `bind`.
   const plan = [];
   let invokes = 0;
   for (const s of steps) {
     if (s.invoke) {
       const inv = s.invoke;
-      const f = instances[inv.instance] && instances[inv.instance].exports[inv.export];
-      if (typeof f !== "function")
-        throw new HarnessError("harness", "no export " + inv.export + " in instance " + inv.instance);
       const args = inv.args.map(argToJs);
-      plan.push({ kind: 0, f, args, results: inv.results, k: invokes++ });
+      plan.push({ kind: 0, inv, f: null, args, results: inv.results, k: invokes++ });
     } else if (s.spawn !== undefined) plan.push({ kind: 1, c: s.spawn });
     else if (s.join !== undefined) plan.push({ kind: 2, c: s.join });
   }
+  // Instantiates the modules on `memory` and binds every invoke to its function: once, or
+  // every iteration on its fresh memory when the test grows its memory.
+  const bind = (memory) => {
+    const instances = [];
+    for (const m of modules) {
+      try {
+        instances.push(new WebAssembly.Instance(m, importObject(m, memory)));
+      } catch (e) {
+        throw new HarnessError("compile", "thread " + test.threads[t].name + ": " + e);
+      }
+    }
+    for (const p of plan) {
+      if (p.kind !== 0) continue;
+      const i = instances[p.inv.instance];
+      p.f = i && i.exports[p.inv.export];
+      if (typeof p.f !== "function")
+        throw new HarnessError("harness", "no export " + p.inv.export + " in instance " + p.inv.instance);
+    }
+  };
+  const grows = test.memory.grows === true;
+  const poolMemory = grows ? poolReader(data.pool, receive) : null;
+  // The memory of iteration `it`, waiting for its pool if need be (undefined: stopped).
+  const memoryOf = (it) => {
+    if (!grows) return data.memory;
+    for (;;) {
+      const m = poolMemory(it);
+      if (m !== undefined) return m;
+      if (!receive) throw new HarnessError("harness", "no fresh memory for iteration " + it);
+      if (Atomics.load(ctl, C_STOP) !== 0) return undefined;
+      Atomics.wait(ctl, C_WD_SLEEP, 0, 1);
+    }
+  };
+  bind(memoryOf(1));
   const sched = schedule(test);
   const body = plan.slice(sched.lead[t], sched.tail[t]);
   const preSpawnWords = Array.from(sched.pre)
@@ -335,7 +401,7 @@ function threadMain(data, ctl, post) {
     return;
   }
   const n = active.filter((x) => x).length;
-  const mem8 = new Uint8Array(memory.buffer);
+  let mem8 = new Uint8Array(memoryOf(1).buffer);
   const initial = new Uint8Array(test.memory.reset_len);
   for (const [a, b] of test.memory.init) if (a < initial.length) initial[a] = b;
   const nextDelay = delayGenerator(test.seed, t);
@@ -377,6 +443,12 @@ function threadMain(data, ctl, post) {
 
   let t0 = 0;
   for (it = 1; it <= iterations; it++) {
+    if (grows && it > 1) {
+      const memory = memoryOf(it);
+      if (memory === undefined) return;
+      bind(memory);
+      mem8 = new Uint8Array(memory.buffer);
+    }
     if (!barrier(ctl, n, startSerial)) return;
     if (it === 1) t0 = performance.now();
     if (!sched.pre.has(t)) {
@@ -447,10 +519,12 @@ function mayWait(test) {
   });
 }
 
-function watchdogMain(data, ctl, post) {
-  const { test, memory } = data;
+function watchdogMain(data, ctl, post, receive) {
+  const { test } = data;
   const n = test.threads.length;
-  const mem32 = new Int32Array(memory.buffer);
+  // The memory whose waiters it notifies: the iteration's own when the test grows it.
+  const poolMemory = test.memory.grows === true ? poolReader(data.pool, receive) : null;
+  let mem32 = new Int32Array(data.memory.buffer);
   const addrs = test.wait_addresses.map((a) => a >>> 2);
   // Without a wait instruction no thread can block: then the watchdog only looks for hangs.
   const active = schedule(test).active;
@@ -475,6 +549,11 @@ function watchdogMain(data, ctl, post) {
   let prevIt = 0; // the iteration in progress at the previous poll
   const prevSeq = new Array(n).fill(-1); // the threads' invoke sequence numbers then
   const notifyAll = () => {
+    if (poolMemory) {
+      const m = poolMemory(Atomics.load(ctl, C_ITER));
+      if (m === undefined) return 0;
+      mem32 = new Int32Array(m.buffer);
+    }
     let sum = 0;
     for (const a of addrs) sum += Atomics.notify(mem32, a, Infinity);
     return sum;
@@ -482,6 +561,7 @@ function watchdogMain(data, ctl, post) {
   for (;;) {
     if (Atomics.load(ctl, C_STOP) !== 0) return;
     Atomics.wait(ctl, C_WD_SLEEP, 0, period);
+    if (poolMemory) poolMemory(Atomics.load(ctl, C_ITER)); // take the pools that came
     const c = Atomics.load(ctl, C_COMPLETED);
     if (c >= test.iterations) break;
     if (c !== last) {
@@ -593,6 +673,63 @@ async function runTestReporting(test, env) {
 }
 
 async function runTest(test, env) {
+  if (test.memory.grows !== true || env.feedsPools) return runTestOnce(test, env);
+  // A test that grows its memory, and workers that cannot take more pools: rounds.
+  let merged;
+  for (let start = 1; start <= test.iterations; start += POOL_SIZE) {
+    const round = Object.assign({}, test, {
+      iterations: Math.min(POOL_SIZE, test.iterations - start + 1),
+      seed: test.seed + start - 1,
+    });
+    const roundEnv = Object.assign({}, env, {
+      progress: (o) => env.progress && env.progress(Object.assign({}, o, { progress: o.progress + start - 1 })),
+    });
+    // The previous rounds' memories are garbage, but a browser may not have collected them
+    // yet (Chromium: "could not allocate memory" after about 128): wait for it, up to 10 s.
+    let pool;
+    for (let tries = 0; pool === undefined; tries++) {
+      try {
+        pool = makePool(round, 1, round.iterations);
+      } catch (e) {
+        if (tries === 100) return errorResult(test.name, "harness", "cannot create the fresh memories: " + e);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    const r = await runTestOnce(round, roundEnv, pool);
+    if (r.error) {
+      r.error.message = "in the round of iterations " + start + ".." + (start + round.iterations - 1) + ": " + r.error.message;
+      return r;
+    }
+    merged = merged === undefined ? r : mergeResults(merged, r);
+  }
+  merged.iterations = test.iterations;
+  return merged;
+}
+
+/** The result object of two rounds of one test. */
+function mergeResults(a, b) {
+  const hist = new Map();
+  for (const h of a.histogram.concat(b.histogram)) {
+    const key = JSON.stringify(h.results);
+    const prev = hist.get(key);
+    if (prev) prev.count += h.count;
+    else hist.set(key, { results: h.results, count: h.count });
+  }
+  const reasons = Object.assign({}, a.discard_reasons);
+  for (const [k, n] of Object.entries(b.discard_reasons)) reasons[k] = (reasons[k] || 0) + n;
+  return {
+    name: a.name,
+    histogram: Array.from(hist.values()),
+    iterations: a.iterations + b.iterations,
+    discarded: a.discarded + b.discarded,
+    discard_reasons: reasons,
+    seconds: a.seconds + b.seconds,
+  };
+}
+
+/** Runs one test, or one round of it (with its `roundPool` of fresh memories), on new
+ * workers. */
+async function runTestOnce(test, env, roundPool) {
   const name = test.name;
   let memory;
   try {
@@ -607,6 +744,16 @@ async function runTest(test, env) {
       return errorResult(name, "compile", "module " + i + ": " + e);
     }
   }
+  // A test that grows its memory: pools of fresh memories, the first now (every iteration's
+  // if the environment cannot feed more later).
+  const grows = test.memory.grows === true;
+  const poolSize = env.feedsPools ? POOL_SIZE : test.iterations;
+  let pool;
+  try {
+    pool = grows ? roundPool || makePool(test, 1, poolSize) : undefined;
+  } catch (e) {
+    return errorResult(name, "harness", "cannot create the fresh memories: " + e);
+  }
   const n = test.threads.length;
   const ctlBuf = new SharedArrayBuffer(4 * (C_THREADS + n * T_WORDS));
   const ctl = new Int32Array(ctlBuf);
@@ -620,6 +767,7 @@ async function runTest(test, env) {
       if (finished) return;
       finished = true;
       clearInterval(heartbeat);
+      if (feeder !== undefined) clearInterval(feeder);
       Atomics.store(ctl, C_STOP, 1);
       for (const w of workers) {
         try {
@@ -653,8 +801,22 @@ async function runTest(test, env) {
       if (--pending === 0) finish(assemble(test, parts));
     };
     const onError = (e) => finish(errorResult(name, "crash", "worker error: " + ((e && e.message) || e)));
+    // The next pool goes out as soon as the workers start on the latest one.
+    let nextStart = pool ? pool.start + pool.memories.length : Infinity;
+    const feeder = grows && env.feedsPools ? setInterval(() => {
+      if (nextStart > test.iterations) return clearInterval(feeder);
+      if (Atomics.load(ctl, C_COMPLETED) + 1 < nextStart - POOL_SIZE) return;
+      let next;
+      try {
+        next = makePool(test, nextStart, POOL_SIZE);
+      } catch (e) {
+        return finish(errorResult(name, "harness", "cannot create the fresh memories: " + e));
+      }
+      for (const w of workers) w.post({ pool: next });
+      nextStart += next.memories.length;
+    }, 2) : undefined;
     for (let t = 0; t <= n; t++) {
-      const data = { role: t < n ? "thread" : "watchdog", test, thread: t, memory, ctl: ctlBuf };
+      const data = { role: t < n ? "thread" : "watchdog", test, thread: t, memory, ctl: ctlBuf, pool };
       try {
         workers.push(env.spawnWorker(data, onMessage, onError));
       } catch (e) {

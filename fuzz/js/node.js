@@ -3,16 +3,23 @@
 (function () {
   const wt = require("worker_threads");
   if (!wt.isMainThread) {
-    wt.parentPort.once("message", (data) => workerMain(data, (m) => wt.parentPort.postMessage(m)));
+    // Later messages (pools of fresh memories) are taken synchronously by `receive`.
+    const receive = () => {
+      const r = wt.receiveMessageOnPort(wt.parentPort);
+      return r === undefined ? undefined : r.message;
+    };
+    wt.parentPort.once("message", (data) => workerMain(data, (m) => wt.parentPort.postMessage(m), receive));
     return;
   }
   const env = {
+    // Workers take pools of fresh memories as they come (core.js, "Fresh memories").
+    feedsPools: true,
     spawnWorker(data, onMessage, onError) {
       const w = new wt.Worker(__filename);
       w.on("message", onMessage);
       w.on("error", onError);
       w.postMessage(data);
-      return { terminate: () => w.terminate() };
+      return { post: (m) => w.postMessage(m), terminate: () => w.terminate() };
     },
     progress(obj) {
       process.stdout.write(JSON.stringify(obj) + "\n");

@@ -68,6 +68,18 @@ impl HangBound {
         self.floor.max(self.slowest.saturating_mul(Self::FACTOR))
     }
 
+    /// The message of a hang: iteration `completed + 1` made no progress for `stalled`,
+    /// with the bound and how it was made.
+    pub fn hang_message(&self, completed: u64, stalled: Duration) -> String {
+        format!(
+            "iteration {} made no progress for {:.1} s (bound {:.1} s: {})",
+            completed + 1,
+            stalled.as_secs_f64(),
+            self.bound().as_secs_f64(),
+            self.explain()
+        )
+    }
+
     /// How the bound was made, for the message of a hang.
     pub fn explain(&self) -> String {
         format!(

@@ -64,6 +64,11 @@ pub struct SharedMemorySpec {
     /// The harness restores bytes `0..reset_len` to their initial contents before every
     /// iteration: a bound on every address the test accesses (see [`LitmusTest::from_wast`]).
     pub reset_len: u32,
+    /// Some function of the test may grow the memory (`memory.grow`; the model's
+    /// `Memory::growable`). A grown memory stays grown, so the harnesses give each iteration
+    /// of such a test a fresh memory of `initial_pages` (and fresh instances); the others
+    /// reuse one memory, reset between iterations.
+    pub grows: bool,
 }
 
 /// A litmus test ready for the engine adapters.
@@ -166,6 +171,8 @@ impl LitmusTest {
                 // One memory: its locations are its (32-bit) addresses.
                 init: program.init.iter().map(|&(a, b)| (a as u32, b)).collect(),
                 reset_len,
+                // `Memory::growable`: the front end marks a memory some invoked function grows.
+                grows: program.memories[0].growable,
             },
             modules: x.modules,
             threads: x.threads,
@@ -256,6 +263,7 @@ impl LitmusTest {
                 maximum_pages,
                 init: Vec::new(),
                 reset_len,
+                grows: facts.iter().any(|f| f.grows),
             },
             modules: x.modules,
             threads,
@@ -428,7 +436,8 @@ impl LitmusTest {
     /// as byte arrays, values as `"i32:N"` strings, each invoke with the number of `wait`
     /// instructions of its function (`"waits"`) and whether none of them can time out
     /// (`"untimed"`); the hang bound's floor (`"timeout_ms"`) and its factor and
-    /// calibration ([`crate::HangBound`]).
+    /// calibration ([`crate::HangBound`]); `"memory"."grows"` asks for a fresh memory per
+    /// iteration ([`SharedMemorySpec::grows`]).
     pub fn to_harness_json(&self, opts: &crate::RunOptions) -> serde_json::Value {
         let waits = self.waits_per_invoke();
         let untimed = self.untimed_per_invoke();
@@ -481,6 +490,7 @@ impl LitmusTest {
                 "maximum": self.memory.maximum_pages,
                 "reset_len": self.memory.reset_len,
                 "init": self.memory.init,
+                "grows": self.memory.grows,
             },
             "wait_addresses": self.wait_addresses,
             "modules": self.modules,
@@ -855,6 +865,8 @@ mod binary {
         pub finite_timeouts: bool,
         /// The longest constant finite timeout, in nanoseconds.
         pub max_timeout_ns: u64,
+        /// Some function of the module has a `memory.grow`.
+        pub grows: bool,
     }
 
     /// What one function body does with `wait`.
@@ -866,6 +878,7 @@ mod binary {
         calls: bool,
         finite_timeouts: bool,
         max_timeout_ns: u64,
+        grows: bool,
     }
 
     fn type_name(t: ValType) -> Result<&'static str, String> {
@@ -885,6 +898,7 @@ mod binary {
             calls: false,
             finite_timeouts: false,
             max_timeout_ns: 0,
+            grows: false,
         };
         // Open blocks: whether each is a loop.
         let mut loops: Vec<bool> = Vec::new();
@@ -931,6 +945,7 @@ mod binary {
                     }
                 }
                 Operator::I64Const { value } => this_const = Some(value),
+                Operator::MemoryGrow { .. } => f.grows = true,
                 _ => {}
             }
             prev_const = this_const;
@@ -988,6 +1003,7 @@ mod binary {
                 exports: HashMap::new(),
                 finite_timeouts: bodies.iter().any(|b| b.finite_timeouts),
                 max_timeout_ns: bodies.iter().map(|b| b.max_timeout_ns).max().unwrap_or(0),
+                grows: bodies.iter().any(|b| b.grows),
             };
             for (name, index) in exported {
                 let ty = funcs

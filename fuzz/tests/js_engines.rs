@@ -101,7 +101,7 @@ fn harness_json_of_sb_has_the_expected_shape() {
     assert_eq!(v["hang_calibration"], heddle_fuzz::HangBound::CALIBRATION);
     assert_eq!(
         v["memory"],
-        json!({"initial": 1, "maximum": 1, "reset_len": 64, "init": []})
+        json!({"initial": 1, "maximum": 1, "reset_len": 64, "init": [], "grows": false})
     );
     let addrs: Vec<u64> = (0..16).map(|i| i * 4).collect();
     assert_eq!(v["wait_addresses"], json!(addrs));

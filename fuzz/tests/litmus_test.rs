@@ -1,6 +1,7 @@
 //! The engine view of litmus files: extraction, reset region, outcome assembly with the
 //! model's meaning of blocked threads.
 
+mod common;
 use heddle_fuzz::litmus::{parse_value, LitmusTest, RawResult, Step};
 use heddle_fuzz::RunOptions;
 use heddle_model::{InvokeResult, Value};
@@ -69,20 +70,11 @@ fn harness_json_on_a_fixed_seed() {
 
 /// A thread with one invoke whose function runs `body` (a memory imported as `shared`).
 fn one_invoke(body: &str) -> String {
-    format!(
-        r#"(module $Mem (memory (export "shared") 1 1 shared))
-(register "mem" $Mem)
-(thread $T0 (shared (module $Mem))
-  (register "mem" $Mem)
-  (module
-    (memory (import "mem" "shared") 1 1 shared)
-    (func $helper (result i32)
+    common::one_thread(&format!(
+        r#"(func $helper (result i32)
       (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 10)))
-    (func (export "run") (result i32) {body}))
-  (invoke "run"))
-(wait $T0)
-"#
-    )
+    (func (export "run") (result i32) {body})"#
+    ))
 }
 
 /// Only a `wait` with a negative constant timeout can block forever; a finite timeout, a
@@ -108,20 +100,7 @@ fn untimed_waits_are_those_with_a_negative_constant_timeout() {
     assert!(!untimed("(call $helper)"));
     // The model's view of a litmus file says the same.
     let model = |timeout: i64| {
-        let src = format!(
-            r#"(module $Mem (memory (export "shared") 1 1 shared))
-(register "mem" $Mem)
-(thread $T0 (shared (module $Mem))
-  (register "mem" $Mem)
-  (module
-    (memory (import "mem" "shared") 1 1 shared)
-    (func (export "run") (result i32)
-      (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const {timeout}))))
-  (invoke "run"))
-(wait $T0)
-"#
-        );
-        LitmusTest::from_wast("t", &src)
+        LitmusTest::from_wast("t", &common::lone_wait_source(timeout))
             .expect("test")
             .untimed_per_invoke()[1][0]
     };
@@ -186,17 +165,8 @@ fn blocked_invoke_ends_its_thread_and_blocks_its_joiner() {
 
 #[test]
 fn finite_timeouts_lengthen_the_watchdog() {
-    let text = r#"
-(module $Mem (memory (export "shared") 1 1 shared))
-(register "mem" $Mem)
-(thread $T0 (shared (module $Mem)) (register "mem" $Mem)
-  (module (memory (import "mem" "shared") 1 1 shared)
-    (func (export "run") (result i32)
-      (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 1000000))))
-  (invoke "run"))
-(wait $T0)
-"#;
-    let t = LitmusTest::from_wast("timeout", text).expect("test");
+    let text = common::lone_wait_source(1_000_000);
+    let t = LitmusTest::from_wast("timeout", &text).expect("test");
     // 10 ms plus twice the 1 ms timeout.
     assert_eq!(t.watchdog, std::time::Duration::from_millis(12));
     // The timeout is not taken for an address.
@@ -224,4 +194,22 @@ fn files_the_model_rejects_are_rejected_with_a_line() {
     let e = LitmusTest::from_wast("bad", text).expect_err("loop is not supported");
     assert!(e.contains("line 5") && e.contains("loop"), "{e}");
     assert!(LitmusTest::from_wast("bad", "(module").is_err());
+}
+
+/// A test that grows its memory asks the harnesses for a fresh memory per iteration
+/// (`SharedMemorySpec::grows`), read from the model's view or, unmodelled, from the binary.
+#[test]
+fn a_test_that_grows_its_memory_says_so() {
+    assert!(litmus("grow_size.wast").memory.grows);
+    assert!(!litmus("SB.wast").memory.grows);
+    let grows =
+        common::one_thread(r#"(func (export "run") (result i32) (memory.grow (i32.const 0)))"#);
+    let t = LitmusTest::unmodelled("grows", &grows, 64).expect("a threaded script");
+    assert!(t.memory.grows);
+    assert_eq!(
+        t.to_harness_json(&RunOptions::default())["memory"]["grows"],
+        true
+    );
+    let t = LitmusTest::unmodelled("waits", &common::lone_wait_source(-1), 64).expect("script");
+    assert!(!t.memory.grows);
 }

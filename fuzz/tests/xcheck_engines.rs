@@ -14,13 +14,6 @@ use std::time::Duration;
 const SKIPPED: &[(&str, &str)] = &[
     ("atomic.wast", "unshared memory"),
     ("wait_notify.wast", "instruction `loop`"),
-    // A fresh memory per iteration is not built yet (heddle_fuzz::xcheck::GROWS_A_MEMORY).
-    ("grow_bounds_no_sync.wast", "memory.grow"),
-    ("grow_grow.wast", "memory.grow"),
-    ("grow_no_publish.wast", "memory.grow"),
-    ("grow_publish.wast", "memory.grow"),
-    ("grow_size.wast", "memory.grow"),
-    ("grow_size_publishes.wast", "memory.grow"),
 ];
 
 fn suite_threads_dir() -> PathBuf {

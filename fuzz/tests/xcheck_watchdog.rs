@@ -2,8 +2,10 @@
 //! a finite timeout is never called blocked (the watchdog that has to wake it discards the
 //! iteration, with its reason); a test whose threads block every iteration is slow, not
 //! hung, whatever its length; an engine that really hangs is reported within its
-//! per-iteration bound. node must be installed (a missing engine fails the test).
+//! per-iteration bound (`heddle-native` too). node must be installed (a missing engine
+//! fails the test).
 
+mod common;
 use heddle_fuzz::engines::js::NodeEngine;
 use heddle_fuzz::{DiscardReason, Engine, EngineFailure, Histogram, LitmusTest, RunOptions};
 use heddle_model::InvokeResult;
@@ -11,41 +13,21 @@ use std::time::{Duration, Instant};
 
 /// `$T0` waits on address 0 (which holds 0) with `timeout` ns; nothing notifies it.
 fn lone_wait(timeout: i64) -> LitmusTest {
-    let src = format!(
-        r#"(module $Mem (memory (export "shared") 1 1 shared))
-(register "mem" $Mem)
-(thread $T0 (shared (module $Mem))
-  (register "mem" $Mem)
-  (module
-    (memory (import "mem" "shared") 1 1 shared)
-    (func (export "run") (result i32)
-      (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const {timeout}))))
-  (invoke "run"))
-(wait $T0)
-"#
-    );
-    LitmusTest::from_wast("lone_wait.wast", &src).expect("a litmus test")
+    LitmusTest::from_wast("lone_wait.wast", &common::lone_wait_source(timeout))
+        .expect("a litmus test")
 }
 
 /// `$T0` adds 1 to a counter outside the reset region (so it counts iterations) and, from
 /// the `after`-th iteration on, loops forever: an engine that really hangs, after some
-/// quick iterations that calibrate the hang bound.
+/// quick iterations that calibrate the hang bound. On `heddle-native`, whose every iteration
+/// starts on a fresh memory, the counter is 0 every time: `hangs_after(0)` hangs at once.
 fn hangs_after(after: u32) -> LitmusTest {
-    let src = format!(
-        r#"(module $Mem (memory (export "shared") 1 1 shared))
-(register "mem" $Mem)
-(thread $T0 (shared (module $Mem))
-  (register "mem" $Mem)
-  (module
-    (memory (import "mem" "shared") 1 1 shared)
-    (func (export "run") (result i32)
+    let src = common::one_thread(&format!(
+        r#"(func (export "run") (result i32)
       (if (i32.ge_u (i32.atomic.rmw.add (i32.const 1024) (i32.const 1)) (i32.const {after}))
         (then (loop $spin (br $spin))))
-      (i32.const 0)))
-  (invoke "run"))
-(wait $T0)
-"#
-    );
+      (i32.const 0))"#
+    ));
     LitmusTest::unmodelled("hangs_after.wast", &src, 64).expect("a threaded script")
 }
 
@@ -136,11 +118,11 @@ fn blocking_test_is_slow_not_hung(engine: &dyn Engine) {
     );
 }
 
-/// The engine hangs in its 6th iteration: reported as a hang once that iteration has made
-/// no progress for the bound (the 2 s floor: the first iterations were quick), well before
-/// any whole-test bound would have.
-fn real_hang_is_reported_within_its_bound(engine: &dyn Engine, slack: Duration) {
-    let test = hangs_after(5);
+/// The engine hangs in iteration `after + 1`: reported as a hang once that iteration has
+/// made no progress for the bound (the 2 s floor: the first iterations were quick), well
+/// before any whole-test bound would have.
+fn real_hang_is_reported_within_its_bound(engine: &dyn Engine, after: u32, slack: Duration) {
+    let test = hangs_after(after);
     let floor = Duration::from_secs(2);
     let started = Instant::now();
     let r = engine.run(&test, &opts(1_000_000, floor));
@@ -148,8 +130,10 @@ fn real_hang_is_reported_within_its_bound(engine: &dyn Engine, slack: Duration) 
     eprintln!("{}: {r:?} after {took:?}", engine.name());
     match r {
         Err(EngineFailure::Hang(m)) => {
-            assert!(m.contains("iteration 6 made no progress"), "{m}");
-            assert!(m.contains("5 of 1000000 iterations completed"), "{m}");
+            let iteration = format!("iteration {} made no progress", after + 1);
+            assert!(m.contains(&iteration), "{m}");
+            let completed = format!("{after} of 1000000 iterations completed");
+            assert!(m.contains(&completed), "{m}");
         }
         other => panic!("{}: expected a hang, got {other:?}", engine.name()),
     }
@@ -193,11 +177,19 @@ fn node_blocking_test_is_not_a_hang() {
 #[test]
 #[cfg(feature = "wasmtime")]
 fn wasmtime_real_hang_is_reported_within_its_bound() {
-    real_hang_is_reported_within_its_bound(&*wasmtime(), Duration::from_secs(5));
+    real_hang_is_reported_within_its_bound(&*wasmtime(), 5, Duration::from_secs(5));
 }
 
 #[test]
 fn node_real_hang_is_reported_within_its_bound() {
     // node's start-up and the watchdog's own poll come on top.
-    real_hang_is_reported_within_its_bound(&*node(), Duration::from_secs(10));
+    real_hang_is_reported_within_its_bound(&*node(), 5, Duration::from_secs(10));
+}
+
+/// heddle-native's first iteration spins forever (a fresh memory every iteration): a hang
+/// within the floor (no iteration calibrated the bound).
+#[test]
+fn heddle_native_real_hang_is_reported_within_its_bound() {
+    let engine = heddle_fuzz::engines::native::NativeEngine::new();
+    real_hang_is_reported_within_its_bound(&engine, 0, Duration::from_secs(5));
 }

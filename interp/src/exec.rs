@@ -1374,12 +1374,10 @@ fn bulk_next(stack: &mut Vec<Slot>, n: u64, next: [u64; 3]) -> Bulk {
     Bulk::Again
 }
 
-/// Spec *memory.fill*, the shared case's bounds check: `RD len` and trap if `ea + n > len`.
-fn check_range(mem: &MemInst, tid: ThreadId, ea: u64, n: u64) -> Result<(), Trap> {
-    match ea.checked_add(n) {
-        Some(end) if end <= mem.len_bytes(tid) => Ok(()),
-        _ => Err(Trap::OutOfBoundsMemoryAccess),
-    }
+/// Spec *memory.fill*, the shared case's bounds check: `RD_unord len l` and trap if
+/// `ea + n > l` ([`MemInst::check_bounds`]).
+fn check_range(mem: &mut MemInst, tid: ThreadId, ea: u64, n: u64) -> Result<(), Trap> {
+    mem.check_bounds(tid, ea.saturating_add(n))
 }
 
 /// One step of `memory.fill` on a shared memory (spec *memory.fill*, shared case; operands
@@ -1416,8 +1414,15 @@ fn copy_byte(
     let forward = d <= s;
     match pending.take() {
         None => {
-            check_range(&mems[src.0 as usize], tid, s, n)?;
-            check_range(&mems[dst.0 as usize], tid, d, n)?;
+            // One read of the length within one memory; between two, the destination's
+            // then the source's (docs/model.md, *The length location*).
+            if src == dst {
+                let end = |a: u64| a.saturating_add(n);
+                mems[dst.0 as usize].check_bounds(tid, end(d).max(end(s)))?;
+            } else {
+                check_range(&mut mems[dst.0 as usize], tid, d, n)?;
+                check_range(&mut mems[src.0 as usize], tid, s, n)?;
+            }
             if n == 0 {
                 return Ok(bulk_next(stack, n, [d, s, n]));
             }
@@ -1917,8 +1922,8 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                 }
                 Instr::I64Store32(m) => store!(m, true, |v| (v as u32).to_le_bytes()),
                 Instr::MemorySize(m) => {
-                    let mem = &ctx.store.mems[mem_addr!(m).0 as usize];
-                    let pages = mem.len_bytes(tid) >> mem.current_type().page_size_log2;
+                    let mem = &mut ctx.store.mems[mem_addr!(m).0 as usize];
+                    let pages = mem.size(tid) >> mem.current_type().page_size_log2;
                     stack.push(from_u64(pages));
                 }
                 Instr::MemoryGrow(m) => {

@@ -11,6 +11,7 @@
 use crate::addr::MemAddr;
 use crate::content_hash::ContentHash;
 use crate::runtime::ThreadId;
+use crate::scheduler::ChoiceLog;
 pub use crate::trace::Ordering;
 use crate::trace::{Trace, TraceAction};
 pub use crate::types::MAX_MEMORY_BYTES;
@@ -19,10 +20,28 @@ use crate::Trap;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
 
 /// Size of a page, in bytes (spec: 64 KiB), unless the memory type has a custom page size
 /// ([`MemType::page_size`]).
 pub const PAGE_SIZE: u64 = 65536;
+
+/// The address that stands for a shared memory's *length* location (runtime.rst `a.len`;
+/// relaxed.rst *Consistency*, note: "a distinguished *length* location") in traces and in
+/// the relaxed backend's log: an 8-byte location holding the length in bytes,
+/// little-endian, above every data address (a memory has at most [`MAX_MEMORY_BYTES`]
+/// bytes, and an access beyond its length traps before it makes an event). Its events are
+/// recorded only for a memory whose length location is modelled
+/// ([`SharedMemory::model_length`]).
+pub const LENGTH_ADDRESS: u64 = 1 << 62;
+
+/// Width in bytes of the length location's value ([`LENGTH_ADDRESS`]).
+pub const LENGTH_WIDTH: usize = 8;
+
+/// The length location's value as its bytes (little-endian, [`LENGTH_WIDTH`] of them).
+pub fn length_bytes(len: u64) -> Vec<u8> {
+    len.to_le_bytes().to_vec()
+}
 
 /// What a `memory.atomic.wait` did in its one indivisible step (spec instr *wait*).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,8 +115,38 @@ pub trait SharedMemory: Send + fmt::Debug {
     fn fence(&mut self, thread: ThreadId);
     /// The memory's type, with the current size in pages as `min`.
     fn ty(&self) -> MemType;
-    /// Current length in bytes (spec: the `len` location, read seq-cst).
+    /// Current length in bytes: the latest write of the length, read by no thread (for
+    /// set-up, predictions and messages; a thread reads the length with
+    /// [`SharedMemory::size`] or [`SharedMemory::check_bounds`]).
     fn len_bytes(&self, thread: ThreadId) -> u64;
+    /// Model the memory's length location (relaxed.rst *Consistency*, note; runtime.rst
+    /// `a.len`): from now on bounds checks are `RD_unord` reads of it
+    /// ([`SharedMemory::check_bounds`]), `memory.size` an `RD_seqcst`
+    /// ([`SharedMemory::size`]) and `memory.grow` an `RMW` (or, failing, an `RD_seqcst`),
+    /// each its own event, before the access for a bounds check (the allocation's
+    /// `WR_seqcst` of the length is event 1, after the initialising write). With
+    /// `grow_failure`, every `memory.grow` may also fail (returning -1) though it would fit,
+    /// as instructions.rst *memory.grow* 10.b allows: a choice through that log, option 0
+    /// succeeding. Called before any thread runs, and before [`SharedMemory::enable_trace`].
+    /// Without it (`heddle run`, `heddle wast`) a memory reads its current length, records
+    /// no length events, and a grow fails only beyond the maximum: one of the behaviours
+    /// the spec allows. The default does nothing (the native backend).
+    fn model_length(&mut self, _grow_failure: Option<Arc<Mutex<ChoiceLog>>>) {}
+    /// A bounds check of thread `thread`: `RD_unord len n` (instructions.rst, e.g. *t.load*
+    /// step 13), then a trap if `end` (the access's end address, or `u64::MAX` when it
+    /// overflows) exceeds `n`. The default compares with the current length.
+    fn check_bounds(&mut self, thread: ThreadId, end: u64) -> Result<(), Trap> {
+        if end <= self.len_bytes(thread) {
+            Ok(())
+        } else {
+            Err(Trap::OutOfBoundsMemoryAccess)
+        }
+    }
+    /// `memory.size` of thread `thread`: `RD_seqcst len n` (instructions.rst *memory.size*);
+    /// `n` in bytes. The default returns the current length.
+    fn size(&mut self, thread: ThreadId) -> u64 {
+        self.len_bytes(thread)
+    }
     /// `RD_ord data[ea] out [noTear]` (after `RD len`): fill `out` with the bytes read.
     /// `no_tear` is the spec's flag (runtime.rst: integer access of at most 32 bits,
     /// aligned).
@@ -152,7 +201,9 @@ pub trait SharedMemory: Send + fmt::Debug {
         self.read(thread, Ordering::Unord, src, &mut buf, false)?;
         self.write(thread, Ordering::Unord, dst, &buf, false)
     }
-    /// `memory.grow` by `delta` pages: `Some(old size in pages)`, or `None` on failure.
+    /// `memory.grow` by `delta` pages: `Some(old size in pages)`, or `None` on failure
+    /// (beyond the maximum, or, with [`SharedMemory::model_length`]'s `grow_failure`, by
+    /// choice).
     fn grow(&mut self, thread: ThreadId, delta: u64) -> Option<u64>;
     /// The read-and-enqueue step of `memory.atomic.wait{32,64}`: compare the `width`-byte
     /// value at `ea` with `expected` and, if equal, append `thread` to the FIFO wait queue
@@ -209,6 +260,18 @@ pub struct ScMemory {
     /// When tracing: the trace, and for every byte the event that last wrote it (the
     /// write a sequentially consistent read reads from).
     tracing: Option<(Trace, Vec<usize>)>,
+    /// The length location, when modelled ([`SharedMemory::model_length`]).
+    length: Option<ScLength>,
+}
+
+/// The length location of a sequentially consistent memory ([`SharedMemory::model_length`]):
+/// every read of it reads its latest write, the current length.
+#[derive(Debug, Clone)]
+struct ScLength {
+    /// When tracing, the trace event of the latest write of the length.
+    writer: usize,
+    /// The log through which a `memory.grow` may fail though it would fit.
+    grow_failure: Option<Arc<Mutex<ChoiceLog>>>,
 }
 
 impl ScMemory {
@@ -220,7 +283,34 @@ impl ScMemory {
             content: ContentHash::default(),
             waiters: WaitQueues::default(),
             tracing: None,
+            length: None,
         }
+    }
+
+    /// When tracing a modelled length location: the event `RD_ord len n` of `thread`, `n`
+    /// the current length, reading from the latest write of the length.
+    fn record_length_read(&mut self, thread: ThreadId, ord: Ordering) {
+        if let (Some(l), Some((trace, _))) = (&self.length, &mut self.tracing) {
+            let action = TraceAction::Read {
+                ord,
+                ea: LENGTH_ADDRESS,
+                bytes: length_bytes(self.bytes.len() as u64),
+                no_tear: true,
+            };
+            trace.push(Some(thread), vec![action], vec![l.writer; LENGTH_WIDTH]);
+        }
+    }
+
+    /// The bounds check of an access of `n` bytes at `ea` by `thread`: its event (when the
+    /// length location is modelled and traced), then the byte range, or the trap.
+    fn checked_range(
+        &mut self,
+        thread: ThreadId,
+        ea: u64,
+        n: usize,
+    ) -> Result<std::ops::Range<usize>, Trap> {
+        self.record_length_read(thread, Ordering::Unord);
+        self.range(ea, n)
     }
 
     fn range(&self, ea: u64, n: usize) -> Result<std::ops::Range<usize>, Trap> {
@@ -389,7 +479,44 @@ impl SharedMemory for ScMemory {
             }],
             Vec::new(),
         );
+        if let Some(l) = &mut self.length {
+            // The allocation's `WR_seqcst a.len n` (modules.rst *allocmem*): event 1.
+            l.writer = trace.events.len();
+            trace.push(
+                None,
+                vec![TraceAction::Write {
+                    ord: Ordering::SeqCst,
+                    ea: LENGTH_ADDRESS,
+                    bytes: length_bytes(self.bytes.len() as u64),
+                    no_tear: true,
+                }],
+                Vec::new(),
+            );
+        }
         self.tracing = Some((trace, vec![0; self.bytes.len()]));
+    }
+
+    /// Every read of the length reads the current length (sequential consistency); the
+    /// events are recorded when tracing.
+    fn model_length(&mut self, grow_failure: Option<Arc<Mutex<ChoiceLog>>>) {
+        self.length = Some(ScLength {
+            writer: 0,
+            grow_failure,
+        });
+    }
+
+    fn check_bounds(&mut self, thread: ThreadId, end: u64) -> Result<(), Trap> {
+        self.record_length_read(thread, Ordering::Unord);
+        if end <= self.bytes.len() as u64 {
+            Ok(())
+        } else {
+            Err(Trap::OutOfBoundsMemoryAccess)
+        }
+    }
+
+    fn size(&mut self, thread: ThreadId) -> u64 {
+        self.record_length_read(thread, Ordering::SeqCst);
+        self.bytes.len() as u64
     }
 
     fn trace(&self) -> Option<&Trace> {
@@ -422,7 +549,7 @@ impl SharedMemory for ScMemory {
         out: &mut [u8],
         no_tear: bool,
     ) -> Result<(), Trap> {
-        let r = self.range(ea, out.len())?;
+        let r = self.checked_range(thread, ea, out.len())?;
         out.copy_from_slice(&self.bytes[r.clone()]);
         if self.tracing.is_some() {
             let action = TraceAction::Read {
@@ -444,7 +571,7 @@ impl SharedMemory for ScMemory {
         bytes: &[u8],
         no_tear: bool,
     ) -> Result<(), Trap> {
-        let r = self.range(ea, bytes.len())?;
+        let r = self.checked_range(thread, ea, bytes.len())?;
         self.content.toggle(r.start, &self.bytes[r.clone()]);
         self.bytes[r.clone()].copy_from_slice(bytes);
         self.content.toggle(r.start, bytes);
@@ -493,7 +620,7 @@ impl SharedMemory for ScMemory {
         width: usize,
         modify: &mut dyn FnMut(u64) -> Option<u64>,
     ) -> Result<u64, Trap> {
-        let r = self.range(ea, width)?;
+        let r = self.checked_range(thread, ea, width)?;
         let read = self.bytes[r.clone()].to_vec();
         let old = le_to_u64(&read);
         match modify(old) {
@@ -519,10 +646,25 @@ impl SharedMemory for ScMemory {
         Ok(old)
     }
 
+    /// Spec *memory.grow* (`growmem`): fails beyond the maximum, and, with a modelled
+    /// length location and `grow_failure`, by choice (option 1) though it would fit. When
+    /// tracing: the new pages' zeros, then (modelled length) `RMW len l (l+k)`; a failure
+    /// is `RD_seqcst len l`.
     fn grow(&mut self, thread: ThreadId, delta: u64) -> Option<u64> {
         // Spec erratum MODEL.md §7.3 (11): the formal rule has no maximum check for shared
         // memories; the overview and the test suite require it.
         let old_len = self.bytes.len();
+        let fits = grown_pages(&self.ty, old_len as u64 >> self.ty.page_size_log2, delta).is_some();
+        let fails_by_choice = fits
+            && self
+                .length
+                .as_ref()
+                .and_then(|l| l.grow_failure.as_ref())
+                .is_some_and(|log| log.lock().unwrap_or_else(|e| e.into_inner()).choose(2) == 1);
+        if !fits || fails_by_choice {
+            self.record_length_read(thread, Ordering::SeqCst);
+            return None;
+        }
         let old = grow_bytes(&mut self.bytes, &self.ty, delta)?;
         if let Some((_, last)) = &mut self.tracing {
             last.resize(self.bytes.len(), 0);
@@ -539,6 +681,16 @@ impl SharedMemory for ScMemory {
             };
             self.record(thread, vec![action], None, Some(old_len..self.bytes.len()));
         }
+        if let (Some(l), Some((trace, _))) = (&mut self.length, &mut self.tracing) {
+            let action = TraceAction::Rmw {
+                ea: LENGTH_ADDRESS,
+                read: length_bytes(old_len as u64),
+                written: length_bytes(self.bytes.len() as u64),
+            };
+            let id = trace.events.len();
+            trace.push(Some(thread), vec![action], vec![l.writer; LENGTH_WIDTH]);
+            l.writer = id;
+        }
         Some(old)
     }
 
@@ -550,7 +702,7 @@ impl SharedMemory for ScMemory {
         expected: u64,
         timeout: i64,
     ) -> Result<WaitOutcome, Trap> {
-        let r = self.range(ea, width)?;
+        let r = self.checked_range(thread, ea, width)?;
         let read = self.bytes[r.clone()].to_vec();
         let equal = le_to_u64(&read) == expected;
         let mut actions = vec![TraceAction::Read {
@@ -572,7 +724,7 @@ impl SharedMemory for ScMemory {
     }
 
     fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Notified, Trap> {
-        self.range(ea, 4)?;
+        self.checked_range(thread, ea, 4)?;
         let woken = self.waiters.dequeue(ea, count);
         let action = TraceAction::Notify {
             ea,
@@ -733,6 +885,25 @@ impl MemInst {
         match self {
             MemInst::Unshared { bytes, .. } => bytes.len() as u64,
             MemInst::Shared(m) => m.len_bytes(thread),
+        }
+    }
+
+    /// A bounds check of `thread` for an access ending at `end` (see
+    /// [`SharedMemory::check_bounds`]; `u64::MAX` for an end that overflows): an unshared
+    /// memory compares with its length.
+    pub fn check_bounds(&mut self, thread: ThreadId, end: u64) -> Result<(), Trap> {
+        match self {
+            MemInst::Unshared { bytes, .. } if end <= bytes.len() as u64 => Ok(()),
+            MemInst::Unshared { .. } => Err(Trap::OutOfBoundsMemoryAccess),
+            MemInst::Shared(m) => m.check_bounds(thread, end),
+        }
+    }
+
+    /// `memory.size` of `thread`, in bytes (see [`SharedMemory::size`]).
+    pub fn size(&mut self, thread: ThreadId) -> u64 {
+        match self {
+            MemInst::Unshared { bytes, .. } => bytes.len() as u64,
+            MemInst::Shared(m) => m.size(thread),
         }
     }
 

@@ -61,14 +61,24 @@
 //! `memory.copy`). A wait's options are those of its read, suspending (if the value is the
 //! expected one) or not.
 //!
-//! Not modelled: the `len` region. Bounds checks and `memory.size` read the current length
-//! (as the sequentially consistent backend does), and `memory.grow` writes the new pages'
-//! zeros as one unord write of the growing thread (spec instr *memory.grow*:
-//! `WR_unord data[l] 0^k`), without the `RMW len` action.
+//! **The length location** (relaxed.rst *Consistency*, note; runtime.rst `a.len`), once
+//! [`SharedMemory::model_length`] is called: the length is one more location of the log
+//! ([`LENGTH_ADDRESS`]), written by the allocation (`WR_seqcst`, event 1) and by every
+//! successful `memory.grow` (`RMW len l (l+k)`, after its `WR_unord data[l] 0^k`). A
+//! bounds check is an `RD_unord` of it, its own event before the access, and reads any
+//! write of the length the rules above allow (C6(3): not one that an hb-later write of
+//! the length hides), so a thread that has not synchronised with a grow may still trap on
+//! the new pages; its options are told apart by their verdict only (in bounds or not).
+//! `memory.size` and a failing `memory.grow` are an `RD_seqcst`, and a grow's RMW reads
+//! like one: by C7(1) they read the latest write of the length and synchronise with it,
+//! so they see everything the grower did before. The length's writes are never promised
+//! (a bounds check reads only a length already written). Without `model_length`, bounds
+//! checks and `memory.size` read the current length and a grow writes only its zeros.
 
 use crate::content_hash::ContentHash;
 use crate::memory::{
-    bounds, grown_pages, le_to_u64, Notified, Ordering, SharedMemory, WaitOutcome, WaitQueues,
+    grown_pages, le_to_u64, length_bytes, Notified, Ordering, SharedMemory, WaitOutcome,
+    WaitQueues, LENGTH_ADDRESS, LENGTH_WIDTH,
 };
 use crate::runtime::ThreadId;
 use crate::scheduler::ChoiceLog;
@@ -257,7 +267,8 @@ pub struct ValueDomain(BTreeMap<u64, BTreeMap<u8, BTreeSet<Writer>>>);
 impl ValueDomain {
     /// Add the bytes of write `w`.
     fn insert(&mut self, w: &Write) {
-        let Some(thread) = w.thread else {
+        // The length location is never promised (module documentation).
+        let Some(thread) = w.thread.filter(|_| w.ea != LENGTH_ADDRESS) else {
             return;
         };
         let writer = Writer {
@@ -392,6 +403,9 @@ pub struct RelaxedMemory {
     promises: Option<Arc<Promises>>,
     /// Reads with promised bytes, in log order, until the run ends.
     pending: Vec<PendingRead>,
+    /// The length location, when modelled ([`SharedMemory::model_length`]): `Some`, with
+    /// the log through which a grow may fail by choice, if it may.
+    length: Option<Option<Arc<Mutex<ChoiceLog>>>>,
 }
 
 impl RelaxedMemory {
@@ -434,6 +448,7 @@ impl RelaxedMemory {
             choices,
             promises: None,
             pending: Vec::new(),
+            length: None,
         }
     }
 
@@ -553,9 +568,10 @@ impl RelaxedMemory {
         after
     }
 
-    /// `hb(W_a, W_b)` between two logged writes (indices into `writes`).
+    /// `hb(W_a, W_b)` between two logged writes (indices into `writes`); the allocation's
+    /// writes (no thread) happen after nothing.
     fn hb_ww(&self, a: usize, b: usize) -> bool {
-        a != b && b != 0 && self.writes[a].in_view(&self.writes[b].pred)
+        a != b && self.writes[b].thread.is_some() && self.writes[a].in_view(&self.writes[b].pred)
     }
 
     /// Whether read `r`, with hb-predecessors `view`, may read byte `k` from write `wi`
@@ -858,6 +874,55 @@ impl RelaxedMemory {
         Some(rf)
     }
 
+    /// A read of the length location by `thread`: `RD_ord len` (a bounds check unord, the
+    /// others seq-cst), tear-free (the length is one value, docs/model.md).
+    fn length_req(thread: ThreadId, ord: Ordering) -> ReadReq {
+        ReadReq {
+            thread,
+            ord,
+            ea: LENGTH_ADDRESS,
+            n: LENGTH_WIDTH,
+            tearfree: true,
+        }
+    }
+
+    /// The allowed sources of read `r` of the length location by a thread whose
+    /// hb-predecessors are `base`, latest first: each a write of the length (all of them
+    /// seq-cst writes of the whole location, so C8 makes one write the source of every
+    /// byte) and the read's view (joined with the source's when a seq-cst read
+    /// synchronises with it, C10). The rules are those of data reads (`allowed_source`):
+    /// a seq-cst read has only the latest write (C7(1)); a bounds check may read an older
+    /// one unless a write of the length hb-between hides it (C6(3)). The latest is always
+    /// allowed.
+    fn length_options(&self, r: &ReadReq, base: &Clock) -> Vec<(usize, Clock)> {
+        let mut options = Vec::new();
+        for wi in (0..self.writes.len()).rev() {
+            let w = &self.writes[wi];
+            if w.ea != LENGTH_ADDRESS {
+                continue;
+            }
+            let mut view = base.clone();
+            if r.sync(w) {
+                view.join(&w.view_after());
+            }
+            if self.allowed_source(r, &view, LENGTH_ADDRESS, wi) {
+                options.push((wi, view));
+            }
+        }
+        options
+    }
+
+    /// Append the event of read `r` of the length location taking its value from write
+    /// `wi`, with view `view`.
+    fn push_length_read(&mut self, r: &ReadReq, wi: usize, view: Clock) {
+        let option = ReadOption {
+            bytes: self.writes[wi].bytes.clone(),
+            sources: vec![Source::Past(wi); LENGTH_WIDTH],
+            view,
+        };
+        self.push_read(r, option, true);
+    }
+
     /// A seq-cst read request for `width` bytes at `ea` (RMW, failed cmpxchg, wait).
     fn sc_read(thread: ThreadId, ea: u64, width: usize) -> ReadReq {
         ReadReq {
@@ -868,6 +933,39 @@ impl RelaxedMemory {
             tearfree: true,
         }
     }
+}
+
+impl RelaxedMemory {
+    /// The zeros of a grow to `new` pages: `WR_unord data[l] 0^k` of `thread`, from the
+    /// current length `l` (nothing for `k = 0`); the current length becomes `new` pages.
+    fn write_zeros(&mut self, thread: ThreadId, new: u64) {
+        let ea = self.len;
+        let new_len = new << self.ty.page_size_log2;
+        if new_len > ea {
+            let zeros = vec![0u8; (new_len - ea) as usize];
+            let action = TraceAction::Write {
+                ord: Ordering::Unord,
+                ea,
+                bytes: zeros.clone(),
+                no_tear: false,
+            };
+            let pred = self.view(thread);
+            self.push_event(
+                thread,
+                pred,
+                vec![action],
+                None,
+                Some((Ordering::Unord, ea, zeros, false)),
+            );
+        }
+        self.len = new_len;
+    }
+}
+
+/// The end address of an access of `n` bytes at `ea`; `u64::MAX` when it overflows (then
+/// out of bounds of every memory).
+fn end(ea: u64, n: usize) -> u64 {
+    ea.saturating_add(n as u64)
 }
 
 impl SharedMemory for RelaxedMemory {
@@ -1014,6 +1112,78 @@ impl SharedMemory for RelaxedMemory {
         self.len
     }
 
+    /// Adds the allocation's `WR_seqcst len n` to the log (event 1); see the module
+    /// documentation. Called before any other event.
+    fn model_length(&mut self, grow_failure: Option<Arc<Mutex<ChoiceLog>>>) {
+        debug_assert_eq!(self.trace.events.len(), 1, "model_length before any event");
+        if self.length.is_some() {
+            return;
+        }
+        let bytes = length_bytes(self.len);
+        let id = self.trace.events.len();
+        self.trace.push(
+            None,
+            vec![TraceAction::Write {
+                ord: Ordering::SeqCst,
+                ea: LENGTH_ADDRESS,
+                bytes: bytes.clone(),
+                no_tear: true,
+            }],
+            Vec::new(),
+        );
+        self.writes.push(Write {
+            id,
+            thread: None,
+            po: 0,
+            ord: Ordering::SeqCst,
+            ea: LENGTH_ADDRESS,
+            content: ContentHash::of(&bytes),
+            bytes,
+            tearfree: true,
+            pred: Clock::default(),
+        });
+        self.length = Some(grow_failure);
+    }
+
+    /// `RD_unord len n`, a choice among the allowed writes of the length told apart by
+    /// their verdict (the latest's first), then the trap if `end > n`.
+    fn check_bounds(&mut self, thread: ThreadId, end: u64) -> Result<(), Trap> {
+        let fits = |len: u64| {
+            if end <= len {
+                Ok(())
+            } else {
+                Err(Trap::OutOfBoundsMemoryAccess)
+            }
+        };
+        if self.length.is_none() {
+            return fits(self.len);
+        }
+        let r = Self::length_req(thread, Ordering::Unord);
+        let options = self.length_options(&r, &self.view(thread));
+        let verdict = |o: &(usize, Clock)| end <= le_to_u64(&self.writes[o.0].bytes);
+        let mut distinct = vec![&options[0]];
+        if let Some(other) = options.iter().find(|o| verdict(o) != verdict(&options[0])) {
+            distinct.push(other);
+        }
+        let (wi, view) = distinct[self.choose(distinct.len())].clone();
+        let len = le_to_u64(&self.writes[wi].bytes);
+        self.push_length_read(&r, wi, view);
+        fits(len)
+    }
+
+    /// `RD_seqcst len n`: the latest write of the length (C7(1)), synchronising with it.
+    fn size(&mut self, thread: ThreadId) -> u64 {
+        if self.length.is_none() {
+            return self.len;
+        }
+        let r = Self::length_req(thread, Ordering::SeqCst);
+        let mut options = self.length_options(&r, &self.view(thread));
+        let (wi, view) = options.swap_remove(self.choose(options.len()));
+        let len = le_to_u64(&self.writes[wi].bytes);
+        self.push_length_read(&r, wi, view);
+        len
+    }
+
     /// `RD_ord data[ea] b* [noTear]`: `b*` is one of the allowed combinations of sources.
     fn read(
         &mut self,
@@ -1023,7 +1193,7 @@ impl SharedMemory for RelaxedMemory {
         out: &mut [u8],
         no_tear: bool,
     ) -> Result<(), Trap> {
-        bounds(self.len as usize, ea, out.len())?;
+        self.check_bounds(thread, end(ea, out.len()))?;
         let r = ReadReq {
             thread,
             ord,
@@ -1046,7 +1216,7 @@ impl SharedMemory for RelaxedMemory {
         bytes: &[u8],
         no_tear: bool,
     ) -> Result<(), Trap> {
-        bounds(self.len as usize, ea, bytes.len())?;
+        self.check_bounds(thread, end(ea, bytes.len()))?;
         let tearfree = ord == Ordering::SeqCst || (ord == Ordering::Unord && no_tear);
         let action = TraceAction::Write {
             ord,
@@ -1075,7 +1245,7 @@ impl SharedMemory for RelaxedMemory {
         width: usize,
         modify: &mut dyn FnMut(u64) -> Option<u64>,
     ) -> Result<u64, Trap> {
-        bounds(self.len as usize, ea, width)?;
+        self.check_bounds(thread, end(ea, width))?;
         let r = Self::sc_read(thread, ea, width);
         let opt = self.choose_read(&r, &self.view(thread));
         let old = le_to_u64(&opt.bytes);
@@ -1100,32 +1270,57 @@ impl SharedMemory for RelaxedMemory {
         Ok(old)
     }
 
-    /// `memory.grow`: the new pages' zeros are one unord write of `thread` (spec instr
-    /// *memory.grow*, `WR_unord data[l] 0^k`); the `len` location itself is not modelled
-    /// (the new length is visible to every thread at once). Fails beyond the maximum, as
-    /// [`crate::memory::ScMemory`] does.
+    /// `memory.grow` (instructions.rst *memory.grow*): the new pages' zeros are one unord
+    /// write of `thread` (`WR_unord data[l] 0^k`). With the length location modelled, the
+    /// grow first reads the length as a seq-cst read does (the latest write, synchronising
+    /// with it); it fails beyond the maximum, or by choice (option 1) when
+    /// [`SharedMemory::model_length`] allows it, as an `RD_seqcst len l`; otherwise the
+    /// zeros are followed by `RMW len l (l+k)`, a seq-cst write of the length. Without it,
+    /// the new length is visible to every thread at once and a grow fails only beyond the
+    /// maximum, as [`crate::memory::ScMemory`]'s.
     fn grow(&mut self, thread: ThreadId, delta: u64) -> Option<u64> {
-        let old = self.len >> self.ty.page_size_log2;
-        let new = grown_pages(&self.ty, old, delta)?;
-        if delta > 0 {
-            let zeros = vec![0u8; (delta << self.ty.page_size_log2) as usize];
-            let action = TraceAction::Write {
-                ord: Ordering::Unord,
-                ea: self.len,
-                bytes: zeros.clone(),
-                no_tear: false,
-            };
-            let pred = self.view(thread);
-            let ea = self.len;
-            self.len = new << self.ty.page_size_log2;
-            self.push_event(
-                thread,
-                pred,
-                vec![action],
-                None,
-                Some((Ordering::Unord, ea, zeros, false)),
-            );
-        }
+        let Some(grow_failure) = self.length.clone() else {
+            let old = self.len >> self.ty.page_size_log2;
+            let new = grown_pages(&self.ty, old, delta)?;
+            self.write_zeros(thread, new);
+            return Some(old);
+        };
+        let r = Self::length_req(thread, Ordering::SeqCst);
+        let mut options = self.length_options(&r, &self.view(thread));
+        let (wi, view) = options.swap_remove(self.choose(options.len()));
+        let old_len = le_to_u64(&self.writes[wi].bytes);
+        let old = old_len >> self.ty.page_size_log2;
+        let fails_by_choice = |log: &Arc<Mutex<ChoiceLog>>| {
+            log.lock().unwrap_or_else(|e| e.into_inner()).choose(2) == 1
+        };
+        let new = grown_pages(&self.ty, old, delta)
+            .filter(|_| !grow_failure.as_ref().is_some_and(fails_by_choice));
+        let Some(new) = new else {
+            self.push_length_read(&r, wi, view);
+            return None;
+        };
+        debug_assert_eq!(
+            old_len, self.len,
+            "a seq-cst read of the length reads the latest"
+        );
+        self.write_zeros(thread, new);
+        let written = length_bytes(self.len);
+        let action = TraceAction::Rmw {
+            ea: LENGTH_ADDRESS,
+            read: self.writes[wi].bytes.clone(),
+            written: written.clone(),
+        };
+        // The RMW is po-after the zeros, and reads from (synchronises with) `wi`.
+        let mut pred = self.view(thread);
+        pred.join(&view);
+        let sources = vec![Source::Past(wi); LENGTH_WIDTH];
+        self.push_event(
+            thread,
+            pred,
+            vec![action],
+            Some((&r, &sources)),
+            Some((Ordering::SeqCst, LENGTH_ADDRESS, written, true)),
+        );
         Some(old)
     }
 
@@ -1141,7 +1336,7 @@ impl SharedMemory for RelaxedMemory {
         expected: u64,
         timeout: i64,
     ) -> Result<WaitOutcome, Trap> {
-        bounds(self.len as usize, ea, width)?;
+        self.check_bounds(thread, end(ea, width))?;
         let r = Self::sc_read(thread, ea, width);
         let suspending: Vec<ReadOption> = self
             .read_options(&r, &self.susp_pred(thread, ea))
@@ -1197,7 +1392,7 @@ impl SharedMemory for RelaxedMemory {
     /// waiters in the same step, each hb-after the previous suspension events on `ea` and
     /// so after the notifier's earlier events (C9).
     fn notify(&mut self, thread: ThreadId, ea: u64, count: u32) -> Result<Notified, Trap> {
-        bounds(self.len as usize, ea, 4)?;
+        self.check_bounds(thread, end(ea, 4))?;
         let woken = self.queues.dequeue(ea, count);
         let action = TraceAction::Notify {
             ea,
@@ -1471,5 +1666,90 @@ mod tests {
         assert_eq!(m.len_bytes(T0), 2 * PAGE_SIZE);
         assert_eq!(m.ty().limits.min, 2);
         assert_eq!(values(&m, T1, Ordering::Unord, PAGE_SIZE, 4), vec![0]);
+    }
+
+    /// Whether a 4-byte plain read of `ea` by `t` is in bounds, for every choice of its
+    /// bounds check, option 0 first.
+    fn verdicts(m: &RelaxedMemory, t: ThreadId, ea: u64) -> Vec<bool> {
+        let mut out = Vec::new();
+        let mut prefix = Some(Vec::new());
+        while let Some(p) = prefix {
+            *m.choices.lock().unwrap() = ChoiceLog::replaying(p);
+            let mut c = m.clone();
+            out.push(c.read(t, Ordering::Unord, ea, &mut [0; 4], true).is_ok());
+            prefix = m.choices.lock().unwrap().next_prefix();
+        }
+        out
+    }
+
+    /// The length location (relaxed.rst *Consistency*, note): after T0's grow, a bounds
+    /// check of T1, which has not synchronised with it, may read the allocation's length
+    /// (and trap) or the grow's, the latest first; T0, po-after its grow, and T1 once its
+    /// `memory.size` (a seq-cst read) has read the grown length, only the grow's. The size
+    /// read also publishes T0's earlier writes.
+    #[test]
+    fn a_bounds_check_reads_any_allowed_length_and_size_synchronises() {
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let mut m = memory(&choices);
+        m.model_length(None);
+        m.enable_trace();
+        m.write(T0, Ordering::Unord, 0, &[42, 0, 0, 0], true)
+            .unwrap();
+        assert_eq!(m.grow(T0, 1), Some(1));
+        assert_eq!(verdicts(&m, T1, PAGE_SIZE), vec![true, false]);
+        assert_eq!(verdicts(&m, T0, PAGE_SIZE), vec![true]);
+        assert_eq!(values(&m, T1, Ordering::Unord, 0, 4), vec![42, 0]);
+        let mut synced = m.clone();
+        assert_eq!(synced.size(T1), 2 * PAGE_SIZE);
+        assert_eq!(verdicts(&synced, T1, PAGE_SIZE), vec![true]);
+        assert_eq!(values(&synced, T1, Ordering::Unord, 0, 4), vec![42]);
+        // The length's events: the allocation's write (event 1), T0's bounds check of its
+        // store, the grow's zeros and RMW, T1's size read (from the RMW).
+        let trace = synced.trace().unwrap();
+        assert!(matches!(
+            &trace.events[1].actions[0],
+            TraceAction::Write {
+                ord: Ordering::SeqCst,
+                ea: LENGTH_ADDRESS,
+                ..
+            }
+        ));
+        let last = trace.events.last().unwrap();
+        assert!(matches!(
+            &last.actions[0],
+            TraceAction::Read {
+                ord: Ordering::SeqCst,
+                ea: LENGTH_ADDRESS,
+                ..
+            }
+        ));
+        assert!(matches!(
+            &trace.events[last.reads_from[0]].actions[0],
+            TraceAction::Rmw {
+                ea: LENGTH_ADDRESS,
+                ..
+            }
+        ));
+    }
+
+    /// With `model_length(Some(log))` a grow that would fit may fail by choice (option 1),
+    /// reading the length and leaving it; beyond the maximum it fails without a choice.
+    #[test]
+    fn a_grow_may_fail_by_choice() {
+        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let mut m = memory(&choices);
+        m.model_length(Some(choices.clone()));
+        let mut results = Vec::new();
+        let mut prefix = Some(Vec::new());
+        while let Some(p) = prefix {
+            *choices.lock().unwrap() = ChoiceLog::replaying(p);
+            let mut c = m.clone();
+            results.push((c.grow(T0, 1), c.len_bytes(T0) / PAGE_SIZE));
+            prefix = choices.lock().unwrap().next_prefix();
+        }
+        assert_eq!(results, vec![(Some(1), 2), (None, 1)]);
+        *choices.lock().unwrap() = ChoiceLog::default();
+        assert_eq!(m.grow(T0, 2), None);
+        assert_eq!(choices.lock().unwrap().taken().len(), 0);
     }
 }

@@ -15,9 +15,12 @@
 //!   timeout; real timeouts are tested in `interp/tests/native.rs`.
 #![cfg(loom)]
 
+// Only `native_memory` here (in loom's `Arc`); the other helpers are for the other files.
+#[allow(dead_code)]
+mod common;
+
 use heddle_interp::exec::ThreadId;
 use heddle_interp::memory::{Ordering, SharedMemory, WaitOutcome};
-use heddle_interp::types::{Limits, MemType};
 use heddle_interp::{NativeHandle, NativeMemory, Trap};
 use loom::sync::Arc;
 use loom::thread;
@@ -26,16 +29,7 @@ const T0: ThreadId = ThreadId(0);
 
 /// A shared memory of `min` pages (at most `max`), and a handle on it for the main thread.
 fn memory(min: u64, max: u64) -> (Arc<NativeMemory>, NativeHandle) {
-    let m = Arc::new(
-        NativeMemory::new(MemType::new(
-            Limits {
-                min,
-                max: Some(max),
-            },
-            true,
-        ))
-        .expect("small memory"),
-    );
+    let m = Arc::new(common::native_memory(min, max));
     let h = NativeHandle::new(m.clone());
     (m, h)
 }

@@ -5,28 +5,14 @@
 #![cfg(not(loom))]
 
 mod common;
-use common::{func, module};
+use common::{func, module, shared};
 use heddle_interp::exec::ThreadId;
 use heddle_interp::memory::{Ordering, SharedMemory};
-use heddle_interp::types::{Limits, MemType};
 use heddle_interp::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const T0: ThreadId = ThreadId(0);
-
-fn shared(min: u64, max: u64) -> Arc<NativeMemory> {
-    Arc::new(
-        NativeMemory::new(MemType::new(
-            Limits {
-                min,
-                max: Some(max),
-            },
-            true,
-        ))
-        .unwrap(),
-    )
-}
 
 const WAITER: &str = r#"
   (module

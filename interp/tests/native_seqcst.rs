@@ -13,10 +13,9 @@
 #![cfg(not(loom))]
 
 mod common;
-use common::{func, module};
+use common::{func, module, native_memory, shared};
 use heddle_interp::exec::ThreadId;
 use heddle_interp::memory::{Ordering, SharedMemory};
-use heddle_interp::types::{Limits, MemType};
 use heddle_interp::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,20 +29,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A shared native memory of `min` pages (at most `max`).
-fn shared(min: u64, max: u64) -> Arc<NativeMemory> {
-    Arc::new(
-        NativeMemory::new(MemType::new(
-            Limits {
-                min,
-                max: Some(max),
-            },
-            true,
-        ))
-        .expect("small memory"),
-    )
 }
 
 /// A reusable barrier that spins (yielding after a while): the threads leave it within
@@ -467,17 +452,7 @@ fn cmpxchg_lock_protects_a_plain_counter() {
 fn wait_notify_ping_pong_loses_no_wake_up() {
     let _serial = serial();
     const ROUNDS: i32 = 2_000;
-    let memory = Arc::new(
-        NativeMemory::new(MemType::new(
-            Limits {
-                min: 1,
-                max: Some(1),
-            },
-            true,
-        ))
-        .expect("small memory")
-        .with_wait_limit(Some(Duration::from_secs(10))),
-    );
+    let memory = Arc::new(native_memory(1, 1).with_wait_limit(Some(Duration::from_secs(10))));
     let start = Instant::now();
     let results = on_threads(
         &memory,

@@ -3,8 +3,9 @@
 //!
 //! A small driver loads a litmus `.wast` file in the catalogue's shape (a module defining
 //! the shared memory, `(thread $T (shared (module $Mem)) (module …) (invoke "run"))` blocks,
-//! `(wait $T)`, and optionally an observer module invoked after the waits), replaces the
-//! shared memory by a [`RelaxedMemory`], and enumerates **every** run depth-first over
+//! `(wait $T)`, and optionally an observer module whose functions the main script invokes
+//! after the waits), replaces the shared memory by a [`RelaxedMemory`] (modelling its length
+//! location, with grows that may fail by choice, when the program grows it), and enumerates **every** run depth-first over
 //! [`ChoiceLog::next_prefix`]: before each step that touches shared memory the thread to
 //! step (or a waiter to time out) is a choice, and every read's source is a choice inside
 //! the backend. Steps that do not touch shared memory are taken without a choice (they
@@ -12,7 +13,7 @@
 //! `heddle_model::Execution` and must pass `check_execution`; the reachable outcomes are
 //! compared with the model's allowed outcomes (`heddle_model::enumerate`).
 
-use heddle_interp::memory::MemInst;
+use heddle_interp::memory::{MemInst, LENGTH_ADDRESS};
 use heddle_interp::trace::{Trace, TraceAction};
 use heddle_interp::{
     ChoiceLog, Configuration, ExecLimits, ExternVal, FuncAddr, MemAddr, Module, RelaxedMemory,
@@ -29,7 +30,8 @@ struct Litmus {
     base: Configuration,
     mem: MemAddr,
     threads: Vec<ThreadId>,
-    observer: Option<FuncAddr>,
+    /// The main script's invokes after the waits, in order, on one thread.
+    observer: Vec<FuncAddr>,
     choices: Arc<Mutex<ChoiceLog>>,
 }
 
@@ -63,7 +65,7 @@ fn load(text: &str) -> Litmus {
     let mut config = Configuration::with_limits(limits);
     let mut mem = None;
     let mut threads = Vec::new();
-    let mut observer = None;
+    let mut observer = Vec::new();
     let mut last_instance = None;
     let invoke_of = |d: WastDirective| -> Option<String> {
         match d {
@@ -116,7 +118,7 @@ fn load(text: &str) -> Litmus {
             WastDirective::Register { .. } | WastDirective::Wait { .. } => {}
             d => {
                 let name = invoke_of(d).expect("top level: module, thread, wait, invoke");
-                observer = Some(func(
+                observer.push(func(
                     &config,
                     last_instance.expect("observer module"),
                     &name,
@@ -126,7 +128,7 @@ fn load(text: &str) -> Litmus {
     }
     let mem = mem.expect("a shared memory");
     let choices = Arc::new(Mutex::new(ChoiceLog::default()));
-    make_relaxed(&mut config, mem, &choices);
+    make_relaxed(&mut config, mem, &choices, text.contains("memory.grow"));
     Litmus {
         base: config,
         mem,
@@ -136,8 +138,15 @@ fn load(text: &str) -> Litmus {
     }
 }
 
-/// Replace the shared memory at `mem` by a [`RelaxedMemory`] seeded with its contents.
-fn make_relaxed(config: &mut Configuration, mem: MemAddr, choices: &Arc<Mutex<ChoiceLog>>) {
+/// Replace the shared memory at `mem` by a [`RelaxedMemory`] seeded with its contents;
+/// with `grows`, modelling its length location, a grow failing by choice through `choices`
+/// (as the model's default, `spurious_grow_failure`).
+fn make_relaxed(
+    config: &mut Configuration,
+    mem: MemAddr,
+    choices: &Arc<Mutex<ChoiceLog>>,
+    grows: bool,
+) {
     let m = &mut config.store.mems[mem.0 as usize];
     let ty = m.current_type();
     let mut initial = vec![0u8; m.len_bytes(ThreadId(0)) as usize];
@@ -150,6 +159,9 @@ fn make_relaxed(config: &mut Configuration, mem: MemAddr, choices: &Arc<Mutex<Ch
     )
     .expect("read contents");
     let mut relaxed = RelaxedMemory::new(ty, initial, choices.clone());
+    if grows {
+        heddle_interp::memory::SharedMemory::model_length(&mut relaxed, Some(choices.clone()));
+    }
     heddle_interp::memory::SharedMemory::enable_trace(&mut relaxed);
     *m = MemInst::Shared(Box::new(relaxed));
 }
@@ -233,16 +245,22 @@ fn run_once(l: &Litmus) -> (String, Trace, Vec<(ThreadId, ThreadId)>) {
         out.extend(results(&mut c, t));
     }
     let mut joins = Vec::new();
-    if let Some(obs) = l.observer {
+    if let Some((first, rest)) = l.observer.split_first() {
         if all_done {
-            // The script's `(wait $T)`s: the observer happens after every thread.
-            let o = c.spawn(obs, &[]).expect("spawn observer");
+            // The script's `(wait $T)`s: the observer happens after every thread; its
+            // invokes run one after the other on one thread.
+            let o = c.spawn(*first, &[]).expect("spawn observer");
             for &t in &l.threads {
                 shared(&mut c, l.mem).join_view(o, t);
                 joins.push((t, o));
             }
             run_threads(&mut c, &[o], &l.choices);
             out.extend(results(&mut c, o));
+            for f in rest {
+                c.invoke_on(o, *f, &[]).expect("invoke on the observer");
+                run_threads(&mut c, &[o], &l.choices);
+                out.extend(results(&mut c, o));
+            }
         } else {
             out.push("blocked".into());
         }
@@ -270,6 +288,7 @@ fn to_execution(trace: &Trace, joins: &[(ThreadId, ThreadId)]) -> Execution {
     let used = trace.events[1..]
         .iter()
         .flat_map(|e| e.actions.iter().map(end))
+        .filter(|&e| e <= LENGTH_ADDRESS)
         .max()
         .unwrap_or(0)
         .max(1) as usize;
@@ -277,6 +296,11 @@ fn to_execution(trace: &Trace, joins: &[(ThreadId, ThreadId)]) -> Execution {
         heddle_interp::memory::Ordering::Unord => MemOrder::Unord,
         heddle_interp::memory::Ordering::SeqCst => MemOrder::SeqCst,
         heddle_interp::memory::Ordering::Init => MemOrder::Init,
+    };
+    // The length address is the model's length location of memory 0.
+    let location = |ea: u64| match ea {
+        LENGTH_ADDRESS => heddle_model::event::length_location(0),
+        _ => ea,
     };
     let mut po_counts: BTreeMap<u32, usize> = BTreeMap::new();
     let events: Vec<Event> = trace
@@ -302,7 +326,7 @@ fn to_execution(trace: &Trace, joins: &[(ThreadId, ThreadId)]) -> Execution {
                         no_tear,
                     } => Action::Read {
                         ord: ord(o),
-                        offset: ea,
+                        offset: location(ea),
                         bytes,
                         no_tear,
                     },
@@ -317,24 +341,24 @@ fn to_execution(trace: &Trace, joins: &[(ThreadId, ThreadId)]) -> Execution {
                         }
                         Action::Write {
                             ord: ord(o),
-                            offset: ea,
+                            offset: location(ea),
                             bytes,
                             no_tear,
                         }
                     }
                     TraceAction::Rmw { ea, read, written } => Action::Rmw {
-                        offset: ea,
+                        offset: location(ea),
                         read,
                         written,
                     },
                     TraceAction::Wait { ea, timeout } => Action::Wait {
-                        offset: ea,
+                        offset: location(ea),
                         timeout,
                     },
                     TraceAction::Woken { ea } => Action::Woken { offset: ea },
                     TraceAction::Timeout { ea } => Action::Timeout { offset: ea },
                     TraceAction::Notify { ea, woken, max } => Action::Notify {
-                        offset: ea,
+                        offset: location(ea),
                         woken,
                         max,
                     },
@@ -423,13 +447,7 @@ fn allowed(text: &str) -> BTreeSet<String> {
 /// model's enumerator gives up (too many candidates).
 fn try_allowed(text: &str) -> Option<BTreeMap<String, Execution>> {
     let prog = heddle_model::parse_litmus(text).expect("model: parse");
-    // The interpreter fails a grow only at the maximum (docs/deviations.md), the model's
-    // `--grow-fails-only-at-max`; nothing changes for programs that do not grow.
-    let config = heddle_model::Config {
-        spurious_grow_failure: false,
-        ..heddle_model::Config::default()
-    };
-    let en = heddle_model::enumerate(&prog, &config).ok()?;
+    let en = heddle_model::enumerate(&prog, &heddle_model::Config::default()).ok()?;
     let allowed = en
         .allowed
         .into_iter()
@@ -452,23 +470,17 @@ fn try_allowed(text: &str) -> Option<BTreeMap<String, Execution>> {
     Some(allowed)
 }
 
-/// Catalogue files whose script this file's small driver cannot run, and why.
+/// Catalogue files whose script this file's small driver cannot run faithfully, and why.
+/// The full explorer runs them (explore/tests/explore_relaxed.rs, explore_bulk.rs).
 const NOT_FOR_THIS_DRIVER: &[(&str, &str)] = &[
-    (
-        "bulk_copy_init",
-        "three invokes on the main thread, the second trapping",
-    ),
-    (
-        "grow_publish",
-        "a known gap of the relaxed backend (no length location, issue 24): this driver's \
-         promises let T1 read the flag before T0 grows and then trap, which the model \
-         forbids; the full explorer's promise rounds do not reach it",
-    ),
-    (
-        "grow_size_publishes",
-        "a known gap of the relaxed backend, asserted there (KNOWN_GAPS)",
-    ),
+    ("grow_bounds_no_sync", TWO_INVOKES),
+    ("grow_publish", TWO_INVOKES),
+    ("grow_size_publishes", TWO_INVOKES),
 ];
+
+/// Why: the driver runs each invoke of a `thread` block on an interpreter thread of its own.
+const TWO_INVOKES: &str = "a thread invokes twice, and this driver runs each invoke on an \
+    interpreter thread of its own, without program order between them";
 
 fn set(xs: &[&str]) -> BTreeSet<String> {
     xs.iter().map(|s| s.to_string()).collect()
@@ -646,9 +658,6 @@ fn catalogue_reachable_equals_allowed_except_load_buffering() {
     assert!(names.len() >= 40, "catalogue found at {}", dir.display());
     let mut report = Vec::new();
     for name in &names {
-        // Files this driver cannot run (its observer runs one function after the threads,
-        // `Litmus::observer`) or that are a known gap are explored by the full explorer
-        // instead (explore/tests/explore_relaxed.rs).
         if let Some((_, why)) = NOT_FOR_THIS_DRIVER.iter().find(|(n, _)| n == name) {
             println!("{name}: explored in explore/tests/explore_relaxed.rs ({why})");
             continue;
@@ -689,7 +698,7 @@ fn join_view_orders_parent_before_child() {
             panic!()
         };
         let choices = Arc::new(Mutex::new(ChoiceLog::default()));
-        make_relaxed(&mut config, mem, &choices);
+        make_relaxed(&mut config, mem, &choices, false);
         let (store, load) = (func(&config, inst, "store"), func(&config, inst, "load"));
         let parent = config.spawn(store, &[]).unwrap();
         run_threads(&mut config, &[parent], &choices);

@@ -7,6 +7,8 @@ pub mod js;
 pub mod native;
 pub mod recorded;
 #[cfg(feature = "wasmtime")]
+pub mod wasi_threads;
+#[cfg(feature = "wasmtime")]
 pub mod wasmtime;
 pub mod watchdog;
 

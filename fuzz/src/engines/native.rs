@@ -16,8 +16,16 @@
 //! Iterations stop early once [`RunOptions::timeout`] (for the other engines the floor of
 //! the per-iteration hang bound) has passed in all; the histogram then counts the
 //! iterations done.
+//!
+//! The iterations run on a runner thread; the calling thread watches them with the same
+//! per-iteration hang bound as the other engines ([`HangBound`]: the larger of the floor
+//! and 100 times the slowest of the first 100 iterations). An iteration that makes no
+//! progress within it is reported as a hang. The interpreter cannot be interrupted, so the
+//! hung iteration's threads are left running, detached, until the process ends (they stop
+//! after that iteration if it ever ends).
 
-use crate::engine::{Engine, EngineFailure, Histogram, RunOptions};
+use crate::diff::compare::panic_message;
+use crate::engine::{Engine, EngineFailure, HangBound, Histogram, RunOptions};
 use crate::engines::barrier::AbortableBarrier;
 use crate::litmus::{LitmusTest, RawResult, Step};
 use crate::value;
@@ -27,6 +35,8 @@ use heddle_interp::types::{Limits, MemType};
 use heddle_interp::{
     Configuration, ExternVal, Module, NativeHandle, NativeMemory, SharedBackend, Trap, Value,
 };
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -61,19 +71,69 @@ impl Engine for NativeEngine {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| EngineFailure::Compile(e.to_string()))?;
         let plan = Plan::new(test);
-        let start = Instant::now();
-        let mut h = Histogram::default();
-        for iteration in 0..opts.iterations {
-            if start.elapsed() > opts.timeout {
-                break;
+        let (tx, rx) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let runner = {
+            let (test, opts, stop) = (test.clone(), opts.clone(), stop.clone());
+            move || {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    plan.run(&test, &modules, &opts, &stop, &mut || {
+                        let _ = tx.send(Report::Iteration);
+                    })
+                }));
+                let r = r.unwrap_or_else(|p| {
+                    Err(EngineFailure::Crash(format!(
+                        "the native harness panicked: {}",
+                        panic_message(&*p)
+                    )))
+                });
+                let _ = tx.send(Report::Done(r));
             }
-            let raw = plan.iteration(test, &modules, opts.seed, iteration)?;
-            h.add(test.assemble(&raw), 1);
-            h.iterations += 1;
+        };
+        std::thread::Builder::new()
+            .name("heddle-native runner".into())
+            .spawn(runner)
+            .map_err(|e| EngineFailure::Harness(format!("cannot start the runner: {e}")))?;
+        // The watch: the first completed iterations calibrate the bound (HangBound).
+        let mut hang = HangBound::new(opts.timeout);
+        let mut completed = 0u64;
+        let mut last_progress = Instant::now();
+        loop {
+            let left = hang.bound().saturating_sub(last_progress.elapsed());
+            match rx.recv_timeout(left) {
+                Ok(Report::Iteration) => {
+                    hang.observe(1, last_progress.elapsed());
+                    completed += 1;
+                    last_progress = Instant::now();
+                }
+                Ok(Report::Done(r)) => return r,
+                Err(RecvTimeoutError::Timeout) => {
+                    let stalled = last_progress.elapsed();
+                    if stalled > hang.bound() {
+                        stop.store(true, SeqCst);
+                        return Err(EngineFailure::Hang(format!(
+                            "{}; {completed} of {} iterations completed",
+                            hang.hang_message(completed, stalled),
+                            opts.iterations
+                        )));
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(EngineFailure::Harness(
+                        "the runner ended without a result".into(),
+                    ))
+                }
+            }
         }
-        h.seconds = start.elapsed().as_secs_f64();
-        Ok(h)
     }
+}
+
+/// What the runner thread tells the watch.
+enum Report {
+    /// One more iteration completed.
+    Iteration,
+    /// The run ended.
+    Done(Result<Histogram, EngineFailure>),
 }
 
 /// What one iteration needs besides the test.
@@ -93,6 +153,31 @@ impl Plan {
             }
         }
         Plan { at_barrier }
+    }
+
+    /// Runs the iterations (until `opts.timeout` has passed in all, or `stop`), calling
+    /// `done` after each.
+    fn run(
+        &self,
+        test: &LitmusTest,
+        modules: &[Arc<Module>],
+        opts: &RunOptions,
+        stop: &AtomicBool,
+        done: &mut dyn FnMut(),
+    ) -> Result<Histogram, EngineFailure> {
+        let start = Instant::now();
+        let mut h = Histogram::default();
+        for iteration in 0..opts.iterations {
+            if start.elapsed() > opts.timeout || stop.load(SeqCst) {
+                break;
+            }
+            let raw = self.iteration(test, modules, opts.seed, iteration)?;
+            h.add(test.assemble(&raw), 1);
+            h.iterations += 1;
+            done();
+        }
+        h.seconds = start.elapsed().as_secs_f64();
+        Ok(h)
     }
 
     /// Run the script once on a fresh memory: `raw[t][k]` is thread `t`'s `k`-th invoke.

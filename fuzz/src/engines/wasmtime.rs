@@ -1,5 +1,11 @@
-//! wasmtime, in process: each script thread on its own OS thread with its own `Store`, one
-//! `SharedMemory` imported by every thread's instances.
+//! wasmtime, in process: each script thread on its own OS thread, each of its instances in
+//! a `Store` of its own, one `SharedMemory` imported by every thread's instances.
+//!
+//! One store per instance: wasmtime 48.0.8 panics (`assertion failed: fault.is_none()`)
+//! instead of trapping when an access past the length faults in a `SharedMemory` that one
+//! store imports twice (docs/findings.md, part 1). A test that grows the memory
+//! ([`crate::litmus::SharedMemorySpec::grows`]) gets a fresh memory, and fresh instances,
+//! every iteration.
 //!
 //! The harness is the one docs/xcheck.md describes (the JavaScript harness follows the same
 //! design): per iteration, restore the reset region, meet at a barrier, run each thread's
@@ -8,6 +14,7 @@
 //! nothing can wake, marks them `"blocked"` and wakes them with `memory.atomic.notify`.
 
 use super::watchdog::{self, Verdict};
+use crate::diff::compare::panic_message;
 use crate::engine::{DiscardReason, Engine, EngineFailure, HangBound, Histogram, RunOptions};
 use crate::engines::barrier::{Barrier, Parking};
 use crate::litmus::{LitmusTest, RawResult, Step};
@@ -16,7 +23,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use wasmtime::{Config, Extern, Instance, MemoryType, Module, SharedMemory, Store, Trap, Val};
+use wasmtime::{
+    Config, Extern, Func, Instance, MemoryType, Module, SharedMemory, Store, Trap, Val,
+};
 
 /// The version of the wasmtime crate Heddle is built with (pinned in fuzz/Cargo.toml).
 pub const WASMTIME_VERSION: &str = "48.0.8";
@@ -33,17 +42,23 @@ impl Default for WasmtimeEngine {
 }
 
 impl WasmtimeEngine {
-    /// A wasmtime engine with `wasm_threads`, `shared_memory` and epoch interruption (to
-    /// stop a runaway thread at the time bound).
+    /// A wasmtime engine of [`threads_config`].
     pub fn new() -> WasmtimeEngine {
-        let mut c = Config::new();
-        c.wasm_threads(true);
-        c.shared_memory(true);
-        c.epoch_interruption(true);
         WasmtimeEngine {
-            engine: wasmtime::Engine::new(&c).map_err(|e| format!("{e:#}")),
+            engine: wasmtime::Engine::new(&threads_config()).map_err(|e| format!("{e:#}")),
         }
     }
+}
+
+/// The configuration of the wasmtime engines that run threads (the litmus engine and
+/// [`super::wasi_threads`]): Cranelift with `wasm_threads`,
+/// `shared_memory` and epoch interruption (to stop a runaway thread at a time bound).
+pub fn threads_config() -> Config {
+    let mut c = Config::new();
+    c.wasm_threads(true);
+    c.shared_memory(true);
+    c.epoch_interruption(true);
+    c
 }
 
 impl Engine for WasmtimeEngine {
@@ -73,14 +88,29 @@ impl Engine for WasmtimeEngine {
             .map_err(|e| e.to_string())
             .and_then(|b| Module::new(engine, b).map_err(|e| format!("{e:#}")))
             .map_err(|e| EngineFailure::Harness(format!("reset module: {e}")))?;
-        let ty = MemoryType::shared(
-            u32::try_from(test.memory.initial_pages).unwrap_or(u32::MAX),
-            u32::try_from(test.memory.maximum_pages).unwrap_or(u32::MAX),
-        );
-        let memory = SharedMemory::new(engine, ty)
-            .map_err(|e| EngineFailure::Harness(format!("shared memory: {e:#}")))?;
-        Harness::new(test, opts).run(engine, &modules, &reset, &memory)
+        let memory = new_memory(engine, test)?;
+        Harness::new(test, opts).run(engine, &modules, &reset, memory)
     }
+}
+
+/// A fresh shared memory of the test's initial and maximum size, all zeros.
+fn new_memory(engine: &wasmtime::Engine, test: &LitmusTest) -> Result<SharedMemory, EngineFailure> {
+    let ty = MemoryType::shared(
+        u32::try_from(test.memory.initial_pages).unwrap_or(u32::MAX),
+        u32::try_from(test.memory.maximum_pages).unwrap_or(u32::MAX),
+    );
+    SharedMemory::new(engine, ty)
+        .map_err(|e| EngineFailure::Harness(format!("shared memory: {e:#}")))
+}
+
+/// A worker's instances on one memory, each in its own `Store` (see the module docs): the
+/// reset function and the function of every invoke, resolved once.
+struct Instances {
+    stores: Vec<Store<()>>,
+    /// The reset module's `reset`, in `stores[0]`.
+    reset: Func,
+    /// Per invoke: its store's index, the function, its arguments and result slots.
+    calls: Vec<(usize, Func, Vec<Val>, Vec<Val>)>,
 }
 
 /// The reset module: `reset` copies the initial contents of bytes `0..reset_len` from a
@@ -129,6 +159,9 @@ struct Control {
     progress: Vec<AtomicU64>,
     spawned: Vec<AtomicU64>,
     done: Vec<AtomicU64>,
+    /// The memory of the current iteration (replaced by the end barrier's last thread when
+    /// the test grows it).
+    memory: Mutex<SharedMemory>,
     /// Committed blocked marks (invoke index, -1 for none), per thread.
     blocked_at: Vec<AtomicI64>,
     /// Why this iteration is discarded: 0 for not, else [`discard_code`] of the first reason.
@@ -217,7 +250,7 @@ impl<'a> Harness<'a> {
         engine: &wasmtime::Engine,
         modules: &[Module],
         reset: &Module,
-        memory: &SharedMemory,
+        memory: SharedMemory,
     ) -> Result<Histogram, EngineFailure> {
         let n = self.test.threads.len();
         let nw = self.workers.len().max(1);
@@ -232,6 +265,7 @@ impl<'a> Harness<'a> {
             spawned: (0..n).map(|_| AtomicU64::new(0)).collect(),
             done: (0..n).map(|_| AtomicU64::new(0)).collect(),
             blocked_at: (0..n).map(|_| AtomicI64::new(-1)).collect(),
+            memory: Mutex::new(memory),
             discard: AtomicU8::new(0),
             watchdog_busy: AtomicBool::new(false),
             abort: AtomicBool::new(false),
@@ -247,10 +281,10 @@ impl<'a> Harness<'a> {
                 let ctl = ctl.clone();
                 handles.push((
                     t,
-                    scope.spawn(move || self.worker(t, &ctl, engine, modules, reset, memory)),
+                    scope.spawn(move || self.worker(t, &ctl, engine, modules, reset)),
                 ));
             }
-            let watchdog = self.watchdog(&ctl, engine, memory);
+            let watchdog = self.watchdog(&ctl, engine);
             let mut result = watchdog;
             for (t, h) in handles {
                 let r = match h.join() {
@@ -308,27 +342,20 @@ impl<'a> Harness<'a> {
         Ok(h)
     }
 
-    /// One script thread's worker: instantiate, then run every iteration.
-    fn worker(
+    /// Instantiates the reset module and thread `t`'s modules on `memory`, each in a store
+    /// of its own, and resolves the function of every invoke.
+    fn instantiate(
         &self,
         t: usize,
-        ctl: &Control,
         engine: &wasmtime::Engine,
         modules: &[Module],
         reset: &Module,
         memory: &SharedMemory,
-    ) -> Result<(), EngineFailure> {
-        let fail = |e: EngineFailure| {
-            ctl.abort.store(true, SeqCst);
-            ctl.parking.wake();
-            e
-        };
-        // However the worker ends, the watchdog stops counting it as running.
-        let _exit = ExitGuard { ctl, t };
-        let mut store = Store::new(engine, ());
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_trap();
-        let instantiate = |store: &mut Store<()>, m: &Module| {
+    ) -> Result<Instances, EngineFailure> {
+        let instantiate = |m: &Module| {
+            let mut store = Store::new(engine, ());
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_trap();
             let imports: Vec<Extern> = m
                 .imports()
                 .map(|i| match i.ty() {
@@ -340,18 +367,22 @@ impl<'a> Harness<'a> {
                     ))),
                 })
                 .collect::<Result<_, _>>()?;
-            Instance::new(store, m, &imports)
-                .map_err(|e| EngineFailure::Compile(format!("instantiation: {e:#}")))
+            let instance = Instance::new(&mut store, m, &imports)
+                .map_err(|e| EngineFailure::Compile(format!("instantiation: {e:#}")))?;
+            Ok((store, instance))
         };
-        let reset_fn = instantiate(&mut store, reset)
-            .map_err(fail)?
+        let (mut store, instance) = instantiate(reset)?;
+        let reset = instance
             .get_func(&mut store, "reset")
-            .ok_or_else(|| fail(EngineFailure::Harness("reset: no export".into())))?;
-        // Instances, and the function of every invoke, resolved once.
+            .ok_or_else(|| EngineFailure::Harness("reset: no export".into()))?;
+        let mut stores = vec![store];
+        // The thread's n-th instance is in stores[n + 1].
         let mut instances = Vec::new();
         for s in &self.test.threads[t].steps {
             if let Step::Instantiate { module } = s {
-                instances.push(instantiate(&mut store, &modules[*module]).map_err(fail)?);
+                let (store, instance) = instantiate(&modules[*module])?;
+                instances.push((stores.len(), instance));
+                stores.push(store);
             }
         }
         let mut calls = Vec::new();
@@ -363,34 +394,65 @@ impl<'a> Harness<'a> {
                 ..
             } = s
             {
-                let f = instances
+                let (i, f) = instances
                     .get(*instance)
-                    .and_then(|i| i.get_func(&mut store, export))
+                    .and_then(|&(i, inst)| Some((i, inst.get_func(&mut stores[i], export)?)))
                     .ok_or_else(|| {
-                        fail(EngineFailure::Compile(format!(
-                            "no exported function {export:?}"
-                        )))
+                        EngineFailure::Compile(format!("no exported function {export:?}"))
                     })?;
                 let params: Vec<Val> = args.iter().map(value::to_wasmtime).collect();
                 let results: Vec<Val> = f
-                    .ty(&store)
+                    .ty(&stores[i])
                     .results()
                     .map(|r| value::wasmtime_slot(&r))
                     .collect::<Result<_, _>>()
-                    .map_err(|e| fail(e.failure(&self.test.name, &self.test.threads[t].name)))?;
-                calls.push((f, params, results));
+                    .map_err(|e| e.failure(&self.test.name, &self.test.threads[t].name))?;
+                calls.push((i, f, params, results));
             }
         }
+        Ok(Instances {
+            stores,
+            reset,
+            calls,
+        })
+    }
+
+    /// One script thread's worker: instantiate, then run every iteration (instantiating
+    /// again on each iteration's fresh memory when the test grows it).
+    fn worker(
+        &self,
+        t: usize,
+        ctl: &Control,
+        engine: &wasmtime::Engine,
+        modules: &[Module],
+        reset: &Module,
+    ) -> Result<(), EngineFailure> {
+        let fail = |e: EngineFailure| {
+            ctl.abort.store(true, SeqCst);
+            ctl.parking.wake();
+            e
+        };
+        // However the worker ends, the watchdog stops counting it as running.
+        let _exit = ExitGuard { ctl, t };
+        let memory = || ctl.memory.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut inst = self
+            .instantiate(t, engine, modules, reset, &memory())
+            .map_err(fail)?;
         let mut delay = crate::engine::delay_sequence(self.opts.seed, t);
-        let mut raw: Vec<RawResult> = Vec::with_capacity(calls.len());
+        let mut raw: Vec<RawResult> = Vec::with_capacity(inst.calls.len());
         // This thread's distinct result lists, each with a small id.
         let mut interned: HashMap<Vec<RawResult>, u32> = HashMap::new();
         let mut lists: Vec<Vec<RawResult>> = Vec::new();
         let steps = &self.test.threads[t].steps;
         for iter in 1..=self.opts.iterations {
+            if iter > 1 && self.test.memory.grows {
+                inst = self
+                    .instantiate(t, engine, modules, reset, &memory())
+                    .map_err(fail)?;
+            }
             let mut reset_err = None;
             ctl.start.arrive(&ctl.parking, &ctl.abort, || {
-                if let Err(e) = reset_fn.call(&mut store, &[], &mut []) {
+                if let Err(e) = inst.reset.call(&mut inst.stores[0], &[], &mut []) {
                     reset_err = Some(format!("reset: {e:#}"));
                 }
                 for b in &ctl.blocked_at {
@@ -439,8 +501,8 @@ impl<'a> Harness<'a> {
                             delayed = true;
                         }
                         ctl.invoke[t].store(k as u64, SeqCst);
-                        let (f, params, results) = &mut calls[k];
-                        raw.push(match f.call(&mut store, params, results) {
+                        let (i, f, params, results) = &mut inst.calls[k];
+                        raw.push(match f.call(&mut inst.stores[*i], params, results) {
                             Ok(()) => RawResult::Values(
                                 results
                                     .iter()
@@ -481,12 +543,22 @@ impl<'a> Harness<'a> {
             ctl.state[t].store(DONE, SeqCst);
             ctl.done[t].store(iter, SeqCst);
             ctl.parking.wake();
+            let mut memory_err = None;
             ctl.end.arrive(&ctl.parking, &ctl.abort, || {
                 // The watchdog may be deciding about this iteration: let it finish.
                 ctl.parking.wait_until(|| !ctl.watchdog_busy.load(SeqCst));
                 self.record(ctl);
+                if self.test.memory.grows && iter < self.opts.iterations {
+                    match new_memory(engine, self.test) {
+                        Ok(m) => *ctl.memory.lock().unwrap_or_else(|e| e.into_inner()) = m,
+                        Err(e) => memory_err = Some(e),
+                    }
+                }
                 ctl.completed.fetch_add(1, SeqCst);
             });
+            if let Some(e) = memory_err {
+                return Err(fail(e));
+            }
         }
         *ctl.result_lists[t]
             .lock()
@@ -515,12 +587,7 @@ impl<'a> Harness<'a> {
     /// The watchdog, on the calling thread until the run ends: finds threads blocked in a
     /// `wait` that nothing can wake (docs/xcheck.md, "Blocked threads") and ends a run whose
     /// current iteration makes no progress within the per-iteration bound ([`HangBound`]).
-    fn watchdog(
-        &self,
-        ctl: &Control,
-        engine: &wasmtime::Engine,
-        memory: &SharedMemory,
-    ) -> Result<(), EngineFailure> {
+    fn watchdog(&self, ctl: &Control, engine: &wasmtime::Engine) -> Result<(), EngineFailure> {
         let period = self.test.watchdog;
         let mut hang = HangBound::new(self.opts.timeout);
         let mut last = ctl.completed.load(SeqCst);
@@ -540,18 +607,12 @@ impl<'a> Harness<'a> {
             }
             let stalled = last_progress.elapsed();
             if stalled > hang.bound() {
-                let why = format!(
-                    "iteration {} made no progress for {:.1} s (bound {:.1} s: {})",
-                    now + 1,
-                    stalled.as_secs_f64(),
-                    hang.bound().as_secs_f64(),
-                    hang.explain()
-                );
-                return Err(self.abort(ctl, engine, memory, why));
+                return Err(self.abort(ctl, engine, hang.hang_message(now, stalled)));
             }
             ctl.watchdog_busy.store(true, SeqCst);
             if ctl.completed.load(SeqCst) == now {
-                self.find_blocked(ctl, now + 1, memory);
+                let memory = ctl.memory.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                self.find_blocked(ctl, now + 1, &memory);
             }
             ctl.watchdog_busy.store(false, SeqCst);
             ctl.parking.wake();
@@ -628,19 +689,14 @@ impl<'a> Harness<'a> {
         }
     }
 
-    fn abort(
-        &self,
-        ctl: &Control,
-        engine: &wasmtime::Engine,
-        memory: &SharedMemory,
-        why: String,
-    ) -> EngineFailure {
+    fn abort(&self, ctl: &Control, engine: &wasmtime::Engine, why: String) -> EngineFailure {
         ctl.abort.store(true, SeqCst);
         ctl.parking.wake();
         engine.increment_epoch();
         // Wake anything still waiting until every worker has seen the abort.
         for _ in 0..1000 {
-            notify_all(&self.test.wait_addresses, memory);
+            let memory = ctl.memory.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            notify_all(&self.test.wait_addresses, &memory);
             let iter = ctl.completed.load(SeqCst) + 1;
             if (0..ctl.threads).all(|t| !self.running(ctl, t, iter)) {
                 break;
@@ -655,7 +711,8 @@ impl<'a> Harness<'a> {
     }
 }
 
-/// Marks a worker's thread [`DONE`] when the worker ends, whichever way.
+/// Marks a worker's thread [`DONE`] when the worker ends, whichever way, and stops the run
+/// when it ends in a panic.
 struct ExitGuard<'a> {
     ctl: &'a Control,
     t: usize,
@@ -664,6 +721,11 @@ struct ExitGuard<'a> {
 impl Drop for ExitGuard<'_> {
     fn drop(&mut self) {
         self.ctl.state[self.t].store(DONE, SeqCst);
+        if std::thread::panicking() {
+            // The engine panicked in this worker: stop the others (the run reports a crash).
+            self.ctl.abort.store(true, SeqCst);
+            self.ctl.parking.wake();
+        }
     }
 }
 
@@ -694,11 +756,4 @@ fn notify_all(addresses: &[u32], memory: &SharedMemory) -> u64 {
         .iter()
         .map(|&a| memory.atomic_notify(a as u64, u32::MAX).unwrap_or(0) as u64)
         .sum()
-}
-
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".into())
 }

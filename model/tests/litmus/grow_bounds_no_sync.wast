@@ -16,6 +16,15 @@
 ;; allowed: T0: [i32:1]  T1: trap [i32:42]
 ;; allowed: T0: [i32:4294967295]  T1: trap [i32:0]
 ;; allowed: T0: [i32:4294967295]  T1: trap [i32:42]
+;; Sequentially consistent outcomes (any grow may fail), derived by hand: T1's first load is in bounds only after the grow, so
+;; after T0's store of 42, which its second load then reads; a first load before the grow
+;; traps, and the second reads 0 or 42 by where it falls. So SC misses the allowed
+;; T0: [i32:1]  T1: [i32:0] [i32:0] (a bounds check that saw the grow does not publish).
+;; SC: T0: [i32:1]  T1: [i32:0] [i32:42]
+;; SC: T0: [i32:1]  T1: trap [i32:0]
+;; SC: T0: [i32:1]  T1: trap [i32:42]
+;; SC: T0: [i32:4294967295]  T1: trap [i32:0]
+;; SC: T0: [i32:4294967295]  T1: trap [i32:42]
 (module $Mem
   (memory (export "shared") 1 2 shared)
 )

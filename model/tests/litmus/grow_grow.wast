@@ -18,6 +18,14 @@
 ;; allowed: T0: [i32:4294967295]  T1: [i32:1]
 ;; allowed: T0: [i32:4294967295]  T1: [i32:4294967295]
 ;; forbidden (C7(†) sc-last-visible): T0: [i32:1]  T1: [i32:1]
+;; Sequentially consistent outcomes (any grow may fail), derived by hand: the first grow to run returns 1 (or fails); the second reads what
+;; the first left: 2 pages after a success (returns 2), 1 after a failure (returns 1), or
+;; fails.
+;; SC: T0: [i32:1]  T1: [i32:2]
+;; SC: T0: [i32:1]  T1: [i32:4294967295]
+;; SC: T0: [i32:2]  T1: [i32:1]
+;; SC: T0: [i32:4294967295]  T1: [i32:1]
+;; SC: T0: [i32:4294967295]  T1: [i32:4294967295]
 (module $Mem
   (memory (export "shared") 1 3 shared)
 )

@@ -11,6 +11,11 @@
 ;; allowed: T0: [i32:1]  T1: trap
 ;; allowed: T0: [i32:4294967295]  T1: trap
 ;; forbidden (C5 value-consistency): T0: [i32:4294967295]  T1: [i32:0]
+;; Sequentially consistent outcomes (any grow may fail), derived by hand: T1's load before the grow traps, after a successful one reads
+;; its zeros; after a failed one it traps.
+;; SC: T0: [i32:1]  T1: [i32:0]
+;; SC: T0: [i32:1]  T1: trap
+;; SC: T0: [i32:4294967295]  T1: trap
 (module $Mem
   (memory (export "shared") 1 2 shared)
 )

@@ -20,6 +20,14 @@
 ;; allowed: T0: [i32:4294967295]  T1: [i32:0] trap
 ;; allowed: T0: [i32:4294967295]  T1: [i32:1] trap
 ;; forbidden (C6(3) hb-consistency: hb-intervening write): T0: [i32:1]  T1: [i32:1] trap
+;; Sequentially consistent outcomes (any grow may fail), derived by hand: T1 reads flag 1 only after T0's store, so after the grow: its
+;; load reads the zeros. With flag 0 the load is before the grow (trap) or after it (0).
+;; A failed grow leaves every load out of bounds.
+;; SC: T0: [i32:1]  T1: [i32:0] [i32:0]
+;; SC: T0: [i32:1]  T1: [i32:0] trap
+;; SC: T0: [i32:1]  T1: [i32:1] [i32:0]
+;; SC: T0: [i32:4294967295]  T1: [i32:0] trap
+;; SC: T0: [i32:4294967295]  T1: [i32:1] trap
 (module $Mem
   (memory (export "shared") 1 2 shared)
 )

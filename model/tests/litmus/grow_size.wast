@@ -14,6 +14,11 @@
 ;; allowed: T0: [i32:1]  T1: [i32:2]
 ;; allowed: T0: [i32:4294967295]  T1: [i32:1]
 ;; forbidden (C5 value-consistency): T0: [i32:4294967295]  T1: [i32:2]
+;; Sequentially consistent outcomes (any grow may fail), derived by hand: T0's grow (success or failure) and T1's memory.size interleave: size before the
+;; grow reads 1 page; after a successful one 2, after a failed one 1.
+;; SC: T0: [i32:1]  T1: [i32:1]
+;; SC: T0: [i32:1]  T1: [i32:2]
+;; SC: T0: [i32:4294967295]  T1: [i32:1]
 (module $Mem
   (memory (export "shared") 1 2 shared)
 )

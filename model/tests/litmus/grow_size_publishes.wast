@@ -16,6 +16,14 @@
 ;; allowed: T0: [i32:4294967295]  T1: [i32:1] [i32:0]
 ;; allowed: T0: [i32:4294967295]  T1: [i32:1] [i32:42]
 ;; forbidden (C6(3) hb-consistency: hb-intervening write): T0: [i32:1]  T1: [i32:2] [i32:0]
+;; Sequentially consistent outcomes (any grow may fail), derived by hand: memory.size reads 2 pages only after the grow, so after the
+;; store of 42, which the load then reads; 1 page before the grow (or after a failed one),
+;; and the load reads 0 or 42 by where it falls.
+;; SC: T0: [i32:1]  T1: [i32:1] [i32:0]
+;; SC: T0: [i32:1]  T1: [i32:1] [i32:42]
+;; SC: T0: [i32:1]  T1: [i32:2] [i32:42]
+;; SC: T0: [i32:4294967295]  T1: [i32:1] [i32:0]
+;; SC: T0: [i32:4294967295]  T1: [i32:1] [i32:42]
 (module $Mem
   (memory (export "shared") 1 2 shared)
 )
