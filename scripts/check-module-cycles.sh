@@ -1,19 +1,16 @@
 #!/usr/bin/env bash
 # Check the graph of `crate::` paths between heddle-interp's modules (interp/src/*.rs): a
 # module that names `crate::m` (in a `use crate::...` tree or inline) depends on module m.
-# The graph must have no cycle, except through the edges listed in KNOWN below: today's
-# cycles, each an edge from a lower module to a higher one (issue 26: `syntax` is to import
-# nothing above it, the thread types are to leave `exec`). Fails on:
-#   1. a cycle that does not use a KNOWN edge (a new cycle);
-#   2. a KNOWN edge that is gone (the list must shrink with the code).
-# Comments are ignored; reads the files only (no build). Exit status 0 when the graph is
-# acceptable, 1 with one line per problem otherwise.
+# The graph must have no cycle (issue 26: the modules are layered as the spec is, syntax
+# below validation below execution; a lower module names no higher one). Fails on every
+# cycle, reported by its path. Comments are ignored; reads the files only (no build).
+# Exit status 0 when the graph has no cycle, 1 with one line per cycle otherwise.
 #
 # Usage: scripts/check-module-cycles.sh [--help] [DIR]   (DIR: default interp/src)
 set -euo pipefail
 
 if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 cd "$(dirname "$0")/.."
@@ -25,15 +22,6 @@ PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=scripts python3 - "$dir" <<'PY'
 import os, re, sys
 from graph_cycles import cycles
 
-# Today's cycle-forming edges (module -> module it names), to be removed one by one.
-KNOWN = {
-    ("error", "exn"), ("exn", "exec"), ("exn", "store"), ("instantiate", "exec"),
-    ("memory", "exec"), ("memory", "native"), ("native", "exec"), ("simd", "decode"),
-    ("simd", "exec"), ("simd", "memory"), ("store", "exec"), ("store", "memory"),
-    ("syntax", "exn"), ("syntax", "memory"), ("syntax", "simd"), ("trace", "exec"),
-    ("trace", "memory"), ("values", "store"),
-}
-
 src = sys.argv[1]
 modules = sorted(f[:-3] for f in os.listdir(src) if f.endswith(".rs") and f != "lib.rs")
 edges = {}
@@ -44,20 +32,12 @@ for m in modules:
         named |= set(re.findall(r"(?:^|[,{])\s*(\w+)", group))
     edges[m] = sorted(n for n in named if n in modules and n != m)
 
-problems = []
-for a, b in sorted(KNOWN):
-    if b not in edges.get(a, []):
-        problems.append(f"known edge {a} -> {b} is gone: remove it from KNOWN")
-
-# Cycles over the edges not in KNOWN, each reported by its path.
-for cycle in cycles(modules, lambda m: [n for n in edges[m] if (m, n) not in KNOWN]):
-    problems.append("module cycle: " + " -> ".join(cycle))
+problems = ["module cycle: " + " -> ".join(c) for c in cycles(modules, lambda m: edges[m])]
 
 for p in problems:
     print("check-module-cycles: " + p)
 if problems:
     sys.exit(1)
 count = sum(len(e) for e in edges.values())
-print(f"check-module-cycles: {len(modules)} modules, {count} edges, no cycle but through "
-      f"the {len(KNOWN)} known edges")
+print(f"check-module-cycles: {len(modules)} modules, {count} edges, no cycle")
 PY

@@ -8,8 +8,8 @@
 //! clause, see [`crate::exn`]) once, here, at load time.
 
 use crate::error::{ModuleError, ModuleErrorKind};
-use crate::exn::{Catch, Handler, HandlerKind, LegacyCatch};
 use crate::syntax::*;
+use crate::syntax::{Catch, Handler, HandlerKind, LegacyCatch};
 use crate::types::{
     self, AddrType, CompositeType, ExternType, FieldType, FuncType, GlobalType, HeapType, Limits,
     MemType, StorageType, SubType, TableType, ValType,
@@ -1509,7 +1509,7 @@ fn lower_simple(
         O::I64TruncSatF64S => Instr::I64TruncSatF64S,
         O::I64TruncSatF64U => Instr::I64TruncSatF64U,
         other => {
-            if let Some(simd) = crate::simd::lower(other, v128s)? {
+            if let Some(simd) = lower(other, v128s)? {
                 Instr::Simd(simd)
             } else {
                 let name = format!("{other:?}");
@@ -1522,4 +1522,112 @@ fn lower_simple(
         }
     });
     Ok(())
+}
+
+// ---- Vector instructions (spec *Vector Instructions*), lowered; see [`crate::simd`] ----
+
+use crate::simd::{Shape, SimdInstr, SimdOp};
+
+/// Lower a vector operator (after `wasmparser` validated it), or `Ok(None)` if `op` is not
+/// one. 16-byte immediates are appended to `v128s`, the function's side table.
+pub(crate) fn lower(
+    op: &Operator<'_>,
+    v128s: &mut Vec<u128>,
+) -> crate::decode::Lowering<Option<SimdInstr>> {
+    use Operator as O;
+    use Shape::*;
+    use SimdInstr::*;
+    let memarg = crate::decode::memarg;
+    let load = |bytes, then, m| -> crate::decode::Lowering<SimdInstr> {
+        Ok(Load {
+            bytes,
+            then,
+            memarg: memarg(m)?,
+        })
+    };
+    let mut side = |c: u128| -> crate::decode::Lowering<u32> {
+        let i = u32::try_from(v128s.len()).map_err(|_| ModuleError {
+            kind: ModuleErrorKind::Unsupported,
+            message: "more than 2^32 v128 immediates in one function".into(),
+            offset: None,
+        })?;
+        v128s.push(c);
+        Ok(i)
+    };
+    Ok(Some(match op {
+        O::V128Const { value } => Const(side(u128::from_le_bytes(*value.bytes()))?),
+        O::I8x16Shuffle { lanes } => Shuffle(side(u128::from_le_bytes(*lanes))?),
+
+        O::I8x16ExtractLaneS { lane } => extract(I8x16, *lane, true),
+        O::I8x16ExtractLaneU { lane } => extract(I8x16, *lane, false),
+        O::I16x8ExtractLaneS { lane } => extract(I16x8, *lane, true),
+        O::I16x8ExtractLaneU { lane } => extract(I16x8, *lane, false),
+        O::I32x4ExtractLane { lane } => extract(I32x4, *lane, false),
+        O::I64x2ExtractLane { lane } => extract(I64x2, *lane, false),
+        O::F32x4ExtractLane { lane } => extract(F32x4, *lane, false),
+        O::F64x2ExtractLane { lane } => extract(F64x2, *lane, false),
+        O::I8x16ReplaceLane { lane } => replace(I8x16, *lane),
+        O::I16x8ReplaceLane { lane } => replace(I16x8, *lane),
+        O::I32x4ReplaceLane { lane } => replace(I32x4, *lane),
+        O::I64x2ReplaceLane { lane } => replace(I64x2, *lane),
+        O::F32x4ReplaceLane { lane } => replace(F32x4, *lane),
+        O::F64x2ReplaceLane { lane } => replace(F64x2, *lane),
+
+        O::V128Load { memarg: m } => load(16, None, m)?,
+        O::V128Load8x8S { memarg: m } => load(8, Some(SimdOp::I16x8ExtendLowI8x16S), m)?,
+        O::V128Load8x8U { memarg: m } => load(8, Some(SimdOp::I16x8ExtendLowI8x16U), m)?,
+        O::V128Load16x4S { memarg: m } => load(8, Some(SimdOp::I32x4ExtendLowI16x8S), m)?,
+        O::V128Load16x4U { memarg: m } => load(8, Some(SimdOp::I32x4ExtendLowI16x8U), m)?,
+        O::V128Load32x2S { memarg: m } => load(8, Some(SimdOp::I64x2ExtendLowI32x4S), m)?,
+        O::V128Load32x2U { memarg: m } => load(8, Some(SimdOp::I64x2ExtendLowI32x4U), m)?,
+        O::V128Load8Splat { memarg: m } => load(1, Some(SimdOp::I8x16Splat), m)?,
+        O::V128Load16Splat { memarg: m } => load(2, Some(SimdOp::I16x8Splat), m)?,
+        O::V128Load32Splat { memarg: m } => load(4, Some(SimdOp::I32x4Splat), m)?,
+        O::V128Load64Splat { memarg: m } => load(8, Some(SimdOp::I64x2Splat), m)?,
+        O::V128Load32Zero { memarg: m } => load(4, None, m)?,
+        O::V128Load64Zero { memarg: m } => load(8, None, m)?,
+        O::V128Store { memarg: m } => Store(memarg(m)?),
+        O::V128Load8Lane { memarg: m, lane } => lane_access(true, 1, *lane, memarg(m)?),
+        O::V128Load16Lane { memarg: m, lane } => lane_access(true, 2, *lane, memarg(m)?),
+        O::V128Load32Lane { memarg: m, lane } => lane_access(true, 4, *lane, memarg(m)?),
+        O::V128Load64Lane { memarg: m, lane } => lane_access(true, 8, *lane, memarg(m)?),
+        O::V128Store8Lane { memarg: m, lane } => lane_access(false, 1, *lane, memarg(m)?),
+        O::V128Store16Lane { memarg: m, lane } => lane_access(false, 2, *lane, memarg(m)?),
+        O::V128Store32Lane { memarg: m, lane } => lane_access(false, 4, *lane, memarg(m)?),
+        O::V128Store64Lane { memarg: m, lane } => lane_access(false, 8, *lane, memarg(m)?),
+
+        other => match SimdOp::from_operator(other) {
+            Some(op) => Op(op),
+            None => return Ok(None),
+        },
+    }))
+}
+
+fn extract(shape: Shape, lane: u8, signed: bool) -> SimdInstr {
+    SimdInstr::ExtractLane {
+        shape,
+        lane,
+        signed,
+    }
+}
+
+fn replace(shape: Shape, lane: u8) -> SimdInstr {
+    SimdInstr::ReplaceLane { shape, lane }
+}
+
+fn lane_access(load: bool, bytes: u32, lane: u8, memarg: MemArg) -> SimdInstr {
+    let shape = Shape::of_width(bytes);
+    if load {
+        SimdInstr::LoadLane {
+            shape,
+            lane,
+            memarg,
+        }
+    } else {
+        SimdInstr::StoreLane {
+            shape,
+            lane,
+            memarg,
+        }
+    }
 }

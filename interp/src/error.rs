@@ -1,6 +1,8 @@
 //! Errors: traps (spec *Execution › Results*), and the ways a module can be rejected before
 //! or during instantiation.
 
+use crate::addr::{ExnAddr, TagAddr};
+use crate::values::Value;
 use std::fmt;
 
 /// A trap: the abrupt end of a computation (spec `trap`). Traps are values, never panics.
@@ -57,7 +59,7 @@ pub enum Trap {
     /// Not a trap: an exception no handler caught left the invocation (exception handling,
     /// spec 3.0 *Results*). It travels with the traps because both end a computation
     /// abruptly; embedders tell them apart with [`Trap::is_exception`].
-    Exception(crate::exn::UncaughtException),
+    Exception(UncaughtException),
     /// Not a trap: a host function ended the whole program with this exit status (WASI
     /// `proc_exit`, see [`crate::host::Caller::exit`]). The thread that called it finishes
     /// with it; the embedder stops the other threads.
@@ -175,3 +177,26 @@ impl fmt::Display for InstantiationError {
 }
 
 impl std::error::Error for InstantiationError {}
+
+/// An exception that escaped an invocation: not a trap, the other abrupt result of a
+/// computation (spec 3.0 *Execution › Results*: `(ref.exn a) throw_ref`). Carried as
+/// [`Trap::Exception`]; [`Trap::is_exception`] tells it from a trap.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UncaughtException {
+    /// The exception's address in the store.
+    pub exn: ExnAddr,
+    /// Its tag.
+    pub tag: TagAddr,
+    /// Its payload.
+    pub payload: Vec<Value>,
+}
+
+impl fmt::Display for UncaughtException {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "uncaught exception: tag {} (", self.tag.0)?;
+        for (i, v) in self.payload.iter().enumerate() {
+            write!(f, "{}{v}", if i > 0 { " " } else { "" })?;
+        }
+        write!(f, ")")
+    }
+}

@@ -9,46 +9,28 @@
 //! the FIFO wait queue of its effective address, and finite timeouts expire against a
 //! deterministic virtual clock that advances by one nanosecond per small step.
 
+pub(crate) use crate::frame::Frame;
 use crate::memory::MemInst;
 use crate::memory::{Ordering, WaitOutcome};
 use crate::numerics::*;
+pub(crate) use crate::runtime::effective_address;
+pub use crate::runtime::{slot_to_value, value_to_slot, Slot, ThreadId};
+use crate::runtime::{EXTERN_FLAG, NULL_REF, TAG_ARRAY, TAG_EXN, TAG_I31, TAG_MASK, TAG_STRUCT};
 use crate::scheduler::Scheduler;
 use crate::store::{
     ArrayInst, DataAddr, ExnAddr, FuncAddr, FuncInst, InstanceAddr, MemAddr, Store, StructInst,
 };
 use crate::syntax::{AtomicType, BrTarget, Func, Instr, Module, Packed, RmwOp};
 use crate::types::{AddrType, CompositeType, FuncType, HeapType, RefType, StorageType, ValType};
-use crate::values::{AnyRef, Value};
+use crate::values::Value;
 use crate::Trap;
-use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-
-/// One operand-stack or local slot. Every value occupies one slot: integers zero-extended
-/// (an `i32` slot never has a bit set above bit 31, which lets 32- and 64-bit addresses be
-/// read alike), floats as their bits, references encoded by [`value_to_slot`], v128 as all
-/// 128 bits.
-pub type Slot = u128;
 
 /// The operand stack's initial capacity in slots (4 KiB) when a thread starts: enough for
 /// most calls, so that the stack is not regrown from the arguments' size call by call.
 const INITIAL_STACK_SLOTS: usize = 256;
 
-/// Slot encoding of a null reference (of every type).
-const NULL_REF: Slot = u128::MAX;
-
-// Slot encoding of non-null references (spec 3.0 reference values): a kind tag in bits
-// 64..72 and the address (or i31 bits) below; `extern.convert_any` sets bit 72. A function
-// reference is its address alone (tag 0).
-const TAG_MASK: Slot = 0xff << 64;
-const TAG_HOST: Slot = 1 << 64;
-const TAG_I31: Slot = 2 << 64;
-const TAG_STRUCT: Slot = 3 << 64;
-const TAG_ARRAY: Slot = 4 << 64;
-/// An exception reference (`ref.exn a`, exception handling).
-const TAG_EXN: Slot = 5 << 64;
-/// Set on an `externref` that holds a reference of the `any` hierarchy (`ref.extern r`).
-const EXTERN_FLAG: Slot = 1 << 72;
 /// A range of bytes of one memory a step reads or writes ([`Configuration::next_footprint`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Footprint {
@@ -81,16 +63,6 @@ impl Footprint {
             && (self.write || other.write)
             && self.start < other.end
             && other.start < self.end
-    }
-}
-
-/// Identifies a thread of a [`Configuration`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ThreadId(pub u32);
-
-impl fmt::Display for ThreadId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "thread {}", self.0)
     }
 }
 
@@ -155,19 +127,6 @@ enum ThreadState {
     },
     Finished(Result<Vec<Value>, Trap>),
     Collected,
-}
-
-/// A function activation (spec `frame`): the code it runs, where it is, where its locals
-/// start on the thread's slot stack, and its module instance.
-#[derive(Clone, Debug)]
-pub(crate) struct Frame {
-    pub(crate) module: Arc<Module>,
-    pub(crate) func: u32,
-    pub(crate) instance: InstanceAddr,
-    /// The next instruction; in a caller's frame, the one after the call.
-    pub(crate) pc: usize,
-    /// Index of local 0 in [`Thread::stack`].
-    pub(crate) fp: usize,
 }
 
 /// A thread (spec `thread`): its frames and its slot stack (locals and operands).
@@ -983,76 +942,6 @@ fn push_frame(
     Ok(())
 }
 
-// ---- Slot encoding ----
-
-/// Encode a value into a slot.
-pub fn value_to_slot(v: &Value) -> Slot {
-    match *v {
-        Value::I32(x) => x as u32 as Slot,
-        Value::I64(x) => x as u64 as Slot,
-        Value::F32(b) => b as Slot,
-        Value::F64(b) => b as Slot,
-        Value::V128(x) => x,
-        Value::FuncRef(r) => r.map_or(NULL_REF, |a| a.0 as Slot),
-        Value::ExternRef(r) => r.map_or(NULL_REF, |n| EXTERN_FLAG | TAG_HOST | n as Slot),
-        Value::AnyRef(r) => r.map_or(NULL_REF, any_to_slot),
-        Value::ExternAny(r) => EXTERN_FLAG | any_to_slot(r),
-        Value::ExnRef(r) => r.map_or(NULL_REF, |a| TAG_EXN | a.0 as Slot),
-    }
-}
-
-fn any_to_slot(r: AnyRef) -> Slot {
-    match r {
-        AnyRef::I31(i) => TAG_I31 | (i & 0x7fff_ffff) as Slot,
-        AnyRef::Struct(a) => TAG_STRUCT | a as Slot,
-        AnyRef::Array(a) => TAG_ARRAY | a as Slot,
-        AnyRef::Host(n) => TAG_HOST | n as Slot,
-    }
-}
-
-/// Decode a slot holding a value of type `ty`. A non-null reference is decoded from its
-/// slot alone; a null one gets the hierarchy of `ty`'s heap type (a concrete heap type
-/// gives `any`'s: see [`Store::slot_value`] for the precise one).
-///
-/// Numbers and vectors are decoded inline (`global.set` and every call's results decode
-/// slots); references out of line, by `slot_to_ref`.
-#[inline]
-pub fn slot_to_value(s: Slot, ty: ValType) -> Value {
-    match ty {
-        ValType::I32 => Value::I32(s as u32 as i32),
-        ValType::I64 => Value::I64(s as u64 as i64),
-        ValType::F32 => Value::F32(s as u32),
-        ValType::F64 => Value::F64(s as u64),
-        ValType::V128 => Value::V128(s),
-        ValType::Ref(r) => slot_to_ref(s, r),
-    }
-}
-
-/// [`slot_to_value`] for a slot holding a reference of type `r`.
-#[inline(never)]
-fn slot_to_ref(s: Slot, r: RefType) -> Value {
-    let any = |s: Slot| match s & TAG_MASK {
-        TAG_I31 => AnyRef::I31(s as u32),
-        TAG_STRUCT => AnyRef::Struct(s as u32),
-        TAG_ARRAY => AnyRef::Array(s as u32),
-        _ => AnyRef::Host(s as u32),
-    };
-    if s == NULL_REF {
-        Value::null_of(r.heap)
-    } else if s & TAG_MASK == TAG_EXN {
-        Value::ExnRef(Some(ExnAddr(s as u32)))
-    } else if s & EXTERN_FLAG != 0 {
-        match any(s & !EXTERN_FLAG) {
-            AnyRef::Host(n) => Value::ExternRef(Some(n)),
-            r => Value::ExternAny(r),
-        }
-    } else if s & TAG_MASK == 0 {
-        Value::FuncRef(Some(FuncAddr(s as u32)))
-    } else {
-        Value::AnyRef(Some(any(s)))
-    }
-}
-
 /// The heap type a non-null reference slot has at run time (spec 3.0 *Reference typing*
 /// of values): a function's or an object's defined type, `i31`, `any` for a host reference
 /// and `extern` for an external one.
@@ -1389,16 +1278,6 @@ fn branch_adjust(stack: &mut Vec<Slot>, t: BrTarget) {
         stack.copy_within(len - keep..len, dst);
         stack.truncate(dst + keep);
     }
-}
-
-/// The effective address (spec: `ea = i + memarg.offset`, computed without wrap-around).
-/// The address operand is an `i32` or, for a 64-bit memory, an `i64`; either way its slot
-/// holds it zero-extended (see [`Slot`]), so it is read as a `u64`. A sum past `2^64 - 1`
-/// (possible only with 64-bit memories) saturates to `2^64 - 1`, which is out of bounds of
-/// every memory for every access width, as the true sum is.
-#[inline(always)]
-pub(crate) fn effective_address(operand: Slot, offset: u64) -> u64 {
-    u64_of(operand).saturating_add(offset)
 }
 
 /// The effective address of an atomic access, `wait` or `notify` of `width` bytes, checked
@@ -2005,7 +1884,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                     let n = index_of(pop!());
                     let s = index_of(pop!());
                     let d = index_of(pop!());
-                    if let Err(t) = crate::instantiate::table_init(ctx.store, ta, ea, d, s, n) {
+                    if let Err(t) = crate::store::table_init(ctx.store, ta, ea, d, s, n) {
                         break Err(t);
                     }
                 }
@@ -2127,9 +2006,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                         let n = index_of(pop!());
                         let s = index_of(pop!());
                         let d = u64_of(pop!());
-                        tri!(crate::instantiate::memory_init(
-                            ctx.store, tid, mem, da, d, s, n
-                        ));
+                        tri!(crate::store::memory_init(ctx.store, tid, mem, da, d, s, n));
                     }
                 }
                 Instr::DataDrop(seg) => {
@@ -2529,7 +2406,7 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                         }
                         None => None,
                     };
-                    tri!(crate::simd::execute(op, stack, &code!().v128s, mem, tid));
+                    tri!(simd_execute(op, stack, &code!().v128s, mem, tid));
                 }
             }
         };
@@ -2902,4 +2779,109 @@ fn rmw_apply(op: RmwOp, old: u64, operand: u64) -> u64 {
         RmwOp::Xor => old ^ operand,
         RmwOp::Xchg => operand,
     }
+}
+
+// ---- Vector instructions (spec *Execution › Vector Instructions*); see [`crate::simd`] ----
+
+use crate::memarg::MemArg;
+use crate::simd::{shuffle, Shape, SimdInstr};
+
+/// Execute one vector instruction on a thread's operand stack (spec *Execution › Vector
+/// Instructions*). `v128s` is the running function's side table; `mem` is memory 0 of the
+/// frame's module instance for the instructions whose [`SimdInstr::memarg`] is `Some`
+/// (their memory accesses are plain, unordered actions that may tear).
+fn simd_execute(
+    instr: SimdInstr,
+    stack: &mut Vec<Slot>,
+    v128s: &[u128],
+    mem: Option<&mut MemInst>,
+    thread: ThreadId,
+) -> Result<(), Trap> {
+    const VALID: &str = "validated code never underflows the stack";
+    // Vector accesses never carry the `noTear` flag: the spec's vector loads and stores
+    // emit `RD`/`WR` actions without it, and `tearing(t, N, ea)` gives it only to integer
+    // types (exec/instructions.rst, exec/runtime.rst).
+    const NO_TEAR: bool = false;
+    let pop = |stack: &mut Vec<Slot>| stack.pop().expect(VALID);
+    let memory = || mem.ok_or_else(|| Trap::Host("vector memory access without a memory".into()));
+    let address = |operand: Slot, m: MemArg| crate::runtime::effective_address(operand, m.offset());
+    match instr {
+        SimdInstr::Op(op) => op.apply(stack),
+        SimdInstr::Const(i) => stack.push(v128s.get(i as usize).copied().unwrap_or(0)),
+        SimdInstr::Shuffle(i) => {
+            let b = pop(stack);
+            let a = pop(stack);
+            stack.push(shuffle(a, b, v128s.get(i as usize).copied().unwrap_or(0)));
+        }
+        SimdInstr::JoinHalves => {
+            let hi = pop(stack) as u64;
+            let lo = pop(stack) as u64;
+            stack.push(u128::from(lo) | u128::from(hi) << 64);
+        }
+        SimdInstr::ExtractLane {
+            shape,
+            lane,
+            signed,
+        } => {
+            let x = shape.extract(pop(stack), lane.into());
+            stack.push(match (signed, shape) {
+                (true, Shape::I8x16) => x as u8 as i8 as i32 as u32 as Slot,
+                (true, Shape::I16x8) => x as u16 as i16 as i32 as u32 as Slot,
+                _ => x,
+            });
+        }
+        SimdInstr::ReplaceLane { shape, lane } => {
+            let x = pop(stack);
+            let v = pop(stack);
+            stack.push(shape.replace(v, lane.into(), x));
+        }
+        SimdInstr::Load {
+            bytes,
+            then,
+            memarg,
+        } => {
+            let ea = address(pop(stack), memarg);
+            let mut buf = [0u8; 16];
+            memory()?.read(
+                thread,
+                Ordering::Unord,
+                ea,
+                &mut buf[..usize::from(bytes).min(16)],
+                NO_TEAR,
+            )?;
+            stack.push(u128::from_le_bytes(buf));
+            if let Some(op) = then {
+                op.apply(stack);
+            }
+        }
+        SimdInstr::Store(memarg) => {
+            let v = pop(stack);
+            let ea = address(pop(stack), memarg);
+            memory()?.write(thread, Ordering::Unord, ea, &v.to_le_bytes(), NO_TEAR)?;
+        }
+        SimdInstr::LoadLane {
+            shape,
+            lane,
+            memarg,
+        } => {
+            let v = pop(stack);
+            let ea = address(pop(stack), memarg);
+            let mut buf = [0u8; 16];
+            let n = (shape.lane_bits() / 8) as usize;
+            memory()?.read(thread, Ordering::Unord, ea, &mut buf[..n], NO_TEAR)?;
+            stack.push(shape.replace(v, lane.into(), u128::from_le_bytes(buf)));
+        }
+        SimdInstr::StoreLane {
+            shape,
+            lane,
+            memarg,
+        } => {
+            let v = pop(stack);
+            let ea = address(pop(stack), memarg);
+            let n = (shape.lane_bits() / 8) as usize;
+            let x = shape.extract(v, lane.into()).to_le_bytes();
+            memory()?.write(thread, Ordering::Unord, ea, &x[..n], NO_TEAR)?;
+        }
+    }
+    Ok(())
 }

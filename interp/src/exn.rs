@@ -18,94 +18,13 @@
 //! `try`, after the declared locals, of type `exnref`), which `rethrow l` reads: the spec's
 //! `caught{exn}` administrative frame, stored where the flattened code can reach it.
 
-use crate::exec::{slot_to_value, value_to_slot, Frame, Slot};
+pub use crate::error::UncaughtException;
+use crate::frame::Frame;
+use crate::runtime::{slot_to_value, value_to_slot, Slot};
 use crate::store::{ExnAddr, ExnInst, Store, TagAddr};
+pub use crate::syntax::{Catch, Handler, HandlerKind, LegacyCatch};
 use crate::values::Value;
 use crate::Trap;
-use std::fmt;
-
-/// A handler of a function body: the code range `[start, end)` it covers, and what it does
-/// with an exception thrown there.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Handler {
-    /// First pc of the covered body.
-    pub start: u32,
-    /// The pc after the covered body (for a legacy `try`, its first `catch`).
-    pub end: u32,
-    /// Operand-stack height (above the locals) on entry to the block, below its parameters:
-    /// where a legacy `catch` body's operands begin.
-    pub height: u32,
-    /// The enclosing handler, tried when this one does not catch the exception; `None`: the
-    /// exception leaves the function.
-    pub parent: Option<u32>,
-    /// What the handler does.
-    pub kind: HandlerKind,
-}
-
-/// The kinds of handler.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HandlerKind {
-    /// `try_table bt catch* instr* end`: the clauses, in order.
-    TryTable(Vec<Catch>),
-    /// Legacy `try bt instr* (catch x instr*)* (catch_all instr*)? end`: the clauses, and
-    /// the hidden local the caught exception is stored in (for `rethrow`).
-    Legacy {
-        /// The `catch`/`catch_all` clauses, in order.
-        catches: Vec<LegacyCatch>,
-        /// Index of the hidden `exnref` local.
-        exn_local: u32,
-    },
-    /// Legacy `try bt instr* delegate l`: the exception goes on to the handler in force at
-    /// label `l` (`None`: out of the function).
-    Delegate(Option<u32>),
-}
-
-/// A `try_table` catch clause (spec 3.0 `catch`): `catch x l`, `catch_ref x l`,
-/// `catch_all l`, `catch_all_ref l`, with its label resolved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Catch {
-    /// The tag index (`catch`, `catch_ref`), or `None` for `catch_all`, `catch_all_ref`.
-    pub tag: Option<u32>,
-    /// Whether the exception reference is pushed after the payload (`_ref` clauses).
-    pub with_ref: bool,
-    /// The label's continuation.
-    pub pc: u32,
-    /// The operand-stack height (above the locals) of the label, below the values the
-    /// branch passes to it.
-    pub height: u32,
-}
-
-/// A legacy `catch x` (`tag` is `Some(x)`) or `catch_all` clause and the pc of its body.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LegacyCatch {
-    /// The tag index, or `None` for `catch_all`.
-    pub tag: Option<u32>,
-    /// The first pc of the clause's body.
-    pub pc: u32,
-}
-
-/// An exception that escaped an invocation: not a trap, the other abrupt result of a
-/// computation (spec 3.0 *Execution › Results*: `(ref.exn a) throw_ref`). Carried as
-/// [`Trap::Exception`]; [`Trap::is_exception`] tells it from a trap.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct UncaughtException {
-    /// The exception's address in the store.
-    pub exn: ExnAddr,
-    /// Its tag.
-    pub tag: TagAddr,
-    /// Its payload.
-    pub payload: Vec<Value>,
-}
-
-impl fmt::Display for UncaughtException {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "uncaught exception: tag {} (", self.tag.0)?;
-        for (i, v) in self.payload.iter().enumerate() {
-            write!(f, "{}{v}", if i > 0 { " " } else { "" })?;
-        }
-        write!(f, ")")
-    }
-}
 
 /// Spec 3.0 *throw x*, the allocation: pop the tag's payload (its parameter types) off
 /// the operand stack and allocate an exception instance `{tag a, fields val*}`. The caller

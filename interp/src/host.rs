@@ -1,5 +1,5 @@
 //! The host interface: what a host function ([`crate::store::HostCallFunc`]) may do besides
-//! computing results from its arguments (spec *Embedding*: host functions act on the
+//! computing results from its arguments (the spec's embedding interface: host functions act on the
 //! store; the spec leaves their behaviour to the embedder).
 //!
 //! A [`Caller`] gives a host function
@@ -16,52 +16,17 @@
 //!   same configuration ([`crate::Configuration::start_spawned`]), or that a
 //!   [`SpawnHandler`] starts at once (on another OS thread);
 //! * ending the whole program with an exit code ([`Caller::exit`], [`Trap::Exit`]).
+//!
+//! The types [`Caller`], [`SpawnRequest`] and [`SpawnHandler`] are defined in
+//! [`crate::store`] (and re-exported here): the store holds host functions, whose type
+//! names `Caller`, which borrows the store, so they live in one module; their operations
+//! are here.
 
-use crate::exec::ThreadId;
 use crate::memory::Ordering;
-use crate::store::{ExternVal, InstanceAddr, MemAddr, Store};
-use crate::syntax::Module;
-use crate::values::Value;
+use crate::runtime::ThreadId;
+pub use crate::store::{Caller, SpawnHandler, SpawnRequest};
+use crate::store::{InstanceAddr, MemAddr, Store};
 use crate::Trap;
-use std::sync::Arc;
-
-/// A request to start a thread (e.g. WASI's `thread-spawn`): instantiate `module` with
-/// `imports` in the caller's store, then invoke its export `export` with `args` on a new
-/// thread. Carried out by the embedder after the step that made it
-/// ([`crate::Configuration::start_spawned`]).
-#[derive(Clone, Debug)]
-pub struct SpawnRequest {
-    /// The module to instantiate.
-    pub module: Arc<Module>,
-    /// Its imports, in the order of the module's imports.
-    pub imports: Vec<ExternVal>,
-    /// The exported function the new thread invokes.
-    pub export: String,
-    /// Its arguments.
-    pub args: Vec<Value>,
-}
-
-/// Starts a requested thread at once (see [`crate::Configuration::set_spawn_handler`]).
-#[derive(Clone)]
-pub struct SpawnHandler(pub Arc<dyn Fn(SpawnRequest) + Send + Sync>);
-
-impl std::fmt::Debug for SpawnHandler {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SpawnHandler")
-    }
-}
-
-/// What a host function sees of its caller; see the [module documentation](self).
-pub struct Caller<'a> {
-    pub(crate) store: &'a mut Store,
-    pub(crate) instance: Option<InstanceAddr>,
-    pub(crate) thread: ThreadId,
-    pub(crate) clock: u64,
-    pub(crate) spawns: &'a mut Vec<SpawnRequest>,
-    pub(crate) spawn_handler: Option<&'a SpawnHandler>,
-    /// Whether this call asked for a thread (the step then ends after the call).
-    pub(crate) spawned: bool,
-}
 
 impl Caller<'_> {
     /// The calling thread.

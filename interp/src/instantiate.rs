@@ -4,6 +4,7 @@ use crate::error::InstantiationError;
 use crate::exec::Slot;
 use crate::exec::{Configuration, ThreadId};
 use crate::memory::{MemInst, Ordering};
+use crate::store::{memory_init, table_init};
 use crate::store::{
     DataAddr, DataInst, ElemAddr, ElemInst, ExternVal, FuncAddr, FuncInst, GlobalAddr, GlobalInst,
     HostCallFunc, HostFunc, InstanceAddr, MemAddr, ModuleInst, Store, TableAddr, TableInst,
@@ -467,49 +468,6 @@ pub(crate) fn eval_const(
     Ok(stack
         .pop()
         .expect("validated constant expression has a value"))
-}
-
-/// Spec *table.init*: copy `n` references from element instance `elem` at `s` to table
-/// `table` at `d`; out of bounds on either side traps before anything is written.
-pub(crate) fn table_init(
-    store: &mut Store,
-    table: TableAddr,
-    elem: ElemAddr,
-    d: usize,
-    s: usize,
-    n: usize,
-) -> Result<(), Trap> {
-    let src = &store.elems[elem.0 as usize].elems;
-    let dst_len = store.tables[table.0 as usize].elems.len();
-    if s.checked_add(n).is_none_or(|e| e > src.len())
-        || d.checked_add(n).is_none_or(|e| e > dst_len)
-    {
-        return Err(Trap::OutOfBoundsTableAccess);
-    }
-    let items: Vec<Value> = src[s..s + n].to_vec();
-    store.tables[table.0 as usize].elems[d..d + n].copy_from_slice(&items);
-    Ok(())
-}
-
-/// Spec *memory.init*: copy `n` bytes of data instance `data` from `s` to memory `mem` at
-/// `d`; out of bounds on either side traps before anything is written.
-pub(crate) fn memory_init(
-    store: &mut Store,
-    thread: ThreadId,
-    mem: MemAddr,
-    data: DataAddr,
-    d: u64,
-    s: usize,
-    n: usize,
-) -> Result<(), Trap> {
-    // Borrow the segment and the memory side by side: no copy of the bytes.
-    let src = &store.datas[data.0 as usize].bytes;
-    if s.checked_add(n).is_none_or(|e| e > src.len()) {
-        return Err(Trap::OutOfBoundsMemoryAccess);
-    }
-    let m = &mut store.mems[mem.0 as usize];
-    crate::memory::bounds(m.len_bytes(thread) as usize, d, n)?;
-    m.write(thread, Ordering::Unord, d, &src[s..s + n], false)
 }
 
 /// An external type in words, for link errors: `a function of type [i32] -> []`, `a memory

@@ -29,6 +29,13 @@
 //! | [`scheduler`] | who steps next (the spec's nondeterministic choice of thread) |
 //! | [`rng`] | not the spec: the one seeded generator (SplitMix64) of schedulers, harnesses and generators |
 //!
+//! The modules are layered as the spec is (syntax, then validation, then execution): none
+//! names a module above it, so their graph has no cycle (`scripts/check-module-cycles.sh`
+//! checks it). What several layers name lives below them, in private modules whose items
+//! are re-exported at their public paths: the store's addresses (`addr`, in [`store`]),
+//! the memory immediate (`memarg`, in [`syntax`]), thread ids and slots (`runtime`, in
+//! [`exec`]) and activation frames (`frame`).
+//!
 //! Wasm 3.0's typed function references and GC ([`Features::Wasm3`]): reference types are
 //! [`RefType`]s over [`types::HeapType`]s; a module's types are recursion groups of
 //! [`types::SubType`]s, canonicalised store-wide at instantiation
@@ -51,19 +58,23 @@
 //! assert_eq!(config.invoke(inc, &[Value::I32(41)]), Ok(vec![Value::I32(42)]));
 //! ```
 
+mod addr;
 pub mod content_hash;
 pub mod decode;
 pub mod error;
 pub mod exec;
 pub mod exn;
+mod frame;
 pub mod host;
 pub mod instantiate;
+mod memarg;
 pub mod memory;
 pub mod native;
 pub mod numerics;
 pub mod race;
 pub mod relaxed;
 pub mod rng;
+mod runtime;
 pub mod scheduler;
 pub mod simd;
 pub mod store;

@@ -8,12 +8,14 @@
 //! with the `len` read (bounds check) folded into the same call, as the spec's instruction
 //! rules emit `RD len` and the data action in one event.
 
+use crate::addr::MemAddr;
 use crate::content_hash::ContentHash;
-use crate::exec::ThreadId;
 use crate::race::{AccessKind, RaceDetector, Site};
+use crate::runtime::ThreadId;
 use crate::scheduler::ChoiceLog;
-use crate::store::MemAddr;
+pub use crate::trace::Ordering;
 use crate::trace::{Trace, TraceAction};
+pub use crate::types::MAX_MEMORY_BYTES;
 use crate::types::{Limits, MemType};
 use crate::Trap;
 use std::collections::{BTreeMap, VecDeque};
@@ -24,13 +26,6 @@ use std::sync::{Arc, Mutex};
 /// Size of a page, in bytes (spec: 64 KiB), unless the memory type has a custom page size
 /// ([`MemType::page_size`]).
 pub const PAGE_SIZE: u64 = 65536;
-
-/// Implementation limit on the size of one memory, in bytes: 8 GiB. The spec lets
-/// `memory.grow` fail at any size (it returns -1 past this), and a module whose memory
-/// starts larger fails to instantiate. Memory is allocated zeroed by the operating system,
-/// so only pages actually touched cost physical memory: a 64-bit memory just above 4 GiB
-/// is cheap.
-pub const MAX_MEMORY_BYTES: u64 = 1 << 33;
 
 /// The address that stands for a shared memory's *length* location (runtime.rst `a.len`;
 /// relaxed.rst *Consistency*, note: "a distinguished *length* location") in traces and in
@@ -47,17 +42,6 @@ pub const LENGTH_WIDTH: usize = 8;
 /// The length location's value as its bytes (little-endian, [`LENGTH_WIDTH`] of them).
 pub fn length_bytes(len: u64) -> Vec<u8> {
     len.to_le_bytes().to_vec()
-}
-
-/// Ordering of a memory action (spec `ord ::= unord | seqcst | init`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Ordering {
-    /// A non-atomic access.
-    Unord,
-    /// An atomic (sequentially consistent) access.
-    SeqCst,
-    /// The initialising write of an allocation.
-    Init,
 }
 
 /// What a `memory.atomic.wait` did in its one indivisible step (spec instr *wait*).
@@ -256,10 +240,18 @@ pub trait SharedMemory: Send + fmt::Debug {
     /// What the interpreter tells a race detector besides the accesses themselves: the
     /// code location of the instruction a thread executes next, and `memory.size`.
     fn race_hook(&mut self, _thread: ThreadId, _hook: RaceHook) {}
-    /// The native memory behind this backend, if it is one ([`crate::native`]): what an
-    /// embedder shares with the configurations of other OS threads.
-    fn native(&self) -> Option<&crate::native::SharedNative> {
+    /// This backend as [`std::any::Any`], for a backend that an embedder must find again
+    /// behind a [`MemInst::Shared`]: the native one, whose memory it shares with the
+    /// configurations of other OS threads (`native()` on a `dyn SharedMemory`, in
+    /// [`crate::native`], is built on it). `None` by default.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
+    }
+    /// Whether bulk instructions take the spec's byte steps on this backend (see
+    /// [`MemInst::steps_by_bytes`]); `false` for a backend that keeps its own bulk
+    /// operations (the native one). `true` by default.
+    fn steps_by_bytes(&self) -> bool {
+        true
     }
     /// The contents as plain bytes, borrowed, when this backend holds them that way (the
     /// sequentially consistent one); `None` for a backend whose reads depend on the reader
@@ -953,7 +945,7 @@ impl MemInst {
     pub fn steps_by_bytes(&self) -> bool {
         match self {
             MemInst::Unshared { .. } => false,
-            MemInst::Shared(m) => m.native().is_none(),
+            MemInst::Shared(m) => m.steps_by_bytes(),
         }
     }
 
@@ -984,23 +976,6 @@ impl MemInst {
                 ty,
                 bytes: vec![0; initial_bytes(&ty)],
             }
-        }
-    }
-
-    /// Allocate a memory of type `ty` (spec `allocmem`), shared memories with `backend`.
-    /// A native memory whose minimum passes 4 GiB falls back to the sequentially
-    /// consistent backend (instantiation rejects such types before allocating).
-    pub fn with_backend(ty: MemType, backend: SharedBackend) -> Self {
-        match backend {
-            SharedBackend::Native { wait_limit } if ty.shared => {
-                match crate::native::NativeMemory::new(ty) {
-                    Some(m) => MemInst::Shared(Box::new(crate::native::NativeHandle::new(
-                        crate::native::SharedNative::new(m.with_wait_limit(wait_limit)),
-                    ))),
-                    None => MemInst::new(ty),
-                }
-            }
-            _ => MemInst::new(ty),
         }
     }
 

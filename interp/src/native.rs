@@ -36,10 +36,11 @@
 //! [`order`]), so that the real-thread tests of `interp/tests/native_seqcst.rs` can be seen
 //! to fail (`.ci/run` requires them to). Never build Heddle for use with it.
 
-use crate::exec::ThreadId;
 use crate::memory::{
-    bounds, fits_implementation, grown_pages, Notified, Ordering, SharedMemory, WaitOutcome,
+    bounds, fits_implementation, grown_pages, MemInst, Notified, Ordering, SharedBackend,
+    SharedMemory, WaitOutcome,
 };
+use crate::runtime::ThreadId;
 use crate::trace::Trace;
 use crate::types::{Limits, MemType};
 use crate::Trap;
@@ -717,7 +718,41 @@ impl SharedMemory for NativeHandle {
     /// Nothing to do: a native wait times out by itself.
     fn cancel_wait(&mut self, _thread: ThreadId, _ea: u64) {}
 
-    fn native(&self) -> Option<&SharedNative> {
-        Some(&self.memory)
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
+    /// A native memory keeps its own bulk operations: its OS threads interleave by
+    /// themselves.
+    fn steps_by_bytes(&self) -> bool {
+        false
+    }
+}
+
+impl dyn SharedMemory {
+    /// The native memory behind this backend, if it is one ([`NativeHandle`]): what an
+    /// embedder shares with the configurations of other OS threads.
+    pub fn native(&self) -> Option<&SharedNative> {
+        let handle = self.as_any()?.downcast_ref::<NativeHandle>()?;
+        Some(&handle.memory)
+    }
+}
+
+impl MemInst {
+    /// Allocate a memory of type `ty` (spec `allocmem`), shared memories with `backend`.
+    /// A native memory whose minimum passes 4 GiB falls back to the sequentially
+    /// consistent backend (instantiation rejects such types before allocating).
+    pub fn with_backend(ty: MemType, backend: SharedBackend) -> Self {
+        match backend {
+            SharedBackend::Native { wait_limit } if ty.shared => {
+                match crate::native::NativeMemory::new(ty) {
+                    Some(m) => MemInst::Shared(Box::new(crate::native::NativeHandle::new(
+                        crate::native::SharedNative::new(m.with_wait_limit(wait_limit)),
+                    ))),
+                    None => MemInst::new(ty),
+                }
+            }
+            _ => MemInst::new(ty),
+        }
     }
 }

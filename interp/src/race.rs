@@ -32,8 +32,8 @@
 //! another shared memory does not order this memory's accesses (`docs/races.md`,
 //! *Limits*).
 
-use crate::exec::ThreadId;
-use crate::memory::Ordering;
+use crate::runtime::ThreadId;
+use crate::trace::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::Arc;
@@ -501,30 +501,4 @@ impl RaceDetector {
             self.races.push(r);
         }
     }
-}
-
-/// The function of `site` as reports name it: `$name` from the module's name section if
-/// it has one, else `func N` (`N` in the function index space, imports first); `?` if
-/// the site names no function of `store`.
-pub fn function_name(store: &crate::Store, site: Site) -> String {
-    let Some(inst) = store.instances.get(site.instance as usize) else {
-        return "?".into();
-    };
-    for (index, addr) in inst.funcs.iter().enumerate() {
-        if let Some(crate::store::FuncInst::Wasm {
-            instance,
-            module,
-            defined_index,
-            ..
-        }) = store.funcs.get(addr.0 as usize)
-        {
-            if instance.0 == site.instance && *defined_index == site.func {
-                return match module.func_names.get(&(index as u32)) {
-                    Some(name) => format!("${name}"),
-                    None => format!("func {index}"),
-                };
-            }
-        }
-    }
-    "?".into()
 }

@@ -76,11 +76,11 @@
 //! checks and `memory.size` read the current length and a grow writes only its zeros.
 
 use crate::content_hash::ContentHash;
-use crate::exec::ThreadId;
 use crate::memory::{
     grown_pages, le_to_u64, length_bytes, Notified, Ordering, SharedMemory, WaitOutcome,
     WaitQueues, LENGTH_ADDRESS, LENGTH_WIDTH,
 };
+use crate::runtime::ThreadId;
 use crate::scheduler::ChoiceLog;
 use crate::trace::{Trace, TraceAction};
 use crate::types::{Limits, MemType};

@@ -14,7 +14,7 @@ pub struct Choice {
     pub quantum: u64,
 }
 
-use crate::exec::ThreadId;
+use crate::runtime::ThreadId;
 use std::collections::BTreeMap;
 
 /// Decides who steps next. Implementations must be *fair*: a candidate that stays runnable

@@ -22,12 +22,9 @@
 //! IEEE 754 arithmetic returns an arithmetic NaN when an operand is NaN and the canonical
 //! NaN otherwise, as spec `nans_N` allows; `abs`, `neg`, `pmin` and `pmax` touch no NaN.
 
-use crate::error::{ModuleError, ModuleErrorKind};
-use crate::exec::Slot;
-use crate::memory::{MemInst, Ordering};
+use crate::memarg::MemArg;
 use crate::numerics::{fmax32, fmax64, fmin32, fmin64, quiet_nan32, quiet_nan64};
-use crate::syntax::MemArg;
-use crate::{ThreadId, Trap};
+use crate::runtime::Slot;
 use std::fmt;
 use wasmparser::Operator;
 
@@ -73,7 +70,7 @@ impl Shape {
 
     /// The integer shape of the given lane width in bytes (1, 2, 4 or 8), as used by the
     /// lane loads and stores.
-    fn of_width(bytes: u32) -> Shape {
+    pub(crate) fn of_width(bytes: u32) -> Shape {
         match bytes {
             1 => Shape::I8x16,
             2 => Shape::I16x8,
@@ -469,7 +466,7 @@ macro_rules! simd_ops {
 
             /// Apply to the top of the operand stack (validated code: the operands are there).
             #[inline]
-            fn apply(self, stack: &mut Vec<Slot>) {
+            pub(crate) fn apply(self, stack: &mut Vec<Slot>) {
                 let n = self.arity();
                 let base = stack.len() - n;
                 let r = self.eval(&stack[base..]);
@@ -838,110 +835,6 @@ impl SimdInstr {
     }
 }
 
-/// Lower a vector operator (after `wasmparser` validated it), or `Ok(None)` if `op` is not
-/// one. 16-byte immediates are appended to `v128s`, the function's side table.
-pub(crate) fn lower(
-    op: &Operator<'_>,
-    v128s: &mut Vec<u128>,
-) -> crate::decode::Lowering<Option<SimdInstr>> {
-    use Operator as O;
-    use Shape::*;
-    use SimdInstr::*;
-    let memarg = crate::decode::memarg;
-    let load = |bytes, then, m| -> crate::decode::Lowering<SimdInstr> {
-        Ok(Load {
-            bytes,
-            then,
-            memarg: memarg(m)?,
-        })
-    };
-    let mut side = |c: u128| -> crate::decode::Lowering<u32> {
-        let i = u32::try_from(v128s.len()).map_err(|_| ModuleError {
-            kind: ModuleErrorKind::Unsupported,
-            message: "more than 2^32 v128 immediates in one function".into(),
-            offset: None,
-        })?;
-        v128s.push(c);
-        Ok(i)
-    };
-    Ok(Some(match op {
-        O::V128Const { value } => Const(side(u128::from_le_bytes(*value.bytes()))?),
-        O::I8x16Shuffle { lanes } => Shuffle(side(u128::from_le_bytes(*lanes))?),
-
-        O::I8x16ExtractLaneS { lane } => extract(I8x16, *lane, true),
-        O::I8x16ExtractLaneU { lane } => extract(I8x16, *lane, false),
-        O::I16x8ExtractLaneS { lane } => extract(I16x8, *lane, true),
-        O::I16x8ExtractLaneU { lane } => extract(I16x8, *lane, false),
-        O::I32x4ExtractLane { lane } => extract(I32x4, *lane, false),
-        O::I64x2ExtractLane { lane } => extract(I64x2, *lane, false),
-        O::F32x4ExtractLane { lane } => extract(F32x4, *lane, false),
-        O::F64x2ExtractLane { lane } => extract(F64x2, *lane, false),
-        O::I8x16ReplaceLane { lane } => replace(I8x16, *lane),
-        O::I16x8ReplaceLane { lane } => replace(I16x8, *lane),
-        O::I32x4ReplaceLane { lane } => replace(I32x4, *lane),
-        O::I64x2ReplaceLane { lane } => replace(I64x2, *lane),
-        O::F32x4ReplaceLane { lane } => replace(F32x4, *lane),
-        O::F64x2ReplaceLane { lane } => replace(F64x2, *lane),
-
-        O::V128Load { memarg: m } => load(16, None, m)?,
-        O::V128Load8x8S { memarg: m } => load(8, Some(SimdOp::I16x8ExtendLowI8x16S), m)?,
-        O::V128Load8x8U { memarg: m } => load(8, Some(SimdOp::I16x8ExtendLowI8x16U), m)?,
-        O::V128Load16x4S { memarg: m } => load(8, Some(SimdOp::I32x4ExtendLowI16x8S), m)?,
-        O::V128Load16x4U { memarg: m } => load(8, Some(SimdOp::I32x4ExtendLowI16x8U), m)?,
-        O::V128Load32x2S { memarg: m } => load(8, Some(SimdOp::I64x2ExtendLowI32x4S), m)?,
-        O::V128Load32x2U { memarg: m } => load(8, Some(SimdOp::I64x2ExtendLowI32x4U), m)?,
-        O::V128Load8Splat { memarg: m } => load(1, Some(SimdOp::I8x16Splat), m)?,
-        O::V128Load16Splat { memarg: m } => load(2, Some(SimdOp::I16x8Splat), m)?,
-        O::V128Load32Splat { memarg: m } => load(4, Some(SimdOp::I32x4Splat), m)?,
-        O::V128Load64Splat { memarg: m } => load(8, Some(SimdOp::I64x2Splat), m)?,
-        O::V128Load32Zero { memarg: m } => load(4, None, m)?,
-        O::V128Load64Zero { memarg: m } => load(8, None, m)?,
-        O::V128Store { memarg: m } => Store(memarg(m)?),
-        O::V128Load8Lane { memarg: m, lane } => lane_access(true, 1, *lane, memarg(m)?),
-        O::V128Load16Lane { memarg: m, lane } => lane_access(true, 2, *lane, memarg(m)?),
-        O::V128Load32Lane { memarg: m, lane } => lane_access(true, 4, *lane, memarg(m)?),
-        O::V128Load64Lane { memarg: m, lane } => lane_access(true, 8, *lane, memarg(m)?),
-        O::V128Store8Lane { memarg: m, lane } => lane_access(false, 1, *lane, memarg(m)?),
-        O::V128Store16Lane { memarg: m, lane } => lane_access(false, 2, *lane, memarg(m)?),
-        O::V128Store32Lane { memarg: m, lane } => lane_access(false, 4, *lane, memarg(m)?),
-        O::V128Store64Lane { memarg: m, lane } => lane_access(false, 8, *lane, memarg(m)?),
-
-        other => match SimdOp::from_operator(other) {
-            Some(op) => Op(op),
-            None => return Ok(None),
-        },
-    }))
-}
-
-fn extract(shape: Shape, lane: u8, signed: bool) -> SimdInstr {
-    SimdInstr::ExtractLane {
-        shape,
-        lane,
-        signed,
-    }
-}
-
-fn replace(shape: Shape, lane: u8) -> SimdInstr {
-    SimdInstr::ReplaceLane { shape, lane }
-}
-
-fn lane_access(load: bool, bytes: u32, lane: u8, memarg: MemArg) -> SimdInstr {
-    let shape = Shape::of_width(bytes);
-    if load {
-        SimdInstr::LoadLane {
-            shape,
-            lane,
-            memarg,
-        }
-    } else {
-        SimdInstr::StoreLane {
-            shape,
-            lane,
-            memarg,
-        }
-    }
-}
-
 /// Spec `i8x16.swizzle`: lane `i` of the result is lane `b[i]` of `a`, or 0 if `b[i] ≥ 16`.
 fn swizzle(a: u128, b: u128) -> u128 {
     vector::<u8>(|i| match lane::<u8>(b, i) as usize {
@@ -952,7 +845,7 @@ fn swizzle(a: u128, b: u128) -> u128 {
 
 /// Spec `i8x16.shuffle`: lane `i` of the result is lane `mask[i]` of the 32 lanes of `a`
 /// followed by `b` (validation guarantees `mask[i] < 32`).
-fn shuffle(a: u128, b: u128, mask: u128) -> u128 {
+pub(crate) fn shuffle(a: u128, b: u128, mask: u128) -> u128 {
     vector::<u8>(|i| {
         let j = lane::<u8>(mask, i) as usize % 32;
         if j < 16 {
@@ -963,110 +856,11 @@ fn shuffle(a: u128, b: u128, mask: u128) -> u128 {
     })
 }
 
-/// Execute one vector instruction on a thread's operand stack (spec *Execution › Vector
-/// Instructions*). `v128s` is the running function's side table; `mem` is memory 0 of the
-/// frame's module instance for the instructions whose [`SimdInstr::memarg`] is `Some`
-/// (their memory accesses are plain, unordered actions that may tear).
-pub(crate) fn execute(
-    instr: SimdInstr,
-    stack: &mut Vec<Slot>,
-    v128s: &[u128],
-    mem: Option<&mut MemInst>,
-    thread: ThreadId,
-) -> Result<(), Trap> {
-    const VALID: &str = "validated code never underflows the stack";
-    // Vector accesses never carry the `noTear` flag: the spec's vector loads and stores
-    // emit `RD`/`WR` actions without it, and `tearing(t, N, ea)` gives it only to integer
-    // types (exec/instructions.rst, exec/runtime.rst).
-    const NO_TEAR: bool = false;
-    let pop = |stack: &mut Vec<Slot>| stack.pop().expect(VALID);
-    let memory = || mem.ok_or_else(|| Trap::Host("vector memory access without a memory".into()));
-    let address = |operand: Slot, m: MemArg| crate::exec::effective_address(operand, m.offset());
-    match instr {
-        SimdInstr::Op(op) => op.apply(stack),
-        SimdInstr::Const(i) => stack.push(v128s.get(i as usize).copied().unwrap_or(0)),
-        SimdInstr::Shuffle(i) => {
-            let b = pop(stack);
-            let a = pop(stack);
-            stack.push(shuffle(a, b, v128s.get(i as usize).copied().unwrap_or(0)));
-        }
-        SimdInstr::JoinHalves => {
-            let hi = pop(stack) as u64;
-            let lo = pop(stack) as u64;
-            stack.push(u128::from(lo) | u128::from(hi) << 64);
-        }
-        SimdInstr::ExtractLane {
-            shape,
-            lane,
-            signed,
-        } => {
-            let x = shape.extract(pop(stack), lane.into());
-            stack.push(match (signed, shape) {
-                (true, Shape::I8x16) => x as u8 as i8 as i32 as u32 as Slot,
-                (true, Shape::I16x8) => x as u16 as i16 as i32 as u32 as Slot,
-                _ => x,
-            });
-        }
-        SimdInstr::ReplaceLane { shape, lane } => {
-            let x = pop(stack);
-            let v = pop(stack);
-            stack.push(shape.replace(v, lane.into(), x));
-        }
-        SimdInstr::Load {
-            bytes,
-            then,
-            memarg,
-        } => {
-            let ea = address(pop(stack), memarg);
-            let mut buf = [0u8; 16];
-            memory()?.read(
-                thread,
-                Ordering::Unord,
-                ea,
-                &mut buf[..usize::from(bytes).min(16)],
-                NO_TEAR,
-            )?;
-            stack.push(u128::from_le_bytes(buf));
-            if let Some(op) = then {
-                op.apply(stack);
-            }
-        }
-        SimdInstr::Store(memarg) => {
-            let v = pop(stack);
-            let ea = address(pop(stack), memarg);
-            memory()?.write(thread, Ordering::Unord, ea, &v.to_le_bytes(), NO_TEAR)?;
-        }
-        SimdInstr::LoadLane {
-            shape,
-            lane,
-            memarg,
-        } => {
-            let v = pop(stack);
-            let ea = address(pop(stack), memarg);
-            let mut buf = [0u8; 16];
-            let n = (shape.lane_bits() / 8) as usize;
-            memory()?.read(thread, Ordering::Unord, ea, &mut buf[..n], NO_TEAR)?;
-            stack.push(shape.replace(v, lane.into(), u128::from_le_bytes(buf)));
-        }
-        SimdInstr::StoreLane {
-            shape,
-            lane,
-            memarg,
-        } => {
-            let v = pop(stack);
-            let ea = address(pop(stack), memarg);
-            let n = (shape.lane_bits() / 8) as usize;
-            let x = shape.extract(v, lane.into()).to_le_bytes();
-            memory()?.write(thread, Ordering::Unord, ea, &x[..n], NO_TEAR)?;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syntax::Instr;
+    use crate::error::ModuleErrorKind;
+    use crate::Trap;
     use crate::{Configuration, ExternVal, Module, Value};
     use std::sync::Arc;
 
@@ -1093,31 +887,6 @@ mod tests {
             Ok([Value::V128(x)]) => *x,
             other => panic!("expected one v128, got {other:?}"),
         }
-    }
-
-    #[test]
-    fn instructions_stay_small() {
-        assert!(std::mem::size_of::<Instr>() <= 16);
-        assert!(std::mem::size_of::<SimdInstr>() <= 12);
-    }
-
-    #[test]
-    fn exactly_the_loads_and_stores_access_memory() {
-        let m = MemArg::new(0, 0);
-        let accesses = |s: SimdInstr| Instr::Simd(s).accessed_memories().is_some();
-        assert!(accesses(SimdInstr::Store(m)));
-        assert!(accesses(SimdInstr::Load {
-            bytes: 16,
-            then: None,
-            memarg: m
-        }));
-        assert!(accesses(SimdInstr::StoreLane {
-            shape: Shape::I8x16,
-            lane: 0,
-            memarg: m
-        }));
-        assert!(!accesses(SimdInstr::Op(SimdOp::I8x16Add)));
-        assert!(!accesses(SimdInstr::Const(0)));
     }
 
     #[test]

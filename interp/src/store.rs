@@ -6,7 +6,11 @@
 //! as its store (a configuration's store only grows). The store also holds the canonical
 //! types of every module instantiated in it ([`TypeRegistry`]).
 
-use crate::memory::MemInst;
+pub use crate::addr::{
+    DataAddr, ElemAddr, ExnAddr, FuncAddr, GlobalAddr, InstanceAddr, MemAddr, TableAddr, TagAddr,
+};
+use crate::memory::{MemInst, Ordering};
+use crate::runtime::ThreadId;
 use crate::syntax::{ExportDesc, Module};
 use crate::types::{
     ExternType, FuncType, GlobalType, HeapType, RefType, TableType, TypeId, TypeRegistry, ValType,
@@ -16,51 +20,6 @@ use crate::values::Value;
 use crate::Trap;
 use std::fmt;
 use std::sync::Arc;
-
-macro_rules! address {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(pub u32);
-    };
-}
-
-address!(
-    /// Spec `funcaddr`: index into [`Store::funcs`].
-    FuncAddr
-);
-address!(
-    /// Spec `tableaddr`: index into [`Store::tables`].
-    TableAddr
-);
-address!(
-    /// Spec `memaddr`: index into [`Store::mems`].
-    MemAddr
-);
-address!(
-    /// Spec `globaladdr`: index into [`Store::globals`].
-    GlobalAddr
-);
-address!(
-    /// Spec `elemaddr`: index into [`Store::elems`].
-    ElemAddr
-);
-address!(
-    /// Spec `dataaddr`: index into [`Store::datas`].
-    DataAddr
-);
-address!(
-    /// Spec 3.0 `tagaddr`: index into [`Store::tags`].
-    TagAddr
-);
-address!(
-    /// Spec 3.0 `exnaddr`: index into [`Store::exns`].
-    ExnAddr
-);
-address!(
-    /// Index into [`Store::instances`] (spec `moduleinst`).
-    InstanceAddr
-);
 
 /// An external value (spec `externval`): what imports are given and exports resolve to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -94,7 +53,45 @@ pub type HostFunc = Arc<dyn Fn(&[Value]) -> Result<Vec<Value>, Trap> + Send + Sy
 /// instance's memories, the virtual clock, thread spawning and program exit), with the
 /// arguments (already checked against its type); returns the results, or a trap.
 pub type HostCallFunc =
-    Arc<dyn Fn(&mut crate::host::Caller<'_>, &[Value]) -> Result<Vec<Value>, Trap> + Send + Sync>;
+    Arc<dyn Fn(&mut Caller<'_>, &[Value]) -> Result<Vec<Value>, Trap> + Send + Sync>;
+
+/// A request to start a thread (e.g. WASI's `thread-spawn`): instantiate `module` with
+/// `imports` in the caller's store, then invoke its export `export` with `args` on a new
+/// thread. Carried out by the embedder after the step that made it
+/// ([`crate::Configuration::start_spawned`]).
+#[derive(Clone, Debug)]
+pub struct SpawnRequest {
+    /// The module to instantiate.
+    pub module: Arc<Module>,
+    /// Its imports, in the order of the module's imports.
+    pub imports: Vec<ExternVal>,
+    /// The exported function the new thread invokes.
+    pub export: String,
+    /// Its arguments.
+    pub args: Vec<Value>,
+}
+
+/// Starts a requested thread at once (see [`crate::Configuration::set_spawn_handler`]).
+#[derive(Clone)]
+pub struct SpawnHandler(pub Arc<dyn Fn(SpawnRequest) + Send + Sync>);
+
+impl std::fmt::Debug for SpawnHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SpawnHandler")
+    }
+}
+
+/// What a host function sees of its caller; see [`crate::host`].
+pub struct Caller<'a> {
+    pub(crate) store: &'a mut Store,
+    pub(crate) instance: Option<InstanceAddr>,
+    pub(crate) thread: ThreadId,
+    pub(crate) clock: u64,
+    pub(crate) spawns: &'a mut Vec<SpawnRequest>,
+    pub(crate) spawn_handler: Option<&'a SpawnHandler>,
+    /// Whether this call asked for a thread (the step then ends after the call).
+    pub(crate) spawned: bool,
+}
 
 /// A function instance (spec `funcinst`).
 #[derive(Clone)]
@@ -347,11 +344,11 @@ impl Store {
     #[inline]
     pub fn slot_value(&self, s: u128, ty: ValType) -> Value {
         match ty {
-            ValType::Ref(r) => crate::exec::slot_to_value(
+            ValType::Ref(r) => crate::runtime::slot_to_value(
                 s,
                 RefType::new(r.nullable, self.abstract_heap(r.heap)).into(),
             ),
-            other => crate::exec::slot_to_value(s, other),
+            other => crate::runtime::slot_to_value(s, other),
         }
     }
 
@@ -410,5 +407,77 @@ impl Store {
             ExportDesc::Global(i) => ExternVal::Global(inst.globals[i as usize]),
             ExportDesc::Tag(i) => ExternVal::Tag(inst.tags[i as usize]),
         }
+    }
+}
+
+/// Spec *table.init*: copy `n` references from element instance `elem` at `s` to table
+/// `table` at `d`; out of bounds on either side traps before anything is written.
+pub(crate) fn table_init(
+    store: &mut Store,
+    table: TableAddr,
+    elem: ElemAddr,
+    d: usize,
+    s: usize,
+    n: usize,
+) -> Result<(), Trap> {
+    let src = &store.elems[elem.0 as usize].elems;
+    let dst_len = store.tables[table.0 as usize].elems.len();
+    if s.checked_add(n).is_none_or(|e| e > src.len())
+        || d.checked_add(n).is_none_or(|e| e > dst_len)
+    {
+        return Err(Trap::OutOfBoundsTableAccess);
+    }
+    let items: Vec<Value> = src[s..s + n].to_vec();
+    store.tables[table.0 as usize].elems[d..d + n].copy_from_slice(&items);
+    Ok(())
+}
+
+/// Spec *memory.init*: copy `n` bytes of data instance `data` from `s` to memory `mem` at
+/// `d`; out of bounds on either side traps before anything is written.
+pub(crate) fn memory_init(
+    store: &mut Store,
+    thread: ThreadId,
+    mem: MemAddr,
+    data: DataAddr,
+    d: u64,
+    s: usize,
+    n: usize,
+) -> Result<(), Trap> {
+    // Borrow the segment and the memory side by side: no copy of the bytes.
+    let src = &store.datas[data.0 as usize].bytes;
+    if s.checked_add(n).is_none_or(|e| e > src.len()) {
+        return Err(Trap::OutOfBoundsMemoryAccess);
+    }
+    let m = &mut store.mems[mem.0 as usize];
+    crate::memory::bounds(m.len_bytes(thread) as usize, d, n)?;
+    m.write(thread, Ordering::Unord, d, &src[s..s + n], false)
+}
+
+impl Store {
+    /// The function of `site` as reports name it: `$name` from the module's name section if
+    /// it has one, else `func N` (`N` in the function index space, imports first); `?` if
+    /// the site names no function of `store`.
+    pub fn function_name_at(&self, site: crate::race::Site) -> String {
+        let store = self;
+        let Some(inst) = store.instances.get(site.instance as usize) else {
+            return "?".into();
+        };
+        for (index, addr) in inst.funcs.iter().enumerate() {
+            if let Some(FuncInst::Wasm {
+                instance,
+                module,
+                defined_index,
+                ..
+            }) = store.funcs.get(addr.0 as usize)
+            {
+                if instance.0 == site.instance && *defined_index == site.func {
+                    return match module.func_names.get(&(index as u32)) {
+                        Some(name) => format!("${name}"),
+                        None => format!("func {index}"),
+                    };
+                }
+            }
+        }
+        "?".into()
     }
 }

@@ -6,7 +6,8 @@
 //! execution never scans for `end` and needs no run-time label stack. Everything else maps
 //! one-to-one to the spec's instructions and keeps their names.
 
-use crate::simd::SimdInstr;
+pub use crate::memarg::MemArg;
+pub use crate::simd::SimdInstr;
 use crate::types::{
     CompositeType, ExternType, FuncType, GlobalType, HeapType, MemType, RefType, SubType,
     TableType, ValType,
@@ -140,7 +141,7 @@ pub struct Func {
     pub br_casts: Vec<BrCast>,
     /// The exception handlers of the body (`try_table` and legacy `try` blocks), in the
     /// order their blocks begin; see [`crate::exn`].
-    pub handlers: Vec<crate::exn::Handler>,
+    pub handlers: Vec<Handler>,
 }
 
 /// The operands of `br_on_cast l rt1 rt2` (`fail: false`) or `br_on_cast_fail` (`fail:
@@ -232,53 +233,6 @@ pub struct BrTarget {
     pub drop: u32,
     /// Operand slots the branch keeps (its label's arity).
     pub keep: u32,
-}
-
-/// A memory immediate (spec 3.0 `memarg`): the memory it addresses (multi-memory) and the
-/// static offset added to the address operand to form the effective address (up to 64
-/// bits with memory64). The alignment hint has no run-time meaning; atomic accesses are
-/// checked against their natural alignment.
-///
-/// Kept to 8 bytes so that [`Instr`] stays 16: the offset in 48 bits and the memory index
-/// in 16. An offset of [`MemArg::OFFSET_LIMIT`] or more is stored as
-/// `OFFSET_LIMIT - 8 + offset mod 8`, which behaves the same: every effective address at
-/// or above `OFFSET_LIMIT - 8` is out of bounds (no memory is larger than
-/// [`crate::memory::MAX_MEMORY_BYTES`]), and the alignment of an address depends only on it
-/// modulo 8.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MemArg {
-    offset_low: u32,
-    offset_high: u16,
-    /// The memory index (0 without multi-memory).
-    pub memory: u16,
-}
-
-// The stored offset of a large offset must stay out of bounds.
-const _: () = assert!(crate::memory::MAX_MEMORY_BYTES < MemArg::OFFSET_LIMIT - 8);
-
-impl MemArg {
-    /// Offsets below this are stored exactly (see [`MemArg`]).
-    pub const OFFSET_LIMIT: u64 = 1 << 48;
-
-    /// The immediate of memory `memory` with static offset `offset`.
-    pub fn new(offset: u64, memory: u16) -> MemArg {
-        let stored = if offset < Self::OFFSET_LIMIT {
-            offset
-        } else {
-            Self::OFFSET_LIMIT - 8 + offset % 8
-        };
-        MemArg {
-            offset_low: stored as u32,
-            offset_high: (stored >> 32) as u16,
-            memory,
-        }
-    }
-
-    /// The static offset (as stored, see [`MemArg`]).
-    #[inline(always)]
-    pub fn offset(self) -> u64 {
-        u64::from(self.offset_high) << 32 | u64::from(self.offset_low)
-    }
 }
 
 /// The value type an atomic access produces or consumes (`i32` or `i64`).
@@ -725,6 +679,32 @@ pub enum Instr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::simd::{Shape, SimdOp};
+
+    #[test]
+    fn instructions_stay_small() {
+        assert!(std::mem::size_of::<Instr>() <= 16);
+        assert!(std::mem::size_of::<SimdInstr>() <= 12);
+    }
+
+    #[test]
+    fn exactly_the_loads_and_stores_access_memory() {
+        let m = MemArg::new(0, 0);
+        let accesses = |s: SimdInstr| Instr::Simd(s).accessed_memories().is_some();
+        assert!(accesses(SimdInstr::Store(m)));
+        assert!(accesses(SimdInstr::Load {
+            bytes: 16,
+            then: None,
+            memarg: m
+        }));
+        assert!(accesses(SimdInstr::StoreLane {
+            shape: Shape::I8x16,
+            lane: 0,
+            memarg: m
+        }));
+        assert!(!accesses(SimdInstr::Op(SimdOp::I8x16Add)));
+        assert!(!accesses(SimdInstr::Const(0)));
+    }
 
     #[test]
     fn instructions_stay_16_bytes() {
@@ -744,7 +724,69 @@ mod tests {
             let stored = MemArg::new(offset, 0).offset();
             assert_eq!(stored % 8, offset % 8);
             assert!(stored >= MemArg::OFFSET_LIMIT - 8);
-            assert!(stored > crate::memory::MAX_MEMORY_BYTES);
+            assert!(stored > crate::types::MAX_MEMORY_BYTES);
         }
     }
+}
+
+// ---- Exception handlers (spec 3.0 `try_table`, legacy `try`), see [`crate::exn`] ----
+
+/// A handler of a function body: the code range `[start, end)` it covers, and what it does
+/// with an exception thrown there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handler {
+    /// First pc of the covered body.
+    pub start: u32,
+    /// The pc after the covered body (for a legacy `try`, its first `catch`).
+    pub end: u32,
+    /// Operand-stack height (above the locals) on entry to the block, below its parameters:
+    /// where a legacy `catch` body's operands begin.
+    pub height: u32,
+    /// The enclosing handler, tried when this one does not catch the exception; `None`: the
+    /// exception leaves the function.
+    pub parent: Option<u32>,
+    /// What the handler does.
+    pub kind: HandlerKind,
+}
+
+/// The kinds of handler.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandlerKind {
+    /// `try_table bt catch* instr* end`: the clauses, in order.
+    TryTable(Vec<Catch>),
+    /// Legacy `try bt instr* (catch x instr*)* (catch_all instr*)? end`: the clauses, and
+    /// the hidden local the caught exception is stored in (for `rethrow`).
+    Legacy {
+        /// The `catch`/`catch_all` clauses, in order.
+        catches: Vec<LegacyCatch>,
+        /// Index of the hidden `exnref` local.
+        exn_local: u32,
+    },
+    /// Legacy `try bt instr* delegate l`: the exception goes on to the handler in force at
+    /// label `l` (`None`: out of the function).
+    Delegate(Option<u32>),
+}
+
+/// A `try_table` catch clause (spec 3.0 `catch`): `catch x l`, `catch_ref x l`,
+/// `catch_all l`, `catch_all_ref l`, with its label resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Catch {
+    /// The tag index (`catch`, `catch_ref`), or `None` for `catch_all`, `catch_all_ref`.
+    pub tag: Option<u32>,
+    /// Whether the exception reference is pushed after the payload (`_ref` clauses).
+    pub with_ref: bool,
+    /// The label's continuation.
+    pub pc: u32,
+    /// The operand-stack height (above the locals) of the label, below the values the
+    /// branch passes to it.
+    pub height: u32,
+}
+
+/// A legacy `catch x` (`tag` is `Some(x)`) or `catch_all` clause and the pc of its body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LegacyCatch {
+    /// The tag index, or `None` for `catch_all`.
+    pub tag: Option<u32>,
+    /// The first pc of the clause's body.
+    pub pc: u32,
 }

@@ -2,8 +2,18 @@
 //! `exec/runtime.rst`, *Events*; `exec/relaxed.rst`, *Traces*). A trace together with each
 //! read's sources (per byte) is an execution that `heddle-model` can check.
 
-use crate::exec::ThreadId;
-use crate::memory::Ordering;
+use crate::runtime::ThreadId;
+
+/// Ordering of a memory action (spec `ord ::= unord | seqcst | init`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ordering {
+    /// A non-atomic access.
+    Unord,
+    /// An atomic (sequentially consistent) access.
+    SeqCst,
+    /// The initialising write of an allocation.
+    Init,
+}
 
 /// An action of an event (spec runtime.rst `action`), on the `data` region of the memory.
 /// Addresses are effective addresses in bytes; byte strings are little-endian contents.

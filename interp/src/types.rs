@@ -12,6 +12,13 @@
 
 use std::fmt;
 
+/// Implementation limit on the size of one memory, in bytes: 8 GiB. The spec lets
+/// `memory.grow` fail at any size (it returns -1 past this), and a module whose memory
+/// starts larger fails to instantiate. Memory is allocated zeroed by the operating system,
+/// so only pages actually touched cost physical memory: a 64-bit memory just above 4 GiB
+/// is cheap.
+pub const MAX_MEMORY_BYTES: u64 = 1 << 33;
+
 /// A value type (spec `valtype`). A `V128` value is 128 bits, see [`crate::simd`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[allow(missing_docs)] // variants are the spec's value types of the same name (`I32` is `i32`)

@@ -1,7 +1,7 @@
 //! Values, as in spec *Runtime Structure › Values* (`exec/runtime.rst`; spec 3.0 adds the
 //! references of typed function references and GC).
 
-use crate::store::{ExnAddr, FuncAddr};
+use crate::addr::{ExnAddr, FuncAddr};
 use crate::types::{HeapType, RefType, ValType};
 use std::fmt;
 

@@ -297,3 +297,34 @@ fn custom_page_sizes_are_native() {
     let copy = native.snapshot();
     assert_eq!((copy.ty(), copy.len_bytes()), (native.ty(), 70_000));
 }
+
+/// Bulk instructions take the spec's byte steps on a shared memory whose threads a
+/// scheduler interleaves, but not on a native one, whose OS threads interleave by
+/// themselves, nor on an unshared one ([`memory::MemInst::steps_by_bytes`]); the native
+/// memory is found again behind its instance (`native()`), and only there.
+#[test]
+fn only_scheduled_shared_memories_step_bulk_instructions_by_bytes() {
+    use heddle_interp::memory::MemInst;
+    let ty = |shared| {
+        MemType::new(
+            Limits {
+                min: 1,
+                max: Some(1),
+            },
+            shared,
+        )
+    };
+    let native = SharedBackend::Native { wait_limit: None };
+    let sc = MemInst::with_backend(ty(true), SharedBackend::Sc);
+    let on_os_threads = MemInst::with_backend(ty(true), native);
+    let unshared = MemInst::with_backend(ty(false), native);
+    assert!(sc.steps_by_bytes());
+    assert!(!on_os_threads.steps_by_bytes());
+    assert!(!unshared.steps_by_bytes());
+    let native_of = |m: &MemInst| match m {
+        MemInst::Shared(s) => s.native().is_some(),
+        MemInst::Unshared { .. } => false,
+    };
+    assert!(native_of(&on_os_threads));
+    assert!(!native_of(&sc));
+}

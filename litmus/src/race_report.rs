@@ -37,7 +37,7 @@ impl RaceAccess {
         use heddle_interp::race::{AccessKind, Region};
         RaceAccess {
             thread: thread(a.thread),
-            function: heddle_interp::race::function_name(store, a.site),
+            function: store.function_name_at(a.site),
             offset: a.site.pc,
             location: match a.region {
                 Region::Data => "data",
