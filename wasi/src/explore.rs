@@ -288,11 +288,14 @@ pub fn explore(program: &Program, options: &ExploreOptions) -> Result<Exploratio
     };
     loop {
         if result.runs + result.redundant >= options.max_runs {
-            result.incomplete = Some(format!("--max-runs ({}) reached", options.max_runs));
+            result.incomplete = Some(format!(
+                "the bound on runs ({}) was reached",
+                options.max_runs
+            ));
             break;
         }
         if options.timeout.is_some_and(|t| started.elapsed() >= t) {
-            result.incomplete = Some("--timeout reached".into());
+            result.incomplete = Some("the time limit was reached".into());
             break;
         }
         match search.run()? {
@@ -300,8 +303,7 @@ pub fn explore(program: &Program, options: &ExploreOptions) -> Result<Exploratio
             RunEnd::Ended(outcome, schedule) => {
                 result.runs += 1;
                 if outcome.ending == Ending::FuelExhausted && result.incomplete.is_none() {
-                    result.incomplete =
-                        Some("a run reached the step bound (--fuel): a longer run is cut".into());
+                    result.incomplete = Some("a run reached the step bound: it was cut".into());
                 }
                 match result.outcomes.iter_mut().find(|f| f.outcome == outcome) {
                     Some(f) => f.count += 1,
