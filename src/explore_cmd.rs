@@ -134,12 +134,20 @@ pub struct Args {
     /// schedule that replays it; a data race makes the exit status 1 (docs/races.md).
     #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "data", value_name = "WHICH", conflicts_with = "merge")]
     pub races: Option<RacesArg>,
+    /// Explore a WASI program (preview1, wasi-threads): FILES are the program (`.wasm` or
+    /// `.wat`) then its arguments (after `--`); every schedule of its threads, its distinct
+    /// endings and outputs (docs/wasi.md, *Exploring every schedule*).
+    #[arg(long, conflicts_with_all = ["merge", "replay", "trace", "shard", "check", "force", "jobs"])]
+    pub wasi: bool,
 }
 
 /// Run `heddle explore`. Exit status (see `exit.rs`): 2 for a file that cannot be read or
 /// parsed (or a malformed schedule), 1 for a reachable outcome the model forbids or a run
 /// that fails, 3 when a bound cut the exploration short, else 0.
 pub fn run(args: Args) -> ExitCode {
+    if args.wasi {
+        return crate::explore_wasi_cmd::run(&args);
+    }
     if args.merge {
         return merge(&args).into();
     }

@@ -3,6 +3,7 @@
 
 mod exit;
 mod explore_cmd;
+mod explore_wasi_cmd;
 mod fuzz_cmd;
 mod litmus_cmd;
 mod model_args;

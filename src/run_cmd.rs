@@ -84,7 +84,7 @@ pub fn run(args: RunArgs) -> ExitCode {
 
 /// Read and decode the module in `file` (binary or text); a failure is reported (naming
 /// the file, and for text the line and column) and is `Status::Usage`.
-fn decode_file(path: &std::path::Path) -> Result<Arc<Module>, Status> {
+pub(crate) fn decode_file(path: &std::path::Path) -> Result<Arc<Module>, Status> {
     let file = path.display().to_string();
     let wasm = match load_module_file(path) {
         Ok(w) => w,

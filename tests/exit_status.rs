@@ -256,6 +256,45 @@ fn run_wasi() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `heddle explore --wasi` (docs/wasi.md, *Exploring every schedule*): 0 when complete
+/// without a finding (a program's own exit code is an outcome), 1 for a trap or deadlock
+/// outcome, 3 when a bound cut it short, 2 for a binary that is not a WASI program.
+#[test]
+fn explore_wasi() {
+    let dir = scratch("explore-wasi");
+    let wasi = |body: &str| {
+        format!(
+            r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (import "env" "memory" (memory 1 1 shared))
+  (func (export "_start") {body}))"#
+        )
+    };
+    let exits = write(&dir, "exits.wat", &wasi("(call $proc_exit (i32.const 5))"));
+    let traps = write(&dir, "traps.wat", &wasi("unreachable"));
+    let spins = write(&dir, "spins.wat", &wasi("(loop (br 0))"));
+    let waits = write(
+        &dir,
+        "waits.wat",
+        &wasi("(drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))"),
+    );
+    let no_start = write(
+        &dir,
+        "no_start.wat",
+        r#"(module (memory 1) (func (export "main")))"#,
+    );
+    let explore = |file: &str| status(&["explore", "--wasi", file]).0;
+    assert_eq!(explore(&exits), Some(0));
+    assert_eq!(explore(&traps), Some(1));
+    assert_eq!(explore(&waits), Some(1));
+    assert_eq!(explore(&no_start), Some(2));
+    assert_eq!(
+        status(&["explore", "--wasi", &spins, "--max-steps", "1000"]).0,
+        Some(3)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn litmus() {
     let dir = scratch("litmus");

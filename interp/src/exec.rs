@@ -386,7 +386,9 @@ impl Configuration {
     /// Let thread `tid` take up to `budget` small steps (one instruction each), and return
     /// its status afterwards. A blocked thread whose deadline passed first takes its
     /// timeout step (`memory.atomic.wait` returns 2). Stepping a blocked or finished thread
-    /// does nothing.
+    /// does nothing. The quantum ends early when the thread finishes, blocks, asks for a
+    /// thread ([`crate::host::Caller::spawn`]) or wakes a thread with `notify`: each is a
+    /// point where another thread may become able to run.
     pub fn step(&mut self, tid: ThreadId, budget: u64) -> ThreadStatus {
         let idx = tid.0 as usize;
         match self.threads[idx].state {
@@ -607,6 +609,20 @@ impl Configuration {
                     .is_some_and(|m| self.store.mems[m.0 as usize].is_shared())
             })
         })
+    }
+
+    /// Whether thread `tid`'s next step is a visible `memory.atomic.notify` (on a shared
+    /// memory). A notify reads and changes only the wait queue of its cell, never its
+    /// value: an explorer may let it commute with loads, stores and read-modify-writes of
+    /// the cell (but not with a `wait` that suspends, nor with another notify).
+    pub fn next_is_notify(&self, tid: ThreadId) -> bool {
+        self.next_is_visible(tid)
+            && self.threads[tid.0 as usize].frames.last().is_some_and(|f| {
+                matches!(
+                    f.module.funcs[f.func as usize].body[f.pc],
+                    Instr::AtomicNotify(_)
+                )
+            })
     }
 
     /// Whether thread `tid`'s next step is a non-atomic scalar load or store (`i32.load`,
@@ -1488,7 +1504,7 @@ fn check_aligned(ea: u64, width: u64) -> Result<(), Trap> {
 
 /// The inner loop: execute instructions of `thread` until `budget` steps are taken, the
 /// outermost frame returns, the thread suspends, or it traps.
-fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, Trap> {
+fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, mut budget: u64) -> Result<Exit, Trap> {
     let tid = ctx.tid;
     let Some(frame) = thread.frames.last() else {
         return Ok(Exit::Return);
@@ -2103,6 +2119,13 @@ fn run(thread: &mut Thread, ctx: &mut StepCtx<'_>, budget: u64) -> Result<Exit, 
                     match r {
                         Ok(woken) => {
                             stack.push(from_u32(woken.count));
+                            // A notify that woke a thread ends the quantum: the scheduler
+                            // decides between the notifier and the woken (docs/wasi.md).
+                            // (The steps taken stay `budget - remaining`.)
+                            if !woken.resume.is_empty() {
+                                budget -= remaining;
+                                remaining = 0;
+                            }
                             ctx.woken.extend(woken.resume);
                         }
                         Err(t) => break Err(t),

@@ -16,14 +16,18 @@
 //!   `wasi_snapshot_preview1.*`) in a configuration, and check its exports ([`Program`]).
 //! * [`mod@run`]: run a program to its end ([`Ending`]): `proc_exit`, `_start` returning, a
 //!   trap in any thread, a deadlock, or the step bound.
+//! * [`mod@explore`]: explore every schedule of a program with dynamic partial-order
+//!   reduction ([`explore()`]): its distinct outcomes, each with a replayable schedule.
 //!
 //! Deterministic by default: the same program, arguments, seed and schedule give the same
 //! output, exit status and schedule (docs/wasi.md).
 
+pub mod explore;
 pub mod link;
 pub mod preview1;
 pub mod run;
 
+pub use explore::{explore, Exploration, ExploreOptions, Found, Outcome};
 pub use link::{link, Program, ProgramError};
 pub use preview1::{Sink, WasiCtx};
 pub use run::{run, Backend, Ending, RunOptions, RunReport, SchedulePolicy};

@@ -16,6 +16,7 @@
 use heddle_interp::rng::SplitMix64;
 use heddle_interp::{Caller, ExternVal, FuncType, Module, SpawnRequest, Trap, ValType, Value};
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// Where a program's stdout or stderr goes: any writer, shared (e.g. an
@@ -54,6 +55,10 @@ pub struct WasiCtx {
     state: Mutex<State>,
     /// The module and imports a `thread-spawn` instantiates again (set by [`crate::link`]).
     program: OnceLock<(Arc<Module>, Vec<ExternVal>)>,
+    /// Calls of WASI functions (`thread-spawn` included) so far.
+    host_calls: AtomicU64,
+    /// Calls of `thread-spawn` so far.
+    spawn_calls: AtomicU64,
 }
 
 /// The mutable part of a [`WasiCtx`].
@@ -93,7 +98,21 @@ impl WasiCtx {
                 next_tid: 1,
             }),
             program: OnceLock::new(),
+            host_calls: AtomicU64::new(0),
+            spawn_calls: AtomicU64::new(0),
         }
+    }
+
+    /// How many times the program has called `thread-spawn` so far (successful or not).
+    pub fn spawn_calls(&self) -> u64 {
+        self.spawn_calls.load(Ordering::SeqCst)
+    }
+
+    /// How many WASI functions (`thread-spawn` included) the program has called so far: the
+    /// explorer ([`crate::explore`]) treats a step that called one as a visible step that
+    /// touches everything (the output, the clock, the memory the function reads or writes).
+    pub fn host_calls(&self) -> u64 {
+        self.host_calls.load(Ordering::SeqCst)
     }
 
     /// Record the module and imports that `thread-spawn` instantiates again (the first
@@ -229,6 +248,7 @@ impl WasiCtx {
         caller: &mut Caller<'_>,
         args: &[Value],
     ) -> Result<Vec<Value>, Trap> {
+        self.host_calls.fetch_add(1, Ordering::SeqCst);
         let errno = match name {
             "args_get" => self.strings_get(&self.args, caller, args),
             "args_sizes_get" => self.strings_sizes_get(&self.args, caller, args),
@@ -515,6 +535,8 @@ impl WasiCtx {
         caller: &mut Caller<'_>,
         args: &[Value],
     ) -> Result<Vec<Value>, Trap> {
+        self.host_calls.fetch_add(1, Ordering::SeqCst);
+        self.spawn_calls.fetch_add(1, Ordering::SeqCst);
         let Some((module, imports)) = self.program.get() else {
             return Err(Trap::Host("thread-spawn: the program is not linked".into()));
         };

@@ -32,7 +32,7 @@ use std::time::Duration;
 pub const MAX_QUANTUM: u64 = 100;
 
 /// The quantum when only one thread can run (nothing to decide, nothing recorded).
-const SOLO_QUANTUM: u64 = 10_000;
+pub(crate) const SOLO_QUANTUM: u64 = 10_000;
 
 /// How the [`Backend::Sc`] runner picks the next thread.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,7 +148,11 @@ pub fn run(
 
 /// The ending of a thread that finished with `result`; `None` for a spawned thread that
 /// returned (the program goes on).
-fn thread_ending(result: Result<Vec<Value>, Trap>, name: &str, main: bool) -> Option<Ending> {
+pub(crate) fn thread_ending(
+    result: Result<Vec<Value>, Trap>,
+    name: &str,
+    main: bool,
+) -> Option<Ending> {
     match result {
         Ok(_) if main => Some(Ending::Exit(0)),
         Ok(_) => None,
@@ -161,7 +165,7 @@ fn thread_ending(result: Result<Vec<Value>, Trap>, name: &str, main: bool) -> Op
     }
 }
 
-fn instantiation_failure(e: InstantiationError) -> Result<Ending, ProgramError> {
+pub(crate) fn instantiation_failure(e: InstantiationError) -> Result<Ending, ProgramError> {
     match e {
         InstantiationError::Link(m) => Err(ProgramError::Instantiation(m)),
         InstantiationError::Trap(Trap::Exit(code)) => Ok(Ending::Exit(code)),
@@ -173,7 +177,7 @@ fn instantiation_failure(e: InstantiationError) -> Result<Ending, ProgramError> 
     }
 }
 
-fn start_func(
+pub(crate) fn start_func(
     config: &Configuration,
     inst: heddle_interp::InstanceAddr,
 ) -> heddle_interp::FuncAddr {
@@ -288,7 +292,10 @@ fn run_sc(
 }
 
 /// Every blocked thread: what it waits for, then its call stack, innermost frame first.
-fn deadlock_report(config: &Configuration, names: &BTreeMap<ThreadId, String>) -> String {
+pub(crate) fn deadlock_report(
+    config: &Configuration,
+    names: &BTreeMap<ThreadId, String>,
+) -> String {
     let mut out = Vec::new();
     for (&t, name) in names {
         if matches!(config.status(t), ThreadStatus::Blocked { .. }) {
