@@ -16,6 +16,10 @@ use heddle_wasi::{Backend, Ending, Program, RunOptions, SchedulePolicy, Sink, Wa
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// One way to run the program: run `seed` (SC's schedule seed; the others ignore it) to its
+/// stdout, or why it did not exit 0.
+type Runner<'a> = dyn Fn(u64) -> Result<Vec<u8>, String> + 'a;
+
 /// Heddle's run of `wasm` with `options`: its stdout, or why it did not exit 0.
 fn heddle(wasm: &[u8], options: &RunOptions) -> Result<Vec<u8>, String> {
     let module = Module::decode(wasm).map_err(|e| e.to_string())?;
@@ -88,7 +92,7 @@ fn main() {
             },
         )
     };
-    let runners: [(&str, &dyn Fn(u64) -> Result<Vec<u8>, String>); 3] = [
+    let runners: [(&str, &Runner); 3] = [
         ("heddle --memory sc (random, seeds 0..N)", &sc),
         ("heddle --memory native", &native),
         ("wasmtime 48", &wasmtime),
