@@ -5,8 +5,8 @@
 //! returns); [`TRAP_STATUS`] for a trap or a deadlock; 3 when `--fuel` or `--timeout` ran
 //! out; 2 for a file that is not a WASI program (missing `_start`, or
 //! `wasi_thread_start` in a program that spawns threads; an unknown import; a link
-//! failure) or bad options. A run that fails (trap, deadlock, step bound, nonzero exit)
-//! prints its schedule to stderr, for `--replay`.
+//! failure) or bad options. A run that fails (trap, deadlock, step bound, nonzero exit),
+//! or any run with `--print-schedule`, prints its schedule to stderr, for `--replay`.
 
 use crate::exit::Status;
 use crate::run_cmd::{RunArgs, STACK_BYTES};
@@ -60,6 +60,11 @@ pub struct WasiArgs {
     /// A file whose contents are the program's standard input (empty otherwise; --wasi).
     #[arg(long, value_name = "FILE")]
     stdin: Option<PathBuf>,
+    /// Print the run's schedule to stderr even when the program exits 0 (a failing run
+    /// always prints it): to replay a run whose output is wrong without failing, e.g. a
+    /// racy counter's lost updates (--wasi, --memory sc).
+    #[arg(long)]
+    print_schedule: bool,
 }
 
 /// Run `module` (decoded from `args.file`) as a WASI program.
@@ -178,7 +183,7 @@ pub fn run(args: &RunArgs, module: Arc<Module>) -> ExitCode {
             Status::Incomplete.code()
         }
     };
-    if status != 0 {
+    if status != 0 || w.print_schedule {
         match report.schedule.as_deref() {
             Some("") => eprintln!(
                 "heddle run: {file}: schedule: empty (no two threads could run at once: every \
