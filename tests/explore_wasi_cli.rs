@@ -2,18 +2,8 @@
 //! WAT programs of `wasi/tests/wat/`, complete or not, exit statuses, and the schedule of a
 //! deadlock replayed by `heddle run --wasi --replay`.
 
-use std::process::{Command, Output};
-
-fn heddle(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heddle"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn wat(name: &str) -> String {
-    format!("{}/wasi/tests/wat/{name}", env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{heddle, wat};
 
 /// `heddle explore --wasi FILE --format json`: the exit status and the result.
 fn explore_json(name: &str, extra: &[&str]) -> (Option<i32>, serde_json::Value) {

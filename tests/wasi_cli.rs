@@ -1,31 +1,8 @@
 //! `heddle run --wasi` (docs/wasi.md): output, arguments, exit statuses, schedules printed
 //! by failing runs and replayed with `--replay`, `--memory native`, bad binaries.
 
-use std::process::{Command, Output};
-
-fn heddle(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heddle"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn wat(name: &str) -> String {
-    format!("{}/wasi/tests/wat/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// The schedule a failing run printed on stderr.
-fn printed_schedule(stderr: &str) -> String {
-    stderr
-        .lines()
-        .find_map(|l| l.split_once("schedule (replay with --replay): "))
-        .map(|(_, s)| s.to_string())
-        .unwrap_or_else(|| panic!("no schedule in {stderr:?}"))
-}
+mod common;
+use common::{heddle, printed_schedule, text, wat};
 
 #[test]
 fn hello_world_and_arguments() {

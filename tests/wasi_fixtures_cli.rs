@@ -4,31 +4,9 @@
 //! (`--print-schedule`) replays to the same total; bad binaries of the fixtures' kind refused
 //! with exit 2.
 
-use std::process::{Command, Output};
-
-fn heddle(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heddle"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn fixture(name: &str) -> String {
-    format!("{}/fixtures/wasi/{name}.wasm", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// The schedule a run printed on stderr.
-fn printed_schedule(stderr: &str) -> String {
-    stderr
-        .lines()
-        .find_map(|l| l.split_once("schedule (replay with --replay): "))
-        .map(|(_, s)| s.to_string())
-        .unwrap_or_else(|| panic!("no schedule in {stderr:?}"))
-}
+mod common;
+use common::{fixture, heddle, printed_schedule, text};
+use std::process::Output;
 
 #[test]
 fn data_race_free_fixtures_print_their_line_on_sc_and_native_memory() {
