@@ -28,7 +28,7 @@ pub enum ScheduleArg {
     /// Uniformly random thread and quantum, from --seed.
     Random,
     /// PCT (Burckhardt et al., ASPLOS 2010): random priorities, --pct-depth - 1 priority
-    /// change points among the first --pct-steps steps, from --seed.
+    /// change points among the first --pct-steps scheduling steps, from --seed.
     Pct,
     /// Round-robin (no randomness).
     RoundRobin,
@@ -46,9 +46,11 @@ pub struct WasiArgs {
     /// PCT's bug depth d: d - 1 priority change points (--schedule pct).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     pct_depth: u64,
-    /// PCT's k: the change points are drawn among the first K steps (--schedule pct).
-    #[arg(long, value_name = "K", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
-    pct_steps: u64,
+    /// PCT's k: the change points are drawn among the first K scheduling steps (steps taken
+    /// while two or more threads can run; --schedule pct). Default: the scheduling steps of
+    /// a first run of the same seed without change points (its output discarded).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pct_steps: Option<u64>,
     /// Replay a schedule a run printed (e.g. `0.41.1.7`) instead of choosing one (--wasi,
     /// --memory sc).
     #[arg(long, value_name = "SCHEDULE", conflicts_with = "schedule")]

@@ -49,7 +49,7 @@ fn data_race_free_fixtures_print_the_same_on_heddle_and_wasmtime() {
             policy: SchedulePolicy::Pct {
                 seed: 1,
                 depth: 3,
-                steps: 1_000_000,
+                steps: None,
             },
             ..RunOptions::default()
         },

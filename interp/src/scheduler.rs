@@ -25,7 +25,9 @@ pub trait Scheduler: Send {
     fn pick(&mut self, n: usize) -> Choice;
 
     /// Pick one of the `runnable` threads (`runnable.len() >= 1`, in creation order), when
-    /// the configuration has taken `steps` small steps so far. A scheduler that tells
+    /// `steps` steps have been counted so far: the configuration's small steps
+    /// ([`crate::Configuration::run_threads`]), or only those taken while two or more
+    /// threads could run (the WASI runner's scheduling steps). A scheduler that tells
     /// threads apart (priorities) overrides this; the default is [`Scheduler::pick`].
     fn pick_thread(&mut self, runnable: &[ThreadId], steps: u64) -> Choice {
         let _ = steps;
@@ -96,8 +98,8 @@ impl Scheduler for SeededRandom {
 /// priority. A bug of depth `d` in a run of `k` steps with `n` threads is found with
 /// probability at least `1 / (n k^(d-1))` per run.
 ///
-/// Steps are counted as the configuration counts them ([`Scheduler::pick_thread`]'s
-/// `steps`); a quantum ends at the next change point (at most `max_quantum` steps), so the
+/// Steps are counted as the caller counts them ([`Scheduler::pick_thread`]'s `steps`); a
+/// quantum ends at the next change point (at most `max_quantum` steps), so the
 /// priority changes at the step the paper says, unless the thread blocked or finished
 /// before it (then the change applies to it at its next pick, which is how a change point
 /// on a blocked thread's step has no other effect). Not fair: a spinning thread of highest

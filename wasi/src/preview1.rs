@@ -50,6 +50,8 @@ pub struct WasiCtx {
     args: Vec<String>,
     env: Vec<String>,
     stdin: Vec<u8>,
+    /// The seed of `random_get`.
+    seed: u64,
     stdout: Sink,
     stderr: Sink,
     state: Mutex<State>,
@@ -89,6 +91,7 @@ impl WasiCtx {
             args,
             env,
             stdin,
+            seed,
             stdout,
             stderr,
             state: Mutex::new(State {
@@ -101,6 +104,21 @@ impl WasiCtx {
             host_calls: AtomicU64::new(0),
             spawn_calls: AtomicU64::new(0),
         }
+    }
+
+    /// A fresh context as [`WasiCtx::new`] made this one (the same arguments, environment,
+    /// standard input and seed, nothing read, the clock at 0) whose output goes nowhere: for
+    /// a run made only to measure the program (PCT's run length).
+    pub fn silent_copy(&self) -> WasiCtx {
+        let sink = || Arc::new(Mutex::new(std::io::sink())) as Sink;
+        WasiCtx::new(
+            self.args.clone(),
+            self.env.clone(),
+            self.stdin.clone(),
+            self.seed,
+            sink(),
+            sink(),
+        )
     }
 
     /// How many times the program has called `thread-spawn` so far (successful or not).

@@ -46,14 +46,21 @@ pub enum SchedulePolicy {
         seed: u64,
     },
     /// PCT ([`Pct`], Burckhardt et al., ASPLOS 2010) for bugs of depth `depth`, with change
-    /// points among the first `steps` steps.
+    /// points among the first `steps` *scheduling steps*: the small steps taken while two or
+    /// more threads could run ([`RunReport::scheduling_steps`]). A step taken while only one
+    /// thread can run is no scheduling point (the paper's `k` counts the points where the
+    /// scheduler chooses), so a long single-threaded start-up does not dilute the change
+    /// points.
     Pct {
         /// The seed.
         seed: u64,
         /// The bug depth `d` (`d - 1` priority change points).
         depth: u64,
-        /// `k`, the number of steps the change points are drawn from.
-        steps: u64,
+        /// `k`, the number of scheduling steps the change points are drawn from; `None`:
+        /// measured by a first run of the same seed without change points (the paper's `k`
+        /// is the length of a run; its output is discarded, then the run proper is made
+        /// with `k` = that run's [`RunReport::scheduling_steps`]).
+        steps: Option<u64>,
     },
     /// The decisions of a recorded schedule ([`ChoiceLog::parse_schedule`]), then (if the
     /// run goes on) always the first runnable thread for one step.
@@ -129,6 +136,9 @@ pub struct RunReport {
     pub misfit: Option<String>,
     /// Small steps taken (over all threads).
     pub steps: u64,
+    /// Of those, the steps taken while two or more threads could run: the steps at which
+    /// the schedule chose ([`SchedulePolicy::Pct`] draws its change points among these).
+    pub scheduling_steps: u64,
     /// Threads started, the main thread included.
     pub threads: usize,
 }
@@ -199,20 +209,24 @@ fn run_sc(
         ..ExecLimits::default()
     });
     let imports = link(&mut config, program, &ctx, None)?;
-    let report = |config: &Configuration, ending, log: &ChoiceLog, threads| RunReport {
-        ending,
-        schedule: Some(log.schedule()),
-        misfit: log.misfit(),
-        steps: config.steps(),
-        threads,
-    };
+    // Steps taken while two or more threads could run (the scheduling points).
+    let mut scheduling_steps = 0u64;
+    let report =
+        |config: &Configuration, ending, log: &ChoiceLog, scheduling_steps, threads| RunReport {
+            ending,
+            schedule: Some(log.schedule()),
+            misfit: log.misfit(),
+            steps: config.steps(),
+            scheduling_steps,
+            threads,
+        };
     let mut log = match &options.policy {
         SchedulePolicy::Replay(prefix) => ChoiceLog::replaying(prefix.clone()),
         _ => ChoiceLog::default(),
     };
     let inst = match config.instantiate(program.module.clone(), &imports) {
         Ok(i) => i,
-        Err(e) => return Ok(report(&config, instantiation_failure(e)?, &log, 1)),
+        Err(e) => return Ok(report(&config, instantiation_failure(e)?, &log, 0, 1)),
     };
     let main = config
         .spawn(start_func(&config, inst), &[])
@@ -221,7 +235,11 @@ fn run_sc(
         SchedulePolicy::RoundRobin => Some(Box::new(RoundRobin::new(MAX_QUANTUM))),
         SchedulePolicy::Random { seed } => Some(Box::new(SeededRandom::new(seed, MAX_QUANTUM))),
         SchedulePolicy::Pct { seed, depth, steps } => {
-            Some(Box::new(Pct::new(seed, depth, steps, MAX_QUANTUM)))
+            let k = match steps {
+                Some(k) => k,
+                None => pct_run_length(program, &ctx, seed, options)?,
+            };
+            Some(Box::new(Pct::new(seed, depth, k, MAX_QUANTUM)))
         }
         SchedulePolicy::Replay(_) => None,
     };
@@ -243,7 +261,13 @@ fn run_sc(
                 Err(trap) => {
                     let ending = thread_ending(Err(trap), "a new thread (starting)", false)
                         .expect("an error ends the program");
-                    return Ok(report(&config, ending, &log, names.len() + 1));
+                    return Ok(report(
+                        &config,
+                        ending,
+                        &log,
+                        scheduling_steps,
+                        names.len() + 1,
+                    ));
                 }
             }
         }
@@ -251,7 +275,7 @@ fn run_sc(
             if config.status(t) == ThreadStatus::Finished {
                 if let Some(result) = config.take_result(t) {
                     if let Some(ending) = thread_ending(result, name, t == main) {
-                        return Ok(report(&config, ending, &log, names.len()));
+                        return Ok(report(&config, ending, &log, scheduling_steps, names.len()));
                     }
                 }
             }
@@ -267,7 +291,7 @@ fn run_sc(
                 continue;
             }
             let ending = Ending::Deadlock(deadlock_report(&config, &names));
-            return Ok(report(&config, ending, &log, names.len()));
+            return Ok(report(&config, ending, &log, scheduling_steps, names.len()));
         }
         let (index, quantum) = if runnable.len() == 1 {
             (0, SOLO_QUANTUM)
@@ -275,7 +299,7 @@ fn run_sc(
             let n = runnable.len();
             match scheduler.as_mut() {
                 Some(s) => {
-                    let c = s.pick_thread(&runnable, config.steps());
+                    let c = s.pick_thread(&runnable, scheduling_steps);
                     let quantum = c.quantum.clamp(1, MAX_QUANTUM);
                     log.record(c.index, n);
                     log.record((quantum - 1) as usize, MAX_QUANTUM as usize);
@@ -287,8 +311,32 @@ fn run_sc(
                 }
             }
         };
+        let before = config.steps();
         config.step(runnable[index], quantum);
+        if runnable.len() > 1 {
+            scheduling_steps += config.steps() - before;
+        }
     }
+}
+
+/// PCT's `k` for a run of `program` under `seed`: the scheduling steps of a first run with
+/// the same priorities and no change point (depth 1), its output discarded.
+fn pct_run_length(
+    program: &Program,
+    ctx: &WasiCtx,
+    seed: u64,
+    options: &RunOptions,
+) -> Result<u64, ProgramError> {
+    let first = RunOptions {
+        policy: SchedulePolicy::Pct {
+            seed,
+            depth: 1,
+            steps: Some(1),
+        },
+        ..options.clone()
+    };
+    let r = run_sc(program, Arc::new(ctx.silent_copy()), &first)?;
+    Ok(r.scheduling_steps.max(1))
 }
 
 /// Every blocked thread: what it waits for, then its call stack, innermost frame first.
@@ -510,6 +558,7 @@ fn run_native(
         schedule: None,
         misfit: None,
         steps: 0,
+        scheduling_steps: 0,
         threads: run.threads.load(Ordering::SeqCst),
     })
 }

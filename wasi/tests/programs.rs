@@ -105,7 +105,7 @@ fn spawned_threads_count_with_atomics_and_notify_the_main_thread() {
         SchedulePolicy::Pct {
             seed: 3,
             depth: 3,
-            steps: 100_000,
+            steps: Some(100_000),
         },
     ] {
         let r = run_with("counter.wat", &[], &[], &sc(policy.clone()));
@@ -176,7 +176,7 @@ fn the_schedule_decides_the_output_and_its_replay_reproduces_it() {
             SchedulePolicy::Pct {
                 seed,
                 depth: 2,
-                steps: 200,
+                steps: Some(200),
             },
         ] {
             let first = run_with("race.wat", &["race"], &[], &sc(policy.clone()));
