@@ -993,7 +993,7 @@ struct Search<'v> {
 /// kept with its length, so the boundaries between the fields fed stay visible. A write of
 /// 1, 2, 4, 8 or 16 bytes (an integer field) is a tag byte giving its width and how many of
 /// its bytes remain once the trailing (most significant) zeros are dropped, then those
-/// bytes; another write of at most [`StateEncoder::SHORT`] bytes is a tag, its length and
+/// bytes; another write of at most `StateEncoder::SHORT` (32) bytes is a tag, its length and
 /// its bytes; a longer one (a memory's contents) is a tag, its length and runs of zero
 /// bytes and of non-zero bytes, since litmus memories are almost all zeros. Every form can
 /// be decoded back to the write, so two streams of writes give equal encodings only if
@@ -1003,7 +1003,7 @@ struct Search<'v> {
 /// its future, and delimit what they feed (`Hash` of std collections prefixes their
 /// lengths): equal encodings then mean equal states. Digests fed in place of data (the
 /// incremental hashes of memory contents) are followed by the data itself
-/// ([`Run::state_encoding`]).
+/// (`Run::state_encoding`).
 #[derive(Default)]
 pub struct StateEncoder {
     /// The encoding so far.

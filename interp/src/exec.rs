@@ -655,7 +655,7 @@ impl Configuration {
     /// stores, atomics, `wait` and `notify` give their address range from the operand stack
     /// (`wait` and `notify` count as writes, so they conflict with every access to their
     /// cell and with each other); a byte step of bulk memory gives its byte
-    /// ([`Configuration::bulk_footprint`]); every other memory instruction
+    /// (`Configuration::bulk_footprint`); every other memory instruction
     /// (`memory.size`/`grow`, SIMD, `atomic.fence`) counts as a write of the whole memory. A thread
     /// blocked in `wait` (its possible step is the timeout) gives the waited cell, as a
     /// write. Empty for every other thread, and for accesses to unshared memories.

@@ -33,7 +33,7 @@
 //!
 //! The cargo feature `weaken-seqcst-for-tests` is a **planted fault**, never on by default:
 //! it turns every `SeqCst` operation of the backend into acquire, release or acq-rel (see
-//! [`order`]), so that the real-thread tests of `interp/tests/native_seqcst.rs` can be seen
+//! `order`), so that the real-thread tests of `interp/tests/native_seqcst.rs` can be seen
 //! to fail (`.ci/run` requires them to). Never build Heddle for use with it.
 
 use crate::memory::{

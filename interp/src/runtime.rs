@@ -33,7 +33,7 @@ pub(crate) const TAG_EXN: Slot = 5 << 64;
 /// Set on an `externref` that holds a reference of the `any` hierarchy (`ref.extern r`).
 pub(crate) const EXTERN_FLAG: Slot = 1 << 72;
 
-/// Identifies a thread of a [`Configuration`].
+/// Identifies a thread of a [`Configuration`](crate::Configuration).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ThreadId(pub u32);
 
@@ -72,7 +72,7 @@ fn any_to_slot(r: AnyRef) -> Slot {
 
 /// Decode a slot holding a value of type `ty`. A non-null reference is decoded from its
 /// slot alone; a null one gets the hierarchy of `ty`'s heap type (a concrete heap type
-/// gives `any`'s: see [`Store::slot_value`] for the precise one).
+/// gives `any`'s: see [`Store::slot_value`](crate::store::Store::slot_value) for the precise one).
 ///
 /// Numbers and vectors are decoded inline (`global.set` and every call's results decode
 /// slots); references out of line, by `slot_to_ref`.

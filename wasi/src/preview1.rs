@@ -127,7 +127,7 @@ impl WasiCtx {
     }
 
     /// How many WASI functions (`thread-spawn` included) the program has called so far: the
-    /// explorer ([`crate::explore`]) treats a step that called one as a visible step that
+    /// explorer ([`crate::explore()`]) treats a step that called one as a visible step that
     /// touches everything (the output, the clock, the memory the function reads or writes).
     pub fn host_calls(&self) -> u64 {
         self.host_calls.load(Ordering::SeqCst)
