@@ -12,7 +12,11 @@
 //! The search ([`Reduction::DporCaching`], the default) is source-set dynamic
 //! partial-order reduction with sleep sets (Abdulla, Aronis, Jonsson and Sagonas, "Source
 //! Sets: A Foundation for Optimal Dynamic Partial Order Reduction", JACM 64(4), 2017,
-//! Algorithm 1) with exact state caching; each run is re-executed from the start.
+//! Algorithm 1) with exact state caching. A run does not start from the beginning: every
+//! [`SAVE_EVERY`]th node of the path keeps a snapshot of the run's state (the
+//! configuration, cloned; the WASI context's state; the output's length), and the next run
+//! restarts from the deepest one before its new branch, re-executing at most
+//! [`SAVE_EVERY`] events (the events before are those of the run before).
 //! [`Reduction::Dpor`] is the same without caching; [`Reduction::Caching`] explores every
 //! runnable thread at every state, with caching (the tests' oracle).
 //!
@@ -271,6 +275,29 @@ struct Node {
     /// The events explored from here (in every branch), each with its vector clock
     /// [clipped](clip) to this node.
     summary: HashSet<(u32, Vec<u32>)>,
+    /// The run's state here, kept at every [`SAVE_EVERY`]th node: a later run restarts
+    /// from the deepest one on its path instead of from the start.
+    saved: Option<Box<Saved>>,
+}
+
+/// Every how many nodes of a path the run's state is saved ([`Node::saved`]): a run
+/// re-executes at most this many events before its new branch.
+const SAVE_EVERY: usize = 8;
+
+/// The state of a run before one of its events: the configuration (a snapshot: cloning
+/// copies it), the WASI context's state and how much output there was, and the run's
+/// own bookkeeping.
+#[derive(Clone, Debug)]
+struct Saved {
+    config: Configuration,
+    wasi: crate::preview1::WasiState,
+    out: usize,
+    err: usize,
+    log: ChoiceLog,
+    names: BTreeMap<ThreadId, String>,
+    enabler: BTreeMap<ThreadId, usize>,
+    counts: Vec<u32>,
+    last: Vec<Option<usize>>,
 }
 
 /// A state whose schedules the search has explored: what state caching keeps of it.
@@ -379,6 +406,12 @@ struct Search<'a> {
     numbered: HashMap<Event, u32>,
     /// The events by number.
     by_number: Vec<Event>,
+    /// The WASI context and output of every run (a saved configuration's host functions
+    /// are bound to this context), and the main thread.
+    ctx: Arc<WasiCtx>,
+    out: Arc<Mutex<Vec<u8>>>,
+    err: Arc<Mutex<Vec<u8>>>,
+    main: Option<ThreadId>,
 }
 
 /// Explore every schedule of `program` (see the [module documentation](self)). Errors: the
@@ -386,6 +419,8 @@ struct Search<'a> {
 /// program is not deterministic given its schedule: a bug of Heddle's, reported).
 pub fn explore(program: &Program, options: &ExploreOptions) -> Result<Exploration, ProgramError> {
     let started = Instant::now();
+    let out = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let err = Arc::new(Mutex::new(Vec::<u8>::new()));
     let mut search = Search {
         program,
         options,
@@ -396,6 +431,17 @@ pub fn explore(program: &Program, options: &ExploreOptions) -> Result<Exploratio
         fresh: 0,
         numbered: HashMap::new(),
         by_number: Vec::new(),
+        ctx: Arc::new(WasiCtx::new(
+            options.args.clone(),
+            options.env.clone(),
+            options.stdin.clone(),
+            options.seed,
+            out.clone() as Sink,
+            err.clone() as Sink,
+        )),
+        out,
+        err,
+        main: None,
     };
     let mut result = Exploration {
         outcomes: Vec::new(),
@@ -452,22 +498,7 @@ impl Search<'_> {
     /// Run the program once: the threads of the current path, then the first runnable
     /// thread not asleep, to an ending.
     fn run(&mut self) -> Result<RunEnd, ProgramError> {
-        let out = Arc::new(Mutex::new(Vec::<u8>::new()));
-        let err = Arc::new(Mutex::new(Vec::<u8>::new()));
-        let o = self.options;
-        let ctx = Arc::new(WasiCtx::new(
-            o.args.clone(),
-            o.env.clone(),
-            o.stdin.clone(),
-            o.seed,
-            out.clone() as Sink,
-            err.clone() as Sink,
-        ));
-        let mut config = Configuration::with_limits(ExecLimits {
-            fuel: o.fuel,
-            ..ExecLimits::default()
-        });
-        let mut log = ChoiceLog::default();
+        let (ctx, out, err) = (self.ctx.clone(), self.out.clone(), self.err.clone());
         let ended = |ending: Ending, log: &ChoiceLog| {
             let text = |b: &Arc<Mutex<Vec<u8>>>| {
                 String::from_utf8_lossy(&b.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
@@ -481,29 +512,62 @@ impl Search<'_> {
                 log.schedule(),
             ))
         };
-        self.trace.clear();
-        let imports = link(&mut config, self.program, &ctx, None)?;
-        let inst = match config.instantiate(self.program.module.clone(), &imports) {
-            Ok(i) => i,
-            Err(e) => return ended(instantiation_failure(e)?, &log),
-        };
-        let main = config
-            .spawn(start_func(&config, inst), &[])
-            .map_err(|t| ProgramError::Instantiation(t.message()))?;
-        let mut names: BTreeMap<ThreadId, String> = BTreeMap::new();
-        names.insert(main, "main thread".into());
+        // Restart from the deepest saved state on the path up to the new branch, or from
+        // the start.
+        let restart = (0..self.nodes.len().min(self.fresh + 1))
+            .rev()
+            .find_map(|d| {
+                self.nodes[d]
+                    .saved
+                    .as_ref()
+                    .map(|s| (d, s.as_ref().clone()))
+            });
+        let (mut config, mut log, mut names, mut enabler, mut counts, mut last, mut depth, main) =
+            match (restart, self.main) {
+                (Some((d, s)), Some(main)) => {
+                    ctx.restore(&s.wasi);
+                    out.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .truncate(s.out);
+                    err.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .truncate(s.err);
+                    self.trace.truncate(d);
+                    (
+                        s.config, s.log, s.names, s.enabler, s.counts, s.last, d, main,
+                    )
+                }
+                _ => {
+                    let mut config = Configuration::with_limits(ExecLimits {
+                        fuel: self.options.fuel,
+                        ..ExecLimits::default()
+                    });
+                    let log = ChoiceLog::default();
+                    self.trace.clear();
+                    let imports = link(&mut config, self.program, &ctx, None)?;
+                    let inst = match config.instantiate(self.program.module.clone(), &imports) {
+                        Ok(i) => i,
+                        Err(e) => return ended(instantiation_failure(e)?, &log),
+                    };
+                    let main = config
+                        .spawn(start_func(&config, inst), &[])
+                        .map_err(|t| ProgramError::Instantiation(t.message()))?;
+                    self.main = Some(main);
+                    let mut names: BTreeMap<ThreadId, String> = BTreeMap::new();
+                    names.insert(main, "main thread".into());
+                    // The event that enabled each thread's next event (spawned or woke it).
+                    let enabler: BTreeMap<ThreadId, usize> = BTreeMap::new();
+                    // Each thread's events so far (indexed by thread id), and its last one.
+                    let (counts, last): (Vec<u32>, Vec<Option<usize>>) = (Vec::new(), Vec::new());
+                    (config, log, names, enabler, counts, last, 0, main)
+                }
+            };
         let module = &self.program.module;
         let quiet_spawn = module.start.is_none()
             && module
                 .datas
                 .iter()
                 .all(|d| matches!(d.mode, heddle_interp::syntax::DataMode::Passive));
-        // The event that enabled each thread's next event (spawned or woke it).
-        let mut enabler: BTreeMap<ThreadId, usize> = BTreeMap::new();
-        // Each thread's events so far (indexed by thread id), and its last one.
-        let mut counts: Vec<u32> = Vec::new();
-        let mut last: Vec<Option<usize>> = Vec::new();
-        let mut depth: usize = 0;
         loop {
             // As `run_sc` does: start the requested threads, then look for an ending.
             for request in config.take_spawn_requests() {
@@ -597,6 +661,19 @@ impl Search<'_> {
                     key,
                     pos: counts.clone(),
                     summary: HashSet::new(),
+                    saved: (depth % SAVE_EVERY == 0).then(|| {
+                        Box::new(Saved {
+                            config: config.clone(),
+                            wasi: ctx.save(),
+                            out: out.lock().unwrap_or_else(|e| e.into_inner()).len(),
+                            err: err.lock().unwrap_or_else(|e| e.into_inner()).len(),
+                            log: log.clone(),
+                            names: names.clone(),
+                            enabler: enabler.clone(),
+                            counts: counts.clone(),
+                            last: last.clone(),
+                        })
+                    }),
                 });
                 t
             };

@@ -29,5 +29,5 @@ pub mod run;
 
 pub use explore::{explore, Exploration, ExploreOptions, Found, Outcome, Reduction};
 pub use link::{link, Program, ProgramError};
-pub use preview1::{Sink, WasiCtx};
+pub use preview1::{Sink, WasiCtx, WasiState};
 pub use run::{run, Backend, Ending, RunOptions, RunReport, SchedulePolicy};

@@ -62,6 +62,7 @@ pub struct WasiCtx {
 }
 
 /// The mutable part of a [`WasiCtx`].
+#[derive(Clone, Debug)]
 struct State {
     stdin_read: usize,
     clock_ns: u64,
@@ -143,7 +144,23 @@ impl WasiCtx {
         let st = self.state();
         (st.stdin_read, st.clock_ns, &st.rng, st.next_tid).hash(&mut h);
     }
+
+    /// A copy of the state [`WasiCtx::hash_state`] feeds, for [`WasiCtx::restore`] (the
+    /// explorer restarts runs from saved configurations).
+    pub fn save(&self) -> WasiState {
+        WasiState(self.state().clone())
+    }
+
+    /// Go back to a state [`WasiCtx::save`] returned. The output is the sinks' (the
+    /// caller's) to restore.
+    pub fn restore(&self, saved: &WasiState) {
+        *self.state() = saved.0.clone();
+    }
 }
+
+/// The mutable state of a [`WasiCtx`] at some point ([`WasiCtx::save`]).
+#[derive(Clone, Debug)]
+pub struct WasiState(State);
 
 /// The type of a preview1 function, if this module implements it: (parameters, results).
 pub fn signature(name: &str) -> Option<FuncType> {
