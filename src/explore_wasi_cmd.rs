@@ -97,10 +97,13 @@ fn human(name: &str, e: &Exploration) {
         Some(why) => format!("INCOMPLETE: {why}"),
     };
     outln!(
-        "{name}: {} outcome(s), {status} ({} runs, {} redundant, {} events)",
+        "{name}: {} outcome(s), {status} ({} runs, {} redundant, {} pruned at explored states, \
+         {} states cached, {} events)",
         e.outcomes.len(),
         e.runs,
         e.redundant,
+        e.pruned,
+        e.cached_states,
         e.events
     );
     for f in &e.outcomes {
@@ -159,6 +162,8 @@ fn to_json(name: &str, e: &Exploration) -> serde_json::Value {
         "incomplete": e.incomplete,
         "runs": e.runs,
         "redundant": e.redundant,
+        "pruned": e.pruned,
+        "cached_states": e.cached_states,
         "events": e.events,
         "outcomes": outcomes,
     })

@@ -654,11 +654,11 @@ impl Configuration {
     /// about to take a visible step ([`Configuration::next_is_visible`]): scalar loads and
     /// stores, atomics, `wait` and `notify` give their address range from the operand stack
     /// (`wait` and `notify` count as writes, so they conflict with every access to their
-    /// cell and with each other); a byte step of bulk memory gives its byte
+    /// cell and with each other: `wait32` and `notify` cover 4 bytes, `wait64` 8); a byte step of bulk memory gives its byte
     /// (`Configuration::bulk_footprint`); every other memory instruction
     /// (`memory.size`/`grow`, SIMD, `atomic.fence`) counts as a write of the whole memory. A thread
     /// blocked in `wait` (its possible step is the timeout) gives the waited cell, as a
-    /// write. Empty for every other thread, and for accesses to unshared memories.
+    /// write of 8 bytes (the blocked state does not keep the width; 8 covers both). Empty for every other thread, and for accesses to unshared memories.
     pub fn next_footprint(&self, tid: ThreadId) -> Vec<Footprint> {
         use crate::syntax::Instr::*;
         let t = &self.threads[tid.0 as usize];
@@ -711,8 +711,16 @@ impl Configuration {
                 Some(scalar(memarg, 1, u64::from(width), true))
             }
             AtomicCmpxchg { width, memarg, .. } => Some(scalar(memarg, 2, u64::from(width), true)),
-            AtomicWait { memarg, .. } => Some(scalar(memarg, 2, 8, true)),
-            AtomicNotify(m) => Some(scalar(m, 1, 8, true)),
+            // `wait32` reads 4 bytes, `wait64` 8; `notify` names the 4-byte cell at its
+            // address (threads.rst: its alignment is 4), whose wait queue it changes.
+            AtomicWait { ty, memarg } => {
+                let width = match ty {
+                    crate::syntax::AtomicType::I32 => 4,
+                    crate::syntax::AtomicType::I64 => 8,
+                };
+                Some(scalar(memarg, 2, width, true))
+            }
+            AtomicNotify(m) => Some(scalar(m, 1, 4, true)),
             _ => None,
         };
         match access {

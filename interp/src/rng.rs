@@ -18,7 +18,7 @@ pub fn mix(z: u64) -> u64 {
 pub const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// A SplitMix64 generator: 64 bits of state, the same sequence from the same seed.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SplitMix64 {
     state: u64,
 }

@@ -27,7 +27,7 @@ pub mod link;
 pub mod preview1;
 pub mod run;
 
-pub use explore::{explore, Exploration, ExploreOptions, Found, Outcome};
+pub use explore::{explore, Exploration, ExploreOptions, Found, Outcome, Reduction};
 pub use link::{link, Program, ProgramError};
-pub use preview1::{Sink, WasiCtx};
+pub use preview1::{Sink, WasiCtx, WasiState};
 pub use run::{run, Backend, Ending, RunOptions, RunReport, SchedulePolicy};

@@ -64,6 +64,7 @@ pub struct WasiCtx {
 }
 
 /// The mutable part of a [`WasiCtx`].
+#[derive(Clone, Debug)]
 struct State {
     stdin_read: usize,
     clock_ns: u64,
@@ -149,7 +150,35 @@ impl WasiCtx {
     pub fn clock_ns(&self) -> u64 {
         self.state().clock_ns
     }
+
+    /// Feed what the program will see of the outside world from now on to `h`: how much
+    /// input it has read, the virtual clock, the state of `random_get`'s generator and the
+    /// thread id the next `thread-spawn` returns. The arguments and environment are fixed;
+    /// the output written so far is the sinks' (the caller's) to feed. For the explorer's
+    /// state caching ([`crate::explore`]): equal configurations with equal contexts have the
+    /// same futures.
+    pub fn hash_state(&self, mut h: &mut dyn std::hash::Hasher) {
+        use std::hash::Hash;
+        let st = self.state();
+        (st.stdin_read, st.clock_ns, &st.rng, st.next_tid).hash(&mut h);
+    }
+
+    /// A copy of the state [`WasiCtx::hash_state`] feeds, for [`WasiCtx::restore`] (the
+    /// explorer restarts runs from saved configurations).
+    pub fn save(&self) -> WasiState {
+        WasiState(self.state().clone())
+    }
+
+    /// Go back to a state [`WasiCtx::save`] returned. The output is the sinks' (the
+    /// caller's) to restore.
+    pub fn restore(&self, saved: &WasiState) {
+        *self.state() = saved.0.clone();
+    }
 }
+
+/// The mutable state of a [`WasiCtx`] at some point ([`WasiCtx::save`]).
+#[derive(Clone, Debug)]
+pub struct WasiState(State);
 
 /// The type of a preview1 function, if this module implements it: (parameters, results).
 pub fn signature(name: &str) -> Option<FuncType> {

@@ -1,0 +1,27 @@
+;; Two threads add 1 once each to a counter with a plain load and store, no lock: the
+;; lost update makes "counter = 1" possible beside "counter = 2". Small enough for the
+;; brute-force search (no reduction), which the reductions must agree with.
+;; Memory: counter at 72, done at 76; the ciovec at 0, the message at 100.
+(module
+  (import "wasi" "thread-spawn" (func $thread_spawn (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "env" "memory" (memory 1 1 shared))
+  (func $wasi_thread_start (export "wasi_thread_start") (param $tid i32) (param $arg i32)
+    (i32.store (i32.const 72) (i32.add (i32.load (i32.const 72)) (i32.const 1)))
+    (drop (i32.atomic.rmw.add (i32.const 76) (i32.const 1)))
+    (drop (memory.atomic.notify (i32.const 76) (i32.const 1))))
+  (func $_start (export "_start")
+    (local $done i32)
+    (drop (call $thread_spawn (i32.const 0)))
+    (drop (call $thread_spawn (i32.const 1)))
+    (block $all
+      (loop $wait
+        (local.set $done (i32.atomic.load (i32.const 76)))
+        (br_if $all (i32.ge_u (local.get $done) (i32.const 2)))
+        (drop (memory.atomic.wait32 (i32.const 76) (local.get $done) (i64.const -1)))
+        (br $wait)))
+    (i32.store8 (i32.const 110) (i32.add (i32.const 48) (i32.load (i32.const 72))))
+    (i32.store (i32.const 0) (i32.const 100))
+    (i32.store (i32.const 4) (i32.const 12))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (data (i32.const 100) "counter = ?\n"))
