@@ -3,6 +3,7 @@
 
 mod common;
 use common::flat;
+use heddle_model::outcome::every_flat_outcome as all;
 use heddle_model::{enumerate, parse_litmus, Config, Enumeration, Rule};
 use pretty_assertions::assert_eq;
 use std::collections::BTreeSet;
@@ -29,26 +30,6 @@ fn allowed(en: &Enumeration) -> BTreeSet<String> {
 
 fn set(xs: &[&str]) -> BTreeSet<String> {
     xs.iter().map(|s| s.to_string()).collect()
-}
-
-/// All tuples of `n` values drawn from `vals`, as flattened strings.
-fn all(vals: &[u64], n: usize) -> BTreeSet<String> {
-    let mut out = vec![String::new()];
-    for _ in 0..n {
-        out = out
-            .iter()
-            .flat_map(|p| {
-                vals.iter().map(move |v| {
-                    if p.is_empty() {
-                        v.to_string()
-                    } else {
-                        format!("{p} {v}")
-                    }
-                })
-            })
-            .collect();
-    }
-    out.into_iter().collect()
 }
 
 fn check(name: &str, expected: BTreeSet<String>) {
