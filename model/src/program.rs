@@ -1215,7 +1215,7 @@ fn int_unop(t: ValType, op: IntUnop, a: u64) -> Value {
     }
 }
 
-/// The binary integer operators (exec/numerics.rst, `iadd_N` to `ige_s_N`) at one width N:
+/// The binary integer operators (the spec's numerics, `iadd_N` to `ige_s_N`) at one width N:
 /// `$u`/`$s` the unsigned and signed N-bit types, `$value` the result's constructor (a
 /// comparison's result is an `i32` at either width), `$a`/`$b` the operands' bits (`u64`).
 /// Evaluates to the result, or the trap's message.
