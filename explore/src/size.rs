@@ -419,26 +419,8 @@ fn locations(per_thread: &[Vec<Access>]) -> Vec<Vec<Vec<usize>>> {
 fn log10_traces(per_thread: &[Vec<Access>], locations: &[Vec<Vec<usize>>]) -> f64 {
     let mut total = 0.0;
     for loc in locations {
-        let writes: Vec<u64> = loc
-            .iter()
-            .zip(per_thread)
-            .map(|(ks, list)| {
-                ks.iter()
-                    .filter(|&&k| list[k].conflicts)
-                    .map(|&k| list[k].steps)
-                    .sum()
-            })
-            .collect();
-        let reads: Vec<u64> = loc
-            .iter()
-            .zip(per_thread)
-            .map(|(ks, list)| {
-                ks.iter()
-                    .filter(|&&k| !list[k].conflicts)
-                    .map(|&k| list[k].steps)
-                    .sum()
-            })
-            .collect();
+        let writes = per_thread_sums(loc, per_thread, |a| if a.conflicts { a.steps } else { 0 });
+        let reads = per_thread_sums(loc, per_thread, |a| if a.conflicts { 0 } else { a.steps });
         let all: u64 = writes.iter().sum();
         total += log10_factorial(all) - writes.iter().map(|&w| log10_factorial(w)).sum::<f64>();
         for (r, w) in reads.iter().zip(&writes) {
@@ -453,18 +435,27 @@ fn log10_traces(per_thread: &[Vec<Access>], locations: &[Vec<Vec<usize>>]) -> f6
 fn log10_read_sources(per_thread: &[Vec<Access>], locations: &[Vec<Vec<usize>>]) -> f64 {
     let mut total = 0.0;
     for loc in locations {
-        let writes: Vec<u64> = loc
-            .iter()
-            .zip(per_thread)
-            .map(|(ks, list)| ks.iter().filter(|&&k| list[k].writes).count() as u64)
-            .collect();
+        let writes = per_thread_sums(loc, per_thread, |a| u64::from(a.writes));
+        let reads = per_thread_sums(loc, per_thread, |a| u64::from(a.reads));
         let all: u64 = writes.iter().sum();
-        for ((ks, list), w) in loc.iter().zip(per_thread).zip(&writes) {
-            let reads = ks.iter().filter(|&&k| list[k].reads).count();
-            total += reads as f64 * ((all - w) as f64 + 1.0).log10();
+        for (r, w) in reads.iter().zip(&writes) {
+            total += *r as f64 * ((all - w) as f64 + 1.0).log10();
         }
     }
     total
+}
+
+/// Per thread `i`, the sum of `weight` over its accesses at one location (`loc[i]`: their
+/// indices in `per_thread[i]`).
+fn per_thread_sums(
+    loc: &[Vec<usize>],
+    per_thread: &[Vec<Access>],
+    weight: impl Fn(&Access) -> u64,
+) -> Vec<u64> {
+    loc.iter()
+        .zip(per_thread)
+        .map(|(ks, list)| ks.iter().map(|&k| weight(&list[k])).sum())
+        .collect()
 }
 
 impl SizeEstimate {

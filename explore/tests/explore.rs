@@ -8,8 +8,8 @@
 #[allow(dead_code)] // the helpers other exploration tests use
 mod common;
 use common::{
-    assert_spin_loop_terminates, assert_suite_outcomes_pass_check, catalogue, check_traces,
-    suite_threads_dir,
+    assert_spin_loop_terminates, assert_suite_outcomes_pass_check, catalogue, catalogue_file,
+    check_traces, model_allowed, suite_threads_dir,
 };
 use heddle_explore::{explore, ExploreOptions, Plan};
 use heddle_interp::trace::TraceAction;
@@ -45,16 +45,8 @@ fn all_seqcst_one_size(ex: &heddle_explore::Exploration) -> bool {
 
 fn check_file(path: &Path) -> Option<(Vec<Outcome>, Vec<Outcome>)> {
     let text = std::fs::read_to_string(path).unwrap();
-    let program = match parse_litmus(&text) {
-        Ok(p) => p,
-        Err(_) => return None, // not a litmus file the model accepts
-    };
-    let allowed: Vec<Outcome> = enumerate(&program, &Config::default())
-        .unwrap_or_else(|e| panic!("{}: model: {e}", path.display()))
-        .allowed
-        .keys()
-        .cloned()
-        .collect();
+    // None: not a litmus file the model accepts
+    let allowed = model_allowed(path, &text)?;
     let plan = Plan::from_text(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let opts = ExploreOptions {
         keep_traces: true,
@@ -161,10 +153,7 @@ fn bounds_make_the_result_incomplete_not_a_hang() {
 
 #[test]
 fn a_schedule_replays_its_outcome() {
-    let path = catalogue()
-        .into_iter()
-        .find(|p| p.ends_with("SB.wast"))
-        .unwrap();
+    let path = catalogue_file("SB.wast");
     let plan = Plan::from_text(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let ex = explore(&plan, &ExploreOptions::default()).unwrap();
     assert!(ex.reachable.len() >= 3);

@@ -12,7 +12,7 @@
 
 #[allow(dead_code)] // the helpers other exploration tests use
 mod common;
-use common::{catalogue, check_traces};
+use common::{catalogue_file, catalogue_files_starting, check_traces};
 use heddle_explore::{explore, Exploration, ExploreOptions, MemoryMode, Plan, Reduction};
 use heddle_model::{InvokeResult, Outcome, Value};
 use std::collections::BTreeSet;
@@ -24,18 +24,13 @@ use std::path::{Path, PathBuf};
 /// sequentially consistent and relaxed exploration, by the catalogue tests (explore.rs,
 /// explore_relaxed.rs).
 fn bulk_files() -> Vec<PathBuf> {
-    let files: Vec<PathBuf> = catalogue()
+    let files: Vec<PathBuf> = catalogue_files_starting("bulk_")
         .into_iter()
         .filter(|p| {
-            p.file_name()
+            std::fs::read_to_string(p)
                 .unwrap()
-                .to_str()
-                .unwrap()
-                .starts_with("bulk_")
-                && std::fs::read_to_string(p)
-                    .unwrap()
-                    .lines()
-                    .any(|l| l.starts_with(";; SC set: "))
+                .lines()
+                .any(|l| l.starts_with(";; SC set: "))
         })
         .collect();
     assert!(files.len() >= 4, "bulk files: {files:?}");
@@ -134,10 +129,7 @@ fn relaxed_exploration_reaches_a_superset_of_the_hand_written_set() {
 /// between the two byte stores sees (1,0), which a fill taken as one step never shows.
 #[test]
 fn the_issue_example_reaches_1_0_between_the_byte_stores() {
-    let path = catalogue()
-        .into_iter()
-        .find(|p| p.ends_with("bulk_fill_forward.wast"))
-        .unwrap();
+    let path = catalogue_file("bulk_fill_forward.wast");
     let ex = explore_with(&path, MemoryMode::Sc, Reduction::Dpor);
     assert_eq!(pairs(&ex), BTreeSet::from([(0, 0), (0, 1), (1, 0), (1, 1)]));
     // One run per outcome: byte stores on different bytes commute (DPOR's footprints).
@@ -149,10 +141,7 @@ fn the_issue_example_reaches_1_0_between_the_byte_stores() {
 /// low-to-high copy would have read back from a byte it had already overwritten.
 #[test]
 fn a_backward_copy_reaches_exactly_the_outcomes_of_the_high_to_low_order() {
-    let path = catalogue()
-        .into_iter()
-        .find(|p| p.ends_with("bulk_copy_backward.wast"))
-        .unwrap();
+    let path = catalogue_file("bulk_copy_backward.wast");
     let ex = explore_with(&path, MemoryMode::Sc, Reduction::Dpor);
     assert_eq!(
         pairs(&ex),
@@ -222,15 +211,8 @@ fn a_copy_loads_and_stores_each_byte_in_two_steps() {
 /// by hand (`;; SC: <outcome>` lines), with every grow free to fail (instructions.rst
 /// *memory.grow* 10.b; [`ExploreOptions::spurious_grow_failure`], on by default).
 fn grow_files() -> Vec<(PathBuf, BTreeSet<String>)> {
-    let files: Vec<(PathBuf, BTreeSet<String>)> = catalogue()
+    let files: Vec<(PathBuf, BTreeSet<String>)> = catalogue_files_starting("grow_")
         .into_iter()
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .starts_with("grow_")
-        })
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
             let set: BTreeSet<String> = text

@@ -6,7 +6,7 @@
 
 #[allow(dead_code)] // the helpers other exploration tests use
 mod common;
-use common::{catalogue, suite_threads_dir};
+use common::{catalogue, catalogue_file, suite_threads_dir};
 use heddle_explore::rings::{mp_chain, sb_ring};
 use heddle_explore::{
     explore, Exploration, ExploreOptions, MemoryMode, Plan, Reduction, StateCache, StateEncoder,
@@ -205,11 +205,4 @@ fn measure_bytes_per_cached_state() {
             time.as_secs_f64()
         );
     }
-}
-
-fn catalogue_file(name: &str) -> std::path::PathBuf {
-    catalogue()
-        .into_iter()
-        .find(|p| p.file_name().unwrap() == name)
-        .unwrap()
 }

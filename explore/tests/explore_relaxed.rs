@@ -8,10 +8,11 @@
 #[allow(dead_code)] // the helpers other exploration tests use
 mod common;
 use common::{
-    assert_spin_loop_terminates, assert_suite_outcomes_pass_check, catalogue, suite_threads_dir,
+    assert_spin_loop_terminates, assert_suite_outcomes_pass_check, catalogue, model_allowed,
+    suite_threads_dir,
 };
 use heddle_explore::{explore, replay, ExploreOptions, MemoryMode, Plan};
-use heddle_model::{check_execution, enumerate, parse_litmus, Config, Outcome};
+use heddle_model::{check_execution, Config, Outcome};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -28,13 +29,7 @@ fn relaxed() -> ExploreOptions {
 /// checker. Returns the reachable and the allowed-but-unreached outcomes.
 fn check_file(path: &Path) -> Option<(Vec<Outcome>, BTreeSet<String>)> {
     let text = std::fs::read_to_string(path).unwrap();
-    let program = parse_litmus(&text).ok()?;
-    let allowed: Vec<Outcome> = enumerate(&program, &Config::default())
-        .unwrap_or_else(|e| panic!("{}: model: {e}", path.display()))
-        .allowed
-        .keys()
-        .cloned()
-        .collect();
+    let allowed = model_allowed(path, &text)?;
     let plan = Plan::from_text(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let ex = explore(&plan, &relaxed()).unwrap();
     assert!(ex.complete, "{}: exploration incomplete", path.display());

@@ -418,27 +418,27 @@ pub(crate) fn eval_const(
             Instr::GlobalGet(i) => {
                 value_to_slot(&store.globals[inst.globals[i as usize].0 as usize].value)
             }
-            Instr::I32Add | Instr::I32Sub | Instr::I32Mul => {
+            Instr::I32Add
+            | Instr::I32Sub
+            | Instr::I32Mul
+            | Instr::I64Add
+            | Instr::I64Sub
+            | Instr::I64Mul => {
                 let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else {
                     unreachable!("validated constant expression")
                 };
-                let (a, b) = (a as u32, b as u32);
-                Slot::from(match instr {
-                    Instr::I32Add => a.wrapping_add(b),
-                    Instr::I32Sub => a.wrapping_sub(b),
-                    _ => a.wrapping_mul(b),
-                })
-            }
-            Instr::I64Add | Instr::I64Sub | Instr::I64Mul => {
-                let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else {
-                    unreachable!("validated constant expression")
-                };
+                // Add, sub and mul wrap modulo 2^N: the i32 result is the low half of the
+                // i64 one.
                 let (a, b) = (a as u64, b as u64);
-                Slot::from(match instr {
-                    Instr::I64Add => a.wrapping_add(b),
-                    Instr::I64Sub => a.wrapping_sub(b),
+                let v = match instr {
+                    Instr::I32Add | Instr::I64Add => a.wrapping_add(b),
+                    Instr::I32Sub | Instr::I64Sub => a.wrapping_sub(b),
                     _ => a.wrapping_mul(b),
-                })
+                };
+                match instr {
+                    Instr::I32Add | Instr::I32Sub | Instr::I32Mul => Slot::from(v as u32),
+                    _ => Slot::from(v),
+                }
             }
             Instr::Simd(crate::simd::SimdInstr::JoinHalves) => {
                 // `v128.const c`, lowered to c's two i64 halves (see `SimdInstr::JoinHalves`).

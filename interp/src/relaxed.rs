@@ -943,22 +943,36 @@ impl RelaxedMemory {
         let new_len = new << self.ty.page_size_log2;
         if new_len > ea {
             let zeros = vec![0u8; (new_len - ea) as usize];
-            let action = TraceAction::Write {
-                ord: Ordering::Unord,
-                ea,
-                bytes: zeros.clone(),
-                no_tear: false,
-            };
-            let pred = self.view(thread);
-            self.push_event(
-                thread,
-                pred,
-                vec![action],
-                None,
-                Some((Ordering::Unord, ea, zeros, false)),
-            );
+            self.push_write(thread, Ordering::Unord, ea, zeros, false);
         }
         self.len = new_len;
+    }
+
+    /// Appends the event `WR_ord data[ea] b* [noTear]` of `thread` (no bounds check), with
+    /// the thread's view as its predecessors.
+    fn push_write(
+        &mut self,
+        thread: ThreadId,
+        ord: Ordering,
+        ea: u64,
+        bytes: Vec<u8>,
+        no_tear: bool,
+    ) {
+        let tearfree = ord == Ordering::SeqCst || (ord == Ordering::Unord && no_tear);
+        let action = TraceAction::Write {
+            ord,
+            ea,
+            bytes: bytes.clone(),
+            no_tear,
+        };
+        let pred = self.view(thread);
+        self.push_event(
+            thread,
+            pred,
+            vec![action],
+            None,
+            Some((ord, ea, bytes, tearfree)),
+        );
     }
 }
 
@@ -1217,21 +1231,7 @@ impl SharedMemory for RelaxedMemory {
         no_tear: bool,
     ) -> Result<(), Trap> {
         self.check_bounds(thread, end(ea, bytes.len()))?;
-        let tearfree = ord == Ordering::SeqCst || (ord == Ordering::Unord && no_tear);
-        let action = TraceAction::Write {
-            ord,
-            ea,
-            bytes: bytes.to_vec(),
-            no_tear,
-        };
-        let pred = self.view(thread);
-        self.push_event(
-            thread,
-            pred,
-            vec![action],
-            None,
-            Some((ord, ea, bytes.to_vec(), tearfree)),
-        );
+        self.push_write(thread, ord, ea, bytes.to_vec(), no_tear);
         Ok(())
     }
 
@@ -1439,6 +1439,11 @@ mod tests {
     const T0: ThreadId = ThreadId(0);
     const T1: ThreadId = ThreadId(1);
 
+    /// A fresh, empty choice log.
+    fn choice_log() -> Arc<Mutex<ChoiceLog>> {
+        Arc::new(Mutex::new(ChoiceLog::default()))
+    }
+
     fn memory(choices: &Arc<Mutex<ChoiceLog>>) -> RelaxedMemory {
         let ty = MemType::new(
             Limits {
@@ -1475,7 +1480,7 @@ mod tests {
     /// A value domain in which thread `t` wrote `value` (4 bytes at 0, plain or seq-cst),
     /// collected as an exploration collects it: by a run that kept its promises.
     fn domain_written_by(t: ThreadId, ord: Ordering, value: u8) -> ValueDomain {
-        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let choices = choice_log();
         let promises = Arc::new(Promises::new(ValueDomain::default()));
         let mut m = with_promises(&choices, &promises);
         m.write(t, ord, 0, &[value, 0, 0, 0], true).unwrap();
@@ -1505,7 +1510,7 @@ mod tests {
     fn a_promised_read_is_kept_by_a_later_write_of_another_thread() {
         let domain = domain_written_by(T1, Ordering::Unord, 1);
         assert_eq!(domain.len(), 4, "one value at each of 4 bytes");
-        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let choices = choice_log();
         let promises = Arc::new(Promises::new(domain));
         let m = with_promises(&choices, &promises);
         // The init value, then the promised 1 (load buffering's read).
@@ -1542,7 +1547,7 @@ mod tests {
 
     #[test]
     fn no_promise_to_the_writer_s_own_thread_or_to_a_synchronising_read() {
-        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let choices = choice_log();
         let plain = Arc::new(Promises::new(domain_written_by(T1, Ordering::Unord, 1)));
         // T1's own read cannot take a value T1 writes later (po ⊆ hb).
         assert_eq!(
@@ -1559,8 +1564,7 @@ mod tests {
 
     #[test]
     fn option_zero_is_the_latest_write() {
-        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
-        let mut m = memory(&choices);
+        let mut m = memory(&choice_log());
         m.write(T0, Ordering::Unord, 0, &[1, 0, 0, 0], true)
             .unwrap();
         // A racing plain read: the write or the init value, the write first.
@@ -1583,8 +1587,7 @@ mod tests {
 
     #[test]
     fn a_synchronising_read_joins_the_writer_s_view() {
-        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
-        let mut m = memory(&choices);
+        let mut m = memory(&choice_log());
         m.write(T0, Ordering::Unord, 0, &[42, 0, 0, 0], true)
             .unwrap();
         m.write(T0, Ordering::SeqCst, 4, &[1, 0, 0, 0], true)
@@ -1597,8 +1600,7 @@ mod tests {
 
     #[test]
     fn hash_covers_the_future_and_clone_is_independent() {
-        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
-        let mut a = memory(&choices);
+        let mut a = memory(&choice_log());
         let b = a.clone();
         assert_eq!(hash(&a), hash(&b));
         a.write(T0, Ordering::Unord, 0, &[1], false).unwrap();
@@ -1631,8 +1633,7 @@ mod tests {
 
     #[test]
     fn wait_notify_and_timeout() {
-        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
-        let mut m = memory(&choices);
+        let mut m = memory(&choice_log());
         m.enable_trace();
         m.write(T1, Ordering::Unord, 8, &[5], false).unwrap();
         assert_eq!(m.wait(T0, 0, 4, 1, -1).unwrap(), WaitOutcome::NotEqual);
@@ -1654,8 +1655,7 @@ mod tests {
 
     #[test]
     fn grow_writes_zeros_and_respects_the_maximum() {
-        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
-        let mut m = memory(&choices);
+        let mut m = memory(&choice_log());
         let mut b = [9u8; 4];
         assert_eq!(
             m.read(T0, Ordering::Unord, PAGE_SIZE, &mut b, true),
@@ -1689,8 +1689,7 @@ mod tests {
     /// read also publishes T0's earlier writes.
     #[test]
     fn a_bounds_check_reads_any_allowed_length_and_size_synchronises() {
-        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
-        let mut m = memory(&choices);
+        let mut m = memory(&choice_log());
         m.model_length(None);
         m.enable_trace();
         m.write(T0, Ordering::Unord, 0, &[42, 0, 0, 0], true)
@@ -1736,7 +1735,7 @@ mod tests {
     /// reading the length and leaving it; beyond the maximum it fails without a choice.
     #[test]
     fn a_grow_may_fail_by_choice() {
-        let choices = Arc::new(Mutex::new(ChoiceLog::default()));
+        let choices = choice_log();
         let mut m = memory(&choices);
         m.model_length(Some(choices.clone()));
         let mut results = Vec::new();

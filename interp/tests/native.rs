@@ -10,6 +10,7 @@ use heddle_interp::exec::ThreadId;
 use heddle_interp::memory::{Ordering, SharedMemory};
 use heddle_interp::*;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const T0: ThreadId = ThreadId(0);
@@ -38,6 +39,26 @@ fn waiter_config(memory: Arc<NativeMemory>) -> (Configuration, InstanceAddr) {
     (c, inst)
 }
 
+/// An OS thread with its own [`waiter_config`] over `memory`, waiting without a timeout
+/// on address 0; joins to the wait's result.
+fn spawn_waiter(memory: &Arc<NativeMemory>) -> JoinHandle<Result<Vec<Value>, Trap>> {
+    let memory = memory.clone();
+    std::thread::spawn(move || {
+        let (mut c, i) = waiter_config(memory);
+        let wait = func(&c, i, "wait");
+        c.invoke(wait, &[Value::I64(-1)])
+    })
+}
+
+/// A configuration on the native backend (no wait limit) with the module `wat`
+/// instantiated, importing nothing.
+fn native_instance(wat: &str) -> (Configuration, InstanceAddr) {
+    let mut c = Configuration::new();
+    c.set_shared_backend(SharedBackend::Native { wait_limit: None });
+    let inst = c.instantiate(module(wat), &[]).unwrap();
+    (c, inst)
+}
+
 #[test]
 fn a_finite_timeout_expires_in_real_time() {
     let (mut c, i) = waiter_config(shared(1, 1));
@@ -59,12 +80,7 @@ fn a_finite_timeout_expires_in_real_time() {
 #[test]
 fn wait_on_one_os_thread_is_woken_by_notify_on_another() {
     let memory = shared(1, 1);
-    let m2 = memory.clone();
-    let waiter = std::thread::spawn(move || {
-        let (mut c, i) = waiter_config(m2);
-        let wait = func(&c, i, "wait");
-        c.invoke(wait, &[Value::I64(-1)])
-    });
+    let waiter = spawn_waiter(&memory);
     let (mut c, i) = waiter_config(memory.clone());
     let notify = func(&c, i, "notify_until_one");
     assert_eq!(c.invoke(notify, &[]), Ok(vec![Value::I32(1)]));
@@ -170,19 +186,12 @@ fn the_sc_backend_is_still_the_default() {
 /// writes on either side do not show on the other.
 #[test]
 fn cloning_a_configuration_snapshots_its_native_memory() {
-    let mut c = Configuration::new();
-    c.set_shared_backend(SharedBackend::Native { wait_limit: None });
-    let inst = c
-        .instantiate(
-            module(
-                r#"(module (memory (export "m") 1 2 shared)
+    let (mut c, inst) = native_instance(
+        r#"(module (memory (export "m") 1 2 shared)
                      (func (export "set") (param i32) (i32.atomic.store (i32.const 8) (local.get 0)))
                      (func (export "get") (result i32) (i32.atomic.load (i32.const 8)))
                      (func (export "grow") (result i32) (memory.grow (i32.const 1))))"#,
-            ),
-            &[],
-        )
-        .unwrap();
+    );
     let (set, get, grow) = (
         func(&c, inst, "set"),
         func(&c, inst, "get"),
@@ -212,12 +221,7 @@ fn cloning_a_configuration_snapshots_its_native_memory() {
 #[test]
 fn a_snapshot_has_no_waiters() {
     let memory = shared(1, 1);
-    let m2 = memory.clone();
-    let waiter = std::thread::spawn(move || {
-        let (mut c, i) = waiter_config(m2);
-        let wait = func(&c, i, "wait");
-        c.invoke(wait, &[Value::I64(-1)])
-    });
+    let waiter = spawn_waiter(&memory);
     while memory.waiters(0) == 0 {
         std::thread::yield_now();
     }
@@ -232,20 +236,13 @@ fn a_snapshot_has_no_waiters() {
 /// in bytes, and grows by bytes, across the backend's 64 KiB storage blocks.
 #[test]
 fn custom_page_sizes_are_native() {
-    let mut c = Configuration::new();
-    c.set_shared_backend(SharedBackend::Native { wait_limit: None });
-    let inst = c
-        .instantiate(
-            module(
-                r#"(module (memory (export "m") 5 200000 shared (pagesize 1))
+    let (mut c, inst) = native_instance(
+        r#"(module (memory (export "m") 5 200000 shared (pagesize 1))
                      (func (export "size") (result i32) (memory.size))
                      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
                      (func (export "store") (param i32 i32) (i32.atomic.store8 (local.get 0) (local.get 1)))
                      (func (export "load") (param i32) (result i32) (i32.load (local.get 0))))"#,
-            ),
-            &[],
-        )
-        .unwrap();
+    );
     let Some(ExternVal::Memory(mem)) = c.export(inst, "m") else {
         panic!("no memory export")
     };

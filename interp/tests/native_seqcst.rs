@@ -172,34 +172,48 @@ fn store_buffering<F: FnMut(u64) -> u64>(make: impl Fn(bool) -> F + Sync) -> Sto
     }
 }
 
+/// [`store_buffering`] with seq-cst stores and loads of `width` bytes (8, or 4: a
+/// sub-word access) on the backend's handles, a handle per thread.
+fn sb_on_handles(memory: &Arc<NativeMemory>, width: usize) -> StoreBuffering {
+    let sub_word = width < 8;
+    store_buffering(|second| {
+        let mut h = NativeHandle::new(memory.clone());
+        move |r: u64| {
+            let mut saw = 0;
+            for k in 0..SLOTS {
+                let value = r.to_le_bytes();
+                h.write(
+                    T0,
+                    Ordering::SeqCst,
+                    slot(k, second),
+                    &value[..width],
+                    sub_word,
+                )
+                .unwrap();
+                // Little-endian: the upper bytes of a narrower load stay 0.
+                let mut b = [0u8; 8];
+                h.read(
+                    T0,
+                    Ordering::SeqCst,
+                    slot(k, !second),
+                    &mut b[..width],
+                    sub_word,
+                )
+                .unwrap();
+                saw |= u64::from(u64::from_le_bytes(b) >= r) << k;
+            }
+            saw
+        }
+    })
+}
+
 /// SB with 8-byte seq-cst stores and loads on the backend's handles: each access is one
 /// atomic operation on its word (a store, a load), exactly the backend's mapping of
 /// `WR_seqcst` / `RD_seqcst`. Fails on the weakened build.
 #[test]
 fn sb_seqcst_whole_words_never_shows_both_zero() {
     let _serial = serial();
-    let memory = shared(1, 1);
-    let sb = store_buffering(|second| {
-        let mut h = NativeHandle::new(memory.clone());
-        move |r: u64| {
-            let mut saw = 0;
-            for k in 0..SLOTS {
-                h.write(
-                    T0,
-                    Ordering::SeqCst,
-                    slot(k, second),
-                    &r.to_le_bytes(),
-                    false,
-                )
-                .unwrap();
-                let mut b = [0u8; 8];
-                h.read(T0, Ordering::SeqCst, slot(k, !second), &mut b, false)
-                    .unwrap();
-                saw |= u64::from(u64::from_le_bytes(b) >= r) << k;
-            }
-            saw
-        }
-    });
+    let sb = sb_on_handles(&shared(1, 1), 8);
     eprintln!("SB, 8-byte seq-cst accesses on handles: {sb}");
     assert_eq!(
         sb.both_zero, 0,
@@ -295,28 +309,7 @@ fn sb_seqcst_wasm_never_shows_both_zero() {
 #[test]
 fn sb_seqcst_sub_word_never_shows_both_zero() {
     let _serial = serial();
-    let memory = shared(1, 1);
-    let sb = store_buffering(|second| {
-        let mut h = NativeHandle::new(memory.clone());
-        move |r: u64| {
-            let mut saw = 0;
-            for k in 0..SLOTS {
-                h.write(
-                    T0,
-                    Ordering::SeqCst,
-                    slot(k, second),
-                    &(r as u32).to_le_bytes(),
-                    true,
-                )
-                .unwrap();
-                let mut b = [0u8; 4];
-                h.read(T0, Ordering::SeqCst, slot(k, !second), &mut b, true)
-                    .unwrap();
-                saw |= u64::from(u64::from(u32::from_le_bytes(b)) >= r) << k;
-            }
-            saw
-        }
-    });
+    let sb = sb_on_handles(&shared(1, 1), 4);
     eprintln!("SB, 4-byte seq-cst accesses on handles: {sb}");
     assert_eq!(
         sb.both_zero, 0,

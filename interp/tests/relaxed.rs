@@ -19,6 +19,7 @@ use heddle_interp::{
     ChoiceLog, Configuration, ExecLimits, ExternVal, FuncAddr, MemAddr, Module, RelaxedMemory,
     ThreadId, ThreadStatus, Value,
 };
+use heddle_model::outcome::every_flat_outcome as all;
 use heddle_model::{Action, Event, Execution, MemOrder, Relation};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -510,26 +511,6 @@ fn explore_text(name: &str, text: &str, unreached: &[&str]) -> Exploration {
 fn explore_file(name: &str, unreached: &[&str]) -> Exploration {
     let text = std::fs::read_to_string(litmus_path(name)).expect("read litmus file");
     explore_text(name, &text, unreached)
-}
-
-/// All tuples of `n` values drawn from `vals`, flattened.
-fn all(vals: &[u64], n: usize) -> BTreeSet<String> {
-    let mut out = vec![String::new()];
-    for _ in 0..n {
-        out = out
-            .iter()
-            .flat_map(|p| {
-                vals.iter().map(move |v| {
-                    if p.is_empty() {
-                        v.to_string()
-                    } else {
-                        format!("{p} {v}")
-                    }
-                })
-            })
-            .collect();
-    }
-    out.into_iter().collect()
 }
 
 // ---- The weak behaviours the issue names, with exact reachable sets ----

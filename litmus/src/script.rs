@@ -172,6 +172,12 @@ fn location(lines: &LineIndex<'_>, span: Span, kind: &'static str) -> Location {
     }
 }
 
+/// A module's `$name` (if any) and its binary ([`encode_quote`]).
+fn named_binary(m: &mut QuoteWat<'_>) -> (Option<String>, Binary) {
+    let name = m.name().as_ref().map(id_name);
+    (name, encode_quote(m))
+}
+
 fn encode_quote(m: &mut QuoteWat<'_>) -> Binary {
     match m {
         QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_)) => {
@@ -219,24 +225,12 @@ fn lower_directive(text: &LineIndex<'_>, d: WastDirective<'_>) -> Directive {
     let span = d.span();
     let (kind, cmd): (&'static str, Cmd) = match d {
         WastDirective::Module(mut m) => {
-            let name = m.name().as_ref().map(id_name);
-            (
-                "module",
-                Cmd::Module {
-                    name,
-                    bytes: encode_quote(&mut m),
-                },
-            )
+            let (name, bytes) = named_binary(&mut m);
+            ("module", Cmd::Module { name, bytes })
         }
         WastDirective::ModuleDefinition(mut m) => {
-            let name = m.name().as_ref().map(id_name);
-            (
-                "module definition",
-                Cmd::ModuleDefinition {
-                    name,
-                    bytes: encode_quote(&mut m),
-                },
-            )
+            let (name, bytes) = named_binary(&mut m);
+            ("module definition", Cmd::ModuleDefinition { name, bytes })
         }
         WastDirective::ModuleInstance {
             instance, module, ..

@@ -57,47 +57,32 @@ pub fn install(config: &mut Configuration) -> Exports {
         );
         exports.insert(name.into(), ExternVal::Global(g));
     }
-    let table = config.alloc_table(
-        TableType {
-            limits: Limits {
-                min: 10,
-                max: Some(20),
+    // `table`, and Wasm 3.0's `table64`: the same table with 64-bit indices (memory64
+    // proposal).
+    for (name, addr) in [("table", AddrType::I32), ("table64", AddrType::I64)] {
+        let table = config.alloc_table(
+            TableType {
+                limits: Limits {
+                    min: 10,
+                    max: Some(20),
+                },
+                elem: RefType::FUNCREF,
+                addr,
             },
-            elem: RefType::FUNCREF,
-            addr: AddrType::I32,
-        },
-        Value::FuncRef(None),
-    );
-    exports.insert("table".into(), ExternVal::Table(table));
-    // Wasm 3.0's spectest: the same table with 64-bit indices (memory64 proposal).
-    let table64 = config.alloc_table(
-        TableType {
-            limits: Limits {
-                min: 10,
-                max: Some(20),
+            Value::FuncRef(None),
+        );
+        exports.insert(name.into(), ExternVal::Table(table));
+    }
+    for (name, max, shared) in [("memory", 2, false), ("shared_memory", 1, true)] {
+        let memory = config.alloc_memory(MemType::new(
+            Limits {
+                min: 1,
+                max: Some(max),
             },
-            elem: RefType::FUNCREF,
-            addr: AddrType::I64,
-        },
-        Value::FuncRef(None),
-    );
-    exports.insert("table64".into(), ExternVal::Table(table64));
-    let memory = config.alloc_memory(MemType::new(
-        Limits {
-            min: 1,
-            max: Some(2),
-        },
-        false,
-    ));
-    exports.insert("memory".into(), ExternVal::Memory(memory));
-    let shared = config.alloc_memory(MemType::new(
-        Limits {
-            min: 1,
-            max: Some(1),
-        },
-        true,
-    ));
-    exports.insert("shared_memory".into(), ExternVal::Memory(shared));
+            shared,
+        ));
+        exports.insert(name.into(), ExternVal::Memory(memory));
+    }
     exports
 }
 

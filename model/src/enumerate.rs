@@ -704,18 +704,8 @@ impl Search<'_, '_> {
                     }
                 }
             }
-            // Next index.
-            let mut l = 0;
-            loop {
-                if l == idx.len() {
-                    return None;
-                }
-                idx[l] += 1;
-                if idx[l] < per_loc[l].len() {
-                    break;
-                }
-                idx[l] = 0;
-                l += 1;
+            if !next_combination(&mut idx, |l| per_loc[l].len()) {
+                return None;
             }
         }
     }
@@ -1075,24 +1065,31 @@ impl Search<'_, '_> {
                 }
             }
         }
+        // Each (†)/(‡) pair (a, b) puts a tot-before b: in g (hb and the pairs so far, closed),
+        // unless that closes a cycle.
         let mut g = hb.clone();
+        let mut ordered = |a: EventId, b: EventId| {
+            let acyclic = a != b && !g.get(b, a);
+            if acyclic {
+                g.add_closed(a, b);
+            }
+            acyclic
+        };
         for &(a, b, w) in &dagger {
-            if a == b || g.get(b, a) {
+            if !ordered(a, b) {
                 self.note_lazy((3, 1), Rule::ScLastVisibleDagger, vec![a, w, b], || format!(
                         "event {a} reads from event {w}; same-range SC write {b} is hb-after {w}, so (†) needs {a} tot-before {b}, which closes a cycle"
                     ));
                 return None;
             }
-            g.add_closed(a, b);
         }
         for &(a, b, r) in &ddagger {
-            if a == b || g.get(b, a) {
+            if !ordered(a, b) {
                 self.note_lazy((3, 2), Rule::ScLastVisibleDdagger, vec![r, b, a], || format!(
                         "event {r} reads from SC write {b}; same-range SC write {a} is hb-before {r}, so (‡) needs {a} tot-before {b}, which closes a cycle"
                     ));
                 return None;
             }
-            g.add_closed(a, b);
         }
         match self.disjunctions(&disj, 0, g) {
             Some(g) => Some(Found {
@@ -1436,11 +1433,7 @@ fn search(program: &Program, cfg: &Config, goal: Option<Goal>) -> Result<Searche
         let mut reached = vec![true; nthreads];
         for t in 1..nthreads {
             if let Some(p) = prog.threads[t].parent {
-                let s = prog.threads[p]
-                    .steps
-                    .iter()
-                    .position(|x| *x == ScriptStep::Spawn(t))
-                    .unwrap_or(0);
+                let s = spawn_step(prog, p, t);
                 reached[t] = reached[p]
                     && included(cuts[p], s)
                     && !matches!(cuts[p], Cut::BlockedInvoke(b) if b == s);
@@ -1508,31 +1501,22 @@ fn search(program: &Program, cfg: &Config, goal: Option<Goal>) -> Result<Searche
             }
         }
         // Next combination.
-        let mut t = 0;
-        loop {
-            if t == nthreads {
-                if goal.is_some() {
-                    return Ok(Searched::Goal(None));
-                }
-                let mut a: Vec<(Outcome, Execution)> = allowed.into_iter().collect();
-                a.sort_by(|x, y| x.0.cmp(&y.0));
-                let mut f: Vec<(Outcome, Violation)> = forbidden
-                    .into_iter()
-                    .map(|(o, f)| (o, f.violation))
-                    .collect();
-                f.sort_by(|x, y| x.0.cmp(&y.0));
-                return Ok(Searched::All(Enumeration {
-                    allowed: a.into_iter().collect(),
-                    forbidden: f.into_iter().collect(),
-                    stats,
-                }));
+        if !next_combination(&mut idx, |t| unfoldings[t].len()) {
+            if goal.is_some() {
+                return Ok(Searched::Goal(None));
             }
-            idx[t] += 1;
-            if idx[t] < unfoldings[t].len() {
-                break;
-            }
-            idx[t] = 0;
-            t += 1;
+            let mut a: Vec<(Outcome, Execution)> = allowed.into_iter().collect();
+            a.sort_by(|x, y| x.0.cmp(&y.0));
+            let mut f: Vec<(Outcome, Violation)> = forbidden
+                .into_iter()
+                .map(|(o, f)| (o, f.violation))
+                .collect();
+            f.sort_by(|x, y| x.0.cmp(&y.0));
+            return Ok(Searched::All(Enumeration {
+                allowed: a.into_iter().collect(),
+                forbidden: f.into_iter().collect(),
+                stats,
+            }));
         }
     }
 }
@@ -1625,11 +1609,7 @@ fn build_combo<'a>(
     for t in 1..nthreads {
         // Parents have smaller indices (threads are numbered in file order).
         if let Some(p) = prog.threads[t].parent {
-            let s = prog.threads[p]
-                .steps
-                .iter()
-                .position(|x| *x == ScriptStep::Spawn(t))
-                .unwrap_or(0);
+            let s = spawn_step(prog, p, t);
             let earlier: Vec<EventId> = of_thread[p]
                 .iter()
                 .copied()
@@ -1703,4 +1683,27 @@ fn witness(c: &Combo<'_>, f: Found) -> Execution {
         tot: linearise(&f.g),
         hb: f.hb,
     }
+}
+
+/// Steps `idx`, a combination of one index per position (position `i` below `len(i)`), to
+/// the next in odometer order, position 0 fastest; `false` (and `idx` back to all zeros)
+/// after the last one.
+fn next_combination(idx: &mut [usize], len: impl Fn(usize) -> usize) -> bool {
+    for (i, x) in idx.iter_mut().enumerate() {
+        *x += 1;
+        if *x < len(i) {
+            return true;
+        }
+        *x = 0;
+    }
+    false
+}
+
+/// The index of the step of thread `parent` that spawns thread `t` (0 if it has none).
+fn spawn_step(prog: &Program, parent: usize, t: usize) -> usize {
+    prog.threads[parent]
+        .steps
+        .iter()
+        .position(|x| *x == ScriptStep::Spawn(t))
+        .unwrap_or(0)
 }

@@ -3,6 +3,7 @@
 use crate::program::Value;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::Serialize;
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// The result of one `invoke`.
@@ -99,4 +100,27 @@ impl fmt::Display for Outcome {
         }
         Ok(())
     }
+}
+
+/// Every outcome of `n` results, each drawn from `values`, flattened as the catalogue
+/// tests flatten an outcome: the results' bits in decimal, in thread order, separated by
+/// single spaces (`"0 1"`). With `n` = 0, the one empty outcome `""`. The reachable or
+/// allowed set a litmus test expects when every combination is possible.
+pub fn every_flat_outcome(values: &[u64], n: usize) -> BTreeSet<String> {
+    let mut out = vec![String::new()];
+    for _ in 0..n {
+        out = out
+            .iter()
+            .flat_map(|p| {
+                values.iter().map(move |v| {
+                    if p.is_empty() {
+                        v.to_string()
+                    } else {
+                        format!("{p} {v}")
+                    }
+                })
+            })
+            .collect();
+    }
+    out.into_iter().collect()
 }

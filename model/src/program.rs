@@ -931,12 +931,8 @@ impl Machine {
         atomic: bool,
         line: usize,
     ) -> Step {
-        let addr = match self.ea(at, width, atomic, line) {
-            Ok(a) => a,
-            Err(s) => return s,
-        };
-        let (ord, no_tear) = access_flags(ty, width, atomic, addr);
-        Step::Mem(
+        self.request(at, width, atomic, line, |addr| {
+            let (ord, no_tear) = access_flags(ty, width, atomic, addr);
             MemRequest::Load {
                 ord,
                 addr,
@@ -944,28 +940,63 @@ impl Machine {
                 no_tear,
                 ty,
                 signed,
-            },
-            line,
-        )
+            }
+        })
+    }
+
+    /// The request of an access of `width` bytes whose address operand is on the stack:
+    /// `make` applied to the location of the effective address ([`Self::ea`]), or the trap
+    /// of that address.
+    fn request(
+        &mut self,
+        at: MemArg,
+        width: u8,
+        atomic: bool,
+        line: usize,
+        make: impl FnOnce(Location) -> MemRequest,
+    ) -> Step {
+        match self.ea(at, width, atomic, line) {
+            Ok(addr) => Step::Mem(make(addr), line),
+            Err(trap) => trap,
+        }
+    }
+
+    /// An atomic read-modify-write (`op` `Some`) or compare-exchange (`op` `None`, the
+    /// operand the replacement) of `width` bytes, its operands already popped: its request,
+    /// or a trap.
+    #[allow(clippy::too_many_arguments)]
+    fn rmw(
+        &mut self,
+        ty: ValType,
+        width: u8,
+        at: MemArg,
+        op: Option<RmwOp>,
+        operand: u64,
+        expected: u64,
+        line: usize,
+    ) -> Step {
+        self.request(at, width, true, line, |addr| MemRequest::Rmw {
+            addr,
+            width,
+            ty,
+            op,
+            operand,
+            expected,
+        })
     }
 
     /// A store (operands on the stack): its request, or a trap.
     fn store(&mut self, ty: ValType, width: u8, at: MemArg, atomic: bool, line: usize) -> Step {
         let v = self.pop_bits();
-        let addr = match self.ea(at, width, atomic, line) {
-            Ok(a) => a,
-            Err(s) => return s,
-        };
-        let (ord, no_tear) = access_flags(ty, width, atomic, addr);
-        Step::Mem(
+        self.request(at, width, atomic, line, |addr| {
+            let (ord, no_tear) = access_flags(ty, width, atomic, addr);
             MemRequest::Store {
                 ord,
                 addr,
                 bytes: to_le(v, width),
                 no_tear,
-            },
-            line,
-        )
+            }
+        })
     }
 
     /// Starts a bulk instruction on memory `dst` (operands `d`, then `s`/value, then `n`
@@ -1096,65 +1127,27 @@ impl Machine {
                 } => return self.store(ty, width, at, atomic, line),
                 Instr::Rmw { ty, width, at, op } => {
                     let operand = self.pop_bits() & mask(width);
-                    let addr = match self.ea(at, width, true, line) {
-                        Ok(a) => a,
-                        Err(s) => return s,
-                    };
-                    return Step::Mem(
-                        MemRequest::Rmw {
-                            addr,
-                            width,
-                            ty,
-                            op: Some(op),
-                            operand,
-                            expected: 0,
-                        },
-                        line,
-                    );
+                    return self.rmw(ty, width, at, Some(op), operand, 0, line);
                 }
                 Instr::Cmpxchg { ty, width, at } => {
                     let replacement = self.pop_bits() & mask(width);
                     let expected = self.pop_bits() & mask(width);
-                    let addr = match self.ea(at, width, true, line) {
-                        Ok(a) => a,
-                        Err(s) => return s,
-                    };
-                    return Step::Mem(
-                        MemRequest::Rmw {
-                            addr,
-                            width,
-                            ty,
-                            op: None,
-                            operand: replacement,
-                            expected,
-                        },
-                        line,
-                    );
+                    return self.rmw(ty, width, at, None, replacement, expected, line);
                 }
                 Instr::Wait { width, at } => {
                     let timeout = self.pop_bits() as i64;
                     let expected = self.pop_bits() & mask(width);
-                    let addr = match self.ea(at, width, true, line) {
-                        Ok(a) => a,
-                        Err(s) => return s,
-                    };
-                    return Step::Mem(
-                        MemRequest::Wait {
-                            addr,
-                            width,
-                            expected,
-                            timeout,
-                        },
-                        line,
-                    );
+                    return self.request(at, width, true, line, |addr| MemRequest::Wait {
+                        addr,
+                        width,
+                        expected,
+                        timeout,
+                    });
                 }
                 Instr::Notify { at } => {
                     let count = self.pop_bits() as u32;
-                    let addr = match self.ea(at, 4, true, line) {
-                        Ok(a) => a,
-                        Err(s) => return s,
-                    };
-                    return Step::Mem(MemRequest::Notify { addr, count }, line);
+                    return self
+                        .request(at, 4, true, line, |addr| MemRequest::Notify { addr, count });
                 }
                 Instr::Fence => return Step::Mem(MemRequest::Fence, line),
                 Instr::MemorySize { memory } => {
@@ -1222,62 +1215,36 @@ fn int_unop(t: ValType, op: IntUnop, a: u64) -> Value {
     }
 }
 
-fn int_binop(t: ValType, op: IntBinop, a: u64, b: u64) -> Result<Value, &'static str> {
-    use IntBinop::*;
-    if t == ValType::I32 {
-        let (a, b) = (a as u32, b as u32);
-        let (sa, sb) = (a as i32, b as i32);
-        let v = match op {
-            Add => a.wrapping_add(b),
-            Sub => a.wrapping_sub(b),
-            Mul => a.wrapping_mul(b),
-            DivS | RemS | DivU | RemU if b == 0 => return Err("integer divide by zero"),
-            DivS if sa == i32::MIN && sb == -1 => return Err("integer overflow"),
-            DivS => sa.wrapping_div(sb) as u32,
-            DivU => a / b,
-            RemS => sa.wrapping_rem(sb) as u32,
-            RemU => a % b,
-            And => a & b,
-            Or => a | b,
-            Xor => a ^ b,
-            Shl => a.wrapping_shl(b),
-            ShrS => sa.wrapping_shr(b) as u32,
-            ShrU => a.wrapping_shr(b),
-            Rotl => a.rotate_left(b % 32),
-            Rotr => a.rotate_right(b % 32),
-            Eq => (a == b) as u32,
-            Ne => (a != b) as u32,
-            LtS => (sa < sb) as u32,
-            LtU => (a < b) as u32,
-            GtS => (sa > sb) as u32,
-            GtU => (a > b) as u32,
-            LeS => (sa <= sb) as u32,
-            LeU => (a <= b) as u32,
-            GeS => (sa >= sb) as u32,
-            GeU => (a >= b) as u32,
-        };
-        Ok(Value::I32(v))
-    } else {
-        let (sa, sb) = (a as i64, b as i64);
+/// The binary integer operators (the spec's numerics, `iadd_N` to `ige_s_N`) at one width N:
+/// `$u`/`$s` the unsigned and signed N-bit types, `$value` the result's constructor (a
+/// comparison's result is an `i32` at either width), `$a`/`$b` the operands' bits (`u64`).
+/// Evaluates to the result, or the trap's message.
+macro_rules! int_binop_at {
+    ($u:ty, $s:ty, $value:path, $op:expr, $a:expr, $b:expr) => {{
+        use IntBinop::*;
+        // Shifts and rotations count modulo N; `wrapping_shl` and `rotate_left` take a u32.
+        let count = $b as u32;
+        let (a, b) = ($a as $u, $b as $u);
+        let (sa, sb) = (a as $s, b as $s);
         let cmp = |c: bool| Ok(Value::I32(c as u32));
-        let v = match op {
+        let v = match $op {
             Add => a.wrapping_add(b),
             Sub => a.wrapping_sub(b),
             Mul => a.wrapping_mul(b),
             DivS | RemS | DivU | RemU if b == 0 => return Err("integer divide by zero"),
-            DivS if sa == i64::MIN && sb == -1 => return Err("integer overflow"),
-            DivS => sa.wrapping_div(sb) as u64,
+            DivS if sa == <$s>::MIN && sb == -1 => return Err("integer overflow"),
+            DivS => sa.wrapping_div(sb) as $u,
             DivU => a / b,
-            RemS => sa.wrapping_rem(sb) as u64,
+            RemS => sa.wrapping_rem(sb) as $u,
             RemU => a % b,
             And => a & b,
             Or => a | b,
             Xor => a ^ b,
-            Shl => a.wrapping_shl(b as u32),
-            ShrS => sa.wrapping_shr(b as u32) as u64,
-            ShrU => a.wrapping_shr(b as u32),
-            Rotl => a.rotate_left((b % 64) as u32),
-            Rotr => a.rotate_right((b % 64) as u32),
+            Shl => a.wrapping_shl(count),
+            ShrS => sa.wrapping_shr(count) as $u,
+            ShrU => a.wrapping_shr(count),
+            Rotl => a.rotate_left(count % <$u>::BITS),
+            Rotr => a.rotate_right(count % <$u>::BITS),
             Eq => return cmp(a == b),
             Ne => return cmp(a != b),
             LtS => return cmp(sa < sb),
@@ -1289,6 +1256,14 @@ fn int_binop(t: ValType, op: IntBinop, a: u64, b: u64) -> Result<Value, &'static
             GeS => return cmp(sa >= sb),
             GeU => return cmp(a >= b),
         };
-        Ok(Value::I64(v))
+        Ok($value(v))
+    }};
+}
+
+fn int_binop(t: ValType, op: IntBinop, a: u64, b: u64) -> Result<Value, &'static str> {
+    if t == ValType::I32 {
+        int_binop_at!(u32, i32, Value::I32, op, a, b)
+    } else {
+        int_binop_at!(u64, i64, Value::I64, op, a, b)
     }
 }

@@ -3,6 +3,7 @@
 
 mod common;
 use common::flat;
+use heddle_model::outcome::every_flat_outcome as all;
 use heddle_model::{enumerate, parse_litmus, Config, Enumeration, Rule};
 use pretty_assertions::assert_eq;
 use std::collections::BTreeSet;
@@ -29,26 +30,6 @@ fn allowed(en: &Enumeration) -> BTreeSet<String> {
 
 fn set(xs: &[&str]) -> BTreeSet<String> {
     xs.iter().map(|s| s.to_string()).collect()
-}
-
-/// All tuples of `n` values drawn from `vals`, as flattened strings.
-fn all(vals: &[u64], n: usize) -> BTreeSet<String> {
-    let mut out = vec![String::new()];
-    for _ in 0..n {
-        out = out
-            .iter()
-            .flat_map(|p| {
-                vals.iter().map(move |v| {
-                    if p.is_empty() {
-                        v.to_string()
-                    } else {
-                        format!("{p} {v}")
-                    }
-                })
-            })
-            .collect();
-    }
-    out.into_iter().collect()
 }
 
 fn check(name: &str, expected: BTreeSet<String>) {
@@ -355,4 +336,39 @@ fn suite_files_check_returns_one() {
         }
     }
     assert!(accepted >= 6, "only {accepted} suite files accepted");
+}
+
+/// The model's integer operators at both widths (the spec's numerics: `irotl_N`, `idiv_s_N`,
+/// `ishr_u_N`, `ilt_s_N`, `irotr_N`, `ishr_s_N`, `isub_N`, `igt_u_N`; shift and rotate
+/// counts modulo N; a comparison is an i32), and their traps (`idiv_s_N` overflow,
+/// `irem_u_N` by zero), through a one-thread program whose outcome is their results.
+#[test]
+fn integer_operators_follow_the_numerics() {
+    let module = r#"(module (memory (import "mem" "shared") 1 1 shared)
+    (func (export "run") (result i32 i32 i32 i32 i64 i64 i64 i32)
+      (i32.rotl (i32.const 0x80000001) (i32.const 33))
+      (i32.div_s (i32.const -7) (i32.const 2))
+      (i32.shr_u (i32.const -16) (i32.const 36))
+      (i32.lt_s (i32.const -1) (i32.const 0))
+      (i64.rotr (i64.const 1) (i64.const 65))
+      (i64.shr_s (i64.const -16) (i64.const 2))
+      (i64.sub (i64.const 0) (i64.const 1))
+      (i64.gt_u (i64.const -1) (i64.const 0)))
+    (func (export "overflow") (result i32)
+      (i32.div_s (i32.const 0x80000000) (i32.const -1)))
+    (func (export "by_zero") (result i64)
+      (i64.rem_u (i64.const 1) (i64.const 0))))"#;
+    let text = format!(
+        "(module $Mem (memory (export \"shared\") 1 1 shared))\n(register \"mem\" $Mem)\n\
+         (thread $T (shared (module $Mem)) (register \"mem\" $Mem)\n  {module}\n  \
+         (invoke \"run\") (invoke \"overflow\") (invoke \"by_zero\"))\n(wait $T)\n"
+    );
+    let en = run_text(&text, &Config::default());
+    assert_eq!(
+        allowed(&en),
+        set(&[
+            "3 4294967293 268435455 1 9223372036854775808 18446744073709551612 \
+               18446744073709551615 1 trap trap"
+        ])
+    );
 }

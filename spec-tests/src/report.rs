@@ -78,12 +78,24 @@ impl FileReport {
     /// Record a passing directive.
     pub fn pass(&mut self, line: u32, column: u32, directive: &'static str, thread: &str) {
         self.passed += 1;
+        self.record(line, column, directive, thread, None);
+    }
+
+    /// Append a directive's outcome (`failure`: its index in the failures, if it failed).
+    fn record(
+        &mut self,
+        line: u32,
+        column: u32,
+        directive: &'static str,
+        thread: &str,
+        failure: Option<usize>,
+    ) {
         self.outcomes.push(Outcome {
             line,
             column,
             directive,
             thread: thread.to_string(),
-            failure: None,
+            failure,
         });
     }
 
@@ -97,13 +109,7 @@ impl FileReport {
         message: impl Into<String>,
     ) {
         self.failed += 1;
-        self.outcomes.push(Outcome {
-            line,
-            column,
-            directive,
-            thread: thread.to_string(),
-            failure: Some(self.failures.len()),
-        });
+        self.record(line, column, directive, thread, Some(self.failures.len()));
         self.failures.push(Failure {
             line,
             column,

@@ -1,7 +1,9 @@
 //! Files shared by the exploration tests: the litmus catalogue and the suite's `threads/`.
 
 use heddle_explore::{explore, Exploration, ExploreOptions, Plan};
-use heddle_model::{check_execution, Config, InvokeResult, Violation};
+use heddle_model::{
+    check_execution, enumerate, parse_litmus, Config, InvokeResult, Outcome, Violation,
+};
 use heddle_spec_tests::testsuite_dir;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +18,22 @@ pub fn catalogue() -> Vec<PathBuf> {
     files.sort();
     assert!(files.len() >= 40, "catalogue has {} files", files.len());
     files
+}
+
+/// The catalogue file named `name` (e.g. `SB.wast`); panics if there is none.
+pub fn catalogue_file(name: &str) -> PathBuf {
+    catalogue()
+        .into_iter()
+        .find(|p| p.file_name().unwrap() == name)
+        .unwrap_or_else(|| panic!("no catalogue file {name}"))
+}
+
+/// The catalogue files whose name starts with `prefix` (e.g. `bulk_`), sorted.
+pub fn catalogue_files_starting(prefix: &str) -> Vec<PathBuf> {
+    catalogue()
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with(prefix))
+        .collect()
 }
 
 /// `$HEDDLE_TESTSUITE/threads/threads`; fails loudly when the suite is missing.
@@ -41,6 +59,19 @@ pub fn catalogue_and_suite() -> Vec<PathBuf> {
     suite.sort();
     files.extend(suite);
     files
+}
+
+/// The outcomes the model (default config) allows for the litmus `text` read from `path`;
+/// `None` if the model does not parse it. Panics (naming `path`) if the enumeration fails.
+pub fn model_allowed(path: &Path, text: &str) -> Option<Vec<Outcome>> {
+    let program = parse_litmus(text).ok()?;
+    let allowed = enumerate(&program, &Config::default())
+        .unwrap_or_else(|e| panic!("{}: model: {e}", path.display()))
+        .allowed
+        .keys()
+        .cloned()
+        .collect();
+    Some(allowed)
 }
 
 /// Check every kept trace of `ex` that converts to a model execution with
