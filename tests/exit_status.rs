@@ -145,7 +145,10 @@ fn races_statuses() {
 /// ends as its argument count says.
 #[test]
 fn run_wasi_races_statuses() {
-    let prog = format!("{}/wasi/tests/wat/racy_exit.wat", env!("CARGO_MANIFEST_DIR"));
+    let prog = format!(
+        "{}/wasi/tests/wat/racy_exit.wat",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let run = |extra: &[&str], args: &[&str]| {
         let mut v = vec!["run", "--wasi"];
         v.extend_from_slice(extra);
@@ -168,11 +171,17 @@ fn run_wasi_races_statuses() {
     assert!(err.contains("data race: "), "{err}");
     // The step bound (3): the data race found before it is a finding (1).
     assert_eq!(run(&["--fuel", "5000"], &["x", "y", "z"]).0, Some(3));
-    assert_eq!(run(&["--races", "--fuel", "5000"], &["x", "y", "z"]).0, Some(1));
+    assert_eq!(
+        run(&["--races", "--fuel", "5000"], &["x", "y", "z"]).0,
+        Some(1)
+    );
     // Native memory cannot detect races.
     let (code, err) = run(&["--races", "--memory", "native"], &[]);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("--races needs sequentially consistent memory"), "{err}");
+    assert!(
+        err.contains("--races needs sequentially consistent memory"),
+        "{err}"
+    );
 }
 
 /// The report of `heddle explore --races` names both accesses, human and JSON with the same
@@ -219,6 +228,17 @@ fn races_reports() {
         "{text}"
     );
     assert!(!text.contains("data race:"), "{text}");
+    // `heddle wast --races` names script threads as `heddle explore` does: `T0`, not the
+    // script's `$T0` (docs/races.md, *Decisions*).
+    let wast = heddle(&[
+        "wast",
+        &race_script("atomic_store_plain_load.wast"),
+        "--races=all",
+    ]);
+    let text = String::from_utf8_lossy(&wast.stdout).into_owned();
+    assert!(text.contains("T0 $writer @"), "{text}");
+    assert!(text.contains("T1 $reader @"), "{text}");
+    assert!(!text.contains("$T0") && !text.contains("$T1"), "{text}");
     let data_only = heddle(&[
         "explore",
         &race_script("atomic_store_plain_load.wast"),

@@ -36,7 +36,7 @@
 
 use crate::runtime::ThreadId;
 use crate::trace::Ordering;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::hash::Hash;
 use std::sync::Arc;
 
@@ -203,7 +203,7 @@ impl Entry {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct ByteShadow {
     inline: [Entry; 2],
-    more: Option<Box<Vec<Entry>>>,
+    more: Option<Box<[Entry]>>,
     last_write: AccessId,
 }
 
@@ -242,10 +242,17 @@ impl ByteShadow {
                 return;
             }
         }
-        let more = self.more.get_or_insert_with(Default::default);
-        match more.iter_mut().find(|e| same(e)) {
+        match self
+            .more
+            .as_mut()
+            .and_then(|m| m.iter_mut().find(|e| same(e)))
+        {
             Some(e) => *e = entry,
-            None => more.push(entry),
+            None => {
+                let mut more = self.more.take().map(|m| m.into_vec()).unwrap_or_default();
+                more.push(entry);
+                self.more = Some(more.into_boxed_slice());
+            }
         }
     }
 }
@@ -277,13 +284,13 @@ pub struct RaceDetector {
     length: ByteShadow,
     /// Every access recorded so far, once (interned by [`RaceDetector::intern`]).
     accesses: Vec<Access>,
-    access_ids: HashMap<Access, AccessId>,
+    access_ids: FxHashMap<Access, AccessId>,
     /// Per seq-cst writing access, the clock its latest execution released.
-    released: HashMap<AccessId, Arc<VectorClock>>,
+    released: FxHashMap<AccessId, Arc<VectorClock>>,
     /// Per waited-on address, the clock of its last suspension event.
-    suspension: HashMap<u64, VectorClock>,
+    suspension: FxHashMap<u64, VectorClock>,
     races: Vec<Race>,
-    seen: HashSet<(Site, Site, RaceKind)>,
+    seen: FxHashSet<(Site, Site, RaceKind)>,
 }
 
 impl RaceDetector {
@@ -446,7 +453,7 @@ impl RaceDetector {
         let mut k = address;
         while k < end {
             let c = (k / CHUNK) as usize;
-            let whole = k % CHUNK == 0 && end - k >= CHUNK;
+            let whole = k.is_multiple_of(CHUNK) && end - k >= CHUNK;
             let alike = !matches!(self.chunks.get(c), Some(Some(Chunk::Dense(_))));
             if whole && alike {
                 let s = match self.chunks.get_mut(c).and_then(|x| x.take()) {
