@@ -7,8 +7,15 @@
 //! `wasi_thread_start` in a program that spawns threads; an unknown import; a link
 //! failure) or bad options. A run that fails (trap, deadlock, step bound, nonzero exit),
 //! or any run with `--print-schedule`, prints its schedule to stderr, for `--replay`.
+//!
+//! `--races[=all]` (docs/races.md): the race detector watches the program's shared memory;
+//! the races are reported on stderr (stdout is the program's), human or JSON
+//! (`--format`), with the run's schedule. A data race makes the status 1 where the program
+//! would exit 0 or hit a bound (3); a trap or deadlock (134) or the program's own nonzero
+//! status stands, and the report is printed either way (README, *Exit statuses*).
 
 use crate::exit::Status;
+use crate::explore_cmd::{races_found, Format, RacesArg};
 use crate::run_cmd::{RunArgs, STACK_BYTES};
 use crate::wast_cmd::MemoryArg;
 use heddle_interp::{ChoiceLog, Module};
@@ -67,6 +74,16 @@ pub struct WasiArgs {
     /// racy counter's lost updates (--wasi, --memory sc).
     #[arg(long)]
     print_schedule: bool,
+    /// Detect races on the run (--wasi, --memory sc): report data races (`--races`), or
+    /// all races (`--races=all`), each with both accesses and the run's schedule, on
+    /// stderr; a data race makes the exit status 1 when the program would exit 0
+    /// (docs/races.md).
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "data", value_name = "WHICH")]
+    races: Option<RacesArg>,
+    /// The format of the race report (--races): readable lines, or one JSON object
+    /// `{"file", "schedule", "races"}` with the keys of `heddle explore --races`.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
 }
 
 /// Run `module` (decoded from `args.file`) as a WASI program.
@@ -104,6 +121,13 @@ pub fn run(args: &RunArgs, module: Arc<Module>) -> ExitCode {
             steps: w.pct_steps,
         },
     };
+    if w.races.is_some() && args.memory == MemoryArg::Native {
+        return usage(
+            "--races needs sequentially consistent memory (--memory sc): the native \
+             backend's accesses are not seen in the order the memory performs them"
+                .into(),
+        );
+    }
     let backend = match args.memory {
         MemoryArg::Sc => Backend::Sc,
         MemoryArg::Native => Backend::Native {
@@ -125,12 +149,17 @@ pub fn run(args: &RunArgs, module: Arc<Module>) -> ExitCode {
         Arc::new(Mutex::new(std::io::stdout())) as Sink,
         Arc::new(Mutex::new(std::io::stderr())) as Sink,
     ));
+    let races = w.races.is_some();
     let (tx, rx) = std::sync::mpsc::channel();
     let worker = std::thread::Builder::new()
         .name("heddle-wasi".into())
         .stack_size(STACK_BYTES)
         .spawn(move || {
-            let _ = tx.send(heddle_wasi::run(&program, ctx, &options));
+            let _ = tx.send(if races {
+                heddle_wasi::run_detecting_races(&program, ctx, &options)
+            } else {
+                heddle_wasi::run(&program, ctx, &options)
+            });
         });
     if let Err(e) = worker {
         eprintln!("heddle run: cannot start the interpreter thread: {e}");
@@ -166,7 +195,7 @@ pub fn run(args: &RunArgs, module: Arc<Module>) -> ExitCode {
     if let Some(m) = &report.misfit {
         eprintln!("heddle run: {file}: warning: the replayed schedule does not fit: {m}");
     }
-    let status = match &report.ending {
+    let mut status = match &report.ending {
         Ending::Exit(code) => (*code as u32 & 0xff) as u8,
         Ending::Trap { thread, message } => {
             eprintln!("heddle run: {file}: {thread} trapped: {message}");
@@ -185,6 +214,34 @@ pub fn run(args: &RunArgs, module: Arc<Module>) -> ExitCode {
             Status::Incomplete.code()
         }
     };
+    if let (Some(which), Some(found)) = (w.races, &report.races) {
+        let (shown, data_race) = races_found(found, which);
+        let schedule = report.schedule.as_deref().unwrap_or("");
+        match w.format {
+            Format::Human => {
+                eprintln!(
+                    "heddle run: {file}: {} {} found",
+                    shown.len(),
+                    match which {
+                        RacesArg::Data => "data race(s)",
+                        RacesArg::All => "race(s) and data race(s)",
+                    }
+                );
+                for race in &shown {
+                    eprintln!("  {}", race.human());
+                }
+            }
+            Format::Json => eprintln!(
+                "{}",
+                serde_json::json!({"file": file, "schedule": schedule, "races": shown})
+            ),
+        }
+        // A data race is a finding (1): it replaces a clean exit (0) and a bound (3); a
+        // trap, a deadlock (134) or the program's own nonzero status stands.
+        if data_race && (status == 0 || status == Status::Incomplete.code()) {
+            status = Status::Failure.code();
+        }
+    }
     if status != 0 || w.print_schedule {
         match report.schedule.as_deref() {
             Some("") => eprintln!(

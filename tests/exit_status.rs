@@ -138,6 +138,52 @@ fn races_statuses() {
     );
 }
 
+/// `heddle run --wasi --races` (docs/races.md, README *Exit statuses*): a data race is a
+/// finding (1) where the program would exit 0 or run out of steps (3); the program's own
+/// nonzero status and a trap (134) stand; without `--races` the program's status; `--races`
+/// with `--memory native` is bad usage (2). `racy_exit.wat` races on every schedule, then
+/// ends as its argument count says.
+#[test]
+fn run_wasi_races_statuses() {
+    let prog = format!(
+        "{}/wasi/tests/wat/racy_exit.wat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let run = |extra: &[&str], args: &[&str]| {
+        let mut v = vec!["run", "--wasi"];
+        v.extend_from_slice(extra);
+        v.push(&prog);
+        v.extend_from_slice(args);
+        status(&v)
+    };
+    // Returns from _start: 0, with a data race 1.
+    assert_eq!(run(&[], &[]).0, Some(0));
+    let (code, err) = run(&["--races"], &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("data race: "), "{err}");
+    // proc_exit(7) stands.
+    assert_eq!(run(&[], &["x"]).0, Some(7));
+    assert_eq!(run(&["--races"], &["x"]).0, Some(7));
+    // A trap (134) stands.
+    assert_eq!(run(&[], &["x", "y"]).0, Some(134));
+    let (code, err) = run(&["--races"], &["x", "y"]);
+    assert_eq!(code, Some(134), "{err}");
+    assert!(err.contains("data race: "), "{err}");
+    // The step bound (3): the data race found before it is a finding (1).
+    assert_eq!(run(&["--fuel", "5000"], &["x", "y", "z"]).0, Some(3));
+    assert_eq!(
+        run(&["--races", "--fuel", "5000"], &["x", "y", "z"]).0,
+        Some(1)
+    );
+    // Native memory cannot detect races.
+    let (code, err) = run(&["--races", "--memory", "native"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--races needs sequentially consistent memory"),
+        "{err}"
+    );
+}
+
 /// The report of `heddle explore --races` names both accesses, human and JSON with the same
 /// keys; `--races=all` adds the races that are not data races, named as the spec names them.
 #[test]
@@ -182,6 +228,17 @@ fn races_reports() {
         "{text}"
     );
     assert!(!text.contains("data race:"), "{text}");
+    // `heddle wast --races` names script threads as `heddle explore` does: `T0`, not the
+    // script's `$T0` (docs/races.md, *Decisions*).
+    let wast = heddle(&[
+        "wast",
+        &race_script("atomic_store_plain_load.wast"),
+        "--races=all",
+    ]);
+    let text = String::from_utf8_lossy(&wast.stdout).into_owned();
+    assert!(text.contains("T0 $writer @"), "{text}");
+    assert!(text.contains("T1 $reader @"), "{text}");
+    assert!(!text.contains("$T0") && !text.contains("$T1"), "{text}");
     let data_only = heddle(&[
         "explore",
         &race_script("atomic_store_plain_load.wast"),

@@ -140,3 +140,47 @@ fn bad_binaries_of_the_fixtures_kind_are_refused_with_status_2() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `heddle run --wasi --races` on the racy fixture (docs/races.md): on the first run with
+/// the default seed, whatever total it prints, exit 1 and the data race on the counter
+/// with both accesses, named by function (`$worker`) on stderr; the JSON report has the
+/// keys of `heddle explore --races` and the run's schedule, which `--replay` takes.
+#[test]
+fn the_racy_counter_reports_its_data_race_on_the_first_run() {
+    let path = fixture("racy_counter");
+    let out = heddle(&["run", "--wasi", "--races", &path]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(text(&out.stdout).starts_with("counter = "));
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("data race: ") && l.contains("non-atomic write of 4 bytes"))
+        .unwrap_or_else(|| panic!("no data race reported: {stderr}"));
+    assert_eq!(line.matches("$worker @").count(), 2, "{line}");
+    let json = heddle(&["run", "--wasi", "--races", "--format", "json", &path]);
+    let stderr = text(&json.stderr);
+    let object = stderr
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON report: {stderr}"));
+    let v: serde_json::Value = serde_json::from_str(object).unwrap();
+    let races = v["races"].as_array().unwrap();
+    assert!(!races.is_empty(), "{object}");
+    for r in races {
+        assert_eq!(r["kind"], "data race");
+        for a in [&r["first"], &r["second"]] {
+            for key in [
+                "thread", "function", "offset", "location", "address", "size", "atomic", "access",
+            ] {
+                assert!(!a[key].is_null(), "{key} missing in {a}");
+            }
+            assert_eq!(a["function"], "$worker");
+        }
+    }
+    let schedule = v["schedule"].as_str().unwrap();
+    assert!(!schedule.is_empty());
+    // The schedule replays the run, and with it the race.
+    let replayed = heddle(&["run", "--wasi", "--races", "--replay", schedule, &path]);
+    assert_eq!(replayed.status.code(), Some(1));
+    assert_eq!(text(&replayed.stdout), text(&out.stdout));
+}

@@ -162,6 +162,10 @@ pub struct Configuration {
     /// Who starts requested threads at once instead
     /// ([`Configuration::set_spawn_handler`]).
     spawn_handler: Option<crate::host::SpawnHandler>,
+    /// While [`Configuration::start_spawned`] carries out a request: the thread that asked
+    /// for it. Every thread started meanwhile (the instantiation's start function, the new
+    /// thread) starts after everything it did ([`Configuration::happens_before`]).
+    creator: Option<ThreadId>,
 }
 
 /// Why the inner loop stopped.
@@ -321,7 +325,32 @@ impl Configuration {
         }
         let id = ThreadId(self.threads.len() as u32);
         self.threads.push(thread);
+        if let Some(creator) = self.creator {
+            self.happens_before(creator, id);
+        }
         Ok(id)
+    }
+
+    /// Threads created so far, finished ones included: the next thread created is
+    /// `ThreadId(thread_count())`.
+    pub fn thread_count(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Everything thread `before` did so far happens before everything thread `after` does
+    /// from now on, in every shared memory of the store ([`SharedMemory::join_view`]): the
+    /// start of a thread after its spawner's actions, and a host's join of a finished
+    /// thread (relaxed.rst, *Relaxed Memory Model*: happens-before orders a thread's
+    /// accesses in execution order, and the host's start and join order whole threads; the
+    /// model's thread start and join, `heddle_model::Execution::least_hb`).
+    ///
+    /// [`SharedMemory::join_view`]: crate::memory::SharedMemory::join_view
+    pub fn happens_before(&mut self, before: ThreadId, after: ThreadId) {
+        for m in &mut self.store.mems {
+            if let crate::memory::MemInst::Shared(sm) = m {
+                sm.join_view(after, before);
+            }
+        }
     }
 
     /// The status of a thread. A blocked thread whose deadline has passed is `Runnable`
@@ -860,7 +889,25 @@ impl Configuration {
     /// module (spec *Instantiation*, start function included) and start a new thread that
     /// invokes its export (spec *Invocation*). Errors: `Trap::Host` naming what failed
     /// (instantiation, or an export that is missing or not a function).
+    ///
+    /// Happens-before ([`Configuration::happens_before`]): everything the spawner did
+    /// before the request happens before the instantiation's start function and the new
+    /// thread, and the start function (which the host runs to its end first) happens
+    /// before the new thread: wasi-threads' `thread-spawn` starts the new thread after the
+    /// call, as the model's thread start does (`docs/races.md`).
     pub fn start_spawned(&mut self, request: crate::host::SpawnRequest) -> Result<ThreadId, Trap> {
+        let first = self.thread_count();
+        self.creator = request.spawner;
+        let started = self.start_spawned_inner(request, first);
+        self.creator = None;
+        started
+    }
+
+    fn start_spawned_inner(
+        &mut self,
+        request: crate::host::SpawnRequest,
+        first: usize,
+    ) -> Result<ThreadId, Trap> {
         let inst = self
             .instantiate(request.module, &request.imports)
             .map_err(|e| Trap::Host(format!("starting a thread: instantiation failed: {e}")))?;
@@ -870,7 +917,13 @@ impl Configuration {
                 request.export
             )));
         };
-        self.spawn(f, &request.args)
+        let t = self.spawn(f, &request.args)?;
+        // The host joins the instantiation's threads (its start function) before the
+        // new thread starts.
+        for u in first..t.0 as usize {
+            self.happens_before(ThreadId(u as u32), t);
+        }
+        Ok(t)
     }
 
     /// The call stack of thread `tid`, innermost frame first: one line per frame, `func 7

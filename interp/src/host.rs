@@ -88,7 +88,8 @@ impl Caller<'_> {
     /// spawn handler ([`crate::Configuration::set_spawn_handler`]), else once the current
     /// step is over. Either way the calling thread's step (its quantum) ends after this
     /// call, so that a scheduler can run the new thread next.
-    pub fn spawn(&mut self, request: SpawnRequest) {
+    pub fn spawn(&mut self, mut request: SpawnRequest) {
+        request.spawner = Some(self.thread);
         self.spawned = true;
         match self.spawn_handler {
             Some(handler) => (handler.0)(request),

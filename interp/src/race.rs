@@ -20,7 +20,9 @@
 //! * thread start and join ([`RaceDetector::join`], from [`crate::memory::SharedMemory::join_view`]);
 //! * the allocation's init write happens before everything: a byte without shadow state.
 //!
-//! Shadow state is kept per byte, so mixed-size and unaligned accesses are exact. Per byte
+//! Shadow state is kept per byte, so mixed-size and unaligned accesses are exact (stored
+//! compactly: accesses interned, two entries inline, and a chunk that a bulk access
+//! covered whole kept as one state for all its bytes until an access tells them apart). Per byte
 //! and thread, the latest access of each class (non-atomic write, atomic write, read) is
 //! kept: a later access of the same thread and class happens after the earlier one, so it
 //! races with every access the earlier one races with, and with the same kind. A bounds
@@ -34,7 +36,7 @@
 
 use crate::runtime::ThreadId;
 use crate::trace::Ordering;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::hash::Hash;
 use std::sync::Arc;
 
@@ -169,32 +171,103 @@ enum Class {
     Read,
 }
 
-/// A recorded access: its epoch (thread and that thread's clock entry) and the access.
-#[derive(Clone, Debug, Hash)]
+/// The index of an [`Access`] in [`RaceDetector::accesses`] (accesses are interned: a
+/// byte's shadow state names its accesses by index, 4 bytes instead of a copy).
+type AccessId = u32;
+
+/// No access: an empty slot of [`ByteShadow`].
+const NO_ACCESS: AccessId = AccessId::MAX;
+
+/// A recorded access: its epoch (its thread and that thread's clock entry) and the access
+/// (its thread is the access's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Entry {
     clock: u32,
+    access: AccessId,
     class: Class,
-    access: Access,
 }
 
-/// The last write of a byte: its range, and for a seq-cst write the writer's clock, which
-/// a seq-cst read of the same range acquires.
-#[derive(Clone, Debug, Hash)]
-struct LastWrite {
-    address: u64,
-    size: u64,
-    release: Option<Arc<VectorClock>>,
+impl Entry {
+    const EMPTY: Entry = Entry {
+        clock: 0,
+        access: NO_ACCESS,
+        class: Class::Read,
+    };
 }
 
-/// Shadow state of one byte.
-#[derive(Clone, Debug, Default, Hash)]
+/// Shadow state of one byte: the recorded accesses (the first two inline, the rest, rare,
+/// on the heap) and its last write (an access, `NO_ACCESS` for the init write); a seq-cst
+/// last write released the clock [`RaceDetector::released`] holds for it, which a seq-cst
+/// read of the same range acquires. 40 bytes, and no allocation for a byte at most two
+/// classes of one thread touched.
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct ByteShadow {
-    entries: Vec<Entry>,
-    last_write: Option<LastWrite>,
+    inline: [Entry; 2],
+    more: Option<Box<[Entry]>>,
+    last_write: AccessId,
 }
 
-/// Bytes per shadow chunk (allocated on first access).
-const CHUNK: u64 = 4096;
+impl Default for ByteShadow {
+    fn default() -> Self {
+        ByteShadow {
+            inline: [Entry::EMPTY; 2],
+            more: None,
+            last_write: NO_ACCESS,
+        }
+    }
+}
+
+impl ByteShadow {
+    fn is_empty(&self) -> bool {
+        self.last_write == NO_ACCESS && self.inline[0].access == NO_ACCESS
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.inline
+            .iter()
+            .filter(|e| e.access != NO_ACCESS)
+            .chain(self.more.iter().flat_map(|m| m.iter()))
+    }
+
+    /// Replace the entry of `thread` and `class` (`same` tells whether an entry is one), or
+    /// add `entry`.
+    fn record(&mut self, entry: Entry, same: impl Fn(&Entry) -> bool) {
+        for e in self.inline.iter_mut() {
+            if e.access == NO_ACCESS {
+                *e = entry;
+                return;
+            }
+            if same(e) {
+                *e = entry;
+                return;
+            }
+        }
+        match self
+            .more
+            .as_mut()
+            .and_then(|m| m.iter_mut().find(|e| same(e)))
+        {
+            Some(e) => *e = entry,
+            None => {
+                let mut more = self.more.take().map(|m| m.into_vec()).unwrap_or_default();
+                more.push(entry);
+                self.more = Some(more.into_boxed_slice());
+            }
+        }
+    }
+}
+
+/// Bytes per shadow chunk.
+const CHUNK: u64 = 256;
+
+/// The shadow state of a chunk of bytes: every byte the same (after an access that covered
+/// the whole chunk, e.g. a `memory.fill`), or byte by byte. A chunk never accessed has
+/// none (every byte empty).
+#[derive(Clone, Debug)]
+enum Chunk {
+    Uniform(ByteShadow),
+    Dense(Box<[ByteShadow]>),
+}
 
 /// Threads beyond this id (e.g. the instantiating pseudo-thread, which writes data
 /// segments) are not tracked: their writes are treated like the allocation's.
@@ -207,12 +280,17 @@ pub struct RaceDetector {
     clocks: Vec<VectorClock>,
     /// The code location of each thread's current instruction ([`RaceDetector::set_site`]).
     sites: Vec<Site>,
-    chunks: Vec<Option<Box<[ByteShadow]>>>,
+    chunks: Vec<Option<Chunk>>,
     length: ByteShadow,
+    /// Every access recorded so far, once (interned by [`RaceDetector::intern`]).
+    accesses: Vec<Access>,
+    access_ids: FxHashMap<Access, AccessId>,
+    /// Per seq-cst writing access, the clock its latest execution released.
+    released: FxHashMap<AccessId, Arc<VectorClock>>,
     /// Per waited-on address, the clock of its last suspension event.
-    suspension: HashMap<u64, VectorClock>,
+    suspension: FxHashMap<u64, VectorClock>,
     races: Vec<Race>,
-    seen: HashSet<(Site, Site, RaceKind)>,
+    seen: FxHashSet<(Site, Site, RaceKind)>,
 }
 
 impl RaceDetector {
@@ -224,18 +302,36 @@ impl RaceDetector {
     /// Feed `h` the detector's state: the clocks, the shadow state and the suspension
     /// clocks (not the races found): two runs in the same memory state with equal
     /// detector states have the same races ahead, so an explorer's state cache may prune
-    /// one of them. An exact encoding (no digests).
+    /// one of them. An exact encoding (no digests), of the accesses themselves (not their
+    /// interned indices, which depend on the order they were first seen).
     pub fn hash_state(&self, mut h: &mut dyn std::hash::Hasher) {
         self.clocks.hash(&mut h);
+        let byte = |h: &mut dyn std::hash::Hasher, b: &ByteShadow| {
+            let mut h = h;
+            for e in b.entries() {
+                (e.clock, e.class, &self.accesses[e.access as usize]).hash(&mut h);
+            }
+            0xffu8.hash(&mut h);
+            if b.last_write != NO_ACCESS {
+                self.accesses[b.last_write as usize].hash(&mut h);
+                self.released.get(&b.last_write).hash(&mut h);
+            }
+        };
         for (c, chunk) in self.chunks.iter().enumerate() {
-            for (i, b) in chunk.iter().flat_map(|x| x.iter().enumerate()) {
-                if !b.entries.is_empty() || b.last_write.is_some() {
-                    (c, i, b).hash(&mut h);
+            for i in 0..CHUNK as usize {
+                let b = match chunk {
+                    None => continue,
+                    Some(Chunk::Uniform(u)) => u,
+                    Some(Chunk::Dense(d)) => &d[i],
+                };
+                if !b.is_empty() {
+                    (c, i).hash(&mut h);
+                    byte(h, b);
                 }
             }
         }
         usize::MAX.hash(&mut h);
-        self.length.hash(&mut h);
+        byte(h, &self.length);
         let mut locs: Vec<_> = self.suspension.iter().collect();
         locs.sort_by_key(|(a, _)| **a);
         locs.hash(&mut h);
@@ -335,47 +431,102 @@ impl RaceDetector {
         }
         let atomic = ord == Ordering::SeqCst;
         let end = address.saturating_add(size);
-        // The bytes' shadow state is taken out, stepped, and put back: on the stack for a
-        // load or store (at most 16 bytes), else in a vector.
-        let mut small: [ByteShadow; 16] = Default::default();
-        let mut large: Vec<ByteShadow> = Vec::new();
-        let shadows: &mut [ByteShadow] = if size <= 16 {
-            &mut small[..size as usize]
-        } else {
-            large.resize_with(size as usize, ByteShadow::default);
-            &mut large
-        };
-        for (k, s) in (address..end).zip(shadows.iter_mut()) {
-            *s = self.take_byte(k);
+        if size <= 16 {
+            // A load or store: its bytes' shadow state is taken out (onto the stack),
+            // stepped, and put back.
+            let mut small: [ByteShadow; 16] = Default::default();
+            let shadows = &mut small[..size as usize];
+            for (k, s) in (address..end).zip(shadows.iter_mut()) {
+                *s = self.take_byte(k);
+            }
+            self.access_bytes(t, Region::Data, address, size, atomic, kind, shadows);
+            for (k, s) in (address..end).zip(shadows.iter_mut()) {
+                self.put_byte(k, std::mem::take(s));
+            }
+            return;
         }
-        self.access_bytes(t, Region::Data, address, size, atomic, kind, shadows);
-        for (k, s) in (address..end).zip(shadows.iter_mut()) {
-            self.put_byte(k, std::mem::take(s));
+        // Bulk memory: a chunk the access covers whole and whose bytes are all alike (never
+        // accessed, or uniform) is stepped once, for all its bytes, and stays uniform;
+        // other bytes one by one.
+        let mut segments: Vec<(u64, bool)> = Vec::new();
+        let mut shadows: Vec<ByteShadow> = Vec::new();
+        let mut k = address;
+        while k < end {
+            let c = (k / CHUNK) as usize;
+            let whole = k.is_multiple_of(CHUNK) && end - k >= CHUNK;
+            let alike = !matches!(self.chunks.get(c), Some(Some(Chunk::Dense(_))));
+            if whole && alike {
+                let s = match self.chunks.get_mut(c).and_then(|x| x.take()) {
+                    Some(Chunk::Uniform(u)) => u,
+                    _ => ByteShadow::default(),
+                };
+                segments.push((k, true));
+                shadows.push(s);
+                k += CHUNK;
+            } else {
+                segments.push((k, false));
+                shadows.push(self.take_byte(k));
+                k += 1;
+            }
+        }
+        self.access_bytes(t, Region::Data, address, size, atomic, kind, &mut shadows);
+        for ((k, whole), s) in segments.into_iter().zip(shadows) {
+            if whole {
+                let c = (k / CHUNK) as usize;
+                if self.chunks.len() <= c {
+                    self.chunks.resize_with(c + 1, || None);
+                }
+                self.chunks[c] = Some(Chunk::Uniform(s));
+            } else {
+                self.put_byte(k, s);
+            }
         }
     }
 
     fn take_byte(&mut self, k: u64) -> ByteShadow {
         let (c, i) = ((k / CHUNK) as usize, (k % CHUNK) as usize);
-        match self.chunks.get_mut(c).and_then(|x| x.as_mut()) {
-            Some(chunk) => std::mem::take(&mut chunk[i]),
-            None => ByteShadow::default(),
+        match self.chunks.get_mut(c) {
+            Some(Some(Chunk::Dense(chunk))) => std::mem::take(&mut chunk[i]),
+            Some(Some(Chunk::Uniform(u))) => u.clone(),
+            _ => ByteShadow::default(),
         }
     }
 
     fn put_byte(&mut self, k: u64, s: ByteShadow) {
-        if s.entries.is_empty() && s.last_write.is_none() {
-            if let Some(Some(chunk)) = self.chunks.get_mut((k / CHUNK) as usize) {
-                chunk[(k % CHUNK) as usize] = s;
-            }
-            return;
-        }
-        let c = (k / CHUNK) as usize;
+        let (c, i) = ((k / CHUNK) as usize, (k % CHUNK) as usize);
         if self.chunks.len() <= c {
+            if s.is_empty() {
+                return;
+            }
             self.chunks.resize_with(c + 1, || None);
         }
-        let chunk = self.chunks[c]
-            .get_or_insert_with(|| vec![ByteShadow::default(); CHUNK as usize].into_boxed_slice());
-        chunk[(k % CHUNK) as usize] = s;
+        let slot = &mut self.chunks[c];
+        match slot {
+            Some(Chunk::Dense(chunk)) => chunk[i] = s,
+            Some(Chunk::Uniform(u)) if *u == s => {}
+            Some(Chunk::Uniform(u)) => {
+                let mut chunk = vec![u.clone(); CHUNK as usize].into_boxed_slice();
+                chunk[i] = s;
+                *slot = Some(Chunk::Dense(chunk));
+            }
+            None if s.is_empty() => {}
+            None => {
+                let mut chunk = vec![ByteShadow::default(); CHUNK as usize].into_boxed_slice();
+                chunk[i] = s;
+                *slot = Some(Chunk::Dense(chunk));
+            }
+        }
+    }
+
+    /// The index of `a` in [`RaceDetector::accesses`], adding it if new.
+    fn intern(&mut self, a: Access) -> AccessId {
+        if let Some(&id) = self.access_ids.get(&a) {
+            return id;
+        }
+        let id = self.accesses.len() as AccessId;
+        self.accesses.push(a);
+        self.access_ids.insert(a, id);
+        id
     }
 
     /// The FastTrack step of one access over its bytes' shadow state: acquire (a seq-cst
@@ -405,22 +556,20 @@ impl RaceDetector {
         };
         // Acquire: synchronises-with (relaxed.rst `sync`: same range, both seq-cst).
         if atomic && kind.reads() {
-            let mut acquired: Vec<Arc<VectorClock>> = Vec::new();
+            let mut acquired: Vec<AccessId> = Vec::new();
             for s in shadows.iter() {
-                if let Some(LastWrite {
-                    address: a,
-                    size: n,
-                    release: Some(r),
-                }) = &s.last_write
-                {
-                    if *a == address && *n == size && !acquired.iter().any(|x| Arc::ptr_eq(x, r)) {
-                        acquired.push(r.clone());
+                let w = s.last_write;
+                if w != NO_ACCESS && !acquired.contains(&w) {
+                    let a = &self.accesses[w as usize];
+                    if a.atomic && a.address == address && a.size == size {
+                        acquired.push(w);
                     }
                 }
             }
-            let c = self.clock_mut(ti);
-            for r in &acquired {
-                c.join(r);
+            for w in acquired {
+                if let Some(r) = self.released.get(&w).cloned() {
+                    self.clock_mut(ti).join(&r);
+                }
             }
         }
         self.clock_mut(ti);
@@ -430,22 +579,23 @@ impl RaceDetector {
         // writing, is a race.
         let mut found: Vec<Race> = Vec::new();
         for s in shadows.iter() {
-            for e in &s.entries {
-                let u = e.access.thread.0 as usize;
+            for e in s.entries() {
+                let other = &self.accesses[e.access as usize];
+                let u = other.thread.0 as usize;
                 if u == ti || e.clock <= clock.get(u) {
                     continue;
                 }
-                if !(kind.writes() || e.access.kind.writes()) {
+                if !(kind.writes() || other.kind.writes()) {
                     continue;
                 }
-                let kind = if this.non_atomic_write() || e.access.non_atomic_write() {
+                let kind = if this.non_atomic_write() || other.non_atomic_write() {
                     RaceKind::DataRace
                 } else {
                     RaceKind::Race
                 };
                 found.push(Race {
                     kind,
-                    first: e.access,
+                    first: *other,
                     second: this,
                 });
             }
@@ -460,33 +610,28 @@ impl RaceDetector {
             (AccessKind::Write, true) => &[Class::AtomicWrite],
             (AccessKind::Rmw, _) => &[Class::Read, Class::AtomicWrite],
         };
-        let release = (atomic && kind.writes()).then(|| Arc::new(self.clocks[ti].clone()));
+        let id = self.intern(this);
+        if atomic && kind.writes() {
+            self.released.insert(id, Arc::new(self.clocks[ti].clone()));
+        }
+        let accesses = &self.accesses;
         for s in shadows.iter_mut() {
             for &class in classes {
                 let entry = Entry {
                     clock: now,
+                    access: id,
                     class,
-                    access: this,
                 };
-                match s
-                    .entries
-                    .iter_mut()
-                    .find(|e| e.access.thread == t && e.class == class)
-                {
-                    Some(old) => *old = entry,
-                    None => s.entries.push(entry),
-                }
+                s.record(entry, |e| {
+                    e.class == class && accesses[e.access as usize].thread == t
+                });
             }
             if kind.writes() {
-                s.last_write = Some(LastWrite {
-                    address,
-                    size,
-                    release: release.clone(),
-                });
+                s.last_write = id;
             }
         }
         // Release: later steps of this thread are not covered by the clock just released.
-        if release.is_some() {
+        if atomic && kind.writes() {
             self.clock_mut(ti).tick(ti);
         }
     }

@@ -69,6 +69,10 @@ pub struct SpawnRequest {
     pub export: String,
     /// Its arguments.
     pub args: Vec<Value>,
+    /// The thread that asked for it: [`crate::Caller::spawn`] sets it (whatever the host
+    /// function put here). Its actions so far happen before the new thread's
+    /// ([`crate::Configuration::start_spawned`]); `None` for a request of the embedder's.
+    pub spawner: Option<ThreadId>,
 }
 
 /// Starts a requested thread at once (see [`crate::Configuration::set_spawn_handler`]).

@@ -108,6 +108,7 @@ fn a_spawn_request_ends_the_step_and_is_carried_out_by_the_embedder() {
                 imports,
                 export: "run".into(),
                 args: vec![Value::I32(2)],
+                spawner: None, // set by `Caller::spawn`
             });
         }
         Ok(vec![args[0]])

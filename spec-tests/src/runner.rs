@@ -350,7 +350,10 @@ impl Runner {
                 }
             }
         }
-        self.thread_names.insert(tid, self.tasks[i].name.clone());
+        // Race reports name script threads as `heddle explore` and `heddle run --wasi` do:
+        // `main`, `T1` (the script's `$T1` without its sigil; docs/races.md, *Report*).
+        let name = self.tasks[i].name.trim_start_matches('$').to_string();
+        self.thread_names.insert(tid, name);
     }
 
     /// With races detected: the races of every shared memory into the report.

@@ -15,7 +15,8 @@
 //! * [`mod@link`]: resolve a program's imports (`env.memory`, `wasi.thread-spawn`,
 //!   `wasi_snapshot_preview1.*`) in a configuration, and check its exports ([`Program`]).
 //! * [`mod@run`]: run a program to its end ([`Ending`]): `proc_exit`, `_start` returning, a
-//!   trap in any thread, a deadlock, or the step bound.
+//!   trap in any thread, a deadlock, or the step bound; with its races detected
+//!   ([`run_detecting_races`]).
 //! * [`mod@explore`]: explore every schedule of a program with dynamic partial-order
 //!   reduction ([`explore()`]): its distinct outcomes, each with a replayable schedule.
 //!
@@ -30,4 +31,7 @@ pub mod run;
 pub use explore::{explore, Exploration, ExploreOptions, Found, Outcome, Reduction};
 pub use link::{link, Program, ProgramError};
 pub use preview1::{Sink, WasiCtx, WasiState};
-pub use run::{run, Backend, Ending, RunOptions, RunReport, SchedulePolicy};
+pub use run::{
+    race_thread_name, run, run_detecting_races, Backend, Ending, RunOptions, RunReport,
+    SchedulePolicy,
+};

@@ -600,6 +600,7 @@ impl WasiCtx {
             imports: imports.clone(),
             export: "wasi_thread_start".into(),
             args: vec![Value::I32(tid as i32), Value::I32(i32_arg(args, 0) as i32)],
+            spawner: None, // set by `Caller::spawn`
         });
         Ok(vec![Value::I32(tid as i32)])
     }

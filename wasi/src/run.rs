@@ -14,14 +14,22 @@
 //! [`RunReport::schedule`] replays the run exactly ([`SchedulePolicy::Replay`]). With
 //! [`Backend::Native`], each thread runs on an OS thread over a native memory: real
 //! parallelism, no schedule, no replay.
+//!
+//! Races ([`run_detecting_races`], `docs/races.md`): on [`Backend::Sc`], the race detector
+//! of `heddle_interp::race` watches the program's shared memory from before its
+//! instantiation; a `thread-spawn` orders the spawner's actions before the new thread's
+//! ([`Configuration::start_spawned`]), and the main instantiation's start function before
+//! `_start`.
 
 use crate::link::{link, Program, ProgramError};
 use crate::preview1::WasiCtx;
+use heddle_interp::memory::MemInst;
 use heddle_interp::native::NativeMemory;
 use heddle_interp::{
     ChoiceLog, Configuration, ExecLimits, ExternVal, InstantiationError, Pct, RoundRobin,
     Scheduler, SeededRandom, SpawnHandler, SpawnRequest, ThreadId, ThreadStatus, Trap, Value,
 };
+use heddle_litmus::race_report::RaceReport;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -141,6 +149,9 @@ pub struct RunReport {
     pub scheduling_steps: u64,
     /// Threads started, the main thread included.
     pub threads: usize,
+    /// The races found ([`run_detecting_races`]: one per pair of code locations and kind,
+    /// each with the run's schedule); `None` when races were not detected.
+    pub races: Option<Vec<RaceReport>>,
 }
 
 /// Run `program` with `ctx` to its end. Errors: the program cannot be instantiated (an
@@ -151,9 +162,64 @@ pub fn run(
     options: &RunOptions,
 ) -> Result<RunReport, ProgramError> {
     match options.backend {
-        Backend::Sc => run_sc(program, ctx, options),
+        Backend::Sc => run_sc(program, ctx, options, false),
         Backend::Native { wait_poll } => run_native(program, ctx, options, wait_poll),
     }
+}
+
+/// [`run`], detecting the races of the run on its shared memory (relaxed.rst's *race* and
+/// *data race*, `heddle_interp::race`, `docs/races.md`): [`RunReport::races`] holds them,
+/// every race (the caller selects the data races), named with [`race_thread_name`]'s
+/// names. [`Backend::Sc`] only: with [`Backend::Native`] the program runs as by [`run`]
+/// and `races` is `None`.
+pub fn run_detecting_races(
+    program: &Program,
+    ctx: Arc<WasiCtx>,
+    options: &RunOptions,
+) -> Result<RunReport, ProgramError> {
+    match options.backend {
+        Backend::Sc => run_sc(program, ctx, options, true),
+        Backend::Native { .. } => run(program, ctx, options),
+    }
+}
+
+/// The name a race report gives a program's thread: `main` for the main thread, `T<n>`
+/// for the thread whose wasi-threads id is `n` (the id `thread-spawn` returned), and with
+/// ` (start function)` appended, the thread that ran the start function of that thread's
+/// instantiation. The same form as a script thread's name (`T0`) in `heddle wast` and
+/// `heddle explore` reports.
+pub fn race_thread_name(wasi_tid: Option<i32>, start_function: bool) -> String {
+    let name = match wasi_tid {
+        None => "main".to_string(),
+        Some(n) => format!("T{n}"),
+    };
+    if start_function {
+        format!("{name} (start function)")
+    } else {
+        name
+    }
+}
+
+/// The races the detector of every shared memory of `config` found, as reports naming
+/// threads by `names` (else `thread N`) and carrying `schedule`.
+fn race_reports(
+    config: &Configuration,
+    names: &BTreeMap<ThreadId, String>,
+    schedule: &str,
+) -> Vec<RaceReport> {
+    let name = |t: ThreadId| names.get(&t).cloned().unwrap_or_else(|| t.to_string());
+    let mut out: Vec<RaceReport> = Vec::new();
+    for m in &config.store.mems {
+        if let MemInst::Shared(sm) = m {
+            for r in sm.races().map(|d| d.races()).unwrap_or_default() {
+                let report = RaceReport::new(r, &config.store, &name, schedule);
+                if !out.iter().any(|x| x.same_locations(&report)) {
+                    out.push(report);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The ending of a thread that finished with `result`; `None` for a spawned thread that
@@ -203,34 +269,64 @@ fn run_sc(
     program: &Program,
     ctx: Arc<WasiCtx>,
     options: &RunOptions,
+    races: bool,
 ) -> Result<RunReport, ProgramError> {
     let mut config = Configuration::with_limits(ExecLimits {
         fuel: options.fuel,
         ..ExecLimits::default()
     });
     let imports = link(&mut config, program, &ctx, None)?;
+    if races {
+        // From before the instantiation: its start function (`__wasm_init_memory`)
+        // writes the data segments.
+        for m in &mut config.store.mems {
+            if let MemInst::Shared(sm) = m {
+                sm.enable_races();
+            }
+        }
+    }
+    // The threads' names in race reports ([`race_thread_name`]).
+    let mut race_names: BTreeMap<ThreadId, String> = BTreeMap::new();
     // Steps taken while two or more threads could run (the scheduling points).
     let mut scheduling_steps = 0u64;
-    let report =
-        |config: &Configuration, ending, log: &ChoiceLog, scheduling_steps, threads| RunReport {
+    let report = |config: &Configuration,
+                  ending,
+                  log: &ChoiceLog,
+                  scheduling_steps,
+                  threads,
+                  race_names: &BTreeMap<ThreadId, String>| {
+        let schedule = log.schedule();
+        RunReport {
             ending,
-            schedule: Some(log.schedule()),
+            races: races.then(|| race_reports(config, race_names, &schedule)),
+            schedule: Some(schedule),
             misfit: log.misfit(),
             steps: config.steps(),
             scheduling_steps,
             threads,
-        };
+        }
+    };
     let mut log = match &options.policy {
         SchedulePolicy::Replay(prefix) => ChoiceLog::replaying(prefix.clone()),
         _ => ChoiceLog::default(),
     };
+    let first = config.thread_count();
     let inst = match config.instantiate(program.module.clone(), &imports) {
         Ok(i) => i,
-        Err(e) => return Ok(report(&config, instantiation_failure(e)?, &log, 0, 1)),
+        Err(e) => {
+            let ending = instantiation_failure(e)?;
+            return Ok(report(&config, ending, &log, 0, 1, &race_names));
+        }
     };
     let main = config
         .spawn(start_func(&config, inst), &[])
         .map_err(|t| ProgramError::Instantiation(t.message()))?;
+    // The host runs the start function to its end before `_start` (spec *Instantiation*).
+    for u in first..main.0 as usize {
+        config.happens_before(ThreadId(u as u32), main);
+        race_names.insert(ThreadId(u as u32), race_thread_name(None, true));
+    }
+    race_names.insert(main, race_thread_name(None, false));
     let mut scheduler: Option<Box<dyn Scheduler>> = match options.policy {
         SchedulePolicy::RoundRobin => Some(Box::new(RoundRobin::new(MAX_QUANTUM))),
         SchedulePolicy::Random { seed } => Some(Box::new(SeededRandom::new(seed, MAX_QUANTUM))),
@@ -249,14 +345,23 @@ fn run_sc(
     names.insert(main, "main thread".into());
     loop {
         for request in config.take_spawn_requests() {
-            let wasi_tid = request.args.first().cloned();
+            let wasi_tid = match request.args.first() {
+                Some(Value::I32(tid)) => Some(*tid),
+                _ => None,
+            };
+            let first = config.thread_count();
             match config.start_spawned(request) {
                 Ok(t) => {
                     let name = match wasi_tid {
-                        Some(Value::I32(tid)) => format!("{t} (wasi tid {tid})"),
-                        _ => t.to_string(),
+                        Some(tid) => format!("{t} (wasi tid {tid})"),
+                        None => t.to_string(),
                     };
                     names.insert(t, name);
+                    let tid = Some(wasi_tid.unwrap_or(t.0 as i32));
+                    for u in first..t.0 as usize {
+                        race_names.insert(ThreadId(u as u32), race_thread_name(tid, true));
+                    }
+                    race_names.insert(t, race_thread_name(tid, false));
                 }
                 Err(trap) => {
                     let ending = thread_ending(Err(trap), "a new thread (starting)", false)
@@ -267,6 +372,7 @@ fn run_sc(
                         &log,
                         scheduling_steps,
                         names.len() + 1,
+                        &race_names,
                     ));
                 }
             }
@@ -275,7 +381,14 @@ fn run_sc(
             if config.status(t) == ThreadStatus::Finished {
                 if let Some(result) = config.take_result(t) {
                     if let Some(ending) = thread_ending(result, name, t == main) {
-                        return Ok(report(&config, ending, &log, scheduling_steps, names.len()));
+                        return Ok(report(
+                            &config,
+                            ending,
+                            &log,
+                            scheduling_steps,
+                            names.len(),
+                            &race_names,
+                        ));
                     }
                 }
             }
@@ -291,7 +404,14 @@ fn run_sc(
                 continue;
             }
             let ending = Ending::Deadlock(deadlock_report(&config, &names));
-            return Ok(report(&config, ending, &log, scheduling_steps, names.len()));
+            return Ok(report(
+                &config,
+                ending,
+                &log,
+                scheduling_steps,
+                names.len(),
+                &race_names,
+            ));
         }
         let (index, quantum) = if runnable.len() == 1 {
             (0, SOLO_QUANTUM)
@@ -335,7 +455,7 @@ fn pct_run_length(
         },
         ..options.clone()
     };
-    let r = run_sc(program, Arc::new(ctx.silent_copy()), &first)?;
+    let r = run_sc(program, Arc::new(ctx.silent_copy()), &first, false)?;
     Ok(r.scheduling_steps.max(1))
 }
 
@@ -560,5 +680,6 @@ fn run_native(
         steps: 0,
         scheduling_steps: 0,
         threads: run.threads.load(Ordering::SeqCst),
+        races: None,
     })
 }
