@@ -244,12 +244,21 @@ function makePool(test, start, size) {
 
 /** A worker's view of the pools: `memory(it)` takes every pool that has arrived, drops the
  * pools of iterations before it, and returns iteration it's memory (undefined when its pool
- * has not arrived yet). */
-function poolReader(first, receive) {
+ * has not arrived yet). A shared memory's backing store is freed only once every isolate
+ * that holds it has collected its wrapper, and pools live long enough to reach the old
+ * generation, which a worker that allocates little rarely collects (node at 20,000
+ * iterations: "could not allocate memory"): so `collect`, when the environment has one, runs
+ * a full collection each time a pool is dropped. */
+function poolReader(first, receive, collect) {
   const pools = [first];
   return function memory(it) {
     for (let m = receive && receive(); m !== undefined; m = receive()) if (m.pool) pools.push(m.pool);
-    while (pools.length > 1 && it >= pools[0].start + pools[0].memories.length) pools.shift();
+    let dropped = false;
+    while (pools.length > 1 && it >= pools[0].start + pools[0].memories.length) {
+      pools.shift();
+      dropped = true;
+    }
+    if (dropped && collect) collect();
     for (const p of pools) if (it >= p.start && it < p.start + p.memories.length) return p.memories[it - p.start];
     return undefined;
   };
@@ -270,11 +279,11 @@ class HarnessError extends Error {
  * if the environment has it, returns the next message from the coordinator or undefined.
  * Posts {done: true, ...} or {error: {kind, message}}.
  */
-function workerMain(data, post, receive) {
+function workerMain(data, post, receive, collect) {
   const ctl = new Int32Array(data.ctl);
   try {
-    if (data.role === "watchdog") watchdogMain(data, ctl, post, receive);
-    else threadMain(data, ctl, post, receive);
+    if (data.role === "watchdog") watchdogMain(data, ctl, post, receive, collect);
+    else threadMain(data, ctl, post, receive, collect);
   } catch (e) {
     Atomics.store(ctl, C_STOP, 1);
     const kind = e instanceof HarnessError ? e.kind : "harness";
@@ -331,7 +340,7 @@ function parts0(k) {
   return new Array(k).fill("null").join(",");
 }
 
-function threadMain(data, ctl, post, receive) {
+function threadMain(data, ctl, post, receive, collect) {
   const { test, thread: t } = data;
   const steps = test.threads[t].steps;
   const base = threadBase(t);
@@ -376,7 +385,7 @@ function threadMain(data, ctl, post, receive) {
     }
   };
   const grows = test.memory.grows === true;
-  const poolMemory = grows ? poolReader(data.pool, receive) : null;
+  const poolMemory = grows ? poolReader(data.pool, receive, collect) : null;
   // The memory of iteration `it`, waiting for its pool if need be (undefined: stopped).
   const memoryOf = (it) => {
     if (!grows) return data.memory;
@@ -519,11 +528,11 @@ function mayWait(test) {
   });
 }
 
-function watchdogMain(data, ctl, post, receive) {
+function watchdogMain(data, ctl, post, receive, collect) {
   const { test } = data;
   const n = test.threads.length;
   // The memory whose waiters it notifies: the iteration's own when the test grows it.
-  const poolMemory = test.memory.grows === true ? poolReader(data.pool, receive) : null;
+  const poolMemory = test.memory.grows === true ? poolReader(data.pool, receive, collect) : null;
   let mem32 = new Int32Array(data.memory.buffer);
   const addrs = test.wait_addresses.map((a) => a >>> 2);
   // Without a wait instruction no thread can block: then the watchdog only looks for hangs.
@@ -803,13 +812,20 @@ async function runTestOnce(test, env, roundPool) {
     const onError = (e) => finish(errorResult(name, "crash", "worker error: " + ((e && e.message) || e)));
     // The next pool goes out as soon as the workers start on the latest one.
     let nextStart = pool ? pool.start + pool.memories.length : Infinity;
+    let feedFailingSince;
     const feeder = grows && env.feedsPools ? setInterval(() => {
       if (nextStart > test.iterations) return clearInterval(feeder);
       if (Atomics.load(ctl, C_COMPLETED) + 1 < nextStart - POOL_SIZE) return;
       let next;
       try {
         next = makePool(test, nextStart, POOL_SIZE);
+        feedFailingSince = undefined;
       } catch (e) {
+        // The dropped pools may not be collected yet (poolReader): collect, and try again
+        // on the next ticks for up to 10 s, as the browsers' rounds do.
+        if (env.collect) env.collect();
+        feedFailingSince = feedFailingSince === undefined ? Date.now() : feedFailingSince;
+        if (Date.now() - feedFailingSince < 10000) return;
         return finish(errorResult(name, "harness", "cannot create the fresh memories: " + e));
       }
       for (const w of workers) w.post({ pool: next });

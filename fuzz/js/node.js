@@ -2,18 +2,30 @@
 // one result object per line on stdout (core.js is prepended to this file).
 (function () {
   const wt = require("worker_threads");
+  // A full garbage collection of this isolate (core.js, poolReader): bun's, or V8's `gc`
+  // exposed at run time; undefined if neither is there.
+  const collect = (() => {
+    if (typeof Bun !== "undefined") return () => Bun.gc(true);
+    try {
+      require("v8").setFlagsFromString("--expose-gc");
+      return require("vm").runInNewContext("gc");
+    } catch (e) {
+      return undefined;
+    }
+  })();
   if (!wt.isMainThread) {
     // Later messages (pools of fresh memories) are taken synchronously by `receive`.
     const receive = () => {
       const r = wt.receiveMessageOnPort(wt.parentPort);
       return r === undefined ? undefined : r.message;
     };
-    wt.parentPort.once("message", (data) => workerMain(data, (m) => wt.parentPort.postMessage(m), receive));
+    wt.parentPort.once("message", (data) => workerMain(data, (m) => wt.parentPort.postMessage(m), receive, collect));
     return;
   }
   const env = {
     // Workers take pools of fresh memories as they come (core.js, "Fresh memories").
     feedsPools: true,
+    collect,
     spawnWorker(data, onMessage, onError) {
       const w = new wt.Worker(__filename);
       w.on("message", onMessage);
