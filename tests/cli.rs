@@ -461,3 +461,45 @@ fn memory_native_for_wast_and_run() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `heddle wast` picks the threads suite's feature set (Wasm 2.0 + threads) by the layout
+/// of the path, not only for the suite of the tree the binary was built in: a copy of a
+/// threads-suite file under `…/testsuite/threads/` passes (it expects a multi-memory
+/// module to be rejected), the same file elsewhere runs with Wasm 3.0 and fails there.
+#[test]
+fn wast_picks_the_threads_feature_set_by_the_path_of_a_copy_of_the_suite() {
+    let original =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testsuite/threads/binary-leb128.wast");
+    let source = std::fs::read(&original).unwrap();
+    let dir = scratch("features");
+    let in_suite = dir.join("testsuite/threads");
+    let elsewhere = dir.join("other");
+    for d in [&in_suite, &elsewhere] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(d.join("binary-leb128.wast"), &source).unwrap();
+    }
+    // An environment variable would name the suite: leave it unset.
+    let run = |d: &PathBuf| {
+        heddle()
+            .env_remove("HEDDLE_TESTSUITE")
+            .args(["wast", d.join("binary-leb128.wast").to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let ok = run(&in_suite);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let wasm3 = run(&elsewhere);
+    assert_eq!(
+        wasm3.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&wasm3.stdout)
+    );
+    assert!(String::from_utf8_lossy(&wasm3.stdout).contains("2 failed"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -56,10 +56,11 @@ pub struct RunOptions {
 }
 
 /// The feature set a script file is run with: [`Features::Threads`] for the threads
-/// proposal's own scripts (the suite under `$HEDDLE_TESTSUITE/threads`, and the copy the
-/// upstream repository keeps in `$HEDDLE_TESTSUITE/upstream/proposals/threads`), written
-/// against Wasm 2.0 plus threads: they expect multiple memories and extended constants to
-/// be rejected. [`Features::Wasm3`] for every other file.
+/// proposal's own scripts, written against Wasm 2.0 plus threads (they expect multiple
+/// memories and extended constants to be rejected): a file under `$HEDDLE_TESTSUITE/threads`
+/// or `$HEDDLE_TESTSUITE/upstream/proposals/threads`, or under any directory `threads` whose
+/// parent is named `testsuite` or `proposals` (the same suites elsewhere: a copy, another
+/// checkout, a binary built in another tree). [`Features::Wasm3`] for every other file.
 pub fn features_for(path: &std::path::Path) -> Features {
     let suites = crate::suite::testsuite_dir();
     let Ok(file) = path.canonicalize() else {
@@ -69,11 +70,15 @@ pub fn features_for(path: &std::path::Path) -> Features {
         suites.join("threads"),
         suites.join("upstream/proposals/threads"),
     ];
-    if threads_dirs
+    let in_suite = threads_dirs
         .iter()
         .filter_map(|d| d.canonicalize().ok())
-        .any(|d| file.starts_with(d))
-    {
+        .any(|d| file.starts_with(d));
+    let names: Vec<&std::ffi::OsStr> = file.iter().collect();
+    let by_layout = names
+        .windows(2)
+        .any(|w| (w[0] == "testsuite" || w[0] == "proposals") && w[1] == "threads");
+    if in_suite || by_layout {
         Features::Threads
     } else {
         Features::Wasm3
