@@ -741,7 +741,7 @@ impl Configuration {
             }
             AtomicCmpxchg { width, memarg, .. } => Some(scalar(memarg, 2, u64::from(width), true)),
             // `wait32` reads 4 bytes, `wait64` 8; `notify` names the 4-byte cell at its
-            // address (threads.rst: its alignment is 4), whose wait queue it changes.
+            // address (valid/instructions.rst, *memory.atomic.notify*: its alignment is 4), whose wait queue it changes.
             AtomicWait { ty, memarg } => {
                 let width = match ty {
                     crate::syntax::AtomicType::I32 => 4,
