@@ -13,10 +13,10 @@
 //! partial-order reduction with sleep sets (Abdulla, Aronis, Jonsson and Sagonas, "Source
 //! Sets: A Foundation for Optimal Dynamic Partial Order Reduction", JACM 64(4), 2017,
 //! Algorithm 1) with exact state caching. A run does not start from the beginning: every
-//! [`SAVE_EVERY`]th node of the path keeps a snapshot of the run's state (the
+//! `SAVE_EVERY`th node of the path keeps a snapshot of the run's state (the
 //! configuration, cloned; the WASI context's state; the output's length), and the next run
 //! restarts from the deepest one before its new branch, re-executing at most
-//! [`SAVE_EVERY`] events (the events before are those of the run before).
+//! `SAVE_EVERY` events (the events before are those of the run before).
 //! [`Reduction::Dpor`] is the same without caching; [`Reduction::Caching`] explores every
 //! runnable thread at every state, with caching (the tests' oracle).
 //!
@@ -50,7 +50,7 @@
 //!   that node keep it asleep until a dependent event runs; a run in which every runnable
 //!   thread is asleep is redundant and stops early (counted, not an outcome).
 //! * **State caching**: at each new node the whole state is encoded exactly
-//!   ([`state_key`]: configuration, memory contents, WASI context, output so far; compared
+//!   (`state_key`: configuration, memory contents, WASI context, output so far; compared
 //!   byte for byte, a hash only picks the bucket). When a node's branches are all explored,
 //!   its state is kept with the threads asleep there and a *summary*: the events explored
 //!   from it, each with the threads whose first event from the state happens before it. A

@@ -155,7 +155,7 @@ impl WasiCtx {
     /// input it has read, the virtual clock, the state of `random_get`'s generator and the
     /// thread id the next `thread-spawn` returns. The arguments and environment are fixed;
     /// the output written so far is the sinks' (the caller's) to feed. For the explorer's
-    /// state caching ([`crate::explore`]): equal configurations with equal contexts have the
+    /// state caching ([`crate::explore()`]): equal configurations with equal contexts have the
     /// same futures.
     pub fn hash_state(&self, mut h: &mut dyn std::hash::Hasher) {
         use std::hash::Hash;
