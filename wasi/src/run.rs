@@ -327,6 +327,19 @@ fn run_sc(
         race_names.insert(ThreadId(u as u32), race_thread_name(None, true));
     }
     race_names.insert(main, race_thread_name(None, false));
+    // End the run with `ending`, `threads` threads started.
+    macro_rules! end_run {
+        ($ending:expr, $threads:expr) => {
+            return Ok(report(
+                &config,
+                $ending,
+                &log,
+                scheduling_steps,
+                $threads,
+                &race_names,
+            ))
+        };
+    }
     let mut scheduler: Option<Box<dyn Scheduler>> = match options.policy {
         SchedulePolicy::RoundRobin => Some(Box::new(RoundRobin::new(MAX_QUANTUM))),
         SchedulePolicy::Random { seed } => Some(Box::new(SeededRandom::new(seed, MAX_QUANTUM))),
@@ -366,14 +379,7 @@ fn run_sc(
                 Err(trap) => {
                     let ending = thread_ending(Err(trap), "a new thread (starting)", false)
                         .expect("an error ends the program");
-                    return Ok(report(
-                        &config,
-                        ending,
-                        &log,
-                        scheduling_steps,
-                        names.len() + 1,
-                        &race_names,
-                    ));
+                    end_run!(ending, names.len() + 1);
                 }
             }
         }
@@ -381,14 +387,7 @@ fn run_sc(
             if config.status(t) == ThreadStatus::Finished {
                 if let Some(result) = config.take_result(t) {
                     if let Some(ending) = thread_ending(result, name, t == main) {
-                        return Ok(report(
-                            &config,
-                            ending,
-                            &log,
-                            scheduling_steps,
-                            names.len(),
-                            &race_names,
-                        ));
+                        end_run!(ending, names.len());
                     }
                 }
             }
@@ -404,14 +403,7 @@ fn run_sc(
                 continue;
             }
             let ending = Ending::Deadlock(deadlock_report(&config, &names));
-            return Ok(report(
-                &config,
-                ending,
-                &log,
-                scheduling_steps,
-                names.len(),
-                &race_names,
-            ));
+            end_run!(ending, names.len());
         }
         let (index, quantum) = if runnable.len() == 1 {
             (0, SOLO_QUANTUM)
