@@ -86,7 +86,8 @@
 use crate::link::{link, Program, ProgramError};
 use crate::preview1::{Sink, WasiCtx};
 use crate::run::{
-    deadlock_report, instantiation_failure, start_func, thread_ending, Ending, MAX_QUANTUM,
+    deadlock_report, instantiation_failure, runnable_threads, start_func, thread_ending, Ending,
+    MAX_QUANTUM,
 };
 use heddle_explore::StateEncoder;
 use heddle_interp::{
@@ -599,11 +600,7 @@ impl Search<'_> {
                     }
                 }
             }
-            let runnable: Vec<ThreadId> = names
-                .keys()
-                .copied()
-                .filter(|t| config.status(*t) == ThreadStatus::Runnable)
-                .collect();
+            let runnable = runnable_threads(&config, &names);
             if runnable.is_empty() {
                 if let Some(d) = config.next_deadline() {
                     config.advance_clock(d);

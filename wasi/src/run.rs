@@ -392,11 +392,7 @@ fn run_sc(
                 }
             }
         }
-        let runnable: Vec<ThreadId> = names
-            .keys()
-            .copied()
-            .filter(|t| config.status(*t) == ThreadStatus::Runnable)
-            .collect();
+        let runnable = runnable_threads(&config, &names);
         if runnable.is_empty() {
             if let Some(d) = config.next_deadline() {
                 config.advance_clock(d);
@@ -449,6 +445,18 @@ fn pct_run_length(
     };
     let r = run_sc(program, Arc::new(ctx.silent_copy()), &first, false)?;
     Ok(r.scheduling_steps.max(1))
+}
+
+/// The program's threads (`names`) that can run now, in creation order.
+pub(crate) fn runnable_threads(
+    config: &Configuration,
+    names: &BTreeMap<ThreadId, String>,
+) -> Vec<ThreadId> {
+    names
+        .keys()
+        .copied()
+        .filter(|t| config.status(*t) == ThreadStatus::Runnable)
+        .collect()
 }
 
 /// Every blocked thread: what it waits for, then its call stack, innermost frame first.
